@@ -1,0 +1,153 @@
+// The configuration contract of DESIGN.md as a zod schema. Every object is strict so an unknown key
+// (usually a typo) fails start-up naming its path instead of being silently ignored.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:9191');
+
+const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
+
+export const grpcSchema = z
+  .strictObject({
+    address: hostPort.default('0.0.0.0:9191'),
+    maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+  })
+  .prefault({});
+
+export const adminSchema = z
+  .strictObject({
+    address: hostPort.default('0.0.0.0:9192'),
+    // Guards mutating endpoints. Without it POST /v1/denylist is refused (never open by default).
+    token: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+export const sentinelSchema = z.strictObject({
+  sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')).min(1),
+  name: z.string().min(1),
+  password: z.string().optional(),
+  sentinelPassword: z.string().optional(),
+});
+
+export const redisSchema = z
+  .strictObject({
+    url: redisUrl.optional(),
+    cluster: z.array(redisUrl).min(1).optional(),
+    sentinel: sentinelSchema.optional(),
+    keyPrefix: z.string().default('portcullis:'),
+    commandTimeoutMs: z.number().int().positive().max(60_000).default(50),
+    onError: z.enum(['deny', 'allow']).default('deny'),
+  })
+  .refine((r) => [r.url, r.cluster, r.sentinel].filter((x) => x !== undefined).length === 1, {
+    message: 'set exactly one of redis.url, redis.cluster or redis.sentinel',
+  });
+
+export const tokenSourceSchema = z.union([
+  z.strictObject({ header: z.string().min(1).transform((h) => h.toLowerCase()), prefix: z.string().optional() }),
+  z.strictObject({ cookie: z.string().min(1) }),
+  z.strictObject({ query: z.string().min(1) }),
+]);
+
+export const jwtAlgorithm = z.enum([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'HS256', 'HS384', 'HS512',
+]);
+
+export const providerSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    issuer: z.string().min(1),
+    audiences: z.array(z.string().min(1)).min(1).optional(),
+    // Required: there is no default allowlist, so no configuration accepts every algorithm.
+    algorithms: z.array(jwtAlgorithm).min(1),
+    jwksUri: z.string().url().optional(),
+    jwksFile: z.string().min(1).optional(),
+    clockSkewSeconds: z.number().int().min(0).max(600).default(30),
+    typ: z.string().optional(),
+    from: z.array(tokenSourceSchema).min(1).default([{ header: 'authorization', prefix: 'Bearer ' }]),
+    forwardClaims: z.record(z.string().min(1), z.string().min(1)).default({}),
+  })
+  .refine((p) => (p.jwksUri === undefined) !== (p.jwksFile === undefined), {
+    message: 'set exactly one of jwksUri or jwksFile',
+  });
+
+// `required` defaults to true as soon as a provider exists; with no provider there is nothing to verify
+// against, so the embedded default lets anonymous requests reach the policy (input.identity = null).
+export const jwtSchema = z
+  .strictObject({
+    required: z.boolean().optional(),
+    providers: z.array(providerSchema).default([]),
+  })
+  .prefault({})
+  .transform((j) => ({ required: j.required ?? j.providers.length > 0, providers: j.providers }))
+  .refine((j) => !(j.required && j.providers.length === 0), {
+    message: 'jwt.required is true but no jwt.providers are configured',
+  })
+  .refine((j) => new Set(j.providers.map((p) => p.issuer)).size === j.providers.length, {
+    message: 'two jwt.providers share an issuer; providers are chosen by iss, so each issuer must be unique',
+  });
+
+export const denylistSchema = z.strictObject({ enabled: z.boolean().default(true) }).prefault({});
+
+const keyPart = z
+  .string()
+  .regex(
+    /^(jwt\.[A-Za-z0-9_.\-:]+|header\.[A-Za-z0-9_\-]+|source\.address|request\.method|request\.path)$/,
+    'expected jwt.<claim>, header.<name>, source.address, request.method or request.path',
+  );
+
+export const rateLimitSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.\-]+$/, 'letters, digits, "_", "." and "-" only'),
+  key: z.array(keyPart).min(1),
+  limit: z.number().int().positive(),
+  periodSeconds: z.number().int().positive(),
+  when: z
+    .strictObject({
+      pathPrefix: z.string().startsWith('/').optional(),
+      methods: z.array(z.string().min(1).transform((m) => m.toUpperCase())).optional(),
+    })
+    .optional(),
+});
+
+export const policySchema = z
+  .strictObject({
+    path: z.string().min(1).default('./policies'),
+    entrypoint: z.string().min(1).default('envoy/authz/allow'),
+    data: z.string().min(1).optional(),
+    watch: z.boolean().default(true),
+  })
+  .prefault({});
+
+export const decisionLogSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    includeInput: z.boolean().default(false),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  grpc: grpcSchema,
+  admin: adminSchema,
+  redis: redisSchema.optional(),
+  jwt: jwtSchema,
+  denylist: denylistSchema,
+  rateLimits: z
+    .array(rateLimitSchema)
+    .default([])
+    .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, {
+      message: 'rate limit names must be unique',
+    }),
+  policy: policySchema,
+  decisionLog: decisionLogSchema,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type RedisConfig = z.output<typeof redisSchema>;
+export type JwtConfig = z.output<typeof jwtSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type TokenSource = z.output<typeof tokenSourceSchema>;
+export type RateLimitRule = z.output<typeof rateLimitSchema>;
+export type PolicyConfig = z.output<typeof policySchema>;
