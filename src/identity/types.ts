@@ -43,3 +43,13 @@ export interface IdentityStage {
   verify(request: HttpRequestView): Promise<IdentityOutcome>;
   close(): Promise<void>;
 }
+
+/** What the identity stage needs from the shell: a logger and the jwt_verifications_total counter. */
+export interface IdentityDeps {
+  logger: import('pino').Logger;
+  /** result: 'valid' or an IdentityFailure code or 'unavailable' */
+  countVerification(provider: string, result: string): void;
+}
+
+// Implemented in src/identity/index.ts:
+//   export function createIdentityStage(config: JwtConfig, deps: IdentityDeps): Promise<IdentityStage>

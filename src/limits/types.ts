@@ -56,3 +56,35 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** The outcome of the denylist + rate-limit step of one check (step 2 and 3 of DESIGN.md's order). */
+export type LimitsOutcome =
+  /** Go on. headers: rate-limit headers to add to the response (empty when no rule matched). */
+  | { kind: 'pass'; headers: Record<string, string> }
+  /** Token revoked: 401 `token revoked`. */
+  | { kind: 'revoked'; by: 'jti' | 'subject' }
+  /** Over a limit: 429 with these headers (retry-after, ratelimit-policy, ratelimit). */
+  | { kind: 'limited'; rule: string; headers: Record<string, string> }
+  /** Store failed and redis.onError is deny: 503. */
+  | { kind: 'unavailable'; description: string };
+
+/** What the limits stage needs from the shell: a logger and two metrics. */
+export interface LimitsDeps {
+  logger: import('pino').Logger;
+  /** ratelimit_decisions_total{rule,result}; result 'allowed' | 'limited' */
+  countRateLimit(rule: string, result: 'allowed' | 'limited'): void;
+  /** store_errors_total */
+  countStoreError(): void;
+}
+
+export interface LimitsStage {
+  /** identity: the verified token's facts (null for anonymous checks). Never throws. */
+  evaluate(
+    request: import('../input/types.js').HttpRequestView,
+    identity: { facts: TokenFacts; claims: Record<string, unknown> } | null,
+  ): Promise<LimitsOutcome>;
+}
+
+// Implemented in src/limits/index.ts:
+//   export function createStore(config: Config, deps: LimitsDeps): Promise<DecisionStore>   (memory or redis)
+//   export function createLimitsStage(config: Config, store: DecisionStore, deps: LimitsDeps): LimitsStage
