@@ -1,0 +1,29 @@
+// Rate-limit response headers as draft-ietf-httpapi-ratelimit-headers defines them: structured-field lists
+// with one item per matching rule, e.g.
+//   ratelimit-policy: "per-user";q=100;w=60
+//   ratelimit: "per-user";r=0;t=17
+import type { LimitResult } from './types.js';
+
+function sfString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+export function rateLimitPolicyHeader(results: readonly LimitResult[]): string {
+  return results.map((r) => `${sfString(r.rule)};q=${r.limit};w=${r.periodSeconds}`).join(', ');
+}
+
+export function rateLimitHeader(results: readonly LimitResult[]): string {
+  return results.map((r) => `${sfString(r.rule)};r=${r.remaining};t=${r.resetSeconds}`).join(', ');
+}
+
+/** Headers of an allowed response (empty when no rule matched). */
+export function allowedHeaders(results: readonly LimitResult[]): Record<string, string> {
+  if (results.length === 0) return {};
+  return { 'ratelimit-policy': rateLimitPolicyHeader(results), ratelimit: rateLimitHeader(results) };
+}
+
+/** Headers of a 429: retry-after is the longest wait among the rules that refused, so a retry then passes all. */
+export function limitedHeaders(results: readonly LimitResult[]): Record<string, string> {
+  const retryAfter = Math.max(1, ...results.filter((r) => !r.allowed).map((r) => r.retryAfterSeconds));
+  return { 'retry-after': String(retryAfter), ...allowedHeaders(results) };
+}

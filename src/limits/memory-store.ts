@@ -1,0 +1,92 @@
+// The in-process store for a single instance: the same semantics as the Redis store (src/limits/bucket.ts is
+// the Lua script's twin) with bounded memory. Buckets live in an LRU capped at `maxBuckets`, each forgotten
+// once it would be full again; revoked token ids are forgotten at their `exp`.
+import { LRUCache } from 'lru-cache';
+import { assessBucket, type BucketAssessment, type BucketState } from './bucket.js';
+import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
+import type { DecisionStore, LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
+
+export interface MemoryStoreOptions {
+  /** Clock in microseconds; tests pass a fake one. */
+  nowUs?: () => number;
+  /** Most buckets kept; under pressure the least recently used is dropped (its key starts full again). */
+  maxBuckets?: number;
+}
+
+const DEFAULT_MAX_BUCKETS = 100_000;
+
+export class MemoryStore implements DecisionStore {
+  readonly kind = 'memory' as const;
+  private readonly nowUs: () => number;
+  private readonly buckets: LRUCache<string, BucketState>;
+  private readonly revokedTokenIds: LRUCache<string, true>;
+  /** Subject -> cut-off (unix seconds). Written only by operators, so not request-driven growth. */
+  private readonly revokedSubjects = new Map<string, number>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
+    // The caches' TTLs run on the store's clock, so a fake clock moves expiry too.
+    const perf = { now: () => this.nowUs() / 1000 };
+    this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, perf });
+    this.revokedTokenIds = new LRUCache({ ttl: 1, ttlAutopurge: true, perf });
+  }
+
+  async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
+    if (token?.jti != null && this.revokedTokenIds.has(token.jti)) return { revoked: 'jti', limits: [] };
+    if (token?.subject != null) {
+      const cutoff = this.revokedSubjects.get(token.subject);
+      if (cutoff !== undefined && (token.issuedAt === null || token.issuedAt <= cutoff)) {
+        return { revoked: 'subject', limits: [] };
+      }
+    }
+    const now = this.nowUs();
+    const assessed = limits.map((request) => {
+      const key = bucketKey(request);
+      return { key, request, assessment: assessBucket(this.buckets.get(key), now, request.rule.limit, request.rule.periodSeconds) };
+    });
+    // All or nothing, as in the Redis script: a refused request spends no rule's budget.
+    if (assessed.every((a) => a.assessment.allowed)) {
+      for (const { key, assessment } of assessed) this.buckets.set(key, assessment.next, { ttl: assessment.ttlMs });
+    }
+    return { revoked: null, limits: assessed.map((a) => toLimitResult(a.request, a.assessment)) };
+  }
+
+  async revokeTokenId(jti: string, exp: number): Promise<void> {
+    assertTokenRevocation(jti, exp);
+    const ttlMs = exp * 1000 - this.nowUs() / 1000;
+    // An expired token is refused by verification already; nothing to remember.
+    if (ttlMs > 0) this.revokedTokenIds.set(jti, true, { ttl: Math.ceil(ttlMs) });
+  }
+
+  async revokeSubject(subject: string, before: number): Promise<void> {
+    assertSubjectRevocation(subject, before);
+    const current = this.revokedSubjects.get(subject);
+    if (current === undefined || before > current) this.revokedSubjects.set(subject, before);
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.buckets.clear();
+    this.revokedTokenIds.clear();
+  }
+}
+
+function bucketKey(request: LimitRequest): string {
+  // Rule names cannot contain a newline, so the pair maps to one key.
+  return `${request.rule.name}\n${request.keyValue}`;
+}
+
+export function toLimitResult(request: LimitRequest, assessment: Omit<BucketAssessment, 'next' | 'ttlMs'>): LimitResult {
+  return {
+    rule: request.rule.name,
+    allowed: assessment.allowed,
+    limit: request.rule.limit,
+    periodSeconds: request.rule.periodSeconds,
+    remaining: assessment.remaining,
+    resetSeconds: assessment.resetSeconds,
+    retryAfterSeconds: assessment.retryAfterSeconds,
+  };
+}

@@ -1,0 +1,114 @@
+// How one check becomes check-script calls, and how their replies become a StoreCheckResult. Pure, so the
+// key grouping and the reply protocol are tested without a server.
+//
+// Standalone and Sentinel: one call holding every key of the check (one round trip, fully atomic).
+// Cluster: a script may only touch keys of one slot, and the denylist keys DESIGN.md fixes live in slots of
+// their own, so the keys are grouped by slot and the groups are sent together, one call per group; they
+// travel in parallel to their nodes, so the check still waits one network round trip. Each group is atomic on
+// its own; across groups a request refused by one group (revoked, or over a limit there) has still spent a
+// token in the buckets of the other groups it matched. That errs on the side of refusing, never of
+// allowing more than a limit.
+import { clusterSlotOf, denySubjectKey, denyTokenIdKey, rateLimitKey } from './keys.js';
+import type { LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
+
+export interface CheckCall {
+  keys: string[];
+  args: string[];
+  /** indexes into the check's LimitRequest[] of the rate-limit keys, in key order */
+  limitIndexes: number[];
+}
+
+interface KeyEntry {
+  key: string;
+  kind: 'jti' | 'sub' | 'limit';
+  limitIndex: number;
+}
+
+export function buildCheckCalls(
+  prefix: string,
+  token: TokenFacts | null,
+  limits: readonly LimitRequest[],
+  splitBySlot: boolean,
+): CheckCall[] {
+  const entries: KeyEntry[] = [];
+  if (token?.jti != null) entries.push({ key: denyTokenIdKey(prefix, token.jti), kind: 'jti', limitIndex: -1 });
+  if (token?.subject != null) entries.push({ key: denySubjectKey(prefix, token.subject), kind: 'sub', limitIndex: -1 });
+  limits.forEach((request, index) => {
+    entries.push({ key: rateLimitKey(prefix, request.rule.name, request.keyValue), kind: 'limit', limitIndex: index });
+  });
+  if (entries.length === 0) return [];
+  const groups = splitBySlot ? groupBySlot(entries) : [entries];
+  const issuedAt = token?.issuedAt != null ? String(token.issuedAt) : '';
+  return groups.map((group) => toCall(group, limits, issuedAt));
+}
+
+function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
+  const bySlot = new Map<number, KeyEntry[]>();
+  for (const entry of entries) {
+    const slot = clusterSlotOf(entry.key);
+    const group = bySlot.get(slot);
+    if (group === undefined) bySlot.set(slot, [entry]);
+    else group.push(entry);
+  }
+  return [...bySlot.values()];
+}
+
+function toCall(group: KeyEntry[], limits: readonly LimitRequest[], issuedAt: string): CheckCall {
+  const jti = group.find((e) => e.kind === 'jti');
+  const sub = group.find((e) => e.kind === 'sub');
+  const limitEntries = group.filter((e) => e.kind === 'limit');
+  const keys: string[] = [];
+  if (jti) keys.push(jti.key);
+  if (sub) keys.push(sub.key);
+  const args = [jti ? '1' : '0', sub ? '1' : '0', issuedAt];
+  for (const entry of limitEntries) {
+    const rule = limits[entry.limitIndex]!.rule;
+    keys.push(entry.key);
+    args.push(String(rule.limit), String(rule.periodSeconds));
+  }
+  return { keys, args, limitIndexes: limitEntries.map((e) => e.limitIndex) };
+}
+
+/** Thrown when a reply does not follow the script's protocol (someone else's script under our SHA, say). */
+export class CheckReplyError extends Error {
+  readonly code = 'CHECK_REPLY';
+}
+
+export function combineCheckReplies(
+  calls: readonly CheckCall[],
+  replies: readonly unknown[],
+  limits: readonly LimitRequest[],
+): StoreCheckResult {
+  const results: LimitResult[] = new Array<LimitResult>(limits.length);
+  let revoked: StoreCheckResult['revoked'] = null;
+  calls.forEach((call, callIndex) => {
+    const reply = replies[callIndex];
+    if (!Array.isArray(reply) || reply.some((n) => typeof n !== 'number')) {
+      throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
+    }
+    const numbers = reply as number[];
+    if (numbers[0] === 1) revoked = 'jti';
+    else if (numbers[0] === 2) revoked ??= 'subject';
+    else if (numbers[0] !== 0 || numbers.length !== 1 + 4 * call.limitIndexes.length) {
+      throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
+    } else {
+      call.limitIndexes.forEach((limitIndex, i) => {
+        const rule = limits[limitIndex]!.rule;
+        const [allowed, remaining, resetSeconds, retryAfterSeconds] = numbers.slice(1 + 4 * i, 5 + 4 * i) as [
+          number, number, number, number,
+        ];
+        results[limitIndex] = {
+          rule: rule.name,
+          allowed: allowed === 1,
+          limit: rule.limit,
+          periodSeconds: rule.periodSeconds,
+          remaining,
+          resetSeconds,
+          retryAfterSeconds,
+        };
+      });
+    }
+  });
+  if (revoked !== null) return { revoked, limits: [] };
+  return { revoked: null, limits: results };
+}

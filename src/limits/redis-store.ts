@@ -1,0 +1,132 @@
+// The Redis store: denylist and rate limits shared by every sidecar on the same Redis, in any shape.
+import type { Result } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisConfig } from '../config/schema.js';
+import { assertSubjectRevocation, assertTokenRevocation, InvalidRevocationError } from './errors.js';
+import { denySubjectKey, denyTokenIdKey } from './keys.js';
+import { buildCheckCalls, combineCheckReplies } from './redis-check.js';
+import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
+import { checkScript, revokeSubjectScript } from './scripts/check.js';
+import {
+  StoreUnavailableError,
+  type DecisionStore,
+  type LimitRequest,
+  type StoreCheckResult,
+  type TokenFacts,
+} from './types.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** scripts/check.ts: numKeys, keys..., args... */
+    portcullisCheck(numKeys: number, ...keysAndArgs: string[]): Result<unknown[], Context>;
+    /** scripts/check.ts revokeSubjectScript */
+    portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
+  }
+}
+
+export class RedisStore implements DecisionStore {
+  readonly kind = 'redis' as const;
+  private readonly client: RedisClient;
+  private readonly splitBySlot: boolean;
+
+  constructor(
+    connection: RedisConnection,
+    private readonly config: RedisConfig,
+  ) {
+    this.client = connection.client;
+    this.splitBySlot = connection.shape === 'cluster';
+    // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
+    this.client.defineCommand('portcullisCheck', { lua: checkScript });
+    this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
+  }
+
+  async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
+    const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot);
+    if (calls.length === 0) return { revoked: null, limits: [] };
+    const replies = await this.withinTimeout(
+      'check',
+      Promise.all(calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args))),
+    );
+    try {
+      return combineCheckReplies(calls, replies, limits);
+    } catch (error) {
+      throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
+    }
+  }
+
+  async revokeTokenId(jti: string, exp: number): Promise<void> {
+    assertTokenRevocation(jti, exp);
+    // EXAT: Redis drops the entry when the token expires anyway (at once when exp is already past).
+    await this.withinTimeout('revoke jti', this.client.set(denyTokenIdKey(this.config.keyPrefix, jti), '1', 'EXAT', exp));
+  }
+
+  async revokeSubject(subject: string, before: number): Promise<void> {
+    assertSubjectRevocation(subject, before);
+    await this.withinTimeout(
+      'revoke subject',
+      this.client.portcullisRevokeSubject(denySubjectKey(this.config.keyPrefix, subject), String(before)),
+    );
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.withinTimeout('ping', this.client.ping());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  /**
+   * ioredis's commandTimeout bounds a command once it is written; this bounds the whole call (cluster
+   * redirections and slot refreshes included), so a check always answers within redis.commandTimeoutMs.
+   */
+  private withinTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
+    const timeoutMs = this.config.commandTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new StoreUnavailableError(`redis did not answer ${operation} within ${timeoutMs} ms (redis.commandTimeoutMs)`));
+      }, timeoutMs);
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof InvalidRevocationError
+              ? error
+              : new StoreUnavailableError(`redis failed ${operation}: ${error instanceof Error ? error.message : String(error)}`, {
+                  cause: error,
+                }),
+          );
+        },
+      );
+    });
+  }
+}
+
+export async function createRedisStore(config: RedisConfig, logger: Logger): Promise<RedisStore> {
+  const connection = connectRedis(config, logger);
+  if (connection.shape === 'cluster' && config.keyPrefix.includes('{')) {
+    logger.warn(
+      { keyPrefix: config.keyPrefix },
+      'redis.keyPrefix contains "{": its hash tag puts every key in one Cluster slot; remove the braces to spread keys',
+    );
+  }
+  const store = new RedisStore(connection, config);
+  // Start-up waits a little for a first connection but never hangs: checks follow redis.onError until ready.
+  const ready = await waitUntilReady(connection.client, Math.max(2000, config.commandTimeoutMs * 20));
+  if (!ready) logger.warn({ shape: connection.shape }, 'redis not reachable at start-up; retrying in the background');
+  else logger.info({ shape: connection.shape }, 'rate limits and denylist shared through redis');
+  return store;
+}
