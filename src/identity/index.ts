@@ -1,0 +1,161 @@
+// The identity stage: find the bearer token, pick the provider by its `iss`, verify it with jose, and hand
+// back the identity for the denylist, rate limits, forwarded headers and policy input. It returns outcomes;
+// the check orchestrator maps them to statuses (rejected -> 401 with wwwAuthenticate(), unavailable -> 503).
+import type { JwtConfig } from '../config/schema.js';
+import type { HttpRequestView } from '../input/types.js';
+import { decodeCompactJws } from './compact-jws.js';
+import { JwksUnavailableError, TokenRejectedError, failureDescriptions } from './errors.js';
+import { resolveForwardHeaders } from './forward-claims.js';
+import { defaultRemoteJwksOptions } from './jwks-remote.js';
+import type { RemoteJwksOptions } from './jwks-remote.js';
+import type { JwksStatus } from './key-set.js';
+import { createProvider } from './provider.js';
+import type { Provider } from './provider.js';
+import { buildSearchOrder, findToken } from './token-source.js';
+import type { FoundToken } from './token-source.js';
+import type { IdentityDeps, IdentityOutcome, IdentityStage } from './types.js';
+import { VerifiedTokenCache, tokenDigest } from './verified-cache.js';
+import type { VerifiedOutcome } from './verified-cache.js';
+import { toRejection, verifyToken } from './verify.js';
+
+export { wwwAuthenticate } from './www-authenticate.js';
+export { forwardClaimHeaderNames } from './forward-claims.js';
+export { IdentityError, JwksInvalidError, JwksUnavailableError, ProviderConfigError } from './errors.js';
+export type { JwksStatus } from './key-set.js';
+export { MAX_TOKEN_LENGTH } from './compact-jws.js';
+
+/** Internal knobs with production defaults; tests and benchmarks shorten them. */
+export interface IdentityTuning extends RemoteJwksOptions {
+  /** Verified-token cache size (0 disables it) and the longest a verification is reused. */
+  verifiedCacheEntries: number;
+  verifiedCacheMaxTtlMs: number;
+}
+
+export const defaultIdentityTuning: IdentityTuning = {
+  ...defaultRemoteJwksOptions,
+  verifiedCacheEntries: 10_000,
+  verifiedCacheMaxTtlMs: 10 * 60_000,
+};
+
+export interface IdentityStageWithStatus extends IdentityStage {
+  /** Key-set health per provider (keys held, fetch failures while serving the last good set). */
+  jwksStatus(): Record<string, JwksStatus>;
+}
+
+/** Metric/log label for failures found before a provider is known (malformed token, unknown issuer). */
+const NO_PROVIDER = 'unknown';
+
+export async function createIdentityStage(
+  config: JwtConfig,
+  deps: IdentityDeps,
+  tuning: Partial<IdentityTuning> = {},
+): Promise<IdentityStageWithStatus> {
+  const settings: IdentityTuning = { ...defaultIdentityTuning, ...tuning };
+  const cache = new VerifiedTokenCache(settings.verifiedCacheEntries, settings.verifiedCacheMaxTtlMs);
+  const logger = deps.logger.child({ stage: 'identity' });
+
+  const providers = await Promise.all(
+    config.providers.map((provider) =>
+      createProvider(provider, settings, logger, (name) => {
+        logger.info({ provider: name }, 'jwks keys changed; verified-token cache cleared for the provider');
+        cache.dropProvider(name);
+      }),
+    ),
+  );
+  const byIssuer = new Map(providers.map((provider) => [provider.issuer, provider]));
+  const searchOrder = buildSearchOrder(config.providers);
+
+  function reject(error: TokenRejectedError, provider: Provider | null, found: FoundToken): IdentityOutcome {
+    const label = provider?.name ?? NO_PROVIDER;
+    deps.countVerification(label, error.failure);
+    // Never the token: only what failed and where the token came from.
+    logger.info(
+      { provider: label, failure: error.failure, detail: error.detail, source: found.sourceName },
+      `token rejected: ${error.description}`,
+    );
+    return { kind: 'rejected', failure: error.failure, description: error.description, provider: provider?.name ?? null };
+  }
+
+  async function verifyFound(found: FoundToken): Promise<IdentityOutcome> {
+    const nowMs = settings.now();
+    const digest = tokenDigest(found.token);
+    const hit = cache.get(digest, nowMs);
+    if (hit !== undefined) {
+      const provider = byIssuer.get(hit.outcome.identity.claims['iss'] as string) ?? null;
+      if (!hit.acceptedSources.has(found.sourceKey)) {
+        return reject(new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource), provider, found);
+      }
+      deps.countVerification(hit.outcome.identity.provider, 'valid');
+      return hit.outcome;
+    }
+
+    let provider: Provider | null = null;
+    try {
+      if (found.token.length === 0) throw new TokenRejectedError('malformed', failureDescriptions.malformed, 'empty');
+      const decoded = decodeCompactJws(found.token);
+      const issuer = decoded.payload['iss'];
+      provider = typeof issuer === 'string' ? (byIssuer.get(issuer) ?? null) : null;
+      if (provider === null) {
+        throw new TokenRejectedError('unknown_issuer', failureDescriptions.unknownIssuer, typeof issuer === 'string' ? 'no_provider' : 'no_iss');
+      }
+      if (!provider.acceptedSources.has(found.sourceKey)) {
+        throw new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source');
+      }
+      const claims = await verifyToken(found.token, decoded, provider, new Date(nowMs));
+      const outcome = verifiedOutcome(provider, claims as Record<string, unknown>);
+      cache.set(digest, outcome, provider.acceptedSources, nowMs);
+      deps.countVerification(provider.name, 'valid');
+      return outcome;
+    } catch (error) {
+      const mapped = toRejection(error);
+      if (mapped instanceof JwksUnavailableError) {
+        // provider is set: only a provider's key lookup raises this.
+        const name = provider?.name ?? NO_PROVIDER;
+        deps.countVerification(name, 'unavailable');
+        logger.warn({ provider: name, err: mapped }, 'token not verified: no keys for the issuer');
+        return { kind: 'unavailable', description: 'identity provider keys unavailable', provider: name };
+      }
+      return reject(mapped, provider, found);
+    }
+  }
+
+  return {
+    async verify(request: HttpRequestView): Promise<IdentityOutcome> {
+      const found = findToken(request, searchOrder);
+      if (found === null) {
+        return config.required
+          ? { kind: 'rejected', failure: 'missing', description: failureDescriptions.missing, provider: null }
+          : { kind: 'anonymous' };
+      }
+      return verifyFound(found);
+    },
+    async close(): Promise<void> {
+      for (const provider of providers) provider.keySet.close();
+    },
+    jwksStatus(): Record<string, JwksStatus> {
+      return Object.fromEntries(providers.map((provider) => [provider.name, provider.keySet.status()]));
+    },
+  };
+}
+
+function verifiedOutcome(provider: Provider, claims: Record<string, unknown>): VerifiedOutcome {
+  const subject = typeof claims['sub'] === 'string' ? claims['sub'] : null;
+  const tokenId = typeof claims['jti'] === 'string' ? claims['jti'] : null;
+  const frozenClaims = deepFreeze(claims);
+  // Shared between checks through the cache, so nobody downstream may change it.
+  return Object.freeze({
+    kind: 'verified',
+    identity: Object.freeze({ provider: provider.name, subject, claims: frozenClaims, token_id: tokenId }),
+    issuedAt: typeof claims['iat'] === 'number' ? claims['iat'] : null,
+    expiresAt: claims['exp'] as number,
+    forwardHeaders: Object.freeze(resolveForwardHeaders(provider.forwardClaims, frozenClaims)),
+  }) as VerifiedOutcome;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,61 @@
+// Tokens verified recently, so a hot token skips signature verification. It holds verification results
+// only, never decisions: the denylist and rate limits still run on every check.
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { IdentityOutcome } from './types.js';
+
+export type VerifiedOutcome = Extract<IdentityOutcome, { kind: 'verified' }>;
+
+interface Entry {
+  outcome: VerifiedOutcome;
+  /** Which sources the token may come from (its provider's `from`), checked on every hit. */
+  acceptedSources: ReadonlySet<string>;
+}
+
+/** The cache key: the raw token never sits in memory longer than the check that carried it. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+export class VerifiedTokenCache {
+  private readonly entries: LRUCache<string, Entry> | null;
+
+  /** maxEntries 0 disables the cache. maxTtlMs bounds how long a verification is reused at all. */
+  constructor(
+    maxEntries: number,
+    private readonly maxTtlMs: number,
+  ) {
+    this.entries = maxEntries > 0 ? new LRUCache<string, Entry>({ max: maxEntries, ttlAutopurge: false }) : null;
+  }
+
+  get(digest: string, nowMs: number): Entry | undefined {
+    const entry = this.entries?.get(digest);
+    if (entry === undefined) return undefined;
+    // The TTL already bounds the entry by `exp`; checking again against the injected clock keeps the
+    // cache exact even if the LRU's own clock and ours disagree.
+    if (entry.outcome.expiresAt * 1000 <= nowMs) {
+      this.entries?.delete(digest);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(digest: string, outcome: VerifiedOutcome, acceptedSources: ReadonlySet<string>, nowMs: number): void {
+    if (this.entries === null) return;
+    const ttl = Math.min(Math.floor(outcome.expiresAt * 1000 - nowMs), this.maxTtlMs);
+    if (ttl <= 0) return;
+    this.entries.set(digest, { outcome, acceptedSources }, { ttl });
+  }
+
+  /** Forget a provider's tokens, e.g. after its key set changed and a key may have been retired. */
+  dropProvider(provider: string): void {
+    if (this.entries === null) return;
+    for (const [digest, entry] of this.entries.entries()) {
+      if (entry.outcome.identity.provider === provider) this.entries.delete(digest);
+    }
+  }
+
+  get size(): number {
+    return this.entries?.size ?? 0;
+  }
+}
