@@ -1,0 +1,219 @@
+// Rego tokenizer: source text -> a flat token array. Keywords are lexed as identifiers because Rego's
+// keywords are contextual (`input.package.x`, `contains(s, "a")`, v0 files without `future.keywords`), so
+// only the parser can tell them apart. Whitespace is not a token, but each token records whether whitespace
+// or a newline preceded it: refs and calls require adjacency (`a[1]` vs `a [1]`) and body literals are
+// separated by newlines.
+import type { Location } from './ast.js';
+import { RegoCompileError } from './errors.js';
+
+export type TokenKind = 'ident' | 'string' | 'number' | 'punct' | 'eof';
+
+export interface Token {
+  kind: TokenKind;
+  /** ident: the name; number: the literal text; string: the decoded value; punct: the operator. */
+  text: string;
+  /** string tokens: written with backticks. */
+  raw: boolean;
+  loc: Location;
+  /** Whitespace or a comment separates this token from the previous one. */
+  spaceBefore: boolean;
+  /** A line break separates this token from the previous one (or it is the first token). */
+  newlineBefore: boolean;
+}
+
+// Longest first so `:=` wins over `:` and `==` over `=`.
+const PUNCTUATORS = [
+  ':=', '==', '!=', '<=', '>=',
+  '{', '}', '[', ']', '(', ')', '.', ',', ';', ':', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|',
+];
+
+const isIdentStart = (cp: number): boolean =>
+  (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) || cp === 0x5f;
+const isDigit = (cp: number): boolean => cp >= 0x30 && cp <= 0x39;
+const isIdentPart = (cp: number): boolean => isIdentStart(cp) || isDigit(cp);
+const isHexDigit = (ch: string): boolean => /^[0-9a-fA-F]$/.test(ch);
+
+/** Walks the source by code point, keeping line and column (both 1-based, column counted in code points). */
+class Cursor {
+  index = 0;
+  line = 1;
+  col = 1;
+  constructor(readonly source: string) {}
+
+  get done(): boolean {
+    return this.index >= this.source.length;
+  }
+  peek(ahead = 0): number {
+    let i = this.index;
+    for (let n = 0; n < ahead && i < this.source.length; n++) i += codePointWidth(this.source, i);
+    return i < this.source.length ? (this.source.codePointAt(i) as number) : -1;
+  }
+  startsWith(text: string): boolean {
+    return this.source.startsWith(text, this.index);
+  }
+  advance(): number {
+    const cp = this.source.codePointAt(this.index) as number;
+    this.index += cp > 0xffff ? 2 : 1;
+    if (cp === 0x0a) {
+      this.line++;
+      this.col = 1;
+    } else {
+      this.col++;
+    }
+    return cp;
+  }
+}
+
+const codePointWidth = (source: string, i: number): number => ((source.codePointAt(i) as number) > 0xffff ? 2 : 1);
+
+export function tokenize(file: string, source: string): Token[] {
+  const cursor = new Cursor(source);
+  const tokens: Token[] = [];
+  let spaceBefore = false;
+  let newlineBefore = true;
+  const here = (): Location => ({ file, line: cursor.line, col: cursor.col });
+
+  while (!cursor.done) {
+    const cp = cursor.peek();
+    if (cp === 0x20 || cp === 0x09 || cp === 0x0d || cp === 0x0a) {
+      if (cp === 0x0a) newlineBefore = true;
+      spaceBefore = true;
+      cursor.advance();
+      continue;
+    }
+    if (cp === 0x23 /* # */) {
+      while (!cursor.done && cursor.peek() !== 0x0a) cursor.advance();
+      spaceBefore = true;
+      continue;
+    }
+    const loc = here();
+    const push = (kind: TokenKind, text: string, raw = false): void => {
+      tokens.push({ kind, text, raw, loc, spaceBefore, newlineBefore });
+      spaceBefore = false;
+      newlineBefore = false;
+    };
+    if (isIdentStart(cp)) {
+      const start = cursor.index;
+      while (!cursor.done && isIdentPart(cursor.peek())) cursor.advance();
+      push('ident', source.slice(start, cursor.index));
+    } else if (isDigit(cp)) {
+      push('number', scanNumber(cursor, loc));
+    } else if (cp === 0x22 /* " */) {
+      push('string', scanString(cursor, loc));
+    } else if (cp === 0x60 /* ` */) {
+      push('string', scanRawString(cursor, loc), true);
+    } else {
+      const punct = PUNCTUATORS.find((p) => cursor.startsWith(p));
+      if (punct === undefined) {
+        const shown = String.fromCodePoint(cp);
+        throw new RegoCompileError(loc, 'character', `unexpected character ${JSON.stringify(shown)}; remove it or quote it in a string`);
+      }
+      for (let i = 0; i < punct.length; i++) cursor.advance();
+      push('punct', punct);
+    }
+  }
+  tokens.push({ kind: 'eof', text: '', raw: false, loc: here(), spaceBefore, newlineBefore: true });
+  return tokens;
+}
+
+// JSON number syntax: int [frac] [exp]. The text is kept as written so big integers stay exact.
+function scanNumber(cursor: Cursor, loc: Location): string {
+  const start = cursor.index;
+  const first = cursor.advance();
+  if (first === 0x30 && isDigit(cursor.peek())) {
+    throw new RegoCompileError(loc, 'number literal', 'leading zeros are not allowed (write 7, not 07)');
+  }
+  while (isDigit(cursor.peek())) cursor.advance();
+  if (cursor.peek() === 0x2e /* . */ && isDigit(cursor.peek(1))) {
+    cursor.advance();
+    while (isDigit(cursor.peek())) cursor.advance();
+  }
+  const e = cursor.peek();
+  if (e === 0x65 || e === 0x45) {
+    const sign = cursor.peek(1);
+    const digitAt = sign === 0x2b || sign === 0x2d ? 2 : 1;
+    if (!isDigit(cursor.peek(digitAt))) {
+      throw new RegoCompileError(loc, 'number literal', 'exponent needs digits (e.g. 1e3, 2.5E-4)');
+    }
+    for (let i = 0; i < digitAt; i++) cursor.advance();
+    while (isDigit(cursor.peek())) cursor.advance();
+  }
+  if (isIdentStart(cursor.peek())) {
+    throw new RegoCompileError(loc, 'number literal', 'a number must not run into a name; separate them with a space or operator');
+  }
+  return cursor.source.slice(start, cursor.index);
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t',
+};
+
+function scanString(cursor: Cursor, loc: Location): string {
+  cursor.advance(); // opening quote
+  let value = '';
+  for (;;) {
+    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`');
+    const escLoc: Location = { file: loc.file, line: cursor.line, col: cursor.col };
+    const cp = cursor.advance();
+    if (cp === 0x22) return value;
+    if (cp === 0x0a) {
+      throw new RegoCompileError(loc, 'string literal', 'unterminated string (line break inside "..."); use \\n or a `raw string`');
+    }
+    if (cp < 0x20) {
+      throw new RegoCompileError(escLoc, 'string literal', `control character U+${hex4(cp)} must be escaped`);
+    }
+    if (cp !== 0x5c /* \ */) {
+      value += String.fromCodePoint(cp);
+      continue;
+    }
+    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`');
+    const esc = String.fromCodePoint(cursor.advance());
+    if (esc in SIMPLE_ESCAPES) {
+      value += SIMPLE_ESCAPES[esc];
+    } else if (esc === 'u') {
+      const unit = readHex4(cursor, escLoc);
+      if (unit >= 0xd800 && unit <= 0xdbff) {
+        // A high surrogate must be followed by an escaped low surrogate; together they are one code point.
+        if (!(cursor.startsWith('\\u'))) throw loneSurrogate(escLoc, unit);
+        cursor.advance();
+        cursor.advance();
+        const low = readHex4(cursor, escLoc);
+        if (low < 0xdc00 || low > 0xdfff) throw loneSurrogate(escLoc, unit);
+        value += String.fromCharCode(unit, low);
+      } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+        throw loneSurrogate(escLoc, unit);
+      } else {
+        value += String.fromCharCode(unit);
+      }
+    } else {
+      throw new RegoCompileError(escLoc, 'string literal', `unknown escape \\${esc}; valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`);
+    }
+  }
+}
+
+function readHex4(cursor: Cursor, escLoc: Location): number {
+  let digits = '';
+  for (let i = 0; i < 4; i++) {
+    const cp = cursor.peek();
+    const ch = cp < 0 ? '' : String.fromCodePoint(cp);
+    if (!isHexDigit(ch)) throw new RegoCompileError(escLoc, 'string literal', '\\u must be followed by exactly 4 hex digits');
+    digits += ch;
+    cursor.advance();
+  }
+  return parseInt(digits, 16);
+}
+
+const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
+
+const loneSurrogate = (loc: Location, unit: number): RegoCompileError =>
+  new RegoCompileError(loc, 'string literal', `\\u${hex4(unit)} is half of a surrogate pair; write the pair (\\uD83D\\uDE00) or the character itself`);
+
+function scanRawString(cursor: Cursor, loc: Location): string {
+  cursor.advance();
+  const start = cursor.index;
+  while (!cursor.done && cursor.peek() !== 0x60) cursor.advance();
+  if (cursor.done) throw new RegoCompileError(loc, 'raw string literal', 'unterminated raw string; add the closing backtick');
+  const value = cursor.source.slice(start, cursor.index);
+  cursor.advance();
+  return value;
+}
