@@ -1,0 +1,64 @@
+// The `portcullis` command line. Every path returns an exit code (0 ok, 1 runtime failure, 2 bad usage or
+// invalid config/policy) instead of calling process.exit, so tests can drive it in-process.
+import { Command, CommanderError } from 'commander';
+import { revoke } from './revoke.js';
+import { serve } from './serve.js';
+
+function buildProgram(run: (work: Promise<number>) => void): Command {
+  const program = new Command('portcullis')
+    .description('Envoy ext_authz sidecar: JWT, rate limits and denylist, Rego policies compiled to WebAssembly')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('serve')
+    .description('run the sidecar (gRPC ext_authz + admin HTTP); without a config file, the embedded defaults')
+    .option('-c, --config <FILE>', 'YAML config file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
+    .action((opts: { config?: string }) => run(serve({ config: opts.config })));
+
+  program
+    .command('revoke')
+    .description('put a token (--jti with --exp) or a subject (--sub, optionally --before) on the denylist')
+    .option('--jti <ID>', 'token id to revoke')
+    .option('--exp <UNIX>', "the token's expiry in unix seconds (the entry lives until then)")
+    .option('--sub <SUBJECT>', 'subject whose tokens to revoke')
+    .option('--before <UNIX>', 'revoke tokens of --sub issued at or before this time (default: now)')
+    .option('--admin <URL>', 'admin API base URL (default: $PORTCULLIS_ADMIN_URL or http://127.0.0.1:9192)')
+    .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
+    .action((opts: Record<string, string | undefined>) => run(revoke(opts)));
+
+  const policy = program.command('policy').description('build or evaluate policies');
+  policy
+    .command('build')
+    .description('compile a directory of Rego to a .wasm module or an OPA bundle .tar.gz')
+    .usage('DIR -o OUT [-e ENTRYPOINT]...');
+  policy
+    .command('eval')
+    .description('evaluate a policy (dir, bundle or .wasm) once and print the result set as JSON')
+    .usage('PATH --input FILE [--data FILE] [-e ENTRYPOINT]');
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, second, ...rest] = argv;
+  // `policy build|eval` parse their own arguments (src/cli/policy.ts); only `policy --help` is ours.
+  if (first === 'policy' && (second === 'build' || second === 'eval')) {
+    const policyCli = await import('./policy.js');
+    return second === 'build' ? policyCli.policyBuild(rest) : policyCli.policyEval(rest);
+  }
+  let work: Promise<number> | undefined;
+  const program = buildProgram((w) => {
+    work = w;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  if (work === undefined) {
+    program.outputHelp();
+    return first === undefined ? 2 : 0;
+  }
+  return work;
+}

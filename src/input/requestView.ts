@@ -1,0 +1,25 @@
+import type { HttpRequestView } from './types.js';
+import type { DecodedAttributes } from './checkRequest.js';
+
+/**
+ * The request facts every stage reads, taken once per check. Envoy sends either the `headers` map or,
+ * with `encode_raw_headers`, a `header_map` list; both become one lower-case map (repeated headers are
+ * joined with "," as HTTP allows).
+ */
+export function toRequestView(attributes: DecodedAttributes | undefined): HttpRequestView {
+  const http = attributes?.request?.http ?? {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(http.headers ?? {})) headers[name.toLowerCase()] = value;
+  for (const entry of http.headerMap?.headers ?? []) {
+    if (entry.key === undefined) continue;
+    const name = entry.key.toLowerCase();
+    const value = entry.value ?? (entry.rawValue !== undefined ? Buffer.from(entry.rawValue, 'base64').toString('utf8') : '');
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return {
+    method: http.method ?? headers[':method'] ?? '',
+    path: http.path ?? headers[':path'] ?? '',
+    headers,
+    sourceAddress: attributes?.source?.address?.socketAddress?.address ?? '',
+  };
+}

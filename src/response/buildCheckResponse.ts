@@ -1,0 +1,85 @@
+// Plain outcome data -> Envoy's CheckResponse (object form for proto-loader). Every status, code and
+// challenge comes from the reasons table.
+import { bearerChallenge, toHeaderValueOption, type HeaderEntry, type HeaderValueOptionMessage } from './headers.js';
+import { reasonEntry, type DenialReason } from './reasons.js';
+import { toStruct, type StructMessage } from './struct.js';
+
+export interface CheckResponseMessage {
+  status: { code: number; message: string };
+  okResponse?: {
+    headers: HeaderValueOptionMessage[];
+    headersToRemove: string[];
+    responseHeadersToAdd: HeaderValueOptionMessage[];
+    queryParametersToSet: Array<{ key: string; value: string }>;
+    queryParametersToRemove: string[];
+  };
+  deniedResponse?: {
+    status: { code: number };
+    headers: HeaderValueOptionMessage[];
+    body: string;
+  };
+  dynamicMetadata: StructMessage;
+}
+
+export interface AllowOutcome {
+  decisionId: string;
+  /** to the upstream request: forwarded claims, then the policy's headers */
+  requestHeaders: HeaderEntry[];
+  requestHeadersToRemove: string[];
+  /** to the downstream response: rate-limit headers and the policy's */
+  responseHeaders: HeaderEntry[];
+  queryParametersToSet: Array<{ key: string; value: string }>;
+  queryParametersToRemove: string[];
+  dynamicMetadata: Record<string, unknown>;
+}
+
+export interface DenyOutcome {
+  decisionId: string;
+  reason: DenialReason;
+  /** error_description of the www-authenticate challenge (401s); never holds a token */
+  description?: string;
+  headers: HeaderEntry[];
+  /** the policy's http_status / body override the table's */
+  httpStatus?: number;
+  body?: string;
+  dynamicMetadata: Record<string, unknown>;
+}
+
+export function buildAllowResponse(outcome: AllowOutcome): CheckResponseMessage {
+  return {
+    status: { code: reasonEntry('allowed').grpcCode, message: '' },
+    okResponse: {
+      headers: outcome.requestHeaders.map(toHeaderValueOption),
+      headersToRemove: outcome.requestHeadersToRemove,
+      responseHeadersToAdd: outcome.responseHeaders.map(toHeaderValueOption),
+      queryParametersToSet: outcome.queryParametersToSet,
+      queryParametersToRemove: outcome.queryParametersToRemove,
+    },
+    dynamicMetadata: toStruct({ ...outcome.dynamicMetadata, decision_id: outcome.decisionId }),
+  };
+}
+
+export function buildDenyResponse(outcome: DenyOutcome): CheckResponseMessage {
+  const entry = reasonEntry(outcome.reason);
+  const headers: HeaderEntry[] = [...outcome.headers];
+  const hasContentType = headers.some((h) => h.name === 'content-type');
+  let body = outcome.body;
+  if (body === undefined) {
+    body = JSON.stringify({ error: entry.error, decision_id: outcome.decisionId });
+    if (!hasContentType) headers.push({ name: 'content-type', value: 'application/json', append: false });
+  } else if (!hasContentType) {
+    headers.push({ name: 'content-type', value: 'text/plain; charset=utf-8', append: false });
+  }
+  if (entry.challenge !== 'none') {
+    headers.push({ name: 'www-authenticate', value: bearerChallenge(entry.challenge, outcome.description), append: false });
+  }
+  return {
+    status: { code: entry.grpcCode, message: outcome.reason },
+    deniedResponse: {
+      status: { code: outcome.httpStatus ?? entry.httpStatus },
+      headers: headers.map(toHeaderValueOption),
+      body,
+    },
+    dynamicMetadata: toStruct({ ...outcome.dynamicMetadata, decision_id: outcome.decisionId }),
+  };
+}

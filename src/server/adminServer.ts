@@ -1,0 +1,190 @@
+// The admin HTTP shell: probes, metrics, the policy in force, and the denylist write endpoint.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { DecisionStore } from '../limits/types.js';
+
+export interface AdminDeps {
+  address: string;
+  /** undefined: mutating endpoints are disabled (403), never open */
+  token: string | undefined;
+  store: DecisionStore;
+  /** redis.onError is allow: readiness does not depend on the store */
+  storeFailOpen: boolean;
+  registry: Registry;
+  policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
+  isDraining(): boolean;
+  logger: Logger;
+}
+
+export interface AdminShell {
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+const unixSeconds = z.number().int().nonnegative();
+export const denylistRequestSchema = z.union([
+  z.strictObject({ jti: z.string().min(1), exp: unixSeconds }),
+  z.strictObject({ sub: z.string().min(1), before: unixSeconds.optional() }),
+]);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
+  const server = createServer((req, res) => {
+    route(req, res, deps).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, { error: error.message });
+        return;
+      }
+      deps.logger.error({ err: error, path: req.url }, 'admin request failed');
+      sendJson(res, 500, { error: 'internal error' });
+    });
+  });
+  const { host, port } = splitHostPort(deps.address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  const method = req.method ?? 'GET';
+  const allow = (methods: string[]): void => {
+    if (!methods.includes(method)) {
+      res.setHeader('allow', methods.join(', '));
+      throw new HttpError(405, `method ${method} not allowed on ${path}`);
+    }
+  };
+  switch (path) {
+    case '/healthz':
+      allow(['GET', 'HEAD']);
+      return sendJson(res, 200, { status: 'ok' });
+    case '/readyz': {
+      allow(['GET', 'HEAD']);
+      const policy = deps.policyInfo();
+      const storeReady = deps.storeFailOpen || (await deps.store.ping().catch(() => false));
+      const ready = policy !== null && storeReady && !deps.isDraining();
+      return sendJson(res, ready ? 200 : 503, {
+        ready,
+        policy: policy !== null,
+        store: storeReady,
+        draining: deps.isDraining(),
+      });
+    }
+    case '/metrics': {
+      allow(['GET']);
+      const text = await deps.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.registry.contentType });
+      res.end(text);
+      return;
+    }
+    case '/v1/policy': {
+      allow(['GET']);
+      const policy = deps.policyInfo();
+      if (policy === null) throw new HttpError(503, 'no policy loaded');
+      return sendJson(res, 200, {
+        revision: policy.revision,
+        kind: policy.kind,
+        path: policy.path,
+        entrypoint: policy.entrypoint,
+        entrypoints: policy.entrypoints,
+        loaded_at: policy.loadedAt.toISOString(),
+      });
+    }
+    case '/v1/denylist':
+      allow(['POST']);
+      return revoke(req, res, deps);
+    default:
+      throw new HttpError(404, `no admin endpoint ${path}`);
+  }
+}
+
+async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
+  if (deps.token === undefined) {
+    throw new HttpError(403, 'the denylist endpoint is disabled: set admin.token to enable it');
+  }
+  if (!bearerMatches(req.headers.authorization, deps.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
+    throw new HttpError(401, 'missing or wrong admin token');
+  }
+  const parsed = denylistRequestSchema.safeParse(await readJson(req));
+  if (!parsed.success) {
+    throw new HttpError(400, 'expected {"jti": string, "exp": unix seconds} or {"sub": string, "before"?: unix seconds}');
+  }
+  const body = parsed.data;
+  try {
+    if ('jti' in body) {
+      await deps.store.revokeTokenId(body.jti, body.exp);
+      deps.logger.info({ jti: body.jti, exp: body.exp }, 'token revoked through the admin API');
+      return sendJson(res, 200, { revoked: { jti: body.jti, exp: body.exp } });
+    }
+    const before = body.before ?? Math.floor(Date.now() / 1000);
+    await deps.store.revokeSubject(body.sub, before);
+    deps.logger.info({ sub: body.sub, before }, 'subject revoked through the admin API');
+    return sendJson(res, 200, { revoked: { sub: body.sub, before } });
+  } catch (error) {
+    deps.logger.error({ err: error }, 'denylist write failed');
+    throw new HttpError(503, 'the store did not accept the revocation; retry');
+  }
+}
+
+/** Compares digests so neither the token's content nor its length leaks through timing. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.toLowerCase().startsWith('bearer ')) return false;
+  const presented = createHash('sha256').update(header.slice('bearer '.length).trim()).digest();
+  const expected = createHash('sha256').update(token).digest();
+  return timingSafeEqual(presented, expected);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'request body too large');
+    chunks.push(buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'request body is not JSON');
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(colon + 1)) };
+}
