@@ -67,6 +67,7 @@ export const failureDescriptions = {
   issuedInFuture: 'token issued in the future',
   audience: 'token audience is not accepted',
   type: 'token type (typ) is not accepted',
+  unsupported: 'token uses a JOSE feature that is not supported',
   unverifiable: 'token could not be verified',
 } as const;
 

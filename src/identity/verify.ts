@@ -88,7 +88,8 @@ export function toRejection(error: unknown): TokenRejectedError | JwksUnavailabl
     return new TokenRejectedError('algorithm', failureDescriptions.algorithm, error.code);
   }
   if (error instanceof errors.JOSENotSupported) {
-    return new TokenRejectedError('algorithm', failureDescriptions.algorithm, error.code);
+    // e.g. a `crit` header parameter jose does not understand (RFC 7515 §4.1.11 says reject).
+    return new TokenRejectedError('malformed', failureDescriptions.unsupported, error.code);
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return new TokenRejectedError('signature', failureDescriptions.signature, error.code);
