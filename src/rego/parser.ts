@@ -178,7 +178,8 @@ class Parser {
     const segments = this.headSegments();
 
     let args: Term[] | null = null;
-    if (this.isPunct('(') && !this.peek().spaceBefore) {
+    // In a head, `(` after the name can only open the argument list, so a space before it is harmless.
+    if (this.isPunct('(')) {
       this.next();
       args = this.termList(')', 'function arguments');
       if (args.length === 0) this.fail(nameToken.loc, 'function', 'a function needs at least one argument (use a rule for a constant)');
@@ -218,16 +219,15 @@ class Parser {
     } else if (setElement !== null) {
       kind = 'partialSet';
       key = setElement;
-    } else if (value === null && last.kind === 'term' && segments.length > 1) {
-      // `p[x]` with no value: the v0 partial set. In a v1 file its meaning changed, so refuse there.
-      if (hasBraces || (hasIf && this.futureKeywords && !this.strictV1)) {
-        kind = 'partialSet';
-        key = last.term;
-        nameSegments = segments.slice(0, -1);
-      } else {
-        this.fail(loc, 'rule head', '`name[x]` without a value is ambiguous in Rego v1; write `name contains x if { ... }` for a set or `name[x] := true if { ... }` for an object');
-      }
+    } else if (value === null && last.kind === 'term' && (hasBraces || (hasIf && this.futureKeywords && !this.strictV1))) {
+      // `p[x] { ... }` (and `p[x] if` in a v0 file using future.keywords) is the v0 partial set.
+      kind = 'partialSet';
+      key = last.term;
+      nameSegments = segments.slice(0, -1);
+    } else if (value === null && last.kind === 'term' && !hasIf) {
+      this.fail(loc, 'rule head', '`name[x]` needs a body or a value; write `name contains x` for a set or `name[x] := value` for an object');
     } else if (last.kind === 'term' && last.term.type !== 'string') {
+      // Rego v1: `p[k] := v` and `p[k] if` (value true) build an object.
       kind = 'partialObject';
       key = last.term;
       nameSegments = segments.slice(0, -1);
@@ -409,7 +409,7 @@ class Parser {
     if (this.isPunct(':=') || this.isPunct('=')) {
       const op = this.next();
       if (left.type === 'in' && left.key !== null) this.fail(op.loc, 'assignment', '`k, v in xs` cannot be assigned to; use `some k, v in xs`');
-      const right = this.termIn(false);
+      const right = this.termIn(true);
       return op.text === ':='
         ? { type: 'assign', loc, left, right, with: [] }
         : { type: 'unify', loc, left, right, with: [] };
@@ -651,11 +651,15 @@ class Parser {
       this.next();
       return { type: 'array', loc: open.loc, items: [] };
     }
+    const start = this.pos;
     const first = this.termIn(false, true);
     if (this.isPunct('|')) {
       this.next();
-      const body = this.comprehensionBody(']', open);
-      return { type: 'arraycompr', loc: open.loc, head: first, body };
+      const body = this.attempt(() => this.comprehensionBody(']', open));
+      if (body !== undefined) return { type: 'arraycompr', loc: open.loc, head: first, body };
+      // Not a comprehension (`[x | y, 5]`): the `|` was a set union inside an array.
+      this.pos = start;
+      return { type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') };
     }
     const items = this.restOfList(first, ']', 'array');
     return { type: 'array', loc: open.loc, items };
@@ -667,14 +671,18 @@ class Parser {
       this.next();
       return { type: 'object', loc: open.loc, entries: [] };
     }
+    const start = this.pos;
     const first = this.termIn(false, true);
     if (this.isPunct(':')) {
       this.next();
-      const value = this.termIn(false, true);
+      const valueStart = this.pos;
+      let value = this.termIn(false, true);
       if (this.isPunct('|')) {
         this.next();
-        const body = this.comprehensionBody('}', open);
-        return { type: 'objectcompr', loc: open.loc, key: first, value, body };
+        const body = this.attempt(() => this.comprehensionBody('}', open));
+        if (body !== undefined) return { type: 'objectcompr', loc: open.loc, key: first, value, body };
+        this.pos = valueStart;
+        value = this.termIn(false);
       }
       const entries = [{ key: first, value }];
       while (this.isPunct(',')) {
@@ -689,8 +697,10 @@ class Parser {
     }
     if (this.isPunct('|')) {
       this.next();
-      const body = this.comprehensionBody('}', open);
-      return { type: 'setcompr', loc: open.loc, head: first, body };
+      const body = this.attempt(() => this.comprehensionBody('}', open));
+      if (body !== undefined) return { type: 'setcompr', loc: open.loc, head: first, body };
+      this.pos = start;
+      return { type: 'set', loc: open.loc, items: this.restOfList(this.termIn(false), '}', 'set') };
     }
     const items = this.restOfList(first, '}', 'set');
     return { type: 'set', loc: open.loc, items };

@@ -164,9 +164,18 @@ describe('parser: rule heads', () => {
     expect(parseError('package a\nsome := 1\n').detail).toMatch(/expected a rule name/);
   });
 
-  it('refuses `p[x] if` in a v1 file because its meaning changed from v0', () => {
-    const err = parseError('package a\nimport rego.v1\np[x] if { x := 1 }\n');
-    expect(err.detail).toMatch(/contains x if/);
+  it('reads `p[x] if` in a v1 file as an object with value true, and `p["k"] if` as the rule p.k', () => {
+    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport rego.v1\n'))).toMatchObject({ kind: 'partialObject', key: v('x'), value: t, implicitValue: true });
+    expect(strip(rule('p[x] if { x := 1 }\n'))).toMatchObject({ kind: 'partialObject', key: v('x') });
+    expect(strip(rule('p["fixed"] if { true }\n'))).toMatchObject({ kind: 'complete', name: ['p', 'fixed'], value: t });
+  });
+
+  it('refuses `p[x]` with neither body nor value', () => {
+    expect(parseError('package a\np[x]\n').construct).toBe('rule head');
+  });
+
+  it('accepts a space between a function name and its arguments in the head', () => {
+    expect(strip(rule('sum (a, b) := c if { c := a + b }\n'))).toMatchObject({ kind: 'function', name: ['sum'] });
   });
 });
 
@@ -254,6 +263,13 @@ describe('parser: terms', () => {
     expect(term('{ (1) | 1 }')).toMatchObject({ type: 'setcompr', head: n('1') });
   });
 
+  it('reads `[x | y, 5]` as an array holding a union when the comprehension reading fails', () => {
+    expect(term('[ x | y, 5]')).toEqual({ type: 'array', items: [bin('|', v('x'), v('y')), n('5')] });
+    expect(term('[ x | y, 5 in {5}]')).toMatchObject({ type: 'arraycompr', head: v('x') });
+    expect(term('{ x | y, 5}')).toEqual({ type: 'set', items: [bin('|', v('x'), v('y')), n('5')] });
+    expect(term('{ "k": x | y, "j": 5}')).toMatchObject({ type: 'object', entries: [{ key: s('k'), value: bin('|', v('x'), v('y')) }, { key: s('j') }] });
+  });
+
   it('renames each `_` to a distinct wildcard var', () => {
     expect(term('x[_][_]')).toEqual(ref(v('x'), { type: 'var', name: '$wildcard0', wildcard: true }, { type: 'var', name: '$wildcard1', wildcard: true }));
   });
@@ -305,6 +321,10 @@ describe('parser: expressions', () => {
   it('reads := and = with destructuring patterns', () => {
     expect(expr('[a, b] := [1, 2]')).toEqual({ type: 'assign', left: { type: 'array', items: [v('a'), v('b')] }, right: { type: 'array', items: [n('1'), n('2')] }, with: [] });
     expect(expr('x = y')).toEqual({ type: 'unify', left: v('x'), right: v('y'), with: [] });
+  });
+
+  it('reads key-value membership on the right of := and =', () => {
+    expect(expr('b := 0, 2 in [5, 6]')).toMatchObject({ type: 'assign', right: { type: 'in', key: n('0'), value: n('2') } });
   });
 
   it('reads not', () => {
