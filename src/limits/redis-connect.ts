@@ -57,17 +57,19 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
   let connection: RedisConnection;
   if (config.cluster !== undefined) {
     const parsed = config.cluster.map(parseRedisUrl);
-    const { retryStrategy: _nodeRetry, enableOfflineQueue: _queue, ...nodeOptions } = options;
+    const { retryStrategy: _nodeRetry, enableOfflineQueue: _queue, enableAutoPipelining: _auto, ...nodeOptions } = options;
     connection = {
       shape: 'cluster',
       client: new Cluster(
         parsed.map((p) => p.node),
         {
           enableOfflineQueue: false,
-          enableAutoPipelining: true,
+          // ioredis routes an auto-pipeline by the first argument, which for a script is the key count, not a
+          // key; each call goes straight to its slot's node instead.
+          enableAutoPipelining: false,
           clusterRetryStrategy: reconnectDelayMs,
-          // A check must not wait through redirect/failover retries longer than its timeout.
-          maxRedirections: 2,
+          // Redirections and failover retries are short; the store's own deadline bounds the whole check.
+          maxRedirections: 6,
           retryDelayOnFailover: 10,
           retryDelayOnClusterDown: 10,
           retryDelayOnTryAgain: 10,

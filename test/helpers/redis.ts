@@ -131,6 +131,13 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   for (const node of nodes) {
     await waitFor(`cluster state ok on ${node.port}`, async () => (await redisCli(node.port, 'cluster', 'info')).includes('cluster_state:ok'));
   }
+  // cluster_state:ok on each node comes before every node knows every other's slots; clients reading a stale
+  // map get MOVED replies. Wait until all nodes describe the same slot map.
+  await waitFor('every cluster node to agree on the slot map', async () => {
+    const maps = await Promise.all(nodes.map((n) => redisCli(n.port, 'cluster', 'slots')));
+    const normalised = maps.map((m) => m.split('\n').filter((l) => !/^[0-9a-f]{40}$/.test(l)).join('|'));
+    return normalised.every((m) => m === normalised[0]);
+  });
   return {
     urls: nodes.map((n) => n.url),
     nodes,

@@ -1,0 +1,210 @@
+// One behavioural suite, run on every store: the in-process one and Redis standalone, Cluster and Sentinel.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidRevocationError } from '../../src/limits/errors.js';
+import { MemoryStore } from '../../src/limits/memory-store.js';
+import { createRedisStore } from '../../src/limits/redis-store.js';
+import type { DecisionStore } from '../../src/limits/types.js';
+import { startRedisCluster, startRedisSentinel, startRedisServer } from '../helpers/redis.js';
+import { limitRequest, nowSeconds, rule, silentLogger, unique } from './fixtures.js';
+
+interface Shape {
+  name: string;
+  /** Cluster runs one script per slot, in parallel: each slot's keys are atomic, not the whole check. */
+  atomicAcrossSlots: boolean;
+  open(): Promise<{ store: DecisionStore; stop(): Promise<void> }>;
+}
+
+const redisDefaults = { keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' as const };
+
+const shapes: Shape[] = [
+  {
+    name: 'in-process store',
+    atomicAcrossSlots: true,
+    async open() {
+      const store = new MemoryStore();
+      return { store, stop: () => store.close() };
+    },
+  },
+  {
+    name: 'redis standalone',
+    atomicAcrossSlots: true,
+    async open() {
+      const server = await startRedisServer();
+      const store = await createRedisStore({ ...redisDefaults, url: server.url }, silentLogger);
+      return { store, stop: async () => (await store.close(), await server.dispose()) };
+    },
+  },
+  {
+    name: 'redis cluster (3 masters)',
+    atomicAcrossSlots: false,
+    async open() {
+      const cluster = await startRedisCluster();
+      const store = await createRedisStore({ ...redisDefaults, cluster: cluster.urls }, silentLogger);
+      return { store, stop: async () => (await store.close(), await cluster.stop()) };
+    },
+  },
+  {
+    name: 'redis sentinel',
+    atomicAcrossSlots: true,
+    async open() {
+      const sentinel = await startRedisSentinel();
+      const store = await createRedisStore(
+        { ...redisDefaults, sentinel: { sentinels: sentinel.sentinels, name: sentinel.name } },
+        silentLogger,
+      );
+      return { store, stop: async () => (await store.close(), await sentinel.stop()) };
+    },
+  },
+];
+
+describe.each(shapes)('$name', (shape) => {
+  let store: DecisionStore;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, stop } = await shape.open());
+  });
+  afterAll(async () => stop());
+
+  it('answers ping when reachable', async () => {
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('allows exactly `limit` requests in a burst, counting remaining down, then refuses with retry-after', async () => {
+    const r = rule({ limit: 3, periodSeconds: 60 });
+    const request = limitRequest(r);
+    const remaining: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = await store.check(null, [request]);
+      expect(result.limits[0]!.allowed).toBe(true);
+      remaining.push(result.limits[0]!.remaining);
+    }
+    expect(remaining).toEqual([2, 1, 0]);
+    const refused = (await store.check(null, [request])).limits[0]!;
+    expect(refused).toMatchObject({ rule: r.name, allowed: false, remaining: 0, limit: 3, periodSeconds: 60 });
+    // one token comes back every 20 s; the whole budget in about 60 s
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(19);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(20);
+    expect(refused.resetSeconds).toBeGreaterThanOrEqual(59);
+    expect(refused.resetSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it('allows exactly L of N concurrent requests against limit L', async () => {
+    const request = limitRequest(rule({ limit: 25 }));
+    const results = await Promise.all(Array.from({ length: 80 }, () => store.check(null, [request])));
+    expect(results.filter((r) => r.limits[0]!.allowed)).toHaveLength(25);
+  });
+
+  it('keeps a separate budget per key value', async () => {
+    const r = rule({ limit: 1 });
+    expect((await store.check(null, [limitRequest(r, 'alice')])).limits[0]!.allowed).toBe(true);
+    expect((await store.check(null, [limitRequest(r, 'alice')])).limits[0]!.allowed).toBe(false);
+    expect((await store.check(null, [limitRequest(r, 'bob')])).limits[0]!.allowed).toBe(true);
+  });
+
+  it('keeps key values apart that differ only in `:`, `{` or `}`', async () => {
+    const r = rule({ limit: 1 });
+    expect((await store.check(null, [limitRequest(r, 'a:{b}')])).limits[0]!.allowed).toBe(true);
+    for (const lookalike of ['a:b', 'a{b}', 'a:%7Bb%7D', '{a:b}']) {
+      expect((await store.check(null, [limitRequest(r, lookalike)])).limits[0]!.allowed).toBe(true);
+    }
+  });
+
+  it('spends no budget of any rule when one matching rule refuses', async () => {
+    const generous = rule({ limit: 10 });
+    const strict = rule({ limit: 1 });
+    // the same key value: in Cluster these share a hash tag, so one atomic script covers both
+    const value = unique('user');
+    await store.check(null, [limitRequest(generous, value), limitRequest(strict, value)]);
+    for (let i = 0; i < 3; i++) {
+      const result = await store.check(null, [limitRequest(generous, value), limitRequest(strict, value)]);
+      expect(result.limits.map((l) => l.allowed)).toEqual([true, false]);
+    }
+    const alone = await store.check(null, [limitRequest(generous, value)]);
+    expect(alone.limits[0]!.remaining).toBe(8);
+  });
+
+  it('refills continuously: a spent budget comes back after its period', async () => {
+    const request = limitRequest(rule({ limit: 4, periodSeconds: 1 }));
+    for (let i = 0; i < 4; i++) await store.check(null, [request]);
+    expect((await store.check(null, [request])).limits[0]!.allowed).toBe(false);
+    await new Promise((r) => setTimeout(r, 1100));
+    const refilled = await store.check(null, [request]);
+    expect(refilled.limits[0]!.allowed).toBe(true);
+    expect(refilled.limits[0]!.remaining).toBe(3);
+  });
+
+  it('refuses a revoked jti and only that jti', async () => {
+    const jti = unique('jti');
+    await store.revokeTokenId(jti, nowSeconds() + 600);
+    expect(await store.check({ jti, subject: 'alice', issuedAt: nowSeconds() }, [])).toEqual({ revoked: 'jti', limits: [] });
+    expect((await store.check({ jti: unique('jti'), subject: 'alice', issuedAt: nowSeconds() }, [])).revoked).toBeNull();
+  });
+
+  async function checkRevokedThenSpend(): Promise<boolean> {
+    const jti = unique('jti');
+    const r = rule({ limit: 1 });
+    await store.revokeTokenId(jti, nowSeconds() + 600);
+    const revoked = await store.check({ jti, subject: unique('sub'), issuedAt: null }, [limitRequest(r, jti)]);
+    expect(revoked).toEqual({ revoked: 'jti', limits: [] });
+    return (await store.check(null, [limitRequest(r, jti)])).limits[0]!.allowed;
+  }
+
+  it.runIf(shape.atomicAcrossSlots)('does not spend rate-limit budget on a revoked token', async () => {
+    expect(await checkRevokedThenSpend()).toBe(true);
+  });
+
+  it.runIf(!shape.atomicAcrossSlots)(
+    'refuses a revoked token although its rate-limit buckets in other slots were spent in the same round trip',
+    async () => {
+      expect(await checkRevokedThenSpend()).toBe(false);
+    },
+  );
+
+  it('forgets nothing it need not: revoking an already expired token stores nothing to refuse', async () => {
+    const jti = unique('jti');
+    await store.revokeTokenId(jti, nowSeconds() - 10);
+    expect((await store.check({ jti, subject: null, issuedAt: null }, [])).revoked).toBeNull();
+  });
+
+  it('refuses tokens of a revoked subject issued at or before the cut-off, and accepts later ones', async () => {
+    const subject = unique('sub');
+    const cutoff = nowSeconds();
+    await store.revokeSubject(subject, cutoff);
+    const at = (issuedAt: number | null) => store.check({ jti: null, subject, issuedAt }, []);
+    expect((await at(cutoff - 100)).revoked).toBe('subject');
+    expect((await at(cutoff)).revoked).toBe('subject');
+    expect((await at(cutoff + 1)).revoked).toBeNull();
+    // without iat a token cannot show it was issued after the cut-off
+    expect((await at(null)).revoked).toBe('subject');
+  });
+
+  it('keeps the latest subject cut-off when an older revocation arrives later', async () => {
+    const subject = unique('sub');
+    const cutoff = nowSeconds();
+    await store.revokeSubject(subject, cutoff);
+    await store.revokeSubject(subject, cutoff - 1000);
+    expect((await store.check({ jti: null, subject, issuedAt: cutoff - 10 }, [])).revoked).toBe('subject');
+  });
+
+  it('revokes a subject containing `{`, `}` and `:` without touching look-alike subjects', async () => {
+    const base = unique('sub');
+    const subject = `${base}:{tenant}`;
+    await store.revokeSubject(subject, nowSeconds());
+    const check = (s: string) => store.check({ jti: null, subject: s, issuedAt: nowSeconds() - 5 }, []);
+    expect((await check(subject)).revoked).toBe('subject');
+    for (const lookalike of [`${base}:%7Btenant%7D`, `${base}:tenant`, `${base}:{tenant`, base]) {
+      expect((await check(lookalike)).revoked).toBeNull();
+    }
+  });
+
+  it('rejects revocations with an empty id or a non-integer time', async () => {
+    await expect(store.revokeTokenId('', nowSeconds() + 10)).rejects.toBeInstanceOf(InvalidRevocationError);
+    await expect(store.revokeTokenId('x', 1.5)).rejects.toMatchObject({ code: 'INVALID_REVOCATION' });
+    await expect(store.revokeSubject('', nowSeconds())).rejects.toBeInstanceOf(InvalidRevocationError);
+    await expect(store.revokeSubject('alice', Number.NaN)).rejects.toBeInstanceOf(InvalidRevocationError);
+  });
+
+  it('answers a check with neither token nor limits without touching anything', async () => {
+    expect(await store.check(null, [])).toEqual({ revoked: null, limits: [] });
+  });
+});
