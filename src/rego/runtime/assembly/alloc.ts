@@ -1,0 +1,34 @@
+// Bump allocator. The SDK resets the heap pointer between evaluations (it writes the input just below the
+// pointer it passes to opa_eval), so nothing is ever freed individually and no collector exists.
+
+let heapPtr: usize = (__heap_base + 7) & ~(<usize>7);
+
+function ensureMemory(end: usize): void {
+  const have = (<usize>memory.size()) << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (memory.grow(pages) < 0) unreachable();
+  }
+}
+
+export function alloc(size: usize): usize {
+  const start = heapPtr;
+  const end = (start + size + 7) & ~(<usize>7);
+  ensureMemory(end);
+  heapPtr = end;
+  return start;
+}
+
+export function opa_malloc(size: usize): usize {
+  return alloc(size);
+}
+
+export function opa_free(addr: usize): void {}
+
+export function opa_heap_ptr_get(): usize {
+  return heapPtr;
+}
+
+export function opa_heap_ptr_set(addr: usize): void {
+  heapPtr = addr;
+}

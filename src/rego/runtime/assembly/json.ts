@@ -1,0 +1,541 @@
+// JSON text <-> values. Parsing keeps number literals that an i64 cannot hold exactly as their text, so a
+// round trip never changes a number; strings without escapes point into the parsed text (which outlives
+// every value made from it: the SDK only ever drops both together by resetting the heap).
+import { alloc } from './alloc';
+import {
+  T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_FLT, NULL_V, TRUE_V, FALSE_V,
+  newInt, newNumText, newStr, strRef, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
+  objKeyAt, objValAt, tagOf, numKind, N_TXT, N_BIG,
+} from './value';
+import { dtoa_buffered } from 'util/number';
+
+// ---------------------------------------------------------------- parsing
+
+let jp: usize = 0;
+let je: usize = 0;
+const MAX_DEPTH: i32 = 512;
+
+function skipWs(): void {
+  while (jp < je) {
+    const c = load<u8>(jp);
+    if (c == 32 || c == 9 || c == 10 || c == 13) jp++;
+    else break;
+  }
+}
+
+function matchWord(word: string): bool {
+  const n = <usize>word.length;
+  if (je - jp < n) return false;
+  const w = changetype<usize>(word);
+  for (let i: usize = 0; i < n; i++) {
+    if (<u16>load<u8>(jp + i) != load<u16>(w + (i << 1))) return false;
+  }
+  jp += n;
+  return true;
+}
+
+function isDigit(c: u32): bool {
+  return c >= 48 && c <= 57;
+}
+
+const POW10 = memory.data<f64>([
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+  1e19, 1e20, 1e21, 1e22,
+]);
+
+function pow10(e: i32): f64 {
+  return load<f64>(POW10 + (<usize>e << 3));
+}
+
+/**
+ * Decimal text -> nearest f64. Exact (Clinger's fast path) when the significand has at most 15 digits and
+ * |exponent| <= 22, which covers the literals policies and inputs carry; otherwise within a few ulps (the
+ * text is kept, so printing stays exact either way).
+ */
+export function decimalToF64(p: usize, len: usize): f64 {
+  const end = p + len;
+  let neg = false;
+  if (p < end && load<u8>(p) == 45) {
+    neg = true;
+    p++;
+  }
+  let mant: u64 = 0;
+  let digits: i32 = 0;
+  let exp10: i32 = 0;
+  let seenDot = false;
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    if (isDigit(c)) {
+      if (digits < 19) {
+        mant = mant * 10 + <u64>(c - 48);
+        if (mant != 0) digits++;
+        if (seenDot) exp10--;
+      } else if (!seenDot) {
+        exp10++;
+      }
+    } else if (c == 46) {
+      seenDot = true;
+    } else break;
+    p++;
+  }
+  if (p < end) {
+    // exponent
+    p++;
+    let eneg = false;
+    if (p < end && (load<u8>(p) == 45 || load<u8>(p) == 43)) {
+      eneg = load<u8>(p) == 45;
+      p++;
+    }
+    let e: i32 = 0;
+    while (p < end) {
+      const c = <u32>load<u8>(p);
+      if (!isDigit(c)) break;
+      if (e < 100000) e = e * 10 + <i32>(c - 48);
+      p++;
+    }
+    exp10 += eneg ? -e : e;
+  }
+  let x = <f64>mant;
+  if (mant == 0) return neg ? -0.0 : 0.0;
+  if (exp10 > 0) {
+    while (exp10 > 22) {
+      x *= 1e22;
+      exp10 -= 22;
+    }
+    x *= pow10(exp10);
+  } else if (exp10 < 0) {
+    while (exp10 < -22) {
+      x /= 1e22;
+      exp10 += 22;
+    }
+    x /= pow10(-exp10);
+  }
+  return neg ? -x : x;
+}
+
+function parseNumber(): usize {
+  const start = jp;
+  if (jp < je && load<u8>(jp) == 45) jp++;
+  if (jp >= je || !isDigit(load<u8>(jp))) return 0;
+  if (load<u8>(jp) == 48) jp++;
+  else while (jp < je && isDigit(load<u8>(jp))) jp++;
+  let isInt = true;
+  if (jp < je && load<u8>(jp) == 46) {
+    isInt = false;
+    jp++;
+    if (jp >= je || !isDigit(load<u8>(jp))) return 0;
+    while (jp < je && isDigit(load<u8>(jp))) jp++;
+  }
+  if (jp < je && (load<u8>(jp) == 101 || load<u8>(jp) == 69)) {
+    isInt = false;
+    jp++;
+    if (jp < je && (load<u8>(jp) == 43 || load<u8>(jp) == 45)) jp++;
+    if (jp >= je || !isDigit(load<u8>(jp))) return 0;
+    while (jp < je && isDigit(load<u8>(jp))) jp++;
+  }
+  const len = jp - start;
+  if (isInt) {
+    let p = start;
+    const neg = load<u8>(p) == 45;
+    if (neg) p++;
+    // Accumulate negatively so i64's minimum parses too.
+    let acc: i64 = 0;
+    let fits = true;
+    while (p < jp) {
+      const d = <i64>(load<u8>(p) - 48);
+      if (acc < (i64.MIN_VALUE + d) / 10) {
+        fits = false;
+        break;
+      }
+      acc = acc * 10 - d;
+      p++;
+    }
+    if (fits && !neg && acc == i64.MIN_VALUE) fits = false;
+    if (fits) return newInt(neg ? acc : -acc);
+    return newNumText(N_BIG, decimalToF64(start, len), start, len);
+  }
+  return newNumText(N_TXT, decimalToF64(start, len), start, len);
+}
+
+function hexVal(c: u32): i32 {
+  if (c >= 48 && c <= 57) return <i32>(c - 48);
+  if (c >= 97 && c <= 102) return <i32>(c - 87);
+  if (c >= 65 && c <= 70) return <i32>(c - 55);
+  return -1;
+}
+
+function read4Hex(p: usize): i32 {
+  let v: i32 = 0;
+  for (let i: usize = 0; i < 4; i++) {
+    const h = hexVal(load<u8>(p + i));
+    if (h < 0) return -1;
+    v = (v << 4) | h;
+  }
+  return v;
+}
+
+export function utf8Encode(dst: usize, cp: u32): usize {
+  if (cp < 0x80) {
+    store<u8>(dst, <u8>cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    store<u8>(dst, <u8>(0xc0 | (cp >> 6)));
+    store<u8>(dst + 1, <u8>(0x80 | (cp & 0x3f)));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    store<u8>(dst, <u8>(0xe0 | (cp >> 12)));
+    store<u8>(dst + 1, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+    store<u8>(dst + 2, <u8>(0x80 | (cp & 0x3f)));
+    return 3;
+  }
+  store<u8>(dst, <u8>(0xf0 | (cp >> 18)));
+  store<u8>(dst + 1, <u8>(0x80 | ((cp >> 12) & 0x3f)));
+  store<u8>(dst + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+  store<u8>(dst + 3, <u8>(0x80 | (cp & 0x3f)));
+  return 4;
+}
+
+function parseString(): usize {
+  // jp is just past the opening quote.
+  const start = jp;
+  let escapes = false;
+  while (jp < je) {
+    const c = load<u8>(jp);
+    if (c == 34) break;
+    if (c == 92) {
+      escapes = true;
+      jp += 2;
+      continue;
+    }
+    if (c < 32) return 0;
+    jp++;
+  }
+  if (jp >= je) return 0;
+  const end = jp;
+  jp++;
+  if (!escapes) return strRef(start, end - start);
+  // Escaped text never grows when decoded (\uXXXX is 6 bytes for at most 3; a pair is 12 for 4).
+  const out = newStr(end - start);
+  const dst = strPtr(out);
+  let n: usize = 0;
+  let p = start;
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c != 92) {
+      store<u8>(dst + n++, c);
+      p++;
+      continue;
+    }
+    const e = load<u8>(p + 1);
+    p += 2;
+    switch (e) {
+      case 34: store<u8>(dst + n++, 34); break;
+      case 92: store<u8>(dst + n++, 92); break;
+      case 47: store<u8>(dst + n++, 47); break;
+      case 98: store<u8>(dst + n++, 8); break;
+      case 102: store<u8>(dst + n++, 12); break;
+      case 110: store<u8>(dst + n++, 10); break;
+      case 114: store<u8>(dst + n++, 13); break;
+      case 116: store<u8>(dst + n++, 9); break;
+      case 117: {
+        if (p + 4 > end) return 0;
+        let cp = read4Hex(p);
+        if (cp < 0) return 0;
+        p += 4;
+        if (cp >= 0xd800 && cp < 0xdc00 && p + 6 <= end && load<u8>(p) == 92 && load<u8>(p + 1) == 117) {
+          const lo = read4Hex(p + 2);
+          if (lo >= 0xdc00 && lo < 0xe000) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+          }
+        }
+        if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd; // lone surrogate, as Go's decoder does
+        n += utf8Encode(dst + n, <u32>cp);
+        break;
+      }
+      default:
+        return 0;
+    }
+  }
+  store<u32>(out, <u32>n, 4);
+  return out;
+}
+
+function parseValue(depth: i32): usize {
+  if (depth > MAX_DEPTH) return 0;
+  skipWs();
+  if (jp >= je) return 0;
+  const c = load<u8>(jp);
+  if (c == 123) {
+    jp++;
+    const o = newObj();
+    skipWs();
+    if (jp < je && load<u8>(jp) == 125) {
+      jp++;
+      return o;
+    }
+    while (true) {
+      skipWs();
+      if (jp >= je || load<u8>(jp) != 34) return 0;
+      jp++;
+      const k = parseString();
+      if (k == 0) return 0;
+      skipWs();
+      if (jp >= je || load<u8>(jp) != 58) return 0;
+      jp++;
+      const v = parseValue(depth + 1);
+      if (v == 0) return 0;
+      objPut(o, k, v, false);
+      skipWs();
+      if (jp >= je) return 0;
+      const d = load<u8>(jp++);
+      if (d == 125) return o;
+      if (d != 44) return 0;
+    }
+  }
+  if (c == 91) {
+    jp++;
+    const a = newArr(4);
+    skipWs();
+    if (jp < je && load<u8>(jp) == 93) {
+      jp++;
+      return a;
+    }
+    while (true) {
+      const v = parseValue(depth + 1);
+      if (v == 0) return 0;
+      arrPush(a, v);
+      skipWs();
+      if (jp >= je) return 0;
+      const d = load<u8>(jp++);
+      if (d == 93) return a;
+      if (d != 44) return 0;
+    }
+  }
+  if (c == 34) {
+    jp++;
+    return parseString();
+  }
+  if (c == 116) return matchWord('true') ? TRUE_V : 0;
+  if (c == 102) return matchWord('false') ? FALSE_V : 0;
+  if (c == 110) return matchWord('null') ? NULL_V : 0;
+  return parseNumber();
+}
+
+export function opa_json_parse(addr: usize, len: usize): usize {
+  jp = addr;
+  je = addr + len;
+  const v = parseValue(0);
+  if (v == 0) return 0;
+  skipWs();
+  return jp == je ? v : 0;
+}
+
+export function opa_value_parse(addr: usize, len: usize): usize {
+  return opa_json_parse(addr, len);
+}
+
+// ---------------------------------------------------------------- dumping
+
+let bp: usize = 0;
+let bl: usize = 0;
+let bc: usize = 0;
+
+export function bufStart(): void {
+  bc = 256;
+  bp = alloc(bc);
+  bl = 0;
+}
+
+function bufReserve(n: usize): void {
+  if (bl + n <= bc) return;
+  let cap = bc * 2;
+  if (cap < bl + n) cap = bl + n;
+  const fresh = alloc(cap);
+  memory.copy(fresh, bp, bl);
+  bp = fresh;
+  bc = cap;
+}
+
+export function bufByte(b: u32): void {
+  bufReserve(1);
+  store<u8>(bp + bl++, <u8>b);
+}
+
+export function bufBytes(p: usize, n: usize): void {
+  bufReserve(n);
+  memory.copy(bp + bl, p, n);
+  bl += n;
+}
+
+export function bufAscii(s: string): void {
+  const n = <usize>s.length;
+  bufReserve(n);
+  const src = changetype<usize>(s);
+  for (let i: usize = 0; i < n; i++) store<u8>(bp + bl + i, <u8>load<u16>(src + (i << 1)));
+  bl += n;
+}
+
+/** Ends the text with NUL and returns its address. */
+export function bufFinishCStr(): usize {
+  bufByte(0);
+  return bp;
+}
+
+export function bufPtr(): usize {
+  return bp;
+}
+
+export function bufLen(): usize {
+  return bl;
+}
+
+export function bufI64(x: i64): void {
+  bufReserve(21);
+  if (x < 0) store<u8>(bp + bl++, 45);
+  let u: u64 = x < 0 ? <u64>0 - <u64>x : <u64>x;
+  let digits: usize = 1;
+  let t = u;
+  while (t >= 10) {
+    t /= 10;
+    digits++;
+  }
+  for (let i: usize = digits; i > 0; i--) {
+    store<u8>(bp + bl + i - 1, <u8>(48 + <u32>(u % 10)));
+    u /= 10;
+  }
+  bl += digits;
+}
+
+const DTOA_BUF: usize = memory.data(64);
+
+export function bufF64(x: f64): void {
+  if (x == Math.floor(x) && Math.abs(x) < 9.0e18) {
+    bufI64(<i64>x);
+    return;
+  }
+  const n = <usize>dtoa_buffered(DTOA_BUF, x);
+  bufReserve(n);
+  for (let i: usize = 0; i < n; i++) store<u8>(bp + bl + i, <u8>load<u16>(DTOA_BUF + (i << 1)));
+  bl += n;
+}
+
+const HEX = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+
+export function bufJsonString(p: usize, n: usize): void {
+  bufByte(34);
+  let run = p;
+  const end = p + n;
+  let q = p;
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c >= 32 && c != 34 && c != 92) {
+      q++;
+      continue;
+    }
+    bufBytes(run, q - run);
+    bufByte(92);
+    if (c == 34) bufByte(34);
+    else if (c == 92) bufByte(92);
+    else if (c == 10) bufByte(110);
+    else if (c == 13) bufByte(114);
+    else if (c == 9) bufByte(116);
+    else {
+      bufAscii('u00');
+      bufByte(load<u8>(HEX + (c >> 4)));
+      bufByte(load<u8>(HEX + (c & 15)));
+    }
+    q++;
+    run = q;
+  }
+  bufBytes(run, end - run);
+  bufByte(34);
+}
+
+export function bufValue(v: usize): void {
+  if (v == 0) {
+    bufAscii('null');
+    return;
+  }
+  switch (tagOf(v)) {
+    case T_NULL:
+      bufAscii('null');
+      return;
+    case T_BOOL:
+      bufAscii(load<u32>(v, 4) ? 'true' : 'false');
+      return;
+    case T_NUM: {
+      const k = numKind(v);
+      if (k == N_INT) bufI64(load<i64>(v, 8));
+      else if (k == N_FLT) bufF64(load<f64>(v, 8));
+      else bufBytes(<usize>load<u32>(v, 16), <usize>load<u32>(v, 20));
+      return;
+    }
+    case T_STR:
+      bufJsonString(strPtr(v), strLen(v));
+      return;
+    case T_ARR:
+    case T_SET: {
+      bufByte(91);
+      const n = colLen(v);
+      for (let i: u32 = 0; i < n; i++) {
+        if (i > 0) bufByte(44);
+        bufValue(arrGet(v, i));
+      }
+      bufByte(93);
+      return;
+    }
+    case T_OBJ: {
+      bufByte(123);
+      const n = colLen(v);
+      for (let i: u32 = 0; i < n; i++) {
+        if (i > 0) bufByte(44);
+        const k = objKeyAt(v, i);
+        if (isTagStr(k)) bufValue(k);
+        else {
+          // JSON keys are strings: a non-string key is written as the JSON text of the key.
+          const saveP = bp;
+          const saveL = bl;
+          const saveC = bc;
+          bufStart();
+          bufValue(k);
+          const kp = bp;
+          const kl = bl;
+          bp = saveP;
+          bl = saveL;
+          bc = saveC;
+          bufJsonString(kp, kl);
+        }
+        bufByte(58);
+        bufValue(objValAt(v, i));
+      }
+      bufByte(125);
+      return;
+    }
+  }
+  bufAscii('null');
+}
+
+function isTagStr(v: usize): bool {
+  return tagOf(v) == T_STR;
+}
+
+export function opa_json_dump(v: usize): usize {
+  bufStart();
+  bufValue(v);
+  return bufFinishCStr();
+}
+
+export function opa_value_dump(v: usize): usize {
+  return opa_json_dump(v);
+}
+
+/** JSON text of v as a string value. */
+export function jsonText(v: usize): usize {
+  bufStart();
+  bufValue(v);
+  return strRef(bp, bl);
+}
+

@@ -1,0 +1,444 @@
+// Value model. Every value is a pointer to a header whose first word is its type tag; 0 means undefined.
+//   null    [tag]
+//   boolean [tag, 0|1]
+//   number  [tag, kind, payload:i64|f64 @8, text ptr @16, text len @20]
+//   string  [tag, byte length, bytes ptr]            (UTF-8; bytes may point into the JSON text parsed)
+//   array   [tag, len, cap, elems ptr]
+//   object  [tag, len, cap, keys ptr, values ptr]    (keys kept sorted in Rego's total order)
+//   set     [tag, len, cap, elems ptr]                (elements kept sorted in Rego's total order)
+// Objects and sets are sorted arrays: lookups are binary searches and iteration and dumps come out in
+// Rego's order without a sort.
+import { alloc } from './alloc';
+
+export const T_NULL: u32 = 1;
+export const T_BOOL: u32 = 2;
+export const T_NUM: u32 = 3;
+export const T_STR: u32 = 4;
+export const T_ARR: u32 = 5;
+export const T_OBJ: u32 = 6;
+export const T_SET: u32 = 7;
+
+/** Number kinds: an exact i64, a computed f64, a float literal kept as text, an integer too big for i64. */
+export const N_INT: u32 = 0;
+export const N_FLT: u32 = 1;
+export const N_TXT: u32 = 2;
+export const N_BIG: u32 = 3;
+
+// Singletons live in static memory so they survive the heap resets between evaluations.
+export const NULL_V: usize = memory.data<u32>([1, 0]);
+export const TRUE_V: usize = memory.data<u32>([2, 1]);
+export const FALSE_V: usize = memory.data<u32>([2, 0]);
+
+// @ts-ignore: decorator
+@inline export function tagOf(v: usize): u32 {
+  return load<u32>(v);
+}
+
+export function isTag(v: usize, t: u32): bool {
+  return v != 0 && load<u32>(v) == t;
+}
+
+export function boolV(b: bool): usize {
+  return b ? TRUE_V : FALSE_V;
+}
+
+// ---- numbers ----
+
+export function newInt(x: i64): usize {
+  const p = alloc(24);
+  store<u32>(p, T_NUM);
+  store<u32>(p, N_INT, 4);
+  store<i64>(p, x, 8);
+  return p;
+}
+
+/** A float result; non-finite results are errors (undefined). Integral values become exact integers. */
+export function newFloat(x: f64): usize {
+  if (!isFinite(x)) return 0;
+  if (x == Math.floor(x) && Math.abs(x) < 9007199254740992.0) return newInt(<i64>x);
+  const p = alloc(24);
+  store<u32>(p, T_NUM);
+  store<u32>(p, N_FLT, 4);
+  store<f64>(p, x, 8);
+  return p;
+}
+
+export function newNumText(kind: u32, approx: f64, text: usize, len: usize): usize {
+  const p = alloc(24);
+  store<u32>(p, T_NUM);
+  store<u32>(p, kind, 4);
+  store<f64>(p, approx, 8);
+  store<u32>(p, <u32>text, 16);
+  store<u32>(p, <u32>len, 20);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline export function numKind(v: usize): u32 {
+  return load<u32>(v, 4);
+}
+
+export function numI64(v: usize): i64 {
+  return load<i64>(v, 8);
+}
+
+export function numF64(v: usize): f64 {
+  if (numKind(v) == N_INT) return <f64>load<i64>(v, 8);
+  return load<f64>(v, 8);
+}
+
+/** Set by numToInt: the integer value of the last number that converted. */
+export let gInt: i64 = 0;
+
+/** True (and gInt set) when v is a number with an integral value that an i64 holds exactly. */
+export function numToInt(v: usize): bool {
+  if (!isTag(v, T_NUM)) return false;
+  const k = numKind(v);
+  if (k == N_INT) {
+    gInt = load<i64>(v, 8);
+    return true;
+  }
+  if (k == N_BIG) return false;
+  const f = load<f64>(v, 8);
+  if (f != Math.floor(f) || Math.abs(f) >= 9007199254740992.0) return false;
+  gInt = <i64>f;
+  return true;
+}
+
+// ---- strings ----
+
+export function newStr(len: usize): usize {
+  const p = alloc(12 + len);
+  store<u32>(p, T_STR);
+  store<u32>(p, <u32>len, 4);
+  store<u32>(p, <u32>(p + 12), 8);
+  return p;
+}
+
+export function strRef(bytes: usize, len: usize): usize {
+  const p = alloc(12);
+  store<u32>(p, T_STR);
+  store<u32>(p, <u32>len, 4);
+  store<u32>(p, <u32>bytes, 8);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline export function strLen(v: usize): usize {
+  return <usize>load<u32>(v, 4);
+}
+
+// @ts-ignore: decorator
+@inline export function strPtr(v: usize): usize {
+  return <usize>load<u32>(v, 8);
+}
+
+/** A Rego string from an ASCII AssemblyScript literal (literals are static data: no heap use). */
+export function strLit(s: string): usize {
+  const n = <usize>s.length;
+  const p = newStr(n);
+  const src = changetype<usize>(s);
+  const dst = strPtr(p);
+  for (let i: usize = 0; i < n; i++) store<u8>(dst + i, <u8>load<u16>(src + (i << 1)));
+  return p;
+}
+
+// ---- arrays ----
+
+export function newArr(cap: u32): usize {
+  if (cap < 4) cap = 4;
+  const p = alloc(16);
+  store<u32>(p, T_ARR);
+  store<u32>(p, 0, 4);
+  store<u32>(p, cap, 8);
+  store<u32>(p, <u32>alloc(<usize>cap << 2), 12);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline export function colLen(v: usize): u32 {
+  return load<u32>(v, 4);
+}
+
+// @ts-ignore: decorator
+@inline export function arrElems(v: usize): usize {
+  return <usize>load<u32>(v, 12);
+}
+
+// @ts-ignore: decorator
+@inline export function arrGet(v: usize, i: u32): usize {
+  return <usize>load<u32>(arrElems(v) + (<usize>i << 2));
+}
+
+/** Grows the pointer vector at header offset `field` of a collection to hold at least len+1 entries. */
+function growVec(v: usize, field: usize): void {
+  const len = load<u32>(v, 4);
+  const cap = load<u32>(v, 8);
+  if (len < cap) return;
+  const newCap = cap * 2;
+  const old = <usize>load<u32>(v + field);
+  const fresh = alloc(<usize>newCap << 2);
+  memory.copy(fresh, old, <usize>len << 2);
+  store<u32>(v + field, <u32>fresh);
+}
+
+export function arrPush(a: usize, x: usize): void {
+  if (x == 0) return;
+  const len = colLen(a);
+  if (len >= load<u32>(a, 8)) {
+    growVec(a, 12);
+    store<u32>(a, load<u32>(a, 8) * 2, 8);
+  }
+  store<u32>(arrElems(a) + (<usize>len << 2), <u32>x);
+  store<u32>(a, len + 1, 4);
+}
+
+// ---- sets ----
+
+export function newSet(cap: u32 = 4): usize {
+  const p = newArr(cap);
+  store<u32>(p, T_SET);
+  return p;
+}
+
+/** Index of x in the sorted pointer vector, or -(insertion point)-1. */
+function searchSorted(vec: usize, len: u32, x: usize): i32 {
+  let lo: i32 = 0;
+  let hi: i32 = <i32>len - 1;
+  // Fast path for appends in ascending order (comprehensions over sorted collections).
+  if (len > 0) {
+    const c = compare(<usize>load<u32>(vec + (<usize>hi << 2)), x);
+    if (c < 0) return -(<i32>len) - 1;
+    if (c == 0) return hi;
+  }
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compare(<usize>load<u32>(vec + (<usize>mid << 2)), x);
+    if (c < 0) lo = mid + 1;
+    else if (c > 0) hi = mid - 1;
+    else return mid;
+  }
+  return -lo - 1;
+}
+
+function insertAt(vec: usize, len: u32, at: u32, x: usize): void {
+  const p = vec + (<usize>at << 2);
+  memory.copy(p + 4, p, <usize>(len - at) << 2);
+  store<u32>(p, <u32>x);
+}
+
+export function setFind(s: usize, x: usize): i32 {
+  return searchSorted(arrElems(s), colLen(s), x);
+}
+
+export function setAdd(s: usize, x: usize): void {
+  if (x == 0) return;
+  const len = colLen(s);
+  const idx = searchSorted(arrElems(s), len, x);
+  if (idx >= 0) return;
+  if (len >= load<u32>(s, 8)) {
+    growVec(s, 12);
+    store<u32>(s, load<u32>(s, 8) * 2, 8);
+  }
+  insertAt(arrElems(s), len, <u32>(-idx - 1), x);
+  store<u32>(s, len + 1, 4);
+}
+
+// ---- objects ----
+
+export function newObj(cap: u32 = 4): usize {
+  if (cap < 4) cap = 4;
+  const p = alloc(20);
+  store<u32>(p, T_OBJ);
+  store<u32>(p, 0, 4);
+  store<u32>(p, cap, 8);
+  store<u32>(p, <u32>alloc(<usize>cap << 2), 12);
+  store<u32>(p, <u32>alloc(<usize>cap << 2), 16);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline export function objKeys(o: usize): usize {
+  return <usize>load<u32>(o, 12);
+}
+
+// @ts-ignore: decorator
+@inline export function objVals(o: usize): usize {
+  return <usize>load<u32>(o, 16);
+}
+
+export function objKeyAt(o: usize, i: u32): usize {
+  return <usize>load<u32>(objKeys(o) + (<usize>i << 2));
+}
+
+export function objValAt(o: usize, i: u32): usize {
+  return <usize>load<u32>(objVals(o) + (<usize>i << 2));
+}
+
+export function objFind(o: usize, k: usize): i32 {
+  return searchSorted(objKeys(o), colLen(o), k);
+}
+
+export function objGet(o: usize, k: usize): usize {
+  const i = objFind(o, k);
+  return i < 0 ? 0 : objValAt(o, <u32>i);
+}
+
+/**
+ * Inserts or replaces key k. With `once`, an existing different value is a conflict: returns false and
+ * leaves the object unchanged.
+ */
+export function objPut(o: usize, k: usize, v: usize, once: bool): bool {
+  if (k == 0 || v == 0) return true;
+  const len = colLen(o);
+  const idx = searchSorted(objKeys(o), len, k);
+  if (idx >= 0) {
+    const slot = objVals(o) + (<usize>idx << 2);
+    if (once && compare(<usize>load<u32>(slot), v) != 0) return false;
+    store<u32>(slot, <u32>v);
+    return true;
+  }
+  if (len >= load<u32>(o, 8)) {
+    growVec(o, 12);
+    growVec(o, 16);
+    store<u32>(o, load<u32>(o, 8) * 2, 8);
+  }
+  const at = <u32>(-idx - 1);
+  insertAt(objKeys(o), len, at, k);
+  insertAt(objVals(o), len, at, v);
+  store<u32>(o, len + 1, 4);
+  return true;
+}
+
+// ---- collections in general ----
+
+export function isCollection(v: usize): bool {
+  if (v == 0) return false;
+  const t = tagOf(v);
+  return t == T_ARR || t == T_OBJ || t == T_SET;
+}
+
+export function lenOf(v: usize): u32 {
+  return isCollection(v) ? colLen(v) : 0;
+}
+
+// ---- Rego's total order ----
+
+function cmpU(a: u32, b: u32): i32 {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function cmpBytes(pa: usize, la: usize, pb: usize, lb: usize): i32 {
+  const n = la < lb ? la : lb;
+  for (let i: usize = 0; i < n; i++) {
+    const x = load<u8>(pa + i);
+    const y = load<u8>(pb + i);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+export function strCompare(a: usize, b: usize): i32 {
+  return cmpBytes(strPtr(a), strLen(a), strPtr(b), strLen(b));
+}
+
+/** Exact order of two integers written in decimal (optional leading '-', no leading zeros). */
+function cmpDecimalText(pa: usize, la: usize, pb: usize, lb: usize): i32 {
+  const na = load<u8>(pa) == 45;
+  const nb = load<u8>(pb) == 45;
+  if (na != nb) return na ? -1 : 1;
+  let c: i32 = la != lb ? (la < lb ? -1 : 1) : cmpBytes(pa, la, pb, lb);
+  return na ? -c : c;
+}
+
+/** Decimal text of an integer into a scratch buffer; returns its length. */
+function i64Text(x: i64, buf: usize): usize {
+  let n: usize = 0;
+  let neg = x < 0;
+  let u: u64 = neg ? <u64>(-x) : <u64>x;
+  const tmp = buf + 24;
+  let t: usize = 0;
+  do {
+    store<u8>(tmp + t, <u8>(48 + <u32>(u % 10)));
+    u /= 10;
+    t++;
+  } while (u != 0);
+  if (neg) store<u8>(buf + n++, 45);
+  while (t > 0) store<u8>(buf + n++, load<u8>(tmp + --t));
+  return n;
+}
+
+const SCRATCH_A: usize = memory.data(48);
+
+export function numCompare(a: usize, b: usize): i32 {
+  const ka = numKind(a);
+  const kb = numKind(b);
+  if (ka == N_INT && kb == N_INT) {
+    const x = load<i64>(a, 8);
+    const y = load<i64>(b, 8);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (ka == N_BIG && kb == N_BIG) {
+    return cmpDecimalText(<usize>load<u32>(a, 16), <usize>load<u32>(a, 20), <usize>load<u32>(b, 16), <usize>load<u32>(b, 20));
+  }
+  if ((ka == N_BIG && kb == N_INT) || (ka == N_INT && kb == N_BIG)) {
+    // A big integer lies outside i64, so the int's text orders exactly against it.
+    if (ka == N_INT) {
+      const n = i64Text(load<i64>(a, 8), SCRATCH_A);
+      return cmpDecimalText(SCRATCH_A, n, <usize>load<u32>(b, 16), <usize>load<u32>(b, 20));
+    }
+    const n = i64Text(load<i64>(b, 8), SCRATCH_A);
+    return cmpDecimalText(<usize>load<u32>(a, 16), <usize>load<u32>(a, 20), SCRATCH_A, n);
+  }
+  const x = numF64(a);
+  const y = numF64(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function compare(a: usize, b: usize): i32 {
+  if (a == b) return 0;
+  if (a == 0) return -1;
+  if (b == 0) return 1;
+  const ta = tagOf(a);
+  const tb = tagOf(b);
+  if (ta != tb) return ta < tb ? -1 : 1;
+  switch (ta) {
+    case T_NULL:
+      return 0;
+    case T_BOOL:
+      return cmpU(load<u32>(a, 4), load<u32>(b, 4));
+    case T_NUM:
+      return numCompare(a, b);
+    case T_STR:
+      return strCompare(a, b);
+    case T_ARR:
+    case T_SET: {
+      const la = colLen(a);
+      const lb = colLen(b);
+      const n = la < lb ? la : lb;
+      for (let i: u32 = 0; i < n; i++) {
+        const c = compare(arrGet(a, i), arrGet(b, i));
+        if (c != 0) return c;
+      }
+      return cmpU(la, lb);
+    }
+    case T_OBJ: {
+      const la = colLen(a);
+      const lb = colLen(b);
+      const n = la < lb ? la : lb;
+      for (let i: u32 = 0; i < n; i++) {
+        let c = compare(objKeyAt(a, i), objKeyAt(b, i));
+        if (c != 0) return c;
+        c = compare(objValAt(a, i), objValAt(b, i));
+        if (c != 0) return c;
+      }
+      return cmpU(la, lb);
+    }
+  }
+  return 0;
+}
+
+export function equal(a: usize, b: usize): bool {
+  if (a == 0 || b == 0) return false;
+  return compare(a, b) == 0;
+}
