@@ -1,5 +1,7 @@
 // `${VAR}` and `${VAR:-default}` in YAML scalars. Expansion happens on parsed scalars, not on the text, so
-// a value holding `:` or `#` cannot change the document's structure.
+// a value holding `:` or `#` cannot change the document's structure. Because `{` is a flow indicator, an
+// unquoted `${VAR}` inside `{ ... }` is not valid YAML; references are first swapped for inert placeholders
+// (same line, so error positions stay right) and restored in the parsed scalars.
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$/g;
 const WHOLE_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
@@ -31,7 +33,24 @@ export function isUnsetReference(text: string, env: Env): boolean {
   return value === undefined || value === '';
 }
 
-export function hasReference(text: string): boolean {
-  REFERENCE.lastIndex = 0;
-  return REFERENCE.test(text);
+export interface ShieldedText {
+  text: string;
+  /** placeholder -> the reference it stands for */
+  restore(scalar: string): string;
+  hasPlaceholder(scalar: string): boolean;
+}
+
+const PLACEHOLDER = /__portcullis_env_(\d+)__/g;
+
+export function shieldReferences(text: string): ShieldedText {
+  const references: string[] = [];
+  const shielded = text.replace(REFERENCE, (match) => {
+    references.push(match);
+    return `__portcullis_env_${references.length - 1}__`;
+  });
+  return {
+    text: shielded,
+    restore: (scalar) => scalar.replace(PLACEHOLDER, (match, index: string) => references[Number(index)] ?? match),
+    hasPlaceholder: (scalar) => scalar.includes('__portcullis_env_'),
+  };
 }

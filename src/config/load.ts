@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isScalar, isSeq, parse as parseYaml, parseDocument, visit, type Document, type Node } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import { expandEnv, hasReference, isUnsetReference, type Env } from './env.js';
+import { expandEnv, isUnsetReference, shieldReferences, type Env, type ShieldedText } from './env.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -30,32 +30,34 @@ export async function loadConfig(options: { file?: string | undefined; env?: Env
 
 export function parseConfigText(text: string, file: string, env: Env): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const shielded = shieldReferences(text);
+  const doc = parseDocument(shielded.text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const yamlError = doc.errors[0];
   if (yamlError !== undefined) {
-    const line = yamlError.linePos?.[0].line ?? null;
+    const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new ConfigError(
       'CONFIG_YAML',
-      `${file}${line === null ? '' : `:${line}`}: invalid YAML: ${yamlError.message.split('\n')[0]}`,
+      `${file}:${line}: invalid YAML: ${shielded.restore(yamlError.message.split('\n')[0] ?? '')}`,
       file,
     );
   }
-  expandReferences(doc, env);
+  expandReferences(doc, shielded, env);
   const raw: unknown = doc.toJS() ?? {};
   return validate(raw, doc, { file, lineCounter });
 }
 
-function expandReferences(doc: Document, env: Env): void {
+function expandReferences(doc: Document, shielded: ShieldedText, env: Env): void {
   visit(doc, {
     Pair(_key, pair) {
-      if (isScalar(pair.value) && typeof pair.value.value === 'string' && isUnsetReference(pair.value.value, env)) {
+      const value = pair.value;
+      if (isScalar(value) && typeof value.value === 'string' && isUnsetReference(shielded.restore(value.value), env)) {
         return visit.REMOVE;
       }
       return undefined;
     },
     Scalar(_key, node) {
-      if (typeof node.value !== 'string' || !hasReference(node.value)) return;
-      const expanded = expandEnv(node.value, env);
+      if (typeof node.value !== 'string' || !shielded.hasPlaceholder(node.value)) return;
+      const expanded = expandEnv(shielded.restore(node.value), env);
       // An unquoted `${LIMIT:-100}` should be the number 100, as if written in place; quoted stays a string.
       node.value = node.type === 'PLAIN' ? asPlainScalar(expanded) : expanded;
     },

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { buildPolicyInput } from '../../src/input/buildInput.js';
+import { toRequestView } from '../../src/input/requestView.js';
+import { timestampToJson } from '../../src/input/attributes.js';
+import type { DecodedAttributes } from '../../src/input/checkRequest.js';
+
+const attributes: DecodedAttributes = {
+  source: { address: { socketAddress: { address: '10.1.2.3', portValue: 5555 } }, principal: 'spiffe://ns/sa/web' },
+  request: {
+    time: { seconds: '1700000000', nanos: 120000000 },
+    http: {
+      method: 'POST',
+      path: '/api//orders?x=1',
+      headers: { 'Content-Type': 'application/json', 'content-length': '9' },
+      body: '{"n":42}',
+      size: '9',
+    },
+  },
+  metadataContext: {
+    filterMetadata: { 'envoy.filters.http.jwt_authn': { fields: { sub: { stringValue: 'alice' }, n: { numberValue: 2 } } } },
+  },
+};
+
+describe('buildPolicyInput', () => {
+  const view = toRequestView(attributes);
+  const input = buildPolicyInput(attributes, view, null);
+
+  it('exposes the attributes under their protobuf-JSON names', () => {
+    const http = (input.attributes['request'] as { http: Record<string, unknown> }).http;
+    expect(http['method']).toBe('POST');
+    expect(http['size']).toBe('9');
+  });
+  it('renders the request time as an RFC 3339 string', () => {
+    expect((input.attributes['request'] as { time: unknown }).time).toBe('2023-11-14T22:13:20.120Z');
+  });
+  it('renders Struct metadata as plain JSON', () => {
+    expect(input.attributes['metadataContext']).toEqual({
+      filterMetadata: { 'envoy.filters.http.jwt_authn': { sub: 'alice', n: 2 } },
+    });
+  });
+  it('fills parsed_path, parsed_query, parsed_body, truncated_body and version', () => {
+    expect(input.parsed_path).toEqual(['api', '', 'orders']);
+    expect(input.parsed_query).toEqual({ x: ['1'] });
+    expect(input.parsed_body).toBeNull(); // content-length 9 > 8 bytes sent: truncated
+    expect(input.truncated_body).toBe(true);
+    expect(input.version).toEqual({ ext_authz: 'v3', encoding: 'protojson' });
+  });
+  it('sets source_principal when Envoy sent one, and identity null for anonymous checks', () => {
+    expect(input.source_principal).toBe('spiffe://ns/sa/web');
+    expect(input.identity).toBeNull();
+  });
+  it('lower-cases header names in the request view the stages read', () => {
+    expect(view.headers['content-type']).toBe('application/json');
+    expect(view.sourceAddress).toBe('10.1.2.3');
+  });
+  it('reads header_map when Envoy sends raw headers instead of the map', () => {
+    const raw = toRequestView({
+      request: {
+        http: {
+          method: 'GET',
+          path: '/',
+          headerMap: {
+            headers: [
+              { key: 'X-A', rawValue: Buffer.from('1').toString('base64') },
+              { key: 'x-a', value: '2' },
+            ],
+          },
+        },
+      },
+    });
+    expect(raw.headers['x-a']).toBe('1,2');
+  });
+});
+
+describe('timestampToJson', () => {
+  it('uses 0, 3, 6 or 9 fractional digits as protojson does', () => {
+    expect(timestampToJson({ seconds: '0' })).toBe('1970-01-01T00:00:00Z');
+    expect(timestampToJson({ seconds: '0', nanos: 1000 })).toBe('1970-01-01T00:00:00.000001Z');
+    expect(timestampToJson({ seconds: '0', nanos: 1 })).toBe('1970-01-01T00:00:00.000000001Z');
+  });
+});
