@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { clusterSlotOf } from '../../src/limits/keys.js';
+import { buildCheckCalls, CheckReplyError, combineCheckReplies } from '../../src/limits/redis-check.js';
+import { limitRequest, rule } from './fixtures.js';
+
+const token = { jti: 'j1', subject: 'alice', issuedAt: 1700000000 };
+
+describe('buildCheckCalls', () => {
+  it('puts the denylist and every rate-limit key of a check in one call outside Cluster', () => {
+    const limits = [limitRequest(rule({ limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ limit: 9 }), '10.0.0.1')];
+    const calls = buildCheckCalls('p:', token, limits, false);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.keys.slice(0, 2)).toEqual(['p:deny:jti:j1', 'p:deny:sub:alice']);
+    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '5', '60', '9', '3600']);
+    expect(calls[0]!.limitIndexes).toEqual([0, 1]);
+  });
+
+  it('in Cluster, sends one call per slot, each holding only keys of that slot', () => {
+    const limits = [limitRequest(rule({ limit: 5 }), 'alice'), limitRequest(rule({ limit: 6 }), 'alice'), limitRequest(rule({ limit: 7 }), 'bob')];
+    const calls = buildCheckCalls('p:', token, limits, true);
+    for (const call of calls) expect(new Set(call.keys.map(clusterSlotOf)).size).toBe(1);
+    expect(calls.flatMap((c) => c.limitIndexes).sort()).toEqual([0, 1, 2]);
+    // both of alice's rules share a hash tag, so they stay in one atomic call
+    expect(calls.some((c) => c.limitIndexes.includes(0) && c.limitIndexes.includes(1))).toBe(true);
+  });
+
+  it('sends an empty iat when the token has none, and no call at all for nothing to look up', () => {
+    expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false)[0]!.args).toEqual(['0', '1', '']);
+    expect(buildCheckCalls('p:', null, [], false)).toEqual([]);
+  });
+});
+
+describe('combineCheckReplies', () => {
+  const limits = [limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 })), limitRequest(rule({ name: 'b', limit: 2, periodSeconds: 10 }))];
+
+  it('maps per-key replies back to their rules in request order', () => {
+    const calls = [{ keys: [], args: [], limitIndexes: [1] }, { keys: [], args: [], limitIndexes: [0] }];
+    const result = combineCheckReplies(calls, [[0, 0, 0, 10, 5], [0, 1, 4, 12, 0]], limits);
+    expect(result.revoked).toBeNull();
+    expect(result.limits.map((l) => [l.rule, l.allowed, l.remaining])).toEqual([['a', true, 4], ['b', false, 0]]);
+  });
+
+  it('reports a revocation from any call, jti before subject', () => {
+    const calls = [{ keys: [], args: [], limitIndexes: [] }, { keys: [], args: [], limitIndexes: [] }];
+    expect(combineCheckReplies(calls, [[2], [1]], [])).toEqual({ revoked: 'jti', limits: [] });
+    expect(combineCheckReplies(calls, [[2], [0]], [])).toEqual({ revoked: 'subject', limits: [] });
+  });
+
+  it('refuses a reply that does not follow the script protocol', () => {
+    expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [0] }], [[0, 1]], limits)).toThrow(CheckReplyError);
+    expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [] }], ['OK'], [])).toThrow(CheckReplyError);
+  });
+});
