@@ -58,6 +58,16 @@ describe('key rotation', () => {
     expect((await stage.verify(bearerRequest(await tokenOf(oldKey)))).kind).toBe('verified');
   });
 
+  it('verifies a token without kid by trying each key of a matching type', async () => {
+    server.jwks = jwksOf(oldKey, newKey);
+    stage = await stageFor(config(), testDeps(), { refetchCooldownMs: 60_000 });
+    const stranger = await makeKey('RS256', 'stranger');
+    const noKid = await signToken(newKey, { iss: ISSUER, sub: 'nokid' }, { kid: undefined });
+    expect(await stage.verify(bearerRequest(noKid))).toMatchObject({ kind: 'verified', identity: { subject: 'nokid' } });
+    const foreignNoKid = await signToken(stranger, { iss: ISSUER, sub: 'x' }, { kid: undefined });
+    expect(await stage.verify(bearerRequest(foreignNoKid))).toMatchObject({ kind: 'rejected', failure: 'signature' });
+  });
+
   it('refetches for an unknown kid at most once per cooldown', async () => {
     stage = await stageFor(config(), testDeps(), { refetchCooldownMs: 60_000 });
     const stranger = await makeKey('RS256', 'stranger');

@@ -142,6 +142,36 @@ describe('claims checks', () => {
   });
 });
 
+describe('forwarded claims and metrics', () => {
+  it('derives forwarded headers from verified claims only, whatever the client sent under those names', async () => {
+    const key = await makeKey('RS256', 'k1');
+    server.jwks = jwksOf(key);
+    stage = await stageFor({ providers: [provider({ forwardClaims: { 'X-User-Id': 'sub', 'x-tenant': 'tid' } })] }, testDeps());
+    const token = await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice' });
+    const outcome = await stage.verify(bearerRequest(token, { 'x-user-id': 'admin', 'x-tenant': 'victim' }));
+    // tid is absent: x-tenant is not set here; the orchestrator removes it (forwardClaimHeaderNames).
+    expect(outcome).toMatchObject({ kind: 'verified', forwardHeaders: { 'x-user-id': 'alice' } });
+    if (outcome.kind === 'verified') expect(Object.keys(outcome.forwardHeaders)).toEqual(['x-user-id']);
+  });
+
+  it('counts verifications by provider and result, with "unknown" before a provider is known', async () => {
+    const key = await makeKey('RS256', 'k1');
+    server.jwks = jwksOf(key);
+    const counted = testDeps();
+    stage = await stageFor({ providers: [provider()] }, counted);
+    await stage.verify(bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api' })));
+    await stage.verify(bearerRequest(await signToken(key, { iss: ISSUER, aud: 'other' })));
+    await stage.verify(bearerRequest('a.b'));
+    await stage.verify(bearerRequest(await signToken(key, { iss: 'https://elsewhere', aud: 'orders-api' })));
+    expect(Object.fromEntries(counted.counts)).toEqual({
+      'corp/valid': 1,
+      'corp/audience': 1,
+      'unknown/malformed': 1,
+      'unknown/unknown_issuer': 1,
+    });
+  });
+});
+
 describe('missing and anonymous', () => {
   it('rejects a request without a token as missing when jwt.required', async () => {
     stage = await stageFor({ providers: [provider()] }, testDeps());
