@@ -27,8 +27,9 @@ export class MemoryStore implements DecisionStore {
     this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
     // The caches' TTLs run on the store's clock, so a fake clock moves expiry too.
     const perf = { now: () => this.nowUs() / 1000 };
-    this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, perf });
-    this.revokedTokenIds = new LRUCache({ ttl: 1, ttlAutopurge: true, perf });
+    const clock = { perf, ttlResolution: 0 };
+    this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
+    this.revokedTokenIds = new LRUCache({ ttl: 1, ttlAutopurge: true, ...clock });
   }
 
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
@@ -62,6 +63,17 @@ export class MemoryStore implements DecisionStore {
     assertSubjectRevocation(subject, before);
     const current = this.revokedSubjects.get(subject);
     if (current === undefined || before > current) this.revokedSubjects.set(subject, before);
+  }
+
+  /** Live buckets (for tests and diagnostics). */
+  get bucketCount(): number {
+    this.buckets.purgeStale();
+    return this.buckets.size;
+  }
+
+  get revokedTokenIdCount(): number {
+    this.revokedTokenIds.purgeStale();
+    return this.revokedTokenIds.size;
   }
 
   async ping(): Promise<boolean> {
