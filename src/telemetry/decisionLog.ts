@@ -74,6 +74,8 @@ export function withoutSecrets(input: unknown, secrets: SecretLocations): unknow
       for (const name of Object.keys(headers)) {
         if (secrets.headers.has(name.toLowerCase())) delete headers[name];
       }
+      // HTTP/2's :path carries the query string, where a token may travel.
+      if (typeof headers[':path'] === 'string') headers[':path'] = stripQuery(headers[':path']);
     }
     delete http['headerMap'];
     if (typeof http['path'] === 'string') http['path'] = stripQuery(http['path']);
