@@ -65,15 +65,15 @@ export async function createIdentityStage(
   const byIssuer = new Map(providers.map((provider) => [provider.issuer, provider]));
   const searchOrder = buildSearchOrder(config.providers);
 
-  function reject(error: TokenRejectedError, provider: Provider | null, found: FoundToken): IdentityOutcome {
-    const label = provider?.name ?? NO_PROVIDER;
+  function reject(error: TokenRejectedError, providerName: string | null, found: FoundToken): IdentityOutcome {
+    const label = providerName ?? NO_PROVIDER;
     deps.countVerification(label, error.failure);
     // Never the token: only what failed and where the token came from.
     logger.info(
       { provider: label, failure: error.failure, detail: error.detail, source: found.sourceName },
       `token rejected: ${error.description}`,
     );
-    return { kind: 'rejected', failure: error.failure, description: error.description, provider: provider?.name ?? null };
+    return { kind: 'rejected', failure: error.failure, description: error.description, provider: providerName };
   }
 
   async function verifyFound(found: FoundToken): Promise<IdentityOutcome> {
@@ -81,11 +81,11 @@ export async function createIdentityStage(
     const digest = tokenDigest(found.token);
     const hit = cache.get(digest, nowMs);
     if (hit !== undefined) {
-      const provider = byIssuer.get(hit.outcome.identity.claims['iss'] as string) ?? null;
+      const providerName = hit.outcome.identity.provider;
       if (!hit.acceptedSources.has(found.sourceKey)) {
-        return reject(new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource), provider, found);
+        return reject(new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source'), providerName, found);
       }
-      deps.countVerification(hit.outcome.identity.provider, 'valid');
+      deps.countVerification(providerName, 'valid');
       return hit.outcome;
     }
 
@@ -115,7 +115,7 @@ export async function createIdentityStage(
         logger.warn({ provider: name, err: mapped }, 'token not verified: no keys for the issuer');
         return { kind: 'unavailable', description: 'identity provider keys unavailable', provider: name };
       }
-      return reject(mapped, provider, found);
+      return reject(mapped, provider?.name ?? null, found);
     }
   }
 

@@ -265,6 +265,18 @@ describe('several providers', () => {
     });
   });
 
+  it('applies the source check to a token already in the verified cache', async () => {
+    stage = await stageFor(twoProviders(), testDeps());
+    const corpToken = await signToken(corpKey, { iss: ISSUER, aud: 'orders-api', sub: 'alice' });
+    expect((await stage.verify(bearerRequest(corpToken))).kind).toBe('verified');
+    // corp lists only the authorization header; the cookie belongs to partner.
+    expect(await stage.verify(request({ cookie: `partner_session=${corpToken}` }))).toMatchObject({
+      kind: 'rejected',
+      failure: 'unknown_issuer',
+      provider: 'corp',
+    });
+  });
+
   it('rejects a malformed token in the first present source even when a later source holds a good one', async () => {
     stage = await stageFor(twoProviders(), testDeps());
     const partnerToken = await signToken(partnerKey, { iss: 'https://partner.example.com', sub: 'bob' });
@@ -351,7 +363,7 @@ describe('verified-token cache', () => {
     expect(await stage.verify(bearerRequest(token))).toMatchObject({ kind: 'rejected', failure: 'expired' });
   });
 
-  it('does not let a cached token bypass the source check of its provider', async () => {
+  it('does not take a token from a source no provider lists, even one verified before', async () => {
     stage = await stageFor({ providers: [provider()] }, testDeps());
     const token = await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice' });
     expect((await stage.verify(bearerRequest(token))).kind).toBe('verified');
