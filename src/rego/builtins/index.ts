@@ -1,12 +1,52 @@
-// Builtins implemented in JavaScript, called by policy modules through the SDK's opa_builtinN hook.
+// Builtins implemented in JavaScript, called by policy modules through the SDK's opa_builtinN hook with
+// JSON arguments (sets arrive as arrays). The same table serves bundles built by `opa build -t wasm`, so it
+// also carries OPA's names for what the SDK lacks. Every entry catches its own errors and returns undefined:
+// in OPA's non-strict evaluation a builtin error makes the expression undefined, it never fails the query.
+import { encodingBuiltins } from './encoding.js';
+import { globMatch } from './glob.js';
 import { wireAliases } from './names.js';
+import { cidrContains } from './net.js';
+import { regexMatch } from './regex.js';
+import { sprintf } from './sprintf.js';
+import { stringBuiltins } from './strings.js';
+import { jwtDecode, nowNs, parseBytes, parseRfc3339Ns } from './time.js';
 
 type Builtin = (...args: unknown[]) => unknown;
 
-const implementations: Record<string, Builtin> = {};
+const implementations: Record<string, Builtin> = {
+  ...(stringBuiltins as Record<string, Builtin>),
+  ...(encodingBuiltins as Record<string, Builtin>),
+  sprintf: sprintf as Builtin,
+  'glob.match': globMatch as Builtin,
+  'regex.match': regexMatch as Builtin,
+  'net.cidr_contains': cidrContains as Builtin,
+  'time.now_ns': nowNs as Builtin,
+  'time.parse_rfc3339_ns': parseRfc3339Ns as Builtin,
+  'units.parse_bytes': parseBytes as Builtin,
+  'io.jwt.decode': jwtDecode as Builtin,
+};
 
-export const customBuiltins: Record<string, Builtin> = { ...implementations };
+/** Results the module can take back: JSON values only (NaN and infinities are errors). */
+function isJsonValue(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v);
+  return v !== undefined;
+}
+
+function nonStrict(impl: Builtin): Builtin {
+  return (...args: unknown[]) => {
+    try {
+      const result = impl(...args);
+      return isJsonValue(result) ? result : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
+  Object.entries(implementations).map(([name, impl]) => [name, nonStrict(impl)]),
+);
 for (const [rego, wire] of Object.entries(wireAliases())) {
-  const impl = implementations[rego];
+  const impl = customBuiltins[rego];
   if (impl) customBuiltins[wire] = impl;
 }

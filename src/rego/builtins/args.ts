@@ -1,0 +1,52 @@
+// Argument checks shared by the JS builtins. A wrong type throws BuiltinArgError, which the table in
+// index.ts turns into undefined (OPA's non-strict evaluation: a builtin error makes the expression undefined).
+
+export class BuiltinArgError extends Error {
+  readonly code = 'REGO_BUILTIN_ARG';
+  constructor(
+    readonly builtin: string,
+    detail: string,
+  ) {
+    super(`${builtin}: ${detail}`);
+    this.name = 'BuiltinArgError';
+  }
+}
+
+export function str(builtin: string, v: unknown): string {
+  if (typeof v !== 'string') throw new BuiltinArgError(builtin, `expected a string, got ${typeName(v)}`);
+  return v;
+}
+
+export function num(builtin: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BuiltinArgError(builtin, `expected a number, got ${typeName(v)}`);
+  return v;
+}
+
+export function int(builtin: string, v: unknown): number {
+  const n = num(builtin, v);
+  if (!Number.isInteger(n)) throw new BuiltinArgError(builtin, `expected an integer, got ${n}`);
+  return n;
+}
+
+/** Sets reach JS builtins as arrays (the SDK passes arguments as JSON). */
+export function list(builtin: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new BuiltinArgError(builtin, `expected an array or set, got ${typeName(v)}`);
+  return v;
+}
+
+export function strings(builtin: string, v: unknown): string[] {
+  return list(builtin, v).map((x) => str(builtin, x));
+}
+
+export function obj(builtin: string, v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new BuiltinArgError(builtin, `expected an object, got ${typeName(v)}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}

@@ -1,0 +1,94 @@
+// String builtins. Rego strings are sequences of code points: counts and indexes are in code points,
+// never UTF-16 units.
+import { BuiltinArgError, int, list, num, str, strings } from './args.js';
+
+const codePoints = (s: string): string[] => Array.from(s);
+
+/** Go's strings.Trim family: remove code points found in cutset. */
+function trimWith(s: string, cutset: string, left: boolean, right: boolean): string {
+  const cut = new Set(codePoints(cutset));
+  const cps = codePoints(s);
+  let start = 0;
+  let end = cps.length;
+  if (left) while (start < end && cut.has(cps[start]!)) start++;
+  if (right) while (end > start && cut.has(cps[end - 1]!)) end--;
+  return cps.slice(start, end).join('');
+}
+
+export const stringBuiltins = {
+  lower: (s: unknown) => str('lower', s).toLowerCase(),
+  upper: (s: unknown) => str('upper', s).toUpperCase(),
+  startswith: (s: unknown, p: unknown) => str('startswith', s).startsWith(str('startswith', p)),
+  endswith: (s: unknown, p: unknown) => str('endswith', s).endsWith(str('endswith', p)),
+  contains: (s: unknown, p: unknown) => str('contains', s).includes(str('contains', p)),
+  concat: (d: unknown, xs: unknown) => strings('concat', xs).join(str('concat', d)),
+  split: (s: unknown, d: unknown) => {
+    const text = str('split', s);
+    const delim = str('split', d);
+    // Go splits an empty delimiter into code points (JS would split UTF-16 units).
+    return delim === '' ? codePoints(text) : text.split(delim);
+  },
+  trim: (s: unknown, c: unknown) => trimWith(str('trim', s), str('trim', c), true, true),
+  trim_left: (s: unknown, c: unknown) => trimWith(str('trim_left', s), str('trim_left', c), true, false),
+  trim_right: (s: unknown, c: unknown) => trimWith(str('trim_right', s), str('trim_right', c), false, true),
+  trim_prefix: (s: unknown, p: unknown) => {
+    const text = str('trim_prefix', s);
+    const prefix = str('trim_prefix', p);
+    return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+  },
+  trim_suffix: (s: unknown, p: unknown) => {
+    const text = str('trim_suffix', s);
+    const suffix = str('trim_suffix', p);
+    return suffix !== '' && text.endsWith(suffix) ? text.slice(0, text.length - suffix.length) : text;
+  },
+  // Go's unicode.IsSpace set, which (unlike JS's trim) excludes U+FEFF.
+  trim_space: (s: unknown) => str('trim_space', s).replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/gu, ''),
+  replace: (s: unknown, o: unknown, n: unknown) => {
+    const text = str('replace', s);
+    const old = str('replace', o);
+    const neu = str('replace', n);
+    if (old === '') return neu + codePoints(text).join(neu) + (text === '' ? '' : neu);
+    return text.split(old).join(neu);
+  },
+  substring: (s: unknown, st: unknown, ln: unknown) => {
+    const cps = codePoints(str('substring', s));
+    const start = int('substring', st);
+    const length = int('substring', ln);
+    if (start < 0) throw new BuiltinArgError('substring', 'negative offset');
+    if (start >= cps.length) return '';
+    return (length < 0 ? cps.slice(start) : cps.slice(start, start + length)).join('');
+  },
+  indexof: (s: unknown, sub: unknown) => {
+    const text = str('indexof', s);
+    const at = text.indexOf(str('indexof', sub));
+    return at < 0 ? -1 : codePoints(text.slice(0, at)).length;
+  },
+  format_int: (n: unknown, b: unknown) => {
+    const value = Math.floor(num('format_int', n));
+    const base = int('format_int', b);
+    if (![2, 8, 10, 16].includes(base)) throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
+    return value.toString(base);
+  },
+  to_number: (x: unknown) => {
+    if (x === null) return 0;
+    if (typeof x === 'boolean') return x ? 1 : 0;
+    if (typeof x === 'number') return x;
+    const text = str('to_number', x);
+    // strconv.ParseFloat's decimal syntax; hex floats, Inf and NaN are refused as OPA does.
+    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+      throw new BuiltinArgError('to_number', `invalid number ${JSON.stringify(text)}`);
+    }
+    const value = Number(text);
+    if (!Number.isFinite(value)) throw new BuiltinArgError('to_number', `out of range ${text}`);
+    return value;
+  },
+  'strings.reverse': (s: unknown) => codePoints(str('strings.reverse', s)).reverse().join(''),
+  'strings.any_prefix_match': (s: unknown, p: unknown) => anyMatch('strings.any_prefix_match', s, p, (a, b) => a.startsWith(b)),
+  'strings.any_suffix_match': (s: unknown, p: unknown) => anyMatch('strings.any_suffix_match', s, p, (a, b) => a.endsWith(b)),
+};
+
+function anyMatch(name: string, s: unknown, p: unknown, test: (a: string, b: string) => boolean): boolean {
+  const texts = typeof s === 'string' ? [s] : strings(name, list(name, s));
+  const pats = typeof p === 'string' ? [p] : strings(name, list(name, p));
+  return texts.some((t) => pats.some((q) => test(t, q)));
+}

@@ -1,0 +1,81 @@
+// JSON parse/dump of the runtime, driven through the exports of a real emitted module.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Consts, L, block, load, plan, policy } from '../wasm/helpers.js';
+
+interface Exports {
+  opa_malloc(n: number): number;
+  opa_json_parse(addr: number, len: number): number;
+  opa_json_dump(v: number): number;
+  opa_heap_ptr_get(): number;
+  opa_heap_ptr_set(p: number): void;
+}
+
+let exportsOf: Exports;
+let memory: WebAssembly.Memory;
+let loaded: Awaited<ReturnType<typeof load>>;
+
+beforeAll(async () => {
+  const c = new Consts();
+  loaded = await load(policy(c, [plan('t/data', 3, block({ op: 'assign', source: L(1), target: 2 }, { op: 'resultSetAdd', value: 2 }))]));
+  const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
+  exportsOf = inner.wasmInstance.exports as unknown as Exports;
+  memory = inner.mem;
+});
+
+/** JSON text in, JSON text out, through opa_json_parse and opa_json_dump. */
+function roundTrip(text: string): string | undefined {
+  const bytes = new TextEncoder().encode(text);
+  const addr = exportsOf.opa_malloc(bytes.length);
+  new Uint8Array(memory.buffer).set(bytes, addr);
+  const value = exportsOf.opa_json_parse(addr, bytes.length);
+  if (value === 0) return undefined;
+  const out = exportsOf.opa_json_dump(value);
+  const buf = new Uint8Array(memory.buffer);
+  let end = out;
+  while (buf[end] !== 0) end++;
+  return new TextDecoder().decode(buf.subarray(out, end));
+}
+
+describe('runtime JSON', () => {
+  it('keeps integers beyond 2^53 and beyond i64 exactly', () => {
+    expect(roundTrip('9007199254740993')).toBe('9007199254740993');
+    expect(roundTrip('-9223372036854775808')).toBe('-9223372036854775808');
+    expect(roundTrip('123456789012345678901234567890')).toBe('123456789012345678901234567890');
+  });
+  it('keeps float literals as written', () => {
+    expect(roundTrip('[1.5,1e300,-0.1,2.50,1E-7]')).toBe('[1.5,1e300,-0.1,2.50,1E-7]');
+  });
+  it('decodes escapes and surrogate pairs and re-escapes what JSON requires', () => {
+    const text = '"a\\"b\\\\c\\n\\t\\u00e9\\ud83d\\ude00\\u0001/"';
+    const out = roundTrip(text)!;
+    expect(JSON.parse(out)).toBe(JSON.parse(text));
+    expect(out).toContain('é😀');
+    expect(out).toContain('\\u0001');
+  });
+  it('passes raw UTF-8 text through unchanged', () => {
+    expect(JSON.parse(roundTrip('"日本語 ✓"')!)).toBe('日本語 ✓');
+  });
+  it('sorts object keys and drops duplicate keys (last wins)', () => {
+    expect(roundTrip('{"b":1,"a":2,"c":{"z":1,"y":2},"b":3}')).toBe('{"a":2,"b":3,"c":{"y":2,"z":1}}');
+  });
+  it('rejects malformed JSON with 0', () => {
+    for (const bad of ['', '{', '[1,]', '{"a" 1}', 'tru', '01x', '"unterminated', '1 2', '-', '1.', '.5']) {
+      expect(roundTrip(bad), bad).toBeUndefined();
+    }
+  });
+  it('accepts whitespace around values', () => {
+    expect(roundTrip(' \n{ "a" : [ 1 , true , null ] }\t')).toBe('{"a":[1,true,null]}');
+  });
+  it('round-trips nested data through setData and the SDK', () => {
+    const data = { users: [{ name: 'ä', roles: ['x', 'y'], n: -1.25, ok: false, none: null }], e: {} as object, a: [] };
+    loaded.setData(data);
+    expect(loaded.evaluate({})).toEqual([{ result: data }]);
+  });
+  it('grows memory for values larger than the SDK\'s initial 5 pages', () => {
+    const big = Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `user-${i}` }));
+    loaded.setData({ big });
+    const rs = loaded.evaluate({}) as { result: { big: unknown[] } }[];
+    expect(rs[0]!.result.big).toHaveLength(20000);
+    expect(rs[0]!.result.big[19999]).toEqual({ id: 19999, name: 'user-19999' });
+  });
+});
