@@ -60,7 +60,7 @@ export interface RedisServer {
   url: string;
   /** Stop the process abruptly (SIGKILL), as a crash or a network cut looks to clients. */
   stop(): Promise<void>;
-  /** Start it again on the same port (empty: no persistence). */
+  /** Start it again on the same port (empty: no persistence); a no-op while it runs. */
   start(): Promise<void>;
   /** Freeze the process (SIGSTOP): connections stay open but nothing answers, like a hung server. */
   pause(): void;
@@ -78,6 +78,7 @@ export async function startRedisServer(options: { port?: number; args?: string[]
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
+      if (child !== null && child.exitCode === null) return;
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
       const started = spawn('redis-server', args, { stdio: 'ignore' });
       child = started;
