@@ -3,7 +3,7 @@
 // the check orchestrator maps them to statuses (rejected -> 401 with wwwAuthenticate(), unavailable -> 503).
 import type { JwtConfig } from '../config/schema.js';
 import type { HttpRequestView } from '../input/types.js';
-import { decodeCompactJws } from './compact-jws.js';
+import { MAX_TOKEN_LENGTH, decodeCompactJws } from './compact-jws.js';
 import { JwksUnavailableError, TokenRejectedError, failureDescriptions } from './errors.js';
 import { resolveForwardHeaders } from './forward-claims.js';
 import { defaultRemoteJwksOptions } from './jwks-remote.js';
@@ -52,7 +52,8 @@ export async function createIdentityStage(
 ): Promise<IdentityStageWithStatus> {
   const settings: IdentityTuning = { ...defaultIdentityTuning, ...tuning };
   const cache = new VerifiedTokenCache(settings.verifiedCacheEntries, settings.verifiedCacheMaxTtlMs);
-  const logger = deps.logger.child({ stage: 'identity' });
+  // The shell already binds `stage: identity` on this logger; binding it again would repeat the key.
+  const logger = deps.logger;
 
   const providers = await Promise.all(
     config.providers.map((provider) =>
@@ -77,6 +78,10 @@ export async function createIdentityStage(
   }
 
   async function verifyFound(found: FoundToken): Promise<IdentityOutcome> {
+    if (found.token.length > MAX_TOKEN_LENGTH) {
+      // Refused before even hashing it for the cache lookup.
+      return reject(new TokenRejectedError('malformed', failureDescriptions.tooLarge, 'too_large'), null, found);
+    }
     const nowMs = settings.now();
     const digest = tokenDigest(found.token);
     const hit = cache.get(digest, nowMs);
