@@ -55,7 +55,7 @@ export async function createIdentityStage(
   // The shell already binds `stage: identity` on this logger; binding it again would repeat the key.
   const logger = deps.logger;
 
-  const providers = await Promise.all(
+  const started = await Promise.allSettled(
     config.providers.map((provider) =>
       createProvider(provider, settings, logger, (name) => {
         logger.info({ provider: name }, 'jwks keys changed; verified-token cache cleared for the provider');
@@ -63,6 +63,13 @@ export async function createIdentityStage(
       }),
     ),
   );
+  const providers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    // Stop the refresh timers of the providers that did start before reporting the bad one.
+    for (const provider of providers) provider.keySet.close();
+    throw failed.reason;
+  }
   const byIssuer = new Map(providers.map((provider) => [provider.issuer, provider]));
   const searchOrder = buildSearchOrder(config.providers);
 
