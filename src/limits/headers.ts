@@ -4,8 +4,17 @@
 //   ratelimit: "per-user";r=0;t=17
 import type { LimitResult } from './types.js';
 
+// Rule names come from the configuration, so this stays as small as the rule list; it spares the hot path
+// re-escaping the same names on every check.
+const quotedNames = new Map<string, string>();
+
 function sfString(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  let quoted = quotedNames.get(value);
+  if (quoted === undefined) {
+    quoted = `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (quotedNames.size < 10_000) quotedNames.set(value, quoted);
+  }
+  return quoted;
 }
 
 export function rateLimitPolicyHeader(results: readonly LimitResult[]): string {

@@ -52,7 +52,12 @@ function parseHostPort(hostPort: string): { host: string; port: number } {
   return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
 }
 
-export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
+export interface ConnectOptions {
+  /** Commands ioredis cannot route by their first argument (see redis-store.ts): kept out of auto-pipelines. */
+  unroutableCommands?: string[];
+}
+
+export function connectRedis(config: RedisConfig, logger: Logger, connectOptions: ConnectOptions = {}): RedisConnection {
   const options = failFastOptions(config);
   let connection: RedisConnection;
   if (config.cluster !== undefined) {
@@ -64,9 +69,8 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
         parsed.map((p) => p.node),
         {
           enableOfflineQueue: false,
-          // ioredis routes an auto-pipeline by the first argument, which for a script is the key count, not a
-          // key; each call goes straight to its slot's node instead.
-          enableAutoPipelining: false,
+          enableAutoPipelining: true,
+          autoPipeliningIgnoredCommands: connectOptions.unroutableCommands ?? [],
           clusterRetryStrategy: reconnectDelayMs,
           // Redirections and failover retries are short; the store's own deadline bounds the whole check.
           maxRedirections: 6,

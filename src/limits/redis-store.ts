@@ -19,9 +19,22 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** scripts/check.ts: numKeys, keys..., args... */
     portcullisCheck(numKeys: number, ...keysAndArgs: string[]): Result<unknown[], Context>;
+    /** scripts/check.ts with a fixed key count N: keys..., args... (routable by ioredis, see fixedArityName) */
+    [fixedArity: `portcullisCheck${number}`]: (...keysAndArgs: string[]) => Result<unknown[], Context>;
     /** scripts/check.ts revokeSubjectScript */
     portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
   }
+}
+
+// ioredis routes an auto-pipelined command by its first argument. For a script whose key count is passed as
+// an argument, that is the count, not a key, so in Cluster it would be sent to the wrong node. Variants with
+// the key count fixed (same script, same SHA) start with a key and pipeline correctly; the variadic command is
+// the fallback for checks with more keys, sent unpipelined.
+const VARIADIC_CHECK = 'portcullisCheck';
+const MAX_FIXED_ARITY = 16;
+
+function fixedArityName(keyCount: number): `portcullisCheck${number}` {
+  return `portcullisCheck${keyCount}`;
 }
 
 export class RedisStore implements DecisionStore {
@@ -36,7 +49,10 @@ export class RedisStore implements DecisionStore {
     this.client = connection.client;
     this.splitBySlot = connection.shape === 'cluster';
     // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
-    this.client.defineCommand('portcullisCheck', { lua: checkScript });
+    this.client.defineCommand(VARIADIC_CHECK, { lua: checkScript });
+    for (let keys = 1; keys <= MAX_FIXED_ARITY; keys++) {
+      this.client.defineCommand(fixedArityName(keys), { lua: checkScript, numberOfKeys: keys });
+    }
     this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
   }
 
@@ -45,7 +61,13 @@ export class RedisStore implements DecisionStore {
     if (calls.length === 0) return { revoked: null, limits: [] };
     const replies = await this.withinTimeout(
       'check',
-      Promise.all(calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args))),
+      Promise.all(
+        calls.map((call) =>
+          call.keys.length <= MAX_FIXED_ARITY
+            ? this.client[fixedArityName(call.keys.length)](...call.keys, ...call.args)
+            : this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args),
+        ),
+      ),
     );
     try {
       return combineCheckReplies(calls, replies, limits);
@@ -116,7 +138,7 @@ export class RedisStore implements DecisionStore {
 }
 
 export async function createRedisStore(config: RedisConfig, logger: Logger): Promise<RedisStore> {
-  const connection = connectRedis(config, logger);
+  const connection = connectRedis(config, logger, { unroutableCommands: [VARIADIC_CHECK] });
   if (connection.shape === 'cluster' && config.keyPrefix.includes('{')) {
     logger.warn(
       { keyPrefix: config.keyPrefix },
