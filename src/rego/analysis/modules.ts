@@ -1,0 +1,207 @@
+// Module-set analysis: packages, imports and the rule tree. Every rule lands in one group keyed by its full
+// path (`data.<package>.<rule>`), no matter how many files or packages declare it, because that is the unit
+// OPA evaluates: one value per complete rule, one collection per partial rule, one relation per function.
+import type { Import, Location, Module, Rule, RuleKind } from '../ast.js';
+import { RegoCompileError } from '../errors.js';
+import { BUILTINS } from '../ir.js';
+
+export interface RuleDefinition {
+  rule: Rule;
+  module: ModuleScope;
+}
+
+export interface RuleGroup {
+  /** Absolute path, starting with `data`. */
+  path: string[];
+  /** `data.pkg.rule`, used for messages and IR function names. */
+  name: string;
+  kind: RuleKind;
+  definitions: RuleDefinition[];
+  defaultDefinition: RuleDefinition | null;
+  /** Number of parameters for functions; null otherwise. */
+  arity: number | null;
+}
+
+/** A node of the virtual document tree: either a rule group (leaf) or an object of children. */
+export interface RuleTreeNode {
+  path: string[];
+  children: Map<string, RuleTreeNode>;
+  group: RuleGroup | null;
+}
+
+/** What one module sees: its package and the names its imports introduce. */
+export interface ModuleScope {
+  module: Module;
+  /** `['data', ...package]`. */
+  packagePath: string[];
+  /** Import alias -> absolute path (`['input', 'x']` or `['data', 'lib']`). */
+  aliases: Map<string, string[]>;
+}
+
+export interface ModuleSet {
+  modules: ModuleScope[];
+  root: RuleTreeNode;
+  groups: RuleGroup[];
+}
+
+/** Imports that only switch on syntax (Rego v1 keywords) and bind no name. */
+function isKeywordImport(path: string[]): boolean {
+  return (path[0] === 'rego' && path[1] === 'v1' && path.length === 2) || path[0] === 'future';
+}
+
+function resolveImport(imp: Import): [string, string[]] | null {
+  if (isKeywordImport(imp.path)) return null;
+  const root = imp.path[0];
+  if (root !== 'input' && root !== 'data') {
+    throw new RegoCompileError(imp.loc, 'import', `cannot import "${imp.path.join('.')}": only data.* and input.* imports are supported`);
+  }
+  const alias = imp.alias ?? imp.path[imp.path.length - 1];
+  if (alias === undefined) throw new RegoCompileError(imp.loc, 'import', 'empty import path');
+  if (imp.alias !== null && imp.path.length === 1) {
+    throw new RegoCompileError(imp.loc, 'import', `"import ${root} as ${imp.alias}" is not allowed: alias a path below ${root}`);
+  }
+  return [alias, [...imp.path]];
+}
+
+function buildModuleScope(module: Module): ModuleScope {
+  const aliases = new Map<string, string[]>();
+  for (const imp of module.imports) {
+    const resolved = resolveImport(imp);
+    if (resolved === null) continue;
+    const [alias, path] = resolved;
+    const previous = aliases.get(alias);
+    if (previous !== undefined && previous.join('.') !== path.join('.')) {
+      throw new RegoCompileError(imp.loc, 'import', `import alias "${alias}" is declared twice with different paths`);
+    }
+    aliases.set(alias, path);
+  }
+  return { module, packagePath: ['data', ...module.package.path], aliases };
+}
+
+function newNode(path: string[]): RuleTreeNode {
+  return { path, children: new Map(), group: null };
+}
+
+function ruleLoc(rule: Rule): Location {
+  return rule.loc;
+}
+
+/** Finds or creates the tree node for a rule path, refusing paths that put a rule above or below another. */
+function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNode {
+  let node = root;
+  for (let i = 1; i < path.length; i++) {
+    if (node.group !== null) {
+      throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`);
+    }
+    const segment = path[i] as string;
+    let child = node.children.get(segment);
+    if (child === undefined) {
+      child = newNode(path.slice(0, i + 1));
+      node.children.set(segment, child);
+    }
+    node = child;
+  }
+  if (node.children.size > 0) {
+    throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} would replace the rules defined below it`);
+  }
+  return node;
+}
+
+function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, rule: Rule): void {
+  const path = [...scope.packagePath, ...rule.name];
+  const name = path.join('.');
+  const node = nodeForRule(root, path, rule);
+  let group = node.group;
+  const arity = rule.kind === 'function' ? (rule.args?.length ?? 0) : null;
+  if (group === null) {
+    group = { path, name, kind: rule.kind, definitions: [], defaultDefinition: null, arity };
+    node.group = group;
+    groups.push(group);
+  } else if (group.kind !== rule.kind) {
+    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`);
+  } else if (group.arity !== arity) {
+    throw new RegoCompileError(rule.loc, 'function arity conflict', `${name} is defined with ${group.arity} and with ${arity} arguments`);
+  }
+  const definition = { rule, module: scope };
+  if (rule.default) {
+    if (group.defaultDefinition !== null) {
+      throw new RegoCompileError(rule.loc, 'default', `${name} has more than one default`);
+    }
+    if (rule.kind !== 'complete' && rule.kind !== 'function') {
+      throw new RegoCompileError(rule.loc, 'default', `default is only allowed on complete rules and functions, not on ${name}`);
+    }
+    group.defaultDefinition = definition;
+  } else {
+    if (rule.elses.length > 0 && rule.kind !== 'complete' && rule.kind !== 'function') {
+      throw new RegoCompileError(rule.elses[0]?.loc ?? rule.loc, 'else', `else is only allowed on complete rules and functions`);
+    }
+    group.definitions.push(definition);
+  }
+}
+
+export function buildModuleSet(modules: Module[]): ModuleSet {
+  const root = newNode(['data']);
+  const groups: RuleGroup[] = [];
+  const scopes = modules.map(buildModuleScope);
+  for (const scope of scopes) {
+    for (const rule of scope.module.rules) addRule(root, groups, scope, rule);
+  }
+  return { modules: scopes, root, groups };
+}
+
+/** The node at an absolute `data...` path, or null when no rule lives at or below it. */
+export function findNode(root: RuleTreeNode, path: string[]): RuleTreeNode | null {
+  let node: RuleTreeNode | undefined = root;
+  for (let i = 1; i < path.length && node !== undefined; i++) node = node.children.get(path[i] as string);
+  return node ?? null;
+}
+
+/**
+ * Names a module can use without binding them: `input`, `data`, import aliases and the rules of its package
+ * (first segment). Returns the absolute path the name stands for.
+ */
+export function resolveGlobalName(root: RuleTreeNode, scope: ModuleScope, name: string): string[] | null {
+  if (name === 'input' || name === 'data') return [name];
+  const aliased = scope.aliases.get(name);
+  if (aliased !== undefined) return aliased;
+  const packageNode = findNode(root, scope.packagePath);
+  if (packageNode?.children.has(name) === true) return [...scope.packagePath, name];
+  return null;
+}
+
+export type CallTarget =
+  | { kind: 'builtin'; name: string; arity: number }
+  | { kind: 'function'; group: RuleGroup; arity: number }
+  | { kind: 'print' };
+
+/** Functions that are refused by name, with the reason users should read. */
+const REFUSED_CALLS: Readonly<Record<string, string>> = {
+  'http.send': 'network calls from policies are not supported; pass the data in input or data instead',
+  'opa.runtime': 'opa.runtime is not available in Portcullis',
+  trace: 'trace is not supported',
+};
+
+export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string, loc: Location): CallTarget {
+  const segments = name.split('.');
+  const first = segments[0] as string;
+  const globalPath = resolveGlobalName(root, scope, first);
+  const builtinArity = BUILTINS[name];
+  // A package's own function shadows nothing built in (OPA forbids that), so builtins are checked after
+  // aliases and `data` only; a rule of the package with a builtin's name is refused by OPA as well.
+  if (globalPath !== null && (first === 'data' || scope.aliases.has(first) || builtinArity === undefined)) {
+    if (globalPath[0] === 'input') {
+      throw new RegoCompileError(loc, 'call', `${name} is not a function: ${first} refers to input`);
+    }
+    const path = first === 'data' ? segments : [...globalPath, ...segments.slice(1)];
+    const node = findNode(root, path);
+    if (node?.group?.kind === 'function') {
+      return { kind: 'function', group: node.group, arity: node.group.arity ?? 0 };
+    }
+    throw new RegoCompileError(loc, 'unknown function', `${name} (${path.join('.')}) is not a function defined by the policy`);
+  }
+  if (builtinArity !== undefined) return { kind: 'builtin', name, arity: builtinArity };
+  if (name === 'print') return { kind: 'print' };
+  const refusal = REFUSED_CALLS[name];
+  if (refusal !== undefined) throw new RegoCompileError(loc, name, refusal);
+  throw new RegoCompileError(loc, 'unknown function', `${name} is not a supported builtin or a function of the policy`);
+}

@@ -1,0 +1,125 @@
+// Mutable state of planning: the constant pool, the functions emitted so far, the dependency edges (to refuse
+// recursion) and, per function, the local counter and the block statements are appended to.
+import type { Location } from '../ast.js';
+import type { RuleGroup, RuleTreeNode } from '../analysis/index.js';
+import type { Block, Func, Local, Operand, Stmt } from '../ir.js';
+
+/** In Funcs, param 0 is the input box (see PlanContext.inputBox); in Plans, local 0 is input itself. */
+export const INPUT_LOCAL: Local = 0;
+export const DATA_LOCAL: Local = 1;
+
+export const CONFLICT_COMPLETE = 'eval_conflict_error: complete rules must not produce multiple outputs';
+export const CONFLICT_FUNCTION = 'eval_conflict_error: functions must not produce multiple outputs for same inputs';
+export const CONFLICT_OBJECT_KEY = 'eval_conflict_error: object keys must be unique';
+
+/** What a Func is planned from: one rule group, or a node of the virtual document tree (a package object). */
+export type FuncSource = { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode };
+
+export interface Dependency {
+  to: string;
+  loc: Location;
+}
+
+export class FuncBuilder {
+  private nextLocal: number;
+  current: Stmt[];
+
+  constructor(firstFreeLocal: number, readonly blocks: Block[] = []) {
+    this.nextLocal = firstFreeLocal;
+    this.current = [];
+  }
+
+  get numLocals(): number {
+    return this.nextLocal;
+  }
+
+  newLocal(): Local {
+    return this.nextLocal++;
+  }
+
+  emit(stmt: Stmt): void {
+    this.current.push(stmt);
+  }
+
+  /** Starts a new top-level block of the function and makes it current. */
+  startBlock(): void {
+    const block: Block = { stmts: [] };
+    this.blocks.push(block);
+    this.current = block.stmts;
+  }
+
+  /** Runs `fill` with a fresh block as the current one and returns that block. */
+  nested(fill: () => void): Block {
+    const block: Block = { stmts: [] };
+    const saved = this.current;
+    this.current = block.stmts;
+    try {
+      fill();
+    } finally {
+      this.current = saved;
+    }
+    return block;
+  }
+
+  /** A local holding the operand (scan and resultSetAdd take locals only). */
+  toLocal(operand: Operand): Local {
+    if (operand.kind === 'local') return operand.local;
+    const local = this.newLocal();
+    this.emit({ op: 'assign', source: operand, target: local });
+    return local;
+  }
+}
+
+export class PolicyBuilder {
+  constructor(readonly root: RuleTreeNode) {}
+
+  readonly constants: string[] = [];
+  private readonly constantIndex = new Map<string, number>();
+  readonly funcs: Func[] = [];
+  private readonly funcNames = new Map<object, string>();
+  readonly pending: Array<{ source: FuncSource; name: string }> = [];
+  readonly dependencies = new Map<string, Dependency[]>();
+  readonly plannedGroups: RuleGroup[] = [];
+
+  constant(json: string): Operand {
+    let index = this.constantIndex.get(json);
+    if (index === undefined) {
+      index = this.constants.length;
+      this.constants.push(json);
+      this.constantIndex.set(json, index);
+    }
+    return { kind: 'const', index };
+  }
+
+  constantIndexOf(json: string): number {
+    const operand = this.constant(json);
+    return operand.kind === 'const' ? operand.index : 0;
+  }
+
+  message(text: string): number {
+    return this.constantIndexOf(JSON.stringify(text));
+  }
+
+  /** The IR name of the function for a group or tree node; schedules its planning the first time. */
+  funcFor(source: FuncSource): string {
+    const key = source.kind === 'group' ? source.group : source.node;
+    let name = this.funcNames.get(key);
+    if (name === undefined) {
+      const label = source.kind === 'group' ? source.group.name : source.node.path.join('.');
+      name = `g${this.funcNames.size}.${label}`;
+      this.funcNames.set(key, name);
+      this.pending.push({ source, name });
+      if (source.kind === 'group') this.plannedGroups.push(source.group);
+    }
+    return name;
+  }
+
+  addDependency(from: string, to: string, loc: Location): void {
+    let edges = this.dependencies.get(from);
+    if (edges === undefined) {
+      edges = [];
+      this.dependencies.set(from, edges);
+    }
+    edges.push({ to, loc });
+  }
+}

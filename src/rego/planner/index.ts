@@ -1,0 +1,91 @@
+// Planner: analyzed modules + entrypoints -> IR Policy. Only what an entrypoint reaches is planned; recursion
+// (a rule or function that depends on itself) is refused because OPA refuses it too.
+import type { Location, Module } from '../ast.js';
+import type { ModuleScope, ModuleSet } from '../analysis/index.js';
+import { levelScope } from '../analysis/scope.js';
+import { RegoCompileError } from '../errors.js';
+import type { Plan, Policy } from '../ir.js';
+import { planAbsoluteRef, type PlanContext } from './body.js';
+import { FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency } from './builder.js';
+import { emitDataLookup, planGroupFunc, planNodeFunc } from './rules.js';
+
+export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
+
+/** `envoy/authz/allow` -> `['data', 'envoy', 'authz', 'allow']`; `data.x.y` is accepted as well. */
+export function entrypointPath(entrypoint: string): string[] {
+  const trimmed = entrypoint.startsWith('data.') ? entrypoint.slice(5).split('.') : entrypoint === 'data' ? [] : entrypoint.split('/');
+  if (trimmed.some((segment) => segment.length === 0)) {
+    throw new RegoCompileError({ file: '<entrypoint>', line: 1, col: 1 }, 'entrypoint', `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`);
+  }
+  return ['data', ...trimmed];
+}
+
+function entrypointModule(): ModuleScope {
+  const module: Module = { file: '<entrypoint>', package: { path: [], loc: { file: '<entrypoint>', line: 1, col: 1 } }, imports: [], rules: [] };
+  return { module, packagePath: ['data'], aliases: new Map() };
+}
+
+function planEntrypoint(policy: PolicyBuilder, moduleSet: ModuleSet, entrypoint: string): Plan {
+  const path = entrypointPath(entrypoint);
+  const loc: Location = { file: '<entrypoint>', line: 1, col: 1 };
+  const func = new FuncBuilder(2);
+  const scope = levelScope({}, null, entrypointModule(), moduleSet.root, { exprs: [], terms: [], declared: [] });
+  const inputBox = func.newLocal();
+  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: `plan:${entrypoint}`, inputBox };
+  func.startBlock();
+  func.emit({ op: 'makeArray', target: inputBox, capacity: 1 });
+  func.startBlock();
+  func.emit({ op: 'isDefined', source: INPUT_LOCAL });
+  func.emit({ op: 'arrayAppend', array: inputBox, value: { kind: 'local', local: INPUT_LOCAL } });
+  func.startBlock();
+  planAbsoluteRef(path, [], loc, ctx, (value) => func.emit({ op: 'resultSetAdd', value: func.toLocal(value) }));
+  return { name: path.slice(1).join('/'), numLocals: func.numLocals, blocks: func.blocks };
+}
+
+function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    state.set(name, 'visiting');
+    for (const edge of dependencies.get(name) ?? []) {
+      const seen = state.get(edge.to);
+      if (seen === 'visiting') {
+        const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) => n.replace(/^g\d+\./, ''));
+        throw new RegoCompileError(edge.loc, 'recursion', `rules must not depend on themselves: ${cycle.join(' -> ')}`);
+      }
+      if (seen === undefined) visit(edge.to, [...trail, edge.to]);
+    }
+    state.set(name, 'done');
+  };
+  for (const name of dependencies.keys()) if (!state.has(name)) visit(name, [name]);
+}
+
+/**
+ * Base data and a rule at the same path is an error in OPA (the document would have two definitions); the
+ * compiler cannot see data, so each plan checks the paths of the rules it uses before evaluating.
+ */
+function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
+  const blocks = [];
+  for (const group of policy.plannedGroups) {
+    if (group.kind === 'function') continue;
+    const func = new FuncBuilder(plan.numLocals);
+    func.startBlock();
+    emitDataLookup(policy, func, group.path);
+    func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${group.name}`) });
+    blocks.push(...func.blocks);
+    plan.numLocals = func.numLocals;
+  }
+  plan.blocks.unshift(...blocks);
+}
+
+export function planPolicy(moduleSet: ModuleSet, entrypoints: string[]): Policy {
+  const policy = new PolicyBuilder(moduleSet.root);
+  const plans = entrypoints.map((entrypoint) => planEntrypoint(policy, moduleSet, entrypoint));
+  const funcs = [];
+  for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {
+    const { source, name } = next;
+    funcs.push(source.kind === 'group' ? planGroupFunc(policy, source.group, name) : planNodeFunc(policy, source.node, name));
+  }
+  refuseRecursion(policy.dependencies);
+  for (const plan of plans) ruleDataConflictBlocks(policy, plan);
+  return { constants: policy.constants, funcs, plans };
+}

@@ -1,0 +1,181 @@
+// One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
+// virtual document tree (a package's object of rules, merged with the base data under the same path).
+import type { Body, Location, Rule, Term } from '../ast.js';
+import { clauseScope, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
+import type { Func, Local, Operand } from '../ir.js';
+import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
+import {
+  CONFLICT_COMPLETE,
+  CONFLICT_FUNCTION,
+  CONFLICT_OBJECT_KEY,
+  DATA_LOCAL,
+  FuncBuilder,
+  INPUT_LOCAL,
+  type PolicyBuilder,
+} from './builder.js';
+
+interface Clause {
+  body: Body;
+  value: Term;
+}
+
+function clausesOf(rule: Rule): Clause[] {
+  return [{ body: rule.body, value: rule.value }, ...rule.elses.map((e) => ({ body: e.body, value: e.value }))];
+}
+
+function headsOf(group: RuleGroup, rule: Rule, clause: Clause): Term[] {
+  switch (group.kind) {
+    case 'partialSet':
+      return [rule.key ?? rule.value];
+    case 'partialObject':
+      return [rule.key as Term, rule.value];
+    default:
+      return [clause.value];
+  }
+}
+
+/** Binds the function's parameters to its argument patterns (in order), then plans `k`. */
+function matchArguments(rule: Rule, ctx: PlanContext, k: () => void): void {
+  const args = rule.args ?? [];
+  const next = (index: number): void => {
+    const arg = args[index];
+    if (arg === undefined) {
+      k();
+      return;
+    }
+    matchPattern(arg, { kind: 'local', local: 2 + index }, ctx, () => next(index + 1));
+  };
+  next(0);
+}
+
+function planClause(
+  policy: PolicyBuilder,
+  func: FuncBuilder,
+  owner: string,
+  group: RuleGroup,
+  definition: RuleDefinition,
+  clause: Clause,
+  emitResult: (values: Operand[]) => void,
+): void {
+  const { scope } = clauseScope(definition.rule, clause.body, clause.value, definition.module, policy.root);
+  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner, inputBox: INPUT_LOCAL };
+  matchArguments(definition.rule, ctx, () =>
+    planBody(clause.body, ctx, () => planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult)),
+  );
+}
+
+function planDefinition(
+  policy: PolicyBuilder,
+  func: FuncBuilder,
+  owner: string,
+  group: RuleGroup,
+  definition: RuleDefinition,
+  result: Local,
+): void {
+  const conflict = policy.message(group.kind === 'function' ? CONFLICT_FUNCTION : CONFLICT_COMPLETE);
+  const clauses = clausesOf(definition.rule);
+  const store = (target: Local) => (values: Operand[]): void => {
+    const [first, second] = values as [Operand, Operand | undefined];
+    switch (group.kind) {
+      case 'partialSet':
+        func.emit({ op: 'setAdd', set: target, value: first });
+        return;
+      case 'partialObject':
+        func.emit({ op: 'objectInsertOnce', object: target, key: first, value: second as Operand, message: policy.message(CONFLICT_OBJECT_KEY) });
+        return;
+      default:
+        func.emit({ op: 'assignOnce', source: first, target, message: conflict });
+    }
+  };
+  if (clauses.length === 1) {
+    func.startBlock();
+    planClause(policy, func, owner, group, definition, clauses[0] as Clause, store(result));
+    return;
+  }
+  // Else chain: a clause runs only while no earlier clause produced a value; all solutions of the clause
+  // that succeeds must agree (assignOnce), as must the chain's value and the group's other definitions.
+  const chain = func.newLocal();
+  clauses.forEach((clause, index) => {
+    func.startBlock();
+    if (index > 0) func.emit({ op: 'isUndefined', source: chain });
+    planClause(policy, func, owner, group, definition, clause, store(chain));
+  });
+  func.startBlock();
+  func.emit({ op: 'isDefined', source: chain });
+  func.emit({ op: 'assignOnce', source: { kind: 'local', local: chain }, target: result, message: conflict });
+}
+
+export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string): Func {
+  const arity = group.arity ?? 0;
+  const func = new FuncBuilder(2 + arity);
+  const result = func.newLocal();
+  if (group.kind === 'partialSet' || group.kind === 'partialObject') {
+    func.startBlock();
+    func.emit(group.kind === 'partialSet' ? { op: 'makeSet', target: result } : { op: 'makeObject', target: result });
+  }
+  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result);
+  const fallback = group.defaultDefinition;
+  if (fallback !== null) {
+    func.startBlock();
+    func.emit({ op: 'isUndefined', source: result });
+    const { scope } = clauseScope(fallback.rule, fallback.rule.body, fallback.rule.value, fallback.module, policy.root);
+    const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: name, inputBox: INPUT_LOCAL };
+    matchArguments(fallback.rule, ctx, () =>
+      planTerm(fallback.rule.value, ctx, (value) => func.emit({ op: 'assign', source: value, target: result })),
+    );
+  }
+  return {
+    name,
+    params: Array.from({ length: 2 + arity }, (_, i) => i),
+    result,
+    numLocals: func.numLocals,
+    blocks: func.blocks,
+    memoize: group.kind !== 'function',
+  };
+}
+
+export function firstLocation(node: RuleTreeNode): Location {
+  if (node.group !== null) {
+    const definition = node.group.definitions[0] ?? node.group.defaultDefinition;
+    if (definition !== null && definition !== undefined) return definition.rule.loc;
+  }
+  for (const childNode of node.children.values()) return firstLocation(childNode);
+  return { file: '<data>', line: 1, col: 1 };
+}
+
+/** Emits dots from data along `path` (after `data`) into fresh locals; returns the last one. */
+export function emitDataLookup(policy: PolicyBuilder, func: FuncBuilder, path: string[]): Local {
+  let source: Local = DATA_LOCAL;
+  for (const segment of path.slice(1)) {
+    const target = func.newLocal();
+    func.emit({ op: 'dot', source: { kind: 'local', local: source }, key: policy.constant(JSON.stringify(segment)), target });
+    source = target;
+  }
+  return source;
+}
+
+/** The virtual document at an inner node: every non-function rule below it, merged with base data. */
+export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: string): Func {
+  const func = new FuncBuilder(2);
+  const result = func.newLocal();
+  const object = func.newLocal();
+  func.startBlock();
+  func.emit({ op: 'makeObject', target: object });
+  for (const [key, childNode] of node.children) {
+    if (childNode.group?.kind === 'function') continue;
+    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group });
+    policy.addDependency(name, childFunc, firstLocation(childNode));
+    func.startBlock();
+    const value = func.newLocal();
+    func.emit({ op: 'call', func: childFunc, args: [{ kind: 'local', local: INPUT_LOCAL }, { kind: 'local', local: DATA_LOCAL }], target: value });
+    func.emit({ op: 'objectInsert', object, key: policy.constant(JSON.stringify(key)), value: { kind: 'local', local: value } });
+  }
+  func.startBlock();
+  func.emit({ op: 'assign', source: { kind: 'local', local: object }, target: result });
+  func.startBlock();
+  const base = emitDataLookup(policy, func, node.path);
+  const merged = func.newLocal();
+  func.emit({ op: 'objectMerge', a: { kind: 'local', local: object }, b: { kind: 'local', local: base }, target: merged });
+  func.emit({ op: 'assign', source: { kind: 'local', local: merged }, target: result });
+  return { name, params: [INPUT_LOCAL, DATA_LOCAL], result, numLocals: func.numLocals, blocks: func.blocks, memoize: true };
+}

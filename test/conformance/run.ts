@@ -1,0 +1,210 @@
+// Conformance runner: compiles each case of the regorus YAML suites with Portcullis's Rego compiler,
+// evaluates it through the real opa-wasm SDK and compares with the expected result.
+// Usage: npm run conformance [-- FILTER...]   (FILTER: substrings of file paths or case notes)
+// The suites are data read in place (REGO_CONFORMANCE_DIR, default ../shared/rego-conformance); nothing is copied.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import opa from '@open-policy-agent/opa-wasm';
+import { parse } from 'yaml';
+import { customBuiltins } from '../../src/rego/builtins/index.js';
+import { compileRego } from '../../src/rego/compile.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const SUITE_DIR = resolve(process.env.REGO_CONFORMANCE_DIR ?? join(HERE, '../../../shared/rego-conformance'));
+const RULE_PATH = /^data(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+interface Case {
+  note?: string;
+  modules?: string[];
+  data?: unknown;
+  input?: unknown;
+  query?: string;
+  entry_points?: string[];
+  want_result?: unknown;
+  want_results?: unknown[];
+  want_error?: string;
+  error?: string;
+  no_result?: boolean;
+  skip?: boolean;
+  strict?: boolean;
+}
+
+type Outcome =
+  | { kind: 'passed' }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; want: string; got: string };
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function yamlFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) files.push(...yamlFiles(full));
+    else if (name.endsWith('.yaml') || name.endsWith('.yml')) files.push(full);
+  }
+  return files;
+}
+
+function isSetLiteral(value: unknown): value is { 'set!': unknown[] } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Array.isArray((value as Record<string, unknown>)['set!']);
+}
+
+/** Expected vs actual, where `{"set!": [...]}` matches an array (how sets dump) in any order. */
+function matches(want: unknown, got: unknown): boolean {
+  if (isSetLiteral(want)) {
+    if (!Array.isArray(got) || got.length !== want['set!'].length) return false;
+    const remaining = [...got];
+    for (const item of want['set!']) {
+      const index = remaining.findIndex((candidate) => matches(item, candidate));
+      if (index < 0) return false;
+      remaining.splice(index, 1);
+    }
+    return true;
+  }
+  if (Array.isArray(want)) {
+    return Array.isArray(got) && got.length === want.length && want.every((item, i) => matches(item, got[i]));
+  }
+  if (typeof want === 'object' && want !== null) {
+    if (typeof got !== 'object' || got === null || Array.isArray(got)) return false;
+    const wantKeys = Object.keys(want);
+    const gotRecord = got as Record<string, unknown>;
+    if (wantKeys.length !== Object.keys(gotRecord).length) return false;
+    return wantKeys.every((key) => key in gotRecord && matches((want as Record<string, unknown>)[key], gotRecord[key]));
+  }
+  if (typeof want === 'number' && typeof got === 'number') return want === got;
+  return isDeepStrictEqual(want, got);
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? 'undefined' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function entrypointOf(query: string): string {
+  return query === 'data' ? '' : query.slice('data.'.length).replaceAll('.', '/');
+}
+
+interface Expectation {
+  kind: 'value' | 'undefined' | 'error';
+  value?: unknown;
+}
+
+function expectationOf(c: Case, index: number | null): Expectation {
+  if (c.want_error !== undefined || c.error !== undefined) return { kind: 'error' };
+  if (index !== null && c.want_results !== undefined) {
+    const value = c.want_results[index];
+    return value === '#undefined' ? { kind: 'undefined' } : { kind: 'value', value };
+  }
+  if (c.no_result === true || c.want_result === '#undefined') return { kind: 'undefined' };
+  return { kind: 'value', value: c.want_result };
+}
+
+function describe(expectation: Expectation): string {
+  if (expectation.kind === 'error') return 'an error';
+  if (expectation.kind === 'undefined') return 'undefined';
+  return show(expectation.value);
+}
+
+async function runCase(c: Case, file: string): Promise<Outcome> {
+  if (c.skip === true) return { kind: 'skipped', reason: 'marked skip in the suite' };
+  if (c.strict === true) return { kind: 'skipped', reason: 'strict builtin errors are not a Portcullis mode' };
+  const queries = c.entry_points ?? (c.query === undefined ? [] : [c.query]);
+  if (queries.length === 0) return { kind: 'skipped', reason: 'no query' };
+  const notPath = queries.find((q) => !RULE_PATH.test(q));
+  if (notPath !== undefined) return { kind: 'skipped', reason: `query "${notPath}" is not a rule path` };
+  const entrypoints = queries.map(entrypointOf);
+  const sources = (c.modules ?? []).map((source, i) => ({ path: `${relative(SUITE_DIR, file)}[${c.note ?? '?'}]#${i}`, source }));
+  const wantsError = c.want_error !== undefined || c.error !== undefined;
+
+  let wasm: Uint8Array;
+  try {
+    wasm = compileRego(sources, { entrypoints }).wasm;
+  } catch (err) {
+    const error = err as Error & { code?: string };
+    if (error.code === 'REGO_COMPILE' && wantsError) return { kind: 'passed' };
+    if (error.code === 'REGO_COMPILE' || error.name === 'WasmEmitError') {
+      return { kind: 'skipped', reason: `refused: ${error.message}` };
+    }
+    return { kind: 'failed', want: describe(expectationOf(c, null)), got: `compiler crash: ${error.stack ?? error.message}` };
+  }
+
+  const policy = await opa.loadPolicy(wasm, undefined, customBuiltins);
+  const perEntrypoint = c.entry_points !== undefined && c.want_results !== undefined;
+  const checked = perEntrypoint ? entrypoints : [entrypointOf(c.query ?? (queries[0] as string))];
+  for (let i = 0; i < checked.length; i++) {
+    const expectation = expectationOf(c, perEntrypoint ? i : null);
+    let got: Expectation;
+    try {
+      policy.setData((c.data ?? {}) as object);
+      const resultSet = policy.evaluate(c.input, checked[i]) as Array<{ result: unknown }>;
+      got = resultSet.length === 0 ? { kind: 'undefined' } : { kind: 'value', value: resultSet[0]?.result };
+      if (resultSet.length > 1) return { kind: 'failed', want: describe(expectation), got: `${resultSet.length} results` };
+    } catch (err) {
+      got = { kind: 'error', value: (err as Error).message };
+    }
+    const ok =
+      expectation.kind === got.kind && (expectation.kind !== 'value' || matches(expectation.value, got.value));
+    if (!ok) {
+      const gotText = got.kind === 'error' ? `error: ${String(got.value)}` : describe(got);
+      return { kind: 'failed', want: `${checked[i]}: ${describe(expectation)}`, got: gotText };
+    }
+  }
+  return { kind: 'passed' };
+}
+
+function casesOf(file: string): Case[] {
+  const doc = parse(readFileSync(file, 'utf8')) as { cases?: Case[] } | null;
+  return doc?.cases ?? [];
+}
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const verbose = process.env.CONFORMANCE_VERBOSE === '1';
+  const byFolder = new Map<string, Tally>();
+  const total: Tally = { passed: 0, failed: 0, skipped: 0 };
+  const failures: string[] = [];
+  const skips: string[] = [];
+  for (const file of yamlFiles(SUITE_DIR)) {
+    const rel = relative(SUITE_DIR, file);
+    const folder = rel.split('/')[0] as string;
+    const tally = byFolder.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };
+    byFolder.set(folder, tally);
+    let cases: Case[];
+    try {
+      cases = casesOf(file);
+    } catch (err) {
+      console.error(`cannot read ${rel}: ${(err as Error).message}`);
+      continue;
+    }
+    for (const c of cases) {
+      const label = `${rel} :: ${c.note ?? '?'}`;
+      if (filters.length > 0 && !filters.some((f) => label.includes(f))) continue;
+      let outcome: Outcome;
+      try {
+        outcome = await runCase(c, file);
+      } catch (err) {
+        outcome = { kind: 'failed', want: describe(expectationOf(c, null)), got: `runner error: ${(err as Error).message}` };
+      }
+      tally[outcome.kind]++;
+      total[outcome.kind]++;
+      if (outcome.kind === 'failed') failures.push(`FAIL ${label}\n  want: ${outcome.want}\n  got:  ${outcome.got}`);
+      if (outcome.kind === 'skipped') skips.push(`SKIP ${label}: ${outcome.reason}`);
+    }
+  }
+  if (verbose) for (const line of skips) console.log(line);
+  for (const line of failures) console.log(line);
+  for (const [folder, tally] of byFolder) {
+    console.log(`${folder}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
+  }
+  console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  process.exitCode = total.failed > 0 ? 1 : 0;
+}
+
+await main();
