@@ -148,6 +148,12 @@ describe('identity provider down', () => {
     expect((await stage.verify(bearerRequest(await tokenOf(oldKey)))).kind).toBe('verified');
   });
 
+  it('refuses a key set larger than the body limit rather than buffering it', async () => {
+    stage = await stageFor(config(), testDeps(), { maxBodyBytes: 64 });
+    expect(stage.jwksStatus()['corp']).toMatchObject({ keys: 0, failures: 1 });
+    expect((await stage.verify(bearerRequest(await tokenOf(oldKey)))).kind).toBe('unavailable');
+  });
+
   it('starts even when the IdP is down at start-up', async () => {
     stage = await stageFor(config(await closedPortUrl()), testDeps());
     expect(stage.jwksStatus()['corp']).toMatchObject({ keys: 0, failures: 1 });
