@@ -63,3 +63,43 @@ export function only(rs: unknown): unknown {
   const arr = rs as { result: unknown }[];
   return arr.length === 0 ? undefined : arr[0]!.result;
 }
+
+/** A set argument for callBuiltins (constants are JSON, which has no sets). */
+export class SetArg {
+  constructor(readonly members: unknown[]) {}
+}
+
+/**
+ * Evaluates many builtin calls with one emitted module (one plan per call) and returns each call's value,
+ * or undefined when the call was undefined.
+ */
+export async function callBuiltins(calls: [string, unknown[]][]): Promise<unknown[]> {
+  const c = new Consts();
+  const plans = calls.map(([name, args], i) => {
+    const stmts: Stmt[] = [];
+    let next = 3;
+    const hasSet = (v: unknown): boolean =>
+      v instanceof SetArg || (typeof v === 'object' && v !== null && Object.values(v).some(hasSet));
+    // Values containing sets are built with statements; everything else is a constant.
+    const build = (v: unknown): Operand => {
+      if (!hasSet(v)) return c.c(v);
+      const local = next++;
+      if (v instanceof SetArg) {
+        stmts.push({ op: 'makeSet', target: local });
+        for (const m of v.members) stmts.push({ op: 'setAdd', set: local, value: build(m) });
+      } else if (Array.isArray(v)) {
+        stmts.push({ op: 'makeArray', target: local, capacity: v.length });
+        for (const m of v) stmts.push({ op: 'arrayAppend', array: local, value: build(m) });
+      } else {
+        stmts.push({ op: 'makeObject', target: local });
+        for (const [k, m] of Object.entries(v as object)) stmts.push({ op: 'objectInsert', object: local, key: c.c(k), value: build(m) });
+      }
+      return L(local);
+    };
+    const operands = args.map(build);
+    stmts.push({ op: 'call', func: name, args: operands, target: 2 }, { op: 'resultSetAdd', value: 2 });
+    return plan(`c/${i}`, next, block(...stmts));
+  });
+  const loaded = await load(policy(c, plans));
+  return calls.map((_, i) => only(loaded.evaluate({}, `c/${i}`)));
+}

@@ -1,0 +1,164 @@
+// Every builtin of BUILTINS through an emitted module and the real SDK, native or JS alike.
+import { describe, expect, it } from 'vitest';
+import { BUILTINS } from '../../../src/rego/ir.js';
+import { SetArg, callBuiltins } from './helpers.js';
+
+type Case = [name: string, args: unknown[], expected: unknown];
+const U = undefined;
+const S = (...m: unknown[]) => new SetArg(m);
+
+async function check(cases: Case[]): Promise<void> {
+  const results = await callBuiltins(cases.map(([n, a]) => [n, a]));
+  cases.forEach(([name, args, expected], i) => {
+    const shown = args.map((a) => (a instanceof SetArg ? `set${JSON.stringify(a.members)}` : JSON.stringify(a))).join(', ');
+    expect(results[i], `${name}(${shown})`).toEqual(expected);
+  });
+}
+
+const covered = new Set<string>();
+function cases(list: Case[]): Case[] {
+  for (const [name] of list) covered.add(name);
+  return list;
+}
+
+const operators = cases([
+  ['equal', [1, 1.0], true], ['equal', ['a', 'b'], false], ['neq', [[1], [2]], true],
+  ['lt', [null, false], true], ['lt', [false, 0], true], ['lt', [99, 'a'], true], ['lt', ['z', []], true],
+  ['lt', [[9], {}], true], ['lt', [{ z: 1 }, S()], true], ['lt', [1, 1.5], true], ['lte', [2, 2.0], true],
+  ['gt', ['b', 'a'], true], ['gte', [[1, 2], [1]], true], ['gt', [1, 2], false],
+  ['plus', [1, 2], 3], ['plus', [0.5, 0.25], 0.75], ['plus', [1, 'a'], U], ['plus', [9223372036854775807, 1], U],
+  ['minus', [5, 7], -2], ['minus', [S(1, 2, 3), S(2)], [1, 3]], ['minus', [1.5, 0.5], 1],
+  ['mul', [6, 7], 42], ['mul', [1.5, 2], 3], ['mul', [4294967296, 4294967296], U],
+  ['div', [7, 2], 3.5], ['div', [8, 2], 4], ['div', [1, 0], U], ['div', [1, 3], 1 / 3],
+  ['rem', [7, 3], 1], ['rem', [-7, 3], -1], ['rem', [7.5, 2], U], ['rem', [7, 0], U], ['rem', [8.0, 3], 2],
+  ['and', [S(1, 2, 3), S(2, 3, 4)], [2, 3]], ['or', [S('b'), S('a', 'b')], ['a', 'b']], ['and', [[1], S(1)], U],
+  ['internal.member_2', [2, [1, 2]], true], ['internal.member_2', [3, [1, 2]], false],
+  ['internal.member_2', ['v', { k: 'v' }], true], ['internal.member_2', ['k', { k: 'v' }], false],
+  ['internal.member_2', [1.0, S(1)], true], ['internal.member_2', ['a', 'abc'], false],
+  ['internal.member_3', [1, 'b', ['a', 'b']], true], ['internal.member_3', [0, 'b', ['a', 'b']], false],
+  ['internal.member_3', ['k', 'v', { k: 'v' }], true], ['internal.member_3', ['k', 'w', { k: 'v' }], false],
+]);
+
+const aggregates = cases([
+  ['count', [[1, 2, 3]], 3], ['count', [{ a: 1 }], 1], ['count', [S(1, 1.0, 2)], 2], ['count', ['héllo😀'], 6],
+  ['count', [5], U],
+  ['sum', [[1, 2, 3.5]], 6.5], ['sum', [S(1, 2)], 3], ['sum', [[]], 0], ['sum', [['a']], U],
+  ['product', [[2, 3, 4]], 24], ['product', [[]], 1],
+  ['max', [[3, 9, 1]], 9], ['max', [['a', 1, null]], 'a'], ['max', [[]], U],
+  ['min', [S(3, 9, 1)], 1], ['min', [[[1], 'z']], 'z'],
+  ['sort', [[3, 'a', null, 1.5, [0], true]], [null, true, 1.5, 3, 'a', [0]]], ['sort', [S('b', 'a')], ['a', 'b']],
+  ['sort', [{ a: 1 }], U],
+  ['abs', [-3], 3], ['abs', [-2.5], 2.5], ['round', [2.5], 3], ['round', [-2.5], -3], ['round', [2.4], 2],
+  ['ceil', [1.2], 2], ['floor', [-1.2], -2], ['floor', [7], 7], ['abs', ['x'], U],
+]);
+
+const strings = cases([
+  ['startswith', ['foobar', 'foo'], true], ['startswith', ['foobar', 'bar'], false],
+  ['endswith', ['foobar', 'bar'], true], ['contains', ['foobar', 'oba'], true], ['contains', ['foo', ''], true],
+  ['contains', ['foo', 'x'], false], ['startswith', [1, 'a'], U],
+  ['lower', ['ÀBC'], 'àbc'], ['upper', ['straße'], 'STRASSE'],
+  ['split', ['a,b,,c', ','], ['a', 'b', '', 'c']], ['split', ['a😀b', ''], ['a', '😀', 'b']],
+  ['concat', ['/', ['a', 'b', 'c']], 'a/b/c'], ['concat', [',', S('b', 'a')], 'a,b'], ['concat', [',', [1]], U],
+  ['trim', ['xxhixx', 'x'], 'hi'], ['trim_left', ['xyhix', 'xy'], 'hix'], ['trim_right', ['xhixy', 'yx'], 'xhi'],
+  ['trim_prefix', ['prefix-body', 'prefix-'], 'body'], ['trim_prefix', ['body', 'x'], 'body'],
+  ['trim_suffix', ['body.rego', '.rego'], 'body'], ['trim_space', ['  \t hi \n'], 'hi'],
+  ['replace', ['a-b-c', '-', '+'], 'a+b+c'], ['replace', ['ab', '', '.'], '.a.b.'],
+  ['substring', ['héllo', 1, 3], 'éll'], ['substring', ['héllo', 2, -1], 'llo'], ['substring', ['abc', 5, 1], ''],
+  ['substring', ['abc', -1, 1], U],
+  ['indexof', ['héllo', 'l'], 2], ['indexof', ['abc', 'z'], -1],
+  ['sprintf', ['%s is %d years, %v %q %x %.2f %%', ['Ann', 42, [1, 'a'], 'q', 255, 3.14159]], 'Ann is 42 years, [1, "a"] "q" ff 3.14 %'],
+  ['sprintf', ['%d %s', [1]], '1 %!s(MISSING)'], ['sprintf', ['%v', [{ a: S(1) }]], '{"a": [1]}'],
+  ['sprintf', ['%05d|%-4s|%+d', [42, 'ab', 3]], '00042|ab  |+3'], ['sprintf', ['%d', [1.5]], '%!d(float64=1.5)'],
+  ['format_int', [255, 16], 'ff'], ['format_int', [-5.9, 10], '-6'], ['format_int', [5, 2], '101'], ['format_int', [5, 3], U],
+  ['to_number', ['1e3'], 1000], ['to_number', ['-1.5'], -1.5], ['to_number', [true], 1], ['to_number', [null], 0],
+  ['to_number', ['0x10'], U], ['to_number', ['abc'], U], ['to_number', [' 1'], U], ['to_number', [7], 7],
+  ['strings.any_prefix_match', ['foobar', ['x', 'foo']], true], ['strings.any_prefix_match', [['a', 'b'], 'c'], false],
+  ['strings.any_suffix_match', ['foobar', S('bar')], true], ['strings.reverse', ['ab😀'], '😀ba'],
+]);
+
+const types = cases([
+  ['is_string', ['s'], true], ['is_string', [1], false], ['is_number', [1.5], true], ['is_boolean', [false], true],
+  ['is_array', [[]], true], ['is_array', [S()], false], ['is_object', [{}], true], ['is_set', [S()], true],
+  ['is_null', [null], true], ['is_null', [0], false],
+  ['type_name', [null], 'null'], ['type_name', [true], 'boolean'], ['type_name', [1], 'number'],
+  ['type_name', ['s'], 'string'], ['type_name', [[]], 'array'], ['type_name', [{}], 'object'], ['type_name', [S()], 'set'],
+]);
+
+const collections = cases([
+  ['object.get', [{ a: 1 }, 'a', 0], 1], ['object.get', [{ a: 1 }, 'b', 'dflt'], 'dflt'],
+  ['object.get', [{ a: { b: [5, 6] } }, ['a', 'b', 1], 0], 6], ['object.get', [{ a: {} }, ['a', 'x'], 'd'], 'd'],
+  ['object.get', ['x', 'a', 0], U],
+  ['object.keys', [{ b: 1, a: 2 }], ['a', 'b']],
+  ['object.union', [{ a: 1, n: { x: 1 } }, { b: 2, n: { y: 2 }, a: 3 }], { a: 3, b: 2, n: { x: 1, y: 2 } }],
+  ['object.remove', [{ a: 1, b: 2, c: 3 }, ['a', 'c']], { b: 2 }], ['object.remove', [{ a: 1, b: 2 }, S('b')], { a: 1 }],
+  ['object.remove', [{ a: 1, b: 2 }, { a: 'x' }], { b: 2 }],
+  ['array.concat', [[1], [2, 3]], [1, 2, 3]], ['array.concat', [[1], 'x'], U],
+  ['array.slice', [[1, 2, 3, 4], 1, 3], [2, 3]], ['array.slice', [[1, 2], -5, 10], [1, 2]], ['array.slice', [[1, 2], 2, 1], []],
+  ['array.reverse', [[1, 2, 3]], [3, 2, 1]],
+  ['intersection', [S(S(1, 2), S(2, 3))], [2]], ['union', [S(S(1), S(2), S())], [1, 2]], ['union', [S()], []],
+]);
+
+const patterns = cases([
+  ['glob.match', ['*.github.com', [], 'api.github.com'], true], ['glob.match', ['*.github.com', [], 'a.b.github.com'], false],
+  ['glob.match', ['*hub.com', null, 'api.cdn.github.com'], true], ['glob.match', ['*:github:com', [':'], 'api:github:com'], true],
+  ['glob.match', ['api.**.com', [], 'api.cdn.github.com'], true], ['glob.match', ['?at', [], 'cat'], true],
+  ['glob.match', ['?at', ['/'], '/at'], false], ['glob.match', ['[a-c]at', [], 'bat'], true], ['glob.match', ['[!a-c]at', [], 'bat'], false],
+  ['glob.match', ['{cat,bat}.txt', [], 'bat.txt'], true], ['glob.match', ['{cat,bat}.txt', [], 'rat.txt'], false],
+  ['glob.match', ['a\\*b', [], 'a*b'], true], ['glob.match', ['a\\*b', [], 'axb'], false], ['glob.match', ['[abc', [], 'a'], U],
+  ['regex.match', ['^[a-z]+-\\d+$', 'abc-12'], true], ['regex.match', ['^a.c$', 'a😀c'], true], ['regex.match', ['b', 'abc'], true],
+  ['regex.match', ['(?i)^abc$', 'ABC'], true], ['regex.match', ['(?P<word>\\w+)', 'hi'], true], ['regex.match', ['\\Aab\\z', 'ab'], true],
+  ['regex.match', ['a(?=b)', 'ab'], U], ['regex.match', ['(a)\\1', 'aa'], U], ['regex.match', ['a(?i)b', 'aB'], U],
+  ['regex.match', ['(', 'x'], U], ['regex.match', ['\\pL+', 'héllo'], true],
+  ['net.cidr_contains', ['10.0.0.0/8', '10.1.2.3'], true], ['net.cidr_contains', ['10.0.0.0/8', '11.0.0.1'], false],
+  ['net.cidr_contains', ['10.0.0.0/8', '10.2.0.0/16'], true], ['net.cidr_contains', ['10.2.0.0/16', '10.0.0.0/8'], false],
+  ['net.cidr_contains', ['2001:db8::/32', '2001:db8:1::1'], true], ['net.cidr_contains', ['2001:db8::/32', '2001:db9::1'], false],
+  ['net.cidr_contains', ['::ffff:0:0/96', '::ffff:1.2.3.4'], true], ['net.cidr_contains', ['10.0.0.0/8', '::1'], false],
+  ['net.cidr_contains', ['10.0.0.0/33', '10.0.0.1'], U], ['net.cidr_contains', ['nope', '10.0.0.1'], U],
+]);
+
+const encodings = cases([
+  ['base64.encode', ['héllo'], 'aMOpbGxv'], ['base64.decode', ['aMOpbGxv'], 'héllo'], ['base64.decode', ['a$'], U],
+  ['base64.decode', ['aGk'], U],
+  ['base64url.encode', ['??>'], 'Pz8-'], ['base64url.encode', ['a'], 'YQ=='], ['base64url.encode_no_pad', ['a'], 'YQ'],
+  ['base64url.decode', ['YQ'], 'a'], ['base64url.decode', ['YQ=='], 'a'], ['base64url.decode', ['Y+=='], U],
+  ['json.marshal', [{ b: [1, 'x'], a: null }], '{"a":null,"b":[1,"x"]}'], ['json.marshal', [S(2, 1)], '[1,2]'],
+  ['json.marshal', ['<&>'], '"\\u003c\\u0026\\u003e"'],
+  ['json.unmarshal', ['{"a":[1,true]}'], { a: [1, true] }], ['json.unmarshal', ['{bad'], U],
+  ['json.is_valid', ['[1]'], true], ['json.is_valid', ['[1'], false],
+  ['urlquery.encode', ['a b&c=d/é~'], 'a+b%26c%3Dd%2F%C3%A9~'], ['urlquery.decode', ['a+b%26c'], 'a b&c'],
+  ['urlquery.decode', ['%zz'], U],
+  ['urlquery.encode_object', [{ b: ['2', '3'], a: '1 x' }], 'a=1+x&b=2&b=3'], ['urlquery.encode_object', [{ s: S('y', 'x') }], 's=x&s=y'],
+]);
+
+const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const timeAndUnits = cases([
+  ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05Z'], 1609556645000000000],
+  ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05.5+01:00'], 1609553045500000000],
+  ['time.parse_rfc3339_ns', ['2021-02-30T00:00:00Z'], U], ['time.parse_rfc3339_ns', ['yesterday'], U],
+  ['io.jwt.decode', [jwt], [{ alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 },
+    '49f94ac7044948c78a285d904f87f0a4c7897f7e8f3a4eb2255fda750b2cc397']],
+  ['io.jwt.decode', ['a.b'], U], ['io.jwt.decode', ['e30.bm90IGpzb24.'], U],
+  ['units.parse_bytes', ['1KB'], 1000], ['units.parse_bytes', ['1KiB'], 1024], ['units.parse_bytes', ['1.5mb'], 1500000],
+  ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
+]);
+
+describe('builtins', () => {
+  it('operators', () => check(operators));
+  it('aggregates', () => check(aggregates));
+  it('strings', () => check(strings));
+  it('type checks', () => check(types));
+  it('collections', () => check(collections));
+  it('glob, regex and networks', () => check(patterns));
+  it('encodings', () => check(encodings));
+  it('time, tokens and units', () => check(timeAndUnits));
+  it('time.now_ns is the wall clock in nanoseconds', async () => {
+    const before = Date.now() * 1e6;
+    const [now] = await callBuiltins([['time.now_ns', []]]);
+    expect(now as number).toBeGreaterThanOrEqual(before - 1e9);
+    expect(now as number).toBeLessThanOrEqual(Date.now() * 1e6 + 1e9);
+    covered.add('time.now_ns');
+  });
+  it('every name in BUILTINS has a test above', () => {
+    expect(Object.keys(BUILTINS).filter((n) => !covered.has(n))).toEqual([]);
+  });
+});
