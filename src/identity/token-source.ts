@@ -38,9 +38,13 @@ export function buildSearchOrder(providers: readonly ProviderConfig[]): SearchSo
   return order;
 }
 
-export type FoundToken =
-  /** `token` is the raw text after the prefix, trimmed; it may be empty (then it is malformed). */
-  { sourceKey: string; sourceName: string; token: string };
+export interface FoundToken {
+  sourceKey: string;
+  /** For logs: which source, never its value. */
+  sourceName: string;
+  /** The raw text after the prefix, trimmed; may be empty (then it is malformed, not missing). */
+  token: string;
+}
 
 export function findToken(request: HttpRequestView, order: readonly SearchSource[]): FoundToken | null {
   for (const { key, source } of order) {

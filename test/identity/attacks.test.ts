@@ -138,7 +138,7 @@ describe('attacks', () => {
     await expectRejected(token, 'claims');
   });
 
-  it('a kid with path traversal characters matches no key and reads no file', async () => {
+  it('a kid with path traversal characters matches no key and triggers at most one refetch', async () => {
     const token = await signToken({ ...corpKey, kid: '../../../../etc/passwd' }, goodClaims());
     const before = corpServer.requests;
     await expectRejected(token, 'no_matching_key');
