@@ -78,6 +78,9 @@ export function connectRedis(config: RedisConfig, logger: Logger, connectOptions
           retryDelayOnClusterDown: 10,
           retryDelayOnTryAgain: 10,
           slotsRefreshTimeout: Math.max(1000, config.commandTimeoutMs * 10),
+          // Auto-pipelined script calls are not redirected on MOVED (ioredis retries only read-only pipelines),
+          // so the slot map is kept fresh instead: periodically, and at once on a MOVED (see redis-store.ts).
+          slotsRefreshInterval: 5000,
           scaleReads: 'master',
           redisOptions: { ...nodeOptions, ...parsed[0]!.auth },
         },

@@ -1,10 +1,10 @@
 // The Redis store: denylist and rate limits shared by every sidecar on the same Redis, in any shape.
-import type { Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { assertSubjectRevocation, assertTokenRevocation, InvalidRevocationError } from './errors.js';
 import { denySubjectKey, denyTokenIdKey } from './keys.js';
-import { buildCheckCalls, combineCheckReplies } from './redis-check.js';
+import { buildCheckCalls, combineCheckReplies, type CheckCall } from './redis-check.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { checkScript, revokeSubjectScript } from './scripts/check.js';
 import {
@@ -59,21 +59,32 @@ export class RedisStore implements DecisionStore {
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
     const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot);
     if (calls.length === 0) return { revoked: null, limits: [] };
-    const replies = await this.withinTimeout(
-      'check',
-      Promise.all(
-        calls.map((call) =>
-          call.keys.length <= MAX_FIXED_ARITY
-            ? this.client[fixedArityName(call.keys.length)](...call.keys, ...call.args)
-            : this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args),
-        ),
-      ),
-    );
+    // Sent together: in Cluster, the calls of different slots travel to their nodes in parallel.
+    const replies = await this.withinTimeout('check', this.refreshSlotsOnMoved(Promise.all(calls.map((call) => this.send(call)))));
     try {
       return combineCheckReplies(calls, replies, limits);
     } catch (error) {
       throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
     }
+  }
+
+  private send(call: CheckCall): Promise<unknown[]> {
+    return call.keys.length <= MAX_FIXED_ARITY
+      ? this.client[fixedArityName(call.keys.length)](...call.keys, ...call.args)
+      : this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args);
+  }
+
+  /**
+   * A MOVED reply means our Cluster slot map is stale (a node came back, slots moved). This check fails per
+   * redis.onError; refreshing the map now lets the next ones go to the right node.
+   */
+  private refreshSlotsOnMoved<T>(pending: Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return pending;
+    return pending.catch((error: unknown) => {
+      if (error instanceof Error && /^(MOVED|CLUSTERDOWN)\b/.test(error.message)) client.refreshSlotsCache();
+      throw error;
+    });
   }
 
   async revokeTokenId(jti: string, exp: number): Promise<void> {

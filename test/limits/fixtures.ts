@@ -12,7 +12,7 @@ export function rule(overrides: Partial<RateLimitRule> & Pick<RateLimitRule, 'li
   return { name: `r-${randomUUID().slice(0, 8)}`, key: ['jwt.sub'], periodSeconds: 3600, ...overrides };
 }
 
-export function limitRequest(r: RateLimitRule, keyValue = randomUUID()): LimitRequest {
+export function limitRequest(r: RateLimitRule, keyValue: string = randomUUID()): LimitRequest {
   return { rule: r, keyValue };
 }
 
