@@ -95,7 +95,8 @@ export async function createIdentityStage(
     if (hit !== undefined) {
       const providerName = hit.outcome.identity.provider;
       if (!hit.acceptedSources.has(found.sourceKey)) {
-        return reject(new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source'), providerName, found);
+        const wrongSource = new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source');
+        return reject(wrongSource, providerName, found);
       }
       deps.countVerification(providerName, 'valid');
       return hit.outcome;
@@ -108,7 +109,8 @@ export async function createIdentityStage(
       const issuer = decoded.payload['iss'];
       provider = typeof issuer === 'string' ? (byIssuer.get(issuer) ?? null) : null;
       if (provider === null) {
-        throw new TokenRejectedError('unknown_issuer', failureDescriptions.unknownIssuer, typeof issuer === 'string' ? 'no_provider' : 'no_iss');
+        const detail = typeof issuer === 'string' ? 'no_provider' : 'no_iss';
+        throw new TokenRejectedError('unknown_issuer', failureDescriptions.unknownIssuer, detail);
       }
       if (!provider.acceptedSources.has(found.sourceKey)) {
         throw new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source');

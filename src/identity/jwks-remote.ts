@@ -47,7 +47,10 @@ export function maxAgeFromCacheControl(header: string | null, options: RemoteJwk
   return Math.min(Math.max(requested, options.minMaxAgeMs), options.maxMaxAgeMs);
 }
 
-/** Delay before retrying after `consecutiveFailures` failed fetches: doubling from the cooldown, capped. */
+/**
+ * Delay before retrying after `consecutiveFailures` failed fetches: doubling from emptyRetryMs (at least
+ * 250 ms) up to the refetch cooldown, so a down IdP is polled gently but a recovered one is noticed soon.
+ */
 export function retryDelayMs(consecutiveFailures: number, options: RemoteJwksOptions): number {
   const base = Math.max(options.emptyRetryMs, 250);
   const doubled = base * 2 ** Math.min(consecutiveFailures - 1, 16);
@@ -154,7 +157,9 @@ export class RemoteKeySet implements KeySet {
           servingStale: this.current !== null,
           err: error,
         },
-        this.current === null ? 'jwks fetch failed; no keys to verify with' : 'jwks fetch failed; serving the last good keys',
+        this.current === null
+          ? 'jwks fetch failed; no keys to verify with'
+          : 'jwks fetch failed; serving the last good keys',
       );
       this.schedule(retryDelayMs(this.consecutiveFailures, this.options));
     }

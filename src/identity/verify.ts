@@ -105,7 +105,8 @@ export function toRejection(error: unknown): TokenRejectedError | JwksUnavailabl
     return new TokenRejectedError('no_matching_key', failureDescriptions.unverifiable, error.code);
   }
   // Anything else (e.g. a key below 2048 bits in the IdP's set) still must not let the token through.
-  return new TokenRejectedError('signature', failureDescriptions.unverifiable, error instanceof Error ? error.name : 'unknown');
+  const detail = error instanceof Error ? error.name : 'unknown';
+  return new TokenRejectedError('signature', failureDescriptions.unverifiable, detail);
 }
 
 function claimRejection(error: InstanceType<typeof errors.JWTClaimValidationFailed>): TokenRejectedError {
