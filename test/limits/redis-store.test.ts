@@ -2,7 +2,7 @@
 // check, and behaviour when Redis stops, hangs and returns.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLimitsStage } from '../../src/limits/index.js';
+import { createLimitsStage, createStore } from '../../src/limits/index.js';
 import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.js';
 import type { HttpRequestView } from '../../src/input/types.js';
 import type { RedisConfig } from '../../src/config/schema.js';
@@ -48,6 +48,18 @@ describe('redis store on a shared standalone server', () => {
     await Promise.all(stores.map((s) => s.close()));
     admin.disconnect();
     await server.dispose();
+  });
+
+  it('is what createStore makes for a redis section, logging that limits are shared', async () => {
+    const deps = recordingDeps();
+    const store = await createStore(parseConfig({ redis: { url: server.url } }), deps);
+    try {
+      expect(store.kind).toBe('redis');
+      expect(await store.ping()).toBe(true);
+      expect(deps.lines.join('')).toContain('shared through redis');
+    } finally {
+      await store.close();
+    }
   });
 
   it('writes the denylist keys DESIGN.md documents, with the token ones expiring at exp', async () => {

@@ -204,6 +204,15 @@ describe.each(shapes)('$name', (shape) => {
     await expect(store.revokeSubject('alice', Number.NaN)).rejects.toBeInstanceOf(InvalidRevocationError);
   });
 
+  it('handles a check matching more rules than the fixed-arity script commands cover', async () => {
+    const rules = Array.from({ length: 20 }, (_, i) => rule({ limit: i === 19 ? 1 : 5 }));
+    const value = unique('user');
+    const first = await store.check({ jti: unique('jti'), subject: unique('sub'), issuedAt: nowSeconds() }, rules.map((r) => limitRequest(r, value)));
+    expect(first.limits.map((l) => l.remaining)).toEqual([...Array.from({ length: 19 }, () => 4), 0]);
+    const second = await store.check(null, rules.map((r) => limitRequest(r, value)));
+    expect(second.limits.filter((l) => !l.allowed).map((l) => l.rule)).toEqual([rules[19]!.name]);
+  });
+
   it('answers a check with neither token nor limits without touching anything', async () => {
     expect(await store.check(null, [])).toEqual({ revoked: null, limits: [] });
   });
