@@ -1,6 +1,7 @@
 // Limits benchmark: Redis round trips per check (must be 1 outside Cluster) and checks/s of the limits stage
 // with the denylist and two rate-limit rules on, against the in-process store, a standalone redis-server and
-// a 3-master Cluster, all started here on free ports. Prints figures; asserts nothing.
+// a 3-master Cluster, all started here on free ports; then how long a check takes to answer while Redis is
+// stopped or hung (redis.commandTimeoutMs 50). Prints figures; asserts nothing.
 //   npm run bench:limits            (CHECKS=20000 CONCURRENCY=64 to change the load)
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
@@ -142,4 +143,33 @@ console.log(`limits stage: denylist on (jti + subject), 2 rate-limit rules per c
   await store.close();
   for (const a of admins) a.disconnect();
   await cluster.stop();
+}
+
+{
+  // Fail-fast figures: latency of a check while Redis is down (connection refused) and hung (SIGSTOP).
+  const server = await startRedisServer();
+  const config = configFor({ url: server.url, commandTimeoutMs: 50, onError: 'deny' });
+  const store = await createStore(config, deps);
+  const stage = createLimitsStage(config, store, deps);
+  const sample = async (label: string) => {
+    const latencies: number[] = [];
+    const kinds = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      kinds.add((await stage.evaluate(...checkArgs(i))).kind);
+      latencies.push(performance.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `${label.padEnd(36)} p50 ${latencies[100]!.toFixed(2)} ms  max ${latencies[199]!.toFixed(2)} ms  outcomes: ${[...kinds].join(',')}`,
+    );
+  };
+  await sample('redis up (commandTimeoutMs 50)');
+  server.pause();
+  await sample('redis hung (SIGSTOP), onError deny');
+  server.resume();
+  await server.stop();
+  await sample('redis stopped, onError deny');
+  await store.close();
+  await server.dispose();
 }
