@@ -41,7 +41,7 @@ export async function startTestSidecar(spec: TestSidecarSpec = {}): Promise<Test
   const dir = makeTempDir();
   writeFiles(dir, spec.files ?? {});
   const raw = spec.config ?? {};
-  const policy = { path: 'policies', watch: false, ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}) };
+  const policy: Record<string, unknown> = { path: 'policies', watch: false, ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}) };
   policy['path'] = join(dir, String(policy['path']));
   if (typeof policy['data'] === 'string') policy['data'] = join(dir, policy['data']);
   const config = configSchema.parse({
