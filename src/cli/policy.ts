@@ -1,0 +1,187 @@
+// `portcullis policy build` and `portcullis policy eval`. Exit codes: 0 ok, 1 runtime failure (I/O, a policy
+// that fails while evaluating), 2 bad usage or an invalid policy (the message names file:line:col).
+import { readFile, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { Command, CommanderError } from 'commander';
+import { RegoCompileError } from '../rego/errors.js';
+import { PolicyLoadError } from '../policy/errors.js';
+
+// The compiler (binaryen) and the Wasm SDK are loaded only once the arguments are valid, so `--help` and
+// usage errors answer at once.
+const loadCompiler = async () => ({
+  ...(await import('../policy/source.js')),
+  ...(await import('../rego/bundle.js')),
+});
+const loadSdk = async () => ({
+  ...(await import('@open-policy-agent/opa-wasm')),
+  ...(await import('../rego/builtins/index.js')),
+});
+
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processOutput: CliOutput = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
+
+/** Bad usage or an invalid policy or input: exit code 2. */
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function command(name: string, out: CliOutput): Command {
+  return new Command(`portcullis policy ${name}`)
+    .exitOverride()
+    .helpOption('-h, --help', 'show this help')
+    .configureOutput({ writeOut: out.stdout, writeErr: out.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+}
+
+export async function policyBuild(argv: string[], out: CliOutput = processOutput): Promise<number> {
+  const program = command('build', out)
+    .description('compile a directory of Rego into an OPA bundle (OUT ending .tar.gz) or a bare Wasm module (OUT ending .wasm)')
+    .argument('<DIR>', 'directory of .rego files (searched recursively; data.json files are base data at their path)')
+    .requiredOption('-o, --output <OUT>', 'output file: bundle .tar.gz or module .wasm')
+    .option('-e, --entrypoint <ENTRYPOINT>', `rule to export, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect)
+    .option('--revision <REV>', 'bundle revision for the manifest (default: sha256 of the sources)');
+  const parsed = parseArgs(program, argv);
+  if (typeof parsed === 'number') return parsed;
+
+  return run(out, async () => {
+    const [dir] = program.processedArgs as [string];
+    const options = program.opts<{ output: string; entrypoint?: string[]; revision?: string }>();
+    const isBundle = /\.(tar\.gz|tgz)$/.test(options.output);
+    if (!isBundle && !options.output.endsWith('.wasm')) {
+      throw new UsageError(`-o ${options.output}: the output must end with .tar.gz (bundle) or .wasm (bare module)`);
+    }
+    if (!(await isDirectory(dir))) throw new UsageError(`${dir}: not a directory; policy build compiles a directory of .rego files`);
+    const entrypoints = options.entrypoint ?? [DEFAULT_ENTRYPOINT];
+
+    const { loadPolicySource, writeBundle } = await loadCompiler();
+    const source = await loadPolicySource(dir, entrypoints);
+    const revision = options.revision ?? source.revision;
+    const bytes = isBundle
+      ? await writeBundle({ wasm: source.wasm, data: source.data, revision, entrypoints: source.entrypoints })
+      : source.wasm;
+    await writeFile(options.output, bytes);
+    if (!isBundle && source.data !== undefined) {
+      out.stderr(`note: ${options.output} holds no data; pass the data.json files with --data, or build a .tar.gz bundle\n`);
+    }
+    out.stdout(`built ${options.output} (${bytes.length} bytes, revision ${revision}, entrypoints ${source.entrypoints.join(', ')})\n`);
+    return 0;
+  });
+}
+
+export async function policyEval(argv: string[], out: CliOutput = processOutput): Promise<number> {
+  const program = command('eval', out)
+    .description('evaluate a policy once and print the result set as JSON ([] when undefined)')
+    .argument('<PATH>', 'directory of .rego files, bundle .tar.gz, or .wasm module')
+    .requiredOption('-i, --input <FILE>', 'JSON input document (- for stdin)')
+    .option('-d, --data <FILE>', 'JSON data merged over the policy\'s own data')
+    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (default ${DEFAULT_ENTRYPOINT})`);
+  const parsed = parseArgs(program, argv);
+  if (typeof parsed === 'number') return parsed;
+
+  return run(out, async () => {
+    const [path] = program.processedArgs as [string];
+    const options = program.opts<{ input: string; data?: string; entrypoint?: string }>();
+    const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
+    const input = await readJson(options.input, '--input');
+    const extraData = options.data === undefined ? undefined : await readJson(options.data, '--data');
+
+    const { loadPolicySource } = await loadCompiler();
+    const { loadPolicy, customBuiltins } = await loadSdk();
+    const source = await loadPolicySource(path, [entrypoint]);
+    let policy;
+    try {
+      policy = await loadPolicy(source.wasm, undefined, customBuiltins);
+    } catch (error) {
+      throw new PolicyLoadError(path, `is not a loadable OPA Wasm module: ${errorText(error)}`, { cause: error });
+    }
+    const available = Object.keys(policy.entrypoints as Record<string, number>);
+    if (!available.includes(entrypoint)) {
+      throw new UsageError(`${path}: entrypoint ${entrypoint} is not in the module (it has: ${available.join(', ') || 'none'}); choose one with -e`);
+    }
+    policy.setData(mergeData(source.data, extraData) as object);
+    const resultSet: unknown = policy.evaluate(input, entrypoint);
+    out.stdout(`${JSON.stringify(resultSet, null, 2)}\n`);
+    return 0;
+  });
+}
+
+/** Parses argv; a number means "stop with this exit code" (help shown: 0, bad usage: 2). */
+function parseArgs(program: Command, argv: string[]): number | undefined {
+  try {
+    program.parse(argv, { from: 'user' });
+    return undefined;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+}
+
+async function run(out: CliOutput, work: () => Promise<number>): Promise<number> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof RegoCompileError || error instanceof PolicyLoadError) {
+      out.stderr(`error: ${error.message}\n`);
+      return 2;
+    }
+    out.stderr(`error: ${errorText(error)}\n`);
+    return 1;
+  }
+}
+
+async function readJson(file: string, flag: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag} ${file}: cannot be read (${errorText(error)})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`${flag} ${file}: not valid JSON (${errorText(error)})`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** --data merges over the policy's own data key by key; anything else in it replaces what was there. */
+function mergeData(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base ?? {};
+  if (!isRecord(base) || !isRecord(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) merged[key] = mergeData(merged[key], value);
+  return merged;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (isRecord(error) && typeof error.message === 'string') return error.message;
+  return String(error);
+}

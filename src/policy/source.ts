@@ -1,0 +1,171 @@
+// Turns `policy.path` into an OPA Wasm module plus base data, whatever the path holds: a directory of .rego
+// files (compiled in-process), a bare .wasm module, or a bundle .tar.gz (ours or `opa build -t wasm`'s).
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { BundleError, mergeAt, readBundle } from '../rego/bundle.js';
+import { compileRego } from '../rego/compile.js';
+import type { RegoSource } from '../rego/index.js';
+import { PolicyLoadError } from './errors.js';
+
+export interface PolicySource {
+  wasm: Uint8Array;
+  /** Base data shipped with the policy (data.json files, the bundle's data); undefined when there is none. */
+  data: unknown;
+  entrypoints: string[];
+  /** The bundle manifest's revision, else a short sha256 of everything that went in. */
+  revision: string;
+  kind: 'rego' | 'wasm' | 'bundle';
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const GZIP_MAGIC = [0x1f, 0x8b];
+/** Short enough to read in logs and metrics labels, long enough not to collide between two policy versions. */
+const REVISION_HEX_CHARS = 12;
+
+export async function loadPolicySource(path: string, entrypoints: string[]): Promise<PolicySource> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw new PolicyLoadError(path, `cannot be read: ${describeFsError(error)}`, { cause: error });
+  }
+  if (isDirectory) return loadRegoDirectory(path, entrypoints);
+
+  const bytes = await readBytes(path);
+  if (path.endsWith('.wasm') || startsWith(bytes, WASM_MAGIC)) {
+    if (!startsWith(bytes, WASM_MAGIC)) throw new PolicyLoadError(path, 'is not a WebAssembly module (missing the \\0asm header)');
+    return { wasm: bytes, data: undefined, entrypoints, revision: shortHash([['module.wasm', bytes]]), kind: 'wasm' };
+  }
+  if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC)) return loadBundle(path, bytes, entrypoints);
+  throw new PolicyLoadError(path, 'is neither a directory of .rego files, a .wasm module nor a bundle .tar.gz');
+}
+
+async function loadBundle(path: string, archive: Uint8Array, entrypoints: string[]): Promise<PolicySource> {
+  let bundle;
+  try {
+    bundle = await readBundle(archive);
+  } catch (error) {
+    if (error instanceof BundleError) throw new PolicyLoadError(path, `bundle ${error.message}`, { cause: error });
+    throw error;
+  }
+  const revision = bundle.manifest?.revision || shortHash([['bundle', archive]]);
+  if (bundle.wasm !== undefined) {
+    const manifestEntrypoints = (bundle.manifest?.wasm ?? []).map((entry) => entry.entrypoint);
+    return {
+      wasm: bundle.wasm,
+      data: bundle.data,
+      entrypoints: entrypoints.length > 0 ? entrypoints : manifestEntrypoints,
+      revision,
+      kind: 'bundle',
+    };
+  }
+  if (bundle.regoFiles.length === 0) {
+    throw new PolicyLoadError(path, 'bundle holds neither /policy.wasm nor any .rego file; build it with `portcullis policy build DIR -o OUT.tar.gz` or `opa build -t wasm`');
+  }
+  // A source-only bundle (`opa build` without `-t wasm`): compile its Rego here. Errors name `bundle.tar.gz/x.rego`.
+  const sources = bundle.regoFiles
+    .filter((file) => !isTestFile(file.path))
+    .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
+  const compiled = compileRego(sources, { entrypoints });
+  return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
+}
+
+async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<PolicySource> {
+  const files = await listFiles(dir);
+  const sources: RegoSource[] = [];
+  const hashed: Array<[string, Uint8Array]> = [];
+  let data: unknown;
+  for (const file of files) {
+    const relativePath = relative(dir, file).split(sep).join('/');
+    const segments = relativePath.split('/');
+    const base = segments[segments.length - 1] as string;
+    const isRego = base.endsWith('.rego') && !isTestFile(base);
+    const isData = base === 'data.json' || base === 'data.yaml' || base === 'data.yml';
+    if (!isRego && !isData) continue;
+    const bytes = await readBytes(file);
+    hashed.push([relativePath, bytes]);
+    const text = decodeText(file, bytes);
+    if (isRego) {
+      sources.push({ path: file, source: text });
+    } else {
+      try {
+        data = mergeAt(data ?? {}, segments.slice(0, -1), parseDataText(file, text), file);
+      } catch (error) {
+        if (error instanceof BundleError) throw new PolicyLoadError(file, error.message.replace(`${file}: `, ''), { cause: error });
+        throw error;
+      }
+    }
+  }
+  if (sources.length === 0) {
+    throw new PolicyLoadError(dir, 'holds no .rego files (test files ending _test.rego are skipped)');
+  }
+  // RegoCompileError is left as is: its message already names file:line:col and the construct.
+  const compiled = compileRego(sources, { entrypoints });
+  return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision: shortHash(hashed), kind: 'rego' };
+}
+
+/** Every file under `dir`, sorted, skipping hidden entries (.git, editor swap files) and node_modules. */
+async function listFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new PolicyLoadError(dir, `cannot be listed: ${describeFsError(error)}`, { cause: error });
+  }
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listFiles(full)));
+    else if (entry.isFile()) files.push(full);
+  }
+  return files;
+}
+
+// OPA's own convention: `_test.rego` files hold unit tests (which use `with`), not policy.
+const isTestFile = (name: string): boolean => name.endsWith('_test.rego');
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw new PolicyLoadError(path, `cannot be read: ${describeFsError(error)}`, { cause: error });
+  }
+}
+
+function decodeText(path: string, bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new PolicyLoadError(path, 'is not valid UTF-8 text', { cause: error });
+  }
+}
+
+function parseDataText(path: string, text: string): unknown {
+  try {
+    return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
+  } catch (error) {
+    throw new PolicyLoadError(path, `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** sha256 over (name, length, bytes) of each input in order, so renames and moves change the revision too. */
+function shortHash(inputs: Array<[string, Uint8Array]>): string {
+  const hash = createHash('sha256');
+  for (const [name, bytes] of inputs) {
+    hash.update(`${name}\0${bytes.length}\0`);
+    hash.update(bytes);
+  }
+  return hash.digest('hex').slice(0, REVISION_HEX_CHARS);
+}
+
+const startsWith = (bytes: Uint8Array, magic: number[]): boolean => magic.every((byte, i) => bytes[i] === byte);
+
+function describeFsError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}
