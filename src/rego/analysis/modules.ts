@@ -27,6 +27,8 @@ export interface RuleTreeNode {
   path: string[];
   children: Map<string, RuleTreeNode>;
   group: RuleGroup | null;
+  /** For a package node: first segments of the rules its modules declare (what a bare name can refer to). */
+  ruleNames: Set<string>;
 }
 
 /** What one module sees: its package and the names its imports introduce. */
@@ -79,7 +81,7 @@ function buildModuleScope(module: Module): ModuleScope {
 }
 
 function newNode(path: string[]): RuleTreeNode {
-  return { path, children: new Map(), group: null };
+  return { path, children: new Map(), group: null, ruleNames: new Set() };
 }
 
 function ruleLoc(rule: Rule): Location {
@@ -110,7 +112,11 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
 function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, rule: Rule): void {
   const path = [...scope.packagePath, ...rule.name];
   const name = path.join('.');
+  if (rule.name[0] === 'input' || rule.name[0] === 'data') {
+    throw new RegoCompileError(rule.loc, `${rule.name[0]} shadowed`, `a rule cannot be named ${rule.name[0]}`);
+  }
   const node = nodeForRule(root, path, rule);
+  findNode(root, scope.packagePath)?.ruleNames.add(rule.name[0] as string);
   let group = node.group;
   const arity = rule.kind === 'function' ? (rule.args?.length ?? 0) : null;
   if (group === null) {
@@ -143,6 +149,19 @@ export function buildModuleSet(modules: Module[]): ModuleSet {
   const root = newNode(['data']);
   const groups: RuleGroup[] = [];
   const scopes = modules.map(buildModuleScope);
+  // A package exists as an (possibly empty) object even when it has no rules.
+  for (const scope of scopes) {
+    let node = root;
+    for (const segment of scope.packagePath.slice(1)) {
+      if (node.group !== null) break;
+      let next = node.children.get(segment);
+      if (next === undefined) {
+        next = newNode([...node.path, segment]);
+        node.children.set(segment, next);
+      }
+      node = next;
+    }
+  }
   for (const scope of scopes) {
     for (const rule of scope.module.rules) addRule(root, groups, scope, rule);
   }
@@ -162,11 +181,10 @@ export function findNode(root: RuleTreeNode, path: string[]): RuleTreeNode | nul
  */
 export function resolveGlobalName(root: RuleTreeNode, scope: ModuleScope, name: string): string[] | null {
   if (name === 'input' || name === 'data') return [name];
-  const aliased = scope.aliases.get(name);
-  if (aliased !== undefined) return aliased;
+  // A rule of the package wins over an import alias of the same name.
   const packageNode = findNode(root, scope.packagePath);
-  if (packageNode?.children.has(name) === true) return [...scope.packagePath, name];
-  return null;
+  if (packageNode?.ruleNames.has(name) === true) return [...scope.packagePath, name];
+  return scope.aliases.get(name) ?? null;
 }
 
 export type CallTarget =

@@ -185,6 +185,11 @@ export type UnifyPair = [Term, Term];
  * An empty list with `mismatch` means the shapes can never unify (the expression just fails).
  */
 export function unifyPairs(l: Term, r: Term): { pairs: UnifyPair[]; mismatch: boolean } | null {
+  const literalTypes = new Set(['array', 'object', 'set', 'null', 'boolean', 'number', 'string']);
+  const destructures = l.type === 'array' || l.type === 'object' || r.type === 'array' || r.type === 'object';
+  if (destructures && literalTypes.has(l.type) && literalTypes.has(r.type) && l.type !== r.type) {
+    return { pairs: [], mismatch: true };
+  }
   if (l.type === 'array' && r.type === 'array') {
     if (l.items.length !== r.items.length) return { pairs: [], mismatch: true };
     return { pairs: l.items.map((item, i) => [item, r.items[i] as Term]), mismatch: false };
@@ -247,6 +252,9 @@ export function probeUnify(l: Term, r: Term, scope: VarScope, probe: Probe): voi
   }
   const split = unifyPairs(l, r);
   if (split !== null) {
+    if (split.mismatch) {
+      throw new RegoCompileError(l.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed');
+    }
     unifyPairOrder(split.pairs, scope, probe);
     return;
   }

@@ -3,6 +3,7 @@
 // (comprehensions see outer bindings), or a local of this level. Declarations (`some`, `:=`, `some ... in`,
 // function parameters, `every` variables) make a name local even when it would otherwise be global.
 import type { Body, Expr, Term, VarTerm } from '../ast.js';
+import { RegoCompileError } from '../errors.js';
 import { resolveGlobalName, type ModuleScope, type RuleTreeNode } from './modules.js';
 
 export interface VarScope {
@@ -129,7 +130,23 @@ export function levelScope(
   const cached = scopeCache.get(key);
   if (cached !== undefined) return cached;
   const declared = new Set<string>(parts.declared);
-  for (const expr of parts.exprs) for (const name of declaredByExpr(expr)) declared.add(name);
+  const usedAbove = new Set<string>();
+  for (const expr of parts.exprs) {
+    for (const name of declaredByExpr(expr)) {
+      if (usedAbove.has(name)) {
+        const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
+        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} referenced above`, `${name} is declared here but already used earlier in the body; rename one of them`);
+      }
+      declared.add(name);
+    }
+    if (expr.type === 'some') continue;
+    for (const term of levelTermsOfExpr(expr)) for (const v of varsOfTerm(term)) usedAbove.add(v.name);
+  }
+  for (const name of declared) {
+    if (name === 'input' || name === 'data') {
+      throw new RegoCompileError(parts.exprs[0]?.loc ?? { file: module.module.file, line: 1, col: 1 }, `${name} shadowed`, `${name} cannot be redeclared as a local variable`);
+    }
+  }
   const scope: VarScope = { id: nextScopeId++, parent, locals: new Set(declared), declared, module, root };
   const consider = (v: VarTerm): void => {
     if (scope.locals.has(v.name)) return;

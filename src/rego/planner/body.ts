@@ -95,10 +95,6 @@ export function constantJson(term: Term): string | null {
   }
 }
 
-function fail(ctx: PlanContext): void {
-  ctx.func.emit({ op: 'notFalse', source: ctx.policy.constant('false') });
-}
-
 // ---------- bodies ----------
 
 /** Plans a body (reordered for safety at this point, from what is bound now), then `k`. */
@@ -198,6 +194,7 @@ function planNot(inner: Expr, ctx: PlanContext, k: Continue): void {
 /** every: no element for which the body fails (true for an empty collection). */
 function planEvery(expr: Extract<Expr, { type: 'every' }>, ctx: PlanContext, k: Continue): void {
   planTerm(expr.collection, ctx, (collection) => {
+    requireCollection(collection, ctx);
     const counterExample = ctx.func.newLocal();
     ctx.func.emit({ op: 'reset', target: counterExample });
     const inner = everyScope(expr, ctx.scope);
@@ -220,6 +217,21 @@ function planEvery(expr: Extract<Expr, { type: 'every' }>, ctx: PlanContext, k: 
     ctx.func.emit({ op: 'isUndefined', source: counterExample });
     k();
   });
+}
+
+/** Fails unless the value is an array, object or set (`every` over anything else is undefined, not true). */
+function requireCollection(value: Operand, ctx: PlanContext): void {
+  const isCollection = ctx.func.newLocal();
+  ctx.func.emit({ op: 'reset', target: isCollection });
+  const yes = ctx.policy.constant('true');
+  const checks = (['array', 'object', 'set'] as const).map((type) =>
+    ctx.func.nested(() => {
+      ctx.func.emit({ op: 'isType', source: value, type });
+      ctx.func.emit({ op: 'assign', source: yes, target: isCollection });
+    }),
+  );
+  ctx.func.emit({ op: 'blocks', blocks: checks });
+  ctx.func.emit({ op: 'isDefined', source: isCollection });
 }
 
 function scan(collection: Operand, ctx: PlanContext, body: (key: Local, value: Local) => void): void {
@@ -307,9 +319,7 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
   const split = unifyPairs(left, right);
   if (split !== null) {
     if (split.mismatch) {
-      fail(ctx);
-      k();
-      return;
+      throw new RegoCompileError(left.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed');
     }
     const probe = newProbe(boundIds(ctx));
     const order = unifyPairOrder(split.pairs, ctx.scope, probe);
@@ -422,8 +432,8 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
       );
       return;
     case 'neg':
-      planTerm(term.operand, ctx, (operand) => callBuiltin('minus', [ctx.policy.constant('0'), operand], ctx, k));
-      return;
+      // Only numeric literals take a unary minus (constantJson folds those); `-x` and `- -1` are refused.
+      throw new RegoCompileError(term.loc, 'unary minus', 'unary - applies to number literals only; write 0 - x for a computed value');
     case 'in':
       if (term.key === null) {
         planTerms([term.value, term.collection], ctx, (ops) => callBuiltin('internal.member_2', ops, ctx, k));

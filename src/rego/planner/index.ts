@@ -64,17 +64,32 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
  * compiler cannot see data, so each plan checks the paths of the rules it uses before evaluating.
  */
 function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
-  const blocks = [];
+  const func = new FuncBuilder(plan.numLocals);
+  const ancestors = new Set<string>();
   for (const group of policy.plannedGroups) {
     if (group.kind === 'function') continue;
-    const func = new FuncBuilder(plan.numLocals);
     func.startBlock();
     emitDataLookup(policy, func, group.path);
     func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${group.name}`) });
-    blocks.push(...func.blocks);
-    plan.numLocals = func.numLocals;
+    for (let length = 2; length < group.path.length; length++) ancestors.add(JSON.stringify(group.path.slice(0, length)));
   }
-  plan.blocks.unshift(...blocks);
+  // Rules below a path where base data holds a non-object: the two cannot be merged into one document.
+  for (const ancestor of ancestors) {
+    const path = JSON.parse(ancestor) as string[];
+    func.startBlock();
+    const value = emitDataLookup(policy, func, path);
+    const isObject = func.newLocal();
+    func.emit({ op: 'reset', target: isObject });
+    const check = func.nested(() => {
+      func.emit({ op: 'isType', source: { kind: 'local', local: value }, type: 'object' });
+      func.emit({ op: 'assign', source: policy.constant('true'), target: isObject });
+    });
+    func.emit({ op: 'blocks', blocks: [check] });
+    func.emit({ op: 'isUndefined', source: isObject });
+    func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${path.join('.')} is not an object in data`) });
+  }
+  plan.numLocals = func.numLocals;
+  plan.blocks.unshift(...func.blocks);
 }
 
 export function planPolicy(moduleSet: ModuleSet, entrypoints: string[]): Policy {
