@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type protobuf from 'protobufjs';
 import { ProtoWalkError, decodeStrict, loadEnvoyProtos } from './protoWalk.js';
+import { loadConfig } from '../../src/config/load.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const envoyYamlPath = path.join(repoRoot, 'envoy', 'envoy.yaml');
@@ -136,6 +137,21 @@ describe('envoy/envoy.yaml', () => {
     // Every other route keeps the check (no prefix route disables it).
     const disabledElsewhere = routes.filter((r) => r !== health && obj(obj(r.typed_per_filter_config)['envoy.filters.http.ext_authz']).disabled === true);
     expect(disabledElsewhere).toEqual([]);
+  });
+
+  it('matches the Portcullis config shipped beside it (envoy/portcullis.yaml, read by the real loader)', async () => {
+    const { config } = await loadConfig({ file: path.join(repoRoot, 'envoy', 'portcullis.yaml'), env: {} });
+    const grpcPort = Number(config.grpc.address.split(':').at(-1));
+    const endpointPorts = list(obj(cluster('portcullis')!.load_assignment).endpoints)
+      .flatMap((e) => list(e.lb_endpoints))
+      .map((lb) => obj(obj(obj(lb.endpoint).address).socket_address).port_value);
+    expect(endpointPorts).toEqual([grpcPort]);
+    // The body Envoy sends must fit in one gRPC message Portcullis accepts, or every large request fails.
+    const bodyLimit = obj(extAuthzFilter().with_request_body).max_request_bytes as number;
+    expect(bodyLimit).toBeLessThan(config.grpc.maxReceiveMessageBytes);
+    // Envoy's admin listener must not take a Portcullis port.
+    const adminPort = obj(obj(obj(bootstrap.admin).address).socket_address).port_value;
+    expect([grpcPort, Number(config.admin.address.split(':').at(-1))]).not.toContain(adminPort);
   });
 
   it('routes to an upstream app cluster that exists', () => {
