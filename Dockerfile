@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # Portcullis container image. Build: docker build -t portcullis:0.1.0 .
 # Run:   docker run -p 9191:9191 -p 9192:9192 portcullis:0.1.0
 # test/deploy/dockerfile.test.ts follows these steps (COPY and RUN, in order) without a Docker engine, so
@@ -7,9 +8,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first: this layer is reused until package-lock.json changes. Scripts are skipped because
-# `prepare` builds the sources, which are not copied yet.
+# `prepare` builds the sources, which are not copied yet. npm's download cache lives in a BuildKit cache
+# mount, reused across builds and never part of a layer.
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
@@ -26,7 +28,7 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts
 COPY bin ./bin
 COPY proto ./proto
 COPY --from=build /app/dist ./dist

@@ -1,0 +1,202 @@
+// The Dockerfile, built without a Docker engine: its COPY and RUN steps (read from the file, not repeated
+// here) run in temporary directories standing for each stage's filesystem, then the final stage's own
+// ENTRYPOINT/CMD starts on free ports and must answer /healthz and /readyz, with the policy bundle the
+// build compiled. Slow (two `npm ci`, a full build): it has a long timeout.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tar from 'tar';
+import {
+  buildWithoutDocker,
+  dockerignoreMatcher,
+  imageCommand,
+  imageEnv,
+  parseDockerfile,
+  parseEnv,
+  runCommands,
+  type BuiltStage,
+} from './dockerfile.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dockerfilePath = path.join(repoRoot, 'Dockerfile');
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, output: () => string): Promise<Response> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`portcullis exited with ${child.exitCode} before answering:\n${output()}`);
+    try {
+      return await fetch(url);
+    } catch {
+      if (Date.now() > deadline) throw new Error(`no answer from ${url} within 60 s:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+describe('Dockerfile reader', () => {
+  it('joins continuation lines, keeps stages apart and reads exec forms', () => {
+    const stages = parseDockerfile(
+      'FROM node:20 AS build\nWORKDIR /app\nRUN a \\\n  # note\n  && b\nFROM node:20\nCOPY --from=build /app/x ./x\nCMD ["serve"]\n',
+    );
+    expect(stages.map((s) => s.name)).toEqual(['build', '1']);
+    expect(stages[0]!.instructions[1]).toEqual({ keyword: 'RUN', args: 'a && b', line: 3 });
+    expect(stages[1]!.instructions.map((i) => i.keyword)).toEqual(['COPY', 'CMD']);
+  });
+
+  it('reads ENV pairs and .dockerignore patterns as Docker does', () => {
+    expect(parseEnv('A=1 B="x y"')).toEqual({ A: '1', B: 'x y' });
+    const ignored = dockerignoreMatcher('node_modules\n*.log\n**/secret\n');
+    expect(ignored('node_modules/x/y.js')).toBe(true);
+    expect(ignored('a.log')).toBe(true);
+    expect(ignored('src/a.log')).toBe(false);
+    expect(ignored('deep/er/secret')).toBe(true);
+    expect(ignored('src/index.ts')).toBe(false);
+  });
+
+  it('finds in the real Dockerfile a build stage and a runtime stage with the steps the image needs', () => {
+    const stages = parseDockerfile(fs.readFileSync(dockerfilePath, 'utf8'));
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const runs = stages.flatMap(runCommands);
+    expect(runs.some((r) => /^npm ci\b/.test(r))).toBe(true);
+    expect(runs).toContain('npm run build');
+    expect(runs.some((r) => r.includes('policy build policies -o /app/policy/bundle.tar.gz -e envoy/authz/allow'))).toBe(true);
+    const last = stages.at(-1)!;
+    expect(runCommands(last)).toContain('npm ci --omit=dev --ignore-scripts');
+  });
+});
+
+/**
+ * `npm ci` refuses a package-lock.json that does not match package.json (for example one written against a
+ * registry mirror that lacks some platform packages). Then no image can be built from this checkout at all;
+ * the suite says so in its name instead of failing on the first RUN step. `npm ci --dry-run` checks that in
+ * about a second without installing anything.
+ */
+function npmCiPrecheck(): { ok: boolean; reason: string } {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-npmci-'));
+  try {
+    for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(repoRoot, file), path.join(scratch, file));
+    const result = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline'], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
+    const firstError = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.startsWith('npm error') && l.length > 'npm error '.length).slice(0, 2).join(' / ');
+    return { ok: result.status === 0, reason: firstError };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const npmCi = npmCiPrecheck();
+const imageSuite = 'the image built from the Dockerfile, without Docker';
+
+describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: npm ci cannot install package-lock.json here (${npmCi.reason})`, () => {
+  let workDir: string;
+  let stages: BuiltStage[];
+  let image: BuiltStage;
+  let child: ChildProcess | undefined;
+  let childOutput = '';
+  let adminAddress = '';
+
+  beforeAll(async () => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-'));
+    stages = await buildWithoutDocker({
+      context: repoRoot,
+      dockerfile: dockerfilePath,
+      outDir: workDir,
+      // Reuse the machine's npm cache; the steps themselves are the Dockerfile's.
+      runEnv: { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+    });
+    image = stages.at(-1)!;
+
+    const grpcPort = await freePort();
+    const adminPort = await freePort();
+    adminAddress = `127.0.0.1:${adminPort}`;
+    const [command, ...args] = imageCommand(image);
+    child = spawn(command!, args, {
+      cwd: path.join(image.root, image.workdir),
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: os.tmpdir(),
+        ...imageEnv(image),
+        PORTCULLIS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+        PORTCULLIS_ADMIN_ADDRESS: adminAddress,
+        // The image's config names /app/policy/bundle.tar.gz; here /app is a directory of the stage.
+        PORTCULLIS_POLICY: path.join(image.root, 'app', 'policy', 'bundle.tar.gz'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
+  }, BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz and /readyz on the admin port once started with the image command', async () => {
+    const health = await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+    expect(health.status, childOutput).toBe(200);
+    const deadline = Date.now() + 30_000;
+    let ready = await fetch(`http://${adminAddress}/readyz`);
+    while (ready.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      ready = await fetch(`http://${adminAddress}/readyz`);
+    }
+    expect(ready.status, childOutput).toBe(200);
+  }, 120_000);
+
+  it("passes the Dockerfile's own HEALTHCHECK command", async () => {
+    await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+    expect(image.healthcheck).not.toBeNull();
+    // The check targets the image's admin port, 9192; here the admin port is a free one.
+    const [command, ...args] = image.healthcheck!.map((a) => a.replaceAll('127.0.0.1:9192', adminAddress));
+    const result = spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000 });
+    expect(result.status, result.stderr).toBe(0);
+  }, 120_000);
+
+  it('compiled the policies at build time into an OPA-layout bundle with the default entrypoint', async () => {
+    const bundle = path.join(image.root, 'app', 'policy', 'bundle.tar.gz');
+    const entries: string[] = [];
+    await tar.t({ file: bundle, onReadEntry: (entry) => void entries.push(entry.path.replace(/^\/?/, '/')) });
+    expect(entries).toEqual(expect.arrayContaining(['/policy.wasm', '/data.json', '/.manifest']));
+    const policyResponse = await fetch(`http://${adminAddress}/v1/policy`);
+    expect(JSON.stringify(await policyResponse.json())).toContain('envoy/authz/allow');
+  });
+
+  it('keeps the final image to production dependencies and compiled output', () => {
+    const app = path.join(image.root, 'app');
+    expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
+    expect(fs.existsSync(path.join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true);
+    for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript']) {
+      expect(fs.existsSync(path.join(app, 'node_modules', devOnly)), `node_modules/${devOnly} in the image`).toBe(false);
+    }
+    expect(fs.existsSync(path.join(app, 'src')), 'TypeScript sources in the image').toBe(false);
+    expect(fs.existsSync(path.join(app, 'test')), 'tests in the image').toBe(false);
+  });
+
+  it('runs as a numeric non-root user, exposes 9191 and 9192 and starts `portcullis serve`', () => {
+    expect(image.user).toMatch(/^[1-9]\d*(:\d+)?$/);
+    expect(image.exposed.sort()).toEqual([9191, 9192]);
+    const command = [...image.entrypoint, ...image.cmd];
+    expect(command.some((a) => a.endsWith('bin/portcullis.js'))).toBe(true);
+    expect(command.at(-1)).toBe('serve');
+  });
+});
