@@ -59,12 +59,25 @@ function pad(text: string, spec: Spec, numeric: boolean): string {
   return ' '.repeat(fill) + text;
 }
 
+/** The shortest round-trip digits of a non-negative number, written without an exponent. */
+function shortestFixed(abs: number): string {
+  const text = String(abs);
+  const m = /^(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!m) return text;
+  const digits = m[1]! + (m[2] ?? '');
+  const exp = Number(m[3]);
+  if (exp < 0) return `0.${'0'.repeat(-exp - 1)}${digits}`;
+  return digits.padEnd(exp + 1, '0');
+}
+
 function formatFloat(v: number, verb: string, precision: number | undefined): string {
   const abs = Math.abs(v);
   switch (verb) {
     case 'f':
     case 'F':
-      return abs.toFixed(precision ?? 6);
+      // OPA formats numbers as big.Float, which prints %f without a precision in the fewest digits.
+      if (precision === undefined) return shortestFixed(abs);
+      return abs.toFixed(precision);
     case 'e':
     case 'E': {
       const text = abs.toExponential(precision ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');

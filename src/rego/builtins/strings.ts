@@ -60,11 +60,14 @@ export const stringBuiltins = {
   },
   indexof: (s: unknown, sub: unknown) => {
     const text = str('indexof', s);
-    const at = text.indexOf(str('indexof', sub));
+    const needle = str('indexof', sub);
+    if (needle === '') return -1;
+    const at = text.indexOf(needle);
     return at < 0 ? -1 : codePoints(text.slice(0, at)).length;
   },
   format_int: (n: unknown, b: unknown) => {
-    const value = Math.floor(num('format_int', n));
+    // OPA truncates toward zero: -10.5 formats as -10.
+    const value = Math.trunc(num('format_int', n));
     const base = int('format_int', b);
     if (![2, 8, 10, 16].includes(base)) throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
     return value.toString(base);

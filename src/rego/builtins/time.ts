@@ -42,6 +42,8 @@ const UNIT_MULTIPLIERS: Record<string, number> = {
   t: 1e12, tb: 1e12, ti: 2 ** 40, tib: 2 ** 40,
   p: 1e15, pb: 1e15, pi: 2 ** 50, pib: 2 ** 50,
   e: 1e18, eb: 1e18, ei: 2 ** 60, eib: 2 ** 60,
+  z: 1e21, zb: 1e21, zi: 2 ** 70, zib: 2 ** 70,
+  y: 1e24, yb: 1e24, yi: 2 ** 80, yib: 2 ** 80,
 };
 
 export function parseBytes(s: unknown): number {

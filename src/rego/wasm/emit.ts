@@ -26,6 +26,7 @@ const FEATURES =
   binaryen.Features.BulkMemoryOpt |
   binaryen.Features.SignExt;
 const CONST_SEGMENT = 'pc:constants';
+const NULLARY_CACHE = 'pc:nullary:';
 
 /** Exports the SDK (or the older ctx API) uses; every other runtime export is internal and gets dropped. */
 const ABI_EXPORTS = new Set([
@@ -213,6 +214,14 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
       const id = f.m.jsBuiltins.get(stmt.func);
       if (id === undefined) throw new WasmEmitError('bad-ir', `builtin ${stmt.func} was not registered`);
       call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
+      if (arity === 0) {
+        // Argument-less builtins (time.now_ns) answer once per evaluation, as OPA caches them per query.
+        const slot = `${NULLARY_CACHE}${id}`;
+        call = mod.block(null, [
+          mod.if(mod.i32.eqz(mod.global.get(slot, i32)), mod.global.set(slot, call)),
+          mod.global.get(slot, i32),
+        ], i32);
+      }
     }
   }
   return mod.block(null, [...guards, setOrFail(f, stmt.target, call)]);
@@ -434,6 +443,8 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
     jsBuiltins.set(name, id);
     builtinTable[builtinWireName(name)] = id;
   }
+  const nullaryIds = [...jsBuiltins].filter(([name]) => BUILTINS[name] === 0).map(([, id]) => id);
+  for (const id of nullaryIds) mod.addGlobal(`${NULLARY_CACHE}${id}`, i32, true, mod.i32.const(0));
   const entrypointTable: Record<string, number> = {};
   policy.plans.forEach((plan, i) => (entrypointTable[plan.name] = i));
 
@@ -478,7 +489,10 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
   defineHook(mod, rt, 'dispatch', [i32, i32, i32], none, mod.block(null, planNames.map((name, i) =>
     mod.if(mod.i32.eq(mod.local.get(0, i32), mod.i32.const(i)), mod.call(name, [mod.local.get(1, i32), mod.local.get(2, i32)], none)),
   )));
-  defineHook(mod, rt, 'reset', [], none, mod.block(null, memoized.map((_, i) => mod.global.set(`pc:memo:done:${i}`, mod.i32.const(0)))));
+  defineHook(mod, rt, 'reset', [], none, mod.block(null, [
+    ...memoized.map((_, i) => mod.global.set(`pc:memo:done:${i}`, mod.i32.const(0))),
+    ...nullaryIds.map((id) => mod.global.set(`${NULLARY_CACHE}${id}`, mod.i32.const(0))),
+  ]));
   defineHook(mod, rt, 'builtins', [], i32, mod.global.get(constGlobal(builtinsConst), i32));
   defineHook(mod, rt, 'entrypoints', [], i32, mod.global.get(constGlobal(entrypointsConst), i32));
 

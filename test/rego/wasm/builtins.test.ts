@@ -1,7 +1,7 @@
 // Every builtin of BUILTINS through an emitted module and the real SDK, native or JS alike.
 import { describe, expect, it } from 'vitest';
 import { BUILTINS } from '../../../src/rego/ir.js';
-import { SetArg, callBuiltins } from './helpers.js';
+import { Consts, L, SetArg, block, callBuiltins, evalStmts, load, only, plan, policy } from './helpers.js';
 
 type Case = [name: string, args: unknown[], expected: unknown];
 const U = undefined;
@@ -26,9 +26,9 @@ const operators = cases([
   ['lt', [null, false], true], ['lt', [false, 0], true], ['lt', [99, 'a'], true], ['lt', ['z', []], true],
   ['lt', [[9], {}], true], ['lt', [{ z: 1 }, S()], true], ['lt', [1, 1.5], true], ['lte', [2, 2.0], true],
   ['gt', ['b', 'a'], true], ['gte', [[1, 2], [1]], true], ['gt', [1, 2], false],
-  ['plus', [1, 2], 3], ['plus', [0.5, 0.25], 0.75], ['plus', [1, 'a'], U], ['plus', [9223372036854775807, 1], U],
+  ['plus', [1, 2], 3], ['plus', [0.5, 0.25], 0.75], ['plus', [1, 'a'], U], ['plus', [1e21, 1.5], 1e21 + 1.5],
   ['minus', [5, 7], -2], ['minus', [S(1, 2, 3), S(2)], [1, 3]], ['minus', [1.5, 0.5], 1],
-  ['mul', [6, 7], 42], ['mul', [1.5, 2], 3], ['mul', [4294967296, 4294967296], U],
+  ['mul', [6, 7], 42], ['mul', [1.5, 2], 3], ['mul', [4294967296, 4294967296], 18446744073709551616],
   ['div', [7, 2], 3.5], ['div', [8, 2], 4], ['div', [1, 0], U], ['div', [1, 3], 1 / 3],
   ['rem', [7, 3], 1], ['rem', [-7, 3], -1], ['rem', [7.5, 2], U], ['rem', [7, 0], U], ['rem', [8.0, 3], 2],
   ['and', [S(1, 2, 3), S(2, 3, 4)], [2, 3]], ['or', [S('b'), S('a', 'b')], ['a', 'b']], ['and', [[1], S(1)], U],
@@ -65,11 +65,11 @@ const strings = cases([
   ['replace', ['a-b-c', '-', '+'], 'a+b+c'], ['replace', ['ab', '', '.'], '.a.b.'],
   ['substring', ['héllo', 1, 3], 'éll'], ['substring', ['héllo', 2, -1], 'llo'], ['substring', ['abc', 5, 1], ''],
   ['substring', ['abc', -1, 1], U],
-  ['indexof', ['héllo', 'l'], 2], ['indexof', ['abc', 'z'], -1],
+  ['indexof', ['héllo', 'l'], 2], ['indexof', ['abc', 'z'], -1], ['indexof', ['', ''], -1],
   ['sprintf', ['%s is %d years, %v %q %x %.2f %%', ['Ann', 42, [1, 'a'], 'q', 255, 3.14159]], 'Ann is 42 years, [1, "a"] "q" ff 3.14 %'],
-  ['sprintf', ['%d %s', [1]], '1 %!s(MISSING)'], ['sprintf', ['%v', [{ a: S(1) }]], '{"a": [1]}'],
+  ['sprintf', ['%d %s', [1]], '1 %!s(MISSING)'], ['sprintf', ['%f|%f', [3.14, 1e-7]], '3.14|0.0000001'], ['sprintf', ['%v', [{ a: S(1) }]], '{"a": [1]}'],
   ['sprintf', ['%05d|%-4s|%+d', [42, 'ab', 3]], '00042|ab  |+3'], ['sprintf', ['%d', [1.5]], '%!d(float64=1.5)'],
-  ['format_int', [255, 16], 'ff'], ['format_int', [-5.9, 10], '-6'], ['format_int', [5, 2], '101'], ['format_int', [5, 3], U],
+  ['format_int', [255, 16], 'ff'], ['format_int', [-5.9, 10], '-5'], ['format_int', [5, 2], '101'], ['format_int', [5, 3], U],
   ['to_number', ['1e3'], 1000], ['to_number', ['-1.5'], -1.5], ['to_number', [true], 1], ['to_number', [null], 0],
   ['to_number', ['0x10'], U], ['to_number', ['abc'], U], ['to_number', [' 1'], U], ['to_number', [7], 7],
   ['strings.any_prefix_match', ['foobar', ['x', 'foo']], true], ['strings.any_prefix_match', [['a', 'b'], 'c'], false],
@@ -139,8 +139,38 @@ const timeAndUnits = cases([
     '49f94ac7044948c78a285d904f87f0a4c7897f7e8f3a4eb2255fda750b2cc397']],
   ['io.jwt.decode', ['a.b'], U], ['io.jwt.decode', ['e30.bm90IGpzb24.'], U],
   ['units.parse_bytes', ['1KB'], 1000], ['units.parse_bytes', ['1KiB'], 1024], ['units.parse_bytes', ['1.5mb'], 1500000],
-  ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
+  ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1YiB'], 2 ** 80], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
 ]);
+
+describe('exact integers', () => {
+  it('+, - and * on integers beyond i64 are exact', async () => {
+    const c = new Consts();
+    const exact = async (op: string, a: string, b: string, want: string) => {
+      const rs = await evalStmts(c, 4, 3, [
+        { op: 'call', func: op, args: [c.c(a, true), c.c(b, true)], target: 2 },
+        { op: 'equal', a: L(2), b: c.c(want, true) },
+        { op: 'assign', source: c.c(true), target: 3 },
+      ]);
+      expect(only(rs), `${a} ${op} ${b} = ${want}`).toBe(true);
+    };
+    await exact('plus', '1000000000000000000000', '1', '1000000000000000000001');
+    await exact('plus', '9223372036854775807', '1', '9223372036854775808');
+    await exact('minus', '-9223372036854775808', '1', '-9223372036854775809');
+    await exact('minus', '1000000000000000000000', '1000000000000000000000', '0');
+    await exact('minus', '100000000000000000000', '100000000000000000001', '-1');
+    await exact('mul', '2', '1000000000000000000000', '2000000000000000000000');
+    await exact('mul', '-99999999999', '99999999999', '-9999999999800000000001');
+    await exact('plus', '-100000000000000000000', '1', '-99999999999999999999');
+  });
+  it('a big integer that shrinks back into i64 becomes an ordinary integer again', async () => {
+    const c = new Consts();
+    const rs = await evalStmts(c, 4, 3, [
+      { op: 'call', func: 'minus', args: [c.c('10000000000000000000000', true), c.c('9999999999999999999990', true)], target: 2 },
+      { op: 'call', func: 'rem', args: [L(2), c.c(7)], target: 3 },
+    ]);
+    expect(only(rs)).toBe(3);
+  });
+});
 
 describe('builtins', () => {
   it('operators', () => check(operators));
@@ -157,6 +187,25 @@ describe('builtins', () => {
     expect(now as number).toBeGreaterThanOrEqual(before - 1e9);
     expect(now as number).toBeLessThanOrEqual(Date.now() * 1e6 + 1e9);
     covered.add('time.now_ns');
+  });
+  it('time.now_ns answers the same within one evaluation and moves on in the next', async () => {
+    const c = new Consts();
+    const p = policy(c, [plan('t/p', 6, block(
+      { op: 'call', func: 'time.now_ns', args: [], target: 2 },
+      { op: 'makeArray', target: 5, capacity: 0 },
+      { op: 'scan', source: 0, key: 3, value: 4, block: block(
+        { op: 'call', func: 'time.now_ns', args: [], target: 3 },
+        { op: 'arrayAppend', array: 5, value: L(3) },
+      ) },
+      { op: 'arrayAppend', array: 5, value: L(2) },
+      { op: 'resultSetAdd', value: 5 },
+    ))]);
+    const loaded = await load(p);
+    const first = only(loaded.evaluate([1, 2, 3])) as number[];
+    expect(new Set(first).size).toBe(1);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = only(loaded.evaluate([1])) as number[];
+    expect(second[0]).toBeGreaterThan(first[0]!);
   });
   it('every name in BUILTINS has a test above', () => {
     expect(Object.keys(BUILTINS).filter((n) => !covered.has(n))).toEqual([]);

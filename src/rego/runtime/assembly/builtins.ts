@@ -8,6 +8,7 @@ import {
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
   objKeyAt, objValAt, isCollection, compare, equal,
 } from './value';
+import { bigAdd, bigMul, bigSub, bothIntegers } from './bignum';
 
 // ---------------------------------------------------------------- comparison operators
 
@@ -51,14 +52,15 @@ function bothInts(a: usize, b: usize): bool {
 }
 
 export function b_plus(a: usize, b: usize): usize {
-  if (!bothNums(a, b) || anyBig(a, b)) return 0;
+  if (!bothNums(a, b)) return 0;
   if (bothInts(a, b)) {
     const x = load<i64>(a, 8);
     const y = load<i64>(b, 8);
     const r = x + y;
-    if (((x ^ r) & (y ^ r)) < 0) return 0; // overflow: an error rather than a silently wrong number
-    return newInt(r);
+    if (((x ^ r) & (y ^ r)) >= 0) return newInt(r);
   }
+  // Integers beyond i64 (as operands or as the result) are added exactly.
+  if (bothIntegers(a, b)) return bigAdd(a, b);
   return newFloat(numF64(a) + numF64(b));
 }
 
@@ -72,27 +74,27 @@ export function b_minus(a: usize, b: usize): usize {
     }
     return out;
   }
-  if (!bothNums(a, b) || anyBig(a, b)) return 0;
+  if (!bothNums(a, b)) return 0;
   if (bothInts(a, b)) {
     const x = load<i64>(a, 8);
     const y = load<i64>(b, 8);
     const r = x - y;
-    if (((x ^ y) & (x ^ r)) < 0) return 0;
-    return newInt(r);
+    if (((x ^ y) & (x ^ r)) >= 0) return newInt(r);
   }
+  if (bothIntegers(a, b)) return bigSub(a, b);
   return newFloat(numF64(a) - numF64(b));
 }
 
 export function b_mul(a: usize, b: usize): usize {
-  if (!bothNums(a, b) || anyBig(a, b)) return 0;
+  if (!bothNums(a, b)) return 0;
   if (bothInts(a, b)) {
     const x = load<i64>(a, 8);
     const y = load<i64>(b, 8);
     if (x == 0 || y == 0) return newInt(0);
     const r = x * y;
-    if ((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE) || r / y != x) return 0;
-    return newInt(r);
+    if (!((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE) || r / y != x)) return newInt(r);
   }
+  if (bothIntegers(a, b)) return bigMul(a, b);
   return newFloat(numF64(a) * numF64(b));
 }
 
