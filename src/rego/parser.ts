@@ -175,6 +175,9 @@ class Parser {
       this.fail(nameToken.loc, 'rule', `expected a rule name, found ${describe(nameToken)}`);
     }
     const loc = nameToken.loc;
+    if (nameToken.text === 'input' || nameToken.text === 'data') {
+      this.fail(loc, 'rule', `a rule cannot be named \`${nameToken.text}\`: it would shadow the root document`);
+    }
     const segments = this.headSegments();
 
     let args: Term[] | null = null;
@@ -203,6 +206,10 @@ class Parser {
     const hasBraces = !hasIf && this.isPunct('{');
     if (isDefault) {
       if (value === null) this.fail(loc, 'default rule', 'a default rule needs a value: `default name := value`');
+      const notConstant = firstNonConstant(value);
+      if (notConstant !== null) {
+        this.fail(notConstant.loc, 'default rule', `a default value must be a constant (no variables, references, calls or operators outside comprehensions), found ${describeTerm(notConstant)}`);
+      }
       if (hasIf || hasBraces) this.fail(this.peek().loc, 'default rule', 'a default rule has no body');
     }
     if (hasBraces && this.strictV1) {
@@ -539,16 +546,16 @@ class Parser {
     return left;
   }
 
+  /** As in OPA, unary minus only makes negative number literals (`-1`, `- 1`); `-x` is refused. */
   private unary(): Term {
     if (!this.isPunct('-')) return this.postfix();
     const minus = this.next();
     const operand = this.peek();
-    // `-1` is a number literal (as in JSON); `-x` negates a term.
-    if (operand.kind === 'number' && !operand.spaceBefore) {
-      this.next();
-      return { type: 'number', loc: minus.loc, text: `-${operand.text}` };
+    if (operand.kind !== 'number') {
+      this.fail(minus.loc, 'unary minus', `\`-\` only negates number literals, found ${describe(operand)}; write \`0 - x\` to negate a value`);
     }
-    return { type: 'neg', loc: minus.loc, operand: this.unary() };
+    this.next();
+    return { type: 'number', loc: minus.loc, text: `-${operand.text}` };
   }
 
   /** A primary term followed by adjacent `.name`, `[term]` and `(args)`. */
@@ -742,6 +749,49 @@ class Parser {
     }
     this.next();
     return items;
+  }
+}
+
+/** The first part of a default value that is not a constant, or null when the whole term is constant. */
+function firstNonConstant(term: Term): Term | null {
+  switch (term.type) {
+    case 'null':
+    case 'boolean':
+    case 'number':
+    case 'string':
+    // A comprehension is closed over its own body, so it is as fixed as a constant (`default a := [x | ...]`).
+    case 'arraycompr':
+    case 'setcompr':
+    case 'objectcompr':
+      return null;
+    case 'array':
+    case 'set':
+      return term.items.map(firstNonConstant).find((found) => found !== null) ?? null;
+    case 'object':
+      for (const entry of term.entries) {
+        const found = firstNonConstant(entry.key) ?? firstNonConstant(entry.value);
+        if (found !== null) return found;
+      }
+      return null;
+    default:
+      return term;
+  }
+}
+
+function describeTerm(term: Term): string {
+  switch (term.type) {
+    case 'var':
+      return term.wildcard === true ? 'the wildcard `_`' : `the variable \`${term.name}\``;
+    case 'ref':
+      return 'a reference';
+    case 'call':
+      return `a call to \`${term.name}\``;
+    case 'binary':
+      return `the operator \`${term.op}\``;
+    case 'in':
+      return 'an `in` membership test';
+    default:
+      return `a ${term.type} term`;
   }
 }
 

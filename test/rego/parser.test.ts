@@ -160,6 +160,20 @@ describe('parser: rule heads', () => {
     expect(parseError('package a\ndefault allow := false if { true }\n').construct).toBe('default rule');
   });
 
+  it('refuses default values that are not constants, pointing at the offending part', () => {
+    const err = parseError('package a\ndefault p := [1, x]\n');
+    expect(err.loc).toEqual({ file: 'bad.rego', line: 2, col: 18 });
+    expect(err.detail).toMatch(/variable `x`/);
+    expect(parseError('package a\ndefault p := count([])\n').detail).toMatch(/call to `count`/);
+    expect(parseError('package a\nimport future.keywords\ndefault a = 5 in {5}\n').detail).toMatch(/`in` membership/);
+    expect(strip(rule('default p := {"a": [1, -2, {true}], "b": null}\n')).default).toBe(true);
+  });
+
+  it('refuses rules named input or data', () => {
+    expect(parseError('package a\ninput := 1\n').detail).toMatch(/shadow the root document/);
+    expect(parseError('package a\ndata.x := 1\n').construct).toBe('rule');
+  });
+
   it('refuses keywords as rule names', () => {
     expect(parseError('package a\nsome := 1\n').detail).toMatch(/expected a rule name/);
   });
@@ -301,10 +315,18 @@ describe('parser: operator precedence (as OPA: in < comparison < | < & < + - < *
     expect(term('a < b == true')).toEqual(bin('==', bin('<', v('a'), v('b')), t));
   });
 
-  it('reads unary minus on terms and folds it into adjacent number literals', () => {
-    expect(term('-x.y * 2')).toEqual(bin('*', { type: 'neg', operand: ref(v('x'), s('y')) }, n('2')));
+  it('folds unary minus into number literals, also across spaces and lines', () => {
+    expect(term('-2 * 3')).toEqual(bin('*', n('-2'), n('3')));
     expect(term('1 - -1')).toEqual(bin('-', n('1'), n('-1')));
     expect(term('a-1')).toEqual(bin('-', v('a'), n('1')));
+    expect(term('[- 1, -\n 2.5e3]')).toEqual({ type: 'array', items: [n('-1'), n('-2.5e3')] });
+  });
+
+  it('refuses unary minus on anything but a number literal, as OPA does', () => {
+    const err = parseError('package a\nx := - y\n');
+    expect(err.construct).toBe('unary minus');
+    expect(err.loc).toEqual({ file: 'bad.rego', line: 2, col: 6 });
+    expect(parseError('package a\nx := - -1\n').construct).toBe('unary minus');
   });
 
   it('lets parentheses override precedence', () => {
