@@ -8,6 +8,8 @@
 // Buckets are written only when every rule allows, so a refused request spends no rule's budget.
 // Numbers are stored with %.17g: tostring() keeps 14 digits, too few for a microsecond clock.
 export const checkScript = `
+-- Redis >= 5 replicates script effects already; older servers need this before TIME is followed by writes.
+if redis.replicate_commands then redis.replicate_commands() end
 local hasJti = tonumber(ARGV[1])
 local hasSub = tonumber(ARGV[2])
 local iat = tonumber(ARGV[3])
