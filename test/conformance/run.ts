@@ -18,7 +18,7 @@ const RULE_PATH = /^data(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * Errors regorus raises for a builtin given bad arguments (its strict mode). Portcullis evaluates like OPA's
  * default non-strict mode, where such an expression is undefined instead, so these cases cannot be compared.
  */
-const STRICT_BUILTIN_ERROR = /expects|requires|argument|modulo|divide by zero|must be integer|mismatch in number of array elements|spaces not allowed/;
+const STRICT_BUILTIN_ERROR = /expects|requires|argument|modulo|divide by zero|must be integer|mismatch in number of array elements|spaces not allowed|could not parse/;
 
 interface Case {
   note?: string;
@@ -142,9 +142,27 @@ function describe(expectation: Expectation): string {
   return show(expectation.value);
 }
 
+/**
+ * Cases whose expectation contradicts OPA's semantics (which Portcullis follows), keyed `file :: note`.
+ * They are reported as skipped with the reason, never silently dropped.
+ */
+const OPA_DIVERGENCES: Readonly<Record<string, string>> = {
+  'regorus-rvm/destructuring.yaml :: object_destructuring_function_param':
+    'OPA unifies two objects only when they have the same keys, so {"name": name} does not match {"name": "Bob", "age": 25}',
+  'regorus-interpreter/data/tests.yaml :: overriding refs in data produces no error':
+    'base data under a rule path is an error in OPA (and in regorus-rvm/rule_data_conflicts.yaml); Portcullis raises it',
+  'regorus-interpreter/import/tests.yaml :: overload error does not leak callee module imports':
+    'lib.m has two definitions with different values for the same input, a conflict error in OPA',
+};
+
 async function runCase(c: Case, file: string): Promise<Outcome> {
+  const divergence = OPA_DIVERGENCES[`${relative(SUITE_DIR, file)} :: ${c.note ?? '?'}`];
+  if (divergence !== undefined) return { kind: 'skipped', reason: `expectation differs from OPA: ${divergence}` };
   if (c.skip === true) return { kind: 'skipped', reason: 'marked skip in the suite' };
   if (c.strict === true) return { kind: 'skipped', reason: 'strict builtin errors are not a Portcullis mode' };
+  if (JSON.stringify(c.want_result ?? null).includes('"key":{"set!"')) {
+    return { kind: 'skipped', reason: 'a set used as an object key dumps like an array key in the SDK\'s JSON, so the result cannot be compared' };
+  }
   if (JSON.stringify(c.want_result ?? null).includes('"many!"')) return { kind: 'skipped', reason: 'expects several results (a multi-input case)' };
   const queries = c.entry_points ?? (c.query === undefined ? [] : [c.query]);
   if (queries.length === 0) return { kind: 'skipped', reason: 'no query' };

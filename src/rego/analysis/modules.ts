@@ -202,7 +202,8 @@ const REFUSED_CALLS: Readonly<Record<string, string>> = {
 export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string, loc: Location): CallTarget {
   const segments = name.split('.');
   const first = segments[0] as string;
-  const globalPath = resolveGlobalName(root, scope, first);
+  // For calls an import alias wins over a rule of the package with the same first segment.
+  const globalPath = scope.aliases.get(first) ?? resolveGlobalName(root, scope, first);
   const builtinArity = BUILTINS[name];
   // A package's own function shadows nothing built in (OPA forbids that), so builtins are checked after
   // aliases and `data` only; a rule of the package with a builtin's name is refused by OPA as well.
