@@ -1,0 +1,97 @@
+// Compiles the shipped policies with Portcullis's own compiler and evaluates them through the real
+// opa-wasm SDK, the way the sidecar does, on inputs built by the sidecar's input stage.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import opa from '@open-policy-agent/opa-wasm';
+import type { RegoSource } from '../../src/rego/index.js';
+import { compileRego } from '../../src/rego/compile.js';
+
+export { compileRego };
+import { customBuiltins } from '../../src/rego/builtins/index.js';
+import { buildPolicyInput } from '../../src/input/buildInput.js';
+import type { DecodedAttributes } from '../../src/input/checkRequest.js';
+import { toRequestView } from '../../src/input/requestView.js';
+
+export const policiesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+
+/** Every .rego file under dir, recursively, in a stable order (as a policy directory is loaded). */
+export function regoSources(dir: string): RegoSource[] {
+  const found: RegoSource[] = [];
+  const visit = (current: string): void => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) visit(full);
+      else if (entry.name.endsWith('.rego')) {
+        found.push({ path: path.relative(policiesDir, full), source: fs.readFileSync(full, 'utf8') });
+      }
+    }
+  };
+  visit(dir);
+  return found;
+}
+
+export interface EvaluablePolicy {
+  /** The entrypoint's value, or undefined when the result set is empty (Portcullis: undefined decision). */
+  decide(input: unknown): unknown;
+}
+
+export async function loadPolicy(dir: string, entrypoint: string, data?: unknown): Promise<EvaluablePolicy> {
+  const compiled = await compileRego(regoSources(dir), { entrypoints: [entrypoint] });
+  const policy = await opa.loadPolicy(compiled.wasm, undefined, customBuiltins);
+  if (data !== undefined) policy.setData(data as object);
+  return {
+    decide(input: unknown): unknown {
+      const resultSet = policy.evaluate(input, entrypoint) as Array<{ result: unknown }>;
+      return resultSet.length === 0 ? undefined : resultSet[0]!.result;
+    },
+  };
+}
+
+export function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+export interface RequestSpec {
+  method?: string;
+  /** Path with an optional query string, as Envoy sends it. */
+  path: string;
+  headers?: Record<string, string>;
+  identity?: ReturnType<typeof identity> | null;
+}
+
+/**
+ * An OPA-Envoy shaped input document, plus Portcullis's `identity`, built by the sidecar's own input stage
+ * (buildPolicyInput) from CheckRequest attributes as the gRPC server decodes them.
+ */
+export function envoyInput(spec: RequestSpec): Record<string, unknown> {
+  const method = spec.method ?? 'GET';
+  const attributes: DecodedAttributes = {
+    source: { address: { socketAddress: { address: '10.0.0.7', portValue: 53122 } } },
+    destination: { address: { socketAddress: { address: '10.0.0.2', portValue: 8080 } } },
+    request: {
+      time: { seconds: '1795431600', nanos: 0 },
+      http: {
+        id: '9a1b6f1e-0000-4000-8000-000000000001',
+        method,
+        headers: { ':authority': 'app.example.com', ':method': method, ':path': spec.path, ...spec.headers },
+        path: spec.path,
+        host: 'app.example.com',
+        scheme: 'http',
+        protocol: 'HTTP/1.1',
+      },
+    },
+  };
+  const input = buildPolicyInput(attributes, toRequestView(attributes), spec.identity ?? null);
+  return input as unknown as Record<string, unknown>;
+}
+
+/** input.identity of a verified token: `sub` becomes subject, `jti` token_id. */
+export function identity(claims: Record<string, unknown>) {
+  return {
+    provider: 'corp',
+    subject: typeof claims.sub === 'string' ? claims.sub : null,
+    claims: { iss: 'https://id.example.com', aud: 'orders-api', exp: 1_900_000_000, iat: 1_800_000_000, ...claims },
+    token_id: typeof claims.jti === 'string' ? claims.jti : null,
+  };
+}
