@@ -45,7 +45,7 @@ describe('redis cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
     admins = cluster.nodes.map((n) => new Redis(n.url));
-    store = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 200, onError: 'deny' }, silentLogger);
+    store = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' }, silentLogger);
   });
   afterAll(async () => {
     await store.close();
@@ -70,9 +70,25 @@ describe('redis cluster', () => {
     expect(limitsOnly.reduce((a, b) => a + b, 0)).toBe(10);
   });
 
+  it('enforces one exact budget across two sidecars whose checks touch several slots', async () => {
+    const other = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' }, silentLogger);
+    try {
+      const perUser = rule({ limit: 15 });
+      const value = unique('user');
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 === 0 ? store : other).check({ jti: unique('jti'), subject: value, issuedAt: nowSeconds() }, [limitRequest(perUser, value)]),
+        ),
+      );
+      expect(results.filter((r) => r.limits[0]!.allowed)).toHaveLength(15);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers within the timeout when a master stops, and recovers by itself once it is back', async () => {
     const config = parseConfig({
-      redis: { cluster: cluster.urls, commandTimeoutMs: 100, onError: 'deny' },
+      redis: { cluster: cluster.urls, commandTimeoutMs: 300, onError: 'deny' },
       rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1000, periodSeconds: 60 }],
     });
     const deps = recordingDeps();
@@ -106,7 +122,7 @@ describe('redis sentinel', () => {
 
   it('finds the master through the sentinel, fails fast while it is down, and recovers when it returns', async () => {
     const config = parseConfig({
-      redis: { sentinel: { sentinels: sentinel.sentinels, name: sentinel.name }, commandTimeoutMs: 100, onError: 'deny' },
+      redis: { sentinel: { sentinels: sentinel.sentinels, name: sentinel.name }, commandTimeoutMs: 300, onError: 'deny' },
       rateLimits: [{ name: 'per-ip', key: ['source.address'], limit: 5, periodSeconds: 60 }],
     });
     const store = await createRedisStore(config.redis!, silentLogger);

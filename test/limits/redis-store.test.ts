@@ -135,7 +135,7 @@ describe('redis store when redis stops, hangs and returns', () => {
 
   async function stageOn(onError: 'deny' | 'allow') {
     const config = parseConfig({
-      redis: { url: server.url, commandTimeoutMs: 50, onError },
+      redis: { url: server.url, commandTimeoutMs: 250, onError },
       rateLimits: [{ name: 'per-ip', key: ['source.address'], limit: 1000, periodSeconds: 60 }],
     });
     const store = await createRedisStore(config.redis!, silentLogger);
