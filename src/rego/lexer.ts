@@ -72,6 +72,8 @@ export function tokenize(file: string, source: string): Token[] {
   let spaceBefore = false;
   let newlineBefore = true;
   const here = (): Location => ({ file, line: cursor.line, col: cursor.col });
+  // Editors on Windows may start the file with a byte-order mark; it is not part of the policy.
+  if (source.charCodeAt(0) === 0xfeff) cursor.index = 1;
 
   while (!cursor.done) {
     const cp = cursor.peek();

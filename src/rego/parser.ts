@@ -27,6 +27,7 @@ export function parseModule(file: string, source: string): Module {
 const RESERVED = new Set([
   'not', 'some', 'every', 'with', 'as', 'else', 'if', 'contains', 'in', 'import', 'package', 'default',
 ]);
+const MAX_NESTING = 200;
 const RELATION_OPS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 const ARITH_OPS = new Set(['+', '-']);
 const FACTOR_OPS = new Set(['*', '/', '%']);
@@ -36,6 +37,7 @@ type HeadSegment = { kind: 'name'; name: string; loc: Location } | { kind: 'term
 class Parser {
   private pos = 0;
   private wildcards = 0;
+  private depth = 0;
   /** `import rego.v1`: v0-only forms are errors, as in OPA. */
   private strictV1 = false;
   /** `import future.keywords[...]`: a v0 file opting into `if`/`contains`/`in`/`every`. */
@@ -68,6 +70,27 @@ class Parser {
   private fail(loc: Location, construct: string, detail: string): never {
     throw new RegoCompileError(loc, construct, detail);
   }
+  /**
+   * Tries one reading, then the other. When both fail, the error that got further into the source is the
+   * one that explains the mistake.
+   */
+  private either<T>(first: () => T, second: () => T): T {
+    const saved = { pos: this.pos, wildcards: this.wildcards };
+    try {
+      return first();
+    } catch (firstError) {
+      if (!(firstError instanceof RegoCompileError)) throw firstError;
+      this.pos = saved.pos;
+      this.wildcards = saved.wildcards;
+      try {
+        return second();
+      } catch (secondError) {
+        if (!(secondError instanceof RegoCompileError)) throw secondError;
+        throw isAfter(firstError.loc, secondError.loc) ? firstError : secondError;
+      }
+    }
+  }
+
   /** Runs `attempt`; on a syntax error rewinds and returns undefined so another reading can be tried. */
   private attempt<T>(attempt: () => T): T | undefined {
     const saved = { pos: this.pos, wildcards: this.wildcards };
@@ -475,6 +498,18 @@ class Parser {
    * `noOr` stops before a top-level `|` so `[x | body]` and `{x | body}` read as comprehensions.
    */
   private termIn(keyVal: boolean, noOr = false): Term {
+    // Nesting is recursion here; stop long before the JavaScript stack does.
+    if (++this.depth > MAX_NESTING) {
+      this.fail(this.peek().loc, 'term', `nesting deeper than ${MAX_NESTING} levels; split the expression up`);
+    }
+    try {
+      return this.termInUnguarded(keyVal, noOr);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private termInUnguarded(keyVal: boolean, noOr: boolean): Term {
     let left = this.relation(noOr);
     for (;;) {
       if (keyVal && this.isPunct(',')) {
@@ -662,11 +697,14 @@ class Parser {
     const first = this.termIn(false, true);
     if (this.isPunct('|')) {
       this.next();
-      const body = this.attempt(() => this.comprehensionBody(']', open));
-      if (body !== undefined) return { type: 'arraycompr', loc: open.loc, head: first, body };
-      // Not a comprehension (`[x | y, 5]`): the `|` was a set union inside an array.
-      this.pos = start;
-      return { type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') };
+      return this.either<Term>(
+        () => ({ type: 'arraycompr', loc: open.loc, head: first, body: this.comprehensionBody(']', open) }),
+        // Not a comprehension (`[x | y, 5]`): the `|` was a set union inside an array.
+        () => {
+          this.pos = start;
+          return { type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') };
+        },
+      );
     }
     const items = this.restOfList(first, ']', 'array');
     return { type: 'array', loc: open.loc, items };
@@ -682,35 +720,46 @@ class Parser {
     const first = this.termIn(false, true);
     if (this.isPunct(':')) {
       this.next();
-      const valueStart = this.pos;
-      let value = this.termIn(false, true);
+      const value = this.termIn(false, true);
       if (this.isPunct('|')) {
         this.next();
-        const body = this.attempt(() => this.comprehensionBody('}', open));
-        if (body !== undefined) return { type: 'objectcompr', loc: open.loc, key: first, value, body };
-        this.pos = valueStart;
-        value = this.termIn(false);
+        return this.either<Term>(
+          () => ({ type: 'objectcompr', loc: open.loc, key: first, value, body: this.comprehensionBody('}', open) }),
+          () => {
+            this.pos = start;
+            return this.objectEntries(open);
+          },
+        );
       }
-      const entries = [{ key: first, value }];
-      while (this.isPunct(',')) {
-        this.next();
-        if (this.isPunct('}')) break;
-        const key = this.termIn(false);
-        this.expectPunct(':', 'object');
-        entries.push({ key, value: this.termIn(false) });
-      }
-      this.closeCollection('}', 'object');
-      return { type: 'object', loc: open.loc, entries };
+      this.pos = start;
+      return this.objectEntries(open);
     }
     if (this.isPunct('|')) {
       this.next();
-      const body = this.attempt(() => this.comprehensionBody('}', open));
-      if (body !== undefined) return { type: 'setcompr', loc: open.loc, head: first, body };
-      this.pos = start;
-      return { type: 'set', loc: open.loc, items: this.restOfList(this.termIn(false), '}', 'set') };
+      return this.either<Term>(
+        () => ({ type: 'setcompr', loc: open.loc, head: first, body: this.comprehensionBody('}', open) }),
+        () => {
+          this.pos = start;
+          return { type: 'set', loc: open.loc, items: this.restOfList(this.termIn(false), '}', 'set') };
+        },
+      );
     }
     const items = this.restOfList(first, '}', 'set');
     return { type: 'set', loc: open.loc, items };
+  }
+
+  /** `key: value, ...}` after the opening brace. */
+  private objectEntries(open: Token): Term {
+    const entries: Array<{ key: Term; value: Term }> = [];
+    do {
+      if (entries.length > 0) this.next();
+      if (entries.length > 0 && this.isPunct('}')) break;
+      const key = this.termIn(false);
+      this.expectPunct(':', 'object');
+      entries.push({ key, value: this.termIn(false) });
+    } while (this.isPunct(','));
+    this.closeCollection('}', 'object');
+    return { type: 'object', loc: open.loc, entries };
   }
 
   private comprehensionBody(end: string, open: Token): Body {
@@ -751,6 +800,8 @@ class Parser {
     return items;
   }
 }
+
+const isAfter = (a: Location, b: Location): boolean => a.line > b.line || (a.line === b.line && a.col > b.col);
 
 /** The first part of a default value that is not a constant, or null when the whole term is constant. */
 function firstNonConstant(term: Term): Term | null {

@@ -405,6 +405,38 @@ describe('parser: expressions', () => {
   });
 });
 
+describe('parser: robustness', () => {
+  it('ignores a byte-order mark at the start of the file', () => {
+    expect(parseModule('bom.rego', '\uFEFFpackage a\np := 1\n').package.path).toEqual(['a']);
+  });
+
+  it('refuses absurdly deep nesting with a compile error instead of overflowing the stack', () => {
+    const deep = `package a\np := ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    expect(parseError(deep).detail).toMatch(/nesting deeper than/);
+  });
+
+  it('reports the error inside a broken comprehension body, not the array reading tried after it', () => {
+    const err = parseError('package a\np := [x | some x in xs; x >]\n');
+    expect(err.loc).toEqual({ file: 'bad.rego', line: 2, col: 28 });
+  });
+
+  it('accepts comprehensions as default values', () => {
+    expect(strip(rule('default a := [5 | x]\n'))).toMatchObject({ default: true, value: { type: 'arraycompr' } });
+  });
+
+  it('parses every module of the project policies directory', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '../../policies');
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.rego'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const module = parseModule(file, await readFile(join(root, file), 'utf8'));
+      expect(module.rules.length, file).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('parser: error positions', () => {
   it('reports the unexpected token with file:line:col in the message', () => {
     const err = parseError('package a\n\nallow if {\n  input.x == \n}\n');
