@@ -169,6 +169,16 @@ describe('portcullis policy eval', () => {
     expect(await policyEval([join(work, 'policy'), '--input', join(work, 'missing.json')], io)).toBe(2);
   });
 
+  it('exits 1 when the policy fails while evaluating (conflicting complete rule values)', async () => {
+    const dir = await writeTree(join(work, 'conflict'), {
+      'a.rego': 'package envoy.authz\n\nimport rego.v1\n\nallow := 1 if input.method\n\nallow := 2 if input.method\n',
+    });
+    const io = capture();
+    expect(await policyEval([dir, '--input', join(work, 'alice.json')], io)).toBe(1);
+    expect(io.err).toMatch(/conflict/);
+    expect(io.out).toBe('');
+  });
+
   it('exits 2 for a policy path that does not exist', async () => {
     const io = capture();
     expect(await policyEval([join(work, 'nowhere'), '--input', join(work, 'alice.json')], io)).toBe(2);
