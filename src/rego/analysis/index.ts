@@ -108,7 +108,10 @@ function forEachExprDeep(exprs: Expr[], visit: (expr: Expr) => void): void {
 }
 
 function refuseWith(rule: Rule): void {
-  const bodies = [rule.body, ...rule.elses.map((e) => e.body)];
+  // Head terms can hold comprehensions too: wrap them as expressions so one walk covers everything.
+  const headExprs: Expr[] = [rule.value, ...(rule.key === null ? [] : [rule.key]), ...(rule.args ?? []), ...rule.elses.map((e) => e.value)]
+    .map((term) => ({ type: 'term', term, with: [], loc: term.loc }));
+  const bodies = [rule.body, ...rule.elses.map((e) => e.body), { loc: rule.loc, exprs: headExprs }];
   for (const body of bodies) {
     forEachExprDeep(body.exprs, (expr) => {
       if ('with' in expr && expr.with.length > 0) {
