@@ -20,3 +20,15 @@ export function assertSubjectRevocation(subject: string, before: number): void {
     throw new InvalidRevocationError(`before must be a positive integer of unix seconds, got ${before}`);
   }
 }
+
+/** A redis.* address the client cannot use (the schema checks the scheme, not the whole URL). */
+export class RedisAddressError extends Error {
+  readonly code = 'REDIS_ADDRESS';
+  constructor(
+    readonly key: string,
+    value: string,
+  ) {
+    super(`${key}: "${value}" is not a usable redis URL; expected redis://[user:password@]host:port[/db]`);
+    this.name = 'RedisAddressError';
+  }
+}

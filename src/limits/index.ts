@@ -5,7 +5,7 @@ import { createRedisStore } from './redis-store.js';
 import type { DecisionStore, LimitsDeps } from './types.js';
 
 export { createLimitsStage } from './stage.js';
-export { InvalidRevocationError } from './errors.js';
+export { InvalidRevocationError, RedisAddressError } from './errors.js';
 export { StoreUnavailableError } from './types.js';
 export type { DecisionStore, LimitsDeps, LimitsOutcome, LimitsStage, TokenFacts } from './types.js';
 

@@ -5,6 +5,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
+import { RedisAddressError } from './errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -36,14 +37,23 @@ interface UrlParts {
   auth: Pick<RedisOptions, 'username' | 'password' | 'tls' | 'db'>;
 }
 
-function parseRedisUrl(raw: string): UrlParts {
-  const url = new URL(raw);
+function parseRedisUrl(raw: string, configKey: string): UrlParts {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new RedisAddressError(configKey, raw);
+  }
+  if (url.hostname === '' || (url.port !== '' && !(Number(url.port) > 0))) throw new RedisAddressError(configKey, raw);
   const auth: UrlParts['auth'] = {};
   if (url.username !== '') auth.username = decodeURIComponent(url.username);
   if (url.password !== '') auth.password = decodeURIComponent(url.password);
   if (url.protocol === 'rediss:') auth.tls = {};
   const db = url.pathname.replace(/^\//, '');
-  if (db !== '') auth.db = Number(db);
+  if (db !== '') {
+    if (!/^\d+$/.test(db)) throw new RedisAddressError(configKey, raw);
+    auth.db = Number(db);
+  }
   return { node: { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 6379 : Number(url.port) }, auth };
 }
 
@@ -61,7 +71,7 @@ export function connectRedis(config: RedisConfig, logger: Logger, connectOptions
   const options = failFastOptions(config);
   let connection: RedisConnection;
   if (config.cluster !== undefined) {
-    const parsed = config.cluster.map(parseRedisUrl);
+    const parsed = config.cluster.map((url, i) => parseRedisUrl(url, `redis.cluster[${i}]`));
     const { retryStrategy: _nodeRetry, enableOfflineQueue: _queue, enableAutoPipelining: _auto, ...nodeOptions } = options;
     connection = {
       shape: 'cluster',
@@ -100,7 +110,7 @@ export function connectRedis(config: RedisConfig, logger: Logger, connectOptions
       }),
     };
   } else {
-    const parsed = parseRedisUrl(config.url!);
+    const parsed = parseRedisUrl(config.url!, 'redis.url');
     connection = { shape: 'standalone', client: new Redis({ ...options, ...parsed.node, ...parsed.auth }) };
   }
   watchConnection(connection, logger);

@@ -2,7 +2,7 @@
 // check, and behaviour when Redis stops, hangs and returns.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLimitsStage, createStore } from '../../src/limits/index.js';
+import { createLimitsStage, createStore, RedisAddressError } from '../../src/limits/index.js';
 import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.js';
 import type { HttpRequestView } from '../../src/input/types.js';
 import type { RedisConfig } from '../../src/config/schema.js';
@@ -187,5 +187,14 @@ describe('redis store when redis stops, hangs and returns', () => {
     await server.start();
     await untilReachable(store);
     expect((await stage.evaluate(request, null)).kind).toBe('pass');
+  });
+});
+
+describe('redis addresses', () => {
+  it('refuses an unusable redis URL at start-up naming the config key', async () => {
+    await expect(createRedisStore(redisConfig('redis://:6379'), silentLogger)).rejects.toBeInstanceOf(RedisAddressError);
+    await expect(createRedisStore({ ...redisConfig('redis://x'), url: undefined, cluster: ['redis://127.0.0.1:7000', 'redis://h:1/zero'] }, silentLogger)).rejects.toThrow(
+      /^redis\.cluster\[1\]: "redis:\/\/h:1\/zero"/,
+    );
   });
 });
