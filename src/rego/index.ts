@@ -1,6 +1,7 @@
 // The Rego -> Wasm compiler's public surface: sources in, an OPA Wasm ABI module out.
 // Phases: lexer -> parser (AST) -> analysis -> planner (IR) -> wasm (binaryen + the AssemblyScript runtime).
 export { RegoCompileError } from './errors.js';
+export { compileRego } from './compile.js';
 
 export interface RegoSource {
   /** Shown in errors as `path:line:col`. */
