@@ -44,6 +44,7 @@ const UNIT_MULTIPLIERS: Record<string, number> = {
   e: 1e18, eb: 1e18, ei: 2 ** 60, eib: 2 ** 60,
   z: 1e21, zb: 1e21, zi: 2 ** 70, zib: 2 ** 70,
   y: 1e24, yb: 1e24, yi: 2 ** 80, yib: 2 ** 80,
+  r: 1e27, rb: 1e27, q: 1e30, qb: 1e30,
 };
 
 export function parseBytes(s: unknown): number {

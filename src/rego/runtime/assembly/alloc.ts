@@ -6,8 +6,11 @@ let heapPtr: usize = (__heap_base + 7) & ~(<usize>7);
 function ensureMemory(end: usize): void {
   const have = (<usize>memory.size()) << 16;
   if (end > have) {
-    const pages = <i32>((end - have + 0xffff) >> 16);
-    if (memory.grow(pages) < 0) unreachable();
+    // Grow geometrically: each grow may move the whole buffer, so page-by-page growth is quadratic.
+    const needed = <i32>((end - have + 0xffff) >> 16);
+    const current = memory.size();
+    let pages = current > needed ? current : needed;
+    if (memory.grow(pages) < 0 && memory.grow(needed) < 0) unreachable();
   }
 }
 

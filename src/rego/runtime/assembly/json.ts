@@ -4,7 +4,7 @@
 import { alloc } from './alloc';
 import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_FLT, NULL_V, TRUE_V, FALSE_V,
-  newInt, newNumText, newStr, strRef, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
+  newInt, newNumText, newStr, strRef, objAppendPair, objSortPairs, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
   objKeyAt, objValAt, tagOf, numKind, N_TXT, N_BIG,
 } from './value';
 import { dtoa_buffered } from 'util/number';
@@ -287,11 +287,14 @@ function parseValue(depth: i32): usize {
       jp++;
       const v = parseValue(depth + 1);
       if (v == 0) return 0;
-      objPut(o, k, v, false);
+      objAppendPair(o, k, v);
       skipWs();
       if (jp >= je) return 0;
       const d = load<u8>(jp++);
-      if (d == 125) return o;
+      if (d == 125) {
+        objSortPairs(o);
+        return o;
+      }
       if (d != 44) return 0;
     }
   }

@@ -442,3 +442,94 @@ export function equal(a: usize, b: usize): bool {
   if (a == 0 || b == 0) return false;
   return compare(a, b) == 0;
 }
+
+// ---- bulk object building (JSON parsing) ----
+
+/** Appends a pair without keeping order; objSortPairs must run before the object is used. */
+export function objAppendPair(o: usize, k: usize, v: usize): void {
+  const len = colLen(o);
+  if (len >= load<u32>(o, 8)) {
+    growVec(o, 12);
+    growVec(o, 16);
+    store<u32>(o, load<u32>(o, 8) * 2, 8);
+  }
+  store<u32>(objKeys(o) + (<usize>len << 2), <u32>k);
+  store<u32>(objVals(o) + (<usize>len << 2), <u32>v);
+  store<u32>(o, len + 1, 4);
+}
+
+/**
+ * Restores the sorted-keys invariant after objAppendPair: a stable merge sort of pair indexes (O(n log n)
+ * where inserting one by one is O(n^2) for unsorted input), then equal keys collapse to the last one written,
+ * as JSON decoders do.
+ */
+export function objSortPairs(o: usize): void {
+  const n = colLen(o);
+  const keys = objKeys(o);
+  const vals = objVals(o);
+  let sorted = true;
+  for (let i: u32 = 1; i < n; i++) {
+    if (compare(<usize>load<u32>(keys + (<usize>(i - 1) << 2)), <usize>load<u32>(keys + (<usize>i << 2))) >= 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return;
+  let src = alloc(<usize>n << 2);
+  let dst = alloc(<usize>n << 2);
+  for (let i: u32 = 0; i < n; i++) store<u32>(src + (<usize>i << 2), i);
+  for (let width: u32 = 1; width < n; width <<= 1) {
+    for (let lo: u32 = 0; lo < n; lo += width << 1) {
+      const mid = lo + width < n ? lo + width : n;
+      const hi = lo + (width << 1) < n ? lo + (width << 1) : n;
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        const a = load<u32>(src + (<usize>i << 2));
+        const b = load<u32>(src + (<usize>j << 2));
+        const c = compare(<usize>load<u32>(keys + (<usize>b << 2)), <usize>load<u32>(keys + (<usize>a << 2)));
+        if (c < 0) {
+          store<u32>(dst + (<usize>k << 2), b);
+          j++;
+        } else {
+          store<u32>(dst + (<usize>k << 2), a);
+          i++;
+        }
+        k++;
+      }
+      while (i < mid) {
+        store<u32>(dst + (<usize>k << 2), load<u32>(src + (<usize>i << 2)));
+        k++;
+        i++;
+      }
+      while (j < hi) {
+        store<u32>(dst + (<usize>k << 2), load<u32>(src + (<usize>j << 2)));
+        k++;
+        j++;
+      }
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  const newKeys = alloc(<usize>n << 2);
+  const newVals = alloc(<usize>n << 2);
+  let out: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const idx = load<u32>(src + (<usize>i << 2));
+    const k = <usize>load<u32>(keys + (<usize>idx << 2));
+    const v = load<u32>(vals + (<usize>idx << 2));
+    if (out > 0 && compare(<usize>load<u32>(newKeys + (<usize>(out - 1) << 2)), k) == 0) {
+      store<u32>(newVals + (<usize>(out - 1) << 2), v); // a later duplicate wins
+      continue;
+    }
+    store<u32>(newKeys + (<usize>out << 2), <u32>k);
+    store<u32>(newVals + (<usize>out << 2), v);
+    out++;
+  }
+  store<u32>(o, out, 4);
+  store<u32>(o, n, 8);
+  store<u32>(o, <u32>newKeys, 12);
+  store<u32>(o, <u32>newVals, 16);
+}
