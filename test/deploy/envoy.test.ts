@@ -255,3 +255,36 @@ describe('the strict proto walker', () => {
     expect(issues[0]).toMatch(/http2_protocol_options: deprecated/);
   });
 });
+
+describe('envoy/docker-compose.yaml', () => {
+  const compose = parse(fs.readFileSync(path.join(repoRoot, 'envoy', 'docker-compose.yaml'), 'utf8')) as {
+    services: Record<string, Obj>;
+  };
+  const endpointPort = (clusterName: string): number =>
+    list(obj(cluster(clusterName)!.load_assignment).endpoints)
+      .flatMap((e) => list(e.lb_endpoints))
+      .map((lb) => obj(obj(obj(lb.endpoint).address).socket_address).port_value as number)[0]!;
+
+  it('runs Envoy with this envoy.yaml, in the network namespace of Portcullis so 127.0.0.1 reaches it', () => {
+    const envoy = compose.services.envoy!;
+    expect(envoy.network_mode).toBe('service:portcullis');
+    expect(envoy.volumes as string[]).toContain('./envoy.yaml:/etc/envoy/envoy.yaml:ro');
+    expect(envoy.command).toEqual(['envoy', '-c', '/etc/envoy/envoy.yaml']);
+    expect(obj(obj(envoy.depends_on).portcullis).condition).toBe('service_healthy');
+  });
+
+  it("publishes Envoy's listener port and binds Check where envoy.yaml's portcullis cluster looks for it", () => {
+    const portcullis = compose.services.portcullis!;
+    const listenerPort = obj(obj(list(obj(bootstrap.static_resources).listeners)[0]!.address).socket_address).port_value;
+    expect(portcullis.ports as string[]).toContain(`${listenerPort}:${listenerPort}`);
+    expect(obj(portcullis.environment).PORTCULLIS_GRPC_ADDRESS).toBe(`127.0.0.1:${endpointPort('portcullis')}`);
+    expect(obj(portcullis.build).dockerfile).toBe('Dockerfile');
+    expect(fs.existsSync(path.join(repoRoot, 'envoy', String(obj(portcullis.build).context), 'Dockerfile'))).toBe(true);
+  });
+
+  it("serves the stand-in app on envoy.yaml's app endpoint, in the same namespace", () => {
+    const app = compose.services.app!;
+    expect(app.network_mode).toBe('service:portcullis');
+    expect(app.command as string[]).toContain(String(endpointPort('app')));
+  });
+});
