@@ -2,6 +2,7 @@
 // JSON arguments (sets arrive as arrays). The same table serves bundles built by `opa build -t wasm`, so it
 // also carries OPA's names for what the SDK lacks. Every entry catches its own errors and returns undefined:
 // in OPA's non-strict evaluation a builtin error makes the expression undefined, it never fails the query.
+import { compatBuiltins } from './compat.js';
 import { encodingBuiltins } from './encoding.js';
 import { globMatch } from './glob.js';
 import { wireAliases } from './names.js';
@@ -14,6 +15,7 @@ import { jwtDecode, nowNs, parseBytes, parseRfc3339Ns } from './time.js';
 type Builtin = (...args: unknown[]) => unknown;
 
 const implementations: Record<string, Builtin> = {
+  ...(compatBuiltins as Record<string, Builtin>),
   ...(stringBuiltins as Record<string, Builtin>),
   ...(encodingBuiltins as Record<string, Builtin>),
   sprintf: sprintf as Builtin,
