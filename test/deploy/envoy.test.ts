@@ -46,16 +46,17 @@ function typeName(any: Obj): string {
   return String(any['@type']).replace('type.googleapis.com/', '');
 }
 
-function connectionManager(): Obj {
-  const listener = list(obj(bootstrap.static_resources).listeners)[0]!;
+/** The HttpConnectionManager of the first listener, decoded (or as written in the YAML when `from` is raw). */
+function connectionManager(from: Obj = bootstrap): Obj {
+  const listener = list(obj(from.static_resources).listeners)[0]!;
   const filter = list(list(listener.filter_chains)[0]!.filters)[0]!;
   const hcm = obj(filter.typed_config);
   expect(typeName(hcm)).toBe(HCM);
   return hcm;
 }
 
-function extAuthzFilter(): Obj {
-  const filters = list(connectionManager().http_filters);
+function extAuthzFilter(from: Obj = bootstrap): Obj {
+  const filters = list(connectionManager(from).http_filters);
   const filter = filters.find((f) => f.name === 'envoy.filters.http.ext_authz');
   expect(filter, 'an http filter named envoy.filters.http.ext_authz').toBeDefined();
   const config = obj(filter!.typed_config);
@@ -99,9 +100,7 @@ describe('envoy/envoy.yaml', () => {
   it('fails closed with 503 when Portcullis cannot answer', () => {
     const config = extAuthzFilter();
     // Written explicitly in the file (not just the proto default) so nobody flips it by accident.
-    const rawFilter = list(obj(list(list(list(obj(raw.static_resources).listeners as unknown)[0]!.filter_chains)[0]!.filters)[0]!.typed_config).http_filters)
-      .find((f) => f.name === 'envoy.filters.http.ext_authz')!;
-    expect(obj(rawFilter.typed_config).failure_mode_allow).toBe(false);
+    expect(extAuthzFilter(raw).failure_mode_allow).toBe(false);
     expect(config.failure_mode_allow ?? false).toBe(false);
     expect(obj(config.status_on_error).code).toBe('ServiceUnavailable');
   });
