@@ -5,9 +5,10 @@
 // Cluster: a script may only touch keys of one slot, and the denylist keys DESIGN.md fixes live in slots of
 // their own, so the keys are grouped by slot and the groups are sent together, one call per group; they
 // travel in parallel to their nodes, so the check still waits one network round trip. Each group is atomic on
-// its own; across groups a request refused by one group (revoked, or over a limit there) has still spent a
-// token in the buckets of the other groups it matched. That errs on the side of refusing, never of
-// allowing more than a limit.
+// its own; across groups a request refused by one group (revoked, or over a limit there) has spent a token in
+// the buckets of the other groups it matched. Those tokens are given back right after the answer (refundCalls),
+// so a revoked token or a refused request does not drain a budget; until the refund lands, a concurrent
+// request may see one token fewer. That errs on the side of refusing, never of allowing more than a limit.
 import { clusterSlotOf, denySubjectKey, denyTokenIdKey, rateLimitKey } from './keys.js';
 import type { LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
 
@@ -111,4 +112,23 @@ export function combineCheckReplies(
   });
   if (revoked !== null) return { revoked, limits: [] };
   return { revoked: null, limits: results };
+}
+
+/**
+ * Cluster only: the groups that spent tokens for a check refused as a whole (revoked, or over a limit in
+ * another group), as refund calls: their rate-limit keys with limit and period per key.
+ */
+export function refundCalls(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult): CheckCall[] {
+  if (calls.length < 2) return [];
+  if (result.revoked === null && result.limits.every((limit) => limit.allowed)) return [];
+  const refunds: CheckCall[] = [];
+  calls.forEach((call, i) => {
+    const reply = replies[i] as number[];
+    const rules = call.limitIndexes.length;
+    // a group spends only when it was not revoked and every one of its rules allowed
+    if (rules === 0 || reply[0] !== 0) return;
+    for (let j = 0; j < rules; j++) if (reply[1 + 4 * j] !== 1) return;
+    refunds.push({ keys: call.keys.slice(call.keys.length - rules), args: call.args.slice(3), limitIndexes: call.limitIndexes });
+  });
+  return refunds;
 }

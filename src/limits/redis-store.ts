@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { assertSubjectRevocation, assertTokenRevocation, InvalidRevocationError } from './errors.js';
 import { denySubjectKey, denyTokenIdKey } from './keys.js';
-import { buildCheckCalls, combineCheckReplies, type CheckCall } from './redis-check.js';
+import { buildCheckCalls, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
-import { checkScript, revokeSubjectScript } from './scripts/check.js';
+import { checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
 import {
   StoreUnavailableError,
   type DecisionStore,
@@ -21,6 +21,8 @@ declare module 'ioredis' {
     portcullisCheck(numKeys: number, ...keysAndArgs: string[]): Result<unknown[], Context>;
     /** scripts/check.ts with a fixed key count N: keys..., args... (routable by ioredis, see fixedArityName) */
     [fixedArity: `portcullisCheck${number}`]: (...keysAndArgs: string[]) => Result<unknown[], Context>;
+    /** scripts/check.ts refundScript: numKeys, keys..., args... */
+    portcullisRefund(numKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
     /** scripts/check.ts revokeSubjectScript */
     portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
   }
@@ -29,8 +31,9 @@ declare module 'ioredis' {
 // ioredis routes an auto-pipelined command by its first argument. For a script whose key count is passed as
 // an argument, that is the count, not a key, so in Cluster it would be sent to the wrong node. Variants with
 // the key count fixed (same script, same SHA) start with a key and pipeline correctly; the variadic command is
-// the fallback for checks with more keys, sent unpipelined.
+// the fallback for checks with more keys, and the (rare) refund is variadic too: both are sent unpipelined.
 const VARIADIC_CHECK = 'portcullisCheck';
+const REFUND = 'portcullisRefund';
 const MAX_FIXED_ARITY = 16;
 
 function fixedArityName(keyCount: number): `portcullisCheck${number}` {
@@ -53,6 +56,7 @@ export class RedisStore implements DecisionStore {
     for (let keys = 1; keys <= MAX_FIXED_ARITY; keys++) {
       this.client.defineCommand(fixedArityName(keys), { lua: checkScript, numberOfKeys: keys });
     }
+    this.client.defineCommand(REFUND, { lua: refundScript });
     this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
   }
 
@@ -61,11 +65,17 @@ export class RedisStore implements DecisionStore {
     if (calls.length === 0) return { revoked: null, limits: [] };
     // Sent together: in Cluster, the calls of different slots travel to their nodes in parallel.
     const replies = await this.withinTimeout('check', this.refreshSlotsOnMoved(Promise.all(calls.map((call) => this.send(call)))));
+    let result: StoreCheckResult;
     try {
-      return combineCheckReplies(calls, replies, limits);
+      result = combineCheckReplies(calls, replies, limits);
     } catch (error) {
       throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
     }
+    // Off the answer's path: a lost refund costs one token until the bucket refills, nothing more.
+    for (const refund of refundCalls(calls, replies, result)) {
+      this.client.portcullisRefund(refund.keys.length, ...refund.keys, ...refund.args).catch(() => undefined);
+    }
+    return result;
   }
 
   private send(call: CheckCall): Promise<unknown[]> {
@@ -149,7 +159,7 @@ export class RedisStore implements DecisionStore {
 }
 
 export async function createRedisStore(config: RedisConfig, logger: Logger): Promise<RedisStore> {
-  const connection = connectRedis(config, logger, { unroutableCommands: [VARIADIC_CHECK] });
+  const connection = connectRedis(config, logger, { unroutableCommands: [VARIADIC_CHECK, REFUND] });
   if (connection.shape === 'cluster' && config.keyPrefix.includes('{')) {
     logger.warn(
       { keyPrefix: config.keyPrefix },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterSlotOf } from '../../src/limits/keys.js';
-import { buildCheckCalls, CheckReplyError, combineCheckReplies } from '../../src/limits/redis-check.js';
+import { buildCheckCalls, CheckReplyError, combineCheckReplies, refundCalls } from '../../src/limits/redis-check.js';
 import { limitRequest, rule } from './fixtures.js';
 
 const token = { jti: 'j1', subject: 'alice', issuedAt: 1700000000 };
@@ -49,5 +49,38 @@ describe('combineCheckReplies', () => {
   it('refuses a reply that does not follow the script protocol', () => {
     expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [0] }], [[0, 1]], limits)).toThrow(CheckReplyError);
     expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [] }], ['OK'], [])).toThrow(CheckReplyError);
+  });
+});
+
+describe('refundCalls', () => {
+  const limits = [limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ name: 'b', limit: 1, periodSeconds: 60 }), 'ip')];
+  const calls = buildCheckCalls('p:', { jti: 'j', subject: null, issuedAt: null }, limits, true);
+  const indexOf = (limitIndex: number) => calls.findIndex((c) => c.limitIndexes.includes(limitIndex));
+
+  function replies(jti: 0 | 1, aAllowed: 0 | 1, bAllowed: 0 | 1): unknown[] {
+    return calls.map((call) => {
+      if (call.limitIndexes.length === 0) return [jti];
+      return [0, ...call.limitIndexes.flatMap((i) => [i === 0 ? aAllowed : bAllowed, 0, 1, 0])];
+    });
+  }
+
+  it('gives back what groups spent when another group refused the check', () => {
+    const reply = replies(0, 1, 0);
+    const refunds = refundCalls(calls, reply, combineCheckReplies(calls, reply, limits));
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]!.keys).toEqual([calls[indexOf(0)]!.keys.at(-1)]);
+    expect(refunds[0]!.args).toEqual(['5', '60']);
+  });
+
+  it('gives back every spending group when the token was revoked', () => {
+    const reply = replies(1, 1, 1);
+    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toHaveLength(2);
+  });
+
+  it('gives back nothing for an allowed check, or outside Cluster', () => {
+    const reply = replies(0, 1, 1);
+    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toEqual([]);
+    const single = buildCheckCalls('p:', null, limits, false);
+    expect(refundCalls(single, [[1]], { revoked: 'jti', limits: [] })).toEqual([]);
   });
 });

@@ -73,3 +73,20 @@ local before = tonumber(ARGV[1])
 if current == nil or before > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 `;
+
+// Gives back one token per key, for a check Cluster refused in another slot after these buckets had paid
+// (see redis-check.ts). The refill time is kept, so the next check computes the refill as before.
+// KEYS: rate-limit keys of one slot. ARGV: limit, periodSeconds per key.
+export const refundScript = `
+for i = 1, #KEYS do
+  local state = redis.call('GET', KEYS[i])
+  if state then
+    local stored, updatedAt = string.match(state, '^(%S+) (%S+)$')
+    if stored then
+      local tokens = math.min(tonumber(ARGV[2 * i - 1]), tonumber(stored) + 1)
+      redis.call('SET', KEYS[i], string.format('%.17g %s', tokens, updatedAt), 'KEEPTTL')
+    end
+  end
+end
+return #KEYS
+`;
