@@ -15,7 +15,8 @@ function ensureMemory(end: usize): void {
 }
 
 export function alloc(size: usize): usize {
-  const start = heapPtr;
+  // The SDK hands over heap pointers just past the input text, so align the start too.
+  const start = (heapPtr + 7) & ~(<usize>7);
   const end = (start + size + 7) & ~(<usize>7);
   ensureMemory(end);
   heapPtr = end;
