@@ -249,7 +249,8 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
     case 'dot':
       return setOrFail(f, stmt.target, callRt(f.m, 'rt_dot', [operand(f, stmt.source), operand(f, stmt.key)]));
     case 'scan': {
-      const src = f.local(stmt.source);
+      // Iterate over a snapshot of the source local, so rebinding it inside the body cannot derail the loop.
+      const src = f.temp();
       const i = f.temp();
       const n = f.temp();
       const exit = `${f.pushLabel()}x`;
@@ -257,6 +258,7 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
       const loop = `${exit}l`;
       const body = compileBlock(f, stmt.block);
       return mod.block(exit, [
+        mod.local.set(src, mod.local.get(f.local(stmt.source), i32)),
         mod.local.set(n, callRt(f.m, 'rt_len', [mod.local.get(src, i32)])),
         mod.local.set(i, mod.i32.const(0)),
         mod.loop(

@@ -233,6 +233,19 @@ describe('control flow', () => {
     expect(only(rs)).toEqual([5, 3, 4]);
   });
 
+  it('rebinding the scanned local inside the body does not change what is scanned', async () => {
+    const c = new Consts();
+    const rs = await evalStmts(c, 6, 2, [
+      { op: 'makeArray', target: 2, capacity: 0 },
+      { op: 'assign', source: c.c(['a', 'b', 'c']), target: 3 },
+      { op: 'scan', source: 3, key: 4, value: 5, block: block(
+        { op: 'arrayAppend', array: 2, value: L(5) },
+        { op: 'assign', source: c.c([]), target: 3 },
+      ) },
+    ]);
+    expect(only(rs)).toEqual(['a', 'b', 'c']);
+  });
+
   it('nested scans backtrack over every combination', async () => {
     const c = new Consts();
     const rs = await evalStmts(c, 9, 2, [
