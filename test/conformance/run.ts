@@ -238,7 +238,10 @@ async function main(): Promise<void> {
     try {
       cases = casesOf(file);
     } catch (err) {
-      console.error(`cannot read ${rel}: ${(err as Error).message}`);
+      // Counted as one skip so an unreadable file cannot silently shrink the suite.
+      tally.skipped++;
+      total.skipped++;
+      skips.push(`SKIP ${rel}: not valid YAML, its cases were not run (${(err as Error).message.split('\n')[0]})`);
       continue;
     }
     for (const c of cases) {
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
       if (outcome.kind === 'skipped') skips.push(`SKIP ${label}: ${outcome.reason}`);
     }
   }
-  if (verbose) for (const line of skips) console.log(line);
+  for (const line of skips) if (verbose || line.includes('not valid YAML')) console.log(line);
   for (const line of failures) console.log(line);
   for (const [folder, tally] of byFolder) {
     console.log(`${folder}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);

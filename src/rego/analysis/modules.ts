@@ -65,7 +65,23 @@ function resolveImport(imp: Import): [string, string[]] | null {
   return [alias, [...imp.path]];
 }
 
+/** `import rego.v1` implies the future keywords, so it may appear once and never beside `future.keywords`. */
+function checkKeywordImports(imports: Import[]): void {
+  let seenRegoV1 = false;
+  let seenFuture = false;
+  for (const imp of imports) {
+    if (!isKeywordImport(imp.path)) continue;
+    const isRegoV1 = imp.path[0] === 'rego';
+    if ((isRegoV1 && (seenRegoV1 || seenFuture)) || (!isRegoV1 && seenRegoV1)) {
+      throw new RegoCompileError(imp.loc, 'import', `"import ${imp.path.join('.')}" shadows a previous import: rego.v1 already includes the future keywords; keep one`);
+    }
+    seenRegoV1 ||= isRegoV1;
+    seenFuture ||= !isRegoV1;
+  }
+}
+
 function buildModuleScope(module: Module): ModuleScope {
+  checkKeywordImports(module.imports);
   const aliases = new Map<string, string[]>();
   for (const imp of module.imports) {
     const resolved = resolveImport(imp);

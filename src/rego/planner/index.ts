@@ -13,7 +13,8 @@ export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule def
 
 /** `envoy/authz/allow` -> `['data', 'envoy', 'authz', 'allow']`; `data.x.y` is accepted as well. */
 export function entrypointPath(entrypoint: string): string[] {
-  const trimmed = entrypoint.startsWith('data.') ? entrypoint.slice(5).split('.') : entrypoint === 'data' ? [] : entrypoint.split('/');
+  // `data` and the empty name stand for the whole data document.
+  const trimmed = entrypoint.startsWith('data.') ? entrypoint.slice(5).split('.') : entrypoint === 'data' || entrypoint === '' ? [] : entrypoint.split('/');
   if (trimmed.some((segment) => segment.length === 0)) {
     throw new RegoCompileError({ file: '<entrypoint>', line: 1, col: 1 }, 'entrypoint', `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`);
   }

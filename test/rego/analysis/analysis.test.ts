@@ -126,3 +126,15 @@ describe('safety and reordering', () => {
     expect(refusal(() => analyzeModules(parse('package t\ndefault p := q\nq := 1'))).construct).toMatch(/^default/);
   });
 });
+
+describe('imports', () => {
+  it('refuses rego.v1 beside future.keywords or twice, and accepts future keywords twice', () => {
+    expect(refusal(() => analyzeModules(parse('package t\nimport rego.v1\nimport future.keywords.in'))).construct).toBe('import');
+    expect(refusal(() => analyzeModules(parse('package t\nimport rego.v1\nimport rego.v1'))).construct).toBe('import');
+    expect(() => analyzeModules(parse('package t\nimport future.keywords.in\nimport future.keywords.if'))).not.toThrow();
+  });
+
+  it('refuses one alias for two different paths', () => {
+    expect(refusal(() => analyzeModules(parse('package t\nimport data.a as x\nimport data.b as x'))).construct).toBe('import');
+  });
+});
