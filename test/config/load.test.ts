@@ -164,3 +164,16 @@ decisionLog: { enabled: true, includeInput: false }
     expect(parseConfigText(text, 'design.yaml', {}).admin.token).toBeUndefined();
   });
 });
+
+describe('the shipped envoy/portcullis.yaml', () => {
+  it('loads with its production defaults and follows its environment overrides', async () => {
+    const file = new URL('../../envoy/portcullis.yaml', import.meta.url).pathname;
+    const { config } = await loadConfig({ file, env: {} });
+    expect(config.grpc.address).toBe('0.0.0.0:9191');
+    expect(config.admin.token).toBeUndefined();
+    expect(config.policy.watch).toBe(false);
+    const overridden = await loadConfig({ file, env: { PORTCULLIS_POLICY_WATCH: 'true', PORTCULLIS_ADMIN_TOKEN: 't' } });
+    expect(overridden.config.policy.watch).toBe(true);
+    expect(overridden.config.admin.token).toBe('t');
+  });
+});
