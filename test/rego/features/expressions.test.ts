@@ -121,7 +121,7 @@ describe('arithmetic and sets', () => {
 
 describe('comprehensions', () => {
   it('array, set and object comprehensions collect solutions', async () => {
-    const policy = 'package test\np := [[x * 2 | some x in [1, 2]], {x | some x in [1, 1]}, {k: v | some k, v in {"a": 1}}]';
+    const policy = 'package test\np := [[y | some x in [1, 2]; y := x * 2], {x | some x in [1, 1]}, {k: v | some k, v in {"a": 1}}]';
     expect(await valueOf(policy, 'test/p')).toEqual([[2, 4], [1], { a: 1 }]);
   });
 
