@@ -214,6 +214,16 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
       const id = f.m.jsBuiltins.get(stmt.func);
       if (id === undefined) throw new WasmEmitError('bad-ir', `builtin ${stmt.func} was not registered`);
       call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
+      const fast = fastPathExport(stmt.func);
+      if (f.m.rt.exports.has(fast)) {
+        // The runtime's fast path answers the common case; 0 means "ask the JS implementation".
+        const tmp = f.temp();
+        call = mod.block(null, [
+          mod.local.set(tmp, callRt(f.m, fast, args)),
+          mod.if(mod.i32.eqz(mod.local.get(tmp, i32)), mod.local.set(tmp, call)),
+          mod.local.get(tmp, i32),
+        ], i32);
+      }
       if (arity === 0) {
         // Argument-less builtins (time.now_ns) answer once per evaluation, as OPA caches them per query.
         const slot = `${NULLARY_CACHE}${id}`;
@@ -338,6 +348,10 @@ function funcName(irName: string): string {
 
 function nativeExport(builtin: string): string {
   return `b_${builtin.replace(/\./g, '_')}`;
+}
+
+function fastPathExport(builtin: string): string {
+  return `f_${builtin.replace(/\./g, '_')}`;
 }
 
 function compileFunc(m: ModuleContext, fn: Func, memoIndex: number | undefined): void {

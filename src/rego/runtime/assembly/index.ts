@@ -11,6 +11,7 @@ import { opa_json_parse, bufStart, bufAscii, bufByte, bufValue, bufFinishCStr } 
 export { opa_malloc, opa_free, opa_heap_ptr_get, opa_heap_ptr_set } from './alloc';
 export { opa_json_parse, opa_value_parse, opa_json_dump, opa_value_dump } from './json';
 export * from './builtins';
+export * from './strings';
 
 export const opa_wasm_abi_version: i32 = 1;
 export const opa_wasm_abi_minor_version: i32 = 3;
