@@ -62,12 +62,7 @@ function parseHostPort(hostPort: string): { host: string; port: number } {
   return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
 }
 
-export interface ConnectOptions {
-  /** Commands ioredis cannot route by their first argument (see redis-store.ts): kept out of auto-pipelines. */
-  unroutableCommands?: string[];
-}
-
-export function connectRedis(config: RedisConfig, logger: Logger, connectOptions: ConnectOptions = {}): RedisConnection {
+export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
   const options = failFastOptions(config);
   let connection: RedisConnection;
   if (config.cluster !== undefined) {
@@ -79,8 +74,10 @@ export function connectRedis(config: RedisConfig, logger: Logger, connectOptions
         parsed.map((p) => p.node),
         {
           enableOfflineQueue: false,
-          enableAutoPipelining: true,
-          autoPipeliningIgnoredCommands: connectOptions.unroutableCommands ?? [],
+          // Not in Cluster: ioredis routes an auto-pipeline by its first argument (a script's key count, not a
+          // key) and does not follow MOVED inside a pipeline that writes. Each call goes straight to its slot's
+          // node instead, where MOVED is followed and the slot map refreshed; bench/limits.ts showed no loss.
+          enableAutoPipelining: false,
           clusterRetryStrategy: reconnectDelayMs,
           // Redirections and failover retries are short; the store's own deadline bounds the whole check.
           maxRedirections: 6,
@@ -88,9 +85,6 @@ export function connectRedis(config: RedisConfig, logger: Logger, connectOptions
           retryDelayOnClusterDown: 10,
           retryDelayOnTryAgain: 10,
           slotsRefreshTimeout: Math.max(1000, config.commandTimeoutMs * 10),
-          // Auto-pipelined script calls are not redirected on MOVED (ioredis retries only read-only pipelines),
-          // so the slot map is kept fresh instead: periodically, and at once on a MOVED (see redis-store.ts).
-          slotsRefreshInterval: 5000,
           scaleReads: 'master',
           redisOptions: { ...nodeOptions, ...parsed[0]!.auth },
         },

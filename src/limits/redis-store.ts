@@ -1,10 +1,10 @@
 // The Redis store: denylist and rate limits shared by every sidecar on the same Redis, in any shape.
-import { Cluster, type Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { assertSubjectRevocation, assertTokenRevocation, InvalidRevocationError } from './errors.js';
 import { denySubjectKey, denyTokenIdKey } from './keys.js';
-import { buildCheckCalls, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
+import { buildCheckCalls, combineCheckReplies, refundCalls } from './redis-check.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
 import {
@@ -19,25 +19,11 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** scripts/check.ts: numKeys, keys..., args... */
     portcullisCheck(numKeys: number, ...keysAndArgs: string[]): Result<unknown[], Context>;
-    /** scripts/check.ts with a fixed key count N: keys..., args... (routable by ioredis, see fixedArityName) */
-    [fixedArity: `portcullisCheck${number}`]: (...keysAndArgs: string[]) => Result<unknown[], Context>;
     /** scripts/check.ts refundScript: numKeys, keys..., args... */
     portcullisRefund(numKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
     /** scripts/check.ts revokeSubjectScript */
     portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
   }
-}
-
-// ioredis routes an auto-pipelined command by its first argument. For a script whose key count is passed as
-// an argument, that is the count, not a key, so in Cluster it would be sent to the wrong node. Variants with
-// the key count fixed (same script, same SHA) start with a key and pipeline correctly; the variadic command is
-// the fallback for checks with more keys, and the (rare) refund is variadic too: both are sent unpipelined.
-const VARIADIC_CHECK = 'portcullisCheck';
-const REFUND = 'portcullisRefund';
-const MAX_FIXED_ARITY = 16;
-
-function fixedArityName(keyCount: number): `portcullisCheck${number}` {
-  return `portcullisCheck${keyCount}`;
 }
 
 export class RedisStore implements DecisionStore {
@@ -52,11 +38,8 @@ export class RedisStore implements DecisionStore {
     this.client = connection.client;
     this.splitBySlot = connection.shape === 'cluster';
     // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
-    this.client.defineCommand(VARIADIC_CHECK, { lua: checkScript });
-    for (let keys = 1; keys <= MAX_FIXED_ARITY; keys++) {
-      this.client.defineCommand(fixedArityName(keys), { lua: checkScript, numberOfKeys: keys });
-    }
-    this.client.defineCommand(REFUND, { lua: refundScript });
+    this.client.defineCommand('portcullisCheck', { lua: checkScript });
+    this.client.defineCommand('portcullisRefund', { lua: refundScript });
     this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
   }
 
@@ -64,7 +47,10 @@ export class RedisStore implements DecisionStore {
     const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot);
     if (calls.length === 0) return { revoked: null, limits: [] };
     // Sent together: in Cluster, the calls of different slots travel to their nodes in parallel.
-    const replies = await this.withinTimeout('check', this.refreshSlotsOnMoved(Promise.all(calls.map((call) => this.send(call)))));
+    const replies = await this.withinTimeout(
+      'check',
+      Promise.all(calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args))),
+    );
     let result: StoreCheckResult;
     try {
       result = combineCheckReplies(calls, replies, limits);
@@ -76,25 +62,6 @@ export class RedisStore implements DecisionStore {
       this.client.portcullisRefund(refund.keys.length, ...refund.keys, ...refund.args).catch(() => undefined);
     }
     return result;
-  }
-
-  private send(call: CheckCall): Promise<unknown[]> {
-    return call.keys.length <= MAX_FIXED_ARITY
-      ? this.client[fixedArityName(call.keys.length)](...call.keys, ...call.args)
-      : this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args);
-  }
-
-  /**
-   * A MOVED reply means our Cluster slot map is stale (a node came back, slots moved). This check fails per
-   * redis.onError; refreshing the map now lets the next ones go to the right node.
-   */
-  private refreshSlotsOnMoved<T>(pending: Promise<T>): Promise<T> {
-    const client = this.client;
-    if (!(client instanceof Cluster)) return pending;
-    return pending.catch((error: unknown) => {
-      if (error instanceof Error && /^(MOVED|CLUSTERDOWN)\b/.test(error.message)) client.refreshSlotsCache();
-      throw error;
-    });
   }
 
   async revokeTokenId(jti: string, exp: number): Promise<void> {
@@ -159,7 +126,7 @@ export class RedisStore implements DecisionStore {
 }
 
 export async function createRedisStore(config: RedisConfig, logger: Logger): Promise<RedisStore> {
-  const connection = connectRedis(config, logger, { unroutableCommands: [VARIADIC_CHECK, REFUND] });
+  const connection = connectRedis(config, logger);
   if (connection.shape === 'cluster' && config.keyPrefix.includes('{')) {
     logger.warn(
       { keyPrefix: config.keyPrefix },
