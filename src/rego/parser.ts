@@ -42,6 +42,7 @@ class Parser {
   private strictV1 = false;
   /** `import future.keywords[...]`: a v0 file opting into `if`/`contains`/`in`/`every`. */
   private futureKeywords = false;
+  private readonly importedNames = new Map<string, Location>();
 
   constructor(
     private readonly file: string,
@@ -172,6 +173,8 @@ class Parser {
     if (root === 'rego') {
       if (path.length !== 2 || path[1] !== 'v1') this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; only \`rego.v1\` exists`);
       if (alias !== null) this.fail(loc, 'import', '`import rego.v1` cannot have an alias');
+      if (this.strictV1) this.fail(loc, 'import', '`rego.v1` is imported twice; remove one');
+      if (this.futureKeywords) this.fail(loc, 'import', '`import rego.v1` already implies `future.keywords`; remove the `future.keywords` import');
       this.strictV1 = true;
     } else if (root === 'future') {
       if (path[1] !== 'keywords' || path.length > 3) this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; use \`future.keywords\` or \`future.keywords.<kw>\``);
@@ -180,11 +183,18 @@ class Parser {
         this.fail(loc, 'import', `unknown future keyword \`${keyword}\`; known: in, every, if, contains`);
       }
       if (alias !== null) this.fail(loc, 'import', '`import future.keywords` cannot have an alias');
+      if (this.strictV1) this.fail(loc, 'import', '`import rego.v1` already implies `future.keywords`; remove this import');
       this.futureKeywords = true;
     } else if (root !== 'data' && root !== 'input') {
       this.fail(loc, 'import', `imports must start with \`data\` or \`input\` (or be \`rego.v1\` / \`future.keywords\`), found \`${root}\``);
-    } else if (path.length === 1 && alias === null) {
-      // `import input` / `import data` would only shadow the root with itself.
+    } else {
+      // Each import binds one name in the module; two imports binding the same name would shadow each other.
+      const bound = alias ?? (path[path.length - 1] as string);
+      const earlier = this.importedNames.get(bound);
+      if (earlier !== undefined) {
+        this.fail(loc, 'import', `\`${bound}\` is already imported at line ${earlier.line}; use \`as <name>\` to import it under another name`);
+      }
+      this.importedNames.set(bound, loc);
     }
     return { loc, path, alias };
   }
@@ -239,8 +249,11 @@ class Parser {
       this.fail(this.peek().loc, 'rule body', '`if` is required before a rule body in Rego v1 (`import rego.v1`)');
     }
 
-    // Classify the head. The last `[term]` segment decides between partial set and partial object.
+    // Classify the head as OPA does. A two-part head without a value (`p[x]`, `p.q`) is the v0 partial set
+    // when written with a v0 body; everywhere else a missing value means `true`, and a last `[term]` that is
+    // not a string makes the rule build an object.
     const last = segments[segments.length - 1] as HeadSegment;
+    const v0SetHead = value === null && segments.length === 2 && (hasBraces || (hasIf && this.futureKeywords && !this.strictV1));
     let kind: RuleKind;
     let key: Term | null = null;
     let nameSegments = segments;
@@ -249,15 +262,13 @@ class Parser {
     } else if (setElement !== null) {
       kind = 'partialSet';
       key = setElement;
-    } else if (value === null && last.kind === 'term' && (hasBraces || (hasIf && this.futureKeywords && !this.strictV1))) {
-      // `p[x] { ... }` (and `p[x] if` in a v0 file using future.keywords) is the v0 partial set.
+    } else if (v0SetHead) {
       kind = 'partialSet';
-      key = last.term;
+      key = last.kind === 'term' ? last.term : { type: 'string', loc: last.loc, value: last.name, raw: false };
       nameSegments = segments.slice(0, -1);
-    } else if (value === null && last.kind === 'term' && !hasIf) {
+    } else if (value === null && segments.length === 2 && last.kind === 'term' && !hasIf) {
       this.fail(loc, 'rule head', '`name[x]` needs a body or a value; write `name contains x` for a set or `name[x] := value` for an object');
     } else if (last.kind === 'term' && last.term.type !== 'string') {
-      // Rego v1: `p[k] := v` and `p[k] if` (value true) build an object.
       kind = 'partialObject';
       key = last.term;
       nameSegments = segments.slice(0, -1);
@@ -306,7 +317,7 @@ class Parser {
       let body: Body;
       if (this.isWord('if')) {
         this.next();
-        body = this.ifBody();
+        body = this.isPunct('{') ? this.bracedBody() : this.ifBody();
       } else if (this.isPunct('{')) {
         if (this.strictV1) this.fail(this.peek().loc, 'else', '`if` is required before an else body in Rego v1');
         body = this.bracedBody();
@@ -362,24 +373,24 @@ class Parser {
     }
   }
 
-  /** After `if`: a braced body, or a single literal (`p if x > 1`). */
+  /**
+   * After `if`: a single literal (`p if x > 1`) or a braced body. As in OPA, a leading `{` is first read as
+   * a literal, so `p if { x | ... }` is a set comprehension and `p if {"a": 1}.a` an object; a plain set
+   * literal (`p if { x }`) is never meant as one, so that reading falls back to a body.
+   */
   private ifBody(): Body {
     const start = this.peek();
-    if (this.isPunct('{')) {
-      const saved = this.pos;
-      try {
-        return this.bracedBody();
-      } catch (bodyError) {
-        if (this.isPunct('}', this.tokens[saved + 1])) throw bodyError;
-        // `p if {"a": 1}.a == 1` or `x if { k: v | ... }`: the brace starts a term, not a body.
-        this.pos = saved;
-        const literal = this.attempt(() => this.literal());
-        if (literal === undefined) throw bodyError;
-        return { loc: start.loc, exprs: [literal] };
-      }
-    }
     if (this.isWord('else') || start.kind === 'eof') this.fail(start.loc, 'rule body', `expected a body after \`if\`, found ${describe(start)}`);
-    return { loc: start.loc, exprs: [this.literal()] };
+    if (!this.isPunct('{')) return { loc: start.loc, exprs: [this.literal()] };
+    if (this.isPunct('}', this.peek(1))) return this.bracedBody(); // reports the empty body
+    const saved = { pos: this.pos, wildcards: this.wildcards };
+    const literal = this.attempt(() => this.literal());
+    if (literal !== undefined && !(literal.type === 'term' && literal.term.type === 'set' && literal.term.loc === start.loc)) {
+      return { loc: start.loc, exprs: [literal] };
+    }
+    this.pos = saved.pos;
+    this.wildcards = saved.wildcards;
+    return this.bracedBody();
   }
 
   private bracedBody(): Body {
@@ -495,31 +506,18 @@ class Parser {
   // ---------- terms, loosest binding first ----------
   /**
    * `keyVal` allows `k, v in xs` (expression and `some` positions; in lists the comma separates items).
-   * `noOr` stops before a top-level `|` so `[x | body]` and `{x | body}` read as comprehensions.
    */
-  private termIn(keyVal: boolean, noOr = false): Term {
-    // Nesting is recursion here; stop long before the JavaScript stack does.
-    if (++this.depth > MAX_NESTING) {
-      this.fail(this.peek().loc, 'term', `nesting deeper than ${MAX_NESTING} levels; split the expression up`);
-    }
-    try {
-      return this.termInUnguarded(keyVal, noOr);
-    } finally {
-      this.depth--;
-    }
-  }
-
-  private termInUnguarded(keyVal: boolean, noOr: boolean): Term {
-    let left = this.relation(noOr);
+  private termIn(keyVal: boolean): Term {
+    let left = this.relation();
     for (;;) {
       if (keyVal && this.isPunct(',')) {
         const key = left;
         const pair = this.attempt(() => {
           this.next();
-          const value = this.relation(noOr);
+          const value = this.relation();
           if (!this.isWord('in')) this.fail(this.peek().loc, 'in', 'not a key-value membership');
           this.next();
-          const collection = this.relation(noOr);
+          const collection = this.relation();
           return { value, collection };
         });
         if (pair === undefined) return left;
@@ -528,7 +526,7 @@ class Parser {
       }
       if (this.isWord('in')) {
         this.next();
-        const collection = this.relation(noOr);
+        const collection = this.relation();
         left = { type: 'in', loc: left.loc, key: null, value: left, collection };
         continue;
       }
@@ -536,18 +534,18 @@ class Parser {
     }
   }
 
-  private relation(noOr: boolean): Term {
-    let left = this.or(noOr);
+  private relation(): Term {
+    let left = this.or();
     while (this.peek().kind === 'punct' && RELATION_OPS.has(this.peek().text)) {
       const op = this.next().text as BinaryOp;
-      left = { type: 'binary', loc: left.loc, op, left, right: this.or(noOr) };
+      left = { type: 'binary', loc: left.loc, op, left, right: this.or() };
     }
     return left;
   }
 
-  private or(noOr: boolean): Term {
+  private or(): Term {
     let left = this.and();
-    while (!noOr && this.isPunct('|')) {
+    while (this.isPunct('|')) {
       this.next();
       left = { type: 'binary', loc: left.loc, op: '|', left, right: this.and() };
     }
@@ -638,6 +636,19 @@ class Parser {
   }
 
   private primary(): Term {
+    // Every nested collection, parenthesis and body passes through here; stop long before the JavaScript
+    // stack does.
+    if (++this.depth > MAX_NESTING) {
+      this.fail(this.peek().loc, 'term', `nesting deeper than ${MAX_NESTING} levels; split the expression up`);
+    }
+    try {
+      return this.primaryUnguarded();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private primaryUnguarded(): Term {
     const token = this.peek();
     const loc = token.loc;
     switch (token.kind) {
@@ -687,6 +698,10 @@ class Parser {
     return { type: 'var', loc, name: token.text };
   }
 
+  // Comprehension or collection, decided as OPA does: only a single term (no operator outside parentheses)
+  // followed by `|` starts a comprehension, so `[x | xs]` is a comprehension while `[a & b | c]` is an array
+  // holding a union. If the comprehension body then stops at a `,`, the `|` was a union after all
+  // (`[x | y, 5]`).
   private array(): Term {
     const open = this.next();
     if (this.isPunct(']')) {
@@ -694,20 +709,27 @@ class Parser {
       return { type: 'array', loc: open.loc, items: [] };
     }
     const start = this.pos;
-    const first = this.termIn(false, true);
+    const head = this.unary();
     if (this.isPunct('|')) {
       this.next();
-      return this.either<Term>(
-        () => ({ type: 'arraycompr', loc: open.loc, head: first, body: this.comprehensionBody(']', open) }),
-        // Not a comprehension (`[x | y, 5]`): the `|` was a set union inside an array.
+      return this.comprehensionOr(
+        (body) => ({ type: 'arraycompr', loc: open.loc, head, body }),
+        ']',
+        open,
         () => {
           this.pos = start;
           return { type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') };
         },
       );
     }
-    const items = this.restOfList(first, ']', 'array');
-    return { type: 'array', loc: open.loc, items };
+    if (!this.isPunct(',') && !this.isPunct(']')) {
+      this.pos = start;
+      return this.either<Term>(
+        () => ({ type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') }),
+        () => this.operatorHeadComprehension(']', open, (opHead, body) => ({ type: 'arraycompr', loc: open.loc, head: opHead, body })),
+      );
+    }
+    return { type: 'array', loc: open.loc, items: this.restOfList(head, ']', 'array') };
   }
 
   private setOrObject(): Term {
@@ -717,49 +739,98 @@ class Parser {
       return { type: 'object', loc: open.loc, entries: [] };
     }
     const start = this.pos;
-    const first = this.termIn(false, true);
-    if (this.isPunct(':')) {
-      this.next();
-      const value = this.termIn(false, true);
-      if (this.isPunct('|')) {
-        this.next();
-        return this.either<Term>(
-          () => ({ type: 'objectcompr', loc: open.loc, key: first, value, body: this.comprehensionBody('}', open) }),
-          () => {
-            this.pos = start;
-            return this.objectEntries(open);
-          },
-        );
-      }
-      this.pos = start;
-      return this.objectEntries(open);
-    }
+    let head = this.unary();
     if (this.isPunct('|')) {
       this.next();
-      return this.either<Term>(
-        () => ({ type: 'setcompr', loc: open.loc, head: first, body: this.comprehensionBody('}', open) }),
+      return this.comprehensionOr(
+        (body) => ({ type: 'setcompr', loc: open.loc, head, body }),
+        '}',
+        open,
         () => {
           this.pos = start;
           return { type: 'set', loc: open.loc, items: this.restOfList(this.termIn(false), '}', 'set') };
         },
       );
     }
-    const items = this.restOfList(first, '}', 'set');
-    return { type: 'set', loc: open.loc, items };
+    if (!this.isPunct(',') && !this.isPunct('}') && !this.isPunct(':')) {
+      this.pos = start;
+      return this.either<Term>(
+        () => {
+          const key = this.termIn(false);
+          if (this.isPunct(':')) return this.object(open, key);
+          return { type: 'set', loc: open.loc, items: this.restOfList(key, '}', 'set') };
+        },
+        () => this.operatorHeadComprehension('}', open, (opHead, body) => ({ type: 'setcompr', loc: open.loc, head: opHead, body })),
+      );
+    }
+    if (this.isPunct(':')) return this.object(open, head);
+    return { type: 'set', loc: open.loc, items: this.restOfList(head, '}', 'set') };
   }
 
-  /** `key: value, ...}` after the opening brace. */
-  private objectEntries(open: Token): Term {
-    const entries: Array<{ key: Term; value: Term }> = [];
-    do {
-      if (entries.length > 0) this.next();
-      if (entries.length > 0 && this.isPunct('}')) break;
+  /** After the first key: `key: value | body}` (comprehension) or `key: value, ...}`. */
+  private object(open: Token, firstKey: Term): Term {
+    this.expectPunct(':', 'object');
+    const valueStart = this.pos;
+    const value = this.unary();
+    if (this.isPunct('|')) {
+      this.next();
+      const comprehension = this.attempt(() => this.comprehensionBody('}', open));
+      if (comprehension !== undefined) return { type: 'objectcompr', loc: open.loc, key: firstKey, value, body: comprehension };
+    }
+    if (!this.isPunct(',') && !this.isPunct('}')) {
+      this.pos = valueStart;
+      return this.either<Term>(
+        () => this.objectEntries(open, firstKey, this.termIn(false)),
+        () => this.operatorHeadComprehension('}', open, (opValue, body) => ({ type: 'objectcompr', loc: open.loc, key: firstKey, value: opValue, body })),
+      );
+    }
+    return this.objectEntries(open, firstKey, value);
+  }
+
+  /**
+   * `[x * 2 | body]`: OPA only starts a comprehension after a single term, so it reads this as an array
+   * holding `x * 2 | body` and fails. Once that reading has failed there is no other meaning, so the head is
+   * taken as an expression up to the `|` (operators binding tighter than `|`).
+   */
+  private operatorHeadComprehension(end: string, open: Token, build: (head: Term, body: Body) => Term): Term {
+    const head = this.and();
+    this.expectPunct('|', 'comprehension');
+    return build(head, this.comprehensionBody(end, open));
+  }
+
+  /** The rest of `{k: v, ...}` once the first entry is read. */
+  private objectEntries(open: Token, firstKey: Term, firstValue: Term): Term {
+    const entries = [{ key: firstKey, value: firstValue }];
+    while (this.isPunct(',')) {
+      this.next();
+      if (this.isPunct('}')) break;
       const key = this.termIn(false);
       this.expectPunct(':', 'object');
       entries.push({ key, value: this.termIn(false) });
-    } while (this.isPunct(','));
+    }
     this.closeCollection('}', 'object');
     return { type: 'object', loc: open.loc, entries };
+  }
+
+  /**
+   * Reads a comprehension body; when it fails on a `,` the collection is re-read by `fallback`. When both
+   * readings fail, the error that got further into the source is reported.
+   */
+  private comprehensionOr(build: (body: Body) => Term, end: string, open: Token, fallback: () => Term): Term {
+    const saved = { pos: this.pos, wildcards: this.wildcards };
+    try {
+      return build(this.comprehensionBody(end, open));
+    } catch (bodyError) {
+      if (!(bodyError instanceof RegoCompileError) || !this.isPunct(',')) throw bodyError;
+      this.pos = saved.pos;
+      this.wildcards = saved.wildcards;
+      try {
+        return fallback();
+      } catch (listError) {
+        if (!(listError instanceof RegoCompileError)) throw listError;
+        throw isAfter(bodyError.loc, listError.loc) ? bodyError : listError;
+      }
+    }
   }
 
   private comprehensionBody(end: string, open: Token): Body {

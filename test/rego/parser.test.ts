@@ -15,9 +15,9 @@ const rule = (body: string, header?: string): Rule => {
   if (first === undefined) throw new Error('no rule parsed');
   return first;
 };
-/** The single expression of `p if { <expr> }`. */
+/** The expression of `p if { true; <expr> }` (the leading `true` keeps `{ a | b }` from reading as a comprehension). */
 const expr = (text: string): Expr => {
-  const [first] = rule(`p if {\n${text}\n}`).body.exprs;
+  const [, first] = rule(`p if {\ntrue;\n${text}\n}`).body.exprs;
   if (first === undefined) throw new Error('no expression parsed');
   return strip(first);
 };
@@ -51,9 +51,9 @@ describe('parser: module structure', () => {
   });
 
   it('reads imports with and without aliases', () => {
-    const m = mod('import rego.v1\nimport future.keywords.in\nimport input.attributes.request.http as req\nimport data.lib\n');
+    const m = mod('import future.keywords\nimport future.keywords.in\nimport input.attributes.request.http as req\nimport data.lib\n');
     expect(strip(m.imports)).toEqual([
-      { path: ['rego', 'v1'], alias: null },
+      { path: ['future', 'keywords'], alias: null },
       { path: ['future', 'keywords', 'in'], alias: null },
       { path: ['input', 'attributes', 'request', 'http'], alias: 'req' },
       { path: ['data', 'lib'], alias: null },
@@ -64,6 +64,16 @@ describe('parser: module structure', () => {
     expect(parseError('package a\nimport foo.bar\n').detail).toMatch(/must start with `data` or `input`/);
     expect(parseError('package a\nimport future.strict\n').detail).toMatch(/future\.keywords/);
     expect(parseError('package a\nimport rego.v2\n').detail).toMatch(/rego\.v1/);
+  });
+
+  it('refuses rego.v1 together with future.keywords, twice, and two imports binding one name', () => {
+    expect(parseError('package a\nimport rego.v1\nimport future.keywords.in\n').detail).toMatch(/already implies/);
+    expect(parseError('package a\nimport future.keywords\nimport rego.v1\n').detail).toMatch(/already implies/);
+    expect(parseError('package a\nimport rego.v1\nimport rego.v1\n').detail).toMatch(/twice/);
+    const err = parseError('package a\nimport data.x.lib\nimport data.y.lib\n');
+    expect(err.loc).toEqual({ file: 'bad.rego', line: 3, col: 1 });
+    expect(err.detail).toMatch(/`lib` is already imported at line 2/);
+    expect(mod('import data.x.lib\nimport data.y.lib as lib2\nimport future.keywords.in\nimport future.keywords.if\n').imports).toHaveLength(4);
   });
 
   it('refuses imports after rules and a second package', () => {
@@ -206,6 +216,13 @@ describe('parser: v0 syntax', () => {
     expect(strip(rule('p["a"] { true }\n'))).toMatchObject({ kind: 'partialSet', name: ['p'], key: s('a') });
   });
 
+  it('reads a two-part v0 head without value (`x.a { }`) as a partial set, and longer ones as true values', () => {
+    expect(strip(rule('x.a { true }\n'))).toMatchObject({ kind: 'partialSet', name: ['x'], key: s('a') });
+    expect(strip(rule('x.a.b { true }\n'))).toMatchObject({ kind: 'complete', name: ['x', 'a', 'b'], value: t });
+    expect(strip(rule('x.a[k] { k := 1 }\n'))).toMatchObject({ kind: 'partialObject', name: ['x', 'a'], key: v('k'), value: t });
+    expect(strip(rule('x.a if { true }\n'))).toMatchObject({ kind: 'complete', name: ['x', 'a'], value: t });
+  });
+
   it('reads `p[x] if` as a partial set in files that import future.keywords', () => {
     expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport future.keywords.if\n'))).toMatchObject({ kind: 'partialSet', key: v('x') });
   });
@@ -275,6 +292,31 @@ describe('parser: terms', () => {
   it('treats a parenthesised union as a set element, not a comprehension', () => {
     expect(term('{ ({1} | {2}) }')).toEqual({ type: 'set', items: [bin('|', { type: 'set', items: [n('1')] }, { type: 'set', items: [n('2')] })] });
     expect(term('{ (1) | 1 }')).toMatchObject({ type: 'setcompr', head: n('1') });
+  });
+
+  it('starts a comprehension only when a single term precedes `|`, as OPA does', () => {
+    expect(term('[ x - {10} | y, 5 in {5}]')).toEqual({
+      type: 'array',
+      items: [bin('|', bin('-', v('x'), { type: 'set', items: [n('10')] }), v('y')), { type: 'in', key: null, value: n('5'), collection: { type: 'set', items: [n('5')] } }],
+    });
+    expect(term('[ q & {1} | {true} ]')).toMatchObject({ type: 'array', items: [{ type: 'binary', op: '|' }] });
+    expect(term('[ (q & {1}) | {true} ]')).toMatchObject({ type: 'arraycompr', head: { type: 'binary', op: '&' } });
+    expect(term('{ a + 1: b | true }')).toMatchObject({ type: 'objectcompr', key: { type: 'binary', op: '+' }, value: v('b') });
+    expect(term('{ "k": b | c }')).toEqual({ type: 'objectcompr', key: s('k'), value: v('b'), body: { exprs: [{ type: 'term', term: v('c'), with: [] }] } });
+  });
+
+  it('accepts an operator expression as comprehension head when no collection reading exists', () => {
+    expect(term('[x * 2 | some x in xs]')).toMatchObject({ type: 'arraycompr', head: bin('*', v('x'), n('2')) });
+    expect(term('{x + 1 | some x in xs}')).toMatchObject({ type: 'setcompr', head: bin('+', v('x'), n('1')) });
+    expect(term('{k: v * 2 | some k, v in o}')).toMatchObject({ type: 'objectcompr', key: v('k'), value: bin('*', v('v'), n('2')) });
+    expect(term('[x * 2 | y]')).toEqual({ type: 'array', items: [bin('|', bin('*', v('x'), n('2')), v('y'))] });
+  });
+
+  it('reads a rule body after `if` as a literal first: `{ 1 | 1 }` is a set comprehension, `{ x }` a body', () => {
+    expect(strip(rule('x if { 1 | 1 }\n').body.exprs)).toMatchObject([{ type: 'term', term: { type: 'setcompr', head: n('1') } }]);
+    expect(strip(rule('x if { input.a }\n').body.exprs)).toEqual([{ type: 'term', term: ref(v('input'), s('a')), with: [] }]);
+    expect(strip(rule('x if {"a": 1}.a == 1\n').body.exprs)).toMatchObject([{ type: 'term', term: { type: 'binary', op: '==' } }]);
+    expect(strip(rule('x if { y := 1\n y > 0 }\n').body.exprs)).toHaveLength(2);
   });
 
   it('reads `[x | y, 5]` as an array holding a union when the comprehension reading fails', () => {
