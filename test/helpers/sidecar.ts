@@ -2,7 +2,7 @@
 // captures its log lines so tests can assert on them.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { configSchema } from '../../src/config/schema.js';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../../src/server/sidecar.js';
 import { createTestClient, type TestClient } from './checkClient.js';
@@ -20,7 +20,7 @@ export interface TestSidecar {
 export interface TestSidecarSpec {
   /** files relative to the temp dir, e.g. {'policies/authz.rego': '...'} */
   files?: Record<string, string>;
-  /** raw config (before schema defaults); `policy.path` relative paths are resolved against the temp dir */
+  /** raw config (before schema defaults); relative `policy.path`/`policy.data` are resolved against the temp dir */
   config?: Record<string, unknown>;
   options?: SidecarOptions;
 }
@@ -42,8 +42,8 @@ export async function startTestSidecar(spec: TestSidecarSpec = {}): Promise<Test
   writeFiles(dir, spec.files ?? {});
   const raw = spec.config ?? {};
   const policy: Record<string, unknown> = { path: 'policies', watch: false, ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}) };
-  policy['path'] = join(dir, String(policy['path']));
-  if (typeof policy['data'] === 'string') policy['data'] = join(dir, policy['data']);
+  policy['path'] = resolve(dir, String(policy['path']));
+  if (typeof policy['data'] === 'string') policy['data'] = resolve(dir, policy['data']);
   const config = configSchema.parse({
     ...raw,
     grpc: { address: '127.0.0.1:0', ...((raw['grpc'] as object | undefined) ?? {}) },
