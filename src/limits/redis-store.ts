@@ -2,7 +2,7 @@
 import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
-import { assertSubjectRevocation, assertTokenRevocation, InvalidRevocationError } from './errors.js';
+import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { denySubjectKey, denyTokenIdKey } from './keys.js';
 import { buildCheckCalls, combineCheckReplies, refundCalls } from './redis-check.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
@@ -96,8 +96,9 @@ export class RedisStore implements DecisionStore {
   }
 
   /**
-   * ioredis's commandTimeout bounds a command once it is written; this bounds the whole call (cluster
+   * ioredis's commandTimeout bounds a command once it is written; this bounds the whole call (Cluster
    * redirections and slot refreshes included), so a check always answers within redis.commandTimeoutMs.
+   * Every failure becomes a StoreUnavailableError: the stage then follows redis.onError.
    */
   private withinTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
     const timeoutMs = this.config.commandTimeoutMs;
@@ -112,13 +113,8 @@ export class RedisStore implements DecisionStore {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(
-            error instanceof InvalidRevocationError
-              ? error
-              : new StoreUnavailableError(`redis failed ${operation}: ${error instanceof Error ? error.message : String(error)}`, {
-                  cause: error,
-                }),
-          );
+          const reason = error instanceof Error ? error.message : String(error);
+          reject(new StoreUnavailableError(`redis failed ${operation}: ${reason}`, { cause: error }));
         },
       );
     });
