@@ -4,6 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { assessBucket, type BucketAssessment, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
+import { rateLimitKey } from './keys.js';
 import type { DecisionStore, LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -86,9 +87,9 @@ export class MemoryStore implements DecisionStore {
   }
 }
 
+/** The Redis key without prefix: a fixed-size hash, so a huge header value cannot inflate memory per bucket. */
 function bucketKey(request: LimitRequest): string {
-  // Rule names cannot contain a newline, so the pair maps to one key.
-  return `${request.rule.name}\n${request.keyValue}`;
+  return rateLimitKey('', request.rule.name, request.keyValue);
 }
 
 export function toLimitResult(request: LimitRequest, assessment: Omit<BucketAssessment, 'next' | 'ttlMs'>): LimitResult {
