@@ -42,6 +42,26 @@ export interface Sidecar {
 export async function startSidecar(config: Config, options: SidecarOptions = {}): Promise<Sidecar> {
   const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+  // What is open so far, closed in reverse if a later step fails (a bound port or a Redis connection left
+  // open would keep a failed start-up from exiting).
+  const opened: Array<() => Promise<void> | void> = [];
+  try {
+    return await assemble(config, options, logger, metrics, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      await Promise.resolve(close()).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+async function assemble(
+  config: Config,
+  options: SidecarOptions,
+  logger: Logger,
+  metrics: Metrics,
+  opened: Array<() => Promise<void> | void>,
+): Promise<Sidecar> {
 
   const identityDeps: IdentityDeps = {
     logger: logger.child({ stage: 'identity' }),
@@ -62,9 +82,12 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
       ...(options.loadPolicy === undefined ? {} : { load: options.loadPolicy }),
     },
   );
+  opened.push(() => policy.close());
   const store = await createStore(config, limitsDeps);
+  opened.push(() => store.close());
   logStore(logger, config, store.kind);
   const identity = await createIdentityStage(config.jwt, identityDeps);
+  opened.push(() => identity.close());
   const limits = createLimitsStage(config, store, limitsDeps);
 
   const check = createCheckPipeline({
@@ -93,6 +116,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     health,
     logger,
   });
+  opened.push(() => grpcShell.shutdown(0));
   const adminShell = await startAdminServer({
     address: config.admin.address,
     token: config.admin.token,
