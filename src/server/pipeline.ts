@@ -47,8 +47,9 @@ type Verdict =
 
 interface CheckContext {
   request: HttpRequestView;
+  /** taken once when the check starts, so a reload mid-check cannot mix two policies */
+  policy: ActivePolicy | null;
   identity: Identity | null;
-  revision: string | null;
   input?: PolicyInput;
 }
 
@@ -75,9 +76,10 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     if (limitsDenial !== undefined) return limitsDenial;
     const rateHeaders = limitsOutcome.kind === 'pass' ? limitsOutcome.headers : {};
 
-    const policy = deps.policy();
+    // The policy input is built only now: it carries the verified identity, and a request refused at 401
+    // or 429 never pays for body parsing.
+    const policy = context.policy;
     if (policy === null) return deny('no_policy', { detail: 'no policy loaded' });
-    context.revision = policy.revision;
     const input = buildPolicyInput(check.attributes, context.request, context.identity);
     context.input = input;
 
@@ -115,7 +117,11 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   return async function check(checkRequest: DecodedCheckRequest): Promise<CheckResponseMessage> {
     const start = process.hrtime.bigint();
     const decisionId = newDecisionId();
-    const context: CheckContext = { request: toRequestView(checkRequest.attributes), identity: null, revision: null };
+    const context: CheckContext = {
+      request: toRequestView(checkRequest.attributes),
+      policy: deps.policy(),
+      identity: null,
+    };
     let verdict: Verdict;
     try {
       verdict = await decide(checkRequest, context);
@@ -138,7 +144,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       method: context.request.method,
       path: context.request.path,
       subject: context.identity?.subject ?? null,
-      revision: context.revision,
+      revision: context.policy?.revision ?? null,
       durationMs: seconds * 1000,
       input: context.input,
     });
