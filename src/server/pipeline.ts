@@ -3,7 +3,7 @@
 // times them and records the outcome. A check always ends in a CheckResponse, never a thrown error.
 import { randomUUID } from 'node:crypto';
 import type { Identity, IdentityOutcome, IdentityStage } from '../identity/types.js';
-import type { LimitsOutcome, LimitsStage } from '../limits/types.js';
+import type { LimitsOutcome, LimitsStage, TokenFacts } from '../limits/types.js';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
 import type { HttpRequestView } from '../input/types.js';
 import { buildPolicyInput, type PolicyInput } from '../input/buildInput.js';
@@ -57,52 +57,26 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   const newDecisionId = deps.newDecisionId ?? randomUUID;
 
   async function decide(check: DecodedCheckRequest, context: CheckContext): Promise<Verdict> {
+    // 1. Token
     const identityOutcome = await deps.identity.verify(context.request);
-    const identityDenial = denialForIdentity(identityOutcome);
-    if (identityDenial !== undefined) return identityDenial;
+    if (identityOutcome.kind === 'rejected' || identityOutcome.kind === 'unavailable') {
+      return denialForIdentity(identityOutcome);
+    }
     const verified = identityOutcome.kind === 'verified' ? identityOutcome : undefined;
     context.identity = verified?.identity ?? null;
 
-    const limitsOutcome = await deps.limits.evaluate(
-      context.request,
-      verified === undefined
-        ? null
-        : {
-            facts: { jti: verified.identity.token_id, subject: verified.identity.subject, issuedAt: verified.issuedAt },
-            claims: verified.identity.claims,
-          },
-    );
-    const limitsDenial = denialForLimits(limitsOutcome);
-    if (limitsDenial !== undefined) return limitsDenial;
-    const rateHeaders = limitsOutcome.kind === 'pass' ? limitsOutcome.headers : {};
+    // 2-3. Denylist and rate limits (one store round trip)
+    const limitsOutcome = await deps.limits.evaluate(context.request, tokenFactsOf(verified));
+    if (limitsOutcome.kind !== 'pass') return denialForLimits(limitsOutcome);
 
-    // The policy input is built only now: it carries the verified identity, and a request refused at 401
-    // or 429 never pays for body parsing.
-    const policy = context.policy;
-    if (policy === null) return deny('no_policy', { detail: 'no policy loaded' });
-    const input = buildPolicyInput(check.attributes, context.request, context.identity);
-    context.input = input;
-
-    const evalStart = process.hrtime.bigint();
-    let result: PolicyResult;
-    try {
-      result = policy.evaluate(input);
-    } catch (error) {
-      if (error instanceof PolicyEvaluationError) return deny('policy_error', { detail: error.message });
-      throw error;
-    } finally {
-      deps.observePolicyEval(secondsSince(evalStart));
-    }
-    if (!result.defined) return deny('undefined_decision', { detail: 'undefined decision' });
-
-    let decision: PolicyDecision;
-    try {
-      decision = interpretDecision(result.value);
-    } catch (error) {
-      if (error instanceof DecisionTypeError) return deny('decision_type', { detail: error.message });
-      throw error;
-    }
-    if (!decision.allowed) {
+    // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
+    // 401 or 429 never pays for body parsing.
+    if (context.policy === null) return deny('no_policy', { detail: 'no policy loaded' });
+    context.input = buildPolicyInput(check.attributes, context.request, context.identity);
+    const evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval);
+    if (evaluated.kind === 'deny') return evaluated;
+    if (!evaluated.decision.allowed) {
+      const { decision } = evaluated;
       return deny('policy_denied', {
         headers: decision.headers,
         httpStatus: decision.httpStatus,
@@ -110,8 +84,12 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
         dynamicMetadata: decision.dynamicMetadata,
       });
     }
-    const forwardHeaders = verified?.forwardHeaders ?? {};
-    return { kind: 'allow', decision, forwardHeaders, rateHeaders };
+    return {
+      kind: 'allow',
+      decision: evaluated.decision,
+      forwardHeaders: verified?.forwardHeaders ?? {},
+      rateHeaders: limitsOutcome.headers,
+    };
   }
 
   return async function check(checkRequest: DecodedCheckRequest): Promise<CheckResponseMessage> {
@@ -152,6 +130,42 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   };
 }
 
+/** Runs the entrypoint and reads its value; evaluation errors, undefined and wrong types become denials. */
+function evaluatePolicy(
+  policy: ActivePolicy,
+  input: PolicyInput,
+  observeSeconds: (seconds: number) => void,
+): Verdict | { kind: 'decided'; decision: PolicyDecision } {
+  const start = process.hrtime.bigint();
+  let result: PolicyResult;
+  try {
+    result = policy.evaluate(input);
+  } catch (error) {
+    if (error instanceof PolicyEvaluationError) return deny('policy_error', { detail: error.message });
+    throw error;
+  } finally {
+    observeSeconds(secondsSince(start));
+  }
+  if (!result.defined) return deny('undefined_decision', { detail: 'undefined decision' });
+  try {
+    return { kind: 'decided', decision: interpretDecision(result.value) };
+  } catch (error) {
+    if (error instanceof DecisionTypeError) return deny('decision_type', { detail: error.message });
+    throw error;
+  }
+}
+
+function tokenFactsOf(
+  verified: Extract<IdentityOutcome, { kind: 'verified' }> | undefined,
+): { facts: TokenFacts; claims: Record<string, unknown> } | null {
+  if (verified === undefined) return null;
+  const { identity } = verified;
+  return {
+    facts: { jti: identity.token_id, subject: identity.subject, issuedAt: verified.issuedAt },
+    claims: identity.claims,
+  };
+}
+
 function toResponse(verdict: Verdict, decisionId: string): CheckResponseMessage {
   if (verdict.kind === 'deny') {
     const { kind: _kind, detail: _detail, ...outcome } = verdict;
@@ -180,11 +194,8 @@ function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-function denialForIdentity(outcome: IdentityOutcome): Verdict | undefined {
+function denialForIdentity(outcome: Extract<IdentityOutcome, { kind: 'rejected' | 'unavailable' }>): Verdict {
   switch (outcome.kind) {
-    case 'anonymous':
-    case 'verified':
-      return undefined;
     case 'rejected':
       if (outcome.failure === 'missing') return deny('missing_token', { detail: 'missing' });
       if (outcome.failure === 'revoked') return deny('token_revoked', { description: 'token revoked', detail: 'revoked' });
@@ -194,10 +205,8 @@ function denialForIdentity(outcome: IdentityOutcome): Verdict | undefined {
   }
 }
 
-function denialForLimits(outcome: LimitsOutcome): Verdict | undefined {
+function denialForLimits(outcome: Exclude<LimitsOutcome, { kind: 'pass' }>): Verdict {
   switch (outcome.kind) {
-    case 'pass':
-      return undefined;
     case 'revoked':
       return deny('token_revoked', { description: 'token revoked', detail: `revoked by ${outcome.by}` });
     case 'limited':
