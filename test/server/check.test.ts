@@ -119,3 +119,31 @@ describe('check pipeline', () => {
     expect(last?.['input']).toBeDefined();
   });
 });
+
+describe('check pipeline when the IdP cannot be reached', () => {
+  let t: TestSidecar;
+  let issuer: TestIssuer;
+  beforeAll(async () => {
+    issuer = await createTestIssuer('https://down.test');
+    t = await startTestSidecar({
+      config: {
+        jwt: {
+          providers: [
+            { name: 'down', issuer: issuer.issuer, algorithms: ['ES256'], jwksUri: 'http://127.0.0.1:1/jwks' },
+          ],
+        },
+      },
+      options: { loadPolicy: functionPolicy(() => true) },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 503 UNAVAILABLE (not 401) for a token whose keys cannot be fetched', async () => {
+    const token = await issuer.sign({ sub: 'u' });
+    const res = await t.client.check(checkRequest({ headers: { authorization: `Bearer ${token}` } }));
+    expect(res.status?.code).toBe(14);
+    expect(res.deniedResponse?.status?.code).toBe(503);
+    const line = t.logs.find((l) => l['decision_id'] === res.dynamicMetadata?.fields?.['decision_id']?.stringValue);
+    expect(line?.['reason']).toBe('identity_unavailable');
+  });
+});
