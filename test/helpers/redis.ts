@@ -151,14 +151,24 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
 
 export interface RedisSentinel {
   master: RedisServer;
+  /** a replica of the master when started with `replica: true`; the sentinel may promote it */
+  replica: RedisServer | null;
+  /** port of the master the sentinel names now */
+  currentMasterPort(): Promise<number>;
   /** host:port of the sentinel, as redis.sentinel.sentinels takes it */
   sentinels: string[];
   name: string;
   stop(): Promise<void>;
 }
 
-export async function startRedisSentinel(name = 'mymaster'): Promise<RedisSentinel> {
+export async function startRedisSentinel(options: { name?: string; replica?: boolean } = {}): Promise<RedisSentinel> {
+  const name = options.name ?? 'mymaster';
   const master = await startRedisServer();
+  let replica: RedisServer | null = null;
+  if (options.replica === true) {
+    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    await waitFor('replica in sync', async () => (await redisCli(replica!.port, 'info', 'replication')).includes('master_link_status:up'));
+  }
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-sentinel-'));
   const port = await freePort();
   const configFile = join(dir, 'sentinel.conf');
@@ -169,7 +179,8 @@ export async function startRedisSentinel(name = 'mymaster'): Promise<RedisSentin
       'bind 127.0.0.1',
       `dir ${dir}`,
       `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
-      `sentinel down-after-milliseconds ${name} 2000`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
       '',
     ].join('\n'),
   );
@@ -179,8 +190,17 @@ export async function startRedisSentinel(name = 'mymaster'): Promise<RedisSentin
   await waitFor(`sentinel on ${port}`, async () =>
     (await redisCli(port, 'sentinel', 'get-master-addr-by-name', name)).includes(String(master.port)),
   );
+  if (replica !== null) {
+    await waitFor('sentinel to discover the replica', async () =>
+      (await redisCli(port, 'sentinel', 'replicas', name)).includes(String(replica!.port)),
+    );
+  }
   return {
     master,
+    replica,
+    async currentMasterPort() {
+      return Number((await redisCli(port, 'sentinel', 'get-master-addr-by-name', name)).split('\n')[1]);
+    },
     sentinels: [`127.0.0.1:${port}`],
     name,
     async stop() {
@@ -190,6 +210,7 @@ export async function startRedisSentinel(name = 'mymaster'): Promise<RedisSentin
         await exited;
       }
       await master.dispose();
+      await replica?.dispose();
       await rm(dir, { recursive: true, force: true });
     },
   };

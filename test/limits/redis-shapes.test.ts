@@ -44,7 +44,8 @@ describe('redis cluster', () => {
   let store: RedisStore;
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    admins = cluster.nodes.map((n) => new Redis(n.url));
+    // the outage test stops a node under these clients; their reconnect errors are expected
+    admins = cluster.nodes.map((n) => new Redis(n.url).on('error', () => undefined));
     store = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' }, silentLogger);
   });
   afterAll(async () => {
@@ -109,6 +110,32 @@ describe('redis cluster', () => {
       expect(await eventually(async () => (await evaluateAll()).every((o) => o.kind === 'pass'))).toBe(true);
     } finally {
       await shapeStore.close();
+    }
+  });
+});
+
+describe('redis sentinel with a replica', () => {
+  let sentinel: RedisSentinel;
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel({ replica: true });
+  });
+  afterAll(async () => sentinel.stop());
+
+  it('follows a failover: fails fast while the master is gone, then uses the promoted replica', async () => {
+    const config = parseConfig({
+      redis: { sentinel: { sentinels: sentinel.sentinels, name: sentinel.name }, commandTimeoutMs: 300, onError: 'deny' },
+      rateLimits: [{ name: 'per-ip', key: ['source.address'], limit: 100, periodSeconds: 60 }],
+    });
+    const store = await createRedisStore(config.redis!, silentLogger);
+    const stage = createLimitsStage(config, store, recordingDeps());
+    try {
+      expect((await stage.evaluate(request, null)).kind).toBe('pass');
+      await sentinel.master.stop();
+      expect(await settlesWithin(stage.evaluate(request, null), 2000)).toMatchObject({ kind: 'unavailable' });
+      expect(await eventually(async () => (await sentinel.currentMasterPort()) === sentinel.replica!.port)).toBe(true);
+      expect(await eventually(async () => (await stage.evaluate(request, null)).kind === 'pass')).toBe(true);
+    } finally {
+      await store.close();
     }
   });
 });
