@@ -21,11 +21,16 @@ export interface Token {
   newlineBefore: boolean;
 }
 
-// Longest first so `:=` wins over `:` and `==` over `=`.
-const PUNCTUATORS = [
-  ':=', '==', '!=', '<=', '>=',
-  '{', '}', '[', ']', '(', ')', '.', ',', ';', ':', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|',
-];
+const SINGLE_PUNCTUATORS = new Set('{}[]().,;:=<>+-*/%&|');
+/** Two-character operators, keyed by their first character; tried before the single character. */
+const DOUBLE_PUNCTUATORS: Record<string, string> = { ':': ':=', '=': '==', '!': '!=', '<': '<=', '>': '>=' };
+
+function punctuatorAt(source: string, index: number): string | undefined {
+  const first = source[index] as string;
+  const double = DOUBLE_PUNCTUATORS[first];
+  if (double !== undefined && source[index + 1] === double[1]) return double;
+  return SINGLE_PUNCTUATORS.has(first) ? first : undefined;
+}
 
 const isIdentStart = (cp: number): boolean =>
   (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) || cp === 0x5f;
@@ -89,30 +94,37 @@ export function tokenize(file: string, source: string): Token[] {
       continue;
     }
     const loc = here();
-    const push = (kind: TokenKind, text: string, raw = false): void => {
-      tokens.push({ kind, text, raw, loc, spaceBefore, newlineBefore });
-      spaceBefore = false;
-      newlineBefore = false;
-    };
+    let kind: TokenKind;
+    let text: string;
+    let raw = false;
     if (isIdentStart(cp)) {
       const start = cursor.index;
       while (!cursor.done && isIdentPart(cursor.peek())) cursor.advance();
-      push('ident', source.slice(start, cursor.index));
+      kind = 'ident';
+      text = source.slice(start, cursor.index);
     } else if (isDigit(cp)) {
-      push('number', scanNumber(cursor, loc));
+      kind = 'number';
+      text = scanNumber(cursor, loc);
     } else if (cp === 0x22 /* " */) {
-      push('string', scanString(cursor, loc));
+      kind = 'string';
+      text = scanString(cursor, loc);
     } else if (cp === 0x60 /* ` */) {
-      push('string', scanRawString(cursor, loc), true);
+      kind = 'string';
+      text = scanRawString(cursor, loc);
+      raw = true;
     } else {
-      const punct = PUNCTUATORS.find((p) => cursor.startsWith(p));
+      const punct = punctuatorAt(source, cursor.index);
       if (punct === undefined) {
         const shown = String.fromCodePoint(cp);
         throw new RegoCompileError(loc, 'character', `unexpected character ${JSON.stringify(shown)}; remove it or quote it in a string`);
       }
       for (let i = 0; i < punct.length; i++) cursor.advance();
-      push('punct', punct);
+      kind = 'punct';
+      text = punct;
     }
+    tokens.push({ kind, text, raw, loc, spaceBefore, newlineBefore });
+    spaceBefore = false;
+    newlineBefore = false;
   }
   tokens.push({ kind: 'eof', text: '', raw: false, loc: here(), spaceBefore, newlineBefore: true });
   return tokens;

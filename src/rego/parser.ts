@@ -20,7 +20,26 @@ import { RegoCompileError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 
 export function parseModule(file: string, source: string): Module {
-  return new Parser(file, tokenize(file, source)).module();
+  const tokens = tokenize(file, source);
+  try {
+    return new Parser(file, tokens).module();
+  } catch (error) {
+    if (error instanceof ParseFailure) throw new RegoCompileError(error.loc, error.construct, error.detail);
+    throw error;
+  }
+}
+
+/**
+ * A syntax error inside the parser. Not an Error: the parser backtracks by catching these, and capturing a
+ * stack trace for every abandoned reading would dominate parse time. parseModule turns the one that
+ * escapes into a RegoCompileError.
+ */
+class ParseFailure {
+  constructor(
+    readonly loc: Location,
+    readonly construct: string,
+    readonly detail: string,
+  ) {}
 }
 
 /** Words that can never name a variable or a rule (they always start or join a construct). */
@@ -69,7 +88,7 @@ class Parser {
     return this.next();
   }
   private fail(loc: Location, construct: string, detail: string): never {
-    throw new RegoCompileError(loc, construct, detail);
+    throw new ParseFailure(loc, construct, detail);
   }
   /**
    * Tries one reading, then the other. When both fail, the error that got further into the source is the
@@ -80,13 +99,13 @@ class Parser {
     try {
       return first();
     } catch (firstError) {
-      if (!(firstError instanceof RegoCompileError)) throw firstError;
+      if (!(firstError instanceof ParseFailure)) throw firstError;
       this.pos = saved.pos;
       this.wildcards = saved.wildcards;
       try {
         return second();
       } catch (secondError) {
-        if (!(secondError instanceof RegoCompileError)) throw secondError;
+        if (!(secondError instanceof ParseFailure)) throw secondError;
         throw isAfter(firstError.loc, secondError.loc) ? firstError : secondError;
       }
     }
@@ -98,7 +117,7 @@ class Parser {
     try {
       return attempt();
     } catch (err) {
-      if (!(err instanceof RegoCompileError)) throw err;
+      if (!(err instanceof ParseFailure)) throw err;
       this.pos = saved.pos;
       this.wildcards = saved.wildcards;
       return undefined;
@@ -821,13 +840,13 @@ class Parser {
     try {
       return build(this.comprehensionBody(end, open));
     } catch (bodyError) {
-      if (!(bodyError instanceof RegoCompileError) || !this.isPunct(',')) throw bodyError;
+      if (!(bodyError instanceof ParseFailure) || !this.isPunct(',')) throw bodyError;
       this.pos = saved.pos;
       this.wildcards = saved.wildcards;
       try {
         return fallback();
       } catch (listError) {
-        if (!(listError instanceof RegoCompileError)) throw listError;
+        if (!(listError instanceof ParseFailure)) throw listError;
         throw isAfter(bodyError.loc, listError.loc) ? bodyError : listError;
       }
     }
