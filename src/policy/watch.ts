@@ -28,9 +28,10 @@ export function watchPaths(paths: string[], onChange: () => void, debounceMs: nu
 function watchOne(path: string, trigger: () => void): FSWatcher {
   if (isDirectory(path)) return watch(path, { recursive: true, persistent: false }, trigger);
   // Editors and `mv` replace files, which ends a watch on the file itself; watch its directory instead.
+  // A Kubernetes ConfigMap/Secret volume swaps a `..data` symlink rather than touching the file's own name.
   const name = basename(path);
   return watch(dirname(path), { persistent: false }, (_event, filename) => {
-    if (filename === null || filename === name) trigger();
+    if (filename === null || filename === name || filename.startsWith('..')) trigger();
   });
 }
 

@@ -68,3 +68,22 @@ describe('policy hot reload', () => {
     await eventually(async () => status(await t.client.check(checkRequest({ path: '/v3' }))) === 200, 'the fixed policy');
   });
 });
+
+describe('policy hot reload of policy.data', () => {
+  let t: TestSidecar;
+  const DATA_POLICY = 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] in data.open\n';
+  beforeAll(async () => {
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': DATA_POLICY, 'data.json': JSON.stringify({ open: ['a'] }) },
+      config: { policy: { watch: true, data: 'data.json' } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('puts a replaced policy.data file in force', async () => {
+    expect(status(await t.client.check(checkRequest({ path: '/a' })))).toBe(200);
+    t.write('data.json', JSON.stringify({ open: ['b'] }));
+    await eventually(async () => status(await t.client.check(checkRequest({ path: '/b' }))) === 200, 'the new data');
+    expect(status(await t.client.check(checkRequest({ path: '/a' })))).toBe(403);
+  });
+});
