@@ -258,6 +258,13 @@ class Parser {
     const hasBraces = !hasIf && this.isPunct('{');
     if (isDefault) {
       if (value === null) this.fail(loc, 'default rule', 'a default rule needs a value: `default name := value`');
+      // A default function answers for any arguments, so its parameters can only be distinct plain names.
+      const seen = new Set<string>();
+      for (const arg of args ?? []) {
+        if (arg.type !== 'var') this.fail(arg.loc, 'default rule', `default function parameters must be plain variable names, found ${describeTerm(arg)}`);
+        if (seen.has(arg.name)) this.fail(arg.loc, 'default rule', `parameter \`${arg.name}\` is repeated`);
+        if (arg.wildcard !== true) seen.add(arg.name);
+      }
       const notConstant = firstNonConstant(value);
       if (notConstant !== null) {
         this.fail(notConstant.loc, 'default rule', `a default value must be a constant (no variables, references, calls or operators outside comprehensions), found ${describeTerm(notConstant)}`);

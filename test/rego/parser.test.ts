@@ -179,6 +179,12 @@ describe('parser: rule heads', () => {
     expect(strip(rule('default p := {"a": [1, -2, {true}], "b": null}\n')).default).toBe(true);
   });
 
+  it('refuses default functions with pattern or repeated parameters', () => {
+    expect(parseError('package a\ndefault f([x]) := 1\n').detail).toMatch(/plain variable names/);
+    expect(parseError('package a\ndefault f(x, x) := 1\n').detail).toMatch(/repeated/);
+    expect(strip(rule('default f(_, _) := 1\n'))).toMatchObject({ kind: 'function', default: true });
+  });
+
   it('refuses rules named input or data', () => {
     expect(parseError('package a\ninput := 1\n').detail).toMatch(/shadow the root document/);
     expect(parseError('package a\ndata.x := 1\n').construct).toBe('rule');
