@@ -178,14 +178,21 @@ function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
   });
 }
 
-/** Negation as failure: a flag set when the inner expression succeeds; nothing inner leaks out. */
+/**
+ * Negation as failure: a flag set when the inner expression succeeds, leaving its block (and any scans in
+ * it) at the first success; nothing bound inside leaks out.
+ */
 function planNot(inner: Expr, ctx: PlanContext, k: Continue): void {
   const found = ctx.func.newLocal();
   ctx.func.emit({ op: 'reset', target: found });
   const innerCtx = child(ctx, ctx.scope);
-  const block = ctx.func.nested(() =>
-    planExpr(inner, innerCtx, () => ctx.func.emit({ op: 'assign', source: ctx.policy.constant('true'), target: found })),
-  );
+  const block = ctx.func.nested(() => {
+    const blockDepth = ctx.func.depth;
+    planExpr(inner, innerCtx, () => {
+      ctx.func.emit({ op: 'assign', source: ctx.policy.constant('true'), target: found });
+      ctx.func.breakOutTo(blockDepth);
+    });
+  });
   ctx.func.emit({ op: 'blocks', blocks: [block] });
   ctx.func.emit({ op: 'isUndefined', source: found });
   k();
@@ -198,21 +205,27 @@ function planEvery(expr: Extract<Expr, { type: 'every' }>, ctx: PlanContext, k: 
     const counterExample = ctx.func.newLocal();
     ctx.func.emit({ op: 'reset', target: counterExample });
     const inner = everyScope(expr, ctx.scope);
-    const block = ctx.func.nested(() =>
+    const block = ctx.func.nested(() => {
+      const searchDepth = ctx.func.depth;
       scan(collection, ctx, (key, value) => {
         const bodyCtx = child(ctx, inner);
         bodyCtx.env.set(`${inner.id}:${expr.value.name}`, value);
         if (expr.key !== null) bodyCtx.env.set(`${inner.id}:${expr.key.name}`, key);
         const succeeded = ctx.func.newLocal();
         ctx.func.emit({ op: 'reset', target: succeeded });
-        const bodyBlock = ctx.func.nested(() =>
-          planBody(expr.body, bodyCtx, () => ctx.func.emit({ op: 'assign', source: ctx.policy.constant('true'), target: succeeded })),
-        );
+        const bodyBlock = ctx.func.nested(() => {
+          const bodyDepth = ctx.func.depth;
+          planBody(expr.body, bodyCtx, () => {
+            ctx.func.emit({ op: 'assign', source: ctx.policy.constant('true'), target: succeeded });
+            ctx.func.breakOutTo(bodyDepth); // one solution of the body is enough for this element
+          });
+        });
         ctx.func.emit({ op: 'blocks', blocks: [bodyBlock] });
         ctx.func.emit({ op: 'isUndefined', source: succeeded });
         ctx.func.emit({ op: 'assign', source: ctx.policy.constant('true'), target: counterExample });
-      }),
-    );
+        ctx.func.breakOutTo(searchDepth); // one counterexample decides
+      });
+    });
     ctx.func.emit({ op: 'blocks', blocks: [block] });
     ctx.func.emit({ op: 'isUndefined', source: counterExample });
     k();

@@ -23,6 +23,8 @@ export interface Dependency {
 export class FuncBuilder {
   private nextLocal: number;
   current: Stmt[];
+  /** How many Blocks enclose `current` (1 in a top-level block); `break` indexes are computed from it. */
+  depth = 0;
 
   constructor(firstFreeLocal: number, readonly blocks: Block[] = []) {
     this.nextLocal = firstFreeLocal;
@@ -46,6 +48,12 @@ export class FuncBuilder {
     const block: Block = { stmts: [] };
     this.blocks.push(block);
     this.current = block.stmts;
+    this.depth = 1;
+  }
+
+  /** Leaves every Block from the current one out to (and including) the Block at `depth`. */
+  breakOutTo(depth: number): void {
+    this.emit({ op: 'break', index: this.depth - depth });
   }
 
   /** Runs `fill` with a fresh block as the current one and returns that block. */
@@ -53,10 +61,12 @@ export class FuncBuilder {
     const block: Block = { stmts: [] };
     const saved = this.current;
     this.current = block.stmts;
+    this.depth++;
     try {
       fill();
     } finally {
       this.current = saved;
+      this.depth--;
     }
     return block;
   }

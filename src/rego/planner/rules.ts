@@ -85,6 +85,8 @@ function planDefinition(
         return;
       default:
         func.emit({ op: 'assignOnce', source: first, target, message: conflict });
+        // A constant value cannot conflict with the body's other solutions: stop at the first one.
+        if (first.kind === 'const') func.breakOutTo(1);
     }
   };
   if (clauses.length === 1) {

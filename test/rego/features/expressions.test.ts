@@ -175,3 +175,28 @@ describe('safety reordering and builtins', () => {
     expect(await valueOf('package test\np := [count("héllo"), substring("héllo", 1, 2)]', 'test/p')).toEqual([5, 'él']);
   });
 });
+
+describe('early exits keep the answers', () => {
+  it('not over two nested iterations', async () => {
+    const policy = 'package test\np if { not input.a[_].b[_] == 3 }';
+    expect(await valueOf(policy, 'test/p', { a: [{ b: [1, 2] }, { b: [4] }] })).toBe(true);
+    expect((await evaluate(policy, 'test/p', { a: [{ b: [1, 2] }, { b: [4, 3] }] })).defined).toBe(false);
+  });
+
+  it('every whose body iterates', async () => {
+    const policy = 'package test\np if { every x in input.xs { some y in input.ys; y == x } }';
+    expect(await valueOf(policy, 'test/p', { xs: [1, 2], ys: [2, 1, 2] })).toBe(true);
+    expect((await evaluate(policy, 'test/p', { xs: [1, 5, 2], ys: [2, 1] })).defined).toBe(false);
+  });
+
+  it('a constant-valued rule stops at its first solution but still conflicts with other definitions', async () => {
+    const policy = 'package test\np := 1 if { some x in input.xs; some y in input.xs; x != y }\np := 2 if input.b';
+    expect(await valueOf(policy, 'test/p', { xs: [1, 2, 3] })).toBe(1);
+    await expect(evaluate(policy, 'test/p', { xs: [1, 2, 3], b: true })).rejects.toThrow();
+  });
+
+  it('statements after an early exit in an enclosing scan still run for later elements', async () => {
+    const policy = 'package test\np contains x if { some x in input.xs; not x in input.skip; every y in input.ys { y != x } }';
+    expect(sorted(await valueOf(policy, 'test/p', { xs: [1, 2, 3, 4], skip: [2], ys: [3] }))).toEqual([1, 4]);
+  });
+});
