@@ -324,7 +324,8 @@ class Parser {
       bodies.push({ loc, exprs: [] });
     }
     // v0 allowed several bodies after one head (`p { a } { b }`): each is its own rule (logical OR).
-    while (bodies.length > 0 && this.isPunct('{') && !isDefault) {
+    const bracedFirstBody = this.isPunct('}', this.tokens[this.pos - 1]);
+    while (bracedFirstBody && this.isPunct('{') && !isDefault) {
       if (this.strictV1) this.fail(this.peek().loc, 'rule body', 'several bodies after one head are not allowed in Rego v1; write the rule twice');
       bodies.push(this.bracedBody());
     }

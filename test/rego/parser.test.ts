@@ -239,6 +239,10 @@ describe('parser: v0 syntax', () => {
     expect(parsed.map((r) => r.name)).toEqual([['p'], ['p']]);
   });
 
+  it('does not take a brace after a single-expression body as a second body', () => {
+    expect(parseError('package a\np if input.x\n{ true }\n').construct).toBe('rule');
+  });
+
   it('refuses v0 bodies in files that import rego.v1', () => {
     const err = parseError('package a\nimport rego.v1\nallow { true }\n');
     expect(err.loc).toEqual({ file: 'bad.rego', line: 3, col: 7 });
