@@ -5,7 +5,10 @@ import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
 
 /** Start-up failures that are the user's input (config, policy, key files): exit 2, not 1. */
-const USAGE_ERROR_CODES = new Set(['CONFIG_READ', 'CONFIG_YAML', 'CONFIG_INVALID', 'POLICY_LOAD', 'REGO_COMPILE', 'PROVIDER_INVALID', 'JWKS_INVALID']);
+const USAGE_ERROR_CODES = new Set([
+  'CONFIG_READ', 'CONFIG_YAML', 'CONFIG_INVALID', 'POLICY_LOAD', 'REGO_COMPILE', 'PROVIDER_INVALID', 'JWKS_INVALID',
+  'REDIS_ADDRESS',
+]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {
   let sidecar: Sidecar;

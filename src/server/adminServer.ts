@@ -27,7 +27,7 @@ export interface AdminShell {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const unixSeconds = z.number().int().nonnegative();
+const unixSeconds = z.number().int().positive();
 export const denylistRequestSchema = z.union([
   z.strictObject({ jti: z.string().min(1), exp: unixSeconds }),
   z.strictObject({ sub: z.string().min(1), before: unixSeconds.optional() }),
@@ -148,9 +148,14 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
     deps.logger.info({ sub: body.sub, before }, 'subject revoked through the admin API');
     return sendJson(res, 200, { revoked: { sub: body.sub, before } });
   } catch (error) {
+    if (hasCode(error, 'INVALID_REVOCATION')) throw new HttpError(400, (error as Error).message);
     deps.logger.error({ err: error }, 'denylist write failed');
     throw new HttpError(503, 'the store did not accept the revocation; retry');
   }
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === code;
 }
 
 /** Compares digests so neither the token's content nor its length leaks through timing. */

@@ -59,6 +59,24 @@ describe('portcullis serve: start-up failures exit 2 with a message naming file,
   });
 });
 
+describe('portcullis serve: key files are input too', () => {
+  it('a jwksFile that is not a JSON Web Key Set exits 2 naming the file', { timeout: 120_000 }, async () => {
+    const dir = configDir({ 'policies/authz.rego': ALLOW_ALL, 'jwks.json': 'not json' });
+    writeFiles(dir, {
+      'c.yaml': [
+        'grpc: { address: 127.0.0.1:0 }',
+        'admin: { address: 127.0.0.1:0 }',
+        `jwt: { providers: [{ name: p, issuer: "https://i", algorithms: [ES256], jwksFile: ${join(dir, 'jwks.json')} }] }`,
+        `policy: { path: ${join(dir, 'policies')}, watch: false }`,
+        'logLevel: silent',
+      ].join('\n'),
+    });
+    const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(join(dir, 'jwks.json'));
+  });
+});
+
 describe('portcullis usage', () => {
   it('--help exits 0 and lists the commands', async () => {
     const result = await runMain(['--help']);

@@ -75,6 +75,8 @@ describe('admin HTTP', () => {
 
   it('POST /v1/denylist answers 400 for a body that is neither shape', async () => {
     expect((await post({ jti: 'x' }, ADMIN_TOKEN)).status).toBe(400);
+    expect((await post({ jti: 'x', exp: 0 }, ADMIN_TOKEN)).status).toBe(400);
+    expect((await post({ sub: 'x', before: 1.5 }, ADMIN_TOKEN)).status).toBe(400);
   });
 
   it('POST /v1/denylist revokes a jti through the store, so its token is refused with 401 token revoked', async () => {
