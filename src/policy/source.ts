@@ -1,7 +1,7 @@
 // Turns `policy.path` into an OPA Wasm module plus base data, whatever the path holds: a directory of .rego
 // files (compiled in-process), a bare .wasm module, or a bundle .tar.gz (ours or `opa build -t wasm`'s).
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt, readBundle } from '../rego/bundle.js';
@@ -106,10 +106,17 @@ async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<Po
   return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision: shortHash(hashed), kind: 'rego' };
 }
 
-/** Every file under `dir`, sorted, skipping hidden entries (.git, editor swap files) and node_modules. */
-async function listFiles(dir: string): Promise<string[]> {
+/**
+ * Every file under `dir`, sorted, skipping hidden entries (.git, editor swap files, and Kubernetes'
+ * `..data` / `..<timestamp>` ConfigMap internals) and node_modules. Symbolic links are followed, because a
+ * ConfigMap mounts each file as a link into `..data`; a directory reached twice is read once.
+ */
+async function listFiles(dir: string, visited = new Set<string>()): Promise<string[]> {
   let entries;
   try {
+    const real = await realpath(dir);
+    if (visited.has(real)) return [];
+    visited.add(real);
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     throw new PolicyLoadError(dir, `cannot be listed: ${describeFsError(error)}`, { cause: error });
@@ -118,8 +125,15 @@ async function listFiles(dir: string): Promise<string[]> {
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(full)));
-    else if (entry.isFile()) files.push(full);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = await stat(full).catch(() => undefined); // a dangling link is skipped like a missing file
+      isDirectory = target?.isDirectory() ?? false;
+      isFile = target?.isFile() ?? false;
+    }
+    if (isDirectory) files.push(...(await listFiles(full, visited)));
+    else if (isFile) files.push(full);
   }
   return files;
 }

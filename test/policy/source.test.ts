@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -69,6 +69,18 @@ describe('loadPolicySource', () => {
     expect(source.revision).toMatch(/^[0-9a-f]{12}$/);
     expect(await evaluate(source.wasm, source.data, { user: 'alice' })).toEqual([{ result: true }]);
     expect(await evaluate(source.wasm, source.data, { user: 'bob' })).toEqual([{ result: false }]);
+  });
+
+  it('follows symbolic links as a Kubernetes ConfigMap mount lays them out, reading each file once', async () => {
+    const dir = join(work, 'configmap');
+    await writeTree(join(dir, '..2026_11_23_10_00_00.123'), { 'authz.rego': POLICY, 'data.json': '{"users": {"alice": {"role": "admin"}}, "config": {"limits": {"role": "admin"}}}' });
+    await symlink('..2026_11_23_10_00_00.123', join(dir, '..data'));
+    await symlink('..data/authz.rego', join(dir, 'authz.rego'));
+    await symlink('..data/data.json', join(dir, 'data.json'));
+    await symlink('.', join(dir, 'loop'));
+    const source = await loadPolicySource(dir, ['envoy/authz/allow']);
+    expect(source.data).toEqual({ users: { alice: { role: 'admin' } }, config: { limits: { role: 'admin' } } });
+    expect(await evaluate(source.wasm, source.data, { user: 'alice' })).toEqual([{ result: true }]);
   });
 
   it('gives the same revision for the same sources and a new one when a file changes', async () => {
