@@ -126,7 +126,8 @@ const encodings = cases([
   ['base64url.encode', ['??>'], 'Pz8-'], ['base64url.encode', ['a'], 'YQ=='], ['base64url.encode_no_pad', ['a'], 'YQ'],
   ['base64url.decode', ['YQ'], 'a'], ['base64url.decode', ['YQ=='], 'a'], ['base64url.decode', ['Y+=='], U],
   ['json.marshal', [{ b: [1, 'x'], a: null }], '{"a":null,"b":[1,"x"]}'], ['json.marshal', [S(2, 1)], '[1,2]'],
-  ['json.marshal', ['<&>'], '"\\u003c\\u0026\\u003e"'],
+  ['json.marshal', ['<&>'], '"\\u003c\\u0026\\u003e"'], ['json.marshal', ['a\u2028b\n'], '"a\\u2028b\\n"'],
+  ['json.unmarshal', ['[1, 2.50, "x"]'], [1, 2.5, 'x']], ['json.is_valid', [1], false],
   ['json.unmarshal', ['{"a":[1,true]}'], { a: [1, true] }], ['json.unmarshal', ['{bad'], U],
   ['json.is_valid', ['[1]'], true], ['json.is_valid', ['[1'], false],
   ['urlquery.encode', ['a b&c=d/é~'], 'a+b%26c%3Dd%2F%C3%A9~'], ['urlquery.decode', ['a+b%26c'], 'a b&c'],
@@ -165,6 +166,16 @@ describe('exact integers', () => {
     await exact('mul', '2', '1000000000000000000000', '2000000000000000000000');
     await exact('mul', '-99999999999', '99999999999', '-9999999999800000000001');
     await exact('plus', '-100000000000000000000', '1', '-99999999999999999999');
+    const viaString = async (func: string, text: string, want: string) => {
+      const rs = await evalStmts(c, 4, 3, [
+        { op: 'call', func, args: [c.c(text)], target: 2 },
+        { op: 'equal', a: L(2), b: c.c(want, true) },
+        { op: 'assign', source: c.c(true), target: 3 },
+      ]);
+      expect(only(rs), `${func}(${text})`).toBe(true);
+    };
+    await viaString('to_number', '12345678901234567890123', '12345678901234567890123');
+    await viaString('json.unmarshal', '{"n": 9007199254740993}', '{"n": 9007199254740993}');
   });
   it('a big integer that shrinks back into i64 becomes an ordinary integer again', async () => {
     const c = new Consts();

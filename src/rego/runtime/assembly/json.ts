@@ -427,6 +427,9 @@ export function bufF64(x: f64): void {
 
 const HEX = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
+/** Escape <, > and & as \u00XX too, as Go's encoding/json does (json.marshal output must match OPA's). */
+let htmlEscape = false;
+
 export function bufJsonString(p: usize, n: usize): void {
   bufByte(34);
   let run = p;
@@ -434,7 +437,15 @@ export function bufJsonString(p: usize, n: usize): void {
   let q = p;
   while (q < end) {
     const c = <u32>load<u8>(q);
-    if (c >= 32 && c != 34 && c != 92) {
+    if (htmlEscape && c == 0xe2 && q + 2 < end && load<u8>(q + 1) == 0x80 && (load<u8>(q + 2) & 0xfe) == 0xa8) {
+      // U+2028 / U+2029, which Go's encoder also escapes
+      bufBytes(run, q - run);
+      bufAscii(load<u8>(q + 2) == 0xa8 ? '\\u2028' : '\\u2029');
+      q += 3;
+      run = q;
+      continue;
+    }
+    if (c >= 32 && c != 34 && c != 92 && !(htmlEscape && (c == 60 || c == 62 || c == 38))) {
       q++;
       continue;
     }
@@ -535,10 +546,21 @@ export function opa_value_dump(v: usize): usize {
   return opa_json_dump(v);
 }
 
-/** JSON text of v as a string value. */
+/** JSON text of v as a string value, escaped like Go's encoding/json (json.marshal). */
 export function jsonText(v: usize): usize {
   bufStart();
+  htmlEscape = true;
   bufValue(v);
+  htmlEscape = false;
   return strRef(bp, bl);
+}
+
+/** The number a whole string spells in JSON syntax (exact, big integers included), else 0. */
+export function numberFromText(p: usize, len: usize): usize {
+  jp = p;
+  je = p + len;
+  if (len == 0) return 0;
+  const v = parseNumber();
+  return v != 0 && jp == je ? v : 0;
 }
 

@@ -2,7 +2,8 @@
 // handles the common case natively and returns 0 when it cannot decide — a non-ASCII case mapping, an empty
 // separator, a wrong type — and the emitted code then calls the JS implementation, which settles it (with
 // undefined for a genuine error). UTF-8 makes byte-wise search, split and prefix tests exact for any text.
-import { T_STR, isTag, newArr, arrPush, newInt, newStr, strLen, strPtr, strRef } from './value';
+import { T_STR, T_NULL, T_BOOL, T_NUM, isTag, newArr, arrPush, newInt, newStr, strLen, strPtr, strRef, tagOf, boolV, TRUE_V } from './value';
+import { jsonText, numberFromText, opa_json_parse } from './json';
 
 function isAscii(p: usize, n: usize): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) >= 0x80) return false;
@@ -186,4 +187,31 @@ export function f_substring(s: usize, start: usize, length: usize): usize {
   const a = byteOffset(p, n, st);
   const b = ln < 0 ? n : byteOffset(p, n, st + ln);
   return strRef(p + a, b > a ? b - a : 0);
+}
+
+/** to_number on JSON-syntax text natively, so big integers stay exact; other spellings (+1, 1., .5) go to JS. */
+export function f_to_number(x: usize): usize {
+  if (x == 0) return 0;
+  const t = tagOf(x);
+  if (t == T_NUM) return x;
+  if (t == T_NULL) return newInt(0);
+  if (t == T_BOOL) return newInt(x == TRUE_V || load<u32>(x, 4) != 0 ? 1 : 0);
+  if (t != T_STR) return 0;
+  return numberFromText(strPtr(x), strLen(x));
+}
+
+/** json.unmarshal natively: exact numbers, and no JSON round trip through JS. */
+export function f_json_unmarshal(s: usize): usize {
+  if (!isTag(s, T_STR)) return 0;
+  return opa_json_parse(strPtr(s), strLen(s));
+}
+
+export function f_json_marshal(v: usize): usize {
+  if (v == 0) return 0;
+  return jsonText(v);
+}
+
+export function b_json_is_valid(s: usize): usize {
+  if (!isTag(s, T_STR)) return boolV(false);
+  return boolV(opa_json_parse(strPtr(s), strLen(s)) != 0);
 }
