@@ -114,9 +114,9 @@ export function tokenize(file: string, source: string): Token[] {
       raw = true;
     } else {
       const punct = punctuatorAt(source, cursor.index);
-      if (punct === undefined) {
-        const shown = String.fromCodePoint(cp);
-        throw new RegoCompileError(loc, 'character', `unexpected character ${JSON.stringify(shown)}; remove it or quote it in a string`);
+      if (punct === undefined) throw unexpectedCharacter(loc, cp);
+      if ((punct === '&' || punct === '|') && source[cursor.index + 1] === punct) {
+        throw new RegoCompileError(loc, 'operator', `Rego has no \`${punct}${punct}\`: the expressions of a body must all hold (one per line), and a rule defined twice holds when either definition does; \`${punct}\` alone is set ${punct === '&' ? 'intersection' : 'union'}`);
       }
       for (let i = 0; i < punct.length; i++) cursor.advance();
       kind = 'punct';
@@ -128,6 +128,14 @@ export function tokenize(file: string, source: string): Token[] {
   }
   tokens.push({ kind: 'eof', text: '', raw: false, loc: here(), spaceBefore, newlineBefore: true });
   return tokens;
+}
+
+function unexpectedCharacter(loc: Location, cp: number): RegoCompileError {
+  const shown = JSON.stringify(String.fromCodePoint(cp));
+  if (cp === 0x27 /* ' */) {
+    return new RegoCompileError(loc, 'character', `unexpected character ${shown}; Rego strings use double quotes ("...") or backticks (\`...\`)`);
+  }
+  return new RegoCompileError(loc, 'character', `unexpected character ${shown}; remove it or quote it in a string`);
 }
 
 // JSON number syntax: int [frac] [exp]. The text is kept as written so big integers stay exact.

@@ -139,7 +139,7 @@ class Parser {
     while (this.peek().kind !== 'eof') {
       const start = this.peek();
       if (!start.newlineBefore) {
-        this.fail(start.loc, 'statement', `expected a line break before ${describe(start)}; put each rule on its own line`);
+        this.fail(start.loc, 'statement', `expected a line break before ${describe(start)}; put each rule on its own line${hintFor(start)}`);
       }
       if (this.isWord('import')) {
         if (rules.length > 0) this.fail(start.loc, 'import', 'imports must come before the first rule');
@@ -442,7 +442,7 @@ class Parser {
       const token = this.peek();
       if (token.kind === 'eof') this.fail(open.loc, 'body', `\`${open.text}\` is never closed; add \`${end}\``);
       if (!token.newlineBefore) {
-        this.fail(token.loc, 'body', `expected a line break, \`;\` or \`${end}\` after the expression, found ${describe(token)}`);
+        this.fail(token.loc, 'body', `expected a line break, \`;\` or \`${end}\` after the expression, found ${describe(token)}${hintFor(token)}`);
       }
     }
   }
@@ -976,6 +976,17 @@ function dottedName(term: Term): string | null {
     parts.push(element.value);
   }
   return parts.join('.');
+}
+
+/** Extra advice for tokens that usually mean syntax from another language. */
+function hintFor(token: Token): string {
+  if (token.kind === 'ident' && (token.text === 'or' || token.text === 'and')) {
+    return ` (Rego has no \`${token.text}\`: the expressions of a body must all hold, and a rule defined twice holds when either definition does)`;
+  }
+  if (token.kind === 'punct' && token.text === '(' && token.spaceBefore) {
+    return ' (a call takes no space between the function name and `(`)';
+  }
+  return '';
 }
 
 function describe(token: Token): string {

@@ -96,6 +96,12 @@ describe('lexer', () => {
     expect(lexError('x := 12abc').detail).toMatch(/must not run into a name/);
   });
 
+  it('explains && and || and single-quoted strings, which come from other languages', () => {
+    expect(lexError('p if { a && b }').detail).toMatch(/no `&&`/);
+    expect(lexError('p if { a || b }').detail).toMatch(/no `\|\|`.*union/);
+    expect(lexError("x := 'bob'").detail).toMatch(/double quotes/);
+  });
+
   it('refuses characters that are not Rego, naming them and their column', () => {
     const err = lexError('x := a ^ b');
     expect(err.loc.col).toBe(8);

@@ -452,6 +452,11 @@ describe('parser: expressions', () => {
     expect(err.loc).toEqual({ file: 'bad.rego', line: 2, col: 10 });
   });
 
+  it('hints at `or`/`and` and at a space before a call parenthesis', () => {
+    expect(parseError('package a\np if input.a or input.b\n').detail).toMatch(/Rego has no `or`/);
+    expect(parseError('package a\np if {\n  f (1)\n}\n').detail).toMatch(/no space between the function name and `\(`/);
+  });
+
   it('refuses an empty body', () => {
     expect(parseError('package a\np if { }\n').detail).toMatch(/empty body/);
   });
