@@ -86,6 +86,14 @@ describe('bundle read: bundles from other tools', () => {
     expect(bundle.regoFiles).toEqual([{ path: 'envoy/authz.rego', source: 'package envoy.authz\n' }]);
   });
 
+  it('reads an uncompressed .tar as well', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const plain = new Uint8Array(gunzipSync(Buffer.from(rawTarGz([{ path: 'policy.wasm', body: WASM }, { path: 'data.json', body: '{"k": 2}' }]))));
+    const bundle = await readBundle(plain);
+    expect(bundle.wasm).toEqual(WASM);
+    expect(bundle.data).toEqual({ k: 2 });
+  });
+
   it('loads the module the manifest names, wherever it is', async () => {
     const bundle = await readBundle(rawTarGz([
       { path: '/.manifest', body: JSON.stringify({ revision: 'abc', wasm: [{ entrypoint: 'p/allow', module: '/mods/main.wasm' }] }) },
