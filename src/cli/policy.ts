@@ -1,7 +1,6 @@
 // `portcullis policy build` and `portcullis policy eval`. Exit codes: 0 ok, 1 runtime failure (I/O, a policy
 // that fails while evaluating), 2 bad usage or an invalid policy (the message names file:line:col).
-import { readFile, writeFile } from 'node:fs/promises';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { RegoCompileError } from '../rego/errors.js';
 import { PolicyLoadError } from '../policy/errors.js';
