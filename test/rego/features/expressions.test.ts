@@ -200,3 +200,14 @@ describe('early exits keep the answers', () => {
     expect(sorted(await valueOf(policy, 'test/p', { xs: [1, 2, 3, 4], skip: [2], ys: [3] }))).toEqual([1, 4]);
   });
 });
+
+describe('numbers', () => {
+  it('large integer literals keep their precision through the compiler (compared, not rounded)', async () => {
+    const policy = 'package test\np := [12345678901234567890 == 12345678901234567891, 9007199254740993 > 9007199254740992]';
+    expect(await valueOf(policy, 'test/p')).toEqual([false, true]);
+  });
+
+  it('integers stay integers and exact division stays integral', async () => {
+    expect(await valueOf('package test\np := [6 / 3, 2.0 * 2, 10 - 4]', 'test/p')).toEqual([2, 4, 6]);
+  });
+});
