@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { configSchema } from '../src/config/schema.js';
+import { buildPolicyInput } from '../src/input/buildInput.js';
+import type { DecodedAttributes } from '../src/input/checkRequest.js';
+import { toRequestView } from '../src/input/requestView.js';
 import { loadProtos } from '../src/server/protos.js';
 import { startSidecar } from '../src/server/sidecar.js';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
@@ -48,6 +51,16 @@ const requests = await Promise.all(
   ),
 );
 const client = createTestClient(sidecar.grpcPort);
+
+// The sidecar's own per-check work outside the stages benchmarked elsewhere (bench:identity, bench:limits,
+// bench:policy): request view + policy input (path, query, body, protobuf-JSON attributes).
+{
+  const attributes = (requests[0] as { attributes: DecodedAttributes }).attributes;
+  const rounds = 20_000;
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) buildPolicyInput(attributes, toRequestView(attributes), null);
+  console.log(`request view + policy input: ${(((performance.now() - t0) / rounds) * 1000).toFixed(1)} µs per check`);
+}
 
 async function run(total: number): Promise<{ seconds: number; latencies: number[]; statuses: Map<number, number> }> {
   const latencies: number[] = [];
