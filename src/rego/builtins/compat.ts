@@ -66,7 +66,149 @@ function semverCompare(a: unknown, b: unknown): number {
   return 0;
 }
 
+type Json = unknown;
+
+/** RFC 6901 path segments from a JSON pointer string or an array of segments (OPA accepts both). */
+function pointerSegments(path: unknown): string[] {
+  if (Array.isArray(path)) return path.map((p) => String(p));
+  const text = str('json.patch', path);
+  if (text === '') return [];
+  if (!text.startsWith('/')) throw new BuiltinArgError('json.patch', `invalid path ${JSON.stringify(text)}`);
+  return text.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function clone(v: Json): Json {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as Json);
+}
+
+function getAt(doc: Json, path: string[]): Json {
+  let cur: Json = doc;
+  for (const seg of path) {
+    if (Array.isArray(cur)) cur = cur[Number(seg)];
+    else if (typeof cur === 'object' && cur !== null) cur = (cur as Record<string, Json>)[seg];
+    else return undefined;
+  }
+  return cur;
+}
+
+/** Applies one change at path; returns the new document (the root may be replaced). */
+function changeAt(doc: Json, path: string[], change: (parent: Json, key: string) => void): Json {
+  if (path.length === 0) throw new BuiltinArgError('json.patch', 'the root cannot be the target of this operation');
+  const parent = getAt(doc, path.slice(0, -1));
+  if (typeof parent !== 'object' || parent === null) throw new BuiltinArgError('json.patch', `no parent for /${path.join('/')}`);
+  change(parent, path[path.length - 1]!);
+  return doc;
+}
+
+function addAt(doc: Json, path: string[], value: Json): Json {
+  if (path.length === 0) return value;
+  return changeAt(doc, path, (parent, key) => {
+    if (Array.isArray(parent)) {
+      const i = key === '-' ? parent.length : Number(key);
+      if (!Number.isInteger(i) || i < 0 || i > parent.length) throw new BuiltinArgError('json.patch', `bad index ${key}`);
+      parent.splice(i, 0, value);
+    } else (parent as Record<string, Json>)[key] = value;
+  });
+}
+
+function removeAt(doc: Json, path: string[]): Json {
+  return changeAt(doc, path, (parent, key) => {
+    if (Array.isArray(parent)) {
+      const i = Number(key);
+      if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw new BuiltinArgError('json.patch', `bad index ${key}`);
+      parent.splice(i, 1);
+    } else {
+      if (!(key in (parent as object))) throw new BuiltinArgError('json.patch', `no member ${key}`);
+      delete (parent as Record<string, Json>)[key];
+    }
+  });
+}
+
+/** json.patch(object, patches): RFC 6902 add, remove, replace, move, copy, test. */
+function jsonPatch(target: unknown, patches: unknown): Json {
+  let doc = clone(target);
+  for (const raw of list('json.patch', patches)) {
+    const p = obj('json.patch', raw);
+    const path = pointerSegments(p.path);
+    switch (p.op) {
+      case 'add':
+        doc = addAt(doc, path, clone(p.value));
+        break;
+      case 'remove':
+        doc = removeAt(doc, path);
+        break;
+      case 'replace':
+        if (getAt(doc, path) === undefined) throw new BuiltinArgError('json.patch', 'replace of a missing member');
+        doc = path.length === 0 ? clone(p.value) : addAt(removeAt(doc, path), path, clone(p.value));
+        break;
+      case 'move':
+      case 'copy': {
+        const from = pointerSegments(p.from);
+        const value = clone(getAt(doc, from));
+        if (value === undefined) throw new BuiltinArgError('json.patch', `${String(p.op)} from a missing member`);
+        if (p.op === 'move') doc = removeAt(doc, from);
+        doc = addAt(doc, path, value);
+        break;
+      }
+      case 'test':
+        if (JSON.stringify(getAt(doc, path)) !== JSON.stringify(p.value)) throw new BuiltinArgError('json.patch', 'test failed');
+        break;
+      default:
+        throw new BuiltinArgError('json.patch', `unknown op ${String(p.op)}`);
+    }
+  }
+  return doc;
+}
+
+const SI_UNITS: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
 export const compatBuiltins = {
+  'json.patch': jsonPatch,
+  'units.parse': (s: unknown) => {
+    const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(str('units.parse', s).replace(/"/g, ''));
+    const unit = m ? SI_UNITS[m[2]!] ?? SI_UNITS[m[2]!.toUpperCase()] : undefined;
+    if (!m || unit === undefined) throw new BuiltinArgError('units.parse', `could not parse ${JSON.stringify(s)}`);
+    return Number(m[1]) * unit;
+  },
+  'numbers.range': (a: unknown, b: unknown) => {
+    const from = int('numbers.range', a);
+    const to = int('numbers.range', b);
+    const step = from <= to ? 1 : -1;
+    return Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * step);
+  },
+  'strings.replace_n': (patterns: unknown, s: unknown) => {
+    let text = str('strings.replace_n', s);
+    const pairs = Object.entries(obj('strings.replace_n', patterns)).map(([k, v]) => [k, str('strings.replace_n', v)] as const);
+    // Go's strings.NewReplacer: one left-to-right pass, earlier pattern wins at a position.
+    let out = '';
+    let i = 0;
+    outer: while (i < text.length) {
+      for (const [from, to] of pairs) {
+        if (from !== '' && text.startsWith(from, i)) {
+          out += to;
+          i += from.length;
+          continue outer;
+        }
+      }
+      out += text[i];
+      i++;
+    }
+    text = out;
+    return text;
+  },
+  'uuid.parse': (s: unknown) => {
+    const text = str('uuid.parse', s).toLowerCase();
+    const m = /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/.exec(text);
+    if (!m) throw new BuiltinArgError('uuid.parse', `not a UUID: ${JSON.stringify(s)}`);
+    const hex = m.slice(1).join('');
+    const version = parseInt(hex[12]!, 16);
+    const variantBits = parseInt(hex[16]!, 16);
+    const variant = (variantBits & 0x8) === 0 ? 'Reserved, NCS backward compatibility' : (variantBits & 0xc) === 0x8 ? 'RFC4122' : (variantBits & 0xe) === 0xc ? 'Reserved, Microsoft backward compatibility' : 'Reserved, future definition';
+    return { version, variant };
+  },
   'crypto.sha256': digest('sha256'),
   'crypto.sha1': digest('sha1'),
   'crypto.md5': digest('md5'),

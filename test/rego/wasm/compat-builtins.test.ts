@@ -61,6 +61,29 @@ describe('customBuiltins for OPA-built bundles', () => {
     expect(call('net.cidr_is_valid', 'fd00::/8')).toBe(true);
     expect(call('object.keys', { b: 1, a: 2 })).toEqual(['b', 'a']);
   });
+  it('json.patch applies RFC 6902 operations and refuses failed tests', () => {
+    const doc = { a: { b: [1, 2] }, c: 'x' };
+    expect(call('json.patch', doc, [
+      { op: 'add', path: '/a/b/-', value: 3 },
+      { op: 'replace', path: '/c', value: 'y' },
+      { op: 'copy', from: '/c', path: '/d' },
+      { op: 'move', from: '/a/b/0', path: '/first' },
+      { op: 'remove', path: ['a', 'b', '0'] },
+      { op: 'test', path: '/d', value: 'y' },
+    ])).toEqual({ a: { b: [3] }, c: 'y', d: 'y', first: 1 });
+    expect(doc).toEqual({ a: { b: [1, 2] }, c: 'x' });
+    expect(call('json.patch', doc, [{ op: 'test', path: '/c', value: 'nope' }])).toBeUndefined();
+    expect(call('json.patch', doc, [{ op: 'remove', path: '/zzz' }])).toBeUndefined();
+  });
+  it('units.parse, numbers.range, strings.replace_n, uuid.parse', () => {
+    expect(call('units.parse', '10m')).toBeCloseTo(0.01);
+    expect(call('units.parse', '2Ki')).toBe(2048);
+    expect(call('units.parse', '1.5G')).toBe(1.5e9);
+    expect(call('numbers.range', 3, 1)).toEqual([3, 2, 1]);
+    expect(call('strings.replace_n', { a: 'b', b: 'a' }, 'abba')).toBe('baab');
+    expect(call('uuid.parse', '00000000-0000-4000-8000-000000000000')).toEqual({ version: 4, variant: 'RFC4122' });
+    expect(call('uuid.parse', 'nope')).toBeUndefined();
+  });
   it('never throws: a wrong argument type is undefined', () => {
     for (const name of Object.keys(customBuiltins)) {
       if (name === 'time.now_ns' || name === 'uuid.rfc4122') continue;
