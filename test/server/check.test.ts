@@ -83,6 +83,11 @@ describe('check pipeline', () => {
     expect(headers['ratelimit']).toMatch(/^"per-user";r=0;t=\d+$/);
   });
 
+  it('answers an empty CheckRequest (no attributes at all) instead of failing the call', async () => {
+    const res = await t.client.check({});
+    expect(res.deniedResponse?.status?.code).toBe(401);
+  });
+
   it('answers 503 UNAVAILABLE, not a gRPC error, when a stage throws unexpectedly', async () => {
     const res = await t.client.check(checkRequest({ path: '/throw', headers: await bearer('erin') }));
     expect(res.status?.code).toBe(14);
