@@ -6,6 +6,7 @@ import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt, readBundle } from '../rego/bundle.js';
 import { compileRego } from '../rego/compile.js';
+import { parseModule } from '../rego/parser.js';
 import type { RegoSource } from '../rego/index.js';
 import { PolicyLoadError } from './errors.js';
 
@@ -103,7 +104,36 @@ async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<Po
   }
   // RegoCompileError is left as is: its message already names file:line:col and the construct.
   const compiled = compileRego(sources, { entrypoints });
+  checkEntrypointsDefined(dir, sources, data, compiled.entrypoints);
   return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision: shortHash(hashed), kind: 'rego' };
+}
+
+/**
+ * An entrypoint that names no rule compiles to a module that is always undefined, so every request would
+ * be denied; that is a typo to report at load time (as `opa build` does), not a policy to run.
+ */
+function checkEntrypointsDefined(dir: string, sources: RegoSource[], data: unknown, entrypoints: string[]): void {
+  const rulePaths = sources.flatMap((source) => {
+    const module = parseModule(source.path, source.source);
+    return module.rules.map((rule) => [...module.package.path, ...rule.name]);
+  });
+  const related = (a: string[], b: string[]): boolean => a.every((segment, i) => i >= b.length || b[i] === segment);
+  for (const entrypoint of entrypoints) {
+    const path = entrypoint.split('/');
+    if (rulePaths.some((rulePath) => related(path, rulePath)) || hasDataAt(data, path)) continue;
+    const known = [...new Set(rulePaths.map((rulePath) => rulePath.join('/')))].sort();
+    const shown = known.length > 10 ? `${known.slice(0, 10).join(', ')}, ...` : known.join(', ');
+    throw new PolicyLoadError(dir, `entrypoint ${entrypoint} names no rule in the policy (rules: ${shown || 'none'}); check the package and rule name`);
+  }
+}
+
+function hasDataAt(data: unknown, path: string[]): boolean {
+  let node = data;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null || !(segment in node)) return false;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return true;
 }
 
 /**

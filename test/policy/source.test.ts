@@ -134,6 +134,16 @@ describe('loadPolicySource', () => {
     expect(error.message).toMatch(new RegExp(`^${join(dir, 'x.rego').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:1: `));
   });
 
+  it('refuses an entrypoint that names no rule, listing the rules there are', async () => {
+    const error = await loadPolicySource(join(work, 'dir'), ['envoy/authz/alow']).then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
+    expect(error).toBeInstanceOf(PolicyLoadError);
+    expect(error?.message).toMatch(/entrypoint envoy\/authz\/alow names no rule in the policy \(rules: envoy\/authz\/allow\)/);
+    expect((await loadPolicySource(join(work, 'dir'), ['envoy/authz'])).kind).toBe('rego');
+  });
+
   it('refuses a directory without .rego files', async () => {
     const dir = await writeTree(join(work, 'empty'), { 'README.md': 'nothing' });
     const error = await loadError(dir);
