@@ -5,6 +5,7 @@
 import { compatBuiltins } from './compat.js';
 import { encodingBuiltins } from './encoding.js';
 import { globMatch } from './glob.js';
+import { decodeVerify, jwtVerifyBuiltins } from './jwt.js';
 import { wireAliases } from './names.js';
 import { cidrContains } from './net.js';
 import { regexMatch } from './regex.js';
@@ -16,6 +17,8 @@ type Builtin = (...args: unknown[]) => unknown;
 
 const implementations: Record<string, Builtin> = {
   ...(compatBuiltins as Record<string, Builtin>),
+  ...jwtVerifyBuiltins,
+  'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, nowNs()),
   ...(stringBuiltins as Record<string, Builtin>),
   ...(encodingBuiltins as Record<string, Builtin>),
   sprintf: sprintf as Builtin,

@@ -1,0 +1,90 @@
+// io.jwt.verify_* and io.jwt.decode_verify for bundles built by `opa build` (Portcullis's own policies get
+// verified claims in input.identity instead). Synchronous, on node:crypto, because the SDK calls builtins
+// synchronously. Keys: `secret` for HMAC; `cert` as PEM (certificate or public key), a JWK or a JWKS.
+import { createHmac, createPublicKey, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
+import { BuiltinArgError, obj, str } from './args.js';
+import { jwtDecode } from './time.js';
+
+const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+
+function publicKeys(cert: string, kid: unknown): KeyObject[] {
+  if (cert.trimStart().startsWith('-----BEGIN')) return [createPublicKey(cert)];
+  const parsed = JSON.parse(cert) as { keys?: Record<string, unknown>[] } & Record<string, unknown>;
+  const jwks = Array.isArray(parsed.keys) ? parsed.keys : [parsed];
+  const matching = typeof kid === 'string' && jwks.some((k) => k.kid === kid) ? jwks.filter((k) => k.kid === kid) : jwks;
+  return matching.map((jwk) => createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }));
+}
+
+/** Checks the token's signature with `alg`; throws on a malformed token or key, false on a bad signature. */
+function signatureValid(alg: string, token: string, key: { secret?: string; cert?: string }): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new BuiltinArgError('io.jwt', 'a JWS compact token has three parts');
+  const [h, p, s] = parts as [string, string, string];
+  const header = jwtDecode(token)[0];
+  if (header.alg !== alg) return false;
+  const input = Buffer.from(`${h}.${p}`);
+  const signature = Buffer.from(s, 'base64url');
+  const family = alg.slice(0, 2);
+  const hash = HASHES[alg.slice(2)];
+  if (family === 'HS') {
+    if (key.secret === undefined || !hash) throw new BuiltinArgError('io.jwt', 'an HMAC algorithm needs a secret');
+    const mac = createHmac(hash, key.secret).update(input).digest();
+    return mac.length === signature.length && timingSafeEqual(mac, signature);
+  }
+  if (key.cert === undefined) throw new BuiltinArgError('io.jwt', `${alg} needs a cert`);
+  const keys = publicKeys(key.cert, header.kid);
+  return keys.some((k) => {
+    try {
+      if (alg === 'EdDSA') return verify(null, input, k, signature);
+      if (!hash) return false;
+      if (family === 'RS') return verify(hash, input, { key: k, padding: constants.RSA_PKCS1_PADDING }, signature);
+      if (family === 'PS') {
+        return verify(hash, input, { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+      }
+      if (family === 'ES') return verify(hash, input, { key: k, dsaEncoding: 'ieee-p1363' }, signature);
+      return false;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export const jwtVerifyBuiltins: Record<string, (...args: unknown[]) => unknown> = Object.fromEntries(
+  ALGS.map((alg) => [
+    `io.jwt.verify_${alg.toLowerCase()}`,
+    (token: unknown, keyOrSecret: unknown) => {
+      const text = str(`io.jwt.verify_${alg.toLowerCase()}`, keyOrSecret);
+      return signatureValid(alg, str('io.jwt.verify', token), alg.startsWith('HS') ? { secret: text } : { cert: text });
+    },
+  ]),
+);
+
+/**
+ * io.jwt.decode_verify(token, constraints) -> [valid, header, payload]. Constraints: cert or secret, alg,
+ * iss, aud, time (ns; default now). exp and nbf are checked against time; a token with `aud` needs a
+ * matching `aud` constraint and a constraint `aud` needs the token to carry it.
+ */
+export function decodeVerify(token: unknown, constraints: unknown, nowNs: number): [boolean, object, object] {
+  const text = str('io.jwt.decode_verify', token);
+  const c = obj('io.jwt.decode_verify', constraints);
+  const invalid: [boolean, object, object] = [false, {}, {}];
+  const [header, payload] = jwtDecode(text);
+  const alg = typeof header.alg === 'string' ? header.alg : '';
+  if (typeof c.alg === 'string' && c.alg !== alg) return invalid;
+  if (!ALGS.includes(alg)) return invalid;
+  const key = { secret: typeof c.secret === 'string' ? c.secret : undefined, cert: typeof c.cert === 'string' ? c.cert : undefined };
+  if (!signatureValid(alg, text, key)) return invalid;
+  const timeSec = (typeof c.time === 'number' ? c.time : nowNs) / 1e9;
+  if (typeof payload.exp === 'number' && timeSec >= payload.exp) return invalid;
+  if (typeof payload.nbf === 'number' && timeSec < payload.nbf) return invalid;
+  if (typeof c.iss === 'string' && payload.iss !== c.iss) return invalid;
+  const aud = payload.aud;
+  if (aud !== undefined || c.aud !== undefined) {
+    if (typeof c.aud !== 'string') return invalid;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    if (!audiences.includes(c.aud)) return invalid;
+  }
+  return [true, header, payload];
+}
