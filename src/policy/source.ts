@@ -5,9 +5,8 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt, readBundle } from '../rego/bundle.js';
-import { compileRego } from '../rego/compile.js';
+import { compileRego, type RegoSource } from '../rego/index.js';
 import { parseModule } from '../rego/parser.js';
-import type { RegoSource } from '../rego/index.js';
 import { PolicyLoadError } from './errors.js';
 
 export interface PolicySource {
