@@ -132,7 +132,14 @@ export function levelScope(
   const declared = new Set<string>(parts.declared);
   const usedAbove = new Set<string>();
   for (const expr of parts.exprs) {
-    for (const name of declaredByExpr(expr)) {
+    const declaredHere = declaredByExpr(expr);
+    for (const name of new Set(declaredHere)) {
+      if (declared.has(name) && !name.startsWith('$')) {
+        const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
+        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} declared above`, `${name} is declared twice in the same body; rename one of them`);
+      }
+    }
+    for (const name of declaredHere) {
       if (usedAbove.has(name)) {
         const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
         throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} referenced above`, `${name} is declared here but already used earlier in the body; rename one of them`);

@@ -119,7 +119,7 @@ describe('safety and reordering', () => {
   });
 
   it('refuses a second := of the same variable', () => {
-    expect(refusal(() => analyzeModules(parse('package t\np if { x := 1; x := 2 }'))).construct).toMatch(/^var x (assigned|referenced) above$/);
+    expect(refusal(() => analyzeModules(parse('package t\np if { x := 1; x := 2 }'))).construct).toMatch(/^var x (assigned|referenced|declared) above$/);
   });
 
   it('refuses a default whose value is not constant', () => {
@@ -136,5 +136,15 @@ describe('imports', () => {
 
   it('refuses one alias for two different paths', () => {
     expect(refusal(() => analyzeModules(parse('package t\nimport data.a as x\nimport data.b as x'))).construct).toBe('import');
+  });
+});
+
+describe('declarations', () => {
+  it('refuses declaring the same variable twice in one body (some x in a; some x in b)', () => {
+    expect(refusal(() => analyzeModules(parse('package t\np if { some x in [1]; some x in [2] }'))).construct).toBe('var x declared above');
+  });
+
+  it('allows the same name in separate comprehension bodies', () => {
+    expect(() => analyzeModules(parse('package t\np := [[x | some x in [1]], [x | some x in [2]]]'))).not.toThrow();
   });
 });

@@ -38,7 +38,7 @@ describe('iteration', () => {
   });
 
   it('a variable bound earlier is compared, not rebound, when it appears in a ref', async () => {
-    const policy = 'package test\np contains i if { some i; i := 1; input.xs[i] == "b" }';
+    const policy = 'package test\np contains i if { some i; i = 1; input.xs[i] == "b" }';
     expect(await valueOf(policy, 'test/p', { xs: ['a', 'b'] })).toEqual([1]);
   });
 });
