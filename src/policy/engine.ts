@@ -31,7 +31,7 @@ type SdkPolicy = Awaited<ReturnType<typeof loadWasmPolicy>>;
 const INITIAL_MEMORY_PAGES = 16;
 
 export async function loadPolicyFromSettings(settings: PolicySettings): Promise<LoadedPolicy> {
-  const source = await loadStep(settings.path, 'cannot be read or compiled', () =>
+  const source = await loadStep(settings.path, 'does not compile', () =>
     loadPolicySource(settings.path, [settings.entrypoint]),
   );
   const extraData = settings.data === undefined ? {} : await readDataFile(settings.data);
