@@ -69,6 +69,7 @@ async function loadBundle(path: string, archive: Uint8Array, entrypoints: string
     .filter((file) => !isTestFile(file.path))
     .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
   const compiled = compileRego(sources, { entrypoints });
+  checkEntrypointsDefined(path, sources, bundle.data, compiled.entrypoints);
   return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
 }
 
