@@ -187,6 +187,19 @@ describe('portcullis policy eval', () => {
 });
 
 describe('portcullis policy (as a process)', () => {
+  it('reads the input document from stdin with --input -', async () => {
+    const out = join(work, 'stdin.tar.gz');
+    expect(await policyBuild([join(work, 'policy'), '-o', out], capture())).toBe(0);
+    const { spawnSync } = await import('node:child_process');
+    const runCli = new URL('../helpers/runCli.ts', import.meta.url).pathname;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', runCli, 'policy', 'eval', out, '--input', '-'], {
+      input: '{"method": "GET", "user": "alice"}',
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([{ result: true }]);
+  }, 60_000);
+
   it('evaluates through the real command line and exits 2 on bad usage', async () => {
     const out = join(work, 'proc.tar.gz');
     expect(await policyBuild([join(work, 'policy'), '-o', out], capture())).toBe(0);
