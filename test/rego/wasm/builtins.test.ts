@@ -177,6 +177,27 @@ describe('exact integers', () => {
     await viaString('to_number', '12345678901234567890123', '12345678901234567890123');
     await viaString('json.unmarshal', '{"n": 9007199254740993}', '{"n": 9007199254740993}');
   });
+  it('+, - and * on decimal literals are exact, as in OPA (0.1 + 0.2 == 0.3)', async () => {
+    const c = new Consts();
+    const exact = async (op: string, a: string, b: string, want: string) => {
+      const rs = await evalStmts(c, 4, 3, [
+        { op: 'call', func: op, args: [c.c(a, true), c.c(b, true)], target: 2 },
+        { op: 'equal', a: L(2), b: c.c(want, true) },
+        { op: 'assign', source: L(2), target: 3 },
+      ]);
+      expect(only(rs), `${a} ${op} ${b} = ${want}`).toBe(JSON.parse(want));
+    };
+    await exact('plus', '0.1', '0.2', '0.3');
+    await exact('minus', '0.3', '0.1', '0.2');
+    await exact('mul', '1.1', '1.1', '1.21');
+    await exact('mul', '-0.5', '4', '-2');
+    await exact('plus', '1e2', '0.5', '100.5');
+    await exact('minus', '1.25', '1.25', '0');
+    await exact('plus', '1.5', '1.5', '3');
+    await exact('mul', '0.001', '0.001', '0.000001');
+    await exact('plus', '-0.75', '0.25', '-0.5');
+  });
+
   it('a big integer that shrinks back into i64 becomes an ordinary integer again', async () => {
     const c = new Consts();
     const rs = await evalStmts(c, 4, 3, [

@@ -8,7 +8,7 @@ import {
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
   objKeyAt, objValAt, isCollection, compare, equal,
 } from './value';
-import { bigAdd, bigMul, bigSub, bothIntegers } from './bignum';
+import { bigAdd, bigMul, bigSub, bothDecimal, bothIntegers, decimalAdd, decimalMul } from './bignum';
 
 // ---------------------------------------------------------------- comparison operators
 
@@ -61,6 +61,10 @@ export function b_plus(a: usize, b: usize): usize {
   }
   // Integers beyond i64 (as operands or as the result) are added exactly.
   if (bothIntegers(a, b)) return bigAdd(a, b);
+  if (bothDecimal(a, b)) {
+    const exact = decimalAdd(a, b, false);
+    if (exact != 0) return exact;
+  }
   return newFloat(numF64(a) + numF64(b));
 }
 
@@ -82,6 +86,10 @@ export function b_minus(a: usize, b: usize): usize {
     if (((x ^ y) & (x ^ r)) >= 0) return newInt(r);
   }
   if (bothIntegers(a, b)) return bigSub(a, b);
+  if (bothDecimal(a, b)) {
+    const exact = decimalAdd(a, b, true);
+    if (exact != 0) return exact;
+  }
   return newFloat(numF64(a) - numF64(b));
 }
 
@@ -95,6 +103,10 @@ export function b_mul(a: usize, b: usize): usize {
     if (!((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE) || r / y != x)) return newInt(r);
   }
   if (bothIntegers(a, b)) return bigMul(a, b);
+  if (bothDecimal(a, b)) {
+    const exact = decimalMul(a, b);
+    if (exact != 0) return exact;
+  }
   return newFloat(numF64(a) * numF64(b));
 }
 
