@@ -272,7 +272,8 @@ class Parser {
       if (hasIf || hasBraces) this.fail(this.peek().loc, 'default rule', 'a default rule has no body');
     }
     if (hasBraces && this.strictV1) {
-      this.fail(this.peek().loc, 'rule body', '`if` is required before a rule body in Rego v1 (`import rego.v1`)');
+      const partialSetHint = value === null && args === null && segments.length === 2 ? '; a v0 partial set `p[x] { ... }` is written `p contains x if { ... }`' : '';
+      this.fail(this.peek().loc, 'rule body', `\`if\` is required before a rule body in Rego v1 (\`import rego.v1\`)${partialSetHint}`);
     }
 
     // Classify the head as OPA does. A two-part head without a value (`p[x]`, `p.q`) is the v0 partial set

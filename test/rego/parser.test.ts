@@ -243,6 +243,10 @@ describe('parser: v0 syntax', () => {
     expect(parseError('package a\np if input.x\n{ true }\n').construct).toBe('rule');
   });
 
+  it('points a v0 partial set in a v1 file to `contains`', () => {
+    expect(parseError('package a\nimport rego.v1\nusers[u] { u := 1 }\n').detail).toMatch(/`p contains x if/);
+  });
+
   it('refuses v0 bodies in files that import rego.v1', () => {
     const err = parseError('package a\nimport rego.v1\nallow { true }\n');
     expect(err.loc).toEqual({ file: 'bad.rego', line: 3, col: 7 });
