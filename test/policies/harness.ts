@@ -4,14 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import opa from '@open-policy-agent/opa-wasm';
-import type { RegoSource } from '../../src/rego/index.js';
-import { compileRego } from '../../src/rego/compile.js';
-
-export { compileRego };
+import { compileRego, type RegoSource } from '../../src/rego/index.js';
 import { customBuiltins } from '../../src/rego/builtins/index.js';
 import { buildPolicyInput } from '../../src/input/buildInput.js';
 import type { DecodedAttributes } from '../../src/input/checkRequest.js';
 import { toRequestView } from '../../src/input/requestView.js';
+
+export { compileRego };
 
 export const policiesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
 
