@@ -37,6 +37,10 @@ describe('check pipeline', () => {
   const header = (h: { header: { key: string; value: string } }[] | undefined, name: string) =>
     h?.find((x) => x.header.key === name)?.header.value;
 
+  it('logs at start-up that the in-process store runs and what that means', () => {
+    expect(t.logs.find((l) => l['store'] === 'memory')?.['msg']).toContain('limits and denylist are per-instance');
+  });
+
   it('answers 401 with a bare Bearer challenge when the token is missing', async () => {
     const res = await t.client.check(checkRequest({ path: '/x' }));
     expect(res.status?.code).toBe(16);
