@@ -12,6 +12,9 @@ import opa from '@open-policy-agent/opa-wasm';
 import { loadConfig } from '../../src/config/load.js';
 import { loadPolicySource } from '../../src/policy/source.js';
 import { customBuiltins } from '../../src/rego/builtins/index.js';
+import { configSchema } from '../../src/config/schema.js';
+import { startSidecar } from '../../src/server/sidecar.js';
+import { checkRequest, createTestClient } from '../helpers/checkClient.js';
 import { envoyInput, identity } from '../policies/harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,14 +28,25 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-configmap-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 /** Writes `data` the way the kubelet does and returns the mount directory. */
-function mountConfigMap(name: string): string {
+function mountConfigMap(name: string, data: Record<string, string> = configMaps.get(name)!): string {
   const mount = path.join(scratch, name);
   const generation = '..2026_11_23_11_00_00.000000001';
   fs.mkdirSync(path.join(mount, generation), { recursive: true });
-  for (const [key, value] of Object.entries(configMaps.get(name)!)) fs.writeFileSync(path.join(mount, generation, key), value);
+  for (const [key, value] of Object.entries(data)) fs.writeFileSync(path.join(mount, generation, key), value);
   fs.symlinkSync(generation, path.join(mount, '..data'));
-  for (const key of Object.keys(configMaps.get(name)!)) fs.symlinkSync(path.join('..data', key), path.join(mount, key));
+  for (const key of Object.keys(data)) fs.symlinkSync(path.join('..data', key), path.join(mount, key));
   return mount;
+}
+
+/** A ConfigMap update as the kubelet applies it: a new generation, then one atomic swap of `..data`. */
+function updateConfigMap(mount: string, data: Record<string, string>): void {
+  const previous = fs.readlinkSync(path.join(mount, '..data'));
+  const generation = '..2026_11_23_12_00_00.000000002';
+  fs.mkdirSync(path.join(mount, generation));
+  for (const [key, value] of Object.entries(data)) fs.writeFileSync(path.join(mount, generation, key), value);
+  fs.symlinkSync(generation, path.join(mount, '..data_tmp'));
+  fs.renameSync(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
+  fs.rmSync(path.join(mount, previous), { recursive: true });
 }
 
 describe('the Istio ConfigMaps, mounted as Kubernetes mounts them', () => {
@@ -56,5 +70,38 @@ describe('the Istio ConfigMaps, mounted as Kubernetes mounts them', () => {
     expect(decide(envoyInput({ path: '/healthz' }))).toEqual({ allowed: true });
     // data.json came through: a clerk may write orders.
     expect(decide(envoyInput({ method: 'POST', path: '/api/orders', identity: identity({ sub: 'c', roles: ['clerk'] }) }))).toMatchObject({ allowed: true });
+  });
+
+  it('are reloaded by a running sidecar (watch: true) when Kubernetes swaps in an updated ConfigMap', async () => {
+    const original = configMaps.get('portcullis-policies')!;
+    const mount = mountConfigMap('portcullis-policies-live', original);
+    const config = configSchema.parse({
+      grpc: { address: '127.0.0.1:0' },
+      admin: { address: '127.0.0.1:0' },
+      policy: { path: mount, watch: true },
+    });
+    const sidecar = await startSidecar(config, { processMetrics: false, watchDebounceMs: 50, logDestination: { write: () => undefined } });
+    const client = createTestClient(sidecar.grpcPort);
+    try {
+      const docs = checkRequest({ path: '/docs/intro' });
+      expect((await client.check(docs)).deniedResponse?.status?.code).toBe(403);
+      const revisionBefore = ((await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }).revision;
+
+      const data = JSON.parse(original['data.json']!) as { public: string[] };
+      updateConfigMap(mount, { ...original, 'data.json': JSON.stringify({ ...data, public: [...data.public, '/docs'] }) });
+
+      let revision = revisionBefore;
+      for (let attempt = 0; attempt < 200 && revision === revisionBefore; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        revision = ((await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }).revision;
+      }
+      expect(revision, 'the policy revision after the ConfigMap update').not.toBe(revisionBefore);
+      const after = await client.check(docs);
+      expect(after.deniedResponse).toBeUndefined();
+      expect(after.okResponse).toBeDefined();
+    } finally {
+      client.close();
+      await sidecar.close();
+    }
   });
 });
