@@ -18,6 +18,7 @@ import {
   parseDockerfile,
   parseEnv,
   runCommands,
+  splitFlags,
   type BuiltStage,
 } from './dockerfile.js';
 
@@ -78,6 +79,23 @@ describe('Dockerfile reader', () => {
     expect(runs.some((r) => r.includes('policy build policies -o /app/policy/bundle.tar.gz -e envoy/authz/allow'))).toBe(true);
     const last = stages.at(-1)!;
     expect(runCommands(last)).toContain('npm ci --omit=dev --ignore-scripts');
+  });
+
+  it('copies only files that exist in the repository and that .dockerignore lets into the build context', () => {
+    const ignored = dockerignoreMatcher(fs.readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8'));
+    const stages = parseDockerfile(fs.readFileSync(dockerfilePath, 'utf8'));
+    const sources = stages
+      .flatMap((s) => s.instructions.filter((i) => i.keyword === 'COPY'))
+      .map((i) => splitFlags(i.args))
+      .filter((copy) => copy.flags.from === undefined)
+      .flatMap((copy) => copy.rest.split(/\s+/).slice(0, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(fs.existsSync(path.join(repoRoot, source)), `${source} exists`).toBe(true);
+      expect(ignored(source), `${source} is excluded by .dockerignore`).toBe(false);
+    }
+    // ...and the build context leaves out what must never reach an image layer.
+    for (const excluded of ['node_modules', '.git', 'dist', 'test']) expect(ignored(excluded), excluded).toBe(true);
   });
 });
 
