@@ -35,6 +35,11 @@ export interface PipelineDeps {
   decisionLog: DecisionLogger;
   observeCheck(result: string, reason: CheckReason, seconds: number): void;
   observePolicyEval(seconds: number): void;
+  /**
+   * Every header name `forwardClaims` can set. Those the check does not set (anonymous request, absent
+   * claim) are removed upstream, so a client can never forge one.
+   */
+  forwardHeaderNames?: readonly string[];
   newDecisionId?: () => string;
 }
 
@@ -108,7 +113,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       deps.logger.error({ err: error, decision_id: decisionId }, 'check failed unexpectedly');
       verdict = deny('internal_error', { detail: error instanceof Error ? error.message : String(error) });
     }
-    const response = toResponse(verdict, decisionId);
+    const response = toResponse(verdict, decisionId, deps.forwardHeaderNames ?? []);
     const reason: CheckReason = verdict.kind === 'allow' ? 'allowed' : verdict.reason;
     const entry = reasonEntry(reason);
     const seconds = secondsSince(start);
@@ -166,7 +171,7 @@ function tokenFactsOf(
   };
 }
 
-function toResponse(verdict: Verdict, decisionId: string): CheckResponseMessage {
+function toResponse(verdict: Verdict, decisionId: string, forwardHeaderNames: readonly string[]): CheckResponseMessage {
   if (verdict.kind === 'deny') {
     const { kind: _kind, detail: _detail, ...outcome } = verdict;
     return buildDenyResponse({ ...outcome, decisionId });
@@ -175,7 +180,10 @@ function toResponse(verdict: Verdict, decisionId: string): CheckResponseMessage 
   return buildAllowResponse({
     decisionId,
     requestHeaders: [...setHeaders(verdict.forwardHeaders), ...decision.headers],
-    requestHeadersToRemove: decision.requestHeadersToRemove,
+    requestHeadersToRemove: [
+      ...decision.requestHeadersToRemove,
+      ...forwardHeaderNames.filter((name) => !Object.hasOwn(verdict.forwardHeaders, name)),
+    ],
     responseHeaders: [...setHeaders(verdict.rateHeaders), ...decision.responseHeadersToAdd],
     queryParametersToSet: decision.queryParametersToSet,
     queryParametersToRemove: decision.queryParametersToRemove,

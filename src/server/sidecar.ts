@@ -2,7 +2,7 @@
 // the two network shells. `close()` drains in the order that loses no check.
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createIdentityStage } from '../identity/index.js';
+import { createIdentityStage, forwardClaimHeaderNames } from '../identity/index.js';
 import { createLimitsStage, createStore } from '../limits/index.js';
 import type { IdentityDeps } from '../identity/types.js';
 import type { LimitsDeps } from '../limits/types.js';
@@ -94,6 +94,7 @@ async function assemble(
     identity,
     limits,
     policy: () => policy.current(),
+    forwardHeaderNames: forwardClaimHeaderNames(config.jwt),
     logger,
     decisionLog: createDecisionLogger(logger, {
       enabled: config.decisionLog.enabled,

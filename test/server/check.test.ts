@@ -16,7 +16,7 @@ describe('check pipeline', () => {
     const jwksFile = issuer.writeJwksFile(makeTempDir());
     t = await startTestSidecar({
       config: {
-        jwt: { providers: [issuer.provider(jwksFile, { forwardClaims: { 'x-user-id': 'sub' } })] },
+        jwt: { providers: [issuer.provider(jwksFile, { forwardClaims: { 'x-user-id': 'sub', 'x-tenant': 'tenant' } })] },
         rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 2, periodSeconds: 60, when: { pathPrefix: '/limited' } }],
         decisionLog: { includeInput: true },
       },
@@ -71,6 +71,15 @@ describe('check pipeline', () => {
     const headers = res.okResponse?.headers ?? [];
     expect(headers[0]).toMatchObject({ header: { key: 'x-user-id', value: 'alice' }, append: { value: false }, appendAction: 2 });
     expect(headers.map((h) => h.header.key)).toEqual(['x-user-id', 'x-user-id']);
+  });
+
+  it('removes a forwarded-claim header the token does not set, so a client cannot forge it', async () => {
+    const res = await t.client.check(checkRequest({ headers: { ...(await bearer('alice')), 'x-tenant': 'forged' } }));
+    expect(res.okResponse?.headersToRemove).toContain('x-tenant');
+    expect(res.okResponse?.headersToRemove ?? []).not.toContain('x-user-id');
+    const withTenant = await t.client.check(checkRequest({ headers: { ...(await bearer('bob', { tenant: 't1' })), 'x-tenant': 'forged' } }));
+    expect(headerMap(withTenant.okResponse?.headers)['x-tenant']).toBe('t1');
+    expect(withTenant.okResponse?.headersToRemove ?? []).not.toContain('x-tenant');
   });
 
   it('limits with 429, retry-after and the IETF ratelimit headers; allowed checks carry ratelimit headers', async () => {
