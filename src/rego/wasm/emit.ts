@@ -120,6 +120,11 @@ class FunctionContext {
     return index;
   }
 
+  /** A label for wasm control flow that is not an IR Block (so `break` and failures do not count it). */
+  freshLabel(): string {
+    return `l${this.nextLabel++}`;
+  }
+
   pushLabel(): string {
     const label = `b${this.nextLabel++}`;
     this.labels.push(label);
@@ -189,7 +194,9 @@ function compileBlock(f: FunctionContext, block: Block, trailer: number[] = []):
 
 function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): number {
   const { mod } = f.m;
-  const args = stmt.args.map((a) => operand(f, a));
+  // Fresh expression nodes for each use: binaryen trees must not share nodes.
+  const argExprs = (): number[] => stmt.args.map((a) => operand(f, a));
+  const args = argExprs();
   // A call with an undefined argument is undefined (the planner should not produce one, but be safe).
   const guards = stmt.args
     .filter((a): a is Extract<Operand, { kind: 'local' }> => a.kind === 'local')
@@ -219,7 +226,7 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
         // The runtime's fast path answers the common case; 0 means "ask the JS implementation".
         const tmp = f.temp();
         call = mod.block(null, [
-          mod.local.set(tmp, callRt(f.m, fast, args)),
+          mod.local.set(tmp, callRt(f.m, fast, argExprs())),
           mod.if(mod.i32.eqz(mod.local.get(tmp, i32)), mod.local.set(tmp, call)),
           mod.local.get(tmp, i32),
         ], i32);
@@ -263,9 +270,8 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
       const src = f.temp();
       const i = f.temp();
       const n = f.temp();
-      const exit = `${f.pushLabel()}x`;
-      f.popLabel();
-      const loop = `${exit}l`;
+      const exit = f.freshLabel();
+      const loop = f.freshLabel();
       const body = compileBlock(f, stmt.block);
       return mod.block(exit, [
         mod.local.set(src, mod.local.get(f.local(stmt.source), i32)),
