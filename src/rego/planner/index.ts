@@ -6,8 +6,8 @@ import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
 import { planAbsoluteRef, type PlanContext } from './body.js';
-import { FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency } from './builder.js';
-import { emitDataLookup, planGroupFunc, planNodeFunc } from './rules.js';
+import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency } from './builder.js';
+import { planGroupFunc, planNodeFunc } from './rules.js';
 
 export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
 
@@ -64,31 +64,65 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
  * Base data and a rule at the same path is an error in OPA (the document would have two definitions); the
  * compiler cannot see data, so each plan checks the paths of the rules it uses before evaluating.
  */
-function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
-  const func = new FuncBuilder(plan.numLocals);
-  const ancestors = new Set<string>();
+interface ConflictTrie {
+  children: Map<string, ConflictTrie>;
+  /** Full name of the rule at this path, when one is. */
+  rule: string | null;
+}
+
+function conflictTrie(policy: PolicyBuilder): ConflictTrie {
+  const root: ConflictTrie = { children: new Map(), rule: null };
   for (const group of policy.plannedGroups) {
     if (group.kind === 'function') continue;
-    func.startBlock();
-    emitDataLookup(policy, func, group.path);
-    func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${group.name}`) });
-    for (let length = 2; length < group.path.length; length++) ancestors.add(JSON.stringify(group.path.slice(0, length)));
+    let node = root;
+    for (const segment of group.path.slice(1)) {
+      let next = node.children.get(segment);
+      if (next === undefined) {
+        next = { children: new Map(), rule: null };
+        node.children.set(segment, next);
+      }
+      node = next;
+    }
+    node.rule = group.name;
   }
-  // Rules below a path where base data holds a non-object: the two cannot be merged into one document.
-  for (const ancestor of ancestors) {
-    const path = JSON.parse(ancestor) as string[];
-    func.startBlock();
-    const value = emitDataLookup(policy, func, path);
-    const isObject = func.newLocal();
-    func.emit({ op: 'reset', target: isObject });
-    const check = func.nested(() => {
-      func.emit({ op: 'isType', source: { kind: 'local', local: value }, type: 'object' });
-      func.emit({ op: 'assign', source: policy.constant('true'), target: isObject });
-    });
-    func.emit({ op: 'blocks', blocks: [check] });
-    func.emit({ op: 'isUndefined', source: isObject });
-    func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${path.join('.')} is not an object in data`) });
-  }
+  return root;
+}
+
+/**
+ * Walks base data along the rule paths, sharing prefixes, so the usual case (no base data under the
+ * package) costs one lookup: data at a rule's path, or a non-object where rules sit below, aborts.
+ */
+function emitConflictChecks(policy: PolicyBuilder, func: FuncBuilder, node: ConflictTrie, source: number, path: string[]): void {
+  const checks = [...node.children].map(([segment, child]) =>
+    func.nested(() => {
+      const value = func.newLocal();
+      const childPath = [...path, segment];
+      func.emit({ op: 'dot', source: { kind: 'local', local: source }, key: policy.constant(JSON.stringify(segment)), target: value });
+      if (child.rule !== null) {
+        func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${child.rule}`) });
+        return;
+      }
+      const isObject = func.newLocal();
+      func.emit({ op: 'reset', target: isObject });
+      const typeCheck = func.nested(() => {
+        func.emit({ op: 'isType', source: { kind: 'local', local: value }, type: 'object' });
+        func.emit({ op: 'assign', source: policy.constant('true'), target: isObject });
+      });
+      const notObject = func.nested(() => {
+        func.emit({ op: 'isUndefined', source: isObject });
+        func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${childPath.join('.')} is not an object in data`) });
+      });
+      func.emit({ op: 'blocks', blocks: [typeCheck, notObject] });
+      emitConflictChecks(policy, func, child, value, childPath);
+    }),
+  );
+  if (checks.length > 0) func.emit({ op: 'blocks', blocks: checks });
+}
+
+function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
+  const func = new FuncBuilder(plan.numLocals);
+  func.startBlock();
+  emitConflictChecks(policy, func, conflictTrie(policy), DATA_LOCAL, ['data']);
   plan.numLocals = func.numLocals;
   plan.blocks.unshift(...func.blocks);
 }

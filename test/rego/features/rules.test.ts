@@ -155,6 +155,12 @@ describe('virtual documents', () => {
   it('base data at a rule path is an error, not a silent pick', async () => {
     await expect(evaluate('package test\np := 1', 'test/p', {}, { test: { p: 2 } })).rejects.toThrow();
   });
+
+  it('base data holding a non-object where rules sit below is an error; unrelated base data is fine', async () => {
+    const policy = 'package test.users\nalice := 1';
+    await expect(evaluate(policy, 'test/users/alice', {}, { test: { users: 'x' } })).rejects.toThrow();
+    expect(await valueOf(policy, 'test/users/alice', {}, { test: { other: 1, users: { bob: 2 } } })).toBe(1);
+  });
 });
 
 describe('imports', () => {
