@@ -1,6 +1,6 @@
 // The identity stage: find the bearer token, pick the provider by its `iss`, verify it with jose, and hand
 // back the identity for the denylist, rate limits, forwarded headers and policy input. It returns outcomes;
-// the check orchestrator maps them to statuses (rejected -> 401 with wwwAuthenticate(), unavailable -> 503).
+// the check orchestrator maps them to statuses (rejected -> 401 with the challenge of src/response, unavailable -> 503).
 import type { JwtConfig } from '../config/schema.js';
 import type { HttpRequestView } from '../input/types.js';
 import { MAX_TOKEN_LENGTH, decodeCompactJws } from './compact-jws.js';
@@ -18,7 +18,6 @@ import { VerifiedTokenCache, tokenDigest } from './verified-cache.js';
 import type { VerifiedOutcome } from './verified-cache.js';
 import { toRejection, verifyToken } from './verify.js';
 
-export { wwwAuthenticate } from './www-authenticate.js';
 export { forwardClaimHeaderNames } from './forward-claims.js';
 export { IdentityError, JwksInvalidError, JwksUnavailableError, ProviderConfigError } from './errors.js';
 export type { JwksStatus } from './key-set.js';

@@ -39,7 +39,10 @@ export function bearerChallenge(kind: 'bare' | 'invalid_token', description?: st
   return `${realm}, error="invalid_token"${detail}`;
 }
 
-/** A quoted-string may not hold `"` or `\` unescaped, nor control characters. */
+/**
+ * A quoted-string may not hold `"` or `\` unescaped; anything outside printable ASCII (control characters
+ * that could split a header, non-ASCII a proxy may reject) becomes `?`.
+ */
 function quoteSafe(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/["\\]/g, (c) => `\\${c}`);
+  return text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`);
 }

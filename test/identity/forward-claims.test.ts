@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { wwwAuthenticate } from '../../src/identity/index.js';
 import { forwardClaimHeaderNames } from '../../src/identity/index.js';
 import { claimValue, headerValueOf, resolveForwardHeaders } from '../../src/identity/forward-claims.js';
 import { jwtConfig } from './helpers.js';
-
-describe('wwwAuthenticate', () => {
-  it('has no error attribute when the token is simply missing', () => {
-    expect(wwwAuthenticate({ failure: 'missing', description: 'bearer token missing' })).toBe('Bearer realm="portcullis"');
-  });
-
-  it('says invalid_token with the description for a rejected token', () => {
-    expect(wwwAuthenticate({ failure: 'expired', description: 'token expired' })).toBe(
-      'Bearer realm="portcullis", error="invalid_token", error_description="token expired"',
-    );
-  });
-
-  it('describes a revoked token as DESIGN.md shows', () => {
-    expect(wwwAuthenticate({ failure: 'revoked', description: 'token revoked' })).toBe(
-      'Bearer realm="portcullis", error="invalid_token", error_description="token revoked"',
-    );
-  });
-
-  it('escapes quotes and backslashes and replaces characters a header cannot carry', () => {
-    expect(wwwAuthenticate({ failure: 'claims', description: 'claim "x\\y"\r\nset-cookie: a' })).toBe(
-      'Bearer realm="portcullis", error="invalid_token", error_description="claim \\"x\\\\y\\"??set-cookie: a"',
-    );
-  });
-});
 
 describe('forwardClaims', () => {
   it('resolves exact claim names, dotted paths and non-string values', () => {

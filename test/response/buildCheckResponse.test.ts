@@ -95,7 +95,17 @@ describe('buildAllowResponse', () => {
 });
 
 describe('bearerChallenge', () => {
-  it('strips control characters so a description cannot split the header', () => {
-    expect(bearerChallenge('invalid_token', 'a\r\nb')).toBe('Bearer realm="portcullis", error="invalid_token", error_description="a  b"');
+  it('replaces control characters so a description cannot split the header', () => {
+    expect(bearerChallenge('invalid_token', 'a\r\nb')).toBe('Bearer realm="portcullis", error="invalid_token", error_description="a??b"');
+  });
+
+  it('escapes quotes and backslashes and replaces non-ASCII', () => {
+    expect(bearerChallenge('invalid_token', 'claim "x\\y" é')).toBe(
+      'Bearer realm="portcullis", error="invalid_token", error_description="claim \\"x\\\\y\\" ?"',
+    );
+  });
+
+  it('has no error attribute when the token is simply missing', () => {
+    expect(bearerChallenge('bare')).toBe('Bearer realm="portcullis"');
   });
 });
