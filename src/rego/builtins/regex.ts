@@ -3,7 +3,8 @@
 //   - lookarounds (?= (?! (?<= (?<!  and backreferences \1..\9, \k<name>: RE2 has none, JS would honour them;
 //   - inline flags anywhere but the very start, and flags other than i, m, s (JS has no scoped flags);
 //   - \Q...\E, \C, \z/\A are translated or refused: \A -> ^ and \z -> $ only when no `m` flag is set.
-// Translated: a leading (?flags) becomes JS flags, (?P<name> becomes (?<name>, \pL becomes \p{L}.
+// Translated: a leading (?flags) becomes JS flags, (?P<name> becomes (?<name>, \pL becomes \p{L},
+// \x{...} becomes \u{...}, an escaped punctuation character becomes itself (JS's u flag refuses most).
 // Patterns run with the `u` flag so `.` and classes see code points, as RE2 does on UTF-8.
 import { BuiltinArgError, str } from './args.js';
 
@@ -38,6 +39,17 @@ export function translateRe2(pattern: string): RegExp {
         if (flags.includes('m')) refuse(pattern, `uses \\${n} with the m flag`);
         out += n === 'A' ? '^' : '$';
         i++;
+        continue;
+      }
+      if (/[!-/:-@[-`{-~]/.test(n) && !'^$\\.*+?()[]{}|/'.includes(n) && !(inClass && n === '-')) {
+        // RE2 lets any punctuation be escaped; with the u flag JS only accepts syntax characters.
+        out += n;
+        i++;
+        continue;
+      }
+      if (n === 'x' && src[i + 2] === '{') {
+        out += '\\u{';
+        i += 2;
         continue;
       }
       if ((n === 'p' || n === 'P') && src[i + 2] !== '{') {

@@ -113,6 +113,8 @@ const patterns = cases([
   ['regex.match', ['(?i)^abc$', 'ABC'], true], ['regex.match', ['(?P<word>\\w+)', 'hi'], true], ['regex.match', ['\\Aab\\z', 'ab'], true],
   ['regex.match', ['a(?=b)', 'ab'], U], ['regex.match', ['(a)\\1', 'aa'], U], ['regex.match', ['a(?i)b', 'aB'], U],
   ['regex.match', ['(', 'x'], U], ['regex.match', ['\\pL+', 'héllo'], true],
+  ['regex.match', ['^a\\-b\\:c\\#$', 'a-b:c#'], true], ['regex.match', ['^[a\\-z]+$', 'a-z'], true],
+  ['regex.match', ['^\\x{1F600}$', '😀'], true], ['regex.match', ['[[:alpha:]]', 'a'], U],
   ['net.cidr_contains', ['10.0.0.0/8', '10.1.2.3'], true], ['net.cidr_contains', ['10.0.0.0/8', '11.0.0.1'], false],
   ['net.cidr_contains', ['10.0.0.0/8', '10.2.0.0/16'], true], ['net.cidr_contains', ['10.2.0.0/16', '10.0.0.0/8'], false],
   ['net.cidr_contains', ['2001:db8::/32', '2001:db8:1::1'], true], ['net.cidr_contains', ['2001:db8::/32', '2001:db9::1'], false],
