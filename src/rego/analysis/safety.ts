@@ -170,7 +170,8 @@ export function scalarKey(term: Term): string | null {
     case 'boolean':
       return String(term.value);
     case 'number':
-      return `n:${Number(term.text)}`;
+      // Integers by exact value (large ones must not collide after rounding), others as doubles.
+      return /^-?\d+$/.test(term.text) ? `n:${BigInt(term.text).toString()}` : `n:${Number(term.text)}`;
     case 'string':
       return `s:${term.value}`;
     default:
