@@ -1,8 +1,6 @@
 // The `portcullis` command line. Every path returns an exit code (0 ok, 1 runtime failure, 2 bad usage or
 // invalid config/policy) instead of calling process.exit, so tests can drive it in-process.
 import { Command, CommanderError } from 'commander';
-import { revoke } from './revoke.js';
-import { serve } from './serve.js';
 
 function buildProgram(run: (work: Promise<number>) => void): Command {
   const program = new Command('portcullis')
@@ -14,7 +12,8 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('serve')
     .description('run the sidecar (gRPC ext_authz + admin HTTP); without a config file, the embedded defaults')
     .option('-c, --config <FILE>', 'YAML config file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
-    .action((opts: { config?: string }) => run(serve({ config: opts.config })));
+    // Loaded on demand: the server's modules take seconds to load and `--help` or a usage error should not wait.
+    .action((opts: { config?: string }) => run(import('./serve.js').then((m) => m.serve({ config: opts.config }))));
 
   program
     .command('revoke')
@@ -25,7 +24,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--before <UNIX>', 'revoke tokens of --sub issued at or before this time (default: now)')
     .option('--admin <URL>', 'admin API base URL (default: $PORTCULLIS_ADMIN_URL or http://127.0.0.1:9192)')
     .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
-    .action((opts: Record<string, string | undefined>) => run(revoke(opts)));
+    .action((opts: Record<string, string | undefined>) => run(import('./revoke.js').then((m) => m.revoke(opts))));
 
   const policy = program.command('policy').description('build or evaluate policies');
   policy
