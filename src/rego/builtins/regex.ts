@@ -4,7 +4,8 @@
 //   - inline flags anywhere but the very start, and flags other than i, m, s (JS has no scoped flags);
 //   - \Q...\E, \C, \z/\A are translated or refused: \A -> ^ and \z -> $ only when no `m` flag is set.
 // Translated: a leading (?flags) becomes JS flags, (?P<name> becomes (?<name>, \pL becomes \p{L},
-// \x{...} becomes \u{...}, an escaped punctuation character becomes itself (JS's u flag refuses most).
+// \x{...} becomes \u{...}, an escaped punctuation character becomes itself (JS's u flag refuses most),
+// \s and \S become RE2's ASCII classes ([\t\n\f\r ]: JS's \s also matches \v and Unicode spaces).
 // Patterns run with the `u` flag so `.` and classes see code points, as RE2 does on UTF-8.
 import { BuiltinArgError, str } from './args.js';
 
@@ -44,6 +45,13 @@ export function translateRe2(pattern: string): RegExp {
       if (/[!-/:-@[-`{-~]/.test(n) && !'^$\\.*+?()[]{}|/'.includes(n) && !(inClass && n === '-')) {
         // RE2 lets any punctuation be escaped; with the u flag JS only accepts syntax characters.
         out += n;
+        i++;
+        continue;
+      }
+      if (n === 's' || n === 'S') {
+        // RE2's \s is ASCII [\t\n\f\r ]; JS's also takes \v and Unicode spaces.
+        if (inClass) out += n === 's' ? '\\t\\n\\f\\r ' : refuse(pattern, 'uses \\S inside a class');
+        else out += n === 's' ? '[\\t\\n\\f\\r ]' : '[^\\t\\n\\f\\r ]';
         i++;
         continue;
       }
