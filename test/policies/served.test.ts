@@ -137,3 +137,23 @@ describe('the upstream-headers example, served', () => {
   });
 });
 
+
+describe('the allowlist example, served', () => {
+  let served: TestSidecar;
+  beforeAll(async () => {
+    served = await serve(issuer, 'examples/allowlist/allow');
+  });
+  afterAll(async () => served?.close());
+
+  it("answers a listed path's wrong method with the policy's 405, allow header and body", async () => {
+    const response = await served.client.check(checkRequest({ method: 'PUT', path: '/orders/7' }));
+    expect(response.deniedResponse?.status?.code).toBe(405);
+    expect(headerMap(response.deniedResponse?.headers).allow).toBe('DELETE, GET');
+    expect(deniedBody(response)).toEqual({ error: 'method not allowed' });
+  });
+
+  it('hides unlisted paths behind 404 and lets listed ones through', async () => {
+    expect((await served.client.check(checkRequest({ path: '/internal/metrics' }))).deniedResponse?.status?.code).toBe(404);
+    expect((await served.client.check(checkRequest({ path: '/products/42' }))).okResponse).toBeDefined();
+  });
+});
