@@ -221,9 +221,9 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
   // For calls an import alias wins over a rule of the package with the same first segment.
   const globalPath = scope.aliases.get(first) ?? resolveGlobalName(root, scope, first);
   const builtinArity = BUILTINS[name];
-  // A package's own function shadows nothing built in (OPA forbids that), so builtins are checked after
-  // aliases and `data` only; a rule of the package with a builtin's name is refused by OPA as well.
-  if (globalPath !== null && (first === 'data' || scope.aliases.has(first) || builtinArity === undefined)) {
+  // As in OPA, names the module defines (its package's rules, its import aliases, `data`) shadow builtins:
+  // `max(x, y) := ...` in the package makes `max(7, 3)` call it.
+  if (globalPath !== null) {
     if (globalPath[0] === 'input') {
       throw new RegoCompileError(loc, 'call', `${name} is not a function: ${first} refers to input`);
     }

@@ -172,3 +172,15 @@ describe('imports', () => {
     expect(await valueOf(['package lib\nlimit := 3', 'package test\nimport data.lib\np := lib.limit'], 'test/p')).toBe(3);
   });
 });
+
+describe('name resolution of calls', () => {
+  it('a function of the package shadows a builtin of the same name, as in OPA', async () => {
+    const policy = 'package test\nmax(x, y) := x if x >= y\nmax(x, y) := y if y > x\np := max(7, 3)';
+    expect(await valueOf(policy, 'test/p')).toBe(7);
+  });
+
+  it('other packages still get the builtin', async () => {
+    const files = ['package lib\ncount(x) := "mine"', 'package test\np := count([1, 2])'];
+    expect(await valueOf(files, 'test/p')).toBe(2);
+  });
+});
