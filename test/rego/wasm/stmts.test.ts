@@ -385,6 +385,31 @@ describe('functions and entrypoints', () => {
     expect(loaded.evaluate({})).toEqual([{ result: '1' }]);
   });
 
+  it('operators, aggregates, types and collections run natively (no JS builtin in the table)', async () => {
+    const c = new Consts();
+    const native = ['equal', 'neq', 'lt', 'lte', 'gt', 'gte', 'plus', 'minus', 'mul', 'div', 'rem', 'and', 'or',
+      'internal.member_2', 'internal.member_3', 'count', 'sum', 'product', 'max', 'min', 'sort', 'abs', 'round', 'ceil',
+      'floor', 'is_string', 'is_number', 'is_boolean', 'is_array', 'is_object', 'is_set', 'is_null', 'type_name',
+      'object.get', 'object.keys', 'object.union', 'object.remove', 'array.concat', 'array.slice', 'array.reverse',
+      'intersection', 'union', 'startswith', 'endswith', 'contains', 'concat', 'json.is_valid'];
+    const arity: Record<string, number> = { 'internal.member_3': 3, 'object.get': 3, 'array.slice': 3 };
+    const one = ['count', 'sum', 'product', 'max', 'min', 'sort', 'abs', 'round', 'ceil', 'floor', 'object.keys',
+      'array.reverse', 'intersection', 'union', 'json.is_valid', 'type_name'];
+    const stmts: Stmt[] = native.map((func): Stmt => {
+      const n = arity[func] ?? (one.includes(func) || func.startsWith('is_') ? 1 : 2);
+      return { op: 'call', func, args: Array.from({ length: n }, () => c.c(1)), target: 2 };
+    });
+    const p = policy(c, [plan('t/p', 3, block(...stmts.map((s) => ({ op: 'blocks', blocks: [block(s)] }) as Stmt)))]);
+    const loaded = await load(p);
+    const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
+    const exp = inner.wasmInstance.exports as unknown as { builtins(): number; opa_json_dump(v: number): number };
+    const addr = exp.opa_json_dump(exp.builtins());
+    const buf = new Uint8Array(inner.mem.buffer);
+    let end = addr;
+    while (buf[end] !== 0) end++;
+    expect(new TextDecoder().decode(buf.subarray(addr, end))).toBe('{}');
+  });
+
   it('many evaluations reuse the heap instead of growing memory', async () => {
     const c = new Consts();
     const p = policy(c, [plan('t/p', 3, block({ op: 'assign', source: L(0), target: 2 }, add(2)))]);
