@@ -43,6 +43,17 @@ describe('buildDenyResponse', () => {
     expect(res.deniedResponse?.headers.filter((h) => h.header.key === 'content-type')).toHaveLength(1);
   });
 
+  it.each([
+    [401, 16],
+    [429, 8],
+    [503, 14],
+    [404, 7],
+  ])('answers a policy-chosen http_status %i with the matching gRPC code %i', (httpStatus, grpcCode) => {
+    const res = buildDenyResponse({ decisionId: 'd', reason: 'policy_denied', headers: [], httpStatus, dynamicMetadata: {} });
+    expect(res.status.code).toBe(grpcCode);
+    expect(res.deniedResponse?.status.code).toBe(httpStatus);
+  });
+
   it('challenges a missing token without an error attribute', () => {
     const res = buildDenyResponse({ decisionId: 'd', reason: 'missing_token', headers: [], dynamicMetadata: {} });
     expect(header(res, 'www-authenticate')).toBe('Bearer realm="portcullis"');
