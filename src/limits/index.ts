@@ -13,6 +13,7 @@ export type { DecisionStore, LimitsDeps, LimitsOutcome, LimitsStage, TokenFacts 
 export async function createStore(config: Config, deps: LimitsDeps): Promise<DecisionStore> {
   if (config.redis === undefined) {
     deps.logger.warn(
+      { store: 'memory' },
       'no redis section: rate limits and the denylist are per-instance (in-process store); configure redis to share them between sidecars',
     );
     return new MemoryStore();

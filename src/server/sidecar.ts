@@ -157,10 +157,8 @@ async function assemble(
 }
 
 function logStore(logger: Logger, config: Config, kind: 'memory' | 'redis'): void {
-  if (kind === 'memory') {
-    logger.info({ store: 'memory' }, 'store: in-process; limits and denylist are per-instance');
-    return;
-  }
+  // The in-process store announces itself (a warning: limits are per-instance) when it is created.
+  if (kind === 'memory') return;
   const redis = config.redis;
   const shape = redis?.cluster !== undefined ? 'cluster' : redis?.sentinel !== undefined ? 'sentinel' : 'standalone';
   logger.info({ store: 'redis', shape, keyPrefix: redis?.keyPrefix, onError: redis?.onError }, 'redis store');

@@ -38,7 +38,7 @@ describe('check pipeline', () => {
     h?.find((x) => x.header.key === name)?.header.value;
 
   it('logs at start-up that the in-process store runs and what that means', () => {
-    expect(t.logs.find((l) => l['store'] === 'memory')?.['msg']).toContain('limits and denylist are per-instance');
+    expect(t.logs.find((l) => l['store'] === 'memory')?.['msg']).toContain('the denylist are per-instance');
   });
 
   it('answers 401 with a bare Bearer challenge when the token is missing', async () => {
