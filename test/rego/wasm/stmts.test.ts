@@ -1,6 +1,9 @@
 // Every IR statement, emitted and run through the real SDK.
 import { describe, expect, it } from 'vitest';
 import type { Stmt } from '../../../src/rego/ir.js';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { customBuiltins } from '../../../src/rego/builtins/index.js';
+import { emitWasm } from '../../../src/rego/wasm/emit.js';
 import { Consts, L, block, evalStmts, func, load, only, plan, policy } from './helpers.js';
 
 const add = (value: number): Stmt => ({ op: 'resultSetAdd', value });
@@ -331,26 +334,57 @@ describe('functions and entrypoints', () => {
 
   it('memoized functions run once per evaluation, and again in the next one', async () => {
     const c = new Consts();
-    // counter() appends to a shared array held in data; each run leaves a mark we can count.
-    const mark = func('g0.data.lib.mark', [0, 1], 2, 4, [block(
-      { op: 'dot', source: L(1), key: c.c('log'), target: 3 },
-      { op: 'arrayAppend', array: 3, value: c.c('ran') },
-      { op: 'assign', source: c.c(true), target: 2 },
+    // The memoized function calls a JS builtin (lower on non-ASCII text takes the JS path); counting those
+    // calls counts the function's runs.
+    const mark = func('g0.data.lib.mark', [0, 1], 2, 3, [block(
+      { op: 'call', func: 'lower', args: [c.c('É')], target: 2 },
     )], true);
-    const p = policy(c, [plan('t/p', 5, block(
+    const p = policy(c, [plan('t/p', 3, block(
       { op: 'call', func: 'g0.data.lib.mark', args: [L(0), L(1)], target: 2 },
       { op: 'call', func: 'g0.data.lib.mark', args: [L(0), L(1)], target: 2 },
       { op: 'call', func: 'g0.data.lib.mark', args: [L(0), L(1)], target: 2 },
-      { op: 'dot', source: L(1), key: c.c('log'), target: 3 },
-      { op: 'call', func: 'count', args: [L(3)], target: 4 },
-      add(4),
+      add(2),
     ))], [mark]);
+    let runs = 0;
+    const counting = { ...customBuiltins, lower: (s: unknown) => { runs++; return String(s).toLowerCase(); } };
+    const loaded = await loadPolicy(emitWasm(p), undefined, counting);
+    expect(loaded.evaluate({})).toEqual([{ result: 'é' }]);
+    expect(runs).toBe(1);
+    loaded.evaluate({});
+    expect(runs).toBe(2);
+  });
+
+  it('modifying a constant or data aborts instead of corrupting later evaluations', async () => {
+    const c = new Consts();
+    const p = policy(c, [
+      plan('t/const', 4, block(
+        { op: 'assign', source: c.c([1]), target: 2 },
+        { op: 'arrayAppend', array: 2, value: c.c(2) },
+        add(2),
+      )),
+      plan('t/data', 4, block(
+        { op: 'dot', source: L(1), key: c.c('roles'), target: 2 },
+        { op: 'arrayAppend', array: 2, value: c.c('x') },
+      )),
+      plan('t/read', 4, block(
+        { op: 'makeArray', target: 2, capacity: 2 },
+        { op: 'arrayAppend', array: 2, value: c.c([1]) },
+        { op: 'dot', source: L(1), key: c.c('roles'), target: 3 },
+        { op: 'arrayAppend', array: 2, value: L(3) },
+        add(2),
+      )),
+      plan('t/fresh', 4, block(
+        { op: 'makeArray', target: 2, capacity: 0 },
+        { op: 'arrayAppend', array: 2, value: c.c(2) },
+        add(2),
+      )),
+    ]);
     const loaded = await load(p);
-    loaded.setData({ log: [] });
-    expect(loaded.evaluate({})).toEqual([{ result: 1 }]);
-    // The data array persists between evaluations (the SDK does not re-parse data): a second evaluation
-    // runs the function again, so the log grows to 2.
-    expect(loaded.evaluate({})).toEqual([{ result: 2 }]);
+    expect(() => loaded.evaluate({}, 't/const')).toThrow(/modify a constant or data/);
+    loaded.setData({ roles: ['admin'] });
+    expect(() => loaded.evaluate({}, 't/data')).toThrow(/modify a constant or data/);
+    expect(loaded.evaluate({}, 't/read')).toEqual([{ result: [[1], ['admin']] }]);
+    expect(loaded.evaluate({}, 't/fresh')).toEqual([{ result: [2] }]);
   });
 
   it('dispatches entrypoints by name and lists them', async () => {

@@ -1,7 +1,7 @@
 // The runtime half of a Portcullis policy module: values, JSON, builtins and the OPA Wasm ABI entry points.
 // The emitter adds the policy (its plans, functions and constants) to this module and defines the
 // `portcullis.*` imports below, which are placeholders for the policy-specific parts.
-import { alloc, opa_heap_ptr_set } from './alloc';
+import { alloc, opa_heap_ptr_get, opa_heap_ptr_set } from './alloc';
 import {
   T_ARR, T_OBJ, T_SET, newInt, newArr, newObj, newSet, arrPush, setAdd, objPut, objKeyAt, objValAt, arrGet,
   colLen, tagOf, isCollection, equal, strLen, strPtr, isTag, T_STR, NULL_V, TRUE_V, FALSE_V,
@@ -41,6 +41,26 @@ export function entrypoints(): usize {
 // ---------------------------------------------------------------- evaluation
 
 let resultSet: usize = 0;
+/**
+ * Heap address where the current evaluation began. Constants and data lie below it and outlive the
+ * evaluation, so a statement that would modify one is a compiler bug: it aborts instead of corrupting
+ * every later decision.
+ */
+let evalBase: usize = 0;
+
+function guardMutable(v: usize): void {
+  if (v < evalBase) abortWithText('internal error: the policy tried to modify a constant or data value');
+}
+
+function abortWithText(s: string): void {
+  const n = <usize>s.length;
+  const c = alloc(n + 1);
+  const src = changetype<usize>(s);
+  for (let i: usize = 0; i < n; i++) store<u8>(c + i, <u8>load<u16>(src + (i << 1)));
+  store<u8>(c + n, 0);
+  opa_abort(c);
+  unreachable();
+}
 
 export function rt_result_add(v: usize): void {
   if (v != 0) setAdd(resultSet, v);
@@ -69,6 +89,7 @@ function resultKey(): usize {
 }
 
 function runPlan(ep: i32, input: usize, data: usize): void {
+  evalBase = opa_heap_ptr_get();
   resultSet = newSet();
   pc_reset();
   pc_dispatch(ep, input, data);
@@ -149,12 +170,25 @@ export function rt_len_equal(v: usize, n: u32): i32 {
 export function rt_new_array(cap: u32): usize { return newArr(cap); }
 export function rt_new_object(): usize { return newObj(); }
 export function rt_new_set(): usize { return newSet(); }
-export function rt_array_append(a: usize, v: usize): void { if (isTag(a, T_ARR)) arrPush(a, v); }
-export function rt_set_add(s: usize, v: usize): void { if (isTag(s, T_SET)) setAdd(s, v); }
-export function rt_object_insert(o: usize, k: usize, v: usize): void { if (isTag(o, T_OBJ)) objPut(o, k, v, false); }
+export function rt_array_append(a: usize, v: usize): void {
+  if (!isTag(a, T_ARR)) return;
+  guardMutable(a);
+  arrPush(a, v);
+}
+export function rt_set_add(s: usize, v: usize): void {
+  if (!isTag(s, T_SET)) return;
+  guardMutable(s);
+  setAdd(s, v);
+}
+export function rt_object_insert(o: usize, k: usize, v: usize): void {
+  if (!isTag(o, T_OBJ)) return;
+  guardMutable(o);
+  objPut(o, k, v, false);
+}
 /** 0 when inserted (or already equal), 1 on a conflicting value for the key. */
 export function rt_object_insert_once(o: usize, k: usize, v: usize): i32 {
   if (!isTag(o, T_OBJ)) return 0;
+  guardMutable(o);
   return objPut(o, k, v, true) ? 0 : 1;
 }
 
