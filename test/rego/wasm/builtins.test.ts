@@ -178,6 +178,13 @@ describe('exact integers', () => {
       expect(only(rs), `${func}(${text})`).toBe(true);
     };
     await viaString('to_number', '12345678901234567890123', '12345678901234567890123');
+    await viaString('to_number', '-12345678901234567890123', '-12345678901234567890123');
+    const rs = await evalStmts(c, 4, 3, [
+      { op: 'call', func: 'abs', args: [c.c('-12345678901234567890123', true)], target: 2 },
+      { op: 'equal', a: L(2), b: c.c('12345678901234567890123', true) },
+      { op: 'assign', source: c.c(true), target: 3 },
+    ]);
+    expect(only(rs), 'abs of a big negative integer').toBe(true);
     await viaString('json.unmarshal', '{"n": 9007199254740993}', '{"n": 9007199254740993}');
   });
   it('+, - and * on decimal literals are exact, as in OPA (0.1 + 0.2 == 0.3)', async () => {

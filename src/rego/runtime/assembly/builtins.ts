@@ -4,7 +4,7 @@
 import { alloc } from './alloc';
 import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_BIG, NULL_V, TRUE_V, FALSE_V,
-  tagOf, isTag, boolV, newInt, newFloat, numKind, numF64, numToInt, gInt, newStr, strLen, strPtr, strLit,
+  tagOf, isTag, boolV, newInt, newFloat, newNumText, numKind, numF64, numToInt, gInt, newStr, strLen, strPtr, strLit,
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
   objKeyAt, objValAt, isCollection, compare, equal,
 } from './value';
@@ -134,7 +134,12 @@ export function b_rem(a: usize, b: usize): usize {
 }
 
 export function b_abs(a: usize): usize {
-  if (!isTag(a, T_NUM) || numKind(a) == N_BIG) return 0;
+  if (!isTag(a, T_NUM)) return 0;
+  if (numKind(a) == N_BIG) {
+    const text = <usize>load<u32>(a, 16);
+    if (load<u8>(text) != 45) return a;
+    return newNumText(N_BIG, -load<f64>(a, 8), text + 1, <usize>load<u32>(a, 20) - 1);
+  }
   if (numKind(a) == N_INT) {
     const x = load<i64>(a, 8);
     if (x == i64.MIN_VALUE) return 0;
