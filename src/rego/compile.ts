@@ -1,5 +1,6 @@
 // compileRego: Rego sources -> OPA Wasm ABI module. parse -> analyze -> plan -> emit.
 import type { Module } from './ast.js';
+import { RegoCompileError } from './errors.js';
 import { analyzeModules } from './analysis/index.js';
 import type { CompileOptions, CompileResult, RegoSource } from './index.js';
 import { parseModule } from './parser.js';
@@ -10,8 +11,18 @@ import type { Policy } from './ir.js';
 /** Parses, analyzes and plans; the IR alone, for tests and tools that inspect the plan. */
 export function planRego(sources: RegoSource[], entrypoints: string[]): Policy {
   const modules: Module[] = sources.map((source) => parseModule(source.path, source.source));
-  const moduleSet = analyzeModules(modules);
-  return planPolicy(moduleSet, entrypoints);
+  try {
+    const moduleSet = analyzeModules(modules);
+    return planPolicy(moduleSet, entrypoints);
+  } catch (err) {
+    // Planning recurses once per expression of a body; a body of many hundreds of expressions is refused
+    // cleanly instead of crashing.
+    if (err instanceof RangeError) {
+      const loc = modules[0]?.package.loc ?? { file: sources[0]?.path ?? '<policy>', line: 1, col: 1 };
+      throw new RegoCompileError(loc, 'policy size', 'a rule body or collection is too large to compile; split it into several rules');
+    }
+    throw err;
+  }
 }
 
 export function compileRego(sources: RegoSource[], options: CompileOptions): CompileResult {

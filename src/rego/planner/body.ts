@@ -369,9 +369,80 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
 
 // ---------- terms ----------
 
+/**
+ * A term made only of literals (sets included) planned without a continuation: it cannot iterate, so
+ * long literal collections (allowlists) cost no stack depth.
+ */
+function planLiteral(term: Term, ctx: PlanContext): Operand | null {
+  const json = constantJson(term);
+  if (json !== null) return ctx.policy.constant(json);
+  switch (term.type) {
+    case 'array':
+    case 'set': {
+      const items: Operand[] = [];
+      for (const item of term.items) {
+        const operand = planLiteral(item, ctx);
+        if (operand === null) return null;
+        items.push(operand);
+      }
+      const target = ctx.func.newLocal();
+      if (term.type === 'array') {
+        ctx.func.emit({ op: 'makeArray', target, capacity: items.length });
+        for (const value of items) ctx.func.emit({ op: 'arrayAppend', array: target, value });
+      } else {
+        ctx.func.emit({ op: 'makeSet', target });
+        for (const value of items) ctx.func.emit({ op: 'setAdd', set: target, value });
+      }
+      return { kind: 'local', local: target };
+    }
+    case 'object': {
+      const parts: Operand[] = [];
+      for (const entry of term.entries) {
+        const key = planLiteral(entry.key, ctx);
+        const value = key === null ? null : planLiteral(entry.value, ctx);
+        if (key === null || value === null) return null;
+        parts.push(key, value);
+      }
+      const target = ctx.func.newLocal();
+      ctx.func.emit({ op: 'makeObject', target });
+      for (let i = 0; i < parts.length; i += 2) {
+        ctx.func.emit({ op: 'objectInsert', object: target, key: parts[i] as Operand, value: parts[i + 1] as Operand });
+      }
+      return { kind: 'local', local: target };
+    }
+    default:
+      return null;
+  }
+}
+
+/** True when planning the term emits no scan, so it needs no continuation. */
+function isLiteral(term: Term): boolean {
+  switch (term.type) {
+    case 'null':
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return true;
+    case 'neg':
+      return constantJson(term) !== null;
+    case 'array':
+    case 'set':
+      return term.items.every(isLiteral);
+    case 'object':
+      return term.entries.every((entry) => isLiteral(entry.key) && isLiteral(entry.value));
+    default:
+      return false;
+  }
+}
+
 export function planTerms(terms: Term[], ctx: PlanContext, k: (values: Operand[]) => void): void {
   const values: Operand[] = [];
-  const next = (index: number): void => {
+  const next = (start: number): void => {
+    // Literal items are planned in a loop; only items that may iterate continue through a callback.
+    let index = start;
+    for (let term = terms[index]; term !== undefined && isLiteral(term); term = terms[++index]) {
+      values[index] = planLiteral(term, ctx) as Operand;
+    }
     const term = terms[index];
     if (term === undefined) {
       k(values);
@@ -386,9 +457,8 @@ export function planTerms(terms: Term[], ctx: PlanContext, k: (values: Operand[]
 }
 
 export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
-  const json = constantJson(term);
-  if (json !== null) {
-    k(ctx.policy.constant(json));
+  if (isLiteral(term)) {
+    k(planLiteral(term, ctx) as Operand);
     return;
   }
   switch (term.type) {

@@ -92,3 +92,10 @@ describe('module-level checks', () => {
     expect(compileError('package test\nimport foo.bar\np := 1').construct).toBe('import');
   });
 });
+
+describe('limits', () => {
+  it('a body too long to plan is refused with a RegoCompileError, not a crash', () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `x${i} := input.v${i}`).join('\n  ');
+    expect(compileError(`package test\np if {\n  ${body}\n}`).construct).toBe('policy size');
+  });
+});

@@ -184,3 +184,11 @@ describe('name resolution of calls', () => {
     expect(await valueOf(files, 'test/p')).toBe(2);
   });
 });
+
+describe('size', () => {
+  it('a literal set of 5000 strings compiles and answers membership', async () => {
+    const set = Array.from({ length: 5000 }, (_, i) => `"/path/${i}"`).join(', ');
+    const policy = `package test\nallowed := {${set}}\np := [input.a in allowed, input.b in allowed]`;
+    expect(await valueOf(policy, 'test/p', { a: '/path/4999', b: '/path/5000' })).toEqual([true, false]);
+  });
+});
