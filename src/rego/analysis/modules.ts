@@ -59,9 +59,6 @@ function resolveImport(imp: Import): [string, string[]] | null {
   }
   const alias = imp.alias ?? imp.path[imp.path.length - 1];
   if (alias === undefined) throw new RegoCompileError(imp.loc, 'import', 'empty import path');
-  if (imp.alias !== null && imp.path.length === 1) {
-    throw new RegoCompileError(imp.loc, 'import', `"import ${root} as ${imp.alias}" is not allowed: alias a path below ${root}`);
-  }
   return [alias, [...imp.path]];
 }
 
