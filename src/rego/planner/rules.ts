@@ -1,7 +1,7 @@
 // One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
 // virtual document tree (a package's object of rules, merged with the base data under the same path).
 import type { Body, Location, Rule, Term } from '../ast.js';
-import { clauseScope, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
+import { clauseScope, refuseWith, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
 import type { Func, Local, Operand } from '../ir.js';
 import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
 import {
@@ -108,6 +108,7 @@ function planDefinition(
 }
 
 export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string): Func {
+  for (const definition of group.definitions) refuseWith(definition.rule);
   const arity = group.arity ?? 0;
   const func = new FuncBuilder(2 + arity);
   const result = func.newLocal();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileError } from './evaluate.js';
+import { compileError, valueOf } from './evaluate.js';
 
 describe('constructs outside the subset are refused at compile time with file:line:col', () => {
   it('with', () => {
@@ -7,6 +7,15 @@ describe('constructs outside the subset are refused at compile time with file:li
     expect(error.construct).toBe('with');
     expect(error.loc).toMatchObject({ file: 'policy0.rego', line: 3 });
     expect(error.message).toMatch(/^policy0\.rego:3:\d+: with:/);
+  });
+
+  it('with inside a comprehension in a rule head', () => {
+    expect(compileError('package test\np := [x | x := input.a with input as 1]').construct).toBe('with');
+  });
+
+  it('but not with in a unit-test rule no entrypoint reaches', async () => {
+    const policy = 'package test\np := input.a\ntest_p if { p == 1 with input as {"a": 1} }';
+    expect(await valueOf(policy, 'test/p', { a: 2 })).toBe(2);
   });
 
   it('http.send', () => {
