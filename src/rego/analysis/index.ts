@@ -2,7 +2,7 @@
 // body (the planner re-derives the same order when it plans a rule that an entrypoint reaches).
 import type { Body, Expr, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { buildModuleSet, type ModuleScope, type ModuleSet, type RuleTreeNode } from './modules.js';
+import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type ModuleSet, type RuleTreeNode } from './modules.js';
 import { checkBody } from './safety.js';
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
 
@@ -147,7 +147,14 @@ function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {
 export function analyzeModules(modules: Module[]): ModuleSet {
   const moduleSet = buildModuleSet(modules);
   for (const scope of moduleSet.modules) {
-    for (const rule of scope.module.rules) checkRule(rule, scope, moduleSet.root);
+    for (const rule of scope.module.rules) {
+      try {
+        checkRule(rule, scope, moduleSet.root);
+      } catch (err) {
+        if (!(err instanceof RegoCompileError) || !UNSUPPORTED_CALL_CONSTRUCTS.has(err.construct)) throw err;
+        moduleSet.deferredRefusals.set(rule, err);
+      }
+    }
   }
   return moduleSet;
 }

@@ -44,6 +44,11 @@ export interface ModuleSet {
   modules: ModuleScope[];
   root: RuleTreeNode;
   groups: RuleGroup[];
+  /**
+   * Rules that call something outside the supported subset. The refusal is raised only if an entrypoint
+   * reaches the rule, so helpers or tests nothing evaluates do not block a build.
+   */
+  deferredRefusals: Map<Rule, RegoCompileError>;
 }
 
 /** Imports that only switch on syntax (Rego v1 keywords) and bind no name. */
@@ -178,7 +183,7 @@ export function buildModuleSet(modules: Module[]): ModuleSet {
   for (const scope of scopes) {
     for (const rule of scope.module.rules) addRule(root, groups, scope, rule);
   }
-  return { modules: scopes, root, groups };
+  return { modules: scopes, root, groups, deferredRefusals: new Map() };
 }
 
 /** The node at an absolute `data...` path, or null when no rule lives at or below it. */
@@ -206,6 +211,9 @@ export type CallTarget =
   | { kind: 'print' };
 
 /** Functions that are refused by name, with the reason users should read. */
+/** Refusals of calls outside the subset (as opposed to errors in the policy itself). */
+export const UNSUPPORTED_CALL_CONSTRUCTS: ReadonlySet<string> = new Set(['unknown function', 'http.send', 'opa.runtime', 'trace']);
+
 const REFUSED_CALLS: Readonly<Record<string, string>> = {
   'http.send': 'network calls from policies are not supported; pass the data in input or data instead',
   'opa.runtime': 'opa.runtime is not available in Portcullis',

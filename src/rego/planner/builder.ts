@@ -1,6 +1,7 @@
 // Mutable state of planning: the constant pool, the functions emitted so far, the dependency edges (to refuse
 // recursion) and, per function, the local counter and the block statements are appended to.
-import type { Location } from '../ast.js';
+import type { Location, Rule } from '../ast.js';
+import type { RegoCompileError } from '../errors.js';
 import type { RuleGroup, RuleTreeNode } from '../analysis/index.js';
 import type { Block, Func, Local, Operand, Stmt } from '../ir.js';
 
@@ -81,7 +82,11 @@ export class FuncBuilder {
 }
 
 export class PolicyBuilder {
-  constructor(readonly root: RuleTreeNode) {}
+  constructor(
+    readonly root: RuleTreeNode,
+    /** Refusals the analysis deferred until a rule is reached (see ModuleSet.deferredRefusals). */
+    readonly deferredRefusals: ReadonlyMap<Rule, RegoCompileError> = new Map(),
+  ) {}
 
   readonly constants: string[] = [];
   private readonly constantIndex = new Map<string, number>();

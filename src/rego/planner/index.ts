@@ -128,7 +128,7 @@ function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
 }
 
 export function planPolicy(moduleSet: ModuleSet, entrypoints: string[]): Policy {
-  const policy = new PolicyBuilder(moduleSet.root);
+  const policy = new PolicyBuilder(moduleSet.root, moduleSet.deferredRefusals);
   const plans = entrypoints.map((entrypoint) => planEntrypoint(policy, moduleSet, entrypoint));
   const funcs = [];
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {

@@ -108,7 +108,11 @@ function planDefinition(
 }
 
 export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string): Func {
-  for (const definition of group.definitions) refuseWith(definition.rule);
+  for (const definition of [...group.definitions, ...(group.defaultDefinition === null ? [] : [group.defaultDefinition])]) {
+    const refusal = policy.deferredRefusals.get(definition.rule);
+    if (refusal !== undefined) throw refusal;
+    refuseWith(definition.rule);
+  }
   const arity = group.arity ?? 0;
   const func = new FuncBuilder(2 + arity);
   const result = func.newLocal();

@@ -18,6 +18,12 @@ describe('constructs outside the subset are refused at compile time with file:li
     expect(await valueOf(policy, 'test/p', { a: 2 })).toBe(2);
   });
 
+  it('but not an unsupported call in a rule no entrypoint reaches', async () => {
+    const policy = 'package test\np := 1\nhelper := http.send({"method": "GET", "url": "http://x"})\nnot_used := crypto.sha256("x")';
+    expect(await valueOf(policy, 'test/p')).toBe(1);
+    expect(compileError(policy, 'test/helper').construct).toBe('http.send');
+  });
+
   it('http.send', () => {
     const error = compileError('package test\np := http.send({"method": "GET", "url": "http://x"})');
     expect(error.construct).toBe('http.send');
