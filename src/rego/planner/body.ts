@@ -103,13 +103,26 @@ export function planBody(body: Body, ctx: PlanContext, k: Continue): void {
   planExprs(ordered, 0, ctx, k);
 }
 
-function planExprs(exprs: Expr[], index: number, ctx: PlanContext, k: Continue): void {
-  const expr = exprs[index];
-  if (expr === undefined) {
-    k();
-    return;
+/**
+ * Plans expressions in order. When an expression's continuation runs in the same block it started in (it
+ * opened no scan), the rest is planned by the loop rather than inside the callback: every continuation is
+ * the last thing its planner does, so the order of statements is the same, and long bodies cost no stack.
+ */
+function planExprs(exprs: Expr[], start: number, ctx: PlanContext, k: Continue): void {
+  for (let index = start; index < exprs.length; index++) {
+    const expr = exprs[index] as Expr;
+    const startBlock = ctx.func.current;
+    let continueHere = false;
+    planExpr(expr, ctx, () => {
+      if (ctx.func.current === startBlock) {
+        continueHere = true;
+        return;
+      }
+      planExprs(exprs, index + 1, ctx, k);
+    });
+    if (!continueHere) return;
   }
-  planExpr(expr, ctx, () => planExprs(exprs, index + 1, ctx, k));
+  k();
 }
 
 /** Checks head terms are safe after the body, then evaluates them. */
