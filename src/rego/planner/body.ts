@@ -450,21 +450,27 @@ function isLiteral(term: Term): boolean {
 
 export function planTerms(terms: Term[], ctx: PlanContext, k: (values: Operand[]) => void): void {
   const values: Operand[] = [];
+  // Like planExprs: items whose continuation runs in the block they started in are planned by the loop.
   const next = (start: number): void => {
-    // Literal items are planned in a loop; only items that may iterate continue through a callback.
-    let index = start;
-    for (let term = terms[index]; term !== undefined && isLiteral(term); term = terms[++index]) {
-      values[index] = planLiteral(term, ctx) as Operand;
+    for (let index = start; index < terms.length; index++) {
+      const term = terms[index] as Term;
+      if (isLiteral(term)) {
+        values[index] = planLiteral(term, ctx) as Operand;
+        continue;
+      }
+      const startBlock = ctx.func.current;
+      let continueHere = false;
+      planTerm(term, ctx, (value) => {
+        values[index] = value;
+        if (ctx.func.current === startBlock) {
+          continueHere = true;
+          return;
+        }
+        next(index + 1);
+      });
+      if (!continueHere) return;
     }
-    const term = terms[index];
-    if (term === undefined) {
-      k(values);
-      return;
-    }
-    planTerm(term, ctx, (value) => {
-      values[index] = value;
-      next(index + 1);
-    });
+    k(values);
   };
   next(0);
 }

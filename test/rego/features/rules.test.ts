@@ -192,3 +192,11 @@ describe('size', () => {
     expect(await valueOf(policy, 'test/p', { a: '/path/4999', b: '/path/5000' })).toEqual([true, false]);
   });
 });
+
+describe('size of computed collections', () => {
+  it('an array of 2000 computed items compiles and evaluates', async () => {
+    const items = Array.from({ length: 2000 }, (_, i) => `input.v + ${i}`).join(', ');
+    const value = (await valueOf(`package test\np := [${items}]`, 'test/p', { v: 1 })) as number[];
+    expect([value.length, value[0], value[1999]]).toEqual([2000, 1, 2000]);
+  });
+});
