@@ -3,6 +3,10 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { BuiltinArgError, int, list, num, obj, str } from './args.js';
 import { compiledRegex } from './regex.js';
+import { bigIntArg, exactInt } from './exact.js';
+
+/** numbers.range refuses ranges whose array would not fit the policy's memory anyway. */
+const MAX_RANGE = 10_000_000n;
 
 const digest = (alg: string) => (s: unknown) => createHash(alg).update(str(`crypto.${alg}`, s), 'utf8').digest('hex');
 const hmac = (alg: string) => (s: unknown, key: unknown) =>
@@ -10,29 +14,86 @@ const hmac = (alg: string) => (s: unknown, key: unknown) =>
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** time.* take ns since the epoch, or [ns, timezone]; only UTC is supported (other zones are errors). */
-function utcDate(name: string, x: unknown): Date {
-  let ns: unknown = x;
+const NS_PER_MS = 1_000_000n;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+/**
+ * time.* take ns since the epoch (an integer that fits int64, as OPA requires), or [ns, timezone]; only UTC
+ * is supported (other zones, including "Local", are errors rather than a wrong time).
+ */
+function utcNs(name: string, x: unknown): bigint {
+  let value: unknown = x;
   if (Array.isArray(x)) {
-    const [value, zone] = x as unknown[];
-    if (zone !== undefined && zone !== '' && zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${String(zone)} is not supported`);
-    ns = value;
+    if (x.length === 0) throw new BuiltinArgError(name, 'expected ns or [ns, timezone]');
+    const zone: unknown = x[1];
+    if (x.length > 1 && zone !== '' && zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${String(zone)} is not supported`);
+    value = x[0];
   }
-  return new Date(Math.floor(num(name, ns) / 1e6));
+  const ns = bigIntArg(name, value);
+  if (ns < INT64_MIN || ns > INT64_MAX) throw new BuiltinArgError(name, 'timestamp too big');
+  return ns;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+/** Floor division: the millisecond that contains ns (also before 1970). */
+function msOf(ns: bigint): number {
+  const q = ns / NS_PER_MS;
+  return Number(ns % NS_PER_MS < 0n ? q - 1n : q);
+}
 
-function parseDurationNs(s: unknown): number {
-  const text = str('time.parse_duration_ns', s);
-  const m = /^([+-])?((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
-  if (!m && text !== '0') throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(text)}`);
-  if (text === '0') return 0;
-  let total = 0;
-  for (const part of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
+function utcDate(name: string, x: unknown): Date {
+  return new Date(msOf(utcNs(name, x)));
+}
+
+function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | number {
+  const ns = utcNs('time.add_date', x);
+  const date = new Date(msOf(ns));
+  date.setUTCFullYear(
+    date.getUTCFullYear() + int('time.add_date', y),
+    date.getUTCMonth() + int('time.add_date', m),
+    date.getUTCDate() + int('time.add_date', d),
+  );
+  const subMs = ns - BigInt(msOf(ns)) * NS_PER_MS;
+  return exactInt(BigInt(date.getTime()) * NS_PER_MS + subMs);
+}
+
+const DURATION_UNITS: Record<string, bigint> = {
+  ns: 1n, us: 1_000n, '\u00b5s': 1_000n, '\u03bcs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
+
+/**
+ * A component's fraction as Go's time.ParseDuration computes it: digits accumulate while they fit int64,
+ * then int64(float64(f) * (float64(unit) / scale)) in IEEE doubles (the same operations JS performs).
+ */
+function fractionNs(digits: string, unit: bigint): bigint {
+  let f = 0n;
+  let scale = 1;
+  for (const ch of digits) {
+    if (f > INT64_MAX / 10n) break;
+    const next = f * 10n + BigInt(ch);
+    if (next > INT64_MAX) break;
+    f = next;
+    scale *= 10;
   }
-  return text.startsWith('-') ? -total : total;
+  return BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+}
+
+/** Go's time.ParseDuration: int64 nanoseconds, exact integer parts, fractions as Go computes them. */
+function parseDurationNs(s: unknown): bigint | number {
+  let text = str('time.parse_duration_ns', s);
+  const negative = text.startsWith('-');
+  if (text.startsWith('-') || text.startsWith('+')) text = text.slice(1);
+  if (text === '0') return 0;
+  if (!/^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.test(text)) {
+    throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
+  }
+  let total = 0n;
+  for (const part of text.matchAll(/(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) {
+    const unit = DURATION_UNITS[part[3]!]!;
+    total += BigInt(part[1] || '0') * unit + fractionNs(part[2] ?? '', unit);
+    if (total > INT64_MAX + (negative ? 1n : 0n)) throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
+  }
+  return exactInt(negative ? -total : total);
 }
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
@@ -174,10 +235,12 @@ export const compatBuiltins = {
     return Number(m[1]) * unit;
   },
   'numbers.range': (a: unknown, b: unknown) => {
-    const from = int('numbers.range', a);
-    const to = int('numbers.range', b);
-    const step = from <= to ? 1 : -1;
-    return Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => from + i * step);
+    const from = bigIntArg('numbers.range', a);
+    const to = bigIntArg('numbers.range', b);
+    const length = (to >= from ? to - from : from - to) + 1n;
+    if (length > MAX_RANGE) throw new BuiltinArgError('numbers.range', `a range of ${length} numbers is too large`);
+    const step = from <= to ? 1n : -1n;
+    return Array.from({ length: Number(length) }, (_, i) => exactInt(from + BigInt(i) * step));
   },
   'strings.replace_n': (patterns: unknown, s: unknown) => {
     let text = str('strings.replace_n', s);
@@ -236,12 +299,7 @@ export const compatBuiltins = {
     return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
   },
   'time.weekday': (x: unknown) => WEEKDAYS[utcDate('time.weekday', x).getUTCDay()],
-  'time.add_date': (ns: unknown, y: unknown, m: unknown, d: unknown) => {
-    const n = num('time.add_date', ns);
-    const date = new Date(Math.floor(n / 1e6));
-    date.setUTCFullYear(date.getUTCFullYear() + int('time.add_date', y), date.getUTCMonth() + int('time.add_date', m), date.getUTCDate() + int('time.add_date', d));
-    return date.getTime() * 1e6 + (n % 1e6);
-  },
+  'time.add_date': addDate,
   'time.parse_duration_ns': parseDurationNs,
   'net.cidr_is_valid': (s: unknown) => {
     if (typeof s !== 'string') return false;

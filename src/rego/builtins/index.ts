@@ -6,7 +6,8 @@ import { compatBuiltins } from './compat.js';
 import { encodingBuiltins } from './encoding.js';
 import { globMatch } from './glob.js';
 import { decodeVerify, jwtVerifyBuiltins } from './jwt.js';
-import { wireAliases } from './names.js';
+import { exactWireNames, wireAliases } from './names.js';
+import { parseExactJson, stringifyExactJson, toJsNumbers } from './exact.js';
 import { cidrContains } from './net.js';
 import { regexMatch } from './regex.js';
 import { sprintf } from './sprintf.js';
@@ -18,7 +19,7 @@ type Builtin = (...args: unknown[]) => unknown;
 const implementations: Record<string, Builtin> = {
   ...(compatBuiltins as Record<string, Builtin>),
   ...jwtVerifyBuiltins,
-  'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, nowNs()),
+  'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, Number(nowNs())),
   ...(stringBuiltins as Record<string, Builtin>),
   ...(encodingBuiltins as Record<string, Builtin>),
   sprintf: sprintf as Builtin,
@@ -40,8 +41,24 @@ function isJsonValue(v: unknown): boolean {
 function nonStrict(impl: Builtin): Builtin {
   return (...args: unknown[]) => {
     try {
-      const result = impl(...args);
+      // Bundles built by `opa build` take a JS number back: a BigInt becomes the nearest double.
+      const result = toJsNumbers(impl(...args));
       return isJsonValue(result) ? result : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The `portcullis.exact.*` form: JSON texts in, JSON text out, integers exact at any size (names.ts). */
+function exactWire(impl: Builtin): Builtin {
+  return (...texts: unknown[]) => {
+    try {
+      const args = texts.map((t) => (typeof t === 'string' ? parseExactJson(t) : undefined));
+      if (args.includes(undefined)) return undefined;
+      const result = impl(...args);
+      if (result === undefined || (typeof result === 'number' && !Number.isFinite(result))) return undefined;
+      return stringifyExactJson(result);
     } catch {
       return undefined;
     }
@@ -54,4 +71,8 @@ export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
 for (const [rego, wire] of Object.entries(wireAliases())) {
   const impl = customBuiltins[rego];
   if (impl) customBuiltins[wire] = impl;
+}
+for (const [rego, wire] of exactWireNames()) {
+  const impl = implementations[rego];
+  if (impl) customBuiltins[wire] = exactWire(impl);
 }

@@ -1,5 +1,6 @@
 // String builtins. Rego strings are sequences of code points: counts and indexes are in code points,
 // never UTF-16 units.
+import { exactInt } from './exact.js';
 import { BuiltinArgError, int, list, num, str, strings } from './args.js';
 
 const codePoints = (s: string): string[] => Array.from(s);
@@ -66,16 +67,16 @@ export const stringBuiltins = {
     return at < 0 ? -1 : codePoints(text.slice(0, at)).length;
   },
   format_int: (n: unknown, b: unknown) => {
-    // OPA truncates toward zero: -10.5 formats as -10.
-    const value = Math.trunc(num('format_int', n));
     const base = int('format_int', b);
     if (![2, 8, 10, 16].includes(base)) throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
-    return value.toString(base);
+    // OPA reads the number as a big.Float (64-bit mantissa) and truncates toward zero: -10.5 formats as -10.
+    if (typeof n === 'bigint') return roundToMantissa64(n).toString(base);
+    return Math.trunc(num('format_int', n)).toString(base);
   },
   to_number: (x: unknown) => {
     if (x === null) return 0;
     if (typeof x === 'boolean') return x ? 1 : 0;
-    if (typeof x === 'number') return x;
+    if (typeof x === 'number' || typeof x === 'bigint') return x;
     const text = str('to_number', x);
     // strconv.ParseFloat's decimal syntax; hex floats, Inf and NaN are refused as OPA does.
     if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
@@ -83,6 +84,8 @@ export const stringBuiltins = {
     }
     const value = Number(text);
     if (!Number.isFinite(value)) throw new BuiltinArgError('to_number', `out of range ${text}`);
+    // OPA keeps the text, so integers stay exact at any size.
+    if (/^[+-]?\d+$/.test(text)) return exactInt(BigInt(text));
     return value;
   },
   'strings.reverse': (s: unknown) => codePoints(str('strings.reverse', s)).reverse().join(''),
@@ -94,4 +97,18 @@ function anyMatch(name: string, s: unknown, p: unknown, test: (a: string, b: str
   const texts = typeof s === 'string' ? [s] : strings(name, list(name, s));
   const pats = typeof p === 'string' ? [p] : strings(name, list(name, p));
   return texts.some((t) => pats.some((q) => test(t, q)));
+}
+
+/** n rounded to a 64-bit binary mantissa (half to even), as Go's big.Float holds a parsed integer. */
+function roundToMantissa64(n: bigint): bigint {
+  const negative = n < 0n;
+  const abs = negative ? -n : n;
+  const shift = BigInt(Math.max(0, abs.toString(2).length - 64));
+  if (shift === 0n) return n;
+  let q = abs >> shift;
+  const rest = abs - (q << shift);
+  const half = 1n << (shift - 1n);
+  if (rest > half || (rest === half && (q & 1n) === 1n)) q += 1n;
+  const rounded = q << shift;
+  return negative ? -rounded : rounded;
 }

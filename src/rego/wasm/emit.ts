@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { BUILTINS, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
-import { builtinWireName } from '../builtins/names.js';
+import { builtinWireName, isExactBuiltin } from '../builtins/names.js';
 
 const RUNTIME_URL = new URL('../../../dist/runtime/runtime.wasm', import.meta.url);
 /** binaryen's name for an imported memory read from a binary without a name section. */
@@ -220,7 +220,17 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     } else {
       const id = f.m.jsBuiltins.get(stmt.func);
       if (id === undefined) throw new WasmEmitError('bad-ir', `builtin ${stmt.func} was not registered`);
-      call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
+      if (isExactBuiltin(stmt.func)) {
+        // JSON texts both ways, so integers beyond 2^53 survive the SDK's JSON.parse (builtins/names.ts).
+        const texts = argExprs().map((a) => callRt(f.m, 'f_json_marshal', [a]));
+        const raw = f.temp();
+        call = mod.block(null, [
+          mod.local.set(raw, mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...texts], i32)),
+          mod.if(mod.local.get(raw, i32), callRt(f.m, 'f_json_unmarshal', [mod.local.get(raw, i32)]), mod.i32.const(0)),
+        ], i32);
+      } else {
+        call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
+      }
       const fast = fastPathExport(stmt.func);
       if (f.m.rt.exports.has(fast)) {
         // The runtime's fast path answers the common case; 0 means "ask the JS implementation".

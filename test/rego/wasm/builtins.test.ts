@@ -147,7 +147,19 @@ const timeAndUnits = cases([
     '49f94ac7044948c78a285d904f87f0a4c7897f7e8f3a4eb2255fda750b2cc397']],
   ['io.jwt.decode', ['a.b'], U], ['io.jwt.decode', ['e30.bm90IGpzb24.'], U],
   ['units.parse_bytes', ['1KB'], 1000], ['units.parse_bytes', ['1KiB'], 1024], ['units.parse_bytes', ['1.5mb'], 1500000],
-  ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1YiB'], 2 ** 80], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
+  ['time.date', [1709212455000000000], [2024, 2, 29]], ['time.date', [[1709212455000000000, 'UTC']], [2024, 2, 29]],
+  ['time.date', [[1709212455000000000, 'Europe/Paris']], U], ['time.date', [-1], [1969, 12, 31]], ['time.date', ['x'], U],
+  ['time.clock', [1709212455000000000], [13, 14, 15]], ['time.clock', [[1709212455000000000, '']], [13, 14, 15]],
+  ['time.clock', [[1709212455000000000, 'Local']], U], ['time.clock', [[]], U],
+  ['time.weekday', [1709212455000000000], 'Thursday'], ['time.weekday', [0], 'Thursday'],
+  ['time.add_date', [1709212455000000001, 0, 1, 1], 1711804455000000001], ['time.add_date', [1706745600000000000, 0, 1, 0], 1709251200000000000],
+  ['time.add_date', [0, 1.5, 0, 0], U],
+  ['time.parse_duration_ns', ['1h30m'], 5400e9], ['time.parse_duration_ns', ['1.5s'], 1.5e9], ['time.parse_duration_ns', ['-2us'], -2000],
+  ['time.parse_duration_ns', ['0'], 0], ['time.parse_duration_ns', ['1'], U], ['time.parse_duration_ns', ['soon'], U],
+  ['time.parse_duration_ns', ['1.000000001s'], 1000000001], ['time.parse_duration_ns', ['300µs'], 300000],
+  ['numbers.range', [1, 3], [1, 2, 3]], ['numbers.range', [3, 1], [3, 2, 1]], ['numbers.range', [2, 2], [2]],
+  ['numbers.range', [1, 2.5], U], ['numbers.range', ['1', 2], U],
+  ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1YiB'], 2 ** 80], ['units.parse_bytes', ['1EiB'], 2 ** 60], ['units.parse_bytes', ['.5K'], 500], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
 ]);
 
 describe('exact integers', () => {

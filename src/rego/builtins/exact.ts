@@ -1,0 +1,108 @@
+// Lossless JSON for builtins whose numbers may exceed 2^53 (nanosecond timestamps, byte counts).
+// The SDK moves builtin arguments and results through JSON.parse / JSON.stringify, which rounds such
+// integers. For modules Portcullis emits, these builtins are listed under an exact wire name: the module
+// passes each argument as its JSON text (a string) and parses the JSON text it gets back, so integers
+// cross the boundary as decimal digits. Here integers beyond 2^53 become BigInt and BigInt goes back as
+// digits.
+import { BuiltinArgError } from './args.js';
+
+/** JSON.parse, except that integers outside ±(2^53-1) become BigInt (exact). */
+export function parseExactJson(text: string): unknown {
+  let pos = 0;
+  const fail = (): never => {
+    throw new BuiltinArgError('portcullis.exact', `not JSON at offset ${pos}`);
+  };
+  const ws = (): void => {
+    while (pos < text.length && ' \t\n\r'.includes(text[pos]!)) pos++;
+  };
+  const value = (): unknown => {
+    ws();
+    const ch = text[pos];
+    if (ch === '{') {
+      pos++;
+      const out: Record<string, unknown> = {};
+      ws();
+      if (text[pos] === '}') {
+        pos++;
+        return out;
+      }
+      for (;;) {
+        ws();
+        const key = value();
+        if (typeof key !== 'string') fail();
+        ws();
+        if (text[pos++] !== ':') fail();
+        out[key as string] = value();
+        ws();
+        const sep = text[pos++];
+        if (sep === '}') return out;
+        if (sep !== ',') fail();
+      }
+    }
+    if (ch === '[') {
+      pos++;
+      const out: unknown[] = [];
+      ws();
+      if (text[pos] === ']') {
+        pos++;
+        return out;
+      }
+      for (;;) {
+        out.push(value());
+        ws();
+        const sep = text[pos++];
+        if (sep === ']') return out;
+        if (sep !== ',') fail();
+      }
+    }
+    if (ch === '"') {
+      const m = /"(?:[^"\\\u0000-\u001f]|\\.)*"/y;
+      m.lastIndex = pos;
+      const hit = m.exec(text) ?? fail();
+      pos += hit[0].length;
+      return JSON.parse(hit[0]) as string;
+    }
+    const lit = /-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null/y;
+    lit.lastIndex = pos;
+    const hit = lit.exec(text) ?? fail();
+    pos += hit[0].length;
+    const parsed = JSON.parse(hit[0]) as unknown;
+    if (typeof parsed === 'number' && hit[1] === undefined && hit[2] === undefined && !Number.isSafeInteger(parsed)) {
+      return BigInt(hit[0]);
+    }
+    return parsed;
+  };
+  const result = value();
+  ws();
+  if (pos !== text.length) fail();
+  return result;
+}
+
+/** JSON.stringify with BigInt written as its digits. */
+export function stringifyExactJson(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return `[${v.map(stringifyExactJson).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** For OPA-built bundles, which take JS numbers back: BigInt becomes the nearest double. */
+export function toJsNumbers(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(toJsNumbers);
+  return v;
+}
+
+/** An integer argument (number or BigInt) as BigInt; fractions and non-numbers are errors. */
+export function bigIntArg(builtin: string, v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  throw new BuiltinArgError(builtin, `expected an integer, got ${typeof v === 'number' ? String(v) : typeof v}`);
+}
+
+/** A BigInt result as a plain number when that is exact, so JSON output stays ordinary. */
+export function exactInt(v: bigint): bigint | number {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
