@@ -152,4 +152,6 @@ export const BUILTINS: Readonly<Record<string, number>> = {
   'urlquery.encode': 1, 'urlquery.decode': 1, 'urlquery.encode_object': 1,
   // time, tokens, units
   'time.now_ns': 0, 'time.parse_rfc3339_ns': 1, 'io.jwt.decode': 1, 'units.parse_bytes': 1,
+  'time.date': 1, 'time.clock': 1, 'time.weekday': 1, 'time.add_date': 4, 'time.parse_duration_ns': 1,
+  'numbers.range': 2,
 };
