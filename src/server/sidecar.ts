@@ -113,7 +113,14 @@ async function assemble(
   const grpcShell = await startGrpcServer({
     address: config.grpc.address,
     maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
-    check,
+    check: async (request) => {
+      metrics.checksInFlight.inc();
+      try {
+        return await check(request);
+      } finally {
+        metrics.checksInFlight.dec();
+      }
+    },
     health,
     logger,
   });

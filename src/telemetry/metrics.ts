@@ -6,6 +6,7 @@ export interface Metrics {
   registry: Registry;
   checks: Counter<'result' | 'reason'>;
   checkDuration: Histogram;
+  checksInFlight: Gauge;
   policyEvalDuration: Histogram;
   jwtVerifications: Counter<'provider' | 'result'>;
   rateLimitDecisions: Counter<'rule' | 'result'>;
@@ -42,6 +43,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: `${PREFIX}check_duration_seconds`,
       help: 'Time to answer one Check, from request decoded to response built',
       buckets: CHECK_BUCKETS,
+      registers,
+    }),
+    checksInFlight: new Gauge({
+      name: `${PREFIX}checks_in_flight`,
+      help: 'Checks received and not yet answered (what a graceful shutdown waits for)',
       registers,
     }),
     policyEvalDuration: new Histogram({

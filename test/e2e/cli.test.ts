@@ -112,6 +112,13 @@ describe('portcullis usage', () => {
   });
 });
 
+/** The sidecar's portcullis_checks_in_flight gauge, read from its admin /metrics. */
+async function checksInFlight(admin: string): Promise<number> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  const match = /^portcullis_checks_in_flight (\d+)/m.exec(text);
+  return match === null ? 0 : Number(match[1]);
+}
+
 describe('a running sidecar', () => {
   // A child process from source (tsx) compiling its policy: slow on a busy machine, hence the long timeout.
   it('revokes a token through `portcullis revoke`, and on SIGTERM finishes the in-flight check and exits 0', { timeout: 180_000 }, async () => {
@@ -172,19 +179,29 @@ describe('a running sidecar', () => {
 
       // Start a check that waits on the held JWKS fetch. The sidecar refetches at most once a second while
       // it has no keys, so a check sent too soon after its last attempt answers 503 at once: send again.
+      // A check counts as in flight once the sidecar's own checks_in_flight gauge says so (not by timing).
       armed = true;
+      let heldFetch = false;
+      void held.then(() => {
+        heldFetch = true;
+      });
       const slowRequest = checkRequest({ headers: { authorization: `Bearer ${await slowIssuer.sign({ sub: 'yan' })}` } });
       let inFlight: Promise<unknown> | undefined;
       let settled = false;
       while (inFlight === undefined) {
-        const attempt = client.check(slowRequest);
-        const first = await Promise.race([attempt.then(() => 'answered' as const), held.then(() => 'held' as const)]);
-        if (first === 'held') {
+        let answered = false;
+        const attempt = client.check(slowRequest).finally(() => {
+          answered = true;
+        });
+        while (!answered && !(heldFetch && (await checksInFlight(admin)) >= 1)) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (answered) {
+          await new Promise((r) => setTimeout(r, 300));
+        } else {
           inFlight = attempt.finally(() => {
             settled = true;
           });
-        } else {
-          await new Promise((r) => setTimeout(r, 300));
         }
       }
       serve.child.kill('SIGTERM');
