@@ -3,6 +3,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { BuiltinArgError, int, list, num, obj, str } from './args.js';
 import { compiledRegex } from './regex.js';
+import { cidrIsValid } from './net.js';
 import { bigIntArg, exactInt } from './exact.js';
 
 /** numbers.range refuses ranges whose array would not fit the policy's memory anyway. */
@@ -96,36 +97,176 @@ function parseDurationNs(s: unknown): bigint | number {
   return exactInt(negative ? -total : total);
 }
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+/** OPA's semver (a vendored coreos/go-semver): lenient, e.g. leading zeros and an empty pre-release pass. */
+interface SemVer {
+  parts: [bigint, bigint, bigint];
+  preRelease: string;
+}
+
+const SEMVER_IDENTIFIER = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
+const INT64_TEXT = /^[+-]?\d+$/;
+
+function splitOff(text: string, delim: string): [rest: string, after: string] {
+  const i = text.indexOf(delim);
+  return i < 0 ? [text, ''] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+/** Go's strconv.ParseInt(s, 10, 64). */
+function parseInt64(text: string): bigint | undefined {
+  if (!INT64_TEXT.test(text)) return undefined;
+  const v = BigInt(text);
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}
+
+function parseSemver(text: string): SemVer | undefined {
+  const [beforeMeta, metadata] = splitOff(text, '+');
+  const [version, preRelease] = splitOff(beforeMeta, '-');
+  // strings.SplitN(version, ".", 3): a fourth part stays inside the third and fails to parse.
+  const first = version.indexOf('.');
+  const second = first < 0 ? -1 : version.indexOf('.', first + 1);
+  if (second < 0) return undefined;
+  if (preRelease !== '' && !SEMVER_IDENTIFIER.test(preRelease)) return undefined;
+  if (metadata !== '' && !SEMVER_IDENTIFIER.test(metadata)) return undefined;
+  const parts = [version.slice(0, first), version.slice(first + 1, second), version.slice(second + 1)].map(parseInt64);
+  if (parts.some((x) => x === undefined)) return undefined;
+  return { parts: parts as [bigint, bigint, bigint], preRelease };
+}
+
+function cmp<T extends bigint | string>(a: T, b: T): number {
+  return a > b ? 1 : a < b ? -1 : 0;
+}
+
+function preReleaseCompare(a: string[], b: string[]): number {
+  for (let i = 0; ; i++) {
+    if (i >= a.length) return i >= b.length ? 0 : -1;
+    if (i >= b.length) return 1;
+    const x = parseInt64(a[i]!);
+    const y = parseInt64(b[i]!);
+    // Numeric identifiers sort before alphanumeric ones; equal numbers still compare as text ("01" < "1").
+    if (x !== undefined && y === undefined) return -1;
+    if (x === undefined && y !== undefined) return 1;
+    if (x !== undefined && y !== undefined && x !== y) return cmp(x, y);
+    const c = cmp(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+}
 
 function semverCompare(a: unknown, b: unknown): number {
-  const x = SEMVER.exec(str('semver.compare', a));
-  const y = SEMVER.exec(str('semver.compare', b));
+  const x = parseSemver(str('semver.compare', a));
+  const y = parseSemver(str('semver.compare', b));
   if (!x || !y) throw new BuiltinArgError('semver.compare', 'not a semantic version');
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(x[i]) - Number(y[i]);
-    if (d !== 0) return Math.sign(d);
+  for (let i = 0; i < 3; i++) {
+    const c = cmp(x.parts[i]!, y.parts[i]!);
+    if (c !== 0) return c;
   }
-  const pa = x[4];
-  const pb = y[4];
-  if (pa === undefined || pb === undefined) return pa === pb ? 0 : pa === undefined ? 1 : -1;
-  const ia = pa.split('.');
-  const ib = pb.split('.');
-  for (let i = 0; i < Math.max(ia.length, ib.length); i++) {
-    const p = ia[i];
-    const q = ib[i];
-    if (p === undefined) return -1;
-    if (q === undefined) return 1;
-    const np = /^\d+$/.test(p);
-    const nq = /^\d+$/.test(q);
-    if (np && nq) {
-      const d = Number(p) - Number(q);
-      if (d !== 0) return Math.sign(d);
-    } else if (np !== nq) return np ? -1 : 1;
-    else if (p !== q) return p < q ? -1 : 1;
-  }
-  return 0;
+  if (x.preRelease === '' || y.preRelease === '') return x.preRelease === y.preRelease ? 0 : x.preRelease === '' ? 1 : -1;
+  return preReleaseCompare(x.preRelease.split('.'), y.preRelease.split('.'));
 }
+
+/** Go's byte-wise string order (UTF-8), which differs from JS's UTF-16 order above U+FFFF. */
+function utf8Compare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Go's strings.NewReplacer(pairs...).Replace: one left-to-right pass, the earliest pair wins at a position. */
+function replaceN(patterns: unknown, s: unknown): string {
+  const text = str('strings.replace_n', s);
+  const pairs = Object.entries(obj('strings.replace_n', patterns))
+    .map(([k, v]) => [k, str('strings.replace_n', v)] as const)
+    .sort(([x], [y]) => utf8Compare(x, y));
+  // Go's replacer treats an empty pattern specially (it matches between all characters); refuse it.
+  if (pairs.some(([from]) => from === '')) throw new BuiltinArgError('strings.replace_n', 'an empty pattern is not supported');
+  let out = '';
+  let i = 0;
+  outer: while (i < text.length) {
+    for (const [from, to] of pairs) {
+      if (text.startsWith(from, i)) {
+        out += to;
+        i += from.length;
+        continue outer;
+      }
+    }
+    out += text[i];
+    i++;
+  }
+  return out;
+}
+
+/** Matches of re in text as Go's FindAll reports them: an empty match right after a match is skipped. */
+function goMatches(re: RegExp, text: string): RegExpExecArray[] {
+  const out: RegExpExecArray[] = [];
+  let prevEnd = -1;
+  for (const m of text.matchAll(new RegExp(re.source, `${re.flags}g`))) {
+    const end = m.index + m[0].length;
+    if (!(m[0] === '' && m.index === prevEnd)) out.push(m as RegExpExecArray);
+    prevEnd = end;
+  }
+  return out;
+}
+
+/** Go's Regexp.Expand template: $1, ${1}, $name, ${name}, $$; an unknown name or group expands to "". */
+function expandTemplate(template: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const ch = template[i]!;
+    if (ch !== '$') {
+      out += ch;
+      continue;
+    }
+    if (template[i + 1] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string | undefined;
+    let next = i;
+    if (template[i + 1] === '{') {
+      const close = /^\{([A-Za-z0-9_]+)\}/.exec(template.slice(i + 1));
+      if (close) {
+        name = close[1]!;
+        next = i + close[0].length;
+      }
+    } else {
+      const bare = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
+      if (bare) {
+        name = bare[0];
+        next = i + bare[0].length;
+      }
+    }
+    if (name === undefined) {
+      out += '$';
+      continue;
+    }
+    i = next;
+    if (/^\d+$/.test(name)) {
+      const index = Number(name);
+      out += index < m.length ? (m[index] ?? '') : '';
+    } else {
+      out += m.groups?.[name] ?? '';
+    }
+  }
+  return out;
+}
+
+/** Go's Regexp.ReplaceAllString. */
+function regexReplace(s: unknown, pattern: unknown, value: unknown): string {
+  const text = str('regex.replace', s);
+  const re = compiledRegex(str('regex.replace', pattern));
+  const template = str('regex.replace', value);
+  let out = '';
+  let lastEnd = 0;
+  for (const m of text.matchAll(new RegExp(re.source, `${re.flags}g`))) {
+    const start = m.index;
+    const end = start + m[0].length;
+    out += text.slice(lastEnd, start);
+    // No replacement for an empty match right after another match (Go's rule).
+    if (end > lastEnd || start === 0) out += expandTemplate(template, m as RegExpExecArray);
+    lastEnd = end;
+  }
+  return out + text.slice(lastEnd);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Json = unknown;
 
@@ -242,26 +383,7 @@ export const compatBuiltins = {
     const step = from <= to ? 1n : -1n;
     return Array.from({ length: Number(length) }, (_, i) => exactInt(from + BigInt(i) * step));
   },
-  'strings.replace_n': (patterns: unknown, s: unknown) => {
-    let text = str('strings.replace_n', s);
-    const pairs = Object.entries(obj('strings.replace_n', patterns)).map(([k, v]) => [k, str('strings.replace_n', v)] as const);
-    // Go's strings.NewReplacer: one left-to-right pass, earlier pattern wins at a position.
-    let out = '';
-    let i = 0;
-    outer: while (i < text.length) {
-      for (const [from, to] of pairs) {
-        if (from !== '' && text.startsWith(from, i)) {
-          out += to;
-          i += from.length;
-          continue outer;
-        }
-      }
-      out += text[i];
-      i++;
-    }
-    text = out;
-    return text;
-  },
+  'strings.replace_n': replaceN,
   'uuid.parse': (s: unknown) => {
     const text = str('uuid.parse', s).toLowerCase();
     const m = /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/.exec(text);
@@ -288,7 +410,8 @@ export const compatBuiltins = {
   'hex.decode': (s: unknown) => {
     const text = str('hex.decode', s);
     if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new BuiltinArgError('hex.decode', 'invalid hex');
-    return Buffer.from(text, 'hex').toString('utf8');
+    // OPA keeps invalid UTF-8 bytes in its string; JS cannot, so such input is an error, not altered text.
+    return strictUtf8.decode(Buffer.from(text, 'hex'));
   },
   'time.date': (x: unknown) => {
     const d = utcDate('time.date', x);
@@ -301,32 +424,21 @@ export const compatBuiltins = {
   'time.weekday': (x: unknown) => WEEKDAYS[utcDate('time.weekday', x).getUTCDay()],
   'time.add_date': addDate,
   'time.parse_duration_ns': parseDurationNs,
-  'net.cidr_is_valid': (s: unknown) => {
-    if (typeof s !== 'string') return false;
-    const m = /^(.+)\/(\d{1,3})$/.exec(s);
-    if (!m) return false;
-    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(m[1]!);
-    if (v4) return v4.slice(1).every((p) => Number(p) <= 255) && Number(m[2]) <= 32;
-    return m[1]!.includes(':') && /^[0-9a-fA-F:.]+$/.test(m[1]!) && Number(m[2]) <= 128;
-  },
+  'net.cidr_is_valid': cidrIsValid,
   'strings.count': (s: unknown, sub: unknown) => {
     const text = str('strings.count', s);
     const needle = str('strings.count', sub);
     if (needle === '') return Array.from(text).length + 1;
     return text.split(needle).length - 1;
   },
-  'regex.replace': (s: unknown, pattern: unknown, value: unknown) => {
-    const re = compiledRegex(str('regex.replace', pattern));
-    // Go's $1 / ${name} expansion matches JS's replacement syntax for the common forms.
-    return str('regex.replace', s).replace(new RegExp(re.source, `${re.flags}g`), str('regex.replace', value));
-  },
+  'regex.replace': regexReplace,
   'regex.find_n': (pattern: unknown, s: unknown, n: unknown) => {
     const re = compiledRegex(str('regex.find_n', pattern));
     const limit = int('regex.find_n', n);
-    const found = [...str('regex.find_n', s).matchAll(new RegExp(re.source, `${re.flags}g`))].map((m) => m[0]);
+    const found = goMatches(re, str('regex.find_n', s)).map((m) => m[0]);
     return limit < 0 ? found : found.slice(0, limit);
   },
-  'semver.is_valid': (v: unknown) => typeof v === 'string' && SEMVER.test(v),
+  'semver.is_valid': (v: unknown) => typeof v === 'string' && parseSemver(v) !== undefined,
   'semver.compare': semverCompare,
   'uuid.rfc4122': (_seed: unknown) => randomUUID(),
   'object.keys': (o: unknown) => Object.keys(obj('object.keys', o)),

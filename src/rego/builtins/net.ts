@@ -66,7 +66,8 @@ function parsePrefix(text: string, allowIp: boolean): Prefix {
     return { ...addr, length: addr.width };
   }
   const lenText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > addr.width) {
+  // Go's dtoi: decimal digits, leading zeros allowed.
+  if (!/^\d+$/.test(lenText) || Number(lenText) > addr.width) {
     throw new BuiltinArgError('net.cidr_contains', `invalid prefix length in ${JSON.stringify(text)}`);
   }
   return { ...addr, length: Number(lenText) };
@@ -82,4 +83,15 @@ export function cidrContains(cidr: unknown, other: unknown): boolean {
   const inner = parsePrefix(str('net.cidr_contains', other), true);
   if (outer.width !== inner.width || inner.length < outer.length) return false;
   return masked(outer.bits, outer.width, outer.length) === masked(inner.bits, inner.width, outer.length);
+}
+
+/** net.cidr_is_valid: Go's net.ParseCIDR succeeds; anything but a string is false (not an error), as OPA. */
+export function cidrIsValid(s: unknown): boolean {
+  if (typeof s !== 'string') return false;
+  try {
+    parsePrefix(s, false);
+    return true;
+  } catch {
+    return false;
+  }
 }

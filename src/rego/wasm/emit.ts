@@ -201,6 +201,10 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
   const guards = stmt.args
     .filter((a): a is Extract<Operand, { kind: 'local' }> => a.kind === 'local')
     .map((a) => mod.br(f.failLabel(), mod.i32.eqz(mod.local.get(f.local(a.local), i32))));
+  for (const index of STRING_KEYED_ARGS[stmt.func] ?? []) {
+    const arg = stmt.args[index];
+    if (arg) guards.push(stringKeysGuard(f, arg));
+  }
   let call: number;
   const userFunc = f.m.funcs.get(stmt.func);
   if (userFunc) {
@@ -252,6 +256,39 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
   }
   return mod.block(null, [...guards, setOrFail(f, stmt.target, call)]);
+}
+
+/**
+ * Object arguments of JS builtins that OPA refuses when a key is not a string. JSON would turn a key 1 into
+ * "1" on the way to JS, so the module checks before calling: the call is undefined, as OPA's error is.
+ */
+const STRING_KEYED_ARGS: Readonly<Record<string, number[]>> = {
+  'strings.replace_n': [0],
+};
+
+/**
+ * Fails when op is a non-empty object with a key that is not a string. Keys are sorted in Rego's order
+ * (null < boolean < number < string < array < object < set), so checking the first and last key suffices.
+ */
+function stringKeysGuard(f: FunctionContext, op: Operand): number {
+  const { mod } = f.m;
+  const obj = f.temp();
+  const n = f.temp();
+  const isStringKey = (index: number): number =>
+    callRt(f.m, 'rt_has_type', [callRt(f.m, 'rt_iter_key', [mod.local.get(obj, i32), index]), mod.i32.const(TYPE_TAGS.string!)]);
+  return mod.block(null, [
+    mod.local.set(obj, operand(f, op)),
+    mod.if(
+      callRt(f.m, 'rt_has_type', [mod.local.get(obj, i32), mod.i32.const(TYPE_TAGS.object!)]),
+      mod.block(null, [
+        mod.local.set(n, callRt(f.m, 'rt_len', [mod.local.get(obj, i32)])),
+        mod.if(mod.local.get(n, i32), mod.br(f.failLabel(), mod.i32.or(
+          mod.i32.eqz(isStringKey(mod.i32.const(0))),
+          mod.i32.eqz(isStringKey(mod.i32.sub(mod.local.get(n, i32), mod.i32.const(1)))),
+        ))),
+      ]),
+    ),
+  ]);
 }
 
 function compileStmt(f: FunctionContext, stmt: Stmt): number {

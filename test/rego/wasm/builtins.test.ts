@@ -162,6 +162,42 @@ const timeAndUnits = cases([
   ['units.parse_bytes', ['42'], 42], ['units.parse_bytes', ['1YiB'], 2 ** 80], ['units.parse_bytes', ['1EiB'], 2 ** 60], ['units.parse_bytes', ['.5K'], 500], ['units.parse_bytes', ['1XB'], U], ['units.parse_bytes', ['1 KB'], U],
 ]);
 
+const fox = 'The quick brown fox jumps over the lazy dog';
+const hashesAndText = cases([
+  ['crypto.sha1', ['abc'], 'a9993e364706816aba3e25717850c26c9cd0d89d'], ['crypto.md5', [''], 'd41d8cd98f00b204e9800998ecf8427e'],
+  ['crypto.sha1', [1], U],
+  ['crypto.hmac.md5', [fox, 'key'], '80070713463e7749b90c2dc24911e275'],
+  ['crypto.hmac.sha1', [fox, 'key'], 'de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9'],
+  ['crypto.hmac.sha256', [fox, 'key'], 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8'],
+  ['crypto.hmac.sha512', [fox, 'key'], 'b42af09057bac1e2d41708e48a902e09b5ff7f12ab428a4fe86653c73dd248fb82f948a549f7b791a5b41915ee4d1ec3935357e4e2317250d0372afa2ebeeb3a'],
+  ['crypto.hmac.equal', ['abc', 'abc'], true], ['crypto.hmac.equal', ['abc', 'abd'], false], ['crypto.hmac.equal', ['a', 'ab'], false],
+  ['crypto.hmac.equal', ['a', 1], U],
+  ['hex.encode', ['hé'], '68c3a9'], ['hex.decode', ['68C3A9'], 'hé'], ['hex.decode', ['686'], U], ['hex.decode', ['zz'], U],
+  ['hex.decode', ['e282'], U], // invalid UTF-8: OPA keeps raw bytes, which JS strings cannot hold
+  ['strings.count', ['cheese', 'e'], 3], ['strings.count', ['aaaa', 'aa'], 2], ['strings.count', ['héllo', ''], 6],
+  ['strings.count', ['x', 1], U],
+  ['strings.replace_n', [{ a: '1', ab: '2' }, 'abab'], '1b1b'], ['strings.replace_n', [{ ab: 'x', b: 'y' }, 'abb'], 'xy'],
+  ['strings.replace_n', [{ 1: 'one', 10: 'ten' }, '101'], 'one0one'], // keys in byte order, not JS's numeric-key order
+  ['strings.replace_n', [{ '': 'x' }, 'ab'], U], ['strings.replace_n', [{ a: 1 }, 'a'], U], ['strings.replace_n', [{}, 'a'], 'a'],
+  ['semver.is_valid', ['1.2.3'], true], ['semver.is_valid', ['01.2.3'], true], ['semver.is_valid', ['1.2.3-'], true],
+  ['semver.is_valid', ['1.2'], false], ['semver.is_valid', ['1.2.3.4'], false], ['semver.is_valid', ['1.2.3-a..b'], false],
+  ['semver.is_valid', ['v1.2.3'], false], ['semver.is_valid', [1], false],
+  ['semver.compare', ['1.2.3', '1.10.0'], -1], ['semver.compare', ['1.0.0-alpha', '1.0.0'], -1],
+  ['semver.compare', ['1.0.0-alpha.2', '1.0.0-alpha.10'], -1], ['semver.compare', ['2.0.0', '2.0.0+build'], 0],
+  ['semver.compare', ['1.0.0-1', '1.0.0-a'], -1], ['semver.compare', ['1.0.0-01', '1.0.0-1'], -1],
+  ['semver.compare', ['1.0.0-a.b', '1.0.0-a'], 1], ['semver.compare', ['x', '1.0.0'], U],
+  ['net.cidr_is_valid', ['10.0.0.0/8'], true], ['net.cidr_is_valid', ['10.0.0.0/33'], false],
+  ['net.cidr_is_valid', ['010.0.0.0/8'], false], ['net.cidr_is_valid', ['10.0.0.0/08'], true],
+  ['net.cidr_is_valid', ['::1/128'], true], ['net.cidr_is_valid', ['2001:db8::/129'], false], ['net.cidr_is_valid', ['1:::2/8'], false],
+  ['net.cidr_is_valid', ['fe80::1%eth0/64'], false], ['net.cidr_is_valid', ['10.0.0.0'], false], ['net.cidr_is_valid', [1], false],
+  ['regex.replace', ['a1b22', '\\d+', '#'], 'a#b#'], ['regex.replace', ['abc', '(b)', '[$1x]'], 'a[]c'],
+  ['regex.replace', ['abc', '(b)', '[${1}x]'], 'a[bx]c'], ['regex.replace', ['baaac', 'a*', '-'], '-b-c-'],
+  ['regex.replace', ['a.b', '\\.', '$$'], 'a$b'], ['regex.replace', ['ab', '(?P<x>a)', '${x}!'], 'a!b'],
+  ['regex.replace', ['ab', 'a', "$&$'"], "$&$'b"], ['regex.replace', ['aa', '(a)\\1', 'x'], U],
+  ['regex.find_n', ['a*', 'baaac', -1], ['', 'aaa', '']], ['regex.find_n', ['[a-z]', 'a1b2c', 2], ['a', 'b']],
+  ['regex.find_n', ['[a-z]', 'a1b2c', 0], []], ['regex.find_n', ['[a-z]', 'a1b2c', 1.5], U],
+]);
+
 describe('exact integers', () => {
   it('+, - and * on integers beyond i64 are exact', async () => {
     const c = new Consts();
@@ -239,6 +275,7 @@ describe('builtins', () => {
   it('glob, regex and networks', () => check(patterns));
   it('encodings', () => check(encodings));
   it('time, tokens and units', () => check(timeAndUnits));
+  it('hashes, hex, strings.count/replace_n, semver, net.cidr_is_valid, regex.replace/find_n', () => check(hashesAndText));
   it('time.now_ns is the wall clock in nanoseconds', async () => {
     const before = Date.now() * 1e6;
     const [now] = await callBuiltins([['time.now_ns', []]]);
