@@ -67,15 +67,31 @@ export function parseExactJson(text: string): unknown {
     const hit = lit.exec(text) ?? fail();
     pos += hit[0].length;
     const parsed = JSON.parse(hit[0]) as unknown;
-    if (typeof parsed === 'number' && hit[1] === undefined && hit[2] === undefined && !Number.isSafeInteger(parsed)) {
-      return BigInt(hit[0]);
-    }
+    if (typeof parsed === 'number' && Math.abs(parsed) > Number.MAX_SAFE_INTEGER) return integralBigInt(hit[0]) ?? parsed;
     return parsed;
   };
   const result = value();
   ws();
   if (pos !== text.length) fail();
   return result;
+}
+
+/** The exact value of a JSON number text when it is an integer (`1.5e18` too), else undefined. */
+function integralBigInt(text: string): bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const [, sign, whole, fraction = '', exponent = '0'] = m;
+  let digits = `${whole}${fraction}`;
+  const shift = Number(exponent) - fraction.length;
+  if (shift >= 0) {
+    if (shift > 400) return undefined;
+    digits += '0'.repeat(shift);
+  } else {
+    const dropped = digits.slice(shift);
+    if (/[1-9]/.test(dropped)) return undefined;
+    digits = digits.slice(0, shift) || '0';
+  }
+  return BigInt(`${sign}${digits}`);
 }
 
 /** JSON.stringify with BigInt written as its digits. */

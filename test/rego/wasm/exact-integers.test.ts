@@ -82,8 +82,9 @@ weekday := time.weekday(1704067199999999999)
 added := time.add_date(1704067199999999999, 0, 0, 1)
 frac := time.date(1.5)
 paris := time.date([1704067199999999999, "Europe/Paris"])
-local := time.clock([1704067199999999999, "Local"])`,
-      ['clock', 'date', 'weekday', 'added', 'frac', 'paris', 'local'],
+local := time.clock([1704067199999999999, "Local"])
+float_text := time.clock(1704067199999999999.0)`,
+      ['clock', 'date', 'weekday', 'added', 'frac', 'paris', 'local', 'float_text'],
     );
     expect(r.clock).toEqual([23, 59, 59]);
     expect(r.date).toEqual([2023, 12, 31]);
@@ -91,6 +92,7 @@ local := time.clock([1704067199999999999, "Local"])`,
     expect(r.frac).toBeUndefined();
     expect(r.paris).toBeUndefined();
     expect(r.local).toBeUndefined();
+    expect(r.float_text).toEqual([23, 59, 59]);
     const check = await evalRules('ok if time.add_date(1704067199999999999, 0, 0, 1) == 1704153599999999999', ['ok']);
     expect(check.ok).toBe(true);
   });
@@ -125,5 +127,8 @@ hex := format_int(18446744073709551615, 16)`,
     expect(value.a[1]).toBe(-9223372036854775808n);
     expect(stringifyExactJson(value)).toBe(text);
     expect(() => parseExactJson('[1,]')).toThrow();
+    expect(parseExactJson('[1704067199999999999.0, 1.5e18, 1e19, 9007199254740993.5]')).toEqual([
+      1704067199999999999n, 1500000000000000000n, 10000000000000000000n, 9007199254740994,
+    ]);
   });
 });
