@@ -204,8 +204,41 @@ function goMatches(re: RegExp, text: string): RegExpExecArray[] {
   return out;
 }
 
+/**
+ * Capture groups nested inside a quantified group, by number and by name. JS resets them on every
+ * iteration (so /(?:(a)|b)+/ on "ab" leaves group 1 unset) where Go keeps the last value it captured.
+ */
+function groupsInsideRepetition(source: string): { numbers: Set<number>; names: Set<string> } {
+  const numbers = new Set<number>();
+  const nameOf = new Map<number, string>();
+  // For each open parenthesis: the number of groups opened before it, and its own number (0 if none).
+  const open: { before: number; self: number }[] = [];
+  let count = 0;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '\\') {
+      i++;
+    } else if (ch === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
+    } else if (ch === '(') {
+      const named = /^\?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(source.slice(i + 1));
+      const capturing = source[i + 1] !== '?' || named !== null;
+      open.push({ before: count, self: capturing ? count + 1 : 0 });
+      if (capturing) count++;
+      if (named) nameOf.set(count, named[1]!);
+    } else if (ch === ')') {
+      const group = open.pop();
+      if (group && '*+?{'.includes(source[i + 1] ?? '')) {
+        for (let g = group.before + 1; g <= count; g++) if (g !== group.self) numbers.add(g);
+      }
+    }
+  }
+  const names = new Set([...numbers].flatMap((g) => nameOf.get(g) ?? []));
+  return { numbers, names };
+}
+
 /** Go's Regexp.Expand template: $1, ${1}, $name, ${name}, $$; an unknown name or group expands to "". */
-function expandTemplate(template: string, m: RegExpExecArray): string {
+function expandTemplate(template: string, m: RegExpExecArray, repeated: { numbers: Set<number>; names: Set<string> }): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const ch = template[i]!;
@@ -238,12 +271,12 @@ function expandTemplate(template: string, m: RegExpExecArray): string {
       continue;
     }
     i = next;
-    if (/^\d+$/.test(name)) {
-      const index = Number(name);
-      out += index < m.length ? (m[index] ?? '') : '';
-    } else {
-      out += m.groups?.[name] ?? '';
+    const numbered = /^\d+$/.test(name);
+    const value = numbered ? (Number(name) < m.length ? m[Number(name)] : '') : m.groups?.[name] ?? (m.groups && name in m.groups ? undefined : '');
+    if (value === undefined && (numbered ? repeated.numbers.has(Number(name)) : repeated.names.has(name))) {
+      throw new BuiltinArgError('regex.replace', `group ${name} sits inside a repetition, where JavaScript and Go capture differently`);
     }
+    out += value ?? '';
   }
   return out;
 }
@@ -253,6 +286,7 @@ function regexReplace(s: unknown, pattern: unknown, value: unknown): string {
   const text = str('regex.replace', s);
   const re = compiledRegex(str('regex.replace', pattern));
   const template = str('regex.replace', value);
+  const repeated = groupsInsideRepetition(re.source);
   let out = '';
   let lastEnd = 0;
   for (const m of text.matchAll(new RegExp(re.source, `${re.flags}g`))) {
@@ -260,7 +294,7 @@ function regexReplace(s: unknown, pattern: unknown, value: unknown): string {
     const end = start + m[0].length;
     out += text.slice(lastEnd, start);
     // No replacement for an empty match right after another match (Go's rule).
-    if (end > lastEnd || start === 0) out += expandTemplate(template, m as RegExpExecArray);
+    if (end > lastEnd || start === 0) out += expandTemplate(template, m as RegExpExecArray, repeated);
     lastEnd = end;
   }
   return out + text.slice(lastEnd);

@@ -194,6 +194,9 @@ const hashesAndText = cases([
   ['regex.replace', ['abc', '(b)', '[${1}x]'], 'a[bx]c'], ['regex.replace', ['baaac', 'a*', '-'], '-b-c-'],
   ['regex.replace', ['a.b', '\\.', '$$'], 'a$b'], ['regex.replace', ['ab', '(?P<x>a)', '${x}!'], 'a!b'],
   ['regex.replace', ['ab', 'a', "$&$'"], "$&$'b"], ['regex.replace', ['aa', '(a)\\1', 'x'], U],
+  ['regex.replace', ['ab', '(?:(a)|b)+', '[$1]'], U], // Go keeps "a" from the first iteration, JS resets it
+  ['regex.replace', ['b', '(a)?b', '[$1]'], '[]'], ['regex.replace', ['aa', '(a)+', '[$1]'], '[a]'],
+  ['regex.replace', ['ab', '(?:(a)|b)+', '[x]'], '[x]'], ['regex.replace', ['ab', '(?:(?P<n>a)|b)+', '${n}'], U],
   ['regex.find_n', ['a*', 'baaac', -1], ['', 'aaa', '']], ['regex.find_n', ['[a-z]', 'a1b2c', 2], ['a', 'b']],
   ['regex.find_n', ['[a-z]', 'a1b2c', 0], []], ['regex.find_n', ['[a-z]', 'a1b2c', 1.5], U],
 ]);
