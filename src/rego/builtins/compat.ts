@@ -55,7 +55,10 @@ function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | numbe
     date.getUTCDate() + int('time.add_date', d),
   );
   const subMs = ns - BigInt(msOf(ns)) * NS_PER_MS;
-  return exactInt(BigInt(date.getTime()) * NS_PER_MS + subMs);
+  const result = BigInt(date.getTime()) * NS_PER_MS + subMs;
+  // Go's UnixNano is undefined outside int64: an error here, not a wrapped value.
+  if (result < INT64_MIN || result > INT64_MAX) throw new BuiltinArgError('time.add_date', 'result outside the int64 nanosecond range');
+  return exactInt(result);
 }
 
 const DURATION_UNITS: Record<string, bigint> = {

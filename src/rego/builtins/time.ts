@@ -10,7 +10,8 @@ export function nowNs(): bigint {
 const hrtimeAtStart = process.hrtime.bigint();
 const wallAtStartNs = BigInt(Date.now()) * 1_000_000n;
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+// Go's time.Parse(time.RFC3339, s): upper-case T and Z, any number of fraction digits (truncated to ns).
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function parseRfc3339Ns(s: unknown): bigint | number {
   const text = str('time.parse_rfc3339_ns', s);
@@ -27,12 +28,17 @@ export function parseRfc3339Ns(s: unknown): bigint | number {
   date.setUTCFullYear(Number(y), month - 1, day);
   if (date.getUTCDate() !== day) throw new BuiltinArgError('time.parse_rfc3339_ns', `no such day: ${JSON.stringify(text)}`);
   let ns = BigInt(date.getTime()) * 1_000_000n;
-  if (frac) ns += BigInt(frac.slice(1).padEnd(9, '0'));
-  if (zone && zone !== 'Z' && zone !== 'z') {
+  if (frac) ns += BigInt(frac.slice(1, 10).padEnd(9, '0'));
+  if (zone && zone !== 'Z') {
+    if (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59) {
+      throw new BuiltinArgError('time.parse_rfc3339_ns', `zone offset out of range: ${JSON.stringify(text)}`);
+    }
     const sign = zone.startsWith('-') ? -1n : 1n;
     const offsetMin = BigInt(Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
     ns -= sign * offsetMin * 60_000_000_000n;
   }
+  // Go's UnixNano is undefined outside int64 (before 1678, after 2262): an error here, not OPA's wrapped value.
+  if (ns < -(1n << 63n) || ns >= 1n << 63n) throw new BuiltinArgError('time.parse_rfc3339_ns', `out of range: ${JSON.stringify(text)}`);
   return exactInt(ns);
 }
 

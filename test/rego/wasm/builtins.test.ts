@@ -142,7 +142,11 @@ const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibm
 const timeAndUnits = cases([
   ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05Z'], 1609556645000000000],
   ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05.5+01:00'], 1609553045500000000],
-  ['time.parse_rfc3339_ns', ['2021-02-30T00:00:00Z'], U], ['time.parse_rfc3339_ns', ['yesterday'], U],
+  ['time.parse_rfc3339_ns', ['2021-02-30T00:00:00Z'], U],
+  ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05.1234567891Z'], 1609556645123456789],
+  ['time.parse_rfc3339_ns', ['2021-01-02t03:04:05Z'], U], ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05z'], U],
+  ['time.parse_rfc3339_ns', ['2021-01-02T03:04:05+24:00'], U], ['time.parse_rfc3339_ns', ['0099-01-01T00:00:00Z'], U],
+  ['time.parse_rfc3339_ns', ['1900-01-01T00:00:00Z'], -2208988800000000000], ['time.parse_rfc3339_ns', ['yesterday'], U],
   ['io.jwt.decode', [jwt], [{ alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 },
     '49f94ac7044948c78a285d904f87f0a4c7897f7e8f3a4eb2255fda750b2cc397']],
   ['io.jwt.decode', ['a.b'], U], ['io.jwt.decode', ['e30.bm90IGpzb24.'], U],
