@@ -15,7 +15,7 @@ const WIRE_NAMES: Readonly<Record<string, string>> = {
  */
 const EXACT = new Set([
   'time.now_ns', 'time.parse_rfc3339_ns', 'units.parse_bytes', 'time.date', 'time.clock', 'time.weekday',
-  'time.add_date', 'time.parse_duration_ns', 'numbers.range', 'format_int', 'to_number',
+  'time.add_date', 'time.parse_duration_ns', 'numbers.range', 'format_int', 'to_number', 'sprintf',
 ]);
 
 const EXACT_PREFIX = 'portcullis.exact.';

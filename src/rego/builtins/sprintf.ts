@@ -7,7 +7,7 @@ import { list, str } from './args.js';
 export function regoText(v: unknown, quoted: boolean): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return quoted ? JSON.stringify(v) : v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return `[${v.map((x) => regoText(x, true)).join(', ')}]`;
   if (typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${regoText(x, true)}`);
@@ -28,6 +28,7 @@ interface Spec {
 }
 
 function goType(v: unknown): string {
+  if (typeof v === 'bigint') return isBigInt(v) ? '*big.Int' : 'int';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
@@ -36,6 +37,8 @@ function goType(v: unknown): string {
 }
 
 function bad(spec: Spec, v: unknown): string {
+  // big.Int formats itself, and marks a verb it does not take this way.
+  if (isBigInt(v)) return `%!${spec.verb}(big.Int=${v})`;
   return `%!${spec.verb}(${goType(v)}=${regoText(v, false)})`;
 }
 
@@ -93,6 +96,14 @@ function formatFloat(v: number, verb: string, precision: number | undefined): st
   }
 }
 
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** OPA hands Go an int for integers within int64 and a *big.Int beyond. */
+function isBigInt(v: unknown): v is bigint {
+  return typeof v === 'bigint' && (v < INT64_MIN || v > INT64_MAX);
+}
+
 function formatOne(spec: Spec, v: unknown): string {
   switch (spec.verb) {
     case 'v':
@@ -113,6 +124,15 @@ function formatOne(spec: Spec, v: unknown): string {
       if (typeof v === 'string' && (spec.verb === 'x' || spec.verb === 'X')) {
         const hex = Buffer.from(v, 'utf8').toString('hex');
         return pad(spec.verb === 'X' ? hex.toUpperCase() : hex, spec, false);
+      }
+      if (typeof v === 'bigint') {
+        const base = { d: 10, b: 2, o: 8, x: 16, X: 16 }[spec.verb];
+        let body = (v < 0n ? -v : v).toString(base);
+        if (spec.verb === 'X') body = body.toUpperCase();
+        if (spec.sharp && spec.verb === 'x') body = `0x${body}`;
+        if (spec.sharp && spec.verb === 'X') body = `0X${body}`;
+        if (spec.sharp && spec.verb === 'o') body = `0${body}`;
+        return pad(signed(body, v < 0n, spec), spec, true);
       }
       if (typeof v !== 'number') return bad(spec, v);
       if (!Number.isInteger(v)) {
@@ -135,6 +155,7 @@ function formatOne(spec: Spec, v: unknown): string {
     case 'E':
     case 'g':
     case 'G':
+      if (typeof v === 'bigint' && !isBigInt(v)) return formatOne(spec, Number(v)); // as an int within int64
       if (typeof v !== 'number') return bad(spec, v);
       return pad(signed(formatFloat(v, spec.verb, spec.precision), v < 0 || Object.is(v, -0), spec), spec, true);
     default:

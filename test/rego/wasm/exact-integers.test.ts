@@ -34,6 +34,7 @@ old := time.parse_rfc3339_ns("1969-12-31T23:59:59.999999999Z")`,
     expect(r.off_by_one).toBeUndefined();
     expect(r.diff).toBe(1);
     expect(r.old).toBe(-1);
+    expect(r.text).toBe('1704067200123456789');
   });
 
   it('units.parse_bytes is exact beyond 2^53 and follows OPA (big.Float, 64-bit mantissa)', async () => {
@@ -112,6 +113,19 @@ hex := format_int(18446744073709551615, 16)`,
     expect(r.num).toBe(true);
     expect(r.range).toBe(true);
     expect(r.hex).toBe('ffffffffffffffff');
+  });
+
+  it('sprintf formats big integers from their exact digits', async () => {
+    const r = await evalRules(
+      `
+d := sprintf("%d|%v|%x|%s", [9007199254740993, 9007199254740993, 18446744073709551615, 123456789012345678901234567890])
+nested := sprintf("%v", [[9007199254740993]])
+bad := sprintf("%f", [123456789012345678901234567890])`,
+      ['d', 'nested', 'bad'],
+    );
+    expect(r.d).toBe('9007199254740993|9007199254740993|ffffffffffffffff|123456789012345678901234567890');
+    expect(r.nested).toBe('[9007199254740993]');
+    expect(r.bad).toBe('%!f(big.Int=123456789012345678901234567890)');
   });
 
   it('OPA-built bundles still get JS numbers from the plain names', () => {

@@ -415,7 +415,7 @@ describe('functions and entrypoints', () => {
     let end = addr;
     while (buf[end] !== 0) end++;
     const table = JSON.parse(new TextDecoder().decode(buf.subarray(addr, end))) as Record<string, number>;
-    expect(Object.keys(table).sort()).toEqual(['lower', 'portcullis.sprintf']);
+    expect(Object.keys(table).sort()).toEqual(['lower', 'portcullis.exact.sprintf']);
     expect(loaded.evaluate({})).toEqual([{ result: '1' }]);
   });
 
