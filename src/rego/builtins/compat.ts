@@ -20,30 +20,88 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
 /**
- * time.* take ns since the epoch (an integer that fits int64, as OPA requires), or [ns, timezone]; only UTC
- * is supported (other zones, including "Local", are errors rather than a wrong time).
+ * time.* take ns since the epoch (an integer that fits int64, as OPA requires), or [ns, timezone]. The zone
+ * is UTC when empty or absent, `Local` is the process's zone (TZ), anything else an IANA name; an unknown zone
+ * is an error (undefined), never a guess.
  */
-function utcNs(name: string, x: unknown): bigint {
+function zonedNs(name: string, x: unknown): { ns: bigint; zone: string } {
   let value: unknown = x;
+  let zone = 'UTC';
   if (Array.isArray(x)) {
-    if (x.length === 0) throw new BuiltinArgError(name, 'expected ns or [ns, timezone]');
-    const zone: unknown = x[1];
-    if (x.length > 1 && zone !== '' && zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${String(zone)} is not supported`);
+    if (x.length === 0 || x.length > 2) throw new BuiltinArgError(name, 'expected ns or [ns, timezone]');
+    if (x.length === 2) {
+      if (typeof x[1] !== 'string') throw new BuiltinArgError(name, 'timezone must be a string');
+      if (x[1] !== '') zone = x[1];
+    }
     value = x[0];
   }
   const ns = bigIntArg(name, value);
   if (ns < INT64_MIN || ns > INT64_MAX) throw new BuiltinArgError(name, 'timestamp too big');
+  return { ns, zone };
+}
+
+function utcNs(name: string, x: unknown): bigint {
+  const { ns, zone } = zonedNs(name, x);
+  if (zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${zone} is not supported`);
   return ns;
+}
+
+interface CivilTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: string;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per zone (building one is costly); ICU's zone database stands in for Go's. */
+function zoneFormat(name: string, zone: string): Intl.DateTimeFormat {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
+    const timeZone = zone === 'Local' ? new Intl.DateTimeFormat().resolvedOptions().timeZone : zone;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric',
+        hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'long',
+      });
+    } catch {
+      throw new BuiltinArgError(name, `unknown time zone ${JSON.stringify(zone)}`);
+    }
+    zoneFormats.set(zone, format);
+  }
+  return format;
+}
+
+/** The wall-clock date and time of an instant in the argument's zone. */
+function civilTime(name: string, x: unknown): CivilTime {
+  const { ns, zone } = zonedNs(name, x);
+  const date = new Date(msOf(ns));
+  if (zone === 'UTC') {
+    return {
+      year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(),
+      hour: date.getUTCHours(), minute: date.getUTCMinutes(), second: date.getUTCSeconds(),
+      weekday: WEEKDAYS[date.getUTCDay()] ?? '',
+    };
+  }
+  const parts = Object.fromEntries(zoneFormat(name, zone).formatToParts(date).map((p) => [p.type, p.value]));
+  const yearOfEra = Number(parts['year']);
+  return {
+    // Go counts years astronomically (1 BC is year 0).
+    year: parts['era'] === 'BC' ? 1 - yearOfEra : yearOfEra,
+    month: Number(parts['month']), day: Number(parts['day']),
+    hour: Number(parts['hour']), minute: Number(parts['minute']), second: Number(parts['second']),
+    weekday: parts['weekday'] ?? '',
+  };
 }
 
 /** Floor division: the millisecond that contains ns (also before 1970). */
 function msOf(ns: bigint): number {
   const q = ns / NS_PER_MS;
   return Number(ns % NS_PER_MS < 0n ? q - 1n : q);
-}
-
-function utcDate(name: string, x: unknown): Date {
-  return new Date(msOf(utcNs(name, x)));
 }
 
 function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | number {
@@ -451,14 +509,14 @@ export const compatBuiltins = {
     return strictUtf8.decode(Buffer.from(text, 'hex'));
   },
   'time.date': (x: unknown) => {
-    const d = utcDate('time.date', x);
-    return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+    const t = civilTime('time.date', x);
+    return [t.year, t.month, t.day];
   },
   'time.clock': (x: unknown) => {
-    const d = utcDate('time.clock', x);
-    return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+    const t = civilTime('time.clock', x);
+    return [t.hour, t.minute, t.second];
   },
-  'time.weekday': (x: unknown) => WEEKDAYS[utcDate('time.weekday', x).getUTCDay()],
+  'time.weekday': (x: unknown) => civilTime('time.weekday', x).weekday,
   'time.add_date': addDate,
   'time.parse_duration_ns': parseDurationNs,
   'net.cidr_is_valid': cidrIsValid,

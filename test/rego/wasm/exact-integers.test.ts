@@ -91,8 +91,10 @@ float_text := time.clock(1704067199999999999.0)`,
     expect(r.date).toEqual([2023, 12, 31]);
     expect(r.weekday).toBe('Sunday');
     expect(r.frac).toBeUndefined();
-    expect(r.paris).toBeUndefined();
-    expect(r.local).toBeUndefined();
+    // 2023-12-31T23:59:59.999999999Z is already 2024 in Paris; Local follows the process's zone (TZ).
+    expect(r.paris).toEqual([2024, 1, 1]);
+    const localHour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23' }).format(new Date(1704067199999)));
+    expect((r.local as number[])[0]).toBe(localHour);
     expect(r.float_text).toEqual([23, 59, 59]);
     const check = await evalRules('ok if time.add_date(1704067199999999999, 0, 0, 1) == 1704153599999999999', ['ok']);
     expect(check.ok).toBe(true);
