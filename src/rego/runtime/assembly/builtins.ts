@@ -6,7 +6,7 @@ import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_BIG, NULL_V, TRUE_V, FALSE_V,
   tagOf, isTag, boolV, newInt, newFloat, newNumText, numKind, numF64, numToInt, gInt, newStr, strLen, strPtr, strLit,
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
-  objKeyAt, objValAt, isCollection, compare, equal,
+  objKeyAt, objValAt, isCollection, compare, equal, sortU32,
 } from './value';
 import { bigAdd, bigMul, bigSub, bothDecimal, bothIntegers, decimalAdd, decimalMul } from './bignum';
 
@@ -317,55 +317,13 @@ export function b_min(v: usize): usize {
   return best;
 }
 
-/** Stable bottom-up merge sort of n pointers at vec. */
-function sortPointers(vec: usize, n: u32): void {
-  if (n < 2) return;
-  let src = vec;
-  let dst = alloc(<usize>n << 2);
-  for (let width: u32 = 1; width < n; width <<= 1) {
-    for (let lo: u32 = 0; lo < n; lo += width << 1) {
-      const mid = lo + width < n ? lo + width : n;
-      const hi = lo + (width << 1) < n ? lo + (width << 1) : n;
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        const a = load<u32>(src + (<usize>i << 2));
-        const b = load<u32>(src + (<usize>j << 2));
-        if (compare(<usize>b, <usize>a) < 0) {
-          store<u32>(dst + (<usize>k << 2), b);
-          j++;
-        } else {
-          store<u32>(dst + (<usize>k << 2), a);
-          i++;
-        }
-        k++;
-      }
-      while (i < mid) {
-        store<u32>(dst + (<usize>k << 2), load<u32>(src + (<usize>i << 2)));
-        k++;
-        i++;
-      }
-      while (j < hi) {
-        store<u32>(dst + (<usize>k << 2), load<u32>(src + (<usize>j << 2)));
-        k++;
-        j++;
-      }
-    }
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != vec) memory.copy(vec, src, <usize>n << 2);
-}
-
 export function b_sort(v: usize): usize {
   if (!isArrOrSet(v)) return 0;
   const n = colLen(v);
   const out = newArr(n);
   memory.copy(arrElems(out), arrElems(v), <usize>n << 2);
   store<u32>(out, n, 4);
-  if (tagOf(v) == T_ARR) sortPointers(arrElems(out), n);
+  if (tagOf(v) == T_ARR) sortU32(arrElems(out), n, 0);
   return out;
 }
 

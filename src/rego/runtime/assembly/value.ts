@@ -459,25 +459,13 @@ export function objAppendPair(o: usize, k: usize, v: usize): void {
 }
 
 /**
- * Restores the sorted-keys invariant after objAppendPair: a stable merge sort of pair indexes (O(n log n)
- * where inserting one by one is O(n^2) for unsorted input), then equal keys collapse to the last one written,
- * as JSON decoders do.
+ * Stable bottom-up merge sort of n u32 at vec, in place. With keys = 0 the u32 are value pointers compared
+ * directly; otherwise they are indexes into the pointer vector `keys`, compared by the values there.
  */
-export function objSortPairs(o: usize): void {
-  const n = colLen(o);
-  const keys = objKeys(o);
-  const vals = objVals(o);
-  let sorted = true;
-  for (let i: u32 = 1; i < n; i++) {
-    if (compare(<usize>load<u32>(keys + (<usize>(i - 1) << 2)), <usize>load<u32>(keys + (<usize>i << 2))) >= 0) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return;
-  let src = alloc(<usize>n << 2);
+export function sortU32(vec: usize, n: u32, keys: usize): void {
+  if (n < 2) return;
+  let src = vec;
   let dst = alloc(<usize>n << 2);
-  for (let i: u32 = 0; i < n; i++) store<u32>(src + (<usize>i << 2), i);
   for (let width: u32 = 1; width < n; width <<= 1) {
     for (let lo: u32 = 0; lo < n; lo += width << 1) {
       const mid = lo + width < n ? lo + width : n;
@@ -488,8 +476,9 @@ export function objSortPairs(o: usize): void {
       while (i < mid && j < hi) {
         const a = load<u32>(src + (<usize>i << 2));
         const b = load<u32>(src + (<usize>j << 2));
-        const c = compare(<usize>load<u32>(keys + (<usize>b << 2)), <usize>load<u32>(keys + (<usize>a << 2)));
-        if (c < 0) {
+        const ka = keys == 0 ? <usize>a : <usize>load<u32>(keys + (<usize>a << 2));
+        const kb = keys == 0 ? <usize>b : <usize>load<u32>(keys + (<usize>b << 2));
+        if (compare(kb, ka) < 0) {
           store<u32>(dst + (<usize>k << 2), b);
           j++;
         } else {
@@ -513,6 +502,29 @@ export function objSortPairs(o: usize): void {
     src = dst;
     dst = t;
   }
+  if (src != vec) memory.copy(vec, src, <usize>n << 2);
+}
+
+/**
+ * Restores the sorted-keys invariant after objAppendPair: a stable merge sort of pair indexes (O(n log n)
+ * where inserting one by one is O(n^2) for unsorted input), then equal keys collapse to the last one written,
+ * as JSON decoders do.
+ */
+export function objSortPairs(o: usize): void {
+  const n = colLen(o);
+  const keys = objKeys(o);
+  const vals = objVals(o);
+  let sorted = true;
+  for (let i: u32 = 1; i < n; i++) {
+    if (compare(<usize>load<u32>(keys + (<usize>(i - 1) << 2)), <usize>load<u32>(keys + (<usize>i << 2))) >= 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return;
+  const src = alloc(<usize>n << 2);
+  for (let i: u32 = 0; i < n; i++) store<u32>(src + (<usize>i << 2), i);
+  sortU32(src, n, keys);
   const newKeys = alloc(<usize>n << 2);
   const newVals = alloc(<usize>n << 2);
   let out: u32 = 0;
