@@ -155,7 +155,7 @@ export const BUILTINS: Readonly<Record<string, number>> = {
   'time.date': 1, 'time.clock': 1, 'time.weekday': 1, 'time.add_date': 4, 'time.parse_duration_ns': 1,
   'numbers.range': 2,
   // hashes, hex, more strings, semantic versions, networks, regular expressions
-  'crypto.sha1': 1, 'crypto.md5': 1, 'crypto.hmac.sha256': 2, 'crypto.hmac.sha1': 2,
+  'crypto.sha256': 1, 'crypto.sha1': 1, 'crypto.md5': 1, 'crypto.hmac.sha256': 2, 'crypto.hmac.sha1': 2,
   'crypto.hmac.sha512': 2, 'crypto.hmac.md5': 2, 'crypto.hmac.equal': 2, 'hex.encode': 1, 'hex.decode': 1,
   'strings.count': 2, 'strings.replace_n': 2, 'semver.is_valid': 1, 'semver.compare': 2, 'net.cidr_is_valid': 1,
   'regex.replace': 3, 'regex.find_n': 3,

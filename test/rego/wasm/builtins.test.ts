@@ -172,6 +172,7 @@ const fox = 'The quick brown fox jumps over the lazy dog';
 const hashesAndText = cases([
   ['crypto.sha1', ['abc'], 'a9993e364706816aba3e25717850c26c9cd0d89d'], ['crypto.md5', [''], 'd41d8cd98f00b204e9800998ecf8427e'],
   ['crypto.sha1', [1], U],
+  ['crypto.sha256', ['abc'], 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'], ['crypto.sha256', [1], U],
   ['crypto.hmac.md5', [fox, 'key'], '80070713463e7749b90c2dc24911e275'],
   ['crypto.hmac.sha1', [fox, 'key'], 'de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9'],
   ['crypto.hmac.sha256', [fox, 'key'], 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8'],
