@@ -47,3 +47,14 @@ export function recordingDeps(): RecordingDeps {
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Resolves 'still waiting' if `pending` has not settled after `ms`: tells a fail-fast answer from a hang. */
+export async function settlesWithin<T>(pending: Promise<T>, ms: number): Promise<T | 'still waiting'> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms)));
+  try {
+    return await Promise.race([pending, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -7,19 +7,9 @@ import { createLimitsStage } from '../../src/limits/index.js';
 import { buildCheckCalls } from '../../src/limits/redis-check.js';
 import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.js';
 import { startRedisCluster, startRedisSentinel, type RedisCluster, type RedisSentinel } from '../helpers/redis.js';
-import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, silentLogger, unique } from './fixtures.js';
+import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, settlesWithin, silentLogger, unique } from './fixtures.js';
 
 const request: HttpRequestView = { method: 'GET', path: '/', headers: {}, sourceAddress: '192.0.2.1' };
-
-async function settlesWithin<T>(pending: Promise<T>, ms: number): Promise<T | 'still waiting'> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms)));
-  try {
-    return await Promise.race([pending, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function eventually(probe: () => Promise<boolean>, attempts = 400): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {

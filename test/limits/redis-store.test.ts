@@ -7,23 +7,12 @@ import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.
 import type { HttpRequestView } from '../../src/input/types.js';
 import type { RedisConfig } from '../../src/config/schema.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';
-import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, silentLogger, unique } from './fixtures.js';
+import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, settlesWithin, silentLogger, unique } from './fixtures.js';
 
 const request: HttpRequestView = { method: 'GET', path: '/api', headers: {}, sourceAddress: '192.0.2.9' };
 
 function redisConfig(url: string, overrides: Partial<RedisConfig> = {}): RedisConfig {
   return { url, keyPrefix: 'portcullis:', commandTimeoutMs: 50, onError: 'deny', ...overrides };
-}
-
-/** Resolves 'still waiting' if `pending` has not settled after `ms`: tells a fail-fast answer from a hang. */
-async function settlesWithin<T>(pending: Promise<T>, ms: number): Promise<T | 'still waiting'> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms)));
-  try {
-    return await Promise.race([pending, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function untilReachable(store: RedisStore): Promise<void> {

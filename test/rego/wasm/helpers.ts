@@ -103,3 +103,14 @@ export async function callBuiltins(calls: [string, unknown[]][]): Promise<unknow
   const loaded = await load(policy(c, plans));
   return calls.map((_, i) => only(loaded.evaluate({}, `c/${i}`)));
 }
+
+/** The module's `builtins()` table as JSON text: what it asks the SDK to supply from JS. */
+export function builtinsTableText(loaded: Awaited<ReturnType<typeof load>>): string {
+  const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
+  const exp = inner.wasmInstance.exports as unknown as { builtins(): number; opa_json_dump(v: number): number };
+  const addr = exp.opa_json_dump(exp.builtins());
+  const buf = new Uint8Array(inner.mem.buffer);
+  let end = addr;
+  while (buf[end] !== 0) end++;
+  return new TextDecoder().decode(buf.subarray(addr, end));
+}

@@ -4,7 +4,7 @@ import type { Stmt } from '../../../src/rego/ir.js';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { customBuiltins } from '../../../src/rego/builtins/index.js';
 import { emitWasm } from '../../../src/rego/wasm/emit.js';
-import { Consts, L, block, evalStmts, func, load, only, plan, policy } from './helpers.js';
+import { Consts, L, block, builtinsTableText, evalStmts, func, load, only, plan, policy } from './helpers.js';
 
 const add = (value: number): Stmt => ({ op: 'resultSetAdd', value });
 
@@ -408,13 +408,7 @@ describe('functions and entrypoints', () => {
       add(2),
     ))]);
     const loaded = await load(p);
-    const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
-    const exp = inner.wasmInstance.exports as unknown as { builtins(): number; opa_json_dump(v: number): number };
-    const addr = exp.opa_json_dump(exp.builtins());
-    const buf = new Uint8Array(inner.mem.buffer);
-    let end = addr;
-    while (buf[end] !== 0) end++;
-    const table = JSON.parse(new TextDecoder().decode(buf.subarray(addr, end))) as Record<string, number>;
+    const table = JSON.parse(builtinsTableText(loaded)) as Record<string, number>;
     expect(Object.keys(table).sort()).toEqual(['lower', 'portcullis.exact.sprintf']);
     expect(loaded.evaluate({})).toEqual([{ result: '1' }]);
   });
@@ -435,13 +429,7 @@ describe('functions and entrypoints', () => {
     });
     const p = policy(c, [plan('t/p', 3, block(...stmts.map((s) => ({ op: 'blocks', blocks: [block(s)] }) as Stmt)))]);
     const loaded = await load(p);
-    const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
-    const exp = inner.wasmInstance.exports as unknown as { builtins(): number; opa_json_dump(v: number): number };
-    const addr = exp.opa_json_dump(exp.builtins());
-    const buf = new Uint8Array(inner.mem.buffer);
-    let end = addr;
-    while (buf[end] !== 0) end++;
-    expect(new TextDecoder().decode(buf.subarray(addr, end))).toBe('{}');
+    expect(builtinsTableText(loaded)).toBe('{}');
   });
 
   it('many evaluations reuse the heap instead of growing memory', async () => {
