@@ -277,26 +277,24 @@ function isArrOrSet(v: usize): bool {
   return isTag(v, T_ARR) || isTag(v, T_SET);
 }
 
-export function b_sum(v: usize): usize {
+/** Folds an array or set with an arithmetic operator from `start`; undefined as soon as one step is. */
+function foldNumbers(v: usize, start: i64, op: (a: usize, b: usize) => usize): usize {
   if (!isArrOrSet(v)) return 0;
-  let acc = newInt(0);
+  let acc = newInt(start);
   const n = colLen(v);
   for (let i: u32 = 0; i < n; i++) {
-    acc = b_plus(acc, arrGet(v, i));
+    acc = op(acc, arrGet(v, i));
     if (acc == 0) return 0;
   }
   return acc;
 }
 
+export function b_sum(v: usize): usize {
+  return foldNumbers(v, 0, b_plus);
+}
+
 export function b_product(v: usize): usize {
-  if (!isArrOrSet(v)) return 0;
-  let acc = newInt(1);
-  const n = colLen(v);
-  for (let i: u32 = 0; i < n; i++) {
-    acc = b_mul(acc, arrGet(v, i));
-    if (acc == 0) return 0;
-  }
-  return acc;
+  return foldNumbers(v, 1, b_mul);
 }
 
 export function b_max(v: usize): usize {
