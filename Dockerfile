@@ -11,9 +11,10 @@ WORKDIR /app
 # `prepare` builds the sources, which are not copied yet. npm's download cache lives in a BuildKit cache
 # mount, reused across builds and never part of a layer.
 COPY package.json package-lock.json ./
+COPY packages/rego-wasm/package.json ./packages/rego-wasm/package.json
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json ./
-COPY scripts ./scripts
+COPY packages/rego-wasm ./packages/rego-wasm
 COPY src ./src
 COPY bin ./bin
 COPY proto ./proto
@@ -28,10 +29,12 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/rego-wasm/package.json ./packages/rego-wasm/package.json
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts
 COPY bin ./bin
 COPY proto ./proto
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/packages/rego-wasm/dist ./packages/rego-wasm/dist
 COPY --from=build /app/policy ./policy
 COPY envoy/portcullis.yaml ./portcullis.yaml
 ENV PORTCULLIS_CONFIG=/app/portcullis.yaml

@@ -5,8 +5,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import opa from '@open-policy-agent/opa-wasm';
-import { compileRego, type RegoSource } from '../src/rego/index.js';
-import { customBuiltins } from '../src/rego/builtins/index.js';
+import { compileRego, type RegoSource } from '@portcullis/rego-wasm';
+import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 
 function regoFiles(dir: string): RegoSource[] {
   const out: RegoSource[] = [];

@@ -2,18 +2,18 @@
 // that fails while evaluating), 2 bad usage or an invalid policy (the message names file:line:col).
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
-import { RegoCompileError } from '../rego/errors.js';
+import { RegoCompileError } from '@portcullis/rego-wasm';
 import { PolicyLoadError } from '../policy/errors.js';
 
 // The compiler (binaryen) and the Wasm SDK are loaded only once the arguments are valid, so `--help` and
 // usage errors answer at once.
 const loadCompiler = async () => ({
   ...(await import('../policy/source.js')),
-  ...(await import('../rego/bundle.js')),
+  ...(await import('@portcullis/rego-wasm/bundle')),
 });
 const loadSdk = async () => ({
   ...(await import('@open-policy-agent/opa-wasm')),
-  ...(await import('../rego/builtins/index.js')),
+  ...(await import('@portcullis/rego-wasm/builtins')),
 });
 
 export interface CliOutput {

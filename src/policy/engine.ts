@@ -2,7 +2,7 @@
 // builtins, its data set once at load, and a synchronous evaluate for the hot path.
 import { readFile } from 'node:fs/promises';
 import { loadPolicy as loadWasmPolicy } from '@open-policy-agent/opa-wasm';
-import { customBuiltins } from '../rego/builtins/index.js';
+import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 import { loadPolicySource } from './source.js';
 import { PolicyEvaluationError, PolicyLoadError } from './errors.js';
 

@@ -4,9 +4,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BundleError, mergeAt, readBundle } from '../rego/bundle.js';
-import { compileRego, type RegoSource } from '../rego/index.js';
-import { parseModule } from '../rego/parser.js';
+import { BundleError, mergeAt, readBundle } from '@portcullis/rego-wasm/bundle';
+import { compileRego, parseModule, type RegoSource } from '@portcullis/rego-wasm';
 import { PolicyLoadError } from './errors.js';
 
 export interface PolicySource {

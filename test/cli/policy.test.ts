@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyBuild, policyEval, type CliOutput } from '../../src/cli/policy.js';
-import { readBundle } from '../../src/rego/bundle.js';
+import { readBundle } from '@portcullis/rego-wasm/bundle';
 import { spawnCli } from '../helpers/process.js';
 
 let work: string;

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import opa from '@open-policy-agent/opa-wasm';
 import { parse } from 'yaml';
-import { customBuiltins } from '../../src/rego/builtins/index.js';
-import { compileRego } from '../../src/rego/compile.js';
+import { customBuiltins } from '@portcullis/rego-wasm/builtins';
+import { compileRego } from '@portcullis/rego-wasm';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SUITE_DIR = resolve(process.env.REGO_CONFORMANCE_DIR ?? join(HERE, '../../../shared/rego-conformance'));

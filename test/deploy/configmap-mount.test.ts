@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import opa from '@open-policy-agent/opa-wasm';
 import { loadConfig } from '../../src/config/load.js';
 import { loadPolicySource } from '../../src/policy/source.js';
-import { customBuiltins } from '../../src/rego/builtins/index.js';
+import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 import { configSchema } from '../../src/config/schema.js';
 import { startSidecar } from '../../src/server/sidecar.js';
 import { checkRequest, createTestClient } from '../helpers/checkClient.js';

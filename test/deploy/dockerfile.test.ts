@@ -108,7 +108,11 @@ describe('Dockerfile reader', () => {
 function npmCiPrecheck(): { ok: boolean; reason: string } {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-npmci-'));
   try {
-    for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(repoRoot, file), path.join(scratch, file));
+    // The workspace packages' manifests too: npm ci installs (links) them.
+    for (const file of ['package.json', 'package-lock.json', 'packages/rego-wasm/package.json']) {
+      fs.mkdirSync(path.dirname(path.join(scratch, file)), { recursive: true });
+      fs.copyFileSync(path.join(repoRoot, file), path.join(scratch, file));
+    }
     const result = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline'], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
     const firstError = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.startsWith('npm error') && l.length > 'npm error '.length).slice(0, 2).join(' / ');
     return { ok: result.status === 0, reason: firstError };

@@ -4,8 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTINS } from '../../src/rego/ir.js';
-import { RegoCompileError } from '../../src/rego/errors.js';
+import { BUILTINS, RegoCompileError } from '@portcullis/rego-wasm';
 import { policyEval } from '../../src/cli/policy.js';
 import { compileRego, policiesDir } from './harness.js';
 

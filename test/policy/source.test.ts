@@ -7,8 +7,8 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicySource } from '../../src/policy/source.js';
 import { PolicyLoadError } from '../../src/policy/errors.js';
-import { RegoCompileError } from '../../src/rego/errors.js';
-import { writeBundle } from '../../src/rego/bundle.js';
+import { RegoCompileError } from '@portcullis/rego-wasm';
+import { writeBundle } from '@portcullis/rego-wasm/bundle';
 
 let work: string;
 

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Header } from 'tar';
-import { BundleError, readBundle, writeBundle, DEFAULT_BUNDLE_LIMITS } from '../../src/rego/bundle.js';
+import { BundleError, readBundle, writeBundle, DEFAULT_BUNDLE_LIMITS } from '../src/bundle.js';
 
 // The 8-byte Wasm preamble: enough for the reader, which does not instantiate modules.
 const WASM = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);

@@ -1,8 +1,8 @@
 // The emitter refuses IR that breaks its contract with a typed error naming what is wrong.
 import { describe, expect, it } from 'vitest';
-import type { Policy, Stmt } from '../../../src/rego/ir.js';
-import { emitWasm } from '../../../src/rego/wasm/emit.js';
-import { WasmEmitError } from '../../../src/rego/wasm/errors.js';
+import type { Policy, Stmt } from '../../src/ir.js';
+import { emitWasm } from '../../src/wasm/emit.js';
+import { WasmEmitError } from '../../src/wasm/errors.js';
 
 const onePlan = (stmts: Stmt[], constants: string[] = ['1']): Policy => ({
   constants,

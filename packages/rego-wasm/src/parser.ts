@@ -1,4 +1,4 @@
-// Rego parser: tokens -> Module (src/rego/ast.ts). Recursive descent following OPA's grammar and operator
+// Rego parser: tokens -> Module (src/ast.ts). Recursive descent following OPA's grammar and operator
 // precedence, loosest first: `in` membership, comparison (== != < <= > >=), `|`, `&`, `+ -`, `* / %`,
 // unary minus, then refs and calls. Rego v1 is the target; v0 forms (bodies without `if`, `p[x] { }` partial
 // sets) are accepted where their meaning is unambiguous, and refused in files that `import rego.v1`.

@@ -1,6 +1,6 @@
 // Every builtin of BUILTINS through an emitted module and the real SDK, native or JS alike.
 import { describe, expect, it } from 'vitest';
-import { BUILTINS } from '../../../src/rego/ir.js';
+import { BUILTINS } from '../../src/ir.js';
 import { Consts, L, SetArg, block, callBuiltins, evalStmts, load, only, plan, policy } from './helpers.js';
 
 type Case = [name: string, args: unknown[], expected: unknown];

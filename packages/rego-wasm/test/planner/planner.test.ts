@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planRego } from '../../../src/rego/compile.js';
-import type { Block, Func, Policy, Stmt } from '../../../src/rego/ir.js';
+import { planRego } from '../../src/compile.js';
+import type { Block, Func, Policy, Stmt } from '../../src/ir.js';
 
 function plan(source: string | string[], entrypoints: string[] = ['t/p']): Policy {
   const sources = (Array.isArray(source) ? source : [source]).map((text, i) => ({ path: `m${i}.rego`, source: text }));

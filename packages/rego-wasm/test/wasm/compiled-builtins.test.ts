@@ -1,8 +1,8 @@
 // Builtins added to BUILTINS, compiled from Rego and run through the SDK: the answers OPA gives.
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { describe, expect, it } from 'vitest';
-import { compileRego } from '../../../src/rego/index.js';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
+import { compileRego } from '../../src/index.js';
+import { customBuiltins } from '../../src/builtins/index.js';
 
 async function evalRules(rules: string, names: string[]): Promise<Record<string, unknown>> {
   const source = `package t\nimport rego.v1\n${rules}\n`;

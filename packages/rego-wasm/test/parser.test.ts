@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseModule } from '../../src/rego/parser.js';
-import { RegoCompileError } from '../../src/rego/errors.js';
-import type { Expr, Module, Rule, Term } from '../../src/rego/ast.js';
+import { parseModule } from '../src/parser.js';
+import { RegoCompileError } from '../src/errors.js';
+import type { Expr, Module, Rule, Term } from '../src/ast.js';
 
 /** Drops positions so structure can be compared with toEqual. */
 function strip<T>(value: T): T {
@@ -488,7 +488,7 @@ describe('parser: robustness', () => {
   it('parses every module of the project policies directory', async () => {
     const { readdir, readFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
-    const root = join(import.meta.dirname, '../../policies');
+    const root = join(import.meta.dirname, '../../../policies');
     const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.rego'));
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {

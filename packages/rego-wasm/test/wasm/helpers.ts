@@ -1,8 +1,8 @@
 // Terse builders for hand-written IR and a loader that runs the emitted module through the real SDK.
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import type { Block, Operand, Plan, Policy, Stmt, Func } from '../../../src/rego/ir.js';
-import { emitWasm } from '../../../src/rego/wasm/emit.js';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
+import type { Block, Operand, Plan, Policy, Stmt, Func } from '../../src/ir.js';
+import { emitWasm } from '../../src/wasm/emit.js';
+import { customBuiltins } from '../../src/builtins/index.js';
 
 export const L = (local: number): Operand => ({ kind: 'local', local });
 

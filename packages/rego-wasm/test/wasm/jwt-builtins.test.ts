@@ -2,7 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
+import { customBuiltins } from '../../src/builtins/index.js';
 
 const call = (name: string, ...args: unknown[]): unknown => customBuiltins[name]!(...args);
 

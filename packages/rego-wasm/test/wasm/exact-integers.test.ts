@@ -2,9 +2,9 @@
 // builtins with JSON texts both ways, so the values OPA computes exactly stay exact here too.
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { describe, expect, it } from 'vitest';
-import { compileRego } from '../../../src/rego/index.js';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
-import { parseExactJson, stringifyExactJson } from '../../../src/rego/builtins/exact.js';
+import { compileRego } from '../../src/index.js';
+import { customBuiltins } from '../../src/builtins/index.js';
+import { parseExactJson, stringifyExactJson } from '../../src/builtins/exact.js';
 
 /** Compiles `package t` with the given rules and evaluates data.t.<rule> for each entrypoint. */
 async function evalRules(rules: string, entrypoints: string[], input: unknown = {}): Promise<Record<string, unknown>> {

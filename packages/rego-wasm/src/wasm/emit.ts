@@ -16,7 +16,7 @@ import { BUILTINS, type Block, type Func, type Operand, type Plan, type Policy, 
 import { WasmEmitError } from './errors.js';
 import { builtinWireName, isExactBuiltin } from '../builtins/names.js';
 
-const RUNTIME_URL = new URL('../../../dist/runtime/runtime.wasm', import.meta.url);
+const RUNTIME_URL = new URL('../../dist/runtime/runtime.wasm', import.meta.url);
 /** binaryen's name for an imported memory read from a binary without a name section. */
 const MEMORY_NAME = 'mimport$0';
 const FEATURES =
@@ -36,7 +36,7 @@ const ABI_EXPORTS = new Set([
   'eval', 'opa_wasm_abi_version', 'opa_wasm_abi_minor_version',
 ]);
 
-/** Type tags of the runtime's value model (src/rego/runtime/assembly/value.ts). */
+/** Type tags of the runtime's value model (src/runtime/assembly/value.ts). */
 const TYPE_TAGS: Record<string, number> = { null: 1, boolean: 2, number: 3, string: 4, array: 5, object: 6, set: 7 };
 
 let runtimeBytes: Uint8Array | undefined;

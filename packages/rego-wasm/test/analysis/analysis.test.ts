@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Expr, Module } from '../../../src/rego/ast.js';
-import { analyzeModules, clauseScope, findNode, resolveCall, resolveGlobalName } from '../../../src/rego/analysis/index.js';
-import { orderBody } from '../../../src/rego/analysis/safety.js';
-import { RegoCompileError } from '../../../src/rego/errors.js';
-import { parseModule } from '../../../src/rego/parser.js';
+import type { Expr, Module } from '../../src/ast.js';
+import { analyzeModules, clauseScope, findNode, resolveCall, resolveGlobalName } from '../../src/analysis/index.js';
+import { orderBody } from '../../src/analysis/safety.js';
+import { RegoCompileError } from '../../src/errors.js';
+import { parseModule } from '../../src/parser.js';
 
 function parse(...sources: string[]): Module[] {
   return sources.map((source, i) => parseModule(`m${i}.rego`, source));

@@ -1,7 +1,7 @@
 // OPA builtins outside BUILTINS that customBuiltins carries for bundles built by `opa build -t wasm`.
 // The SDK calls them exactly like this (JSON arguments in, a JSON value or undefined out).
 import { describe, expect, it } from 'vitest';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
+import { customBuiltins } from '../../src/builtins/index.js';
 
 const call = (name: string, ...args: unknown[]): unknown => {
   const impl = customBuiltins[name];

@@ -1,9 +1,9 @@
 // Every IR statement, emitted and run through the real SDK.
 import { describe, expect, it } from 'vitest';
-import type { Stmt } from '../../../src/rego/ir.js';
+import type { Stmt } from '../../src/ir.js';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
-import { emitWasm } from '../../../src/rego/wasm/emit.js';
+import { customBuiltins } from '../../src/builtins/index.js';
+import { emitWasm } from '../../src/wasm/emit.js';
 import { Consts, L, block, builtinsTableText, evalStmts, func, load, only, plan, policy } from './helpers.js';
 
 const add = (value: number): Stmt => ({ op: 'resultSetAdd', value });

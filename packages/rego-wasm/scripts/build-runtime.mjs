@@ -1,4 +1,4 @@
-// Compiles the AssemblyScript policy runtime (src/rego/runtime) to dist/runtime/runtime.wasm, which the
+// Compiles the AssemblyScript policy runtime (src/runtime) to dist/runtime/runtime.wasm, which the
 // Wasm emitter extends with each compiled policy.
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +9,12 @@ await mkdir(`${root}dist/runtime`, { recursive: true });
 
 const { error, stderr } = await asc.main(
   [
-    'src/rego/runtime/assembly/index.ts',
+    'src/runtime/assembly/index.ts',
     '--runtime', 'stub',
     // The SDK creates the memory (env.memory) and reads values out of it.
     '--importMemory',
     '--noExportMemory',
-    '--use', 'abort=src/rego/runtime/assembly/index/asAbort',
+    '--use', 'abort=src/runtime/assembly/index/asAbort',
     '--optimizeLevel', '3',
     '--shrinkLevel', '0',
     '--outFile', 'dist/runtime/runtime.wasm',

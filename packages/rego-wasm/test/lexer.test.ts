@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tokenize } from '../../src/rego/lexer.js';
-import { RegoCompileError } from '../../src/rego/errors.js';
+import { tokenize } from '../src/lexer.js';
+import { RegoCompileError } from '../src/errors.js';
 
 const kinds = (source: string) => tokenize('t.rego', source).map((t) => `${t.kind}:${t.text}`);
 

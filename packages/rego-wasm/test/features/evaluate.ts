@@ -1,8 +1,8 @@
 // Compiles Rego with compileRego and evaluates through the real opa-wasm SDK (with Portcullis's builtins).
 import opa from '@open-policy-agent/opa-wasm';
-import { customBuiltins } from '../../../src/rego/builtins/index.js';
-import { compileRego } from '../../../src/rego/compile.js';
-import { RegoCompileError } from '../../../src/rego/errors.js';
+import { customBuiltins } from '../../src/builtins/index.js';
+import { compileRego } from '../../src/compile.js';
+import { RegoCompileError } from '../../src/errors.js';
 
 export type Sources = string | string[];
 
