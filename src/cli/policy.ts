@@ -4,6 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { RegoCompileError } from '@portcullis/rego-wasm';
 import { PolicyLoadError } from '../policy/errors.js';
+import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 
 // The compiler (binaryen) and the Wasm SDK are loaded only once the arguments are valid, so `--help` and
 // usage errors answer at once.
@@ -35,6 +36,16 @@ class UsageError extends Error {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
+/** -e in any of OPA-Envoy's forms (/envoy/authz/allow, envoy.authz.allow, data.envoy.authz.allow). */
+function entrypointsOf(given: string[] | undefined): string[] {
+  try {
+    return [...new Set((given ?? [DEFAULT_ENTRYPOINT]).map(normalizeEntrypoint))];
+  } catch (error) {
+    if (error instanceof EntrypointFormatError) throw new UsageError(`-e: ${error.message}`);
+    throw error;
+  }
+}
+
 function command(name: string, out: CliOutput): Command {
   return new Command(`portcullis policy ${name}`)
     .exitOverride()
@@ -61,7 +72,7 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
       throw new UsageError(`-o ${options.output}: the output must end with .tar.gz (bundle) or .wasm (bare module)`);
     }
     if (!(await isDirectory(dir))) throw new UsageError(`${dir}: not a directory; policy build compiles a directory of .rego files`);
-    const entrypoints = options.entrypoint ?? [DEFAULT_ENTRYPOINT];
+    const entrypoints = entrypointsOf(options.entrypoint);
 
     const { loadPolicySource, writeBundle } = await loadCompiler();
     const source = await loadPolicySource(dir, entrypoints);
@@ -80,24 +91,27 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
 
 export async function policyEval(argv: string[], out: CliOutput = processOutput): Promise<number> {
   const program = command('eval', out)
-    .description('evaluate a policy once and print the result set as JSON ([] when undefined)')
+    .description(
+      'evaluate a policy once and print the result set as JSON ([] when undefined); with several -e, ' +
+        'an object of entrypoint -> result set',
+    )
     .argument('<PATH>', 'directory of .rego files, bundle .tar.gz, or .wasm module')
     .requiredOption('-i, --input <FILE>', 'JSON input document (- for stdin)')
     .option('-d, --data <FILE>', 'JSON data merged over the policy\'s own data')
-    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (default ${DEFAULT_ENTRYPOINT})`);
+    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect);
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
   return run(out, async () => {
     const [path] = program.processedArgs as [string];
-    const options = program.opts<{ input: string; data?: string; entrypoint?: string }>();
-    const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
+    const options = program.opts<{ input: string; data?: string; entrypoint?: string[] }>();
+    const entrypoints = entrypointsOf(options.entrypoint);
     const input = await readJson(options.input, '--input');
     const extraData = options.data === undefined ? undefined : await readJson(options.data, '--data');
 
     const { loadPolicySource } = await loadCompiler();
     const { loadPolicy, customBuiltins } = await loadSdk();
-    const source = await loadPolicySource(path, [entrypoint]);
+    const source = await loadPolicySource(path, entrypoints);
     let policy;
     try {
       policy = await loadPolicy(source.wasm, undefined, customBuiltins);
@@ -105,12 +119,17 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
       throw new PolicyLoadError(path, `is not a loadable OPA Wasm module: ${errorText(error)}`, { cause: error });
     }
     const available = Object.keys(policy.entrypoints as Record<string, number>);
-    if (!available.includes(entrypoint)) {
-      throw new UsageError(`${path}: entrypoint ${entrypoint} is not in the module (it has: ${available.join(', ') || 'none'}); choose one with -e`);
+    const missing = entrypoints.filter((e) => !available.includes(e));
+    if (missing.length > 0) {
+      throw new UsageError(
+        `${path}: entrypoint ${missing.join(', ')} is not in the module (it has: ${available.join(', ') || 'none'}); choose one with -e`,
+      );
     }
     policy.setData(mergeData(source.data, extraData) as object);
-    const resultSet: unknown = policy.evaluate(input, entrypoint);
-    out.stdout(`${JSON.stringify(resultSet, null, 2)}\n`);
+    const results = entrypoints.map((entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const);
+    // One -e prints its result set as before; several print each under its entrypoint.
+    const printed = results.length === 1 ? results[0]![1] : Object.fromEntries(results);
+    out.stdout(`${JSON.stringify(printed, null, 2)}\n`);
     return 0;
   });
 }

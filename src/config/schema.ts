@@ -1,6 +1,7 @@
 // The configuration contract of DESIGN.md as a zod schema. Every object is strict so an unknown key
 // (usually a typo) fails start-up naming its path instead of being silently ignored.
 import { z } from 'zod';
+import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 
 const hostPort = z
   .string()
@@ -111,10 +112,21 @@ export const rateLimitSchema = z.strictObject({
     .optional(),
 });
 
+function entrypointPath(value: string, ctx: z.RefinementCtx): string {
+  try {
+    return normalizeEntrypoint(value);
+  } catch (error) {
+    if (!(error instanceof EntrypointFormatError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+}
+
 export const policySchema = z
   .strictObject({
     path: z.string().min(1).default('./policies'),
-    entrypoint: z.string().min(1).default('envoy/authz/allow'),
+    // OPA-Envoy's forms are accepted and normalized: /envoy/authz/allow, envoy.authz.allow, data.envoy.authz.allow
+    entrypoint: z.string().min(1).default('envoy/authz/allow').transform(entrypointPath),
     data: z.string().min(1).optional(),
     watch: z.boolean().default(true),
   })

@@ -1,7 +1,7 @@
 // Plain outcome data -> Envoy's CheckResponse (object form for proto-loader). Every status, code and
 // challenge comes from the reasons table.
 import { bearerChallenge, toHeaderValueOption, type HeaderEntry, type HeaderValueOptionMessage } from './headers.js';
-import { grpcCodeForHttpStatus, reasonEntry, type DenialReason } from './reasons.js';
+import { reasonEntry, type DenialReason } from './reasons.js';
 import { toStruct, type StructMessage } from './struct.js';
 
 export interface CheckResponseMessage {
@@ -74,10 +74,9 @@ export function buildDenyResponse(outcome: DenyOutcome): CheckResponseMessage {
     headers.push({ name: 'www-authenticate', value: bearerChallenge(entry.challenge, outcome.description), append: false });
   }
   return {
-    status: {
-      code: outcome.httpStatus === undefined ? entry.grpcCode : grpcCodeForHttpStatus(outcome.httpStatus),
-      message: outcome.reason,
-    },
+    // The reason's code even when the policy chose the HTTP status: OPA-Envoy answers every policy denial
+    // PERMISSION_DENIED, and Envoy reads only OK / not OK from it (the client gets deniedResponse.status).
+    status: { code: entry.grpcCode, message: outcome.reason },
     deniedResponse: {
       status: { code: outcome.httpStatus ?? entry.httpStatus },
       headers: headers.map(toHeaderValueOption),

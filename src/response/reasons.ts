@@ -43,15 +43,3 @@ export type DenialReason = Exclude<CheckReason, 'allowed'>;
 export function reasonEntry(reason: CheckReason): ReasonEntry {
   return REASONS[reason];
 }
-
-/**
- * The gRPC code for a denial whose HTTP status the policy chose (`http_status`), so Envoy's and the access
- * log's view agree with DESIGN.md's pairs: 401 UNAUTHENTICATED, 429 RESOURCE_EXHAUSTED, 5xx UNAVAILABLE,
- * any other denial PERMISSION_DENIED.
- */
-export function grpcCodeForHttpStatus(httpStatus: number): number {
-  if (httpStatus === 401) return GrpcCode.UNAUTHENTICATED;
-  if (httpStatus === 429) return GrpcCode.RESOURCE_EXHAUSTED;
-  if (httpStatus >= 500) return GrpcCode.UNAVAILABLE;
-  return GrpcCode.PERMISSION_DENIED;
-}

@@ -150,6 +150,30 @@ describe('portcullis policy eval', () => {
     expect(JSON.parse(io.out)).toEqual([{ result: true }]);
   });
 
+  it('accepts -e in the forms OPA-Envoy users write: /a/b, a.b, data.a.b', async () => {
+    for (const entrypoint of ['/envoy/authz/allow', 'envoy.authz.allow', 'data.envoy.authz.allow']) {
+      const io = capture();
+      expect(await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', entrypoint], io), entrypoint).toBe(0);
+      expect(JSON.parse(io.out), entrypoint).toEqual([{ result: true }]);
+    }
+  });
+
+  it('evaluates every -e when several are given, printing each result set under its entrypoint', async () => {
+    const io = capture();
+    const argv = [join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', 'envoy/authz/allow', '-e', 'lib.admins'];
+    expect(await policyEval(argv, io)).toBe(0);
+    expect(JSON.parse(io.out)).toEqual({
+      'envoy/authz/allow': [{ result: true }],
+      'lib/admins': [{ result: { alice: true } }],
+    });
+  });
+
+  it('exits 2 for an -e that is a query rather than a rule reference', async () => {
+    const io = capture();
+    expect(await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', 'data.x == 1'], io)).toBe(2);
+    expect(io.err).toContain('package/path/rule');
+  });
+
   it('exits 2 when the module lacks the entrypoint, listing the ones it has', async () => {
     const wasm = join(work, 'entry.wasm');
     expect(await policyBuild([join(work, 'policy'), '-o', wasm], capture())).toBe(0);

@@ -47,7 +47,7 @@ decision := {
 
 decision := {
 	"allowed": false,
-	"http_status": 418,
+	"http_status": 402,
 	"body": "short and stout",
 	"headers": {"x-reason": "teapot"},
 } if input.parsed_path[0] == "teapot"
@@ -176,7 +176,7 @@ describe('object decisions (policy envoy/authz/decision)', () => {
   it('uses the decision http_status, body and headers for a denial', async () => {
     const res = await t.client.check(checkRequest({ path: '/teapot' }));
     expect(res.status?.code).toBe(7);
-    expect(res.deniedResponse?.status?.code).toBe(418);
+    expect(res.deniedResponse?.status?.code).toBe(402);
     expect(res.deniedResponse?.body).toBe('short and stout');
     expect(headerMap(res.deniedResponse?.headers)['x-reason']).toBe('teapot');
   });

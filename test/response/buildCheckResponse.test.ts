@@ -43,16 +43,14 @@ describe('buildDenyResponse', () => {
     expect(res.deniedResponse?.headers.filter((h) => h.header.key === 'content-type')).toHaveLength(1);
   });
 
-  it.each([
-    [401, 16],
-    [429, 8],
-    [503, 14],
-    [404, 7],
-  ])('answers a policy-chosen http_status %i with the matching gRPC code %i', (httpStatus, grpcCode) => {
-    const res = buildDenyResponse({ decisionId: 'd', reason: 'policy_denied', headers: [], httpStatus, dynamicMetadata: {} });
-    expect(res.status.code).toBe(grpcCode);
-    expect(res.deniedResponse?.status.code).toBe(httpStatus);
-  });
+  it.each([401, 429, 503, 404])(
+    'answers a policy-chosen http_status %i with PERMISSION_DENIED, as OPA-Envoy does for every policy denial',
+    (httpStatus) => {
+      const res = buildDenyResponse({ decisionId: 'd', reason: 'policy_denied', headers: [], httpStatus, dynamicMetadata: {} });
+      expect(res.status.code).toBe(GrpcCode.PERMISSION_DENIED);
+      expect(res.deniedResponse?.status.code).toBe(httpStatus);
+    },
+  );
 
   it('challenges a missing token without an error attribute', () => {
     const res = buildDenyResponse({ decisionId: 'd', reason: 'missing_token', headers: [], dynamicMetadata: {} });
