@@ -129,6 +129,8 @@ export const policySchema = z
     entrypoint: z.string().min(1).default('envoy/authz/allow').transform(entrypointPath),
     data: z.string().min(1).optional(),
     watch: z.boolean().default(true),
+    // The stat fallback behind the file watch (a filesystem without inotify, a change it did not report); 0: off.
+    watchPollSeconds: z.number().min(0).max(3600).default(5),
   })
   .prefault({});
 

@@ -2,12 +2,14 @@
 // sees either the old or the new policy, never a mix; a reload that fails keeps the last good one.
 import type { Logger } from 'pino';
 import type { LoadedPolicy, PolicySettings } from './engine.js';
-import { watchPaths, type PolicyWatch } from './watch.js';
+import { watchPaths, type PolicyWatch, type WatchProblem } from './watch.js';
 
 export interface PolicyRuntimeDeps {
   logger: Logger;
   countReload(result: 'success' | 'error'): void;
   setRevision(revision: string): void;
+  /** a change only the fallback poll saw, or a directory that could not be watched */
+  countWatchProblem?(kind: WatchProblem['kind']): void;
   /** loads one policy; defaults to the opa-wasm engine (tests may substitute) */
   load?: (settings: PolicySettings) => Promise<LoadedPolicy>;
 }
@@ -16,7 +18,8 @@ export interface PolicyRuntime {
   current(): LoadedPolicy;
   /** Reloads now; resolves true when the new policy is in force. */
   reload(): Promise<boolean>;
-  watch(debounceMs?: number): void;
+  /** Reloads on file changes, after `debounceMs` of quiet; `pollMs` (0: off) is the stat fallback's period. */
+  watch(options?: { debounceMs?: number; pollMs?: number }): Promise<void>;
   close(): void;
 }
 
@@ -71,9 +74,24 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
   return {
     current: () => active,
     reload,
-    watch(debounceMs = 200) {
+    async watch({ debounceMs = 200, pollMs = 5000 } = {}) {
       const paths = [settings.path, ...(settings.data === undefined ? [] : [settings.data])];
-      watcher = watchPaths(paths, () => void reload(), debounceMs);
+      const onProblem = (problem: WatchProblem): void => {
+        deps.countWatchProblem?.(problem.kind);
+        if (problem.kind === 'missed') {
+          deps.logger.warn(
+            { paths: problem.paths, pollMs },
+            'policy change found by the periodic check, not by the file watch; reloading (the file watch may be broken on this filesystem)',
+          );
+        } else {
+          deps.logger.warn(
+            { err: problem.error, directory: problem.directory, pollMs },
+            'cannot watch a policy directory for changes; relying on the periodic check',
+          );
+        }
+      };
+      watcher?.close();
+      watcher = await watchPaths(paths, () => void reload(), { debounceMs, pollMs, onProblem });
     },
     close() {
       watcher?.close();

@@ -79,6 +79,7 @@ async function assemble(
       logger: logger.child({ stage: 'policy' }),
       countReload: (result) => metrics.policyReloads.inc({ result }),
       setRevision: (revision) => metrics.setPolicyRevision(revision),
+      countWatchProblem: (kind) => metrics.policyWatchProblems.inc({ kind }),
       ...(options.loadPolicy === undefined ? {} : { load: options.loadPolicy }),
     },
   );
@@ -135,7 +136,9 @@ async function assemble(
     isDraining: () => draining,
     logger: logger.child({ component: 'admin' }),
   });
-  if (config.policy.watch) policy.watch(options.watchDebounceMs);
+  if (config.policy.watch) {
+    await policy.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
+  }
   logger.info(
     { grpc: config.grpc.address, grpcPort: grpcShell.port, admin: config.admin.address, adminPort: adminShell.port },
     'portcullis serving',

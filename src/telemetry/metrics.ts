@@ -12,6 +12,7 @@ export interface Metrics {
   rateLimitDecisions: Counter<'rule' | 'result'>;
   storeErrors: Counter;
   policyReloads: Counter<'result'>;
+  policyWatchProblems: Counter<'kind'>;
   policyInfo: Gauge<'revision'>;
   setPolicyRevision(revision: string): void;
 }
@@ -77,6 +78,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: `${PREFIX}policy_reloads_total`,
       help: 'Policy reloads by result (success, error)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    policyWatchProblems: new Counter({
+      name: `${PREFIX}policy_watch_problems_total`,
+      help: 'Policy file-watch problems by kind (missed: a change only the periodic check found; error: a directory that could not be watched)',
+      labelNames: ['kind'] as const,
       registers,
     }),
     policyInfo,
