@@ -28,6 +28,9 @@ export interface RemoteJwksOptions {
   now: () => number;
 }
 
+/** The longest delay setTimeout honours (2^31-1 ms, ~24.8 days). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
 export const defaultRemoteJwksOptions: RemoteJwksOptions = {
   fetchTimeoutMs: 3_000,
   refetchCooldownMs: 30_000,
@@ -192,7 +195,8 @@ export class RemoteKeySet implements KeySet {
   private schedule(delayMs: number): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh('scheduled'), Math.max(delayMs, 0));
+    // Node clamps a delay above 2^31-1 ms to 1 ms (a refresh loop); maxMaxAgeMs is an option, so bound it here too.
+    this.timer = setTimeout(() => void this.refresh('scheduled'), Math.min(Math.max(delayMs, 0), MAX_TIMER_DELAY_MS));
     // Background refresh must not keep the process alive on shutdown.
     this.timer.unref();
   }

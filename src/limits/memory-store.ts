@@ -1,6 +1,10 @@
 // The in-process store for a single instance: the same semantics as the Redis store (src/limits/bucket.ts is
 // the Lua script's twin) with bounded memory. Buckets live in an LRU capped at `maxBuckets`, each forgotten
 // once it would be full again; revoked token ids are forgotten at their `exp`.
+//
+// No timer ever carries a TTL: a token's `exp` may be years away, and Node clamps a timer delay above 2^31 ms
+// (~24.8 days) to 1 ms, which re-arming turns into a busy loop. Expiry is checked on read and a fixed-period
+// sweep (SWEEP_INTERVAL_MS) drops what nobody reads.
 import { LRUCache } from 'lru-cache';
 import { assessBucket, type BucketAssessment, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
@@ -15,12 +19,16 @@ export interface MemoryStoreOptions {
 }
 
 const DEFAULT_MAX_BUCKETS = 100_000;
+/** How often expired revocations are dropped when no check reads them. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 export class MemoryStore implements DecisionStore {
   readonly kind = 'memory' as const;
   private readonly nowUs: () => number;
   private readonly buckets: LRUCache<string, BucketState>;
-  private readonly revokedTokenIds: LRUCache<string, true>;
+  /** jti -> expiry (ms on the store's clock). Written only by operators; never evicted before its expiry. */
+  private readonly revokedTokenIds = new Map<string, number>();
+  private readonly sweep: NodeJS.Timeout;
   /** Subject -> cut-off (unix seconds). Written only by operators, so not request-driven growth. */
   private readonly revokedSubjects = new Map<string, number>();
 
@@ -30,11 +38,29 @@ export class MemoryStore implements DecisionStore {
     const perf = { now: () => this.nowUs() / 1000 };
     const clock = { perf, ttlResolution: 0 };
     this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
-    this.revokedTokenIds = new LRUCache({ ttl: 1, ttlAutopurge: true, ...clock });
+    this.sweep = setInterval(() => this.dropExpiredRevocations(), SWEEP_INTERVAL_MS);
+    this.sweep.unref();
+  }
+
+  private nowMs(): number {
+    return this.nowUs() / 1000;
+  }
+
+  private isTokenIdRevoked(jti: string): boolean {
+    const expiresAtMs = this.revokedTokenIds.get(jti);
+    if (expiresAtMs === undefined) return false;
+    if (expiresAtMs > this.nowMs()) return true;
+    this.revokedTokenIds.delete(jti);
+    return false;
+  }
+
+  private dropExpiredRevocations(): void {
+    const now = this.nowMs();
+    for (const [jti, expiresAtMs] of this.revokedTokenIds) if (expiresAtMs <= now) this.revokedTokenIds.delete(jti);
   }
 
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
-    if (token?.jti != null && this.revokedTokenIds.has(token.jti)) return { revoked: 'jti', limits: [] };
+    if (token?.jti != null && this.isTokenIdRevoked(token.jti)) return { revoked: 'jti', limits: [] };
     if (token?.subject != null) {
       const cutoff = this.revokedSubjects.get(token.subject);
       if (cutoff !== undefined && (token.issuedAt === null || token.issuedAt <= cutoff)) {
@@ -55,9 +81,8 @@ export class MemoryStore implements DecisionStore {
 
   async revokeTokenId(jti: string, exp: number): Promise<void> {
     assertTokenRevocation(jti, exp);
-    const ttlMs = exp * 1000 - this.nowUs() / 1000;
     // An expired token is refused by verification already; nothing to remember.
-    if (ttlMs > 0) this.revokedTokenIds.set(jti, true, { ttl: Math.ceil(ttlMs) });
+    if (exp * 1000 > this.nowMs()) this.revokedTokenIds.set(jti, exp * 1000);
   }
 
   async revokeSubject(subject: string, before: number): Promise<void> {
@@ -73,7 +98,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   get revokedTokenIdCount(): number {
-    this.revokedTokenIds.purgeStale();
+    this.dropExpiredRevocations();
     return this.revokedTokenIds.size;
   }
 
@@ -82,6 +107,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweep);
     this.buckets.clear();
     this.revokedTokenIds.clear();
   }
