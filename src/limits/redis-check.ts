@@ -25,11 +25,16 @@ interface KeyEntry {
   limitIndex: number;
 }
 
+/**
+ * `deadlineMs`: when the sidecar stops waiting for the answer, in Redis's clock (ms). The script spends
+ * nothing past it, so a command a stalled server runs late cannot spend a budget for a check already refused.
+ */
 export function buildCheckCalls(
   prefix: string,
   token: TokenFacts | null,
   limits: readonly LimitRequest[],
   splitBySlot: boolean,
+  deadlineMs: number,
 ): CheckCall[] {
   const entries: KeyEntry[] = [];
   if (token?.jti != null) entries.push({ key: denyTokenIdKey(prefix, token.jti), kind: 'jti', limitIndex: -1 });
@@ -40,7 +45,8 @@ export function buildCheckCalls(
   if (entries.length === 0) return [];
   const groups = splitBySlot ? groupBySlot(entries) : [entries];
   const issuedAt = token?.issuedAt != null ? String(token.issuedAt) : '';
-  return groups.map((group) => toCall(group, limits, issuedAt));
+  const deadline = String(deadlineMs);
+  return groups.map((group) => toCall(group, limits, issuedAt, deadline));
 }
 
 function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
@@ -54,14 +60,17 @@ function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
   return [...bySlot.values()];
 }
 
-function toCall(group: KeyEntry[], limits: readonly LimitRequest[], issuedAt: string): CheckCall {
+/** Leading ARGV before the per-key limit and period: hasJti, hasSub, iat, deadline. */
+const FIXED_ARGS = 4;
+
+function toCall(group: KeyEntry[], limits: readonly LimitRequest[], issuedAt: string, deadline: string): CheckCall {
   const jti = group.find((e) => e.kind === 'jti');
   const sub = group.find((e) => e.kind === 'sub');
   const limitEntries = group.filter((e) => e.kind === 'limit');
   const keys: string[] = [];
   if (jti) keys.push(jti.key);
   if (sub) keys.push(sub.key);
-  const args = [jti ? '1' : '0', sub ? '1' : '0', issuedAt];
+  const args = [jti ? '1' : '0', sub ? '1' : '0', issuedAt, deadline];
   for (const entry of limitEntries) {
     const rule = limits[entry.limitIndex]!.rule;
     keys.push(entry.key);
@@ -75,11 +84,22 @@ export class CheckReplyError extends Error {
   readonly code = 'CHECK_REPLY';
 }
 
+/** Redis ran the script after the check's deadline: nothing was spent, and the check has no answer. */
+export class CheckDeadlineError extends Error {
+  readonly code = 'CHECK_DEADLINE';
+}
+
+/** The script's reply to a call it ran after the deadline. */
+export function isPastDeadlineReply(reply: unknown): boolean {
+  return Array.isArray(reply) && reply.length === 1 && reply[0] === 3;
+}
+
 export function combineCheckReplies(
   calls: readonly CheckCall[],
   replies: readonly unknown[],
   limits: readonly LimitRequest[],
 ): StoreCheckResult {
+  if (replies.some(isPastDeadlineReply)) throw new CheckDeadlineError('redis ran the check after its deadline; nothing was spent');
   const results: LimitResult[] = new Array<LimitResult>(limits.length);
   let revoked: StoreCheckResult['revoked'] = null;
   calls.forEach((call, callIndex) => {
@@ -118,17 +138,18 @@ export function combineCheckReplies(
  * Cluster only: the groups that spent tokens for a check refused as a whole (revoked, or over a limit in
  * another group), as refund calls: their rate-limit keys with limit and period per key.
  */
-export function refundCalls(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult): CheckCall[] {
+export function refundCalls(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult | null): CheckCall[] {
   if (calls.length < 2) return [];
-  if (result.revoked === null && result.limits.every((limit) => limit.allowed)) return [];
+  // result null: the check failed as a whole (a group ran past its deadline), so every spending group refunds
+  if (result !== null && result.revoked === null && result.limits.every((limit) => limit.allowed)) return [];
   const refunds: CheckCall[] = [];
   calls.forEach((call, i) => {
-    const reply = replies[i] as number[];
+    const reply = replies[i];
     const rules = call.limitIndexes.length;
     // a group spends only when it was not revoked and every one of its rules allowed
-    if (rules === 0 || reply[0] !== 0) return;
+    if (rules === 0 || !Array.isArray(reply) || reply[0] !== 0) return;
     for (let j = 0; j < rules; j++) if (reply[1 + 4 * j] !== 1) return;
-    refunds.push({ keys: call.keys.slice(call.keys.length - rules), args: call.args.slice(3), limitIndexes: call.limitIndexes });
+    refunds.push({ keys: call.keys.slice(call.keys.length - rules), args: call.args.slice(FIXED_ARGS), limitIndexes: call.limitIndexes });
   });
   return refunds;
 }

@@ -1,7 +1,8 @@
 // One function for the three deployment shapes of redis.*: standalone (url), Cluster (cluster) and Sentinel
 // (sentinel). Every shape fails fast: no offline queue (a command while disconnected fails at once instead of
-// waiting), no resend of in-flight commands after a drop, a per-command timeout, and reconnection in the
-// background so the store recovers by itself when Redis returns.
+// waiting), no resend of in-flight commands after a drop, and reconnection in the background so the store
+// recovers by itself when Redis returns. The command timeout is the store's (redis-store.ts withinTimeout),
+// not ioredis's: ioredis's timer fires on event-loop lag even when the reply is already in the socket.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
@@ -21,13 +22,15 @@ function reconnectDelayMs(attempt: number): number {
 
 function failFastOptions(config: RedisConfig): RedisOptions {
   return {
-    commandTimeout: config.commandTimeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: Math.max(1000, config.commandTimeoutMs * 10),
-    // Checks from concurrent requests leave in one write; each still costs one round trip.
-    enableAutoPipelining: true,
+    // Off: a command is written when called, so its deadline (set at the call) and the store's timer both
+    // start when it leaves. Auto-pipelining defers the write to a later turn of the event loop, which under
+    // load spent part of the timeout before the command was even sent. Redis still reads concurrent checks
+    // as a pipeline from its socket; each costs one round trip.
+    enableAutoPipelining: false,
     retryStrategy: reconnectDelayMs,
   };
 }

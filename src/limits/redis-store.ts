@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { denySubjectKey, denyTokenIdKey } from './keys.js';
-import { buildCheckCalls, combineCheckReplies, refundCalls } from './redis-check.js';
+import { buildCheckCalls, CheckDeadlineError, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
+import { RedisClockOffset } from './redis-clock.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
 import {
@@ -30,6 +31,7 @@ export class RedisStore implements DecisionStore {
   readonly kind = 'redis' as const;
   private readonly client: RedisClient;
   private readonly splitBySlot: boolean;
+  private readonly clock: RedisClockOffset;
 
   constructor(
     connection: RedisConnection,
@@ -37,6 +39,7 @@ export class RedisStore implements DecisionStore {
   ) {
     this.client = connection.client;
     this.splitBySlot = connection.shape === 'cluster';
+    this.clock = new RedisClockOffset(this.client);
     // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
     this.client.defineCommand('portcullisCheck', { lua: checkScript });
     this.client.defineCommand('portcullisRefund', { lua: refundScript });
@@ -44,24 +47,43 @@ export class RedisStore implements DecisionStore {
   }
 
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
-    const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot);
+    const deadlineMs = this.clock.deadlineInRedisClock(this.config.commandTimeoutMs);
+    const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot, deadlineMs);
     if (calls.length === 0) return { revoked: null, limits: [] };
     // Sent together: in Cluster, the calls of different slots travel to their nodes in parallel.
-    const replies = await this.withinTimeout(
-      'check',
-      Promise.all(calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args))),
-    );
+    const sent = calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args));
+    let replies: unknown[];
+    try {
+      replies = await this.withinTimeout('check', Promise.all(sent));
+    } catch (error) {
+      // Cluster: a group that ran before the deadline spent for a check answered without it; give that back
+      // whenever its reply comes.
+      if (calls.length > 1) {
+        void Promise.allSettled(sent).then((outcomes) =>
+          this.refund(calls, outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)), null),
+        );
+      }
+      throw error;
+    }
     let result: StoreCheckResult;
     try {
       result = combineCheckReplies(calls, replies, limits);
     } catch (error) {
+      this.refund(calls, replies, null);
+      if (error instanceof CheckDeadlineError) {
+        throw new StoreUnavailableError(`redis ran the check after redis.commandTimeoutMs (${this.config.commandTimeoutMs} ms); nothing was spent`, { cause: error });
+      }
       throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
     }
-    // Off the answer's path: a lost refund costs one token until the bucket refills, nothing more.
+    this.refund(calls, replies, result);
+    return result;
+  }
+
+  /** Off the answer's path: a lost refund costs one token until the bucket refills, nothing more. */
+  private refund(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult | null): void {
     for (const refund of refundCalls(calls, replies, result)) {
       this.client.portcullisRefund(refund.keys.length, ...refund.keys, ...refund.args).catch(() => undefined);
     }
-    return result;
   }
 
   async revokeTokenId(jti: string, exp: number): Promise<void> {
@@ -88,6 +110,7 @@ export class RedisStore implements DecisionStore {
   }
 
   async close(): Promise<void> {
+    this.clock.close();
     try {
       await this.client.quit();
     } catch {
@@ -96,23 +119,35 @@ export class RedisStore implements DecisionStore {
   }
 
   /**
-   * ioredis's commandTimeout bounds a command once it is written; this bounds the whole call (Cluster
-   * redirections and slot refreshes included), so a check always answers within redis.commandTimeoutMs.
-   * Every failure becomes a StoreUnavailableError: the stage then follows redis.onError.
+   * Bounds the whole call (Cluster redirections and slot refreshes included), so a check answers within
+   * redis.commandTimeoutMs; every failure becomes a StoreUnavailableError and the stage follows redis.onError.
+   *
+   * The timeout must measure the store, not this process: when the event loop was busy past the deadline, the
+   * reply may already sit in the socket unread, and the timer would fire before the poll phase reads it. So an
+   * expired timer yields once (setImmediate runs after the poll phase) and fails only if no reply came.
    */
   private withinTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
     const timeoutMs = this.config.commandTimeoutMs;
     return new Promise<T>((resolve, reject) => {
+      let settled = false;
       const timer = setTimeout(() => {
-        reject(new StoreUnavailableError(`redis did not answer ${operation} within ${timeoutMs} ms (redis.commandTimeoutMs)`));
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new StoreUnavailableError(`redis did not answer ${operation} within ${timeoutMs} ms (redis.commandTimeoutMs)`));
+        });
       }, timeoutMs);
       pending.then(
         (value) => {
           clearTimeout(timer);
+          if (settled) return;
+          settled = true;
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
+          if (settled) return;
+          settled = true;
           const reason = error instanceof Error ? error.message : String(error);
           reject(new StoreUnavailableError(`redis failed ${operation}: ${reason}`, { cause: error }));
         },

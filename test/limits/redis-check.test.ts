@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterSlotOf } from '../../src/limits/keys.js';
-import { buildCheckCalls, CheckReplyError, combineCheckReplies, refundCalls } from '../../src/limits/redis-check.js';
+import { buildCheckCalls, CheckDeadlineError, CheckReplyError, combineCheckReplies, refundCalls } from '../../src/limits/redis-check.js';
 import { limitRequest, rule } from './fixtures.js';
 
 const token = { jti: 'j1', subject: 'alice', issuedAt: 1700000000 };
@@ -8,16 +8,16 @@ const token = { jti: 'j1', subject: 'alice', issuedAt: 1700000000 };
 describe('buildCheckCalls', () => {
   it('puts the denylist and every rate-limit key of a check in one call outside Cluster', () => {
     const limits = [limitRequest(rule({ limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ limit: 9 }), '10.0.0.1')];
-    const calls = buildCheckCalls('p:', token, limits, false);
+    const calls = buildCheckCalls('p:', token, limits, false, 1700000000123);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.keys.slice(0, 2)).toEqual(['p:deny:jti:j1', 'p:deny:sub:alice']);
-    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '5', '60', '9', '3600']);
+    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '1700000000123', '5', '60', '9', '3600']);
     expect(calls[0]!.limitIndexes).toEqual([0, 1]);
   });
 
   it('in Cluster, sends one call per slot, each holding only keys of that slot', () => {
     const limits = [limitRequest(rule({ limit: 5 }), 'alice'), limitRequest(rule({ limit: 6 }), 'alice'), limitRequest(rule({ limit: 7 }), 'bob')];
-    const calls = buildCheckCalls('p:', token, limits, true);
+    const calls = buildCheckCalls('p:', token, limits, true, 1);
     for (const call of calls) expect(new Set(call.keys.map(clusterSlotOf)).size).toBe(1);
     expect(calls.flatMap((c) => c.limitIndexes).sort()).toEqual([0, 1, 2]);
     // both of alice's rules share a hash tag, so they stay in one atomic call
@@ -25,8 +25,8 @@ describe('buildCheckCalls', () => {
   });
 
   it('sends an empty iat when the token has none, and no call at all for nothing to look up', () => {
-    expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false)[0]!.args).toEqual(['0', '1', '']);
-    expect(buildCheckCalls('p:', null, [], false)).toEqual([]);
+    expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false, 7)[0]!.args).toEqual(['0', '1', '', '7']);
+    expect(buildCheckCalls('p:', null, [], false, 7)).toEqual([]);
   });
 });
 
@@ -46,6 +46,11 @@ describe('combineCheckReplies', () => {
     expect(combineCheckReplies(calls, [[2], [0]], [])).toEqual({ revoked: 'subject', limits: [] });
   });
 
+  it('fails the whole check when any call ran past its deadline (nothing to report from it)', () => {
+    const calls = [{ keys: [], args: [], limitIndexes: [0] }, { keys: [], args: [], limitIndexes: [1] }];
+    expect(() => combineCheckReplies(calls, [[0, 1, 4, 12, 0], [3]], limits)).toThrow(CheckDeadlineError);
+  });
+
   it('refuses a reply that does not follow the script protocol', () => {
     expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [0] }], [[0, 1]], limits)).toThrow(CheckReplyError);
     expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [] }], ['OK'], [])).toThrow(CheckReplyError);
@@ -54,7 +59,7 @@ describe('combineCheckReplies', () => {
 
 describe('refundCalls', () => {
   const limits = [limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ name: 'b', limit: 1, periodSeconds: 60 }), 'ip')];
-  const calls = buildCheckCalls('p:', { jti: 'j', subject: null, issuedAt: null }, limits, true);
+  const calls = buildCheckCalls('p:', { jti: 'j', subject: null, issuedAt: null }, limits, true, 1);
   const indexOf = (limitIndex: number) => calls.findIndex((c) => c.limitIndexes.includes(limitIndex));
 
   function replies(jti: 0 | 1, aAllowed: 0 | 1, bAllowed: 0 | 1): unknown[] {
@@ -77,10 +82,16 @@ describe('refundCalls', () => {
     expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toHaveLength(2);
   });
 
+  it('gives back what groups spent when another group ran past its deadline', () => {
+    const reply = replies(0, 1, 1);
+    reply[indexOf(1)] = [3];
+    expect(refundCalls(calls, reply, null).map((r) => r.keys)).toEqual([[calls[indexOf(0)]!.keys.at(-1)]]);
+  });
+
   it('gives back nothing for an allowed check, or outside Cluster', () => {
     const reply = replies(0, 1, 1);
     expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toEqual([]);
-    const single = buildCheckCalls('p:', null, limits, false);
+    const single = buildCheckCalls('p:', null, limits, false, 1);
     expect(refundCalls(single, [[1]], { revoked: 'jti', limits: [] })).toEqual([]);
   });
 });

@@ -49,7 +49,7 @@ describe('redis cluster', () => {
     const perHour = rule({ limit: 1000 });
     const facts = { jti: unique('jti'), subject: unique('sub'), issuedAt: nowSeconds() };
     const limits = [limitRequest(perMinute, 'alice'), limitRequest(perHour, 'alice')];
-    const expectedCalls = buildCheckCalls('portcullis:', facts, limits, true).length;
+    const expectedCalls = buildCheckCalls('portcullis:', facts, limits, true, 0).length;
     await Promise.all(admins.map((a) => a.config('RESETSTAT')));
     for (let i = 0; i < 10; i++) await store.check(facts, limits);
     const withDenylist = (await Promise.all(admins.map((a) => a.info('commandstats')))).map(scriptCalls);

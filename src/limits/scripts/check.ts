@@ -2,14 +2,20 @@
 // on Redis's clock. The token bucket mirrors src/limits/bucket.ts.
 //
 // KEYS: [deny:jti key if ARGV[1]=1] [deny:sub key if ARGV[2]=1] rate-limit keys...
-// ARGV: hasJti, hasSub, iat ('' when the token has none), then limit and periodSeconds per rate-limit key.
-// Reply: {1} jti revoked | {2} subject revoked |
+// ARGV: hasJti, hasSub, iat ('' when the token has none), deadline (ms, Redis's clock), then limit and
+//       periodSeconds per rate-limit key.
+// Reply: {3} deadline passed (nothing read or written: the sidecar has answered without this reply already) |
+//        {1} jti revoked | {2} subject revoked |
 //        {0, allowed, remaining, resetSeconds, retryAfterSeconds, ...one group of four per rate-limit key}
 // Buckets are written only when every rule allows, so a refused request spends no rule's budget.
 // Numbers are stored with %.17g: tostring() keeps 14 digits, too few for a microsecond clock.
 export const checkScript = `
 -- Redis >= 5 replicates script effects already; older servers need this before TIME is followed by writes.
 if redis.replicate_commands then redis.replicate_commands() end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+-- A command that waited in a stalled server's socket past the sidecar's timeout must not spend a token.
+if now > tonumber(ARGV[4]) * 1000 then return {3} end
 local hasJti = tonumber(ARGV[1])
 local hasSub = tonumber(ARGV[2])
 local iat = tonumber(ARGV[3])
@@ -27,12 +33,10 @@ if hasSub == 1 then
   end
   k = k + 1
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local reply = {0}
 local writes = {}
 local allAllowed = true
-local a = 4
+local a = 5
 for i = k, #KEYS do
   local limit = tonumber(ARGV[a])
   local periodUs = tonumber(ARGV[a + 1]) * 1000000
