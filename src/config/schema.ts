@@ -2,6 +2,7 @@
 // (usually a typo) fails start-up naming its path instead of being silently ignored.
 import { z } from 'zod';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
+import { DEFAULT_FUEL, DEFAULT_MEMORY_MIB, MAX_FUEL, MAX_MEMORY_MIB } from '../policy/limits.js';
 
 const hostPort = z
   .string()
@@ -131,6 +132,12 @@ export const policySchema = z
     watch: z.boolean().default(true),
     // The stat fallback behind the file watch (a filesystem without inotify, a change it did not report); 0: off.
     watchPollSeconds: z.number().min(0).max(3600).default(5),
+    limits: z
+      .strictObject({
+        fuel: z.number().int().min(1000).max(MAX_FUEL).default(DEFAULT_FUEL),
+        memoryMiB: z.number().int().min(2).max(MAX_MEMORY_MIB).default(DEFAULT_MEMORY_MIB),
+      })
+      .prefault({}),
   })
   .prefault({});
 

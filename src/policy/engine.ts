@@ -1,10 +1,11 @@
-// One loaded policy: the Wasm module instantiated through the opa-wasm SDK with Portcullis's custom
-// builtins, its data set once at load, and a synchronous evaluate for the hot path.
+// One loaded policy: the Wasm module compiled once, evaluated through the opa-wasm SDK with Portcullis's
+// custom builtins (src/policy/evaluator.ts), its data set once at load, and a synchronous evaluate for the
+// hot path.
 import { readFile } from 'node:fs/promises';
-import { loadPolicy as loadWasmPolicy } from '@open-policy-agent/opa-wasm';
-import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 import { loadPolicySource } from './source.js';
-import { PolicyEvaluationError, PolicyLoadError } from './errors.js';
+import { PolicyLoadError } from './errors.js';
+import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
+import { DEFAULT_LIMITS, type EvaluationLimits } from './limits.js';
 
 export type PolicyResult = { defined: false } | { defined: true; value: unknown };
 
@@ -16,6 +17,8 @@ export interface LoadedPolicy {
   entrypoints: string[];
   loadedAt: Date;
   evaluate(input: unknown): PolicyResult;
+  /** the live instance's Wasm memory in bytes (what `portcullis_policy_memory_bytes` reports) */
+  memoryBytes?(): number;
 }
 
 export interface PolicySettings {
@@ -23,22 +26,25 @@ export interface PolicySettings {
   entrypoint: string;
   /** JSON file merged over the source's own data */
   data?: string | undefined;
+  /** what one evaluation may spend (policy.limits); DEFAULT_LIMITS when absent */
+  limits?: EvaluationLimits | undefined;
 }
 
-type SdkPolicy = Awaited<ReturnType<typeof loadWasmPolicy>>;
-
-/** Memory the module starts with (64 KiB pages); it grows on demand. */
-const INITIAL_MEMORY_PAGES = 16;
-
-export async function loadPolicyFromSettings(settings: PolicySettings): Promise<LoadedPolicy> {
+export async function loadPolicyFromSettings(
+  settings: PolicySettings,
+  observer?: EvaluatorObserver,
+): Promise<LoadedPolicy> {
+  const limits = settings.limits ?? DEFAULT_LIMITS;
   const source = await loadStep(settings.path, 'does not compile', () =>
     loadPolicySource(settings.path, [settings.entrypoint]),
   );
   const extraData = settings.data === undefined ? {} : await readDataFile(settings.data);
-  const sdkPolicy = await loadStep(settings.path, 'is not a loadable OPA Wasm module', () =>
-    loadWasmPolicy(source.wasm, { initial: INITIAL_MEMORY_PAGES }, customBuiltins),
+  const module = await loadStep(settings.path, 'is not a WebAssembly module', () => WebAssembly.compile(source.wasm));
+  const data = deepMerge(source.data ?? {}, extraData);
+  const evaluator = await loadStep(settings.path, 'is not a loadable OPA Wasm module', () =>
+    createEvaluator(module, data, limits, observer),
   );
-  const available = Object.keys((sdkPolicy.entrypoints ?? {}) as Record<string, number>);
+  const available = evaluator.entrypoints;
   if (!available.includes(settings.entrypoint)) {
     throw new PolicyLoadError(
       settings.path,
@@ -46,8 +52,6 @@ export async function loadPolicyFromSettings(settings: PolicySettings): Promise<
         'set policy.entrypoint to the rule path, e.g. envoy/authz/allow',
     );
   }
-  const data = deepMerge(source.data ?? {}, extraData);
-  await loadStep(settings.path, 'data could not be loaded', () => sdkPolicy.setData(data as object));
   return {
     revision: source.revision,
     kind: String(source.kind),
@@ -55,17 +59,13 @@ export async function loadPolicyFromSettings(settings: PolicySettings): Promise<
     entrypoint: settings.entrypoint,
     entrypoints: available,
     loadedAt: new Date(),
-    evaluate: (input) => evaluateEntrypoint(sdkPolicy, settings.entrypoint, input),
+    evaluate: (input) => evaluateEntrypoint(evaluator, settings.entrypoint, input),
+    memoryBytes: () => evaluator.memoryBytes(),
   };
 }
 
-function evaluateEntrypoint(policy: SdkPolicy, entrypoint: string, input: unknown): PolicyResult {
-  let resultSet: unknown;
-  try {
-    resultSet = policy.evaluate(input, entrypoint);
-  } catch (error) {
-    throw new PolicyEvaluationError(error instanceof Error ? error.message : String(error), { cause: error });
-  }
+function evaluateEntrypoint(evaluator: Evaluator, entrypoint: string, input: unknown): PolicyResult {
+  const resultSet = evaluator.evaluate(input, entrypoint);
   if (!Array.isArray(resultSet) || resultSet.length === 0) return { defined: false };
   const first: unknown = resultSet[0];
   if (typeof first !== 'object' || first === null || !('result' in first)) return { defined: false };

@@ -10,12 +10,17 @@ export class DecisionTypeError extends Error {
   }
 }
 
-/** Evaluation threw inside the Wasm module (conflicting values, a builtin error, out of memory...). */
+/**
+ * Evaluation threw inside the Wasm module: `fuel` (policy.limits.fuel ran out), `memory` (policy.limits.memoryMiB
+ * reached) or `error` (conflicting values, a builtin error, a trap).
+ */
 export class PolicyEvaluationError extends Error {
   readonly code = 'POLICY_EVAL';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly reason: 'fuel' | 'memory' | 'error';
+  constructor(message: string, options?: { cause?: unknown; reason?: 'fuel' | 'memory' | 'error' }) {
     super(message, options);
     this.name = 'PolicyEvaluationError';
+    this.reason = options?.reason ?? 'error';
   }
 }
 

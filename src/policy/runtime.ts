@@ -2,6 +2,7 @@
 // sees either the old or the new policy, never a mix; a reload that fails keeps the last good one.
 import type { Logger } from 'pino';
 import type { LoadedPolicy, PolicySettings } from './engine.js';
+import type { EvaluatorObserver } from './evaluator.js';
 import { watchPaths, type PolicyWatch, type WatchProblem } from './watch.js';
 
 export interface PolicyRuntimeDeps {
@@ -11,7 +12,9 @@ export interface PolicyRuntimeDeps {
   /** a change only the fallback poll saw, or a directory that could not be watched */
   countWatchProblem?(kind: WatchProblem['kind']): void;
   /** loads one policy; defaults to the opa-wasm engine (tests may substitute) */
-  load?: (settings: PolicySettings) => Promise<LoadedPolicy>;
+  load?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
+  /** failed evaluations and instance resets of every policy loaded (metrics) */
+  observeEvaluator?: EvaluatorObserver;
 }
 
 export interface PolicyRuntime {
@@ -27,7 +30,8 @@ export interface PolicyRuntime {
 export async function createPolicyRuntime(settings: PolicySettings, deps: PolicyRuntimeDeps): Promise<PolicyRuntime> {
   // The opa-wasm engine (and the Rego compiler behind it) is loaded only when no other loader is given.
   const load = deps.load ?? (await import('./engine.js')).loadPolicyFromSettings;
-  let active = await load(settings);
+  const loadOne = (): Promise<LoadedPolicy> => load(settings, deps.observeEvaluator);
+  let active = await loadOne();
   deps.setRevision(active.revision);
   deps.logger.info({ revision: active.revision, kind: active.kind, path: settings.path }, 'policy loaded');
 
@@ -37,7 +41,7 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
 
   const reloadOnce = async (): Promise<boolean> => {
     try {
-      const next = await load(settings);
+      const next = await loadOne();
       active = next;
       deps.countReload('success');
       deps.setRevision(next.revision);

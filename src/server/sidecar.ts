@@ -8,6 +8,7 @@ import type { IdentityDeps } from '../identity/types.js';
 import type { LimitsDeps } from '../limits/types.js';
 import { createPolicyRuntime, type PolicyRuntime } from '../policy/runtime.js';
 import type { LoadedPolicy, PolicySettings } from '../policy/engine.js';
+import type { EvaluatorObserver } from '../policy/evaluator.js';
 import { createDecisionLogger, ALWAYS_SECRET_HEADERS } from '../telemetry/decisionLog.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
@@ -27,7 +28,7 @@ export interface SidecarOptions {
   /** how long close() waits for in-flight checks */
   drainMs?: number;
   /** substitutes the policy loader (tests) */
-  loadPolicy?: (settings: PolicySettings) => Promise<LoadedPolicy>;
+  loadPolicy?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
 }
 
 export interface Sidecar {
@@ -74,16 +75,21 @@ async function assemble(
   };
 
   const policy = await createPolicyRuntime(
-    { path: config.policy.path, entrypoint: config.policy.entrypoint, data: config.policy.data },
+    { path: config.policy.path, entrypoint: config.policy.entrypoint, data: config.policy.data, limits: config.policy.limits },
     {
       logger: logger.child({ stage: 'policy' }),
       countReload: (result) => metrics.policyReloads.inc({ result }),
       setRevision: (revision) => metrics.setPolicyRevision(revision),
       countWatchProblem: (kind) => metrics.policyWatchProblems.inc({ kind }),
+      observeEvaluator: {
+        evalFailed: (reason) => metrics.policyEvalFailures.inc({ reason }),
+        instanceReset: (reason) => metrics.policyInstanceResets.inc({ reason }),
+      },
       ...(options.loadPolicy === undefined ? {} : { load: options.loadPolicy }),
     },
   );
   opened.push(() => policy.close());
+  metrics.setPolicyMemorySource(() => policy.current().memoryBytes?.());
   const store = await createStore(config, limitsDeps);
   opened.push(() => store.close());
   logStore(logger, config, store.kind);

@@ -15,6 +15,10 @@ export interface Metrics {
   policyWatchProblems: Counter<'kind'>;
   policyInfo: Gauge<'revision'>;
   setPolicyRevision(revision: string): void;
+  policyEvalFailures: Counter<'reason'>;
+  policyInstanceResets: Counter<'reason'>;
+  /** where `policy_memory_bytes` reads the live instance's memory at scrape time */
+  setPolicyMemorySource(read: () => number | undefined): void;
 }
 
 const PREFIX = 'portcullis_';
@@ -31,6 +35,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     help: 'The policy revision in force (value 1)',
     labelNames: ['revision'] as const,
     registers,
+  });
+  let readPolicyMemory: () => number | undefined = () => undefined;
+  new Gauge({
+    name: `${PREFIX}policy_memory_bytes`,
+    help: 'Wasm memory of the policy instance in force (a fresh instance replaces one that failed or grew far)',
+    registers,
+    collect() {
+      const bytes = readPolicyMemory();
+      if (bytes !== undefined) this.set(bytes);
+    },
   });
   return {
     registry,
@@ -86,6 +100,21 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ['kind'] as const,
       registers,
     }),
+    policyEvalFailures: new Counter({
+      name: `${PREFIX}policy_eval_failures_total`,
+      help: 'Policy evaluations that failed, by reason (fuel, memory: a policy.limits cap; error: anything else)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    policyInstanceResets: new Counter({
+      name: `${PREFIX}policy_instance_resets_total`,
+      help: 'Policy instances replaced by a fresh one, by reason (failure: after a failed evaluation; memory: grown far)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    setPolicyMemorySource(read) {
+      readPolicyMemory = read;
+    },
     policyInfo,
     setPolicyRevision(revision: string) {
       policyInfo.reset();

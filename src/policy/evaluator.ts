@@ -1,0 +1,158 @@
+// Runs one compiled policy module through the opa-wasm SDK, one instance at a time, and never lets an
+// evaluation affect the next: after any failure (a trap, the budget or memory cap reached, an error the
+// policy raised) the instance is dropped and a fresh one takes over, built from the module compiled once at
+// load and the data encoded once. A Wasm memory only ever grows, so an evaluation that grew it far is
+// followed by a fresh instance too: dropping the old one is the only way to give that memory back.
+import { createRequire } from 'node:module';
+import type { loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
+import { customBuiltins } from '@portcullis/rego-wasm/builtins';
+import {
+  WASM_PAGE_BYTES,
+  classifyFailure,
+  describeFailure,
+  maximumPages,
+  type EvalFailureReason,
+  type EvaluationLimits,
+} from './limits.js';
+import { PolicyEvaluationError } from './errors.js';
+
+export type InstanceResetReason = 'failure' | 'memory';
+
+/** Hooks for metrics; the evaluator itself stays free of them. */
+export interface EvaluatorObserver {
+  evalFailed(reason: EvalFailureReason): void;
+  instanceReset(reason: InstanceResetReason): void;
+}
+
+/** Memory the module starts with (64 KiB pages); it grows on demand up to the cap. */
+const INITIAL_MEMORY_PAGES = 16;
+/** Growth above the fresh instance's size that a successful evaluation may leave behind. */
+const RETAINED_GROWTH_BYTES = 64 * 1024 * 1024;
+/**
+ * Exports of modules compiled by Portcullis (absent from `opa build` modules): the budget each evaluation
+ * starts with, and the steps left (below zero once the budget ran out).
+ */
+const FUEL_BUDGET_EXPORT = 'portcullis_fuel_budget';
+const FUEL_LEFT_EXPORT = 'portcullis_fuel';
+
+// The SDK's ES module entry exports only the async loadPolicy; a reset must be synchronous (it happens
+// between two checks), and the CommonJS entry has loadPolicySync.
+const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as {
+  loadPolicySync: typeof LoadPolicySync;
+};
+
+type SdkPolicy = ReturnType<typeof LoadPolicySync>;
+
+interface Instance {
+  sdk: SdkPolicy;
+  /** memory size right after instantiation and data: what a fresh instance costs */
+  baselineBytes: number;
+}
+
+export interface Evaluator {
+  /** the entrypoints the module declares */
+  entrypoints: string[];
+  /** whether the module counts fuel (compiled by Portcullis) or only has the memory cap (`opa build`) */
+  metered: boolean;
+  /** the result set of one evaluation; throws PolicyEvaluationError */
+  evaluate(input: unknown, entrypoint: string): unknown;
+  /** the live instance's Wasm memory, in bytes */
+  memoryBytes(): number;
+}
+
+const noObserver: EvaluatorObserver = { evalFailed: () => undefined, instanceReset: () => undefined };
+
+/**
+ * Instantiates the first instance (errors propagate: the policy does not load) and returns the evaluator.
+ * `data` is encoded to JSON once, so a fresh instance only parses it.
+ */
+export function createEvaluator(
+  module: WebAssembly.Module,
+  data: unknown,
+  limits: EvaluationLimits,
+  observer: EvaluatorObserver = noObserver,
+): Evaluator {
+  const dataText = new TextEncoder().encode(JSON.stringify(data ?? {}));
+  const dataBuffer = dataText.buffer.slice(dataText.byteOffset, dataText.byteOffset + dataText.byteLength);
+  const maximum = maximumPages(limits);
+  const maximumBytes = maximum * WASM_PAGE_BYTES;
+
+  const instantiate = (): Instance => {
+    const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, customBuiltins);
+    setFuelBudget(sdk, limits.fuel);
+    try {
+      // The SDK parses an ArrayBuffer as JSON text as it is (no JSON.stringify of the data per instance).
+      sdk.setData(dataBuffer);
+    } catch (error) {
+      throw new Error(
+        `its data (${dataBuffer.byteLength} bytes of JSON) does not load within policy.limits.memoryMiB ` +
+          `(${limits.memoryMiB}): ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    return { sdk, baselineBytes: sdk.mem.buffer.byteLength };
+  };
+
+  let instance: Instance | undefined = instantiate();
+  const first = instance.sdk;
+  const entrypoints = Object.keys((first.entrypoints ?? {}) as Record<string, number>);
+  const metered = fuelGlobal(first, FUEL_BUDGET_EXPORT) !== undefined;
+
+  const replace = (reason: InstanceResetReason): void => {
+    instance = undefined;
+    observer.instanceReset(reason);
+    try {
+      instance = instantiate();
+    } catch {
+      // Left undefined: the next evaluation tries again and fails with this error if it persists.
+    }
+  };
+
+  return {
+    entrypoints,
+    metered,
+    memoryBytes: () => instance?.sdk.mem.buffer.byteLength ?? 0,
+    evaluate(input, entrypoint) {
+      let current: Instance;
+      try {
+        current = instance ?? instantiate();
+      } catch (error) {
+        observer.evalFailed('error');
+        throw new PolicyEvaluationError(`the policy could not be instantiated: ${messageOf(error)}`, { cause: error, reason: 'error' });
+      }
+      instance = current;
+      let resultSet: unknown;
+      try {
+        resultSet = current.sdk.evaluate(input, entrypoint);
+      } catch (error) {
+        const reason = classifyFailure({
+          error,
+          fuelLeft: fuelGlobal(current.sdk, FUEL_LEFT_EXPORT)?.value as number | undefined,
+          memoryBytes: current.sdk.mem.buffer.byteLength,
+          maximumBytes,
+        });
+        replace('failure');
+        observer.evalFailed(reason);
+        throw new PolicyEvaluationError(describeFailure(reason, limits, messageOf(error)), { cause: error, reason });
+      }
+      if (current.sdk.mem.buffer.byteLength - current.baselineBytes > RETAINED_GROWTH_BYTES) replace('memory');
+      return resultSet;
+    },
+  };
+}
+
+function setFuelBudget(sdk: SdkPolicy, fuel: number): void {
+  const budget = fuelGlobal(sdk, FUEL_BUDGET_EXPORT);
+  if (budget !== undefined) budget.value = fuel;
+}
+
+function fuelGlobal(sdk: SdkPolicy, name: string): WebAssembly.Global | undefined {
+  const instance = sdk.wasmInstance as WebAssembly.Instance;
+  const exported = instance.exports[name];
+  return exported instanceof WebAssembly.Global ? exported : undefined;
+}
+
+/** The SDK throws strings (opa_abort's message) as well as Errors. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,102 @@
+// policy.limits through the real sidecar and a real gRPC client: an evaluation that runs out of memory or
+// fuel answers 503 policy_error, is counted, and leaves the next check unaffected (a fresh instance with
+// its memory back at the start size).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
+
+const POLICY = `package envoy.authz
+
+import rego.v1
+
+default allow := false
+
+allow if input.parsed_path[0] == "ok"
+
+# /grow/N builds a list of N numbers: memory grows with N.
+allow if {
+	input.parsed_path[0] == "grow"
+	n := to_number(input.parsed_path[1])
+	count([x | some x in numbers.range(1, n)]) > 0
+}
+
+# /spin/N compares N*N pairs without allocating per pair: time grows, memory does not.
+allow if {
+	input.parsed_path[0] == "spin"
+	n := to_number(input.parsed_path[1])
+	some x in numbers.range(1, n)
+	some y in numbers.range(1, n)
+	x == y
+	x < 0
+}
+`;
+
+const MiB = 1024 * 1024;
+
+function status(res: CheckResponse): number | undefined {
+  return res.deniedResponse?.status?.code ?? (res.okResponse !== undefined ? 200 : undefined);
+}
+
+async function metricsText(t: TestSidecar): Promise<string> {
+  return (await fetch(`${t.adminUrl}/metrics`)).text();
+}
+
+/** The value of one sample (name with its labels, as printed), or 0 when absent. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+describe('memory cap (policy.limits.memoryMiB)', () => {
+  let t: TestSidecar;
+  beforeAll(async () => {
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': POLICY },
+      config: { policy: { limits: { memoryMiB: 16 } } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 503 for an evaluation that exhausts the memory, then answers the next check correctly', async () => {
+    expect(status(await t.client.check(checkRequest({ path: '/grow/1000' })))).toBe(200);
+    const before = await metricsText(t);
+
+    const exhausted = await t.client.check(checkRequest({ path: '/grow/2000000' }));
+    expect(status(exhausted)).toBe(503);
+
+    expect(status(await t.client.check(checkRequest({ path: '/ok' })))).toBe(200);
+    expect(status(await t.client.check(checkRequest({ path: '/grow/1000' })))).toBe(200);
+    expect(status(await t.client.check(checkRequest({ path: '/other' })))).toBe(403);
+
+    const after = await metricsText(t);
+    const failures = 'portcullis_policy_eval_failures_total{reason="memory"}';
+    const resets = 'portcullis_policy_instance_resets_total{reason="failure"}';
+    expect(sample(after, failures) - sample(before, failures)).toBe(1);
+    expect(sample(after, resets) - sample(before, resets)).toBe(1);
+    expect(sample(after, 'portcullis_checks_total{result="unavailable",reason="policy_error"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives the memory back: the instance after a failure starts again at its initial size', async () => {
+    await t.client.check(checkRequest({ path: '/grow/2000000' }));
+    const bytes = sample(await metricsText(t), 'portcullis_policy_memory_bytes');
+    expect(bytes).toBeGreaterThan(0);
+    // The failed evaluation had grown the memory to the 16 MiB cap; a fresh instance starts at 1 MiB.
+    expect(bytes).toBeLessThanOrEqual(2 * MiB);
+  });
+
+  it('keeps /readyz and a concurrent check healthy while one check exhausts the memory', async () => {
+    const [exhausted, normal] = await Promise.all([
+      t.client.check(checkRequest({ path: '/grow/2000000' })),
+      t.client.check(checkRequest({ path: '/ok' })),
+    ]);
+    expect(status(exhausted)).toBe(503);
+    expect(status(normal)).toBe(200);
+    expect((await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
+  });
+
+  it('names the cap in the decision log', async () => {
+    await t.client.check(checkRequest({ path: '/grow/2000000' }));
+    const line = t.logs.filter((l) => l['reason'] === 'policy_error').at(-1);
+    expect(String(line?.['detail'])).toContain('policy.limits.memoryMiB');
+  });
+});
