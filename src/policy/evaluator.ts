@@ -15,6 +15,7 @@ import {
   type EvaluationLimits,
 } from './limits.js';
 import { PolicyEvaluationError } from './errors.js';
+import { meteredBuiltins } from './meteredBuiltins.js';
 
 export type InstanceResetReason = 'failure' | 'memory';
 
@@ -78,8 +79,12 @@ export function createEvaluator(
   const maximumBytes = maximum * WASM_PAGE_BYTES;
 
   const instantiate = (): Instance => {
-    const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, customBuiltins);
+    // The instance's fuel counter, for builtins that charge it; set once the instance exists.
+    let fuelLeft: WebAssembly.Global | undefined;
+    const builtins = meteredBuiltins(customBuiltins as Record<string, (...args: unknown[]) => unknown>, () => fuelLeft);
+    const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, builtins);
     setFuelBudget(sdk, limits.fuel);
+    fuelLeft = fuelGlobal(sdk, FUEL_LEFT_EXPORT);
     try {
       // The SDK parses an ArrayBuffer as JSON text as it is (no JSON.stringify of the data per instance).
       sdk.setData(dataBuffer);

@@ -9,10 +9,11 @@ export interface EvaluationLimits {
 }
 
 /**
- * ~50-150 ms of the slowest loops on one core; the RBAC and default policies take a few hundred steps.
- * Measured with `npm run bench:budget`.
+ * A step (one loop iteration or function call) takes 0.2-0.7 µs in the tightest loops measured by
+ * `npm run bench:budget` on a loaded two-core machine, so a runaway stops within ~0.1-0.35 s; the default
+ * and RBAC policies take a few dozen steps, and scanning a data set of 100,000 entries takes 100,000.
  */
-export const DEFAULT_FUEL = 5_000_000;
+export const DEFAULT_FUEL = 500_000;
 /** Generous for a check (a few MiB in practice) while bounding a runaway to a fraction of a pod's memory. */
 export const DEFAULT_MEMORY_MIB = 256;
 /** A Wasm page; memory sizes and caps are counted in pages. */

@@ -20,6 +20,13 @@ allow if {
 	count([x | some x in numbers.range(1, n)]) > 0
 }
 
+# /size/N builds the range without a loop over it: no steps of the module's own.
+allow if {
+	input.parsed_path[0] == "size"
+	n := to_number(input.parsed_path[1])
+	count(numbers.range(1, n)) == n
+}
+
 # /spin/N compares N*N pairs without allocating per pair: time grows, memory does not.
 allow if {
 	input.parsed_path[0] == "spin"
@@ -52,7 +59,8 @@ describe('memory cap (policy.limits.memoryMiB)', () => {
   beforeAll(async () => {
     t = await startTestSidecar({
       files: { 'policies/authz.rego': POLICY },
-      config: { policy: { limits: { memoryMiB: 16 } } },
+      // fuel out of reach: this suite is about memory
+      config: { policy: { limits: { memoryMiB: 16, fuel: 2_000_000_000 } } },
     });
   });
   afterAll(async () => t?.close());
@@ -98,5 +106,50 @@ describe('memory cap (policy.limits.memoryMiB)', () => {
     await t.client.check(checkRequest({ path: '/grow/2000000' }));
     const line = t.logs.filter((l) => l['reason'] === 'policy_error').at(-1);
     expect(String(line?.['detail'])).toContain('policy.limits.memoryMiB');
+  });
+});
+
+describe('fuel (policy.limits.fuel)', () => {
+  let t: TestSidecar;
+  beforeAll(async () => {
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': POLICY },
+      config: { policy: { limits: { fuel: 100_000 } } },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('ends a runaway evaluation with 503 and answers a check sent with it once the runaway stops', async () => {
+    expect(status(await t.client.check(checkRequest({ path: '/spin/100' })))).toBe(403);
+    const before = await metricsText(t);
+    // 4,000 x 4,000 pairs: 16 million steps, far past the budget; little memory.
+    const [runaway, normal] = await Promise.all([
+      t.client.check(checkRequest({ path: '/spin/4000' })),
+      t.client.check(checkRequest({ path: '/ok' })),
+    ]);
+    expect(status(runaway)).toBe(503);
+    expect(status(normal)).toBe(200);
+    expect(status(await t.client.check(checkRequest({ path: '/spin/100' })))).toBe(403);
+
+    const after = await metricsText(t);
+    const failures = 'portcullis_policy_eval_failures_total{reason="fuel"}';
+    expect(sample(after, failures) - sample(before, failures)).toBe(1);
+    expect(sample(after, 'portcullis_policy_eval_failures_total{reason="memory"}')).toBe(0);
+    expect(sample(after, 'portcullis_policy_memory_bytes')).toBeLessThanOrEqual(2 * MiB);
+    const line = t.logs.filter((l) => l['reason'] === 'policy_error').at(-1);
+    expect(String(line?.['detail'])).toContain('policy.limits.fuel');
+  });
+
+  it('charges numbers.range one step per number: a range past the budget fails before it is built', async () => {
+    const before = await metricsText(t);
+    // No loop over the range: only the range's own charge can exceed the budget of 100,000.
+    expect(status(await t.client.check(checkRequest({ path: '/size/50000' })))).toBe(200);
+    expect(status(await t.client.check(checkRequest({ path: '/size/1000000' })))).toBe(503);
+    // The runaway: count([x | some x in numbers.range(1, 1e7)]).
+    expect(status(await t.client.check(checkRequest({ path: '/grow/10000000' })))).toBe(503);
+    expect(status(await t.client.check(checkRequest({ path: '/grow/1000' })))).toBe(200);
+    const after = await metricsText(t);
+    const failures = 'portcullis_policy_eval_failures_total{reason="fuel"}';
+    expect(sample(after, failures) - sample(before, failures)).toBe(2);
   });
 });

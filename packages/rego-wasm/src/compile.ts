@@ -27,6 +27,6 @@ export function planRego(sources: RegoSource[], entrypoints: string[]): Policy {
 
 export function compileRego(sources: RegoSource[], options: CompileOptions): CompileResult {
   const policy = planRego(sources, options.entrypoints);
-  const wasm = emitWasm(policy);
+  const wasm = emitWasm(policy, { fuel: options.fuel ?? true });
   return { wasm, entrypoints: options.entrypoints.map((entrypoint) => entrypointPath(entrypoint).slice(1).join('/')) };
 }

@@ -17,6 +17,13 @@ export interface RegoSource {
 export interface CompileOptions {
   /** Entrypoints as the SDK names them, e.g. `envoy/authz/allow` (= data.envoy.authz.allow). */
   entrypoints: string[];
+  /**
+   * Emit fuel checks (default true): every loop iteration and function call charges one step of a budget
+   * the host sets per evaluation through the exported global `portcullis_fuel_budget` (unlimited when it
+   * does not); `portcullis_fuel` is the steps left, below zero once the evaluation ran out. false only to
+   * measure what the checks cost.
+   */
+  fuel?: boolean;
 }
 
 export interface CompileResult {

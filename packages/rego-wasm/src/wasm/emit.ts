@@ -10,10 +10,12 @@
 //   lifetime, whatever their size (a passive segment needs no memory beyond what the start function grows).
 // - The runtime's `portcullis.*` imports (dispatch, reset, builtins, entrypoints) are replaced by
 //   definitions for this policy.
+// - Fuel (./fuel.ts): each `scan` iteration and function entry charges one step of a per-evaluation budget.
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { BUILTINS, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
+import { addFuelMeter, FUEL_EXHAUSTED_MESSAGE, type FuelMeter } from './fuel.js';
 import { builtinWireName, isExactBuiltin } from '../builtins/names.js';
 
 const RUNTIME_URL = new URL('../../dist/runtime/runtime.wasm', import.meta.url);
@@ -91,6 +93,15 @@ interface ModuleContext {
   /** JS builtins (called through opa_builtinN): Rego name -> id in the builtins() table */
   jsBuiltins: Map<string, number>;
   builtinImport: (arity: number) => string;
+  /** undefined when the module is emitted without fuel checks */
+  fuel: FuelMeter | undefined;
+  /** constant index of the message an evaluation aborts with when its fuel runs out */
+  fuelMessage: number;
+}
+
+export interface EmitOptions {
+  /** emit fuel checks (default true); false only to measure what they cost */
+  fuel?: boolean;
 }
 
 /** Per-function state: wasm local numbering, the label stack of enclosing IR Blocks, temporaries. */
@@ -172,6 +183,12 @@ function abortWith(f: FunctionContext, message: number): number {
     callRt(f.m, 'rt_abort', [mod.global.get(f.m.constGlobal(message), i32)], none),
     mod.unreachable(),
   ]);
+}
+
+/** One step of the evaluation's fuel (nothing when the module is emitted without fuel checks). */
+function chargeFuel(f: FunctionContext): number {
+  const { mod, fuel, fuelMessage } = f.m;
+  return fuel === undefined ? mod.nop() : fuel.charge(abortWith(f, fuelMessage));
 }
 
 /** target := value, failing (and leaving target as it was) when value is undefined. */
@@ -328,6 +345,7 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
           loop,
           mod.block(null, [
             mod.br(exit, mod.i32.ge_u(mod.local.get(i, i32), mod.local.get(n, i32))),
+            chargeFuel(f),
             mod.local.set(f.local(stmt.key), callRt(f.m, 'rt_iter_key', [mod.local.get(src, i32), mod.local.get(i, i32)])),
             mod.local.set(f.local(stmt.value), callRt(f.m, 'rt_iter_value', [mod.local.get(src, i32), mod.local.get(i, i32)])),
             body,
@@ -411,7 +429,10 @@ function compileFunc(m: ModuleContext, fn: Func, memoIndex: number | undefined):
   const { mod } = m;
   const nParams = fn.params.length;
   const f = new FunctionContext(m, nParams, fn.numLocals, fn.name);
-  const prologue = fn.params.map((irLocal, i) => mod.local.set(f.local(irLocal), mod.local.get(i, i32)));
+  const prologue = [
+    chargeFuel(f),
+    ...fn.params.map((irLocal, i) => mod.local.set(f.local(irLocal), mod.local.get(i, i32))),
+  ];
   const body = fn.blocks.map((b) => compileBlock(f, b));
   const result = mod.local.get(f.local(fn.result), i32);
   let stmts: number[];
@@ -479,7 +500,7 @@ function encodeConstants(texts: string[]): { bytes: Uint8Array; offsets: number[
   return { bytes, offsets, lengths };
 }
 
-export function emitWasm(policy: Policy): Uint8Array {
+export function emitWasm(policy: Policy, options: EmitOptions = {}): Uint8Array {
   policy.constants.forEach((text, i) => {
     try {
       JSON.parse(text);
@@ -491,13 +512,13 @@ export function emitWasm(policy: Policy): Uint8Array {
   try {
     mod.setFeatures(FEATURES);
     const rt = indexRuntime(mod);
-    return build(mod, rt, policy);
+    return build(mod, rt, policy, options);
   } finally {
     mod.dispose();
   }
 }
 
-function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Array {
+function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: EmitOptions): Uint8Array {
   const funcs = new Map(policy.funcs.map((fn) => [fn.name, fn]));
   const called = new Set<string>();
   for (const fn of policy.funcs) collectCalls(fn.blocks, called);
@@ -517,9 +538,12 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
   const entrypointTable: Record<string, number> = {};
   policy.plans.forEach((plan, i) => (entrypointTable[plan.name] = i));
 
-  const texts = [...policy.constants, JSON.stringify(builtinTable), JSON.stringify(entrypointTable)];
-  const builtinsConst = texts.length - 2;
-  const entrypointsConst = texts.length - 1;
+  const texts = [
+    ...policy.constants, JSON.stringify(builtinTable), JSON.stringify(entrypointTable), JSON.stringify(FUEL_EXHAUSTED_MESSAGE),
+  ];
+  const builtinsConst = policy.constants.length;
+  const entrypointsConst = builtinsConst + 1;
+  const fuelMessage = builtinsConst + 2;
   const constGlobal = (index: number): string => {
     if (!Number.isInteger(index) || index < 0 || index >= texts.length) {
       throw new WasmEmitError('bad-ir', `constant ${index} does not exist (policy has ${policy.constants.length})`);
@@ -540,7 +564,8 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
     return name;
   };
 
-  const m: ModuleContext = { mod, rt, constGlobal, funcs, jsBuiltins, builtinImport };
+  const fuel = options.fuel === false ? undefined : addFuelMeter(mod);
+  const m: ModuleContext = { mod, rt, constGlobal, funcs, jsBuiltins, builtinImport, fuel, fuelMessage };
 
   // Memo slots for functions of (input, data) only.
   const memoized = policy.funcs.filter((fn) => fn.memoize);
@@ -557,6 +582,7 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
     mod.if(mod.i32.eq(mod.local.get(0, i32), mod.i32.const(i)), mod.call(name, [mod.local.get(1, i32), mod.local.get(2, i32)], none)),
   )));
   defineHook(mod, rt, 'reset', [], none, mod.block(null, [
+    ...(fuel === undefined ? [] : [fuel.refill()]),
     ...memoized.map((_, i) => mod.global.set(`pc:memo:done:${i}`, mod.i32.const(0))),
     ...nullaryIds.map((id) => mod.global.set(`${NULLARY_CACHE}${id}`, mod.i32.const(0))),
   ]));
@@ -599,6 +625,7 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy): Uint8Arr
     const info = binaryen.getExportInfo(mod.getExportByIndex(i));
     if (!ABI_EXPORTS.has(info.name)) mod.removeExport(info.name);
   }
+  fuel?.exportGlobals();
 
   if (!mod.validate()) throw new WasmEmitError('invalid-module', 'the emitted module does not validate (a compiler bug)');
   // The runtime arrives optimized (asc -O3). The added functions are left as emitted: measured on the RBAC

@@ -3,8 +3,12 @@
 
 let heapPtr: usize = (__heap_base + 7) & ~(<usize>7);
 
-function ensureMemory(end: usize): void {
-  const have = (<usize>memory.size()) << 16;
+// Sizes are computed in 64 bits: a memory of the full 4 GiB has a byte size of 2^32, and an allocation near
+// the end of the address space would wrap around onto live data (constants, data, the input) in 32 bits.
+const ADDRESS_SPACE: u64 = 0x1_0000_0000;
+
+function ensureMemory(end: u64): void {
+  const have = (<u64>memory.size()) << 16;
   if (end > have) {
     // Grow geometrically: each grow may move the whole buffer, so page-by-page growth is quadratic.
     const needed = <i32>((end - have + 0xffff) >> 16);
@@ -16,11 +20,12 @@ function ensureMemory(end: usize): void {
 
 export function alloc(size: usize): usize {
   // The SDK hands over heap pointers just past the input text, so align the start too.
-  const start = (heapPtr + 7) & ~(<usize>7);
-  const end = (start + size + 7) & ~(<usize>7);
+  const start = ((<u64>heapPtr + 7) & ~(<u64>7));
+  const end = (start + <u64>size + 7) & ~(<u64>7);
+  if (end >= ADDRESS_SPACE) unreachable();
   ensureMemory(end);
-  heapPtr = end;
-  return start;
+  heapPtr = <usize>end;
+  return <usize>start;
 }
 
 export function opa_malloc(size: usize): usize {
