@@ -19,6 +19,8 @@ export interface LoadedPolicy {
   evaluate(input: unknown): PolicyResult;
   /** the live instance's Wasm memory in bytes (what `portcullis_policy_memory_bytes` reports) */
   memoryBytes?(): number;
+  /** false for modules without fuel checks (built by `opa build`): only the memory cap bounds them */
+  fuelMetered?: boolean;
 }
 
 export interface PolicySettings {
@@ -61,6 +63,7 @@ export async function loadPolicyFromSettings(
     loadedAt: new Date(),
     evaluate: (input) => evaluateEntrypoint(evaluator, settings.entrypoint, input),
     memoryBytes: () => evaluator.memoryBytes(),
+    fuelMetered: evaluator.metered,
   };
 }
 

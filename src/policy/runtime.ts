@@ -34,6 +34,7 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
   let active = await loadOne();
   deps.setRevision(active.revision);
   deps.logger.info({ revision: active.revision, kind: active.kind, path: settings.path }, 'policy loaded');
+  warnIfUnmetered(deps.logger, active);
 
   let running: Promise<boolean> | undefined;
   let again = false;
@@ -46,6 +47,7 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
       deps.countReload('success');
       deps.setRevision(next.revision);
       deps.logger.info({ revision: next.revision, path: settings.path }, 'policy reloaded');
+      warnIfUnmetered(deps.logger, next);
       return true;
     } catch (error) {
       deps.countReload('error');
@@ -101,4 +103,13 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
       watcher?.close();
     },
   };
+}
+
+/** A module built by `opa build` has no fuel checks: say so once per load, since policy.limits.fuel does not apply. */
+function warnIfUnmetered(logger: Logger, policy: LoadedPolicy): void {
+  if (policy.fuelMetered !== false) return;
+  logger.warn(
+    { revision: policy.revision, path: policy.path },
+    'policy module has no fuel checks (built by opa build?): policy.limits.fuel does not bound it, only policy.limits.memoryMiB; compile the Rego with Portcullis to have it counted',
+  );
 }

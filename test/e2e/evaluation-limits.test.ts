@@ -1,8 +1,11 @@
 // policy.limits through the real sidecar and a real gRPC client: an evaluation that runs out of memory or
 // fuel answers 503 policy_error, is counted, and leaves the next check unaffected (a fresh instance with
 // its memory back at the start size).
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { compileRego } from '@portcullis/rego-wasm';
+import { makeTempDir, startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
 
 const POLICY = `package envoy.authz
@@ -151,5 +154,36 @@ describe('fuel (policy.limits.fuel)', () => {
     const after = await metricsText(t);
     const failures = 'portcullis_policy_eval_failures_total{reason="fuel"}';
     expect(sample(after, failures) - sample(before, failures)).toBe(2);
+  });
+});
+
+describe('a module without fuel checks (as `opa build` emits)', () => {
+  let t: TestSidecar;
+  let dir: string;
+  beforeAll(async () => {
+    const { wasm } = compileRego([{ path: 'authz.rego', source: POLICY }], { entrypoints: ['envoy/authz/allow'], fuel: false });
+    dir = makeTempDir();
+    writeFileSync(join(dir, 'policy.wasm'), wasm);
+    t = await startTestSidecar({
+      config: { policy: { path: join(dir, 'policy.wasm'), limits: { fuel: 1_000, memoryMiB: 16 } } },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says at load that fuel does not bound it', () => {
+    expect(t.logs.some((l) => String(l['msg']).includes('no fuel checks'))).toBe(true);
+  });
+
+  it('is not stopped by fuel but still by the memory cap, and recovers from it', async () => {
+    // 200 x 200 pairs: 40 times the budget of a metered module
+    expect(status(await t.client.check(checkRequest({ path: '/spin/200' })))).toBe(403);
+    expect(status(await t.client.check(checkRequest({ path: '/grow/2000000' })))).toBe(503);
+    expect(status(await t.client.check(checkRequest({ path: '/ok' })))).toBe(200);
+    const text = await metricsText(t);
+    expect(sample(text, 'portcullis_policy_eval_failures_total{reason="memory"}')).toBe(1);
+    expect(sample(text, 'portcullis_policy_eval_failures_total{reason="fuel"}')).toBe(0);
   });
 });
