@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS, MAX_FUEL, MAX_MEMORY_MIB } from '../src/policy/limits.j
 import { startSidecar, type Sidecar } from '../src/server/sidecar.js';
 import { checkRequest, createTestClient, type CheckResponse } from '../test/helpers/checkClient.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 6);
+const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const EVALS_PER_ROUND = Number(process.env.EVALS ?? 5_000);
 
 function regoFiles(dir: string): RegoSource[] {
@@ -132,21 +132,23 @@ async function evaluatorFor(c: Case, fuel: boolean) {
 
 async function fuelOverhead(c: Case): Promise<void> {
   const variants = { with: await evaluatorFor(c, true), without: await evaluatorFor(c, false) };
-  const best = { with: Infinity, without: Infinity };
+  const times: Record<'with' | 'without', number[]> = { with: [], without: [] };
   for (const run of Object.values(variants)) for (let i = 0; i < c.evals; i++) run(); // warm-up, tier-up
   for (let round = 0; round < ROUNDS; round++) {
     for (const key of (round % 2 === 0 ? ['with', 'without'] : ['without', 'with']) as Array<'with' | 'without'>) {
       const run = variants[key];
       const t0 = performance.now();
       for (let i = 0; i < c.evals; i++) run();
-      best[key] = Math.min(best[key], (performance.now() - t0) / c.evals);
+      times[key].push((performance.now() - t0) / c.evals);
     }
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const m = { with: median(times.with), without: median(times.without) };
   const perSecond = (ms: number) => Math.round(1000 / ms);
   console.log(
-    `${c.name}: with fuel checks ${perSecond(best.with)} evals/s (${(best.with * 1000).toFixed(1)} µs), ` +
-      `without ${perSecond(best.without)} evals/s (${(best.without * 1000).toFixed(1)} µs), ` +
-      `overhead ${(((best.with - best.without) / best.without) * 100).toFixed(1)}% (best of ${ROUNDS} rounds x ${c.evals})`,
+    `${c.name}: with fuel checks ${perSecond(m.with)} evals/s (${(m.with * 1000).toFixed(1)} µs), ` +
+      `without ${perSecond(m.without)} evals/s (${(m.without * 1000).toFixed(1)} µs), ` +
+      `overhead ${(((m.with - m.without) / m.without) * 100).toFixed(1)}% (median of ${ROUNDS} rounds x ${c.evals})`,
   );
 }
 
