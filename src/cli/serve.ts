@@ -1,4 +1,5 @@
-// `portcullis serve`: load config, start the sidecar, run until SIGTERM/SIGINT, then drain and exit 0.
+// `portcullis serve`: load config, start the sidecar, run until SIGTERM/SIGINT, then shut down as
+// shutdown.* says (unready, keep answering for the delay, drain) and exit 0.
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { PolicyLoadError } from '../policy/errors.js';
@@ -18,18 +19,27 @@ export async function serve(options: { config?: string | undefined }): Promise<n
   } catch (error) {
     return reportStartupFailure(error);
   }
-  await new Promise<void>((resolve) => {
+  const running = sidecar;
+  const stopped = await new Promise<Promise<void>>((resolve) => {
+    let stopping: Promise<void> | undefined;
     const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      sidecar.logger.info({ signal }, 'draining: no new connections, finishing in-flight checks');
-      resolve();
+      if (stopping !== undefined) {
+        // A second signal (Ctrl-C twice, an impatient supervisor): skip what is left of the delay.
+        running.logger.info({ signal }, 'second signal: ending the shutdown delay now');
+        void running.close();
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        return;
+      }
+      running.logger.info({ signal }, 'draining: unready now, then no new connections and in-flight checks finished');
+      stopping = running.shutdown();
+      resolve(stopping);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
   try {
-    await sidecar.close();
+    await stopped;
     return 0;
   } catch (error) {
     sidecar.logger.error({ err: error }, 'shutdown failed');

@@ -12,7 +12,9 @@ const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or redis
 
 export const grpcSchema = z
   .strictObject({
-    address: hostPort.default('0.0.0.0:9191'),
+    // Loopback: a sidecar's Envoy is in the same pod, and an unauthenticated Check on every interface is an
+    // oracle for stolen tokens. Binding elsewhere without TLS logs a warning at start-up.
+    address: hostPort.default('127.0.0.1:9191'),
     maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
   })
   .prefault({});
@@ -22,6 +24,15 @@ export const adminSchema = z
     address: hostPort.default('0.0.0.0:9192'),
     // Guards mutating endpoints. Without it POST /v1/denylist is refused (never open by default).
     token: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+// After SIGTERM: unready (gRPC health NOT_SERVING, /readyz 503) but still answering checks for delaySeconds,
+// so the Envoy in front notices before connections close; then in-flight checks get up to timeoutSeconds.
+export const shutdownSchema = z
+  .strictObject({
+    delaySeconds: z.number().min(0).max(300).default(5),
+    timeoutSeconds: z.number().positive().max(600).default(10),
   })
   .prefault({});
 
@@ -151,6 +162,7 @@ export const decisionLogSchema = z
 export const configSchema = z.strictObject({
   grpc: grpcSchema,
   admin: adminSchema,
+  shutdown: shutdownSchema,
   redis: redisSchema.optional(),
   jwt: jwtSchema,
   denylist: denylistSchema,

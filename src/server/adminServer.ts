@@ -6,14 +6,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
+import type { ReadinessBody } from './readiness.js';
 
 export interface AdminDeps {
   address: string;
   /** undefined: mutating endpoints are disabled (403), never open */
   token: string | undefined;
   store: DecisionStore;
-  /** redis.onError is allow: readiness does not depend on the store */
-  storeFailOpen: boolean;
+  /** /readyz: ready = a policy is loaded and not draining; dependencies are reported in the body only */
+  readiness(): { status: 200 | 503; body: ReadinessBody };
   registry: Registry;
   policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
   isDraining(): boolean;
@@ -86,15 +87,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
       return sendJson(res, 200, { status: 'ok' });
     case '/readyz': {
       allow(['GET', 'HEAD']);
-      const policy = deps.policyInfo();
-      const storeReady = deps.storeFailOpen || (await deps.store.ping().catch(() => false));
-      const ready = policy !== null && storeReady && !deps.isDraining();
-      return sendJson(res, ready ? 200 : 503, {
-        ready,
-        policy: policy !== null,
-        store: storeReady,
-        draining: deps.isDraining(),
-      });
+      // Answers from state kept up to date in the background: a probe never waits on Redis or an IdP.
+      const { status, body } = deps.readiness();
+      return sendJson(res, status, body);
     }
     case '/metrics': {
       allow(['GET']);

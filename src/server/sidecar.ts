@@ -1,5 +1,5 @@
 // Assembles the running sidecar from a validated Config: telemetry, the stages, the policy runtime, and
-// the two network shells. `close()` drains in the order that loses no check.
+// the two network shells. `shutdown()` (SIGTERM) and `close()` drain in the order that loses no check.
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createIdentityStage, forwardClaimHeaderNames } from '../identity/index.js';
@@ -15,7 +15,10 @@ import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
+import { plaintextExposureWarning } from './listenAddress.js';
 import { createCheckPipeline } from './pipeline.js';
+import { readiness } from './readiness.js';
+import { createStoreMonitor } from './storeMonitor.js';
 
 export interface SidecarOptions {
   logger?: Logger;
@@ -25,8 +28,8 @@ export interface SidecarOptions {
   processMetrics?: boolean;
   /** debounce of policy reloads on file changes */
   watchDebounceMs?: number;
-  /** how long close() waits for in-flight checks */
-  drainMs?: number;
+  /** how often the store is pinged for /readyz and portcullis_store_up */
+  storePingIntervalMs?: number;
   /** substitutes the policy loader (tests) */
   loadPolicy?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
 }
@@ -37,6 +40,13 @@ export interface Sidecar {
   logger: Logger;
   metrics: Metrics;
   policy: PolicyRuntime;
+  /**
+   * The SIGTERM sequence: unready at once (gRPC health NOT_SERVING, /readyz 503) while checks are still
+   * answered for shutdown.delaySeconds, then stop accepting, let in-flight checks finish (up to
+   * shutdown.timeoutSeconds), close the store.
+   */
+  shutdown(): Promise<void>;
+  /** The same without the delay; during a shutdown's delay it cuts the delay short (a second signal). */
   close(): Promise<void>;
 }
 
@@ -93,8 +103,17 @@ async function assemble(
   const store = await createStore(config, limitsDeps);
   opened.push(() => store.close());
   logStore(logger, config, store.kind);
+  const storeMonitor = createStoreMonitor(store, {
+    intervalMs: options.storePingIntervalMs ?? 1000,
+    onChange: (health) => metrics.storeUp.set(health.up ? 1 : 0),
+  });
+  opened.push(() => storeMonitor.stop());
+  await storeMonitor.refresh();
   const identity = await createIdentityStage(config.jwt, identityDeps);
   opened.push(() => identity.close());
+  metrics.watchJwksRefresh(() =>
+    Object.fromEntries(Object.entries(identity.jwksStatus()).map(([name, status]) => [name, status.loadedAt])),
+  );
   const limits = createLimitsStage(config, store, limitsDeps);
 
   const check = createCheckPipeline({
@@ -136,7 +155,15 @@ async function assemble(
     address: config.admin.address,
     token: config.admin.token,
     store,
-    storeFailOpen: config.redis?.onError === 'allow',
+    readiness: () =>
+      readiness({
+        policy: policy.current(),
+        draining,
+        store: storeMonitor.health(),
+        storeOnError: config.redis?.onError ?? null,
+        jwks: identity.jwksStatus(),
+        nowMs: Date.now(),
+      }),
     registry: metrics.registry,
     policyInfo: () => policy.current(),
     isDraining: () => draining,
@@ -145,31 +172,72 @@ async function assemble(
   if (config.policy.watch) {
     await policy.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
   }
+  const exposure = plaintextExposureWarning(config.grpc);
+  if (exposure !== null) logger.warn({ grpc: config.grpc.address }, exposure);
   logger.info(
     { grpc: config.grpc.address, grpcPort: grpcShell.port, admin: config.admin.address, adminPort: adminShell.port },
     'portcullis serving',
   );
 
-  let closing: Promise<void> | undefined;
+  const { delaySeconds, timeoutSeconds } = config.shutdown;
+  const timeoutMs = timeoutSeconds * 1000;
+  let cutDelay: (() => void) | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (delayMs: number): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      health.setServing(false);
+      if (delayMs > 0) {
+        logger.info({ delaySeconds, timeoutSeconds }, 'unready; still answering checks for shutdown.delaySeconds');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          cutDelay = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      const deadline = Date.now() + timeoutMs;
+      policy.close();
+      // Stops accepting; in-flight checks get until the deadline, then their calls are cancelled.
+      await grpcShell.shutdown(timeoutMs);
+      const remaining = (): number => Math.max(deadline - Date.now(), 100);
+      await withinMs(adminShell.close(), remaining(), () => logger.warn('admin server did not close in time'));
+      await identity.close();
+      storeMonitor.stop();
+      await withinMs(store.close(), remaining(), () => logger.warn('store did not close in time'));
+      logger.info('portcullis stopped');
+    })();
+    return stopping;
+  };
   return {
     grpcPort: grpcShell.port,
     adminPort: adminShell.port,
     logger,
     metrics,
     policy,
+    shutdown: () => stop(delaySeconds * 1000),
     close() {
-      closing ??= (async () => {
-        draining = true;
-        policy.close();
-        await grpcShell.shutdown(options.drainMs ?? 10_000);
-        await adminShell.close();
-        await identity.close();
-        await store.close();
-        logger.info('portcullis stopped');
-      })();
-      return closing;
+      cutDelay?.();
+      return stop(0);
     },
   };
+}
+
+/** Waits for `pending` at most `ms`; past that, reports and goes on (shutdown must not hang on a dependency). */
+function withinMs(pending: Promise<void>, ms: number, onLate: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onLate();
+      resolve();
+    }, ms);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    pending.then(done, done);
+  });
 }
 
 function logStore(logger: Logger, config: Config, kind: 'memory' | 'redis'): void {

@@ -19,6 +19,10 @@ export interface Metrics {
   policyInstanceResets: Counter<'reason'>;
   /** where `policy_memory_bytes` reads the live instance's memory at scrape time */
   setPolicyMemorySource(read: () => number | undefined): void;
+  /** 1 while the decision store answers its health ping, 0 while it does not (never a readiness input). */
+  storeUp: Gauge;
+  /** Reads each provider's last successful JWKS load (unix ms, null: never) whenever /metrics is scraped. */
+  watchJwksRefresh(source: () => Record<string, number | null>): void;
 }
 
 const PREFIX = 'portcullis_';
@@ -44,6 +48,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     collect() {
       const bytes = readPolicyMemory();
       if (bytes !== undefined) this.set(bytes);
+    },
+  });
+  let jwksRefreshSource: () => Record<string, number | null> = () => ({});
+  new Gauge({
+    name: `${PREFIX}jwks_last_refresh_timestamp_seconds`,
+    help: 'Unix time of the last successful JWKS load per provider (0: never loaded)',
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      for (const [provider, loadedAtMs] of Object.entries(jwksRefreshSource())) {
+        this.set({ provider }, loadedAtMs === null ? 0 : loadedAtMs / 1000);
+      }
     },
   });
   return {
@@ -119,6 +135,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     setPolicyRevision(revision: string) {
       policyInfo.reset();
       policyInfo.set({ revision }, 1);
+    },
+    storeUp: new Gauge({
+      name: `${PREFIX}store_up`,
+      help: 'Whether the denylist/rate-limit store answers (1) or not (0); checks then follow redis.onError',
+      registers,
+    }),
+    watchJwksRefresh(source) {
+      jwksRefreshSource = source;
     },
   };
 }

@@ -32,10 +32,17 @@ describe('admin HTTP', () => {
     expect(res.status).toBe(200);
   });
 
-  it('GET /readyz answers 200 once the policy is loaded and the store answers', async () => {
+  it('GET /readyz answers 200 once the policy is loaded, with the state of each dependency in the body', async () => {
     const res = await fetch(`${t.adminUrl}/readyz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ready: true, policy: true, store: true });
+    expect(await res.json()).toMatchObject({
+      ready: true,
+      draining: false,
+      policy: { loaded: true, revision: 'rev-abc' },
+      store: { kind: 'memory', up: true, onError: null },
+      jwks: {},
+      degraded: [],
+    });
   });
 
   it('GET /v1/policy shows the revision, load time and entrypoints', async () => {
