@@ -29,8 +29,10 @@ describe('loadConfig', () => {
   it('gives the embedded defaults without a file', async () => {
     const { config, file } = await loadConfig({ env: {} });
     expect(file).toBeNull();
-    expect(config.grpc.address).toBe('0.0.0.0:9191');
+    // Check on loopback only (no token oracle on the pod IP); admin on every interface for probes.
+    expect(config.grpc.address).toBe('127.0.0.1:9191');
     expect(config.admin.address).toBe('0.0.0.0:9192');
+    expect(config.shutdown).toEqual({ delaySeconds: 5, timeoutSeconds: 10 });
     expect(config.policy.path).toBe('./policies');
     expect(config.redis).toBeUndefined();
   });
@@ -169,7 +171,7 @@ describe('the shipped envoy/portcullis.yaml', () => {
   it('loads with its production defaults and follows its environment overrides', async () => {
     const file = new URL('../../envoy/portcullis.yaml', import.meta.url).pathname;
     const { config } = await loadConfig({ file, env: {} });
-    expect(config.grpc.address).toBe('0.0.0.0:9191');
+    expect(config.grpc.address).toBe('127.0.0.1:9191');
     expect(config.admin.token).toBeUndefined();
     expect(config.policy.watch).toBe(false);
     const overridden = await loadConfig({ file, env: { PORTCULLIS_POLICY_WATCH: 'true', PORTCULLIS_ADMIN_TOKEN: 't' } });

@@ -153,6 +153,8 @@ describe('a running sidecar', () => {
       'c.yaml': [
         `grpc: { address: 127.0.0.1:${grpcPort} }`,
         `admin: { address: 127.0.0.1:${adminPort}, token: \${ADMIN_TOKEN} }`,
+        // No shutdown delay: this test is about finishing the in-flight check (test/e2e/shutdown.test.ts has the delay).
+        'shutdown: { delaySeconds: 0 }',
         'jwt:',
         '  providers:',
         `    - { name: t, issuer: "${issuer.issuer}", audiences: [${issuer.audience}], algorithms: [ES256], jwksFile: ${join(dir, 'jwks.json')} }`,
