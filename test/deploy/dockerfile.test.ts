@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tar from 'tar';
 import {
+  aptPackages,
   buildWithoutDocker,
   dockerignoreMatcher,
   imageCommand,
@@ -58,6 +59,13 @@ describe('Dockerfile reader', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', '1']);
     expect(stages[0]!.instructions[1]).toEqual({ keyword: 'RUN', args: 'a && b', line: 3 });
     expect(stages[1]!.instructions.map((i) => i.keyword)).toEqual(['COPY', 'CMD']);
+  });
+
+  it('recognises a RUN step that only installs Debian packages, and nothing else as one', () => {
+    expect(aptPackages('apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*')).toEqual(['tini']);
+    expect(aptPackages('apt-get install -y curl ca-certificates')).toEqual(['curl', 'ca-certificates']);
+    expect(aptPackages('apt-get update && apt-get install -y tini && curl -o /x http://example.com/x')).toBeNull();
+    expect(aptPackages('npm ci --omit=dev')).toBeNull();
   });
 
   it('reads ENV pairs and .dockerignore patterns as Docker does', () => {
@@ -131,6 +139,8 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
   let child: ChildProcess | undefined;
   let childOutput = '';
   let adminAddress = '';
+  /** Whether the image's init (tini, a Debian package) exists on this machine and so ran for real. */
+  let initRan = false;
 
   beforeAll(async () => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-'));
@@ -146,7 +156,11 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
     const grpcPort = await freePort();
     const adminPort = await freePort();
     adminAddress = `127.0.0.1:${adminPort}`;
-    const [command, ...args] = imageCommand(image);
+    let imageArgv = imageCommand(image);
+    // The init comes from an apt-get step, which is recorded, not run: use the machine's copy when it has one.
+    initRan = fs.existsSync(imageArgv[0]!);
+    if (!initRan && image.osPackages.includes(path.basename(imageArgv[0]!))) imageArgv = imageArgv.slice(imageArgv.indexOf('--') + 1);
+    const [command, ...args] = imageArgv;
     child = spawn(command!, args, {
       cwd: path.join(image.root, image.workdir),
       env: {
@@ -157,6 +171,7 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
         PORTCULLIS_ADMIN_ADDRESS: adminAddress,
         // The image's config names /app/policy/bundle.tar.gz; here /app is a directory of the stage.
         PORTCULLIS_POLICY: path.join(image.root, 'app', 'policy', 'bundle.tar.gz'),
+        PORTCULLIS_SHUTDOWN_DELAY_SECONDS: '0.5',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -185,14 +200,29 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
     expect(ready.status, childOutput).toBe(200);
   }, 120_000);
 
-  it("passes the Dockerfile's own HEALTHCHECK command", async () => {
+  it("passes the Dockerfile's own HEALTHCHECK command, which probes the admin address the config reads", async () => {
     await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
     expect(image.healthcheck).not.toBeNull();
-    // The check targets the image's admin port, 9192; here the admin port is a free one.
-    const [command, ...args] = image.healthcheck!.map((a) => a.replaceAll('127.0.0.1:9192', adminAddress));
-    const result = spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000 });
-    expect(result.status, result.stderr).toBe(0);
+    const [command, ...args] = imageCommand({ ...image, entrypoint: image.healthcheck!, cmd: [] });
+    const probe = (address: string) =>
+      spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000, env: { ...imageEnv(image), PATH: process.env.PATH ?? '', PORTCULLIS_ADMIN_ADDRESS: address } });
+    const healthy = probe(adminAddress);
+    expect(healthy.status, healthy.stderr).toBe(0);
+    // Not a hard-coded port: the same probe against an address where nothing listens fails.
+    expect(probe(`127.0.0.1:${await freePort()}`).status).toBe(1);
+    // The image's default is the one its portcullis.yaml falls back to.
+    expect(image.env['PORTCULLIS_ADMIN_ADDRESS']).toBe('0.0.0.0:9192');
   }, 120_000);
+
+  it('probes health without starting a Node process', () => {
+    expect(image.healthcheck![0]).not.toMatch(/(^|\/)node$/);
+    expect(image.healthcheck!.join(' ')).not.toMatch(/\bnode\b/);
+  });
+
+  it('runs under tini, from Debian, as PID 1 so SIGTERM reaches Node', () => {
+    expect(image.entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
+    expect(image.osPackages).toContain('tini');
+  });
 
   it('compiled the policies at build time into an OPA-layout bundle with the default entrypoint', async () => {
     const bundle = path.join(image.root, 'app', 'policy', 'bundle.tar.gz');
@@ -221,4 +251,14 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
     expect(command.some((a) => a.endsWith('bin/portcullis.js'))).toBe(true);
     expect(command.at(-1)).toBe('serve');
   });
+
+  // Last: it stops the process the tests above use.
+  it('on SIGTERM shuts down and exits 0 (through tini when the machine has it)', async () => {
+    await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child!.kill('SIGTERM');
+    expect(await exited, childOutput).toBe(0);
+    expect(childOutput).toContain('portcullis stopped');
+    if (!initRan) console.warn('tini is not installed on this machine: the image command ran without its init');
+  }, 60_000);
 });

@@ -124,6 +124,8 @@ export interface BuiltStage {
   healthcheck: string[] | null;
   entrypoint: string[];
   cmd: string[];
+  /** Debian packages the stage's `apt-get install` steps add (recorded, not installed: see aptPackages). */
+  osPackages: string[];
 }
 
 export interface BuildOptions {
@@ -183,6 +185,7 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
       healthcheck: null,
       entrypoint: [],
       cmd: [],
+      osPackages: [],
     };
     fs.mkdirSync(stage.root, { recursive: true });
     const workdirs = new Set<string>();
@@ -221,6 +224,12 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
           // A cache mount only keeps npm's download cache out of the image; here the host's cache serves.
           for (const [flag, value] of Object.entries(flags)) {
             if (flag !== 'mount' || !value.startsWith('type=cache,')) throw new Error(`${where}: RUN --${flag}=${value} is not followed by this test`);
+          }
+          const packages = aptPackages(runArgs);
+          if (packages !== null) {
+            stage.osPackages.push(...packages);
+            log(`${where}: apt-get install ${packages.join(' ')} (recorded; not run on the host)`);
+            break;
           }
           const argv = execForm(runArgs);
           const mappedPrefixes = [...workdirs];
@@ -267,6 +276,22 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
     built.push(stage);
   }
   return built;
+}
+
+/**
+ * A RUN step that only installs Debian packages (`apt-get update && apt-get install ... && rm -rf
+ * /var/lib/apt/lists/*`): the packages it installs, or null for any other step. Such a step changes the
+ * host's system when run here, so it is recorded instead; the tests check the packages' files on the host
+ * (where the machine has them) or skip the part that needs them, saying so.
+ */
+export function aptPackages(command: string): string[] | null {
+  const parts = command.split(/\s*&&\s*/);
+  const isUpdate = (p: string): boolean => /^apt-get update( -q+)?$/.test(p);
+  const isCleanup = (p: string): boolean => p === 'rm -rf /var/lib/apt/lists/*';
+  const install = parts.map((p) => /^apt-get install((?:\s+-\S+)*)\s+([a-z0-9][a-z0-9+.\-\s]*)$/.exec(p));
+  if (install.filter((m) => m !== null).length !== 1) return null;
+  if (!parts.every((p, i) => install[i] !== null || isUpdate(p) || isCleanup(p))) return null;
+  return install.find((m) => m !== null)![2]!.trim().split(/\s+/);
 }
 
 /** The image's command with paths under its WORKDIR mapped into the stage directory. */

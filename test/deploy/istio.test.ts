@@ -1,36 +1,15 @@
-// The Istio manifests under envoy/istio/: every document parses, the pieces refer to each other by the
-// right names, and the Portcullis containers (written out, or added by the injection template) match
+// The Istio manifests under envoy/istio/: every document parses and validates against its kind's schema,
+// the pieces refer to each other by the right names, the Redis the configuration names is shipped, and the
+// Portcullis containers (written out, or added by the injection template) are native sidecars that match
 // Portcullis's own configuration (validated with the real config schema) and run locked down.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
+import { loadIstioManifests, repoRoot, schemaErrors, type Obj } from './manifests.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const istioDir = path.join(repoRoot, 'envoy', 'istio');
-
-type Obj = Record<string, any>;
-
-interface Manifest {
-  file: string;
-  doc: Obj;
-}
-
-function loadManifests(): Manifest[] {
-  const manifests: Manifest[] = [];
-  for (const file of fs.readdirSync(istioDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    for (const document of parseAllDocuments(fs.readFileSync(path.join(istioDir, file), 'utf8'))) {
-      if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map((e) => e.message).join('; ')}`);
-      const doc = document.toJS() as Obj | null;
-      if (doc !== null) manifests.push({ file, doc });
-    }
-  }
-  return manifests;
-}
-
-const manifests = loadManifests();
+const manifests = loadIstioManifests();
 const ofKind = (kind: string): Obj[] => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
 const meshProviders = (): Obj[] => ofKind('IstioOperator').flatMap((op) => op.spec?.meshConfig?.extensionProviders ?? []);
@@ -51,8 +30,11 @@ interface PodView {
   source: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** app containers and native sidecars (init containers with restartPolicy: Always) alike */
   containers: Obj[];
   volumes: Obj[];
+  /** the pod spec as the injector leaves it (for schema validation) */
+  spec: Obj;
 }
 
 /** Each Deployment's pod as the cluster would run it: with the containers injection templates add. */
@@ -63,8 +45,9 @@ function pods(): PodView[] {
       source: `Deployment ${deployment.metadata.name}`,
       labels: { ...template.metadata?.labels },
       annotations: { ...template.metadata?.annotations },
-      containers: [...template.spec.containers],
+      containers: [...(template.spec.initContainers ?? []), ...template.spec.containers],
       volumes: [...(template.spec.volumes ?? [])],
+      spec: { ...template.spec, initContainers: [...(template.spec.initContainers ?? [])], volumes: [...(template.spec.volumes ?? [])] },
     };
     const requested = (view.annotations['inject.istio.io/templates'] ?? '').split(',').map((t) => t.trim());
     for (const name of requested.filter((t) => t !== '' && t !== 'sidecar')) {
@@ -73,8 +56,11 @@ function pods(): PodView[] {
       const patch = renderTemplate(template!, view.annotations);
       Object.assign(view.labels, patch.metadata?.labels);
       Object.assign(view.annotations, patch.metadata?.annotations);
-      view.containers.push(...(patch.spec?.containers ?? []));
+      view.containers.push(...(patch.spec?.initContainers ?? []), ...(patch.spec?.containers ?? []));
       view.volumes.push(...(patch.spec?.volumes ?? []));
+      view.spec.initContainers.push(...(patch.spec?.initContainers ?? []));
+      view.spec.containers = [...view.spec.containers, ...(patch.spec?.containers ?? [])];
+      view.spec.volumes.push(...(patch.spec?.volumes ?? []));
     }
     return view;
   });
@@ -101,10 +87,59 @@ const portOf = (address: string): number => Number(address.slice(address.lastInd
 describe('envoy/istio manifests', () => {
   it('parse as Kubernetes objects of the expected kinds', () => {
     const kinds = new Set(manifests.map((m) => m.doc.kind));
-    expect([...kinds].sort()).toEqual(['AuthorizationPolicy', 'ConfigMap', 'Deployment', 'IstioOperator', 'Service', 'ServiceEntry']);
+    expect([...kinds].sort()).toEqual([
+      'AuthorizationPolicy', 'ConfigMap', 'Deployment', 'IstioOperator', 'Namespace', 'Service', 'ServiceEntry', 'StatefulSet',
+    ]);
     for (const { file, doc } of manifests) {
       expect(typeof doc.apiVersion, `${file} apiVersion`).toBe('string');
       expect(typeof doc.metadata?.name, `${file} metadata.name`).toBe('string');
+    }
+  });
+
+  it("validate against their kind's schema", () => {
+    for (const { file, doc } of manifests) expect(schemaErrors(doc), `${file}: ${doc.kind} ${doc.metadata.name}`).toEqual([]);
+  });
+
+  it('would catch a wrong type or an unknown kind (the schemas are really applied)', () => {
+    const deployment = ofKind('Deployment')[0]!;
+    expect(schemaErrors({ ...deployment, spec: { ...deployment.spec, replicas: 'three' } }).join()).toMatch(/replicas must be integer/);
+    expect(schemaErrors({ apiVersion: 'v1', kind: 'Deploymnet', metadata: { name: 'x' } })).toEqual(['no schema known for v1 Deploymnet']);
+  });
+
+  it('give each pod, with the injection templates applied, a spec that validates as a Pod', () => {
+    for (const pod of pods()) {
+      const asPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', labels: pod.labels, annotations: pod.annotations }, spec: pod.spec };
+      expect(schemaErrors(asPod), pod.source).toEqual([]);
+    }
+  });
+
+  it('ask for injection with the sidecar.istio.io/inject label, not the deprecated annotation', () => {
+    for (const pod of pods()) {
+      expect(pod.labels['sidecar.istio.io/inject'], pod.source).toBe('true');
+      expect(pod.annotations['sidecar.istio.io/inject'], pod.source).toBeUndefined();
+    }
+  });
+
+  it('ship the Redis the configuration names: a Service in front of a StatefulSet, in a Namespace of its own', () => {
+    const fromEnv = portcullisPods().flatMap((p) => (p.container.env ?? []).filter((e: Obj) => e.name === 'PORTCULLIS_REDIS_URL').map((e: Obj) => e.value as string));
+    const configured = portcullisConfig().redis?.url;
+    for (const url of [configured, ...fromEnv]) {
+      expect(url, 'redis.url').toBeDefined();
+      const { hostname, port } = new URL(url!);
+      const [service, namespace] = hostname.split('.');
+      expect(hostname).toBe(`${service}.${namespace}.svc.cluster.local`);
+      expect(ofKind('Namespace').map((n) => n.metadata.name)).toContain(namespace);
+      const svc = ofKind('Service').find((s) => s.metadata.name === service && s.metadata.namespace === namespace);
+      expect(svc, `Service ${service} in ${namespace}`).toBeDefined();
+      const servicePort = svc!.spec.ports.find((p: Obj) => p.port === Number(port || 6379));
+      expect(servicePort, `port ${port || 6379} of Service ${service}`).toBeDefined();
+      const set = ofKind('StatefulSet').find((s) => s.metadata.namespace === namespace && s.spec.serviceName === service);
+      expect(set, `a StatefulSet behind Service ${service}`).toBeDefined();
+      for (const [label, value] of Object.entries(svc!.spec.selector as Record<string, string>)) {
+        expect(set!.spec.template.metadata.labels[label], `pod label ${label}`).toBe(value);
+      }
+      const containerPorts = set!.spec.template.spec.containers.flatMap((c: Obj) => c.ports ?? []);
+      expect(containerPorts).toContainEqual(expect.objectContaining({ name: servicePort.targetPort, containerPort: 6379 }));
     }
   });
 
@@ -194,6 +229,18 @@ describe('envoy/istio manifests', () => {
       expect(container.resources.requests.cpu).toBeDefined();
       expect(container.resources.requests.memory).toBeDefined();
       expect(container.resources.limits.memory).toBeDefined();
+    });
+
+    it('is a native sidecar: an init container with restartPolicy Always, so it outlives the app', () => {
+      expect(container.restartPolicy).toBe('Always');
+      expect(pod.spec.initContainers.map((c: Obj) => c.name)).toContain('portcullis');
+      expect(pod.spec.containers.map((c: Obj) => c.name)).not.toContain('portcullis');
+    });
+
+    it("leaves the pod's grace period room for the app plus Portcullis's shutdown delay and timeout", () => {
+      const deployment = ofKind('Deployment').find((d) => `Deployment ${d.metadata.name}` === pod.source)!;
+      const { delaySeconds, timeoutSeconds } = portcullisConfig().shutdown;
+      expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(delaySeconds + timeoutSeconds + 10);
     });
 
     it('reads its config and policies from mounted ConfigMaps that exist, at the paths the config names', () => {
