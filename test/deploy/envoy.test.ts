@@ -281,6 +281,20 @@ describe('envoy/docker-compose.yaml', () => {
     expect(fs.existsSync(path.join(repoRoot, 'envoy', String(obj(portcullis.build).context), 'Dockerfile'))).toBe(true);
   });
 
+  it('runs a supported Envoy release line (v1.37 or later, pinned to a minor version)', () => {
+    const image = String(compose.services.envoy!.image);
+    const tag = /^envoyproxy\/envoy:v(\d+)\.(\d+)(?:-latest|\.\d+)$/.exec(image);
+    expect(tag, image).not.toBeNull();
+    expect(Number(tag![1]) * 1000 + Number(tag![2])).toBeGreaterThanOrEqual(1037);
+  });
+
+  it("gives Portcullis a stop grace period longer than its shutdown delay and timeout", async () => {
+    const { config } = await loadConfig({ file: path.join(repoRoot, 'envoy', 'portcullis.yaml'), env: {} });
+    const grace = /^(\d+)s$/.exec(String(compose.services.portcullis!.stop_grace_period));
+    expect(grace, 'stop_grace_period in seconds').not.toBeNull();
+    expect(Number(grace![1])).toBeGreaterThan(config.shutdown.delaySeconds + config.shutdown.timeoutSeconds);
+  });
+
   it("serves the stand-in app on envoy.yaml's app endpoint, in the same namespace", () => {
     const app = compose.services.app!;
     expect(app.network_mode).toBe('service:portcullis');
