@@ -169,6 +169,60 @@ describe('a Redis outage under steady load (onError: deny)', () => {
   });
 });
 
+describe('a hung Redis under steady load (SIGSTOP: connections open, no answers)', () => {
+  let redis: RedisServer;
+  let t: TestSidecar;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': ALLOW_ALL },
+      config: {
+        redis: { url: redis.url, keyPrefix: 'hung:', commandTimeoutMs: COMMAND_TIMEOUT_MS, onError: 'deny' },
+        rateLimits: [{ name: 'all', key: ['request.method'], limit: 1_000_000, periodSeconds: 60 }],
+      },
+      options: { storePingIntervalMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    redis?.resume();
+    await t?.close();
+    await redis?.dispose();
+  });
+
+  it('answers every check per onError within 3× commandTimeoutMs, stays ready, and resumes when Redis does', { timeout: 60_000 }, async () => {
+    const load = steadyLoad(t, 4);
+    const ready = pollReadiness(t.adminUrl);
+    try {
+      await eventually('first allowed checks', async () => (load.answers.filter((a) => a.status === 200).length >= 20 ? true : undefined));
+      const pausedAt = Date.now();
+      redis.pause();
+      await eventually('/readyz to report the store down', async () => ((await readyBody(t.adminUrl)).body['store'].up === false ? true : undefined));
+      await eventually('denied checks while Redis hangs', async () =>
+        load.answers.filter((a) => a.sentAt > pausedAt && a.status === 503).length >= 10 ? true : undefined,
+      );
+      redis.resume();
+      const resumedAt = Date.now();
+      const served = await eventually('an allowed check after Redis resumed', async () =>
+        load.answers.find((a) => a.sentAt >= resumedAt && a.status === 200),
+      );
+      await load.stop();
+      await ready.stop();
+
+      const hung = load.answers.filter((a) => a.sentAt > pausedAt && a.sentAt < resumedAt);
+      expect(hung.filter((a) => a.status === 'error')).toEqual([]);
+      // Each of these waited for the command timeout, and none for much longer.
+      expect(Math.max(...hung.map((a) => a.ms))).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
+      expect(ready.statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(served.sentAt - resumedAt).toBeLessThan(3_000);
+    } finally {
+      redis.resume();
+      await load.stop();
+      await ready.stop();
+    }
+  });
+});
+
 describe('an IdP whose JWKS endpoint is down', () => {
   let issuer: TestIssuer;
   let jwksServer: Server;
