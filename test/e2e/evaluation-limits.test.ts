@@ -30,6 +30,14 @@ allow if {
 	count(numbers.range(1, n)) == n
 }
 
+# /dups: each item of the JSON body looked up in the body's list, a scan per item
+allow if {
+	input.parsed_path[0] == "dups"
+	some v in input.parsed_body.items
+	v in input.parsed_body.items
+	v < 0
+}
+
 # /spin/N compares N*N pairs without allocating per pair: time grows, memory does not.
 allow if {
 	input.parsed_path[0] == "spin"
@@ -141,6 +149,19 @@ describe('fuel (policy.limits.fuel)', () => {
     expect(sample(after, 'portcullis_policy_memory_bytes')).toBeLessThanOrEqual(2 * MiB);
     const line = t.logs.filter((l) => l['reason'] === 'policy_error').at(-1);
     expect(String(line?.['detail'])).toContain('policy.limits.fuel');
+  });
+
+  it('charges `x in list` for the elements it scans: a quadratic lookup over the request body ends with 503', async () => {
+    const body = (n: number) => JSON.stringify({ items: Array.from({ length: n }, (_, i) => i) });
+    const post = (n: number) =>
+      checkRequest({ method: 'POST', path: '/dups', headers: { 'content-type': 'application/json' }, body: body(n) });
+    const before = await metricsText(t);
+    expect(status(await t.client.check(post(500)))).toBe(403);
+    // 20,000 items: 20,000 lookups scanning 20,000 each; 312 steps apiece, far past the budget of 100,000
+    expect(status(await t.client.check(post(20_000)))).toBe(503);
+    const after = await metricsText(t);
+    const failures = 'portcullis_policy_eval_failures_total{reason="fuel"}';
+    expect(sample(after, failures) - sample(before, failures)).toBe(1);
   });
 
   it('charges numbers.range one step per number: a range past the budget fails before it is built', async () => {

@@ -15,7 +15,9 @@ import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { BUILTINS, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
-import { addFuelMeter, FUEL_EXHAUSTED_MESSAGE, type FuelMeter } from './fuel.js';
+import {
+  addFuelMeter, FUEL_EXHAUSTED_MESSAGE, SCAN_ELEMENTS_PER_STEP_SHIFT, SCANNING_BUILTINS, type FuelMeter,
+} from './fuel.js';
 import { builtinWireName, isExactBuiltin } from '../builtins/names.js';
 
 const RUNTIME_URL = new URL('../../dist/runtime/runtime.wasm', import.meta.url);
@@ -191,6 +193,20 @@ function chargeFuel(f: FunctionContext): number {
   return fuel === undefined ? mod.nop() : fuel.charge(abortWith(f, fuelMessage));
 }
 
+/** The steps of a scanning native builtin (fuel.ts): its collection's length per SCAN_ELEMENTS_PER_STEP. */
+function chargeScan(f: FunctionContext, builtin: string, args: Operand[]): number {
+  const { mod, fuel, fuelMessage } = f.m;
+  const spec = SCANNING_BUILTINS[builtin];
+  const arg = spec === undefined ? undefined : args[spec.arg];
+  if (fuel === undefined || spec === undefined || arg === undefined) return mod.nop();
+  let steps = mod.i32.shr_u(callRt(f.m, 'rt_len', [operand(f, arg)]), mod.i32.const(SCAN_ELEMENTS_PER_STEP_SHIFT));
+  if (spec.setIsLookup) {
+    const isSet = callRt(f.m, 'rt_has_type', [operand(f, arg), mod.i32.const(TYPE_TAGS['set'] ?? 0)]);
+    steps = mod.select(isSet, mod.i32.const(0), steps);
+  }
+  return fuel.charge(abortWith(f, fuelMessage), steps);
+}
+
 /** target := value, failing (and leaving target as it was) when value is undefined. */
 function setOrFail(f: FunctionContext, target: number, value: number): number {
   const { mod } = f.m;
@@ -237,6 +253,8 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
     const native = nativeExport(stmt.func);
     if (f.m.rt.exports.has(native)) {
+      // After the guards: an undefined argument has failed the statement before its length is read.
+      guards.push(chargeScan(f, stmt.func, stmt.args));
       call = callRt(f.m, native, args);
     } else {
       const id = f.m.jsBuiltins.get(stmt.func);

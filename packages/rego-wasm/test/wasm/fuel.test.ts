@@ -67,6 +67,35 @@ describe('fuel', () => {
     expect(m.run(200)[0]?.result).toBe(200);
   });
 
+  it('charges a scan of `x in array` one step per 64 elements, and a lookup in a set nothing', async () => {
+    const source = `package m
+
+import rego.v1
+
+in_list if input.x in input.list
+
+in_set if input.x in {v | some v in input.list}
+`;
+    const { wasm } = compileRego([{ path: 'm.rego', source }], { entrypoints: ['m/in_list', 'm/in_set'] });
+    const policy = await loadPolicy(wasm, undefined, customBuiltins);
+    const exports = (policy.wasmInstance as WebAssembly.Instance).exports;
+    const budget = exports[FUEL_BUDGET_EXPORT] as WebAssembly.Global;
+    const left = exports[FUEL_LEFT_EXPORT] as WebAssembly.Global;
+    budget.value = 1_000_000;
+    const input = { x: -1, list: Array.from({ length: 6400 }, (_, i) => i) };
+    const used = (entrypoint: string): number => {
+      policy.evaluate(input, entrypoint);
+      return 1_000_000 - (left.value as number);
+    };
+    const list = used('m/in_list');
+    expect(list).toBeGreaterThanOrEqual(6400 / 64);
+    expect(list).toBeLessThan(6400 / 64 + 10);
+    // the set costs its comprehension's 6400 iterations; the lookup itself adds nothing per element
+    const set = used('m/in_set');
+    expect(set).toBeGreaterThanOrEqual(6400);
+    expect(set).toBeLessThan(6400 + 10);
+  });
+
   it('emits no checks and no fuel exports with fuel: false', async () => {
     const m = await loaded(false);
     expect(m.budget).toBeUndefined();
