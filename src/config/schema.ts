@@ -152,6 +152,9 @@ export const policySchema = z
   })
   .prefault({});
 
+// OPA-Envoy's skip-request-body-parse: the body still reaches the policy in attributes, unparsed.
+export const inputSchema = z.strictObject({ skipRequestBodyParse: z.boolean().default(false) }).prefault({});
+
 export const decisionLogSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -174,6 +177,7 @@ export const configSchema = z.strictObject({
     }),
   policy: policySchema,
   decisionLog: decisionLogSchema,
+  input: inputSchema,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,95 +1,87 @@
-// `input.parsed_body` for the three body encodings OPA-Envoy understands. A body that does not parse is
-// `null` (the policy decides what that means); it never fails the check.
+// `input.parsed_body` for the three body encodings OPA-Envoy understands (JSON, form-urlencoded,
+// multipart/form-data). A body that is cut, too large, too deep or malformed is `null`, and
+// `input.body_error` says why; it never fails the check and never leaves the input undefined.
+import { parseBoundedJson } from './exactJson.js';
+import { MAX_BODY_BYTES, MAX_FORM_FIELDS } from './limits.js';
+import { mediaTypeParameters } from './mediaType.js';
+import { parseMultipart } from './multipart.js';
 import { parseQueryString } from './parseQuery.js';
+
+/** The stable codes of `input.body_error` (policies/README.md lists them). */
+export type BodyError =
+  | 'truncated'
+  | 'too_large'
+  | 'too_deep'
+  | 'too_many_fields'
+  | 'too_many_parts'
+  | 'invalid_json'
+  | 'invalid_form'
+  | 'invalid_multipart'
+  | 'skipped';
 
 export interface BodyFacts {
   parsedBody: unknown;
   truncatedBody: boolean;
+  bodyError: BodyError | null;
 }
 
 export interface BodySource {
   contentType: string | undefined;
   contentLength: string | undefined;
+  /** `x-envoy-auth-partial-body`, which Envoy sets when it forwarded only the first max_request_bytes */
+  partialBody: string | undefined;
   /** `body` as Envoy sent it (UTF-8 text) */
   body: string | undefined;
   /** `raw_body` bytes, preferred when present because they are exact */
   rawBody: Buffer | undefined;
+  /** `input.skipRequestBodyParse` */
+  skip?: boolean;
 }
 
 export function parseBody(source: BodySource): BodyFacts {
   const bytes = source.rawBody ?? (source.body !== undefined ? Buffer.from(source.body, 'utf8') : undefined);
-  if (bytes === undefined || bytes.length === 0) return { parsedBody: null, truncatedBody: false };
+  if (bytes === undefined || bytes.length === 0) return facts(null, null);
+  if (source.skip === true) return facts(null, 'skipped');
+  // A prefix cannot be parsed reliably: a cut form or JSON body may even parse into different values.
+  if (source.partialBody?.trim().toLowerCase() === 'true') return { ...facts(null, 'truncated'), truncatedBody: true };
   const declaredLength = source.contentLength === undefined ? NaN : Number(source.contentLength);
-  // Envoy forwards at most max_request_bytes; a shorter body than declared is a prefix and cannot be
-  // parsed reliably (a JSON prefix may even parse into something different).
   if (Number.isFinite(declaredLength) && declaredLength > bytes.length) {
-    return { parsedBody: null, truncatedBody: true };
+    return { ...facts(null, 'truncated'), truncatedBody: true };
   }
-  return { parsedBody: parseByContentType(source.contentType ?? '', bytes), truncatedBody: false };
+  return parseByContentType(source.contentType ?? '', bytes);
 }
 
-function parseByContentType(contentType: string, bytes: Buffer): unknown {
-  const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return parseJson(bytes.toString('utf8'));
-  if (mediaType === 'application/x-www-form-urlencoded') return parseQueryString(bytes.toString('utf8'));
-  if (mediaType === 'multipart/form-data') {
-    const boundary = mediaTypeParameter(contentType, 'boundary');
-    return boundary === undefined ? null : parseMultipart(bytes, boundary);
-  }
-  return null;
+function facts(parsedBody: unknown, bodyError: BodyError | null): BodyFacts {
+  return { parsedBody, truncatedBody: false, bodyError };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
+function parseByContentType(contentType: string, bytes: Buffer): BodyFacts {
+  // Matched as OPA-Envoy matches them (the header contains the media type), plus `+json` types.
+  const lower = contentType.toLowerCase();
+  const kind = lower.includes('application/json') || /^[^;]*\+json\s*(;|$)/.test(lower)
+    ? 'json'
+    : lower.includes('application/x-www-form-urlencoded')
+      ? 'form'
+      : lower.includes('multipart/form-data')
+        ? 'multipart'
+        : undefined;
+  if (kind === undefined) return facts(null, null);
+  if (bytes.length > MAX_BODY_BYTES) return facts(null, 'too_large');
+  switch (kind) {
+    case 'json': {
+      const parsed = parseBoundedJson(bytes.toString('utf8'));
+      return parsed.ok ? facts(parsed.value, null) : facts(null, parsed.error);
+    }
+    case 'form': {
+      const parsed = parseQueryString(bytes.toString('utf8'), MAX_FORM_FIELDS);
+      if (parsed.ok) return facts(parsed.values, null);
+      return facts(null, parsed.error === 'too_many_pairs' ? 'too_many_fields' : 'invalid_form');
+    }
+    case 'multipart': {
+      const boundary = mediaTypeParameters(contentType)?.params.get('boundary');
+      if (boundary === undefined) return facts(null, 'invalid_multipart');
+      const parsed = parseMultipart(bytes, boundary);
+      return parsed.ok ? facts(parsed.value, null) : facts(null, parsed.error);
+    }
   }
-}
-
-function mediaTypeParameter(headerValue: string, name: string): string | undefined {
-  for (const part of headerValue.split(';').slice(1)) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim().toLowerCase() !== name) continue;
-    const value = part.slice(eq + 1).trim();
-    return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
-  }
-  return undefined;
-}
-
-/**
- * `{field: [values]}` of a multipart/form-data body; a part whose own content-type is JSON is parsed,
- * any other part (files included) is its text. A body without a closing boundary is malformed -> null.
- */
-export function parseMultipart(bytes: Buffer, boundary: string): Record<string, unknown[]> | null {
-  const text = bytes.toString('latin1');
-  const delimiter = `--${boundary}`;
-  const sections = text.split(delimiter);
-  if (sections.length < 3 || !(sections[sections.length - 1] ?? '').startsWith('--')) return null;
-  const fields: Record<string, unknown[]> = {};
-  for (const section of sections.slice(1, -1)) {
-    const part = parsePart(section);
-    if (part === null) return null;
-    (fields[part.name] ??= []).push(part.value);
-  }
-  return fields;
-}
-
-function parsePart(section: string): { name: string; value: unknown } | null {
-  const body = section.startsWith('\r\n') ? section.slice(2) : section;
-  const headerEnd = body.indexOf('\r\n\r\n');
-  if (headerEnd === -1) return null;
-  const headers = new Map<string, string>();
-  for (const line of body.slice(0, headerEnd).split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  const disposition = headers.get('content-disposition');
-  const name = disposition === undefined ? undefined : mediaTypeParameter(disposition, 'name');
-  if (name === undefined) return null;
-  const content = body.slice(headerEnd + 4).replace(/\r\n$/, '');
-  const utf8 = Buffer.from(content, 'latin1').toString('utf8');
-  const partType = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const value = partType === 'application/json' || partType.endsWith('+json') ? parseJson(utf8) : utf8;
-  return { name: Buffer.from(name, 'latin1').toString('utf8'), value };
 }

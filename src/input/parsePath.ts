@@ -1,27 +1,47 @@
-/**
- * `input.parsed_path`: the path before `?`, split on `/` after dropping exactly one leading `/`, each
- * segment percent-decoded. Empty segments are kept (`//admin/x` -> ["", "admin", "x"]) so a policy
- * matching `parsed_path[0] == "admin"` cannot be bypassed by doubling a slash. Segments are decoded after
- * splitting, so `%2F` stays inside its segment instead of inventing a new one.
- */
-export function parsePath(path: string): string[] {
-  const cut = firstIndexOf(path, '?', '#');
-  const pathOnly = cut === -1 ? path : path.slice(0, cut);
-  const relative = pathOnly.startsWith('/') ? pathOnly.slice(1) : pathOnly;
-  return relative.split('/').map(decodeSegment);
+// `input.parsed_path` and `input.parsed_query` exactly as current OPA-Envoy builds them: the path is cut
+// at the first `?`; the part before is percent-decoded as a whole, every leading `/` is trimmed and the
+// rest split on `/` (`/` -> [""], `/a/` -> ["a", ""], `//admin/x` -> ["admin", "x"], `/a%2Fb/c` ->
+// ["a", "b", "c"]); the part after is the query. A malformed escape in either makes the request invalid
+// (400, as OPA-Envoy answers), so a policy never sees a path or query other than the one the upstream
+// will decode. The raw path stays in `input.attributes`.
+import { MAX_PATH_SEGMENTS } from './limits.js';
+import { pathUnescape } from './percentDecode.js';
+import { parseQueryString, type FormMap } from './parseQuery.js';
+
+export type PathOutcome =
+  | { ok: true; parsedPath: string[]; parsedQuery: FormMap }
+  | { ok: false; detail: string };
+
+export function parsePathAndQuery(path: string, maxSegments = MAX_PATH_SEGMENTS): PathOutcome {
+  const cut = path.indexOf('?');
+  const rawPath = cut === -1 ? path : path.slice(0, cut);
+  const decoded = pathUnescape(rawPath);
+  if (decoded === undefined) return { ok: false, detail: 'path: malformed percent-escape' };
+  const parsedPath = splitSegments(trimLeadingSlashes(decoded), maxSegments);
+  if (parsedPath === undefined) return { ok: false, detail: `path: more than ${maxSegments} segments` };
+  const query = parseQueryString(cut === -1 ? '' : path.slice(cut + 1));
+  if (!query.ok) return { ok: false, detail: `query: ${query.detail}` };
+  return { ok: true, parsedPath, parsedQuery: query.values };
 }
 
-function firstIndexOf(text: string, ...chars: string[]): number {
-  const found = chars.map((c) => text.indexOf(c)).filter((i) => i !== -1);
-  return found.length === 0 ? -1 : Math.min(...found);
+function trimLeadingSlashes(path: string): string {
+  let start = 0;
+  while (path.charCodeAt(start) === 0x2f) start++;
+  return path.slice(start);
 }
 
-/** A malformed escape (`%zz`) is kept as sent rather than failing the check. */
-function decodeSegment(segment: string): string {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
+/** `split('/')` that stops counting once past the limit instead of building a huge array first. */
+function splitSegments(path: string, maxSegments: number): string[] | undefined {
+  const segments: string[] = [];
+  let from = 0;
+  for (;;) {
+    if (segments.length === maxSegments) return undefined;
+    const slash = path.indexOf('/', from);
+    if (slash === -1) {
+      segments.push(path.slice(from));
+      return segments;
+    }
+    segments.push(path.slice(from, slash));
+    from = slash + 1;
   }
 }

@@ -1,17 +1,31 @@
-/** `{name: [values]}` of a `a=1&a=2&b` query string (form decoding: `+` is a space, as Envoy and Go do). */
-export function parseQueryString(query: string): Record<string, string[]> {
-  const parsed: Record<string, string[]> = {};
-  if (query === '') return parsed;
-  for (const [name, value] of new URLSearchParams(query)) {
-    (parsed[name] ??= []).push(value);
-  }
-  return parsed;
-}
+// `{name: [values]}` of a query string or form body, as Go's url.ParseQuery builds it for OPA-Envoy:
+// pairs split on `&`, empty pairs skipped, the name ends at the first `=`, `+` is a space. A pair with a
+// malformed escape or a `;` makes the whole string invalid (OPA-Envoy answers 400 for such a query).
+// The map has no prototype, so `constructor` or `__proto__` are ordinary names.
+import { MAX_QUERY_PAIRS } from './limits.js';
+import { queryUnescape } from './percentDecode.js';
 
-/** `input.parsed_query` of a request path such as `/a?x=1&x=2`. */
-export function parseQuery(path: string): Record<string, string[]> {
-  const start = path.indexOf('?');
-  if (start === -1) return {};
-  const end = path.indexOf('#', start);
-  return parseQueryString(path.slice(start + 1, end === -1 ? undefined : end));
+export type FormMap = Record<string, string[]>;
+
+export type QueryOutcome =
+  | { ok: true; values: FormMap }
+  | { ok: false; error: 'invalid_encoding' | 'too_many_pairs'; detail: string };
+
+export function parseQueryString(query: string, maxPairs = MAX_QUERY_PAIRS): QueryOutcome {
+  const values: FormMap = Object.create(null) as FormMap;
+  if (query === '') return { ok: true, values };
+  let pairs = 0;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    if (++pairs > maxPairs) return { ok: false, error: 'too_many_pairs', detail: `more than ${maxPairs} pairs` };
+    if (pair.includes(';')) return { ok: false, error: 'invalid_encoding', detail: 'a ";" separates pairs' };
+    const eq = pair.indexOf('=');
+    const name = queryUnescape(eq === -1 ? pair : pair.slice(0, eq));
+    const value = queryUnescape(eq === -1 ? '' : pair.slice(eq + 1));
+    if (name === undefined || value === undefined) {
+      return { ok: false, error: 'invalid_encoding', detail: 'a malformed percent-escape' };
+    }
+    (values[name] ??= []).push(value);
+  }
+  return { ok: true, values };
 }

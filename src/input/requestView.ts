@@ -4,11 +4,12 @@ import type { DecodedAttributes } from './checkRequest.js';
 /**
  * The request facts every stage reads, taken once per check. Envoy sends either the `headers` map or,
  * with `encode_raw_headers`, a `header_map` list; both become one lower-case map (repeated headers are
- * joined with "," as HTTP allows).
+ * joined with "," as HTTP allows). The map has no prototype, so a header named `constructor` or
+ * `__proto__` is an ordinary header.
  */
 export function toRequestView(attributes: DecodedAttributes | undefined): HttpRequestView {
   const http = attributes?.request?.http ?? {};
-  const headers: Record<string, string> = {};
+  const headers = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(http.headers ?? {})) headers[name.toLowerCase()] = value;
   for (const entry of http.headerMap?.headers ?? []) {
     if (entry.key === undefined) continue;

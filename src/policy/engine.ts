@@ -2,6 +2,7 @@
 // custom builtins (src/policy/evaluator.ts), its data set once at load, and a synchronous evaluate for the
 // hot path.
 import { readFile } from 'node:fs/promises';
+import { stringifyInput } from '../input/exactJson.js';
 import { loadPolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
 import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
@@ -67,12 +68,24 @@ export async function loadPolicyFromSettings(
   };
 }
 
+const utf8 = new TextEncoder();
+
 function evaluateEntrypoint(evaluator: Evaluator, entrypoint: string, input: unknown): PolicyResult {
-  const resultSet = evaluator.evaluate(input, entrypoint);
+  const resultSet = evaluator.evaluate(inputText(input), entrypoint);
   if (!Array.isArray(resultSet) || resultSet.length === 0) return { defined: false };
   const first: unknown = resultSet[0];
   if (typeof first !== 'object' || first === null || !('result' in first)) return { defined: false };
   return { defined: true, value: (first as { result: unknown }).result };
+}
+
+/**
+ * The input as the JSON text the SDK loads as is (it takes an ArrayBuffer that way); its own JSON.stringify
+ * would round integers beyond 2^53 that a request body carried.
+ */
+function inputText(input: unknown): ArrayBuffer | undefined {
+  if (input === undefined) return undefined;
+  const text = utf8.encode(stringifyInput(input));
+  return text.buffer.slice(text.byteOffset, text.byteOffset + text.byteLength);
 }
 
 async function loadStep<T>(path: string, what: string, step: () => T | Promise<T>): Promise<T> {

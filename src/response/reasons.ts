@@ -27,6 +27,8 @@ export const REASONS = {
   invalid_token: { httpStatus: 401, grpcCode: GrpcCode.UNAUTHENTICATED, result: 'denied', error: 'invalid token', challenge: 'invalid_token' },
   token_revoked: { httpStatus: 401, grpcCode: GrpcCode.UNAUTHENTICATED, result: 'denied', error: 'token revoked', challenge: 'invalid_token' },
   rate_limited: { httpStatus: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED, result: 'denied', error: 'rate limit exceeded', challenge: 'none' },
+  // The path or query is not valid percent-encoding, or exceeds the parsing limits (OPA-Envoy answers 400 too).
+  bad_request: { httpStatus: 400, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'bad request', challenge: 'none' },
   policy_denied: { httpStatus: 403, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'forbidden', challenge: 'none' },
   undefined_decision: { httpStatus: 403, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'forbidden', challenge: 'none' },
   decision_type: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },

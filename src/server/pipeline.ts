@@ -6,7 +6,7 @@ import type { Identity, IdentityOutcome, IdentityStage } from '../identity/types
 import type { LimitsOutcome, LimitsStage, TokenFacts } from '../limits/types.js';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
 import type { HttpRequestView } from '../input/types.js';
-import { buildPolicyInput, type PolicyInput } from '../input/buildInput.js';
+import { buildPolicyInput, type InputOptions, type PolicyInput } from '../input/buildInput.js';
 import { toRequestView } from '../input/requestView.js';
 import { interpretDecision, type PolicyDecision } from '../policy/decision.js';
 import { DecisionTypeError, PolicyEvaluationError } from '../policy/errors.js';
@@ -41,6 +41,8 @@ export interface PipelineDeps {
    */
   forwardHeaderNames?: readonly string[];
   newDecisionId?: () => string;
+  /** config `input` */
+  input?: InputOptions;
 }
 
 export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckResponseMessage>;
@@ -77,7 +79,9 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
     // 401 or 429 never pays for body parsing.
     if (context.policy === null) return deny('no_policy', { detail: 'no policy loaded' });
-    context.input = buildPolicyInput(check.attributes, context.request, context.identity);
+    const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
+    if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
+    context.input = built.input;
     const evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval);
     if (evaluated.kind === 'deny') return evaluated;
     if (!evaluated.decision.allowed) {

@@ -121,6 +121,7 @@ async function assemble(
     limits,
     policy: () => policy.current(),
     forwardHeaderNames: forwardClaimHeaderNames(config.jwt),
+    input: { skipRequestBodyParse: config.input.skipRequestBodyParse },
     logger,
     decisionLog: createDecisionLogger(logger, {
       enabled: config.decisionLog.enabled,

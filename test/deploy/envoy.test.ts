@@ -105,6 +105,13 @@ describe('envoy/envoy.yaml', () => {
     expect(obj(config.status_on_error).code).toBe('ServiceUnavailable');
   });
 
+  it('normalizes the path before the check, so input.parsed_path is the path the upstream serves', () => {
+    const hcm = connectionManager();
+    expect(hcm.normalize_path).toEqual({ value: true });
+    expect(hcm.merge_slashes).toBe(true);
+    expect(['UNESCAPE_AND_REDIRECT', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD']).toContain(hcm.path_with_escaped_slashes_action);
+  });
+
   it('sends a bounded request body so policies can read input.parsed_body', () => {
     const body = obj(extAuthzFilter().with_request_body);
     expect(body.max_request_bytes).toBeGreaterThan(0);

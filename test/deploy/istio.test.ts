@@ -163,6 +163,11 @@ describe('envoy/istio manifests', () => {
     expect(grpc.timeout).toMatch(/^\d+(\.\d+)?(ms|s)$/);
   });
 
+  it('normalizes paths mesh-wide (decode %2F, merge slashes, resolve dot segments) before the check', () => {
+    const normalizations = ofKind('IstioOperator').map((op) => op.spec?.meshConfig?.pathNormalization?.normalization);
+    expect(normalizations).toContain('DECODE_AND_MERGE_SLASHES');
+  });
+
   it("resolves the provider's service through a ServiceEntry to the pod's own Portcullis on 9191 over gRPC", () => {
     const grpc = meshProviders().find((p) => p.name === 'portcullis')!.envoyExtAuthzGrpc;
     const entry = ofKind('ServiceEntry').find((e) => e.spec.hosts.includes(grpc.service));

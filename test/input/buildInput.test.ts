@@ -23,12 +23,14 @@ const attributes: DecodedAttributes = {
 
 describe('buildPolicyInput', () => {
   const view = toRequestView(attributes);
-  const input = buildPolicyInput(attributes, view, null);
+  const built = buildPolicyInput(attributes, view, null);
+  if (built.kind !== 'input') throw new Error('expected an input');
+  const input = built.input;
 
   it('exposes the attributes under their protobuf-JSON names', () => {
     const http = (input.attributes['request'] as { http: Record<string, unknown> }).http;
     expect(http['method']).toBe('POST');
-    expect(http['size']).toBe('9');
+    expect(http['size']).toBe(9); // int64 as a number, as OPA-Envoy shows it
   });
   it('renders the request time as an RFC 3339 string', () => {
     expect((input.attributes['request'] as { time: unknown }).time).toBe('2023-11-14T22:13:20.120Z');
@@ -38,11 +40,12 @@ describe('buildPolicyInput', () => {
       filterMetadata: { 'envoy.filters.http.jwt_authn': { sub: 'alice', n: 2 } },
     });
   });
-  it('fills parsed_path, parsed_query, parsed_body, truncated_body and version', () => {
+  it('fills parsed_path, parsed_query, parsed_body, truncated_body, body_error and version', () => {
     expect(input.parsed_path).toEqual(['api', '', 'orders']);
     expect(input.parsed_query).toEqual({ x: ['1'] });
     expect(input.parsed_body).toBeNull(); // content-length 9 > 8 bytes sent: truncated
     expect(input.truncated_body).toBe(true);
+    expect(input.body_error).toBe('truncated');
     expect(input.version).toEqual({ ext_authz: 'v3', encoding: 'protojson' });
   });
   it('sets source_principal when Envoy sent one, and identity null for anonymous checks', () => {
@@ -77,5 +80,46 @@ describe('timestampToJson', () => {
     expect(timestampToJson({ seconds: '0' })).toBe('1970-01-01T00:00:00Z');
     expect(timestampToJson({ seconds: '0', nanos: 1000 })).toBe('1970-01-01T00:00:00.000001Z');
     expect(timestampToJson({ seconds: '0', nanos: 1 })).toBe('1970-01-01T00:00:00.000000001Z');
+  });
+  it('covers protojson\'s whole range and gives null outside it instead of throwing', () => {
+    expect(timestampToJson({ seconds: '-62135596800' })).toBe('0001-01-01T00:00:00Z');
+    expect(timestampToJson({ seconds: '253402300799', nanos: 999999999 })).toBe('9999-12-31T23:59:59.999999999Z');
+    expect(timestampToJson({ seconds: '253402300800' })).toBeNull();
+    expect(timestampToJson({ seconds: '-62135596801' })).toBeNull();
+    expect(timestampToJson({ seconds: '9223372036854775807' })).toBeNull();
+    expect(timestampToJson({ seconds: '0', nanos: -1 })).toBeNull();
+    expect(timestampToJson({ seconds: '0', nanos: 1_000_000_000 })).toBeNull();
+  });
+});
+
+describe('buildPolicyInput refusals and bounds', () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = { stringValue: 'leaf' };
+    for (let i = 0; i < levels; i++) value = { structValue: { fields: { k: value } } };
+    return value;
+  };
+  const withMetadata = (levels: number): DecodedAttributes => ({
+    request: { http: { method: 'GET', path: '/' } },
+    metadataContext: { filterMetadata: { ns: { fields: { deep: nested(levels) } } } },
+  });
+  it('refuses metadata nested deeper than the limit instead of dropping it', () => {
+    const deep = withMetadata(600);
+    expect(buildPolicyInput(deep, toRequestView(deep), null)).toMatchObject({ kind: 'invalid' });
+    const fine = withMetadata(100);
+    expect(buildPolicyInput(fine, toRequestView(fine), null)).toMatchObject({ kind: 'input' });
+  });
+  it('refuses a path with a malformed escape', () => {
+    const bad: DecodedAttributes = { request: { http: { method: 'GET', path: '/a%zz' } } };
+    expect(buildPolicyInput(bad, toRequestView(bad), null)).toEqual({ kind: 'invalid', detail: 'path: malformed percent-escape' });
+  });
+  it('reads headers named after Object.prototype members as ordinary headers', () => {
+    const view = toRequestView({
+      request: {
+        http: {
+          headerMap: { headers: [{ key: 'constructor', value: 'a' }, { key: 'toString', value: 'b' }, { key: 'constructor', value: 'c' }] },
+        },
+      },
+    });
+    expect({ ...view.headers }).toEqual({ constructor: 'a,c', tostring: 'b' });
   });
 });

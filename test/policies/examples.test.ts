@@ -68,8 +68,10 @@ describe('examples/tenant-isolation (per-tenant paths)', () => {
     expect((decide({ path: '/tenants//x', identity: empty }) as Record<string, unknown>).allowed).toBe(false);
   });
 
-  it('does not compare raw strings: an encoded slash stays inside one segment and matches no tenant', () => {
+  it('refuses dot segments, so an encoded "/../" cannot lead from one tenant into another', () => {
     expect((decide({ path: '/tenants/acme%2F..%2Fglobex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
+    expect((decide({ path: '/tenants/acme/../globex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
+    expect((decide({ path: '/profile/./x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
   });
 
   it('lets any verified token reach non-tenant paths, and answers 401 without a token', () => {

@@ -81,8 +81,10 @@ export function envoyInput(spec: RequestSpec): Record<string, unknown> {
       },
     },
   };
-  const input = buildPolicyInput(attributes, toRequestView(attributes), spec.identity ?? null);
-  return input as unknown as Record<string, unknown>;
+  const built = buildPolicyInput(attributes, toRequestView(attributes), spec.identity ?? null);
+  if (built.kind !== 'input') throw new Error(`not a valid request: ${built.detail}`);
+  // A plain JSON copy: the tests compare it and hand it to the policy as JSON.
+  return JSON.parse(JSON.stringify(built.input)) as Record<string, unknown>;
 }
 
 /** input.identity of a verified token: `sub` becomes subject, `jti` token_id. */

@@ -16,11 +16,13 @@ default allow := {
 }
 
 allow := {"allowed": true, "headers": {"x-tenant-id": path_tenant}} if {
+	not dot_segment
 	path_tenant != null
 	tenant_permitted
 }
 
 allow := {"allowed": true} if {
+	not dot_segment
 	path_tenant == null
 	input.identity != null
 }
@@ -35,6 +37,14 @@ unauthenticated := {
 }
 
 claims := object.get(input.identity, "claims", {})
+
+# parsed_path is percent-decoded before it is split (as OPA-Envoy builds it), so "/tenants/acme%2F..%2Fglobex"
+# arrives as ["tenants", "acme", "..", "globex"]. An upstream may resolve ".." differently; such a path is
+# refused (the shipped Envoy configs normalize paths, so it reaches the policy only without them).
+dot_segment if {
+	some segment in input.parsed_path
+	segment in {".", ".."}
+}
 
 # The tenant named by the path, or null when the path is not a tenant path ("/tenants" itself is not).
 # "/tenants/" names the empty tenant, which no token grants (see tenant_permitted).
