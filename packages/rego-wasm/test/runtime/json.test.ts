@@ -79,3 +79,24 @@ describe('runtime JSON', () => {
     expect(rs[0]!.result.big[19999]).toEqual({ id: 19999, name: 'user-19999' });
   });
 });
+
+describe('an input the runtime cannot load', () => {
+  // A plan whose result is the input itself (local 0).
+  let echo: Awaited<ReturnType<typeof load>>;
+  beforeAll(async () => {
+    echo = await load(policy(new Consts(), [plan('t/input', 3, block({ op: 'assign', source: L(0), target: 2 }, { op: 'resultSetAdd', value: 2 }))]));
+  });
+  const text = (s: string) => new TextEncoder().encode(s).buffer;
+
+  it('fails the evaluation instead of evaluating with an undefined input', () => {
+    const deep = '['.repeat(600) + ']'.repeat(600);
+    expect(() => echo.evaluate(text(deep))).toThrow(/input is not JSON or is nested deeper than 512 levels/);
+    expect(() => echo.evaluate(text('{"a":'))).toThrow(/input is not JSON/);
+  });
+  it('loads an input nested 500 levels, and a failed evaluation leaves the next one unaffected', () => {
+    const nested = '['.repeat(500) + ']'.repeat(500);
+    expect(JSON.stringify(echo.evaluate(text(nested)))).toBe(`[{"result":${nested}}]`);
+    expect(() => echo.evaluate(text('['.repeat(600)))).toThrow();
+    expect(echo.evaluate(text('{"a":1}'))).toEqual([{ result: { a: 1 } }]);
+  });
+});

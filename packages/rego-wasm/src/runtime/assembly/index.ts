@@ -100,6 +100,9 @@ export function opa_eval(
 ): usize {
   opa_heap_ptr_set(heapPtr);
   const input = inputLen > 0 ? opa_json_parse(inputAddr, inputLen) : 0;
+  // An input that cannot be loaded must fail the evaluation: evaluating without it would make every
+  // `input` reference undefined, and `not deny` rules would then allow.
+  if (inputLen > 0 && input == 0) abortWithText('input is not JSON or is nested deeper than 512 levels');
   runPlan(ep, input, data);
   bufStart();
   bufByte(91);
