@@ -17,12 +17,12 @@ allow if not deny
 deny if "admin" in input.parsed_path
 `;
 
-// Answers 418 with the input the policy saw, as JSON; an undefined input makes the decision undefined (403).
+// Answers 422 with the input the policy saw, as JSON; an undefined input makes the decision undefined (403).
 const ECHO = `package echo
 
 import rego.v1
 
-decision := {"allowed": false, "http_status": 418, "body": json.marshal(input)}
+decision := {"allowed": false, "http_status": 422, "body": json.marshal(input)}
 `;
 
 function status(res: CheckResponse): number | undefined {
@@ -104,7 +104,7 @@ describe('the input the policy sees (echo policy)', () => {
 
   async function seen(spec: HttpRequestSpec, sidecar = t): Promise<Record<string, unknown>> {
     const res = await sidecar.client.check(checkRequest(spec));
-    expect(status(res)).toBe(418);
+    expect(status(res)).toBe(422);
     return JSON.parse(res.deniedResponse?.body ?? 'null') as Record<string, unknown>;
   }
   const json = (body: string, headers: Record<string, string> = {}): HttpRequestSpec => ({
@@ -214,7 +214,7 @@ describe('the input the policy sees (echo policy)', () => {
       const request = checkRequest({ path: '/x' }) as { attributes: { request: Record<string, unknown> } };
       request.attributes.request['time'] = time;
       const res = await t.client.check(request);
-      expect(status(res)).toBe(418);
+      expect(status(res)).toBe(422);
       const input = JSON.parse(res.deniedResponse?.body ?? 'null') as { attributes: { request: { time: unknown } } };
       expect(input.attributes.request.time).toBeNull();
     }

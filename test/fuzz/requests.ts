@@ -189,7 +189,7 @@ export const FUZZ_POLICY = `package fuzz
 
 import rego.v1
 
-decision := {"allowed": false, "http_status": 418, "body": json.marshal({
+decision := {"allowed": false, "http_status": 422, "body": json.marshal({
 	"keys": sort([k | some k, _ in input]),
 	"path_is_array": is_array(input.parsed_path),
 	"query_is_object": is_object(input.parsed_query),

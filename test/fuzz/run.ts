@@ -17,7 +17,7 @@ function judge(res: CheckResponse, method: string, path: string): string {
   const code = status(res);
   const refused = mustBeRefused(path);
   if (code === 400 && refused) return 'refused (400)';
-  if (code !== 418 || refused) return `FAIL status ${code}`;
+  if (code !== 422 || refused) return `FAIL status ${code}`;
   const seen = JSON.parse(res.deniedResponse?.body ?? 'null') as Record<string, unknown>;
   const keys = (seen['keys'] as string[]).filter((k) => k !== 'source_principal');
   const ok =
@@ -93,4 +93,4 @@ for (const [outcome, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(
 const failed = [...counts].filter(([o]) => o.startsWith('FAIL')).reduce((sum, [, n]) => sum + n, 0);
 console.log(`  failures: ${failed} (gRPC errors ${grpcErrors})`);
 for (const line of failures) console.log(`    ${line}`);
-process.exit(failed === 0 && status(after) === 418 ? 0 : 1);
+process.exit(failed === 0 && status(after) === 422 ? 0 : 1);
