@@ -84,6 +84,17 @@ describe('a deny-list policy cannot be bypassed through the input (issue 17.1)',
     }
   });
 
+  it('denies /admin/x whatever deep JSON text rides in a header, the query or a context extension', async () => {
+    const deep = nestedArray(600);
+    const inHeader = checkRequest({ path: '/admin/x', headers: { 'x-payload': deep, 'content-type': 'application/json' } });
+    expect(status(await t.client.check(inHeader))).toBe(403);
+    const inQuery = checkRequest({ path: `/admin/x?q=${encodeURIComponent(deep)}&${'a=1&'.repeat(5000)}` });
+    expect(status(await t.client.check(inQuery))).toBe(403);
+    const inExtension = checkRequest({ path: '/admin/x' }) as { attributes: Record<string, unknown> };
+    inExtension.attributes['contextExtensions'] = { deep, constructor: deep, ['__proto__']: deep };
+    expect(status(await t.client.check(inExtension))).toBe(403);
+  });
+
   it('still allows what the deny-list does not name', async () => {
     expect(status(await t.client.check(checkRequest({ path: '/public' })))).toBe(200);
   });
