@@ -1,10 +1,20 @@
 // Config file -> validated Config. YAML is parsed with positions kept, `${VAR}` references are expanded in
 // the parsed scalars, and zod's issues are reported as `file:line: key.path: problem`.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, isSeq, parse as parseYaml, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  LineCounter, isMap, isPair, isScalar, isSeq, parse as parseYaml, parseDocument, visit,
+  type Alias, type Document, type Node,
+} from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { expandEnv, isUnsetReference, shieldReferences, type Env, type ShieldedText } from './env.js';
+import { checkConfigFiles, checkRegularFile, MAX_CONFIG_BYTES } from './files.js';
+import { checkAddresses } from './addresses.js';
+
+/** Problems listed one per line; the rest are counted ("and N more"), so a huge bad file gives a short message. */
+export const MAX_REPORTED_ISSUES = 20;
+/** An alias chain can expand a few lines into gigabytes; a configuration has no use for many aliases. */
+const MAX_ALIAS_COUNT = 100;
 
 export interface LoadedConfig {
   config: Config;
@@ -17,6 +27,9 @@ export async function loadConfig(options: { file?: string | undefined; env?: Env
   const env = options.env ?? process.env;
   const file = options.file ?? (env['PORTCULLIS_CONFIG'] || undefined);
   if (file === undefined) return { config: validate({}, null, null), file: null };
+  // Stat before opening: a FIFO would block the read forever and /dev/zero would never end.
+  const problem = await checkRegularFile(file, MAX_CONFIG_BYTES);
+  if (problem !== null) throw new ConfigError('CONFIG_READ', `cannot read config file ${file}: ${problem}`, file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -25,13 +38,28 @@ export async function loadConfig(options: { file?: string | undefined; env?: Env
       cause: error,
     });
   }
-  return { config: parseConfigText(text, file, env), file };
+  const { config, locate } = parseWithPositions(text, file, env);
+  // What the schema cannot see: files that are not regular files, hosts that do not resolve.
+  const issues = [...(await checkConfigFiles(config)), ...(await checkAddresses(config))];
+  if (issues.length > 0) {
+    throw invalid(issues.map((i) => ({ keyPath: formatPath(i.path), message: i.message, line: locate(i.path) })), file);
+  }
+  return { config, file };
 }
 
 export function parseConfigText(text: string, file: string, env: Env): Config {
+  return parseWithPositions(text, file, env).config;
+}
+
+function parseWithPositions(
+  text: string,
+  file: string,
+  env: Env,
+): { config: Config; locate(path: ReadonlyArray<string | number>): number | null } {
   const lineCounter = new LineCounter();
   const shielded = shieldReferences(text);
-  const doc = parseDocument(shielded.text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // yaml's own uniqueKeys check compares each key with every other (quadratic); ours uses a Set.
+  const doc = parseDocument(shielded.text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const yamlError = doc.errors[0];
   if (yamlError !== undefined) {
     const line = lineCounter.linePos(yamlError.pos[0]).line;
@@ -41,9 +69,80 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
       file,
     );
   }
+  const duplicate = firstDuplicateKey(doc);
+  if (duplicate !== null) {
+    const line = duplicate.offset === undefined ? '' : `:${lineCounter.linePos(duplicate.offset).line}`;
+    throw new ConfigError(
+      'CONFIG_YAML',
+      `${file}${line}: invalid YAML: ${duplicate.keyPath}: duplicate key (map keys must be unique)`,
+      file,
+    );
+  }
   expandReferences(doc, shielded, env);
-  const raw: unknown = doc.toJS() ?? {};
-  return validate(raw, doc, { file, lineCounter });
+  const raw: unknown = toJS(doc, file, lineCounter) ?? {};
+  const where = { file, lineCounter };
+  return { config: validate(raw, doc, where), locate: (path) => lineOf(doc, path, where, false) };
+}
+
+/** The document as plain data; an alias that is unresolved or expands too much names its file, line and key. */
+function toJS(doc: Document, file: string, lineCounter: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    const aliases: Array<{ node: Alias; keyPath: string }> = [];
+    visit(doc, {
+      Alias(_key, node, path) {
+        aliases.push({ node, keyPath: keyPathOf(path, node) });
+      },
+    });
+    const culprit = aliases.find((a) => a.node.resolve(doc) === undefined) ?? aliases.at(-1);
+    const offset = rangeStart(culprit?.node);
+    const at = offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`;
+    const reason = /excessive alias count/i.test(error.message)
+      ? `aliases expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); write the values out`
+      : `alias *${culprit?.node.source ?? ''} names no anchor defined before it`;
+    throw new ConfigError('CONFIG_YAML', `${file}${at}: invalid YAML: ${culprit?.keyPath || '(root)'}: ${reason}`, file, [], {
+      cause: error,
+    });
+  }
+}
+
+/** The first key repeated within one map, in one pass over the document. */
+function firstDuplicateKey(doc: Document): { keyPath: string; offset: number | undefined } | null {
+  let found: { keyPath: string; offset: number | undefined } | null = null;
+  visit(doc, {
+    Map(_key, node, path) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(key)) {
+          found = { keyPath: formatPath([...pathParts(path, node), key]), offset: rangeStart(pair.key) };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** Config key path (`a.b[2]`) of a node from the visitor's ancestor list. */
+function keyPathOf(path: readonly unknown[], node: unknown): string {
+  return formatPath(pathParts(path, node));
+}
+
+function pathParts(path: readonly unknown[], node: unknown): Array<string | number> {
+  const parts: Array<string | number> = [];
+  const chain = [...path, node];
+  for (let i = 0; i < chain.length; i++) {
+    const current = chain[i];
+    const next = chain[i + 1];
+    if (isPair(current) && isScalar(current.key)) parts.push(String(current.key.value));
+    else if (isSeq(current) && next !== undefined) parts.push(current.items.indexOf(next as never));
+  }
+  return parts;
 }
 
 function expandReferences(doc: Document, shielded: ShieldedText, env: Env): void {
@@ -77,20 +176,34 @@ function asPlainScalar(text: string): unknown {
 function validate(raw: unknown, doc: Document | null, where: { file: string; lineCounter: LineCounter } | null): Config {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const issues: ConfigIssue[] = result.error.issues.flatMap((issue) => {
+  const found = result.error.issues.flatMap((issue) => {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
-        keyPath: formatPath([...path, key]),
+        path: [...path, key],
         message: 'unknown key (check the spelling against the configuration reference)',
-        line: lineOf(doc, [...path, key], where, true),
+        wantKey: true,
       }));
     }
-    return [{ keyPath: formatPath(path) || '(root)', message: issue.message, line: lineOf(doc, path, where, false) }];
+    return [{ path, message: issue.message, wantKey: false }];
   });
-  const source = where?.file ?? '(embedded defaults)';
-  const lines = issues.map((i) => `${source}${i.line === null ? '' : `:${i.line}`}: ${i.keyPath}: ${i.message}`);
-  throw new ConfigError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`, where?.file ?? null, issues);
+  // Finding a line scans its map, so only the reported issues get one: 100,000 unknown keys stay linear.
+  const issues: ConfigIssue[] = found.map((issue, index) => ({
+    keyPath: formatPath(issue.path) || '(root)',
+    message: issue.message,
+    line: index < MAX_REPORTED_ISSUES ? lineOf(doc, issue.path, where, issue.wantKey) : null,
+  }));
+  throw invalid(issues, where?.file ?? null);
+}
+
+/** One ConfigError for all issues, listing the first MAX_REPORTED_ISSUES and counting the rest. */
+function invalid(issues: ConfigIssue[], file: string | null): ConfigError {
+  const source = file ?? '(embedded defaults)';
+  const lines = issues
+    .slice(0, MAX_REPORTED_ISSUES)
+    .map((i) => `${source}${i.line === null ? '' : `:${i.line}`}: ${i.keyPath}: ${i.message}`);
+  if (issues.length > MAX_REPORTED_ISSUES) lines.push(`... and ${issues.length - MAX_REPORTED_ISSUES} more problems`);
+  return new ConfigError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`, file, issues);
 }
 
 export function formatPath(path: ReadonlyArray<string | number>): string {

@@ -4,9 +4,12 @@ import { z } from 'zod';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 import { DEFAULT_FUEL, DEFAULT_MEMORY_MIB, MAX_FUEL, MAX_MEMORY_MIB } from '../policy/limits.js';
 
+const portInRange = (hostPort: string): boolean => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1)) <= 65535;
+
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:9191');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:9191')
+  .refine(portInRange, 'port must be between 0 and 65535');
 
 const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
 
@@ -16,6 +19,14 @@ export const grpcSchema = z
     // oracle for stolen tokens. Binding elsewhere without TLS logs a warning at start-up.
     address: hostPort.default('127.0.0.1:9191'),
     maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    // Connection limits: Envoy keeps a few long-lived connections, so a cap far above that only bounds abuse
+    // (half-open or idle connections that would take every descriptor). 0 turns an idle/age/keepalive limit off.
+    maxConnections: z.number().int().positive().max(1_000_000).default(1000),
+    maxConnectionIdleSeconds: z.number().min(0).default(300),
+    maxConnectionAgeSeconds: z.number().min(0).default(3600),
+    maxConnectionAgeGraceSeconds: z.number().min(0).default(30),
+    keepaliveSeconds: z.number().min(0).default(60),
+    keepaliveTimeoutSeconds: z.number().positive().default(20),
   })
   .prefault({});
 
@@ -37,7 +48,7 @@ export const shutdownSchema = z
   .prefault({});
 
 export const sentinelSchema = z.strictObject({
-  sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')).min(1),
+  sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port').refine(portInRange, 'port must be between 0 and 65535')).min(1),
   name: z.string().min(1),
   password: z.string().optional(),
   sentinelPassword: z.string().optional(),

@@ -6,7 +6,10 @@
 // - when a refresh fails the last good set keeps being served (jose's createRemoteJWKSet drops it), and the
 //   failures are counted and logged. Only with no set at all does verification report the IdP unavailable.
 // The URL comes from configuration only: `jku`/`x5u` in a token are never followed.
+// Credentials in the URL (`https://user:password@idp/jwks`) are sent as HTTP Basic authentication (fetch
+// refuses a URL that holds them) and never printed: logs and errors show the URL with `***` for them.
 import type { Logger } from 'pino';
+import { redactUrl, splitUserinfo } from '../telemetry/redact.js';
 import { JwksInvalidError, JwksUnavailableError } from './errors.js';
 import { isNoMatchingKey, parseJwks } from './key-set.js';
 import type { JwksStatus, KeyLookup, KeySet, LoadedJwks } from './key-set.js';
@@ -70,15 +73,28 @@ export class RemoteKeySet implements KeySet {
   private fetches = 0;
   private failures = 0;
   private consecutiveFailures = 0;
+  /** the URL fetched: the configured one without userinfo */
+  private readonly fetchUri: string;
+  /** the URL as logs and errors show it */
+  private readonly uri: string;
+  private readonly headers: Record<string, string> = { accept: 'application/jwk-set+json, application/json' };
 
   constructor(
     private readonly providerName: string,
-    private readonly uri: string,
+    configuredUri: string,
     private readonly options: RemoteJwksOptions,
     private readonly logger: Logger,
     /** Called when a fetch brings different keys (so verified-token caches can forget retired keys). */
     private readonly onKeysChanged: () => void,
-  ) {}
+  ) {
+    const credentials = splitUserinfo(configuredUri);
+    this.fetchUri = credentials?.url ?? configuredUri;
+    this.uri = redactUrl(configuredUri);
+    if (credentials !== null) {
+      const basic = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
+      this.headers['authorization'] = `Basic ${basic}`;
+    }
+  }
 
   /** The first fetch. A failure is logged, not thrown: checks answer 503 until the IdP answers. */
   start(): Promise<void> {
@@ -169,8 +185,8 @@ export class RemoteKeySet implements KeySet {
   }
 
   private async fetchJwks(): Promise<{ loaded: LoadedJwks; maxAgeMs: number }> {
-    const response = await fetch(this.uri, {
-      headers: { accept: 'application/jwk-set+json, application/json' },
+    const response = await fetch(this.fetchUri, {
+      headers: this.headers,
       signal: AbortSignal.timeout(this.options.fetchTimeoutMs),
     });
     if (response.status !== 200) {

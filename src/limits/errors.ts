@@ -1,3 +1,5 @@
+import { redactUrl } from '../telemetry/redact.js';
+
 /** A revocation the store cannot record as given (empty id, non-integer time): the caller's input is wrong. */
 export class InvalidRevocationError extends Error {
   readonly code = 'INVALID_REVOCATION';
@@ -28,7 +30,8 @@ export class RedisAddressError extends Error {
     readonly key: string,
     value: string,
   ) {
-    super(`${key}: "${value}" is not a usable redis URL; expected redis://[user:password@]host:port[/db]`);
+    // The URL may hold a password: only its redacted form is printed.
+    super(`${key}: "${redactUrl(value)}" is not a usable redis URL; expected redis://[user:password@]host:port[/db]`);
     this.name = 'RedisAddressError';
   }
 }

@@ -6,6 +6,7 @@ import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt, readBundle } from '@portcullis/rego-wasm/bundle';
 import { compileRego, parseModule, type RegoSource } from '@portcullis/rego-wasm';
+import { MAX_POLICY_FILE_BYTES } from '../config/files.js';
 import { PolicyLoadError } from './errors.js';
 
 export interface PolicySource {
@@ -24,13 +25,16 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 const REVISION_HEX_CHARS = 12;
 
 export async function loadPolicySource(path: string, entrypoints: string[]): Promise<PolicySource> {
-  let isDirectory: boolean;
+  let info;
   try {
-    isDirectory = (await stat(path)).isDirectory();
+    info = await stat(path);
   } catch (error) {
     throw new PolicyLoadError(path, `cannot be read: ${describeFsError(error)}`, { cause: error });
   }
-  if (isDirectory) return loadRegoDirectory(path, entrypoints);
+  if (info.isDirectory()) return loadRegoDirectory(path, entrypoints);
+  // A FIFO would block the read forever and a device (/dev/zero) would never end: read regular files only.
+  if (!info.isFile()) throw new PolicyLoadError(path, 'is neither a regular file nor a directory');
+  if (info.size > MAX_POLICY_FILE_BYTES) throw new PolicyLoadError(path, `is ${info.size} bytes, more than the ${MAX_POLICY_FILE_BYTES} allowed`);
 
   const bytes = await readBytes(path);
   if (path.endsWith('.wasm') || startsWith(bytes, WASM_MAGIC)) {

@@ -5,23 +5,60 @@ import type { DecodedCheckRequest } from '../input/checkRequest.js';
 import { buildDenyResponse } from '../response/buildCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
 import type { HealthState } from './health.js';
+import { DESCRIPTOR_HEADROOM, connectionCap, listenForGrpc, openFileLimit } from './grpcListener.js';
 import { loadProtos } from './protos.js';
 
 export interface GrpcShell {
   port: number;
+  /** open gRPC connections */
+  connections(): number;
   /** Stops accepting, lets in-flight checks finish (up to graceMs), then closes. */
   shutdown(graceMs: number): Promise<void>;
+}
+
+/** How long connections may live and how many may be open (`grpc.*` of the config); 0 turns a limit off. */
+export interface ConnectionSettings {
+  maxConnections: number;
+  maxConnectionIdleSeconds: number;
+  maxConnectionAgeSeconds: number;
+  maxConnectionAgeGraceSeconds: number;
+  keepaliveSeconds: number;
+  keepaliveTimeoutSeconds: number;
+}
+
+/** grpc-js channel options for the connection lifetimes: idle and aged connections get a GOAWAY. */
+export function connectionOptions(settings: ConnectionSettings): grpc.ServerOptions {
+  const ms = (seconds: number): number | undefined => (seconds > 0 ? Math.round(seconds * 1000) : undefined);
+  const options: grpc.ServerOptions = {};
+  const set = (key: string, value: number | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('grpc.max_connection_idle_ms', ms(settings.maxConnectionIdleSeconds));
+  set('grpc.max_connection_age_ms', ms(settings.maxConnectionAgeSeconds));
+  set('grpc.max_connection_age_grace_ms', ms(settings.maxConnectionAgeGraceSeconds));
+  // Pings find peers that vanished without closing (a half-open connection holds a descriptor forever).
+  set('grpc.keepalive_time_ms', ms(settings.keepaliveSeconds));
+  set('grpc.keepalive_timeout_ms', ms(settings.keepaliveTimeoutSeconds));
+  return options;
 }
 
 export async function startGrpcServer(options: {
   address: string;
   maxReceiveMessageBytes: number;
+  connections: ConnectionSettings;
   check: CheckPipeline;
   health: HealthState;
   logger: Logger;
+  /** a connection refused because grpc.maxConnections were open */
+  onConnectionRefused?: () => void;
+  /** the number of open connections, after each change */
+  onConnections?: (open: number) => void;
 }): Promise<GrpcShell> {
   const protos = loadProtos();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageBytes });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    ...connectionOptions(options.connections),
+  });
   server.addService(protos.authorization, {
     Check(call: grpc.ServerUnaryCall<DecodedCheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
       options.check(call.request).then(
@@ -35,14 +72,32 @@ export async function startGrpcServer(options: {
     },
   });
   server.addService(protos.health, options.health.handlers);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
-      error === null ? resolve(boundPort) : reject(error),
+  // grpc-js cannot cap connections: the listener accepts (up to the cap) and injects sockets into it.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const maxConnections = connectionCap(options.connections.maxConnections, await openFileLimit());
+  if (maxConnections < options.connections.maxConnections) {
+    options.logger.warn(
+      { configured: options.connections.maxConnections, maxConnections, headroom: DESCRIPTOR_HEADROOM },
+      'grpc.maxConnections lowered to leave descriptors for the admin port under the open-file limit (ulimit -n)',
     );
+  }
+  const refusals = refusalReporter(options.logger, maxConnections);
+  const listener = await listenForGrpc({
+    address: options.address,
+    maxConnections,
+    accept: (socket) => injector.injectConnection(socket),
+    onConnections: (open) => options.onConnections?.(open),
+    onRefused: () => {
+      options.onConnectionRefused?.();
+      refusals.refused();
+    },
   });
   return {
-    port,
+    port: listener.port,
+    connections: () => listener.connections(),
     async shutdown(graceMs) {
+      listener.close();
+      refusals.stop();
       options.health.setServing(false);
       options.health.endWatches();
       await new Promise<void>((resolve) => {
@@ -57,6 +112,30 @@ export async function startGrpcServer(options: {
           resolve();
         });
       });
+    },
+  };
+}
+
+/** One warning at the first refused connection, then one count per 10 s: a flood must not flood the log. */
+function refusalReporter(logger: Logger, maxConnections: number): { refused(): void; stop(): void } {
+  let more = 0;
+  let window: NodeJS.Timeout | undefined;
+  return {
+    refused() {
+      if (window !== undefined) {
+        more += 1;
+        return;
+      }
+      logger.warn({ maxConnections }, 'gRPC connection refused: grpc.maxConnections connections are open');
+      window = setTimeout(() => {
+        window = undefined;
+        if (more > 0) logger.warn({ refused: more, maxConnections }, 'more gRPC connections refused in the last 10 s');
+        more = 0;
+      }, 10_000);
+      window.unref();
+    },
+    stop() {
+      if (window !== undefined) clearTimeout(window);
     },
   };
 }

@@ -140,6 +140,9 @@ async function assemble(
   const grpcShell = await startGrpcServer({
     address: config.grpc.address,
     maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
+    connections: config.grpc,
+    onConnectionRefused: () => metrics.grpcConnectionsRefused.inc(),
+    onConnections: (open) => metrics.grpcConnections.set(open),
     check: async (request) => {
       metrics.checksInFlight.inc();
       try {

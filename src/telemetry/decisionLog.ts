@@ -1,7 +1,9 @@
 // One log line per check. Credentials never enter the record: the path is logged without its query (tokens
-// may travel as query parameters), and the optional input copy has token-bearing headers, cookies and
-// query parameters removed before it reaches the logger.
+// may travel as query parameters), and the optional input copy goes through redactInput (./redact.ts):
+// token-bearing headers and cookies removed, credential query parameters redacted wherever a URL or the
+// path appears in it.
 import type { Logger } from 'pino';
+import { redactInput, type SecretLocations } from './redact.js';
 
 export interface DecisionRecord {
   decisionId: string;
@@ -23,13 +25,7 @@ export interface DecisionLogger {
   log(record: DecisionRecord): void;
 }
 
-export interface SecretLocations {
-  /** lower-case header names that carry credentials (the whole cookie header is always one) */
-  headers: ReadonlySet<string>;
-  queryParameters: ReadonlySet<string>;
-}
-
-export const ALWAYS_SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+export { ALWAYS_SECRET_HEADERS, type SecretLocations } from './redact.js';
 
 export function createDecisionLogger(
   logger: Logger,
@@ -62,32 +58,7 @@ export function stripQuery(path: string): string {
   return cut === -1 ? path : path.slice(0, cut);
 }
 
-/** A copy of the policy input with every credential location removed (the input itself is not changed). */
+/** A copy of the policy input fit for a log; see redactInput. */
 export function withoutSecrets(input: unknown, secrets: SecretLocations): unknown {
-  if (!isRecord(input)) return input;
-  const copy = structuredClone(input);
-  const attributes = copy['attributes'];
-  const http = isRecord(attributes) && isRecord(attributes['request']) ? attributes['request']['http'] : undefined;
-  if (isRecord(http)) {
-    const headers = http['headers'];
-    if (isRecord(headers)) {
-      for (const name of Object.keys(headers)) {
-        if (secrets.headers.has(name.toLowerCase())) delete headers[name];
-      }
-      // HTTP/2's :path carries the query string, where a token may travel.
-      if (typeof headers[':path'] === 'string') headers[':path'] = stripQuery(headers[':path']);
-    }
-    delete http['headerMap'];
-    if (typeof http['path'] === 'string') http['path'] = stripQuery(http['path']);
-    delete http['query'];
-  }
-  const query = copy['parsed_query'];
-  if (isRecord(query)) {
-    for (const name of Object.keys(query)) if (secrets.queryParameters.has(name)) delete query[name];
-  }
-  return copy;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return redactInput(input, secrets);
 }

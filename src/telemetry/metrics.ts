@@ -13,6 +13,8 @@ export interface Metrics {
   storeErrors: Counter;
   policyReloads: Counter<'result'>;
   policyWatchProblems: Counter<'kind'>;
+  grpcConnections: Gauge;
+  grpcConnectionsRefused: Counter;
   policyInfo: Gauge<'revision'>;
   setPolicyRevision(revision: string): void;
   policyEvalFailures: Counter<'reason'>;
@@ -131,6 +133,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     setPolicyMemorySource(read) {
       readPolicyMemory = read;
     },
+    grpcConnections: new Gauge({
+      name: `${PREFIX}grpc_connections`,
+      help: 'Open gRPC connections',
+      registers,
+    }),
+    grpcConnectionsRefused: new Counter({
+      name: `${PREFIX}grpc_connections_refused_total`,
+      help: 'gRPC connections refused because grpc.maxConnections were open',
+      registers,
+    }),
     policyInfo,
     setPolicyRevision(revision: string) {
       policyInfo.reset();

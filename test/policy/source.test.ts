@@ -178,3 +178,9 @@ describe('loadPolicySource', () => {
     expect(error.message).toMatch(/evil\.tar\.gz: bundle \.\.\/escape\.json: contains `\.\.`/);
   });
 });
+
+describe('policy.path that is not a regular file or directory', () => {
+  it('is refused without reading it (a device would never end)', async () => {
+    await expect(loadPolicySource('/dev/zero', ['envoy/authz/allow'])).rejects.toThrow('policy /dev/zero: is neither a regular file nor a directory');
+  });
+});
