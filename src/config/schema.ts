@@ -11,7 +11,11 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:9191')
   .refine(portInRange, 'port must be between 0 and 65535');
 
-const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
+// The message never repeats the value: a redis URL may hold a password.
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+  .refine((url) => URL.canParse(url), 'not a valid URL (redis://[user:password@]host:port[/db], port up to 65535)');
 
 export const grpcSchema = z
   .strictObject({

@@ -125,3 +125,11 @@ describe('addresses', () => {
     expect(error.message).toContain(`${error.file}:3: admin.address: host "no-such-host.invalid" does not resolve`);
   });
 });
+
+describe('redis URLs', () => {
+  it('refuses a port above 65535 with file, line and key, without printing the password', () => {
+    const error = parseError('redis:\n  url: "redis://default:hunter2@127.0.0.1:70000"\n');
+    expect(error.message).toContain('c.yaml:2: redis.url: not a valid URL');
+    expect(error.message).not.toContain('hunter2');
+  });
+});

@@ -109,7 +109,7 @@ describe('portcullis serve with a Redis URL holding a password', () => {
       'c.yaml': [
         'grpc: { address: 127.0.0.1:0 }',
         'admin: { address: 127.0.0.1:0 }',
-        'redis: { url: "redis://default:hunter2-secret@127.0.0.1:notaport" }',
+        'redis: { url: "redis://default:hunter2-secret@127.0.0.1:6379/notadb" }',
         `policy: { path: ${join(dir, 'policies')}, watch: false }`,
         'logLevel: silent',
       ].join('\n'),
@@ -117,7 +117,7 @@ describe('portcullis serve with a Redis URL holding a password', () => {
     const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('redis.url');
-    expect(result.stderr).toContain('redis://***@127.0.0.1:notaport');
+    expect(result.stderr).toContain('redis://***@127.0.0.1:6379/notadb');
     expect(result.stderr).not.toContain('hunter2');
   });
 });
