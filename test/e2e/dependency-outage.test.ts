@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis.js';
+import { freePort, startRedisServer, type RedisServer } from '../helpers/redis.js';
 import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
 import { createTestIssuer, type TestIssuer } from '../helpers/tokens.js';
 
@@ -166,6 +166,38 @@ describe('a Redis outage under steady load (onError: deny)', () => {
       await ready.stop();
       await redis.start();
     }
+  });
+});
+
+describe('a Redis that is not there yet when the sidecar starts', () => {
+  let redis: RedisServer | undefined;
+  let t: TestSidecar | undefined;
+  afterAll(async () => {
+    await t?.close();
+    await redis?.dispose();
+  });
+
+  it('starts, is ready at once, answers per onError, and serves once Redis appears', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': ALLOW_ALL },
+      config: {
+        redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: 'late:', commandTimeoutMs: COMMAND_TIMEOUT_MS, onError: 'deny' },
+        rateLimits: [{ name: 'all', key: ['request.method'], limit: 1_000_000, periodSeconds: 60 }],
+      },
+      options: { storePingIntervalMs: 100 },
+    });
+    const { status, body } = await readyBody(t.adminUrl);
+    // A pod whose startup probe waited for Redis would never start while Redis is missing.
+    expect(status).toBe(200);
+    expect(body['store']).toMatchObject({ kind: 'redis', up: false });
+    expect(httpStatus(await t.client.check(checkRequest({ path: '/api/orders' })))).toBe(503);
+
+    redis = await startRedisServer({ port });
+    await eventually('an allowed check once Redis is up', async () =>
+      httpStatus(await t!.client.check(checkRequest({ path: '/api/orders' }))) === 200 ? true : undefined,
+    );
+    await eventually('/readyz to report the store up', async () => ((await readyBody(t!.adminUrl)).body['store'].up ? true : undefined));
   });
 });
 
