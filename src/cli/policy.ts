@@ -2,12 +2,12 @@
 // that fails while evaluating), 2 bad usage or an invalid policy (the message names file:line:col).
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
-import { RegoCompileError } from '@portcullis/rego-wasm';
+import { RegoCompileError } from '@portcullis/rego-wasm/isolated';
 import { PolicyLoadError } from '../policy/errors.js';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 
-// The compiler (binaryen) and the Wasm SDK are loaded only once the arguments are valid, so `--help` and
-// usage errors answer at once.
+// The policy loader and the Wasm SDK are loaded only once the arguments are valid, so `--help` and usage
+// errors answer at once; the compiler itself runs in a child process (policy/source.ts).
 const loadCompiler = async () => ({
   ...(await import('../policy/source.js')),
   ...(await import('@portcullis/rego-wasm/bundle')),

@@ -1,11 +1,12 @@
 // Turns `policy.path` into an OPA Wasm module plus base data, whatever the path holds: a directory of .rego
-// files (compiled in-process), a bare .wasm module, or a bundle .tar.gz (ours or `opa build -t wasm`'s).
+// files (compiled in a child process, see compileSources), a bare .wasm module, or a bundle .tar.gz (ours or
+// `opa build -t wasm`'s). Serving a bundle or a .wasm module never loads the compiler.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt, readBundle } from '@portcullis/rego-wasm/bundle';
-import { compileRego, parseModule, type RegoSource } from '@portcullis/rego-wasm';
+import type { IsolatedCompileResult, RegoSource } from '@portcullis/rego-wasm/isolated';
 import { MAX_POLICY_FILE_BYTES } from '../config/files.js';
 import { PolicyLoadError } from './errors.js';
 
@@ -71,8 +72,8 @@ async function loadBundle(path: string, archive: Uint8Array, entrypoints: string
   const sources = bundle.regoFiles
     .filter((file) => !isTestFile(file.path))
     .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
-  const compiled = compileRego(sources, { entrypoints });
-  checkEntrypointsDefined(path, sources, bundle.data, compiled.entrypoints);
+  const compiled = await compileSources(path, sources, entrypoints);
+  checkEntrypointsDefined(path, compiled.rules, bundle.data, compiled.entrypoints);
   return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
 }
 
@@ -105,21 +106,34 @@ async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<Po
   if (sources.length === 0) {
     throw new PolicyLoadError(dir, 'holds no .rego files (test files ending _test.rego are skipped)');
   }
-  // RegoCompileError is left as is: its message already names file:line:col and the construct.
-  const compiled = compileRego(sources, { entrypoints });
-  checkEntrypointsDefined(dir, sources, data, compiled.entrypoints);
+  const compiled = await compileSources(dir, sources, entrypoints);
+  checkEntrypointsDefined(dir, compiled.rules, data, compiled.entrypoints);
   return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision: shortHash(hashed), kind: 'rego' };
+}
+
+/**
+ * Compiles in a child process that exits afterwards (the compiler package's `./isolated` entry): the serving
+ * process never loads binaryen, its event loop keeps answering checks while a reload compiles, and the
+ * compiler's memory goes back to the system. The entry is imported here, on the compile path only.
+ * RegoCompileError is left as is: its message already names file:line:col and the construct.
+ */
+async function compileSources(path: string, sources: RegoSource[], entrypoints: string[]): Promise<IsolatedCompileResult> {
+  const { compileIsolated, CompilerUnavailableError } = await import('@portcullis/rego-wasm/isolated');
+  try {
+    return await compileIsolated(sources, { entrypoints });
+  } catch (error) {
+    if (error instanceof CompilerUnavailableError && error.reason === 'backend-missing') {
+      throw new PolicyLoadError(path, `holds Rego sources, which this installation cannot compile: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /**
  * An entrypoint that names no rule compiles to a module that is always undefined, so every request would
  * be denied; that is a typo to report at load time (as `opa build` does), not a policy to run.
  */
-function checkEntrypointsDefined(dir: string, sources: RegoSource[], data: unknown, entrypoints: string[]): void {
-  const rulePaths = sources.flatMap((source) => {
-    const module = parseModule(source.path, source.source);
-    return module.rules.map((rule) => [...module.package.path, ...rule.name]);
-  });
+function checkEntrypointsDefined(dir: string, rulePaths: string[][], data: unknown, entrypoints: string[]): void {
   const related = (a: string[], b: string[]): boolean => a.every((segment, i) => i >= b.length || b[i] === segment);
   for (const entrypoint of entrypoints) {
     const path = entrypoint.split('/');

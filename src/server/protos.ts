@@ -1,19 +1,10 @@
-// Loads Envoy's own ext_authz v3 protos (shipped in @grpc/grpc-js-xds/deps) and our grpc.health.v1 proto,
-// once at start-up. Message objects use lowerCamelCase field names so a decoded CheckRequest is already
+// Loads Envoy's own ext_authz v3 protos and our grpc.health.v1 proto from the repository's proto/ folder
+// (Envoy's files copied unchanged from upstream; test/server/protos.test.ts proves them identical), once at
+// start-up. Message objects use lowerCamelCase field names so a decoded CheckRequest is already
 // close to the protobuf-JSON form OPA-Envoy policies read.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
-
-const require = createRequire(import.meta.url);
-
-/** Include dirs of Envoy's API and its dependencies, as grpc-js-xds vendors them. */
-export function envoyIncludeDirs(): string[] {
-  const depsDir = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return ['envoy-api', 'googleapis', 'xds', 'protoc-gen-validate'].map((d) => join(depsDir, d));
-}
 
 /** The repository's proto/ dir (src/server and dist/server are both two levels below the root). */
 export function ownProtoDir(): string {
@@ -45,7 +36,7 @@ export function loadProtos(): LoadedProtos {
   if (cached !== undefined) return cached;
   const definition = protoLoader.loadSync(
     ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'],
-    { ...protoLoaderOptions, includeDirs: [...envoyIncludeDirs(), ownProtoDir()] },
+    { ...protoLoaderOptions, includeDirs: [ownProtoDir()] },
   );
   cached = {
     authorization: serviceAt(definition, 'envoy.service.auth.v3.Authorization'),
@@ -57,7 +48,7 @@ export function loadProtos(): LoadedProtos {
 function serviceAt(definition: protoLoader.PackageDefinition, name: string): grpc.ServiceDefinition {
   const service = definition[name];
   if (service === undefined || !isServiceDefinition(service)) {
-    throw new Error(`proto service ${name} not found; is @grpc/grpc-js-xds installed with its deps/ folder?`);
+    throw new Error(`proto service ${name} not found; is the proto/ folder next to dist/ complete?`);
   }
   return service as unknown as grpc.ServiceDefinition;
 }

@@ -239,12 +239,35 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
     const app = path.join(image.root, 'app');
     expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
     expect(fs.existsSync(path.join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true);
-    for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript']) {
+    // The Envoy proto tree is a development dependency (the server's protos are in proto/); of binaryen, a
+    // development dependency too, only the library is copied in, not its command-line tools.
+    expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'bin')), 'binaryen/bin in the image').toBe(false);
+    for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript', '@grpc/grpc-js-xds']) {
       expect(fs.existsSync(path.join(app, 'node_modules', devOnly)), `node_modules/${devOnly} in the image`).toBe(false);
     }
     expect(fs.existsSync(path.join(app, 'src')), 'TypeScript sources in the image').toBe(false);
     expect(fs.existsSync(path.join(app, 'test')), 'tests in the image').toBe(false);
   });
+
+  it('compiles a mounted directory of .rego with its own node_modules (as envoy/istio/ mounts policies)', () => {
+    const policies = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-policies-'));
+    try {
+      fs.writeFileSync(path.join(policies, 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n');
+      const [node, cli] = imageCommand(image);
+      const out = path.join(policies, 'out.wasm');
+      const result = spawnSync(node!, [cli!, 'policy', 'build', policies, '-o', out], {
+        cwd: path.join(image.root, image.workdir),
+        env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...imageEnv(image) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+      expect(fs.readFileSync(out).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+    } finally {
+      fs.rmSync(policies, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('runs as a numeric non-root user, exposes 9191 and 9192 and starts `portcullis serve`', () => {
     expect(image.user).toMatch(/^[1-9]\d*(:\d+)?$/);

@@ -1,7 +1,8 @@
 // A real gRPC client on Envoy's ext_authz v3 protos (and grpc.health.v1), as Envoy would call the sidecar.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { envoyIncludeDirs, ownProtoDir } from '../../src/server/protos.js';
+import { ownProtoDir } from '../../src/server/protos.js';
+import { envoyIncludeDirs } from './upstreamProtos.js';
 
 export interface HeaderValueOption {
   header: { key: string; value: string };

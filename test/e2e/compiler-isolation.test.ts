@@ -1,0 +1,136 @@
+// The serving process never carries the Rego compiler. A real `portcullis serve` runs with a module loader
+// hook that records every module it resolves: serving a bundle resolves neither binaryen nor the compiler's
+// entry point, and serving a directory of .rego resolves no binaryen either (the compile runs in a child
+// process). The hook also sees the compiler package's `./builtins` entry, so an empty record cannot pass.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileRego } from '@portcullis/rego-wasm';
+import { writeBundle } from '@portcullis/rego-wasm/bundle';
+import { checkRequest, createTestClient } from '../helpers/checkClient.js';
+import { freePort } from '../helpers/process.js';
+import { makeTempDir, writeFiles } from '../helpers/sidecar.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RUN_CLI = fileURLToPath(new URL('../helpers/runCli.ts', import.meta.url));
+
+const POLICY = `package envoy.authz
+
+import rego.v1
+
+default allow := false
+
+allow if input.parsed_path[0] == "open"
+`;
+
+// Registered with --import before the CLI: a resolve hook appending each resolved URL to a file.
+const REGISTER = `import { register } from 'node:module';
+register(new URL('./hooks.mjs', import.meta.url), { data: { log: process.env.MODULE_LOG } });
+`;
+const HOOKS = `import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(log, resolved.url + '\\n');
+  return resolved;
+}
+`;
+
+/** Modules that belong to compiling: binaryen, and the compiler package's compile entry and its backend. */
+const COMPILER_MODULE = /\/node_modules\/binaryen\/|\/rego-wasm\/dist\/(index|compile|wasm\/emit)\.js$/;
+
+interface Served {
+  modules(): string[];
+  check(path: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function serve(dir: string, policyPath: string): Promise<Served> {
+  const grpcPort = await freePort();
+  const adminPort = await freePort();
+  const log = join(dir, 'modules.log');
+  writeFileSync(log, '');
+  writeFiles(dir, {
+    'register.mjs': REGISTER,
+    'hooks.mjs': HOOKS,
+    'c.yaml': [
+      `grpc: { address: 127.0.0.1:${grpcPort} }`,
+      `admin: { address: 127.0.0.1:${adminPort} }`,
+      `policy: { path: ${policyPath}, watch: false }`,
+    ].join('\n'),
+  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, RUN_CLI, 'serve', '--config', join(dir, 'c.yaml')],
+    { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('portcullis serving')) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`serve exited ${child.exitCode}:\n${output}`));
+      }
+    }, 50);
+  });
+  const client = createTestClient(grpcPort);
+  return {
+    modules: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    async check(path) {
+      const response = await client.check(checkRequest({ path }));
+      return response.deniedResponse?.status?.code ?? 200;
+    },
+    async close() {
+      client.close();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('the serving process does not load the compiler', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = makeTempDir('portcullis-isolation-');
+    writeFiles(dir, { 'policies/authz.rego': POLICY });
+    const { wasm, entrypoints } = compileRego([{ path: 'authz.rego', source: POLICY }], { entrypoints: ['envoy/authz/allow'] });
+    writeFileSync(join(dir, 'bundle.tar.gz'), await writeBundle({ wasm, data: {}, revision: 'r1', entrypoints }));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serving a bundle: no binaryen, no compiler entry point', async () => {
+    const served = await serve(dir, join(dir, 'bundle.tar.gz'));
+    try {
+      expect(await served.check('/open')).toBe(200);
+      expect(await served.check('/closed')).toBe(403);
+      const modules = served.modules();
+      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/builtins/index.js'))).toBe(true);
+      expect(modules.filter((url) => COMPILER_MODULE.test(url))).toEqual([]);
+      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/isolated.js'))).toBe(false);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('serving a directory of .rego: compiled in a child process, no binaryen in the server', async () => {
+    const served = await serve(dir, join(dir, 'policies'));
+    try {
+      expect(await served.check('/open')).toBe(200);
+      expect(await served.check('/closed')).toBe(403);
+      const modules = served.modules();
+      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/isolated.js'))).toBe(true);
+      expect(modules.filter((url) => COMPILER_MODULE.test(url))).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  });
+});
