@@ -1,105 +1,257 @@
-// Memory footprint of `portcullis serve` as deployed beside a pod (the sizing behind the memory requests and
-// limits in envoy/istio/): the built CLI (`npm run build` first) in its own process with a policy directory
-// compiled in-process (as the Istio ConfigMap mounts it), JWT verification and one rate-limit rule. Reads
-// the child's resident set (VmRSS) and its peak (VmHWM) from /proc after start-up, under check load, and
-// after a policy reload (a recompile). Linux only. Prints figures; asserts nothing.
-//   npm run build && npm run bench:footprint      (DURATION_SECONDS=20 CONCURRENCY=32 POLICY=bundle
-//   REDIS_URL=redis://... to change)
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+// Footprint benchmark, from real processes: `node bin/portcullis.js serve` (the built dist/, as in
+// production) started on free ports, measured through /proc. Prints figures; asserts nothing.
+//   npm run bench:footprint        (runs `npm run build` first; Linux only: reads /proc)
+//   LOAD_SECONDS=5 CONCURRENCY=16 RELOADS=5 to change the load; SERVE_NODE_FLAGS="--flag ..." for the server
+// Figures:
+// - idle RSS serving the bundle of policies/ and serving policies/ itself (after start-up, 1,000 checks and
+//   a pause for the garbage collector);
+// - peak RSS across reloads of policies/ under load: the server's own high-water mark (VmHWM, reset before
+//   the reloads through /proc/PID/clear_refs; the same under load without a reload, for comparison), and
+//   the highest sampled sum of the server and its compiler child (what a container's memory limit sees);
+// - production node_modules: `npm ci --omit=dev` of this checkout's manifests in a temporary directory;
+// - check latency: steady-state p99 under load, and the longest check in flight during a reload.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { checkRequest, createTestClient, type TestClient } from '../test/helpers/checkClient.js';
 import { freePort } from '../test/helpers/process.js';
-import { createTestIssuer } from '../test/helpers/tokens.js';
 
-const SECONDS = Number(process.env.DURATION_SECONDS ?? 20);
-/** dir: the policy directory compiled at start-up (the Istio ConfigMap); bundle: compiled beforehand (the image). */
-const POLICY = process.env.POLICY === 'bundle' ? 'bundle' : 'dir';
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
-const USERS = 500;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
+const RELOADS = Number(process.env.RELOADS ?? 5);
+const MB = 1024 * 1024;
 
-const dir = mkdtempSync(join(tmpdir(), 'portcullis-footprint-'));
-const issuer = await createTestIssuer();
-mkdirSync(join(dir, 'policies'));
-cpSync(resolve('policies'), join(dir, 'policies'), { recursive: true });
-const policyPath =
-  POLICY === 'bundle' ? join(dir, 'bundle.tar.gz') : join(dir, 'policies');
-if (POLICY === 'bundle') {
-  const build = spawn(process.execPath, ['bin/portcullis.js', 'policy', 'build', join(dir, 'policies'), '-o', policyPath, '-e', 'envoy/authz/allow'], { stdio: 'inherit' });
-  await new Promise((r) => build.once('exit', r));
-}
-const grpcPort = await freePort();
-const adminPort = await freePort();
-writeFileSync(
-  join(dir, 'c.yaml'),
-  [
-    `grpc: { address: 127.0.0.1:${grpcPort} }`,
-    `admin: { address: 127.0.0.1:${adminPort} }`,
-    'shutdown: { delaySeconds: 0 }',
-    ...(process.env.REDIS_URL ? [`redis: { url: "${process.env.REDIS_URL}", keyPrefix: "footprint:" }`] : []),
-    `jwt: { required: false, providers: [{ name: corp, issuer: "${issuer.issuer}", audiences: [${issuer.audience}], algorithms: [ES256], jwksFile: ${issuer.writeJwksFile(dir)} }] }`,
-    'rateLimits: [{ name: per-user, key: [jwt.sub], limit: 1000000, periodSeconds: 60 }]',
-    `policy: { path: ${policyPath}, watch: ${POLICY === 'dir'} }`,
-    'decisionLog: { enabled: true }',
-    'logLevel: warn',
-  ].join('\n'),
-);
+const REQUESTS = [checkRequest({ path: '/healthz' }), checkRequest({ path: '/api/orders/1', method: 'POST' })];
 
-const child = spawn(process.execPath, ['bin/portcullis.js', 'serve', '--config', join(dir, 'c.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
-const memory = (): { rssMiB: number; peakMiB: number } => {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMiB: Math.round(kib('VmRSS') / 102.4) / 10, peakMiB: Math.round(kib('VmHWM') / 102.4) / 10 };
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
 
-const started = Date.now();
-for (;;) {
+/** A field of /proc/PID/status in bytes (VmRSS, VmHWM), or 0 once the process is gone. */
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) break;
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
   } catch {
-    // not listening yet
+    return 0;
   }
-  if (child.exitCode !== null) throw new Error(`portcullis exited with ${child.exitCode}`);
-  await sleep(100);
 }
-const startup = { seconds: (Date.now() - started) / 1000, ...memory() };
-await sleep(2000);
-const idle = memory();
 
-const client = createTestClient(grpcPort);
-const tokens = await Promise.all(Array.from({ length: USERS }, (_, i) => issuer.sign({ sub: `user-${i}`, roles: ['viewer'] })));
-let checks = 0;
-let maxRss = 0;
-const deadline = Date.now() + SECONDS * 1000;
-const sampler = setInterval(() => (maxRss = Math.max(maxRss, memory().rssMiB)), 250);
-await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < deadline) {
-      const token = tokens[checks % USERS]!;
-      await client.check(checkRequest({ path: '/api/orders', headers: { authorization: `Bearer ${token}` } }));
-      checks++;
+/** Direct children of a process (the compiler child while a compile runs). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+interface Server {
+  pid: number;
+  client: TestClient;
+  revision(): Promise<string>;
+  /** The longest event-loop delay since the previous call (prom-client resets its histogram per scrape). */
+  eventLoopLagMax(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServer(dir: string, policyPath: string, watch: boolean): Promise<Server> {
+  const grpcPort = await freePort();
+  const adminPort = await freePort();
+  const config = join(dir, `portcullis-${grpcPort}.yaml`);
+  writeFileSync(
+    config,
+    [
+      `grpc: { address: 127.0.0.1:${grpcPort} }`,
+      `admin: { address: 127.0.0.1:${adminPort} }`,
+      'jwt: { required: false, providers: [] }',
+      'decisionLog: { enabled: false }',
+      `policy: { path: ${policyPath}, watch: ${watch} }`,
+    ].join('\n'),
+  );
+  const nodeFlags = (process.env.SERVE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  while (!output.includes('portcullis serving')) {
+    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}:\n${output}`);
+    await sleep(20);
+  }
+  const admin = `http://127.0.0.1:${adminPort}`;
+  return {
+    pid: child.pid!,
+    client: createTestClient(grpcPort),
+    revision: async () => ((await (await fetch(`${admin}/v1/policy`)).json()) as { revision: string }).revision,
+    async eventLoopLagMax() {
+      const text = await (await fetch(`${admin}/metrics`)).text();
+      const match = /^\w*nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+      return match ? Number(match[1]) * 1000 : NaN;
+    },
+    async stop() {
+      this.client.close();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function checks(server: Server, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await server.client.check(REQUESTS[i % REQUESTS.length]);
+}
+
+/** Idle RSS: after `count` checks, a pause, and another sample a second later (the lower one). */
+async function idleRss(server: Server): Promise<number> {
+  await checks(server, 1_000);
+  await sleep(3_000);
+  const first = procStatus(server.pid, 'VmRSS');
+  await sleep(1_000);
+  return Math.min(first, procStatus(server.pid, 'VmRSS'));
+}
+
+interface Sample {
+  start: number;
+  end: number;
+}
+
+/** Checks at fixed concurrency until `stop()` resolves; every check's start and end time. */
+function load(server: Server): { samples: Sample[]; errors: number; stop(): Promise<void> } {
+  const samples: Sample[] = [];
+  let errors = 0;
+  let running = true;
+  let n = 0;
+  const workers = Array.from({ length: CONCURRENCY }, async () => {
+    while (running) {
+      const start = performance.now();
+      try {
+        await server.client.check(REQUESTS[n++ % REQUESTS.length]);
+      } catch {
+        errors++;
+      }
+      samples.push({ start, end: performance.now() });
     }
-  }),
-);
-clearInterval(sampler);
-const loaded = { checksPerSecond: Math.round(checks / SECONDS), maxRssMiB: maxRss, ...memory() };
-
-// A policy change: the directory is recompiled in-process while checks go on.
-if (POLICY === 'dir') {
-  writeFileSync(join(dir, 'policies', 'authz.rego'), `${readFileSync(join(dir, 'policies', 'authz.rego'), 'utf8')}\n# touched\n`);
-  await sleep(5000);
+  });
+  return {
+    samples,
+    get errors() {
+      return errors;
+    },
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+    },
+  };
 }
-const reloaded = memory();
 
-client.close();
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
-rmSync(dir, { recursive: true, force: true });
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
 
-console.log(`node ${process.version}, ${POLICY === 'dir' ? 'policy directory compiled in-process' : 'prebuilt bundle'}, ${process.env.REDIS_URL ? 'redis' : 'in-process'} store`);
-console.log(`ready after ${startup.seconds.toFixed(1)} s: RSS ${startup.rssMiB} MiB (peak so far ${startup.peakMiB} MiB)`);
-console.log(`idle: RSS ${idle.rssMiB} MiB`);
-console.log(`under load (${CONCURRENCY} concurrent, ${SECONDS} s, ${loaded.checksPerSecond} checks/s): RSS up to ${loaded.maxRssMiB} MiB, peak ${loaded.peakMiB} MiB`);
-console.log(`${POLICY === 'dir' ? 'after a policy reload' : 'at the end'}: RSS ${reloaded.rssMiB} MiB, peak over the whole run ${reloaded.peakMiB} MiB`);
+function productionNodeModules(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-prod-'));
+  try {
+    for (const file of ['package.json', 'package-lock.json', 'packages/rego-wasm/package.json', 'scripts/prepare.mjs']) {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      cpSync(join(ROOT, file), join(dir, file));
+    }
+    const install = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
+    if (install.status !== 0) throw new Error(`npm ci --omit=dev failed:\n${install.stdout}${install.stderr}`);
+    const du = spawnSync('du', ['-sk', join(dir, 'node_modules')], { encoding: 'utf8' });
+    return Number(du.stdout.split('\t')[0]) * 1024;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'portcullis-footprint-'));
+try {
+  const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('npm run build failed');
+  const policies = join(work, 'policies');
+  cpSync(join(ROOT, 'policies'), policies, { recursive: true });
+  const bundle = join(work, 'bundle.tar.gz');
+  const build = spawnSync(process.execPath, ['bin/portcullis.js', 'policy', 'build', policies, '-o', bundle], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`policy build failed:\n${build.stderr}`);
+
+  const fromBundle = await startServer(work, bundle, false);
+  const bundleRss = await idleRss(fromBundle);
+  await fromBundle.stop();
+
+  const fromRego = await startServer(work, policies, true);
+  const regoRss = await idleRss(fromRego);
+
+  // Steady state under load, then reloads under the same load.
+  writeFileSync(`/proc/${fromRego.pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+  const steady = load(fromRego);
+  await sleep(LOAD_SECONDS * 1000);
+  await steady.stop();
+  const steadyPeak = procStatus(fromRego.pid, 'VmHWM');
+  const steadyLatencies = steady.samples.map((s) => s.end - s.start);
+
+  writeFileSync(`/proc/${fromRego.pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+  const loaded = load(fromRego);
+  await sleep(500);
+  const windows: Sample[] = [];
+  let podPeak = 0;
+  let childPeak = 0;
+  let lagMax = 0;
+  const authz = readFileSync(join(policies, 'authz.rego'), 'utf8');
+  for (let reload = 1; reload <= RELOADS; reload++) {
+    const before = await fromRego.revision();
+    await fromRego.eventLoopLagMax();
+    const start = performance.now();
+    writeFileSync(join(policies, 'authz.rego'), `${authz}\n# reload ${reload}\n`);
+    while ((await fromRego.revision()) === before) {
+      const children = childPids(fromRego.pid);
+      const childRss = children.reduce((sum, pid) => sum + procStatus(pid, 'VmRSS'), 0);
+      childPeak = Math.max(childPeak, ...children.map((pid) => procStatus(pid, 'VmHWM')));
+      podPeak = Math.max(podPeak, procStatus(fromRego.pid, 'VmRSS') + childRss);
+      await sleep(5);
+    }
+    windows.push({ start, end: performance.now() });
+    lagMax = Math.max(lagMax, await fromRego.eventLoopLagMax());
+    await sleep(1_000);
+  }
+  await loaded.stop();
+  const serverPeak = procStatus(fromRego.pid, 'VmHWM');
+  const afterReloadsRss = await idleRss(fromRego);
+  await fromRego.stop();
+
+  // A check overlaps a reload when it was in flight at any moment between the file write and the swap.
+  const duringReload = loaded.samples.filter((s) => windows.some((w) => s.end >= w.start && s.start <= w.end));
+  const reloadLatencies = duringReload.map((s) => s.end - s.start);
+  const steadyP99 = percentile(steadyLatencies, 0.99);
+  const worst = Math.max(...reloadLatencies);
+
+  const nodeModules = productionNodeModules();
+
+  const row = (what: string, value: string, target: string): string => `  ${what.padEnd(58)} ${value.padStart(10)}   (target ${target})`;
+  console.log(`footprint (node ${process.version}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`);
+  console.log(row('idle RSS serving the bundle of policies/', mb(bundleRss), '<= 70 MB'));
+  console.log(row('idle RSS serving policies/ (compiled in a child process)', mb(regoRss), '<= 90 MB'));
+  console.log(row('peak RSS under load, no reload: the server process', mb(steadyPeak), '-'));
+  console.log(row('peak RSS across reloads: the server process', mb(serverPeak), '<= 128 MB'));
+  console.log(row('peak RSS across reloads: server + compiler child (sampled)', mb(podPeak), '-'));
+  console.log(row('peak RSS of the compiler child (sampled)', mb(childPeak), '-'));
+  console.log(row('idle RSS after the reloads', mb(afterReloadsRss), '-'));
+  console.log(row('production node_modules (npm ci --omit=dev)', mb(nodeModules), '<= 45 MB'));
+  console.log(row(`steady-state p99 check latency (${steadyLatencies.length} checks)`, `${steadyP99.toFixed(2)} ms`, '-'));
+  console.log(
+    row(`longest check during a reload (${reloadLatencies.length} checks in flight)`, `${worst.toFixed(2)} ms`, `<= 2x p99 = ${(2 * steadyP99).toFixed(2)} ms`),
+  );
+  console.log(row('longest event-loop delay in the server during a reload', `${lagMax.toFixed(2)} ms`, '-'));
+  console.log(row('checks that failed', String(steady.errors + loaded.errors), '0'));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,10 +1,13 @@
 // Conformance runner: compiles each case of the regorus YAML suites with Portcullis's Rego compiler,
 // evaluates it through the real opa-wasm SDK and compares with the expected result.
 // Usage: npm run conformance [-- FILTER...]   (FILTER: substrings of file paths or case notes)
-// The suites are data read in place (REGO_CONFORMANCE_DIR, default ../shared/rego-conformance); nothing is copied.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//        npm run conformance -- --record      (rewrites passing.txt with the cases that pass now)
+// The suites are data read in place (REGO_CONFORMANCE_DIR, else the nearest shared/rego-conformance beside
+// the checkout or one of its parents); nothing is copied. passing.txt lists the cases that passed when it
+// was recorded: one of them failing now fails the run (and test/conformance/conformance.test.ts in npm test).
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import opa from '@open-policy-agent/opa-wasm';
 import { parse } from 'yaml';
@@ -12,7 +15,20 @@ import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 import { compileRego } from '@portcullis/rego-wasm';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const SUITE_DIR = resolve(process.env.REGO_CONFORMANCE_DIR ?? join(HERE, '../../../shared/rego-conformance'));
+export const PASSING_LIST = join(HERE, 'passing.txt');
+
+/** REGO_CONFORMANCE_DIR, else `shared/rego-conformance` beside the checkout or any of its parents. */
+function findSuiteDir(): string {
+  if (process.env.REGO_CONFORMANCE_DIR !== undefined) return resolve(process.env.REGO_CONFORMANCE_DIR);
+  const first = resolve(HERE, '../../../shared/rego-conformance');
+  for (let dir = resolve(HERE, '../../..'); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'shared', 'rego-conformance');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return first;
+  }
+}
+
+export const SUITE_DIR = findSuiteDir();
 const RULE_PATH = /^data(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 /**
  * Errors regorus raises for a builtin given bad arguments (its strict mode). Portcullis evaluates like OPA's
@@ -233,30 +249,31 @@ function casesOf(file: string): Case[] {
   return doc?.cases ?? [];
 }
 
-async function main(): Promise<void> {
-  const filters = process.argv.slice(2);
-  const verbose = process.env.CONFORMANCE_VERBOSE === '1';
-  const byFolder = new Map<string, Tally>();
-  const total: Tally = { passed: 0, failed: 0, skipped: 0 };
-  const failures: string[] = [];
-  const skips: string[] = [];
+export interface CaseResult {
+  /** `file :: note`, with `#2`, `#3`... for a note repeated in one file. */
+  label: string;
+  outcome: Outcome;
+}
+
+/** Runs every case (or those whose label contains one of `filters`); unreadable files count as skipped. */
+export async function runConformance(filters: string[] = []): Promise<{ results: CaseResult[]; unreadable: string[] }> {
+  const results: CaseResult[] = [];
+  const unreadable: string[] = [];
   for (const file of yamlFiles(SUITE_DIR)) {
     const rel = relative(SUITE_DIR, file);
-    const folder = rel.split('/')[0] as string;
-    const tally = byFolder.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };
-    byFolder.set(folder, tally);
     let cases: Case[];
     try {
       cases = casesOf(file);
     } catch (err) {
-      // Counted as one skip so an unreadable file cannot silently shrink the suite.
-      tally.skipped++;
-      total.skipped++;
-      skips.push(`SKIP ${rel}: not valid YAML, its cases were not run (${(err as Error).message.split('\n')[0]})`);
+      unreadable.push(`${rel}: not valid YAML, its cases were not run (${(err as Error).message.split('\n')[0]})`);
       continue;
     }
+    const seen = new Map<string, number>();
     for (const c of cases) {
-      const label = `${rel} :: ${c.note ?? '?'}`;
+      const base = `${rel} :: ${c.note ?? '?'}`;
+      const count = (seen.get(base) ?? 0) + 1;
+      seen.set(base, count);
+      const label = count === 1 ? base : `${base} #${count}`;
       if (filters.length > 0 && !filters.some((f) => label.includes(f))) continue;
       let outcome: Outcome;
       try {
@@ -264,19 +281,70 @@ async function main(): Promise<void> {
       } catch (err) {
         outcome = { kind: 'failed', want: describe(expectationOf(c, null)), got: `runner error: ${(err as Error).message}` };
       }
-      tally[outcome.kind]++;
-      total[outcome.kind]++;
-      if (outcome.kind === 'failed') failures.push(`FAIL ${label}\n  want: ${outcome.want}\n  got:  ${outcome.got}`);
-      if (outcome.kind === 'skipped') skips.push(`SKIP ${label}: ${outcome.reason}`);
+      results.push({ label, outcome });
     }
   }
-  for (const line of skips) if (verbose || line.includes('not valid YAML')) console.log(line);
-  for (const line of failures) console.log(line);
+  return { results, unreadable };
+}
+
+/** The committed list of cases that passed when it was recorded. */
+export function readPassingList(): string[] {
+  return readFileSync(PASSING_LIST, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+async function main(): Promise<void> {
+  const record = process.argv.includes('--record');
+  const filters = process.argv.slice(2).filter((arg) => arg !== '--record');
+  const verbose = process.env.CONFORMANCE_VERBOSE === '1';
+  if (!existsSync(SUITE_DIR)) {
+    console.error(`conformance: no suites at ${SUITE_DIR}; set REGO_CONFORMANCE_DIR`);
+    process.exitCode = 1;
+    return;
+  }
+  const { results, unreadable } = await runConformance(filters);
+  const byFolder = new Map<string, Tally>();
+  const total: Tally = { passed: 0, failed: 0, skipped: unreadable.length };
+  for (const line of unreadable) console.log(`SKIP ${line}`);
+  for (const line of unreadable) {
+    const folder = line.split('/')[0] as string;
+    const tally = byFolder.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };
+    tally.skipped++;
+    byFolder.set(folder, tally);
+  }
+  for (const { label, outcome } of results) {
+    const folder = label.split('/')[0] as string;
+    const tally = byFolder.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };
+    byFolder.set(folder, tally);
+    tally[outcome.kind]++;
+    total[outcome.kind]++;
+    if (outcome.kind === 'failed') console.log(`FAIL ${label}\n  want: ${outcome.want}\n  got:  ${outcome.got}`);
+    if (outcome.kind === 'skipped' && verbose) console.log(`SKIP ${label}: ${outcome.reason}`);
+  }
   for (const [folder, tally] of byFolder) {
     console.log(`${folder}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
   }
   console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
-  process.exitCode = total.failed > 0 ? 1 : 0;
+
+  const passing = results.filter((r) => r.outcome.kind === 'passed').map((r) => r.label);
+  if (record) {
+    if (filters.length > 0) throw new Error('--record rewrites the whole list; run it without filters');
+    const header = '# Rego conformance cases that pass (`npm run conformance -- --record` writes this file).\n';
+    writeFileSync(PASSING_LIST, `${header}${passing.sort().join('\n')}\n`);
+    console.log(`recorded ${passing.length} passing cases in ${relative(process.cwd(), PASSING_LIST)}`);
+    return;
+  }
+  const ran = new Set(results.map((r) => r.label));
+  const nowPassing = new Set(passing);
+  const recorded = readPassingList();
+  const regressed = recorded.filter((label) => ran.has(label) && !nowPassing.has(label));
+  const missing = filters.length === 0 ? recorded.filter((label) => !ran.has(label)) : [];
+  const recordedSet = new Set(recorded);
+  const newlyPassing = passing.filter((label) => !recordedSet.has(label));
+  for (const label of regressed) console.log(`REGRESSED ${label} (in passing.txt)`);
+  for (const label of missing) console.log(`MISSING ${label} (in passing.txt, not in the suites)`);
+  if (newlyPassing.length > 0) console.log(`${newlyPassing.length} cases pass that passing.txt does not list; record them with --record`);
+  process.exitCode = regressed.length > 0 || missing.length > 0 ? 1 : 0;
 }
 
-await main();
+// Run as a script (npm run conformance), not when imported by the test.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
