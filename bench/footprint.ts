@@ -1,7 +1,7 @@
 // Footprint benchmark, from real processes: `node bin/portcullis.js serve` (the built dist/, as in
 // production) started on free ports, measured through /proc. Prints figures; asserts nothing.
 //   npm run bench:footprint        (runs `npm run build` first; Linux only: reads /proc)
-//   LOAD_SECONDS=5 CONCURRENCY=16 RELOADS=5 to change the load; SERVE_NODE_FLAGS="--flag ..." for the server
+//   LOAD_SECONDS=5 CONCURRENCY=16 RELOADS=5 to change the load; SERVE_NODE_FLAGS="..." for the server's Node flags (default: the image's)
 // Figures:
 // - idle RSS serving the bundle of policies/ and serving policies/ itself (after start-up, 1,000 checks and
 //   a pause for the garbage collector);
@@ -24,6 +24,8 @@ const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const RELOADS = Number(process.env.RELOADS ?? 5);
 const MB = 1024 * 1024;
+/** Node flags of the server: by default the image's (Dockerfile ENTRYPOINT). */
+const SERVE_NODE_FLAGS = process.env.SERVE_NODE_FLAGS ?? '--max-semi-space-size=2';
 
 const REQUESTS = [checkRequest({ path: '/healthz' }), checkRequest({ path: '/api/orders/1', method: 'POST' })];
 
@@ -74,7 +76,7 @@ async function startServer(dir: string, policyPath: string, watch: boolean): Pro
       `policy: { path: ${policyPath}, watch: ${watch} }`,
     ].join('\n'),
   );
-  const nodeFlags = (process.env.SERVE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeFlags = SERVE_NODE_FLAGS.split(' ').filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production' },
@@ -237,7 +239,7 @@ try {
   const nodeModules = productionNodeModules();
 
   const row = (what: string, value: string, target: string): string => `  ${what.padEnd(58)} ${value.padStart(10)}   (target ${target})`;
-  console.log(`footprint (node ${process.version}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`);
+  console.log(`footprint (node ${process.version} ${SERVE_NODE_FLAGS}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`);
   console.log(row('idle RSS serving the bundle of policies/', mb(bundleRss), '<= 70 MB'));
   console.log(row('idle RSS serving policies/ (compiled in a child process)', mb(regoRss), '<= 90 MB'));
   console.log(row('peak RSS under load, no reload: the server process', mb(steadyPeak), '-'));

@@ -1,7 +1,6 @@
 // The limits stage's public surface: the store (in-process or Redis) and the stage that uses it.
 import type { Config } from '../config/schema.js';
 import { MemoryStore } from './memory-store.js';
-import { createRedisStore } from './redis-store.js';
 import type { DecisionStore, LimitsDeps } from './types.js';
 
 export { createLimitsStage } from './stage.js';
@@ -18,5 +17,7 @@ export async function createStore(config: Config, deps: LimitsDeps): Promise<Dec
     );
     return new MemoryStore();
   }
+  // Loaded only with a redis section: ioredis alone adds ~15 MB to a process that never talks to Redis.
+  const { createRedisStore } = await import('./redis-store.js');
   return createRedisStore(config.redis, deps.logger);
 }
