@@ -1,7 +1,7 @@
 import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { ENVOY_HTTP_STATUSES } from '../../src/response/envoyHttpStatus.js';
-import { envoyIncludeDirs } from '../../src/server/protos.js';
+import { envoyIncludeDirs } from '../helpers/upstreamProtos.js';
 
 describe('ENVOY_HTTP_STATUSES', () => {
   it("is exactly Envoy's envoy.type.v3.StatusCode enum, without Empty (0)", () => {
