@@ -254,12 +254,12 @@ describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: n
     const policies = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-policies-'));
     try {
       fs.writeFileSync(path.join(policies, 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n');
-      // The image's node and CLI, without the init in front of them.
+      // The image's node, its flags and the CLI, without the init in front of them.
       const argv = imageCommand(image);
+      const nodeAt = argv.findIndex((arg) => arg === 'node' || arg.endsWith('/node'));
       const cliAt = argv.findIndex((arg) => arg.endsWith('bin/portcullis.js'));
-      const [node, cli] = argv.slice(cliAt - 1, cliAt + 1);
       const out = path.join(policies, 'out.wasm');
-      const result = spawnSync(node!, [cli!, 'policy', 'build', policies, '-o', out], {
+      const result = spawnSync(argv[nodeAt]!, [...argv.slice(nodeAt + 1, cliAt + 1), 'policy', 'build', policies, '-o', out], {
         cwd: path.join(image.root, image.workdir),
         env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...imageEnv(image) },
         encoding: 'utf8',
