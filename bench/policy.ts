@@ -1,22 +1,12 @@
 // Policy benchmark: compile time of ./policies and evaluation throughput/latency of a realistic RBAC
 // decision object, through the same SDK the sidecar uses. Prints figures; asserts nothing.
 //   npm run bench:policy
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import opa from '@open-policy-agent/opa-wasm';
-import { compileRego, type RegoSource } from '@portcullis/rego-wasm';
+import { compileRego } from '@portcullis/rego-wasm';
 import { customBuiltins } from '@portcullis/rego-wasm/builtins';
-
-function regoFiles(dir: string): RegoSource[] {
-  const out: RegoSource[] = [];
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) out.push(...regoFiles(full));
-    else if (name.endsWith('.rego')) out.push({ path: relative(process.cwd(), full), source: readFileSync(full, 'utf8') });
-  }
-  return out;
-}
+import { readPolicyDirectory } from '../src/policy/source.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -73,7 +63,7 @@ const input = {
 };
 
 async function main(): Promise<void> {
-  const sources = regoFiles('policies');
+  const sources = (await readPolicyDirectory('policies')).sources.map((source) => ({ ...source, path: relative(process.cwd(), source.path) }));
   const compileRuns = 5;
   let compileMs = Infinity;
   for (let i = 0; i < compileRuns; i++) {

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { RegoCompileError } from '@portcullis/rego-wasm/isolated';
 import { PolicyLoadError } from '../policy/errors.js';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
+import { isRecord, mergeOver } from '../json/records.js';
 
 // The policy loader and the Wasm SDK are loaded only once the arguments are valid, so `--help` and usage
 // errors answer at once; the compiler itself runs in a child process (policy/source.ts).
@@ -186,16 +187,9 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** --data merges over the policy's own data key by key; anything else in it replaces what was there. */
 function mergeData(base: unknown, over: unknown): unknown {
-  if (over === undefined) return base ?? {};
-  if (!isRecord(base) || !isRecord(over)) return over;
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) merged[key] = mergeData(merged[key], value);
-  return merged;
+  return over === undefined ? (base ?? {}) : mergeOver(base, over);
 }
 
 function errorText(error: unknown): string {

@@ -1,4 +1,4 @@
-// The configuration contract of DESIGN.md as a zod schema. Every object is strict so an unknown key
+// The configuration contract (README.md, "Configuration reference") as a zod schema. Every object is strict so an unknown key
 // (usually a typo) fails start-up naming its path instead of being silently ignored.
 import { z } from 'zod';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
@@ -122,12 +122,12 @@ export const denylistSchema = z.strictObject({ enabled: z.boolean().default(true
 const keyPart = z
   .string()
   .regex(
-    /^(jwt\.[A-Za-z0-9_.\-:]+|header\.[A-Za-z0-9_\-]+|source\.address|request\.method|request\.path)$/,
+    /^(jwt\.[A-Za-z0-9_.:-]+|header\.[A-Za-z0-9_-]+|source\.address|request\.method|request\.path)$/,
     'expected jwt.<claim>, header.<name>, source.address, request.method or request.path',
   );
 
 export const rateLimitSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.\-]+$/, 'letters, digits, "_", "." and "-" only'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
   key: z.array(keyPart).min(1),
   limit: z.number().int().positive(),
   periodSeconds: z.number().int().positive(),

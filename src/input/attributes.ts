@@ -6,6 +6,7 @@
 import { LosslessNumber } from 'lossless-json';
 import type { DecodedAttributes } from './checkRequest.js';
 import { MAX_JSON_DEPTH } from './limits.js';
+import { isRecord } from '../json/records.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -109,8 +110,4 @@ function fromEntries<T>(entries: Array<[string, T]>): Record<string, T> {
   const out = Object.create(null) as Record<string, T>;
   for (const [k, v] of entries) out[k] = v;
   return out;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

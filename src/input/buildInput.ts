@@ -1,4 +1,4 @@
-// The policy input of DESIGN.md (OPA-Envoy compatible, plus `identity` and `body_error`), built from plain
+// The policy input README.md documents (OPA-Envoy compatible, plus `identity` and `body_error`), built from plain
 // data. Every documented key is always present, so no request can make a part of the input undefined.
 import type { Identity } from '../identity/types.js';
 import type { DecodedAttributes } from './checkRequest.js';

@@ -45,3 +45,13 @@ function splitSegments(path: string, maxSegments: number): string[] | undefined 
     from = slash + 1;
   }
 }
+
+/**
+ * The path before its query (`?`) or fragment (`#`), for logs, rate-limit keys and the admin routes: a
+ * query neither opens a fresh bucket per request nor puts tokens sent as query parameters in a log. (The
+ * policy input's own split, above, follows OPA-Envoy and cuts at `?` only.)
+ */
+export function pathWithoutQuery(path: string): string {
+  const cut = path.search(/[?#]/);
+  return cut === -1 ? path : path.slice(0, cut);
+}

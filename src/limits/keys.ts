@@ -1,6 +1,6 @@
 // Redis key layout of the denylist and the rate limits.
 //
-// Denylist keys are the ones DESIGN.md documents so other systems can write them:
+// Denylist keys are the ones README.md documents so other systems can write them:
 //   {prefix}deny:jti:<jti>        {prefix}deny:sub:<subject>
 // with `%`, `{` and `}` of the jti/subject percent-encoded (`%25`, `%7B`, `%7D`); every other character is
 // kept as is. Braces in a token's claims therefore never form a Cluster hash tag, and the encoding is

@@ -2,6 +2,7 @@
 // the hot path only reads the request.
 import type { RateLimitRule } from '../config/schema.js';
 import type { HttpRequestView } from '../input/types.js';
+import { pathWithoutQuery } from '../input/parsePath.js';
 import type { LimitRequest } from './types.js';
 
 type KeyPartReader = (request: HttpRequestView, claims: Readonly<Record<string, unknown>> | null) => string | null;
@@ -15,8 +16,7 @@ export interface CompiledRule {
 
 /** Path without the query string: a query must not open a fresh bucket per request. */
 export function pathOf(request: HttpRequestView): string {
-  const query = request.path.indexOf('?');
-  return query === -1 ? request.path : request.path.slice(0, query);
+  return pathWithoutQuery(request.path);
 }
 
 function claimText(value: unknown): string | null {

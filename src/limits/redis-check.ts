@@ -2,7 +2,7 @@
 // key grouping and the reply protocol are tested without a server.
 //
 // Standalone and Sentinel: one call holding every key of the check (one round trip, fully atomic).
-// Cluster: a script may only touch keys of one slot, and the denylist keys DESIGN.md fixes live in slots of
+// Cluster: a script may only touch keys of one slot, and the denylist keys README.md fixes live in slots of
 // their own, so the keys are grouped by slot and the groups are sent together, one call per group; they
 // travel in parallel to their nodes, so the check still waits one network round trip. Each group is atomic on
 // its own; across groups a request refused by one group (revoked, or over a limit there) has spent a token in

@@ -1,4 +1,4 @@
-// Step 2 and 3 of a check (DESIGN.md): denylist and rate limits, one store call, outcome and headers.
+// Step 2 and 3 of a check (README.md): denylist and rate limits, one store call, outcome and headers.
 import type { Config } from '../config/schema.js';
 import type { HttpRequestView } from '../input/types.js';
 import { allowedHeaders, limitedHeaders } from './headers.js';

@@ -57,7 +57,7 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** The outcome of the denylist + rate-limit step of one check (step 2 and 3 of DESIGN.md's order). */
+/** The outcome of the denylist + rate-limit step of one check (step 2 and 3 of the order README.md describes). */
 export type LimitsOutcome =
   /** Go on. headers: rate-limit headers to add to the response (empty when no rule matched). */
   | { kind: 'pass'; headers: Record<string, string> }

@@ -3,6 +3,7 @@
 import { isEnvoyHttpStatus } from '../response/envoyHttpStatus.js';
 import type { HeaderEntry } from '../response/headers.js';
 import { DecisionTypeError } from './errors.js';
+import { isRecord } from '../json/records.js';
 
 export interface PolicyDecision {
   allowed: boolean;
@@ -130,6 +131,3 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -7,6 +7,7 @@ import { loadPolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
 import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
 import { DEFAULT_LIMITS, type EvaluationLimits } from './limits.js';
+import { mergeOver } from '../json/records.js';
 
 export type PolicyResult = { defined: false } | { defined: true; value: unknown };
 
@@ -43,7 +44,7 @@ export async function loadPolicyFromSettings(
   );
   const extraData = settings.data === undefined ? {} : await readDataFile(settings.data);
   const module = await loadStep(settings.path, 'is not a WebAssembly module', () => WebAssembly.compile(source.wasm));
-  const data = deepMerge(source.data ?? {}, extraData);
+  const data = mergeOver(source.data ?? {}, extraData);
   const evaluator = await loadStep(settings.path, 'is not a loadable OPA Wasm module', () =>
     createEvaluator(module, data, limits, observer),
   );
@@ -110,16 +111,4 @@ async function readDataFile(path: string): Promise<unknown> {
   } catch (error) {
     throw new PolicyLoadError(path, `policy.data is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-}
-
-/** Objects merge key by key; anything else in `over` replaces what `base` had. */
-export function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isRecord(base) || !isRecord(over)) return over;
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) merged[key] = key in merged ? deepMerge(merged[key], value) : value;
-  return merged;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

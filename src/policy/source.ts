@@ -77,7 +77,21 @@ async function loadBundle(path: string, archive: Uint8Array, entrypoints: string
   return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
 }
 
-async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<PolicySource> {
+export interface PolicyDirectory {
+  /** The .rego files (test files ending _test.rego skipped), named by their path. */
+  sources: RegoSource[];
+  /** data.json / data.yaml files merged, each at its directory's path; undefined when there is none. */
+  data: unknown;
+  /** A short sha256 of every file read (names and bytes), so renames and moves change it too. */
+  revision: string;
+}
+
+/**
+ * A policy directory as the sidecar reads it: every .rego and data file below `dir` (see listFiles for what
+ * is skipped and how links are followed), in a stable order. The one reader of policy directories: the
+ * loader, the policy test harness and the policy benchmark all use it.
+ */
+export async function readPolicyDirectory(dir: string): Promise<PolicyDirectory> {
   const files = await listFiles(dir);
   const sources: RegoSource[] = [];
   const hashed: Array<[string, Uint8Array]> = [];
@@ -103,12 +117,17 @@ async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<Po
       }
     }
   }
+  return { sources, data, revision: shortHash(hashed) };
+}
+
+async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<PolicySource> {
+  const { sources, data, revision } = await readPolicyDirectory(dir);
   if (sources.length === 0) {
     throw new PolicyLoadError(dir, 'holds no .rego files (test files ending _test.rego are skipped)');
   }
   const compiled = await compileSources(dir, sources, entrypoints);
   checkEntrypointsDefined(dir, compiled.rules, data, compiled.entrypoints);
-  return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision: shortHash(hashed), kind: 'rego' };
+  return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision, kind: 'rego' };
 }
 
 /**

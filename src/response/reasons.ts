@@ -33,7 +33,6 @@ export const REASONS = {
   undefined_decision: { httpStatus: 403, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'forbidden', challenge: 'none' },
   decision_type: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   policy_error: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
-  no_policy: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   store_unavailable: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   identity_unavailable: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   internal_error: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },

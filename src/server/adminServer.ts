@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
+import { pathWithoutQuery } from '../input/parsePath.js';
 
 export interface AdminDeps {
   address: string;
@@ -73,7 +74,7 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = pathWithoutQuery(req.url ?? '/');
   const method = req.method ?? 'GET';
   const allow = (methods: string[]): void => {
     if (!methods.includes(method)) {

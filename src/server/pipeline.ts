@@ -1,4 +1,4 @@
-// The check, in DESIGN.md's order: request -> identity -> limits (denylist, rate limits) -> policy input ->
+// The check, in the order README.md describes: request -> identity -> limits (denylist, rate limits) -> policy input ->
 // policy -> response. Each stage takes plain data and returns plain data; this module only sequences them,
 // times them and records the outcome. A check always ends in a CheckResponse, never a thrown error.
 import { randomUUID } from 'node:crypto';
@@ -30,7 +30,8 @@ export interface ActivePolicy {
 export interface PipelineDeps {
   identity: IdentityStage;
   limits: LimitsStage;
-  policy: () => ActivePolicy | null;
+  /** The sidecar starts only once a policy loaded, and a failed reload keeps the last good one. */
+  policy: () => ActivePolicy;
   logger: import('pino').Logger;
   decisionLog: DecisionLogger;
   observeCheck(result: string, reason: CheckReason, seconds: number): void;
@@ -55,7 +56,7 @@ type Verdict =
 interface CheckContext {
   request: HttpRequestView;
   /** taken once when the check starts, so a reload mid-check cannot mix two policies */
-  policy: ActivePolicy | null;
+  policy: ActivePolicy;
   identity: Identity | null;
   input?: PolicyInput;
 }
@@ -78,7 +79,6 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
 
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
     // 401 or 429 never pays for body parsing.
-    if (context.policy === null) return deny('no_policy', { detail: 'no policy loaded' });
     const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
     if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
     context.input = built.input;
@@ -131,7 +131,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       method: context.request.method,
       path: context.request.path,
       subject: context.identity?.subject ?? null,
-      revision: context.policy?.revision ?? null,
+      revision: context.policy.revision,
       durationMs: seconds * 1000,
       input: context.input,
     });

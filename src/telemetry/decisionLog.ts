@@ -4,6 +4,7 @@
 // path appears in it.
 import type { Logger } from 'pino';
 import { redactInput, type SecretLocations } from './redact.js';
+import { pathWithoutQuery } from '../input/parsePath.js';
 
 export interface DecisionRecord {
   decisionId: string;
@@ -41,7 +42,7 @@ export function createDecisionLogger(
         status: record.status,
         reason: record.reason,
         method: record.method,
-        path: stripQuery(record.path),
+        path: pathWithoutQuery(record.path),
         subject: record.subject,
         revision: record.revision,
         duration_ms: Math.round(record.durationMs * 1000) / 1000,
@@ -51,11 +52,6 @@ export function createDecisionLogger(
       decisions.info(line, 'check');
     },
   };
-}
-
-export function stripQuery(path: string): string {
-  const cut = path.search(/[?#]/);
-  return cut === -1 ? path : path.slice(0, cut);
 }
 
 /** A copy of the policy input fit for a log; see redactInput. */

@@ -1,4 +1,4 @@
-// The metrics of DESIGN.md on a registry of their own (not prom-client's global one), so several sidecars
+// The metrics README.md lists, on a registry of their own (not prom-client's global one), so several sidecars
 // in one process (tests, benchmarks) never collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 

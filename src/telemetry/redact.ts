@@ -2,6 +2,7 @@
 // (`redis://user:pw@host` → `redis://***@host`) and the values of query parameters whose name says they carry
 // a credential (`?access_token=…`, `&api_key=…`, configured token parameters). Pure functions, shared by every
 // place a URL or request path is printed: start-up errors, JWKS retries, the decision log's input copy.
+import { isRecord } from '../json/records.js';
 
 /** What a redacted value is replaced by. */
 export const REDACTED = '[redacted]';
@@ -133,8 +134,4 @@ export function redactInput(input: unknown, secrets: SecretLocations): unknown {
     }
   }
   return copy;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

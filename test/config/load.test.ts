@@ -125,7 +125,7 @@ describe('bad config files', () => {
 });
 
 describe('the documented example', () => {
-  it('loads the configuration of DESIGN.md as written (flow maps with ${VAR} included)', () => {
+  it('loads the configuration the README documents, as written (flow maps with ${VAR} included)', () => {
     const text = `
 grpc:   { address: 0.0.0.0:9191, maxReceiveMessageBytes: 4194304 }
 admin:  { address: 0.0.0.0:9192, token: \${PORTCULLIS_ADMIN_TOKEN} }

@@ -1,4 +1,4 @@
-// The `portcullis` command as users run it: exit codes and messages of DESIGN.md, in child processes.
+// The `portcullis` command as users run it: exit codes and messages as the README documents them, in child processes.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@ const perUser: LimitResult = { rule: 'per-user', allowed: false, limit: 100, per
 const perIp: LimitResult = { rule: 'per-ip', allowed: true, limit: 1000, periodSeconds: 60, remaining: 998, resetSeconds: 1, retryAfterSeconds: 0 };
 
 describe('rate-limit headers', () => {
-  it('formats ratelimit-policy and ratelimit as DESIGN.md shows', () => {
+  it('formats ratelimit-policy and ratelimit as the README shows', () => {
     expect(allowedHeaders([perUser])).toEqual({ 'ratelimit-policy': '"per-user";q=100;w=60', ratelimit: '"per-user";r=0;t=17' });
   });
 

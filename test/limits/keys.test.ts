@@ -9,7 +9,7 @@ import {
 import { redisCli, startRedisServer } from '../helpers/redis.js';
 
 describe('denylist keys', () => {
-  it('are exactly the keys DESIGN.md documents for plain ids', () => {
+  it('are exactly the keys the README documents for plain ids', () => {
     expect(denyTokenIdKey('portcullis:', 'abc-123')).toBe('portcullis:deny:jti:abc-123');
     expect(denySubjectKey('portcullis:', 'alice@example.com')).toBe('portcullis:deny:sub:alice@example.com');
   });

@@ -51,7 +51,7 @@ describe('redis store on a shared standalone server', () => {
     }
   });
 
-  it('writes the denylist keys DESIGN.md documents, with the token ones expiring at exp', async () => {
+  it('writes the denylist keys the README documents, with the token ones expiring at exp', async () => {
     const store = await open();
     const exp = nowSeconds() + 300;
     await store.revokeTokenId('abc-123', exp);

@@ -9,25 +9,16 @@ import { customBuiltins } from '@portcullis/rego-wasm/builtins';
 import { buildPolicyInput } from '../../src/input/buildInput.js';
 import type { DecodedAttributes } from '../../src/input/checkRequest.js';
 import { toRequestView } from '../../src/input/requestView.js';
+import { readPolicyDirectory } from '../../src/policy/source.js';
 
 export { compileRego };
 
 export const policiesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
 
-/** Every .rego file under dir, recursively, in a stable order (as a policy directory is loaded). */
-export function regoSources(dir: string): RegoSource[] {
-  const found: RegoSource[] = [];
-  const visit = (current: string): void => {
-    for (const entry of fs.readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(current, entry.name);
-      if (entry.isDirectory()) visit(full);
-      else if (entry.name.endsWith('.rego')) {
-        found.push({ path: path.relative(policiesDir, full), source: fs.readFileSync(full, 'utf8') });
-      }
-    }
-  };
-  visit(dir);
-  return found;
+/** Every .rego file under dir as the sidecar reads a policy directory, named relative to policies/. */
+export async function regoSources(dir: string): Promise<RegoSource[]> {
+  const { sources } = await readPolicyDirectory(dir);
+  return sources.map((source) => ({ ...source, path: path.relative(policiesDir, source.path) }));
 }
 
 export interface EvaluablePolicy {
@@ -36,7 +27,7 @@ export interface EvaluablePolicy {
 }
 
 export async function loadPolicy(dir: string, entrypoint: string, data?: unknown): Promise<EvaluablePolicy> {
-  const compiled = await compileRego(regoSources(dir), { entrypoints: [entrypoint] });
+  const compiled = compileRego(await regoSources(dir), { entrypoints: [entrypoint] });
   const policy = await opa.loadPolicy(compiled.wasm, undefined, customBuiltins);
   if (data !== undefined) policy.setData(data as object);
   return {

@@ -52,7 +52,7 @@ describe('admin HTTP', () => {
     expect(Number.isNaN(Date.parse(String(body['loaded_at'])))).toBe(false);
   });
 
-  it('GET /metrics exposes the portcullis_ metrics of DESIGN.md', async () => {
+  it('GET /metrics exposes the portcullis_ metrics the README lists', async () => {
     await t.client.check(checkRequest({ path: '/' }));
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
     for (const name of [

@@ -27,7 +27,6 @@ export type Term =
   | ObjectComprehension
   | CallTerm
   | BinaryTerm
-  | UnaryMinusTerm
   | MembershipTerm;
 
 export interface NullTerm extends Node { type: 'null' }
@@ -56,7 +55,6 @@ export type BinaryOp =
   | '&' | '|'
   | '==' | '!=' | '<' | '<=' | '>' | '>=';
 export interface BinaryTerm extends Node { type: 'binary'; op: BinaryOp; left: Term; right: Term }
-export interface UnaryMinusTerm extends Node { type: 'neg'; operand: Term }
 /** `x in xs` or `k, v in obj` used as a term (a boolean membership test, never binding). */
 export interface MembershipTerm extends Node { type: 'in'; key: Term | null; value: Term; collection: Term }
 

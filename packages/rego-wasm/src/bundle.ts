@@ -230,6 +230,7 @@ function decodeUtf8(name: string, bytes: Uint8Array): string {
   }
 }
 
+// The package's own guard (it depends on nothing of the sidecar, which has its own in src/json/records.ts).
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 

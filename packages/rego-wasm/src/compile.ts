@@ -19,7 +19,7 @@ export function planRego(sources: RegoSource[], entrypoints: string[]): Policy {
     // cleanly instead of crashing.
     if (err instanceof RangeError) {
       const loc = modules[0]?.package.loc ?? { file: sources[0]?.path ?? '<policy>', line: 1, col: 1 };
-      throw new RegoCompileError(loc, 'policy size', 'a rule body or collection is too large to compile; split it into several rules');
+      throw new RegoCompileError(loc, 'policy size', 'a rule body or collection is too large to compile; split it into several rules', 'limit');
     }
     throw err;
   }

@@ -1,7 +1,7 @@
 // The Rego -> Wasm compiler's public surface (the package's `.` export): sources in, an OPA Wasm ABI module out.
 // Phases: lexer -> parser (AST) -> analysis -> planner (IR) -> wasm (binaryen + the AssemblyScript runtime).
 // The builtins the module calls at evaluation time are `./builtins`; OPA bundles are `./bundle`.
-export { RegoCompileError } from './errors.js';
+export { RegoCompileError, type CompileErrorKind } from './errors.js';
 export { compileRego } from './compile.js';
 export { parseModule } from './parser.js';
 /** Builtins a compiled policy may call, by name, with their arity. */

@@ -23,7 +23,7 @@ async function compile(request: ChildRequest): Promise<ChildReply> {
     return { ok: true, result: { ...compiled, rules } };
   } catch (error) {
     if (error instanceof compiler.RegoCompileError) {
-      return { ok: false, error: { kind: 'compile', loc: error.loc, construct: error.construct, detail: error.detail } };
+      return { ok: false, error: { kind: 'compile', loc: error.loc, construct: error.construct, detail: error.detail, errorKind: error.kind } };
     }
     const code = (error as { code?: unknown }).code;
     return {

@@ -116,7 +116,7 @@ export function tokenize(file: string, source: string): Token[] {
       const punct = punctuatorAt(source, cursor.index);
       if (punct === undefined) throw unexpectedCharacter(loc, cp);
       if ((punct === '&' || punct === '|') && source[cursor.index + 1] === punct) {
-        throw new RegoCompileError(loc, 'operator', `Rego has no \`${punct}${punct}\`: the expressions of a body must all hold (one per line), and a rule defined twice holds when either definition does; \`${punct}\` alone is set ${punct === '&' ? 'intersection' : 'union'}`);
+        throw new RegoCompileError(loc, 'operator', `Rego has no \`${punct}${punct}\`: the expressions of a body must all hold (one per line), and a rule defined twice holds when either definition does; \`${punct}\` alone is set ${punct === '&' ? 'intersection' : 'union'}`, 'syntax');
       }
       for (let i = 0; i < punct.length; i++) cursor.advance();
       kind = 'punct';
@@ -133,9 +133,9 @@ export function tokenize(file: string, source: string): Token[] {
 function unexpectedCharacter(loc: Location, cp: number): RegoCompileError {
   const shown = JSON.stringify(String.fromCodePoint(cp));
   if (cp === 0x27 /* ' */) {
-    return new RegoCompileError(loc, 'character', `unexpected character ${shown}; Rego strings use double quotes ("...") or backticks (\`...\`)`);
+    return new RegoCompileError(loc, 'character', `unexpected character ${shown}; Rego strings use double quotes ("...") or backticks (\`...\`)`, 'syntax');
   }
-  return new RegoCompileError(loc, 'character', `unexpected character ${shown}; remove it or quote it in a string`);
+  return new RegoCompileError(loc, 'character', `unexpected character ${shown}; remove it or quote it in a string`, 'syntax');
 }
 
 // JSON number syntax: int [frac] [exp]. The text is kept as written so big integers stay exact.
@@ -143,7 +143,7 @@ function scanNumber(cursor: Cursor, loc: Location): string {
   const start = cursor.index;
   const first = cursor.advance();
   if (first === 0x30 && isDigit(cursor.peek())) {
-    throw new RegoCompileError(loc, 'number literal', 'leading zeros are not allowed (write 7, not 07)');
+    throw new RegoCompileError(loc, 'number literal', 'leading zeros are not allowed (write 7, not 07)', 'syntax');
   }
   while (isDigit(cursor.peek())) cursor.advance();
   if (cursor.peek() === 0x2e /* . */ && isDigit(cursor.peek(1))) {
@@ -155,13 +155,13 @@ function scanNumber(cursor: Cursor, loc: Location): string {
     const sign = cursor.peek(1);
     const digitAt = sign === 0x2b || sign === 0x2d ? 2 : 1;
     if (!isDigit(cursor.peek(digitAt))) {
-      throw new RegoCompileError(loc, 'number literal', 'exponent needs digits (e.g. 1e3, 2.5E-4)');
+      throw new RegoCompileError(loc, 'number literal', 'exponent needs digits (e.g. 1e3, 2.5E-4)', 'syntax');
     }
     for (let i = 0; i < digitAt; i++) cursor.advance();
     while (isDigit(cursor.peek())) cursor.advance();
   }
   if (isIdentStart(cursor.peek())) {
-    throw new RegoCompileError(loc, 'number literal', 'a number must not run into a name; separate them with a space or operator');
+    throw new RegoCompileError(loc, 'number literal', 'a number must not run into a name; separate them with a space or operator', 'syntax');
   }
   return cursor.source.slice(start, cursor.index);
 }
@@ -174,21 +174,21 @@ function scanString(cursor: Cursor, loc: Location): string {
   cursor.advance(); // opening quote
   let value = '';
   for (;;) {
-    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`');
+    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
     const escLoc: Location = { file: loc.file, line: cursor.line, col: cursor.col };
     const cp = cursor.advance();
     if (cp === 0x22) return value;
     if (cp === 0x0a) {
-      throw new RegoCompileError(loc, 'string literal', 'unterminated string (line break inside "..."); use \\n or a `raw string`');
+      throw new RegoCompileError(loc, 'string literal', 'unterminated string (line break inside "..."); use \\n or a `raw string`', 'syntax');
     }
     if (cp < 0x20) {
-      throw new RegoCompileError(escLoc, 'string literal', `control character U+${hex4(cp)} must be escaped`);
+      throw new RegoCompileError(escLoc, 'string literal', `control character U+${hex4(cp)} must be escaped`, 'syntax');
     }
     if (cp !== 0x5c /* \ */) {
       value += String.fromCodePoint(cp);
       continue;
     }
-    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`');
+    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
     const esc = String.fromCodePoint(cursor.advance());
     if (esc in SIMPLE_ESCAPES) {
       value += SIMPLE_ESCAPES[esc];
@@ -208,7 +208,7 @@ function scanString(cursor: Cursor, loc: Location): string {
         value += String.fromCharCode(unit);
       }
     } else {
-      throw new RegoCompileError(escLoc, 'string literal', `unknown escape \\${esc}; valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`);
+      throw new RegoCompileError(escLoc, 'string literal', `unknown escape \\${esc}; valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`, 'syntax');
     }
   }
 }
@@ -218,7 +218,7 @@ function readHex4(cursor: Cursor, escLoc: Location): number {
   for (let i = 0; i < 4; i++) {
     const cp = cursor.peek();
     const ch = cp < 0 ? '' : String.fromCodePoint(cp);
-    if (!isHexDigit(ch)) throw new RegoCompileError(escLoc, 'string literal', '\\u must be followed by exactly 4 hex digits');
+    if (!isHexDigit(ch)) throw new RegoCompileError(escLoc, 'string literal', '\\u must be followed by exactly 4 hex digits', 'syntax');
     digits += ch;
     cursor.advance();
   }
@@ -228,13 +228,13 @@ function readHex4(cursor: Cursor, escLoc: Location): number {
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
 
 const loneSurrogate = (loc: Location, unit: number): RegoCompileError =>
-  new RegoCompileError(loc, 'string literal', `\\u${hex4(unit)} is half of a surrogate pair; write the pair (\\uD83D\\uDE00) or the character itself`);
+  new RegoCompileError(loc, 'string literal', `\\u${hex4(unit)} is half of a surrogate pair; write the pair (\\uD83D\\uDE00) or the character itself`, 'syntax');
 
 function scanRawString(cursor: Cursor, loc: Location): string {
   cursor.advance();
   const start = cursor.index;
   while (!cursor.done && cursor.peek() !== 0x60) cursor.advance();
-  if (cursor.done) throw new RegoCompileError(loc, 'raw string literal', 'unterminated raw string; add the closing backtick');
+  if (cursor.done) throw new RegoCompileError(loc, 'raw string literal', 'unterminated raw string; add the closing backtick', 'syntax');
   const value = cursor.source.slice(start, cursor.index);
   cursor.advance();
   return value;

@@ -24,7 +24,7 @@ export function parseModule(file: string, source: string): Module {
   try {
     return new Parser(file, tokens).module();
   } catch (error) {
-    if (error instanceof ParseFailure) throw new RegoCompileError(error.loc, error.construct, error.detail);
+    if (error instanceof ParseFailure) throw new RegoCompileError(error.loc, error.construct, error.detail, 'syntax');
     throw error;
   }
 }
@@ -767,7 +767,7 @@ class Parser {
       return { type: 'object', loc: open.loc, entries: [] };
     }
     const start = this.pos;
-    let head = this.unary();
+    const head = this.unary();
     if (this.isPunct('|')) {
       this.next();
       return this.comprehensionOr(

@@ -218,7 +218,7 @@ describe('parser: v0 syntax', () => {
     expect(fn).toMatchObject({ kind: 'function', value: v('y') });
   });
 
-  it('reads `p[\"a\"] { }` as a partial set holding "a", not a rule named a', () => {
+  it('reads `p["a"] { }` as a partial set holding "a", not a rule named a', () => {
     expect(strip(rule('p["a"] { true }\n'))).toMatchObject({ kind: 'partialSet', name: ['p'], key: s('a') });
   });
 

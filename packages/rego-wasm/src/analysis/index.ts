@@ -68,9 +68,6 @@ function forEachExprDeep(exprs: Expr[], visit: (expr: Expr) => void): void {
         visitTerm(term.left);
         visitTerm(term.right);
         return;
-      case 'neg':
-        visitTerm(term.operand);
-        return;
       case 'in':
         if (term.key !== null) visitTerm(term.key);
         visitTerm(term.value);
@@ -122,7 +119,7 @@ export function refuseWith(rule: Rule): void {
     forEachExprDeep(body.exprs, (expr) => {
       if ('with' in expr && expr.with.length > 0) {
         const first = expr.with[0];
-        throw new RegoCompileError(first?.loc ?? expr.loc, 'with', '`with` modifiers are not supported by the Wasm compiler; restructure the policy to pass values explicitly');
+        throw new RegoCompileError(first?.loc ?? expr.loc, 'with', '`with` modifiers are not supported by the Wasm compiler; restructure the policy to pass values explicitly', 'unsupported');
       }
     });
   }
@@ -133,7 +130,7 @@ function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {
     const vars = [rule.value, ...(rule.args ?? [])].flatMap(varsOfTerm).filter((v) => !argNames(rule).includes(v.name));
     const first = vars[0];
     if (first !== undefined) {
-      throw new RegoCompileError(first.loc, 'default', `a default value must be a constant; ${first.name} is a variable or a rule`);
+      throw new RegoCompileError(first.loc, 'default', `a default value must be a constant; ${first.name} is a variable or a rule`, 'invalid');
     }
     return;
   }

@@ -60,10 +60,10 @@ function resolveImport(imp: Import): [string, string[]] | null {
   if (isKeywordImport(imp.path)) return null;
   const root = imp.path[0];
   if (root !== 'input' && root !== 'data') {
-    throw new RegoCompileError(imp.loc, 'import', `cannot import "${imp.path.join('.')}": only data.* and input.* imports are supported`);
+    throw new RegoCompileError(imp.loc, 'import', `cannot import "${imp.path.join('.')}": only data.* and input.* imports are supported`, 'unsupported');
   }
   const alias = imp.alias ?? imp.path[imp.path.length - 1];
-  if (alias === undefined) throw new RegoCompileError(imp.loc, 'import', 'empty import path');
+  if (alias === undefined) throw new RegoCompileError(imp.loc, 'import', 'empty import path', 'syntax');
   return [alias, [...imp.path]];
 }
 
@@ -75,7 +75,7 @@ function checkKeywordImports(imports: Import[]): void {
     if (!isKeywordImport(imp.path)) continue;
     const isRegoV1 = imp.path[0] === 'rego';
     if ((isRegoV1 && (seenRegoV1 || seenFuture)) || (!isRegoV1 && seenRegoV1)) {
-      throw new RegoCompileError(imp.loc, 'import', `"import ${imp.path.join('.')}" shadows a previous import: rego.v1 already includes the future keywords; keep one`);
+      throw new RegoCompileError(imp.loc, 'import', `"import ${imp.path.join('.')}" shadows a previous import: rego.v1 already includes the future keywords; keep one`, 'conflict');
     }
     seenRegoV1 ||= isRegoV1;
     seenFuture ||= !isRegoV1;
@@ -91,7 +91,7 @@ function buildModuleScope(module: Module): ModuleScope {
     const [alias, path] = resolved;
     const previous = aliases.get(alias);
     if (previous !== undefined && previous.join('.') !== path.join('.')) {
-      throw new RegoCompileError(imp.loc, 'import', `import alias "${alias}" is declared twice with different paths`);
+      throw new RegoCompileError(imp.loc, 'import', `import alias "${alias}" is declared twice with different paths`, 'conflict');
     }
     aliases.set(alias, path);
   }
@@ -111,7 +111,7 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
   let node = root;
   for (let i = 1; i < path.length; i++) {
     if (node.group !== null) {
-      throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`);
+      throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`, 'conflict');
     }
     const segment = path[i] as string;
     let child = node.children.get(segment);
@@ -122,7 +122,7 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
     node = child;
   }
   if (node.children.size > 0) {
-    throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} would replace the rules defined below it`);
+    throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} would replace the rules defined below it`, 'conflict');
   }
   return node;
 }
@@ -131,7 +131,7 @@ function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, ru
   const path = [...scope.packagePath, ...rule.name];
   const name = path.join('.');
   if (rule.name[0] === 'input' || rule.name[0] === 'data') {
-    throw new RegoCompileError(rule.loc, `${rule.name[0]} shadowed`, `a rule cannot be named ${rule.name[0]}`);
+    throw new RegoCompileError(rule.loc, `${rule.name[0]} shadowed`, `a rule cannot be named ${rule.name[0]}`, 'conflict');
   }
   const node = nodeForRule(root, path, rule);
   findNode(root, scope.packagePath)?.ruleNames.add(rule.name[0] as string);
@@ -142,22 +142,22 @@ function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, ru
     node.group = group;
     groups.push(group);
   } else if (group.kind !== rule.kind) {
-    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`);
+    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`, 'conflict');
   } else if (group.arity !== arity) {
-    throw new RegoCompileError(rule.loc, 'function arity conflict', `${name} is defined with ${group.arity} and with ${arity} arguments`);
+    throw new RegoCompileError(rule.loc, 'function arity conflict', `${name} is defined with ${group.arity} and with ${arity} arguments`, 'conflict');
   }
   const definition = { rule, module: scope };
   if (rule.default) {
     if (group.defaultDefinition !== null) {
-      throw new RegoCompileError(rule.loc, 'default', `${name} has more than one default`);
+      throw new RegoCompileError(rule.loc, 'default', `${name} has more than one default`, 'conflict');
     }
     if (rule.kind !== 'complete' && rule.kind !== 'function') {
-      throw new RegoCompileError(rule.loc, 'default', `default is only allowed on complete rules and functions, not on ${name}`);
+      throw new RegoCompileError(rule.loc, 'default', `default is only allowed on complete rules and functions, not on ${name}`, 'invalid');
     }
     group.defaultDefinition = definition;
   } else {
     if (rule.elses.length > 0 && rule.kind !== 'complete' && rule.kind !== 'function') {
-      throw new RegoCompileError(rule.elses[0]?.loc ?? rule.loc, 'else', `else is only allowed on complete rules and functions`);
+      throw new RegoCompileError(rule.elses[0]?.loc ?? rule.loc, 'else', `else is only allowed on complete rules and functions`, 'invalid');
     }
     group.definitions.push(definition);
   }
@@ -230,18 +230,18 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
   // `max(x, y) := ...` in the package makes `max(7, 3)` call it.
   if (globalPath !== null) {
     if (globalPath[0] === 'input') {
-      throw new RegoCompileError(loc, 'call', `${name} is not a function: ${first} refers to input`);
+      throw new RegoCompileError(loc, 'call', `${name} is not a function: ${first} refers to input`, 'invalid');
     }
     const path = first === 'data' ? segments : [...globalPath, ...segments.slice(1)];
     const node = findNode(root, path);
     if (node?.group?.kind === 'function') {
       return { kind: 'function', group: node.group, arity: node.group.arity ?? 0 };
     }
-    throw new RegoCompileError(loc, 'unknown function', `${name} (${path.join('.')}) is not a function defined by the policy`);
+    throw new RegoCompileError(loc, 'unknown function', `${name} (${path.join('.')}) is not a function defined by the policy`, 'undefined');
   }
   if (builtinArity !== undefined) return { kind: 'builtin', name, arity: builtinArity };
   if (name === 'print') return { kind: 'print' };
   const refusal = REFUSED_CALLS[name];
-  if (refusal !== undefined) throw new RegoCompileError(loc, name, refusal);
-  throw new RegoCompileError(loc, 'unknown function', `${name} is not a supported builtin or a function of the policy`);
+  if (refusal !== undefined) throw new RegoCompileError(loc, name, refusal, 'unsupported');
+  throw new RegoCompileError(loc, 'unknown function', `${name} is not a supported builtin or a function of the policy`, 'undefined');
 }

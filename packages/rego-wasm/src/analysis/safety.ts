@@ -22,7 +22,7 @@ export function unboundLocal(term: Term, scope: VarScope, bound: Set<string>): s
   if (term.type !== 'var') return null;
   const resolved = resolveVar(scope, term.name);
   if (resolved === null) {
-    throw new RegoCompileError(term.loc, `unsafe var ${term.name}`, `${term.name} is not bound by anything`);
+    throw new RegoCompileError(term.loc, `unsafe var ${term.name}`, `${term.name} is not bound by anything`, 'unsafe');
   }
   if (resolved.kind !== 'local') return null;
   return bound.has(resolved.id) ? null : resolved.id;
@@ -119,9 +119,6 @@ export function probeTerm(term: Term, scope: VarScope, probe: Probe): void {
     case 'binary':
       probeTerm(term.left, scope, probe);
       probeTerm(term.right, scope, probe);
-      return;
-    case 'neg':
-      probeTerm(term.operand, scope, probe);
       return;
     case 'in':
       if (term.key !== null) probeTerm(term.key, scope, probe);
@@ -254,7 +251,7 @@ export function probeUnify(l: Term, r: Term, scope: VarScope, probe: Probe): voi
   const split = unifyPairs(l, r);
   if (split !== null) {
     if (split.mismatch) {
-      throw new RegoCompileError(l.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed');
+      throw new RegoCompileError(l.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed', 'invalid');
     }
     unifyPairOrder(split.pairs, scope, probe);
     return;
@@ -297,7 +294,7 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
   if (left.type === 'var') {
     const resolved = resolveVar(scope, left.name);
     if (resolved?.kind !== 'local' || probe.bound.has(resolved.id)) {
-      throw new RegoCompileError(left.loc, `var ${left.name} assigned above`, `${left.name} is already bound; use = or == to compare, or pick another name`);
+      throw new RegoCompileError(left.loc, `var ${left.name} assigned above`, `${left.name} is already bound; use = or == to compare, or pick another name`, 'conflict');
     }
     probe.bound.add(resolved.id);
     return;
@@ -314,7 +311,7 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
     return;
   }
   if (left.type === 'ref' || left.type === 'call' || left.type === 'set' || left.type.endsWith('compr')) {
-    throw new RegoCompileError(left.loc, ':=', 'the left side of := must be a variable or an array/object pattern of variables');
+    throw new RegoCompileError(left.loc, ':=', 'the left side of := must be a variable or an array/object pattern of variables', 'invalid');
   }
   probeTerm(left, scope, probe); // scalars inside a pattern are compared
 }
@@ -380,7 +377,7 @@ function findVar(terms: Term[], name: string): VarTerm | null {
 }
 
 export function unsafeVarError(v: VarTerm): RegoCompileError {
-  return new RegoCompileError(v.loc, `unsafe var ${v.name}`, `nothing binds ${v.name} before it is used; bind it (for example with := or some ... in) or fix the name`);
+  return new RegoCompileError(v.loc, `unsafe var ${v.name}`, `nothing binds ${v.name} before it is used; bind it (for example with := or some ... in) or fix the name`, 'unsafe');
 }
 
 /** The first expression, in source order, that can run with what is bound; -1 when none can. */
@@ -404,7 +401,7 @@ export function orderBody(exprs: Expr[], scope: VarScope, bound: Set<string>): {
       probeExpr(remaining[0] as Expr, scope, probe);
       const [first] = probe.missing.values();
       if (first !== undefined) throw unsafeVarError(first);
-      throw new RegoCompileError((remaining[0] as Expr).loc, 'unsafe expression', 'this expression cannot be ordered after its bindings');
+      throw new RegoCompileError((remaining[0] as Expr).loc, 'unsafe expression', 'this expression cannot be ordered after its bindings', 'unsafe');
     }
     const [expr] = remaining.splice(index, 1) as [Expr];
     const probe = newProbe(current);

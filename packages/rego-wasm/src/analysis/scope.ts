@@ -46,9 +46,6 @@ export function forEachLevelTerm(term: Term, visit: (term: Term) => void): void 
       forEachLevelTerm(term.left, visit);
       forEachLevelTerm(term.right, visit);
       return;
-    case 'neg':
-      forEachLevelTerm(term.operand, visit);
-      return;
     case 'in':
       if (term.key !== null) forEachLevelTerm(term.key, visit);
       forEachLevelTerm(term.value, visit);
@@ -136,13 +133,13 @@ export function levelScope(
     for (const name of new Set(declaredHere)) {
       if (declared.has(name) && !name.startsWith('$')) {
         const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
-        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} declared above`, `${name} is declared twice in the same body; rename one of them`);
+        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} declared above`, `${name} is declared twice in the same body; rename one of them`, 'conflict');
       }
     }
     for (const name of declaredHere) {
       if (usedAbove.has(name)) {
         const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
-        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} referenced above`, `${name} is declared here but already used earlier in the body; rename one of them`);
+        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} referenced above`, `${name} is declared here but already used earlier in the body; rename one of them`, 'conflict');
       }
       declared.add(name);
     }
@@ -151,7 +148,7 @@ export function levelScope(
   }
   for (const name of declared) {
     if (name === 'input' || name === 'data') {
-      throw new RegoCompileError(parts.exprs[0]?.loc ?? { file: module.module.file, line: 1, col: 1 }, `${name} shadowed`, `${name} cannot be redeclared as a local variable`);
+      throw new RegoCompileError(parts.exprs[0]?.loc ?? { file: module.module.file, line: 1, col: 1 }, `${name} shadowed`, `${name} cannot be redeclared as a local variable`, 'conflict');
     }
   }
   const scope: VarScope = { id: nextScopeId++, parent, locals: new Set(declared), declared, module, root };

@@ -1,7 +1,7 @@
 // OPA builtins outside the compiler's BUILTINS list that the SDK lacks, so that bundles built by
 // `opa build -t wasm` which call them still run under Portcullis (their modules list them in builtins()).
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { BuiltinArgError, int, list, num, obj, str } from './args.js';
+import { BuiltinArgError, int, list, obj, str } from './args.js';
 import { compiledRegex } from './regex.js';
 import { cidrIsValid } from './net.js';
 import { bigIntArg, exactInt } from './exact.js';

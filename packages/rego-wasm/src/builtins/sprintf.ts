@@ -56,7 +56,7 @@ function pad(text: string, spec: Spec, numeric: boolean): string {
   const fill = width - length;
   if (spec.minus) return text + ' '.repeat(fill);
   if (spec.zero && numeric) {
-    const sign = /^[+\- ]/.test(text) ? text[0] : '';
+    const sign = /^[+\- ]/.test(text) ? text.charAt(0) : '';
     return sign + '0'.repeat(fill) + text.slice(sign.length);
   }
   return ' '.repeat(fill) + text;

@@ -68,11 +68,6 @@ export function constantJson(term: Term): string | null {
       return term.text;
     case 'string':
       return JSON.stringify(term.value);
-    case 'neg': {
-      const inner = term.operand;
-      if (inner.type === 'number' && !inner.text.startsWith('-')) return `-${inner.text}`;
-      return null;
-    }
     case 'array': {
       const items = term.items.map(constantJson);
       return items.every((item) => item !== null) ? `[${items.join(',')}]` : null;
@@ -345,7 +340,7 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
   const split = unifyPairs(left, right);
   if (split !== null) {
     if (split.mismatch) {
-      throw new RegoCompileError(left.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed');
+      throw new RegoCompileError(left.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed', 'invalid');
     }
     const probe = newProbe(boundIds(ctx));
     const order = unifyPairOrder(split.pairs, ctx.scope, probe);
@@ -436,8 +431,6 @@ function isLiteral(term: Term): boolean {
     case 'number':
     case 'string':
       return true;
-    case 'neg':
-      return constantJson(term) !== null;
     case 'array':
     case 'set':
       return term.items.every(isLiteral);
@@ -533,9 +526,6 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
         planTerm(term.right, ctx, (b) => callBuiltin(BINARY_BUILTINS[term.op] as string, [a, b], ctx, k)),
       );
       return;
-    case 'neg':
-      // Only numeric literals take a unary minus (constantJson folds those); `-x` and `- -1` are refused.
-      throw new RegoCompileError(term.loc, 'unary minus', 'unary - applies to number literals only; write 0 - x for a computed value');
     case 'in':
       if (term.key === null) {
         planTerms([term.value, term.collection], ctx, (ops) => callBuiltin('internal.member_2', ops, ctx, k));
@@ -544,7 +534,7 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
       }
       return;
     default:
-      throw new RegoCompileError(term.loc, term.type, 'this term cannot be evaluated here');
+      throw new RegoCompileError(term.loc, term.type, 'this term cannot be evaluated here', 'unsupported');
   }
 }
 
@@ -561,10 +551,10 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
     return;
   }
   if (args.length !== target.arity) {
-    throw new RegoCompileError(term.nameLoc, term.name, `${term.name} takes ${target.arity} argument(s), got ${args.length}`);
+    throw new RegoCompileError(term.nameLoc, term.name, `${term.name} takes ${target.arity} argument(s), got ${args.length}`, 'invalid');
   }
   if (target.kind === 'builtin') {
-    if (BUILTINS[target.name] === undefined) throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin');
+    if (BUILTINS[target.name] === undefined) throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
     planTerms(args, ctx, (ops) => callBuiltin(target.name, ops, ctx, k));
     return;
   }
@@ -643,7 +633,7 @@ function walkPath(source: Operand, path: Term[], index: number, ctx: PlanContext
     return;
   }
   if (isPattern(part, ctx.scope, boundIds(ctx))) {
-    throw new RegoCompileError(part.loc, 'ref pattern', 'a composite key with unbound variables in a reference is not supported; iterate with a variable and compare');
+    throw new RegoCompileError(part.loc, 'ref pattern', 'a composite key with unbound variables in a reference is not supported; iterate with a variable and compare', 'unsupported');
   }
   planTerm(part, ctx, (key) => {
     const target = ctx.func.newLocal();
@@ -680,7 +670,7 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   }
   const group = node.group;
   if (group?.kind === 'function') {
-    throw new RegoCompileError(loc, 'function reference', `${group.name} is a function: call it with arguments`);
+    throw new RegoCompileError(loc, 'function reference', `${group.name} is a function: call it with arguments`, 'invalid');
   }
   const func = ctx.policy.funcFor(group === null ? { kind: 'node', node } : { kind: 'group', group });
   ctx.policy.addDependency(ctx.owner, func, loc);

@@ -16,7 +16,7 @@ export function entrypointPath(entrypoint: string): string[] {
   // `data` and the empty name stand for the whole data document.
   const trimmed = entrypoint.startsWith('data.') ? entrypoint.slice(5).split('.') : entrypoint === 'data' || entrypoint === '' ? [] : entrypoint.split('/');
   if (trimmed.some((segment) => segment.length === 0)) {
-    throw new RegoCompileError({ file: '<entrypoint>', line: 1, col: 1 }, 'entrypoint', `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`);
+    throw new RegoCompileError({ file: '<entrypoint>', line: 1, col: 1 }, 'entrypoint', `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`, 'invalid');
   }
   return ['data', ...trimmed];
 }
@@ -51,7 +51,7 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
       const seen = state.get(edge.to);
       if (seen === 'visiting') {
         const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) => n.replace(/^g\d+\./, ''));
-        throw new RegoCompileError(edge.loc, 'recursion', `rules must not depend on themselves: ${cycle.join(' -> ')}`);
+        throw new RegoCompileError(edge.loc, 'recursion', `rules must not depend on themselves: ${cycle.join(' -> ')}`, 'recursion');
       }
       if (seen === undefined) visit(edge.to, [...trail, edge.to]);
     }
