@@ -1,11 +1,19 @@
 // The `portcullis` command line. Every path returns an exit code (0 ok, 1 runtime failure, 2 bad usage or
 // invalid config/policy) instead of calling process.exit, so tests can drive it in-process.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+
+/** The package's version: src/cli and dist/cli both sit two levels below package.json. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 function buildProgram(run: (work: Promise<number>) => void): Command {
   const program = new Command('portcullis')
     .description('Envoy ext_authz sidecar: JWT, rate limits and denylist, Rego policies compiled to WebAssembly')
     .exitOverride()
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -35,6 +43,8 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('eval')
     .description('evaluate a policy (dir, bundle or .wasm) once and print the result set as JSON')
     .usage('PATH --input FILE [--data FILE] [-e ENTRYPOINT]');
+  policy.command('check').description('report every error in .rego files as file:line:col (--strict for OPA strict mode)').usage('[PATH...] [--strict]');
+  policy.command('test').description('run the test_ rules of .rego files on the compiled Wasm, as opa test does').usage('[PATH...] [-v] [--run REGEX] [--format json] [--coverage] [--bench]');
   return program;
 }
 
@@ -45,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     const policyCli = await import('./policy.js');
     return second === 'build' ? policyCli.policyBuild(rest) : policyCli.policyEval(rest);
   }
+  if (first === 'policy' && second === 'check') return (await import('./policyCheck.js')).policyCheck(rest);
+  if (first === 'policy' && second === 'test') return (await import('./policyTest.js')).policyTest(rest);
   let work: Promise<number> | undefined;
   const program = buildProgram((w) => {
     work = w;

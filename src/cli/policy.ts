@@ -23,7 +23,7 @@ export interface CliOutput {
   stderr(text: string): void;
 }
 
-const processOutput: CliOutput = {
+export const processOutput: CliOutput = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
@@ -31,11 +31,11 @@ const processOutput: CliOutput = {
 const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
 
 /** Bad usage or an invalid policy or input: exit code 2. */
-class UsageError extends Error {
+export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** -e in any of OPA-Envoy's forms (/envoy/authz/allow, envoy.authz.allow, data.envoy.authz.allow). */
 function entrypointsOf(given: string[] | undefined): string[] {
@@ -47,7 +47,7 @@ function entrypointsOf(given: string[] | undefined): string[] {
   }
 }
 
-function command(name: string, out: CliOutput): Command {
+export function command(name: string, out: CliOutput): Command {
   return new Command(`portcullis policy ${name}`)
     .exitOverride()
     .helpOption('-h, --help', 'show this help')
@@ -136,7 +136,7 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
 }
 
 /** Parses argv; a number means "stop with this exit code" (help shown: 0, bad usage: 2). */
-function parseArgs(program: Command, argv: string[]): number | undefined {
+export function parseArgs(program: Command, argv: string[]): number | undefined {
   try {
     program.parse(argv, { from: 'user' });
     return undefined;
@@ -146,7 +146,7 @@ function parseArgs(program: Command, argv: string[]): number | undefined {
   }
 }
 
-async function run(out: CliOutput, work: () => Promise<number>): Promise<number> {
+export async function run(out: CliOutput, work: () => Promise<number>): Promise<number> {
   try {
     return await work();
   } catch (error) {
@@ -192,7 +192,7 @@ function mergeData(base: unknown, over: unknown): unknown {
   return over === undefined ? (base ?? {}) : mergeOver(base, over);
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (isRecord(error) && typeof error.message === 'string') return error.message;
   return String(error);

@@ -7,13 +7,14 @@ import { parseModule } from './parser.js';
 import { entrypointPath, planPolicy } from './planner/index.js';
 import { emitWasm } from './wasm/emit.js';
 import type { Policy } from './ir.js';
+import type { PlanOptions } from './planner/builder.js';
 
 /** Parses, analyzes and plans; the IR alone, for tests and tools that inspect the plan. */
-export function planRego(sources: RegoSource[], entrypoints: string[]): Policy {
+export function planRego(sources: RegoSource[], entrypoints: string[], options: PlanOptions = {}): Policy {
   const modules: Module[] = sources.map((source) => parseModule(source.path, source.source));
   try {
     const moduleSet = analyzeModules(modules);
-    return planPolicy(moduleSet, entrypoints);
+    return planPolicy(moduleSet, entrypoints, options);
   } catch (err) {
     // Planning recurses once per expression of a body; a body of many hundreds of expressions is refused
     // cleanly instead of crashing.
@@ -26,7 +27,7 @@ export function planRego(sources: RegoSource[], entrypoints: string[]): Policy {
 }
 
 export function compileRego(sources: RegoSource[], options: CompileOptions): CompileResult {
-  const policy = planRego(sources, options.entrypoints);
+  const policy = planRego(sources, options.entrypoints, { print: options.print === true, coverage: options.coverage === true });
   const wasm = emitWasm(policy, { fuel: options.fuel ?? true });
   return { wasm, entrypoints: options.entrypoints.map((entrypoint) => entrypointPath(entrypoint).slice(1).join('/')) };
 }

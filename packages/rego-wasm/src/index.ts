@@ -4,6 +4,10 @@
 export { RegoCompileError, type CompileErrorKind } from './errors.js';
 export { compileRego } from './compile.js';
 export { parseModule } from './parser.js';
+/** Every error of a policy (all files, all rules), optionally with OPA's strict-mode checks. */
+export { checkRego, type CheckOptions } from './tools/check.js';
+/** Host callbacks for print() and coverage probes, and the coverable lines of a policy. */
+export { hostBuiltins, coverableLines, type HostCallbacks } from './tools/host.js';
 /** Builtins a compiled policy may call, by name, with their arity. */
 export { BUILTINS } from './ir.js';
 export type { Module, Rule } from './ast.js';
@@ -24,6 +28,13 @@ export interface CompileOptions {
    * measure what the checks cost.
    */
   fuel?: boolean;
+  /**
+   * Compile print() to calls of the host builtin `internal.print` (see `hostBuiltins`) instead of a no-op.
+   * For `policy test` and `policy eval`; a production module has no one to print to.
+   */
+  print?: boolean;
+  /** Emit a probe per expression (`internal.cover` with [file, line]) so a host can measure line coverage. */
+  coverage?: boolean;
 }
 
 export interface CompileResult {

@@ -125,7 +125,7 @@ export function refuseWith(rule: Rule): void {
   }
 }
 
-function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {
+export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {
   if (rule.default) {
     const vars = [rule.value, ...(rule.args ?? [])].flatMap(varsOfTerm).filter((v) => !argNames(rule).includes(v.name));
     const first = vars[0];

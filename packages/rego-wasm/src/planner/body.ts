@@ -106,6 +106,7 @@ export function planBody(body: Body, ctx: PlanContext, k: Continue): void {
 function planExprs(exprs: Expr[], start: number, ctx: PlanContext, k: Continue): void {
   for (let index = start; index < exprs.length; index++) {
     const expr = exprs[index] as Expr;
+    if (ctx.policy.options.coverage === true) planCoverProbe(expr, ctx);
     const startBlock = ctx.func.current;
     let continueHere = false;
     planExpr(expr, ctx, () => {
@@ -167,7 +168,9 @@ function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
     return;
   }
   if (term.type === 'call' && term.name === 'print' && resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc).kind === 'print') {
-    k(); // print is a no-op: Portcullis has no place to show its output, and OPA's print never fails
+    // Without a host to show it (production), print is a no-op; OPA's print never fails either way.
+    if (ctx.policy.options.print === true) planPrint(term.args, ctx, k);
+    else k();
     return;
   }
   if (term.type === 'binary' && (term.op === '==' || term.op === '!=')) {
@@ -679,3 +682,27 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   );
 }
 
+
+/**
+ * print(a, b) as OPA compiles it: each argument becomes the set of its values (empty when undefined, which
+ * the host shows as <undefined>), and the host's `internal.print` gets the array of those sets.
+ */
+function planPrint(args: Term[], ctx: PlanContext, k: Continue): void {
+  const array = ctx.func.newLocal();
+  ctx.func.emit({ op: 'makeArray', target: array, capacity: args.length });
+  for (const arg of args) {
+    const values = ctx.func.newLocal();
+    ctx.func.emit({ op: 'makeSet', target: values });
+    const inner = child(ctx, ctx.scope);
+    const block = ctx.func.nested(() => planTerm(arg, inner, (value) => ctx.func.emit({ op: 'setAdd', set: values, value })));
+    ctx.func.emit({ op: 'blocks', blocks: [block] });
+    ctx.func.emit({ op: 'arrayAppend', array, value: { kind: 'local', local: values } });
+  }
+  callBuiltin('internal.print', [{ kind: 'local', local: array }], ctx, () => k());
+}
+
+/** Coverage: tells the host (`internal.cover`) that evaluation reached this expression's line. */
+function planCoverProbe(expr: Expr, ctx: PlanContext): void {
+  const where = ctx.policy.constant(JSON.stringify([expr.loc.file, expr.loc.line]));
+  ctx.func.emit({ op: 'call', func: 'internal.cover', args: [where], target: ctx.func.newLocal() });
+}

@@ -81,11 +81,20 @@ export class FuncBuilder {
   }
 }
 
+export interface PlanOptions {
+  /** Compile print() to calls of the host's `internal.print` instead of a no-op. */
+  print?: boolean;
+  /** Call the host's `internal.cover` with [file, line] before each expression. */
+  coverage?: boolean;
+}
+
 export class PolicyBuilder {
   constructor(
     readonly root: RuleTreeNode,
     /** Refusals the analysis deferred until a rule is reached (see ModuleSet.deferredRefusals). */
     readonly deferredRefusals: ReadonlyMap<Rule, RegoCompileError> = new Map(),
+    /** Host probes to emit (print output, coverage); production modules have none. */
+    readonly options: PlanOptions = {},
   ) {}
 
   readonly constants: string[] = [];

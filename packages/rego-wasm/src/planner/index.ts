@@ -6,7 +6,7 @@ import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
 import { planAbsoluteRef, type PlanContext } from './body.js';
-import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency } from './builder.js';
+import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency, type PlanOptions } from './builder.js';
 import { planGroupFunc, planNodeFunc } from './rules.js';
 
 export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
@@ -127,8 +127,8 @@ function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
   plan.blocks.unshift(...func.blocks);
 }
 
-export function planPolicy(moduleSet: ModuleSet, entrypoints: string[]): Policy {
-  const policy = new PolicyBuilder(moduleSet.root, moduleSet.deferredRefusals);
+export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options: PlanOptions = {}): Policy {
+  const policy = new PolicyBuilder(moduleSet.root, moduleSet.deferredRefusals, options);
   const plans = entrypoints.map((entrypoint) => planEntrypoint(policy, moduleSet, entrypoint));
   const funcs = [];
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {

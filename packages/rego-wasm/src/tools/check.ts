@@ -1,0 +1,72 @@
+// checkRego: every problem in a set of Rego sources, not just the first one compileRego would throw. Each
+// file is parsed on its own (a syntax error stops only that file), every rule of every file is analysed
+// (refused builtins in rules no entrypoint reaches included), and every rule group is planned as if it were
+// an entrypoint, so the errors only planning finds are reported too.
+import type { Module } from '../ast.js';
+import { buildModuleSet } from '../analysis/modules.js';
+import { checkRule } from '../analysis/index.js';
+import { RegoCompileError } from '../errors.js';
+import { parseModule } from '../parser.js';
+import { planPolicy } from '../planner/index.js';
+import type { RegoSource } from '../index.js';
+import { strictProblems } from './strict.js';
+
+export interface CheckOptions {
+  /** Also OPA's strict-mode checks: unused variables and imports, deprecated builtins, shadowed names. */
+  strict?: boolean;
+}
+
+export function checkRego(sources: RegoSource[], options: CheckOptions = {}): RegoCompileError[] {
+  const problems = new Problems();
+  const modules: Module[] = [];
+  for (const source of sources) {
+    const module = problems.attempt(() => parseModule(source.path, source.source));
+    if (module !== undefined) modules.push(module);
+  }
+  if (options.strict === true) for (const module of modules) problems.add(...strictProblems(module));
+
+  const moduleSet = problems.attempt(() => buildModuleSet(modules));
+  if (moduleSet === undefined) return problems.sorted();
+  const failedRules = new Set<unknown>();
+  for (const scope of moduleSet.modules) {
+    for (const rule of scope.module.rules) {
+      problems.attempt(() => checkRule(rule, scope, moduleSet.root), () => failedRules.add(rule));
+    }
+  }
+  // Planning a group whose rules already failed analysis would only repeat their error.
+  for (const group of moduleSet.groups) {
+    if (group.kind === 'function') continue;
+    if (group.definitions.some((d) => failedRules.has(d.rule))) continue;
+    problems.attempt(() => planPolicy(moduleSet, [group.path.slice(1).join('/')]));
+  }
+  return problems.sorted();
+}
+
+/** Collected errors, each reported once even when several rules lead to it. */
+class Problems {
+  private readonly byMessage = new Map<string, RegoCompileError>();
+
+  add(...errors: RegoCompileError[]): void {
+    for (const error of errors) if (!this.byMessage.has(error.message)) this.byMessage.set(error.message, error);
+  }
+
+  attempt<T>(work: () => T, onError?: () => void): T | undefined {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof RangeError) return undefined; // too deep to plan; compileRego names it
+      if (!(error instanceof RegoCompileError)) throw error;
+      this.add(error);
+      onError?.();
+      return undefined;
+    }
+  }
+
+  sorted(): RegoCompileError[] {
+    return [...this.byMessage.values()].sort(
+      (a, b) => compare(a.loc.file, b.loc.file) || a.loc.line - b.loc.line || a.loc.col - b.loc.col,
+    );
+  }
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

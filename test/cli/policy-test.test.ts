@@ -1,0 +1,143 @@
+// `portcullis policy test`: PASS/FAIL/ERROR per test, summary, --run, --format json, --coverage, --bench,
+// print() output and exit codes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyTest } from '../../src/cli/policyTest.js';
+import { capture, writeTree } from './capture.js';
+
+let work: string;
+let dir: string;
+
+const POLICY = `package p
+
+import rego.v1
+
+allow if {
+	input.user == "alice"
+}
+
+double(x) := x * 2
+
+admins := data.lib.admins
+
+unused_rule if {
+	input.never
+}
+`;
+
+const TESTS = `package p_test
+
+import rego.v1
+import data.p
+
+test_double if p.double(2) == 4
+
+test_double_wrong if {
+	print("double of", 3, "is", p.double(3), input.missing)
+	p.double(3) == 7
+}
+
+test_admins_from_data if p.admins == ["root"]
+
+test_conflict if {
+	p.conflict
+}
+
+todo_test_later if false
+`;
+
+const CONFLICT = `package p
+
+import rego.v1
+
+conflict := 1
+conflict := 2 if true
+`;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'portcullis-policy-test-'));
+  dir = await writeTree(join(work, 'suite'), {
+    'p.rego': POLICY,
+    'p_test.rego': TESTS,
+    'conflict.rego': CONFLICT,
+    'lib/data.json': '{"admins": ["root"]}',
+  });
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('portcullis policy test', () => {
+  it('lists failures with their print() output and a summary, and exits 1', async () => {
+    const io = capture();
+    expect(await policyTest([dir], io)).toBe(1);
+    expect(io.out).toContain(`${join(dir, 'p_test.rego')}:\n`);
+    expect(io.out).toMatch(/data\.p_test\.test_double_wrong: FAIL \(\d/);
+    expect(io.out).toContain('  double of 3 is 6 <undefined>');
+    expect(io.out).toMatch(/data\.p_test\.test_conflict: ERROR \(.*\n  .*conflict/);
+    expect(io.out).not.toMatch(/test_double: PASS/);
+    expect(io.out).toMatch(/PASS: 2\/5\nFAIL: 1\/5\nERROR: 1\/5\nSKIPPED: 1\/5\n$/);
+  });
+
+  it('-v lists every test; --run selects tests by name; all passing exits 0', async () => {
+    const io = capture();
+    expect(await policyTest(['-v', '--run', 'test_double$|admins', dir], io)).toBe(0);
+    expect(io.out).toMatch(/data\.p_test\.test_double: PASS/);
+    expect(io.out).toMatch(/data\.p_test\.test_admins_from_data: PASS/);
+    expect(io.out).not.toMatch(/test_double_wrong|test_conflict/);
+    expect(io.out).toMatch(/PASS: 2\/2\n$/);
+  });
+
+  it('--format json gives one record per test as opa test does', async () => {
+    const io = capture();
+    expect(await policyTest(['--format', 'json', dir], io)).toBe(1);
+    const records = JSON.parse(io.out) as Array<Record<string, unknown>>;
+    const byName = new Map(records.map((r) => [r.name, r]));
+    expect(byName.get('test_double')).toMatchObject({ package: 'data.p_test', location: { file: join(dir, 'p_test.rego'), row: 6, col: 1 } });
+    expect(byName.get('test_double')).not.toHaveProperty('fail');
+    expect(byName.get('test_double_wrong')).toMatchObject({ fail: true, output: 'double of 3 is 6 <undefined>\n' });
+    expect(byName.get('test_conflict')).toMatchObject({ error: { message: expect.stringMatching(/conflict/) } });
+    expect(byName.get('todo_test_later')).toMatchObject({ skip: true });
+  });
+
+  it('--coverage reports covered and not covered lines of the policy files', async () => {
+    const io = capture();
+    expect(await policyTest(['--coverage', '--run', 'test_double$', dir], io)).toBe(0);
+    expect(io.out).toContain(`${join(dir, 'p.rego')}: 0.0% of 2 lines covered\n  not covered: 6, 14`);
+    const json = capture();
+    expect(await policyTest(['--coverage', '--format', 'json', '--run', 'test_double$', dir], json)).toBe(0);
+    expect(JSON.parse(json.out).coverage.files[join(dir, 'p.rego')]).toEqual({ covered: [], not_covered: [6, 14], coverage: 0 });
+  });
+
+  it('--coverage counts a line once a test reaches it', async () => {
+    const covered = await writeTree(join(work, 'covered'), {
+      'q.rego': 'package q\n\nimport rego.v1\n\nallow if {\n\tinput.user == "alice"\n}\n',
+      'q_test.rego': 'package q_test\n\nimport rego.v1\n\ntest_allow if data.q.allow with input as {"user": "alice"}\n\ntest_plain if not data.q.allow\n',
+    });
+    const io = capture();
+    const code = await policyTest(['--coverage', '--run', 'test_plain', covered], io);
+    expect(code).toBe(0);
+    expect(io.out).toContain(`${join(covered, 'q.rego')}: 100.0% of 1 lines covered`);
+  });
+
+  it('--bench reports ns/op for each test', async () => {
+    const io = capture();
+    expect(await policyTest(['--bench', '--run', 'test_double$', dir], io)).toBe(0);
+    expect(io.out).toMatch(/data\.p_test\.test_double: PASS {4}\d+ {4}\d+ ns\/op/);
+  });
+
+  it('exits 2 listing every compile error, and 2 on a bad --format or --run', async () => {
+    const broken = await writeTree(join(work, 'broken'), {
+      'x.rego': 'package x\n\nimport rego.v1\n\np if input.a ==\n',
+      'x_test.rego': 'package x_test\n\nimport rego.v1\n\ntest_y if y\n',
+    });
+    const io = capture();
+    expect(await policyTest([broken], io)).toBe(2);
+    expect(io.err).toContain(`${join(broken, 'x.rego')}:6:1:`);
+    expect(io.err).toContain(`${join(broken, 'x_test.rego')}:5:11: unsafe var y`);
+    expect(await policyTest(['--format', 'xml', dir], capture())).toBe(2);
+    expect(await policyTest(['--run', '(', dir], capture())).toBe(2);
+  });
+});
