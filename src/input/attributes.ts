@@ -3,8 +3,8 @@
 // (Timestamp, Struct inside Metadata, Any) still need their JSON mapping so policies see what OPA-Envoy
 // policies see (`input.attributes.request.time` is an RFC 3339 string, metadata is plain JSON,
 // `request.http.size` a number).
-import { LosslessNumber } from 'lossless-json';
 import type { DecodedAttributes } from './checkRequest.js';
+import { ExactNumber } from './exactJson.js';
 import { MAX_JSON_DEPTH } from './limits.js';
 import { isRecord } from '../json/records.js';
 
@@ -40,10 +40,10 @@ export function attributesToProtoJson(attributes: DecodedAttributes | undefined)
 }
 
 /** int64 `size` as the number protojson readers (and OPA-Envoy's docs) show. */
-function sizeOf(size: string | undefined): { size?: number | LosslessNumber } {
+function sizeOf(size: string | undefined): { size?: number | ExactNumber } {
   if (size === undefined || !/^-?\d+$/.test(size)) return {};
   const n = Number(size);
-  return { size: Number.isSafeInteger(n) ? n : new LosslessNumber(size) };
+  return { size: Number.isSafeInteger(n) ? n : new ExactNumber(size) };
 }
 
 /** protojson's range for Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */

@@ -15,7 +15,12 @@ export function parseQueryString(query: string, maxPairs = MAX_QUERY_PAIRS): Que
   const values: FormMap = Object.create(null) as FormMap;
   if (query === '') return { ok: true, values };
   let pairs = 0;
-  for (const pair of query.split('&')) {
+  // Walked pair by pair (not split up front), so a string far over the limit costs no more than the limit.
+  for (let from = 0; from <= query.length; ) {
+    const amp = query.indexOf('&', from);
+    const end = amp === -1 ? query.length : amp;
+    const pair = query.slice(from, end);
+    from = end + 1;
     if (pair === '') continue;
     if (++pairs > maxPairs) return { ok: false, error: 'too_many_pairs', detail: `more than ${maxPairs} pairs` };
     if (pair.includes(';')) return { ok: false, error: 'invalid_encoding', detail: 'a ";" separates pairs' };

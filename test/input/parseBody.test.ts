@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LosslessNumber } from 'lossless-json';
 import { parseBody } from '../../src/input/parseBody.js';
-import { stringifyInput } from '../../src/input/exactJson.js';
+import { ExactNumber, scanJson, stringifyInput } from '../../src/input/exactJson.js';
 import { MAX_FORM_FIELDS, MAX_JSON_DEPTH, MAX_MULTIPART_PARTS } from '../../src/input/limits.js';
 
 const source = (contentType: string | undefined, body: string, contentLength?: string, partialBody?: string) => ({
@@ -38,8 +37,17 @@ describe('parseBody (input.parsed_body, input.body_error)', () => {
   it('keeps integers beyond 2^53 and long decimals exact', () => {
     const facts = parseBody(source('application/json', '{"big":9007199254740993,"d":0.1000000000000000055511151231257827,"n":-12}'));
     const body = facts.parsedBody as Record<string, unknown>;
-    expect(body['big']).toBeInstanceOf(LosslessNumber);
+    expect(body['big']).toBeInstanceOf(ExactNumber);
     expect(stringifyInput(body)).toBe('{"big":9007199254740993,"d":0.1000000000000000055511151231257827,"n":-12}');
+  });
+  it('takes the native parser only when every number is one a double holds as written', () => {
+    expect(scanJson('{"a":[1,-2.5,0.000123,1e20,-0,"99999999999999999"]}')).toEqual({ depth: 2, plainNumbers: true });
+    for (const literal of ['9007199254740993', '1e400', '1e-320', '0.1000000000000000055511151231257827', '1234567890123456']) {
+      expect(scanJson(`[${literal}]`).plainNumbers, literal).toBe(false);
+      expect(stringifyInput(parseBody(source('application/json', `[${literal}]`)).parsedBody)).toBe(`[${literal}]`);
+    }
+    const plain = parseBody(source('application/json', '{"n":[1,2.5,1e20,0.000123]}'));
+    expect(stringifyInput(plain.parsedBody)).toBe('{"n":[1,2.5,100000000000000000000,0.000123]}');
   });
   it('keeps the last of duplicate keys and reads __proto__ as an ordinary key', () => {
     const body = parseBody(source('application/json', '{"a":1,"a":2,"__proto__":{"x":1}}')).parsedBody as object;
