@@ -5,13 +5,17 @@
 import { isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
 import { MAX_JSON_DEPTH } from './limits.js';
 
-/** Raised by ExactNumber.toJSON: the native stringify met a number only the lossless one can write. */
-const NEEDS_EXACT = Symbol('needs exact JSON');
+/** Set by ExactNumber.toJSON while stringifyInput tries the native stringify (synchronous, so no race). */
+let sawExactNumber = false;
 
-/** A number a double cannot hold exactly, kept as its JSON text. */
+/**
+ * A number a double cannot hold exactly, kept as its JSON text. Any other JSON.stringify (a log line) gets
+ * the nearest double; stringifyInput notices and writes the exact digits instead.
+ */
 export class ExactNumber extends LosslessNumber {
-  toJSON(): never {
-    throw NEEDS_EXACT;
+  toJSON(): number {
+    sawExactNumber = true;
+    return Number(this.value);
   }
 }
 
@@ -88,10 +92,7 @@ function isPlainNumber(literal: string): boolean {
 
 /** The input as the JSON text the engine loads: ExactNumber values as their exact digits. */
 export function stringifyInput(input: unknown): string {
-  try {
-    return JSON.stringify(input) ?? 'null';
-  } catch (error) {
-    if (error !== NEEDS_EXACT) throw error;
-    return stringify(input) ?? 'null';
-  }
+  sawExactNumber = false;
+  const text = JSON.stringify(input) ?? 'null';
+  return sawExactNumber ? (stringify(input) ?? 'null') : text;
 }
