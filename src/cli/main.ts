@@ -44,6 +44,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .description('evaluate a policy (dir, bundle or .wasm) once and print the result set as JSON')
     .usage('PATH --input FILE [--data FILE] [-e ENTRYPOINT]');
   policy.command('check').description('report every error in .rego files as file:line:col (--strict for OPA strict mode)').usage('[PATH...] [--strict]');
+  policy.command('fmt').description('format .rego files canonically (--diff, --check, --write)').usage('[PATH...] [--diff|--check|--write]');
   policy.command('test').description('run the test_ rules of .rego files on the compiled Wasm, as opa test does').usage('[PATH...] [-v] [--run REGEX] [--format json] [--coverage] [--bench]');
   return program;
 }
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (first === 'policy' && second === 'check') return (await import('./policyCheck.js')).policyCheck(rest);
   if (first === 'policy' && second === 'test') return (await import('./policyTest.js')).policyTest(rest);
+  if (first === 'policy' && second === 'fmt') return (await import('./policyFmt.js')).policyFmt(rest);
   let work: Promise<number> | undefined;
   const program = buildProgram((w) => {
     work = w;

@@ -16,6 +16,7 @@ const loadCompiler = async () => ({
 const loadSdk = async () => ({
   ...(await import('@open-policy-agent/opa-wasm')),
   ...(await import('@portcullis/rego-wasm/builtins')),
+  hostBuiltins: (await import('@portcullis/rego-wasm')).hostBuiltins,
 });
 
 export interface CliOutput {
@@ -99,23 +100,27 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
     .argument('<PATH>', 'directory of .rego files, bundle .tar.gz, or .wasm module')
     .requiredOption('-i, --input <FILE>', 'JSON input document (- for stdin)')
     .option('-d, --data <FILE>', 'JSON data merged over the policy\'s own data')
-    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect);
+    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect)
+    .option('-f, --format <FORMAT>', 'json (the result set) or pretty (each entrypoint\'s value, or undefined)', 'json');
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
   return run(out, async () => {
     const [path] = program.processedArgs as [string];
-    const options = program.opts<{ input: string; data?: string; entrypoint?: string[] }>();
+    const options = program.opts<{ input: string; data?: string; entrypoint?: string[]; format: string }>();
+    if (options.format !== 'json' && options.format !== 'pretty') throw new UsageError(`--format ${options.format}: expected json or pretty`);
     const entrypoints = entrypointsOf(options.entrypoint);
     const input = await readJson(options.input, '--input');
     const extraData = options.data === undefined ? undefined : await readJson(options.data, '--data');
 
     const { loadPolicySource } = await loadCompiler();
-    const { loadPolicy, customBuiltins } = await loadSdk();
-    const source = await loadPolicySource(path, entrypoints);
+    const { loadPolicy, customBuiltins, hostBuiltins } = await loadSdk();
+    const source = await loadPolicySource(path, entrypoints, { print: true });
+    // print() output goes to stderr, so stdout stays the result alone.
+    const host = hostBuiltins({ print: (line) => out.stderr(`${line}\n`) });
     let policy;
     try {
-      policy = await loadPolicy(source.wasm, undefined, customBuiltins);
+      policy = await loadPolicy(source.wasm, undefined, { ...customBuiltins, ...host });
     } catch (error) {
       throw new PolicyLoadError(path, `is not a loadable OPA Wasm module: ${errorText(error)}`, { cause: error });
     }
@@ -128,11 +133,25 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
     }
     policy.setData(mergeData(source.data, extraData) as object);
     const results = entrypoints.map((entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const);
+    if (options.format === 'pretty') {
+      out.stdout(prettyResults(results));
+      return 0;
+    }
     // One -e prints its result set as before; several print each under its entrypoint.
     const printed = results.length === 1 ? results[0]![1] : Object.fromEntries(results);
     out.stdout(`${JSON.stringify(printed, null, 2)}\n`);
     return 0;
   });
+}
+
+/** --format pretty: the value itself (`undefined` for an empty result set), under its entrypoint when several. */
+function prettyResults(results: ReadonlyArray<readonly [string, unknown]>): string {
+  const valueText = (resultSet: unknown): string => {
+    const first = Array.isArray(resultSet) ? (resultSet[0] as { result?: unknown } | undefined) : undefined;
+    return first === undefined || first.result === undefined ? 'undefined' : JSON.stringify(first.result, null, 2);
+  };
+  if (results.length === 1) return `${valueText(results[0]![1])}\n`;
+  return results.map(([entrypoint, resultSet]) => `${entrypoint}: ${valueText(resultSet)}\n`).join('');
 }
 
 /** Parses argv; a number means "stop with this exit code" (help shown: 0, bad usage: 2). */

@@ -6,9 +6,14 @@ import { readRegoFiles } from './regoFiles.js';
 
 export async function policyCheck(argv: string[], out: CliOutput = processOutput): Promise<number> {
   const program = command('check', out)
-    .description('report every error in the policy: syntax, unsafe variables, refused builtins (even in rules no entrypoint reaches), conflicts')
+    .description(
+      'report every error in the policy: syntax, unsafe variables, refused builtins (even in rules no entrypoint reaches), conflicts',
+    )
     .argument('[PATH...]', '.rego files or directories searched recursively (default: .)')
-    .option('--strict', "also OPA's strict-mode checks: unused variables and imports, deprecated builtins, shadowed names");
+    .option(
+      '--strict',
+      "also OPA's strict-mode checks: unused variables and imports, deprecated builtins, shadowed names",
+    );
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
@@ -20,7 +25,9 @@ export async function policyCheck(argv: string[], out: CliOutput = processOutput
     const errors = checkRego(files.rego, { strict: strict === true });
     for (const error of errors) out.stderr(`${error.message}\n`);
     if (errors.length > 0) {
-      out.stderr(`${errors.length} error${errors.length === 1 ? '' : 's'} in ${new Set(errors.map((e) => e.loc.file)).size} of ${files.rego.length} file(s)\n`);
+      out.stderr(
+        `${errors.length} error${errors.length === 1 ? '' : 's'} in ${new Set(errors.map((e) => e.loc.file)).size} of ${files.rego.length} file(s)\n`,
+      );
       return 2;
     }
     out.stdout(`ok: ${files.rego.length} file(s) checked${strict === true ? ' (strict)' : ''}\n`);

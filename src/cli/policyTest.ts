@@ -18,7 +18,10 @@ interface TestFlags {
 export async function policyTest(argv: string[], out: CliOutput = processOutput): Promise<number> {
   const program = command('test', out)
     .description('run every test_ rule of the .rego files (test files ending _test.rego included) on the compiled Wasm')
-    .argument('[PATH...]', '.rego files or directories searched recursively; data.json/yaml files are base data (default: .)')
+    .argument(
+      '[PATH...]',
+      '.rego files or directories searched recursively; data.json/yaml files are base data (default: .)',
+    )
     .option('-v, --verbose', 'list every test with PASS/FAIL/ERROR and its print() output')
     .option('-r, --run <REGEX>', 'run only the tests whose name (data.pkg.test_x) matches')
     .option('-f, --format <FORMAT>', 'pretty or json', 'pretty')
@@ -30,7 +33,8 @@ export async function policyTest(argv: string[], out: CliOutput = processOutput)
   return run(out, async () => {
     const [paths] = program.processedArgs as [string[]];
     const flags = program.opts<TestFlags>();
-    if (flags.format !== 'pretty' && flags.format !== 'json') throw new UsageError(`--format ${flags.format}: expected pretty or json`);
+    if (flags.format !== 'pretty' && flags.format !== 'json')
+      throw new UsageError(`--format ${flags.format}: expected pretty or json`);
     let filter: RegExp | undefined;
     try {
       filter = flags.run === undefined ? undefined : new RegExp(flags.run);
@@ -41,7 +45,11 @@ export async function policyTest(argv: string[], out: CliOutput = processOutput)
     const { runTests } = await import('./testRunner.js');
     let report: RunReport;
     try {
-      report = await runTests(files.rego, files.data, { run: filter, coverage: flags.coverage === true, bench: flags.bench === true });
+      report = await runTests(files.rego, files.data, {
+        run: filter,
+        coverage: flags.coverage === true,
+        bench: flags.bench === true,
+      });
     } catch (error) {
       if (!(error instanceof RegoCompileError)) throw error;
       const { checkRego } = await import('@portcullis/rego-wasm');
@@ -92,7 +100,7 @@ function resultLine(r: TestResult): string {
 /** 3,4,5,9 -> "3-5, 9" */
 function ranges(lines: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     let j = i;
     while (j + 1 < lines.length && (lines[j + 1] as number) === (lines[j] as number) + 1) j++;
     parts.push(i === j ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);
@@ -135,7 +143,14 @@ function jsonReport(report: RunReport): string {
   }));
   if (report.coverage === undefined) return `${JSON.stringify(tests, null, 2)}\n`;
   const files = Object.fromEntries(
-    [...report.coverage].map(([file, c]) => [file, { covered: c.covered, not_covered: c.notCovered, coverage: Number(percent(c.covered.length, c.covered.length + c.notCovered.length).slice(0, -1)) }]),
+    [...report.coverage].map(([file, c]) => [
+      file,
+      {
+        covered: c.covered,
+        not_covered: c.notCovered,
+        coverage: Number(percent(c.covered.length, c.covered.length + c.notCovered.length).slice(0, -1)),
+      },
+    ]),
   );
   return `${JSON.stringify({ tests, coverage: { files } }, null, 2)}\n`;
 }

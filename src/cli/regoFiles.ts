@@ -37,7 +37,9 @@ export async function readRegoFiles(paths: string[]): Promise<RegoFiles> {
         try {
           parsed = base.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
         } catch (error) {
-          throw new UsageError(`${file}: not valid ${base.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message})`);
+          throw new UsageError(
+            `${file}: not valid ${base.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message})`,
+          );
         }
         data = mergeAt(data ?? {}, segments, parsed, file);
       }
@@ -49,7 +51,9 @@ export async function readRegoFiles(paths: string[]): Promise<RegoFiles> {
 
 /** Files under dir, sorted, skipping hidden entries and node_modules. */
 async function listFiles(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   const files: string[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;

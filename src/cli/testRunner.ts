@@ -75,12 +75,19 @@ const BENCH_MIN_NS = 200_000_000;
 export async function runTests(sources: RegoSource[], data: unknown, options: RunOptions): Promise<RunReport> {
   const tests = findTests(sources, options.run);
   const runnable = tests.filter((t) => !t.skip);
-  const results: TestResult[] = tests.filter((t) => t.skip).map((t) => ({ ...t, outcome: 'SKIPPED', durationNs: 0, output: [] }));
+  const results: TestResult[] = tests
+    .filter((t) => t.skip)
+    .map((t) => ({ ...t, outcome: 'SKIPPED', durationNs: 0, output: [] }));
   const hits = new Map<string, Set<number>>();
-  if (runnable.length === 0) return { results, ...(options.coverage === true ? { coverage: coverageOf(sources, hits) } : {}) };
+  if (runnable.length === 0)
+    return { results, ...(options.coverage === true ? { coverage: coverageOf(sources, hits) } : {}) };
 
   // RegoCompileError propagates: the caller reports every error with checkRego and exits 2.
-  const compiled = compileRego(sources, { entrypoints: runnable.map((t) => t.entrypoint), print: true, coverage: options.coverage === true });
+  const compiled = compileRego(sources, {
+    entrypoints: runnable.map((t) => t.entrypoint),
+    print: true,
+    coverage: options.coverage === true,
+  });
   let printed: string[] = [];
   const host = hostBuiltins({
     print: (line) => void printed.push(line),
@@ -105,8 +112,15 @@ export async function runTests(sources: RegoSource[], data: unknown, options: Ru
       error = err instanceof Error ? err.message : String(err);
     }
     const durationNs = Math.round((performance.now() - started) * 1e6);
-    const result: TestResult = { ...test, outcome, durationNs, output: printed, ...(error === undefined ? {} : { error }) };
-    if (options.bench === true && outcome !== 'ERROR') result.bench = bench(() => policy.evaluate(undefined, test.entrypoint));
+    const result: TestResult = {
+      ...test,
+      outcome,
+      durationNs,
+      output: printed,
+      ...(error === undefined ? {} : { error }),
+    };
+    if (options.bench === true && outcome !== 'ERROR')
+      result.bench = bench(() => policy.evaluate(undefined, test.entrypoint));
     results.push(result);
   }
   results.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));

@@ -25,14 +25,19 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 /** Short enough to read in logs and metrics labels, long enough not to collide between two policy versions. */
 const REVISION_HEX_CHARS = 12;
 
-export async function loadPolicySource(path: string, entrypoints: string[]): Promise<PolicySource> {
+/** `print`: compile print() to host calls (`policy eval` shows them); the sidecar leaves it off. */
+export interface SourceOptions {
+  print?: boolean;
+}
+
+export async function loadPolicySource(path: string, entrypoints: string[], options: SourceOptions = {}): Promise<PolicySource> {
   let info;
   try {
     info = await stat(path);
   } catch (error) {
     throw new PolicyLoadError(path, `cannot be read: ${describeFsError(error)}`, { cause: error });
   }
-  if (info.isDirectory()) return loadRegoDirectory(path, entrypoints);
+  if (info.isDirectory()) return loadRegoDirectory(path, entrypoints, options);
   // A FIFO would block the read forever and a device (/dev/zero) would never end: read regular files only.
   if (!info.isFile()) throw new PolicyLoadError(path, 'is neither a regular file nor a directory');
   if (info.size > MAX_POLICY_FILE_BYTES) throw new PolicyLoadError(path, `is ${info.size} bytes, more than the ${MAX_POLICY_FILE_BYTES} allowed`);
@@ -42,11 +47,11 @@ export async function loadPolicySource(path: string, entrypoints: string[]): Pro
     if (!startsWith(bytes, WASM_MAGIC)) throw new PolicyLoadError(path, 'is not a WebAssembly module (missing the \\0asm header)');
     return { wasm: bytes, data: undefined, entrypoints, revision: shortHash([['module.wasm', bytes]]), kind: 'wasm' };
   }
-  if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC)) return loadBundle(path, bytes, entrypoints);
+  if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC)) return loadBundle(path, bytes, entrypoints, options);
   throw new PolicyLoadError(path, 'is neither a directory of .rego files, a .wasm module nor a bundle .tar.gz');
 }
 
-async function loadBundle(path: string, archive: Uint8Array, entrypoints: string[]): Promise<PolicySource> {
+async function loadBundle(path: string, archive: Uint8Array, entrypoints: string[], options: SourceOptions): Promise<PolicySource> {
   let bundle;
   try {
     bundle = await readBundle(archive);
@@ -72,7 +77,7 @@ async function loadBundle(path: string, archive: Uint8Array, entrypoints: string
   const sources = bundle.regoFiles
     .filter((file) => !isTestFile(file.path))
     .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
-  const compiled = await compileSources(path, sources, entrypoints);
+  const compiled = await compileSources(path, sources, entrypoints, options);
   checkEntrypointsDefined(path, compiled.rules, bundle.data, compiled.entrypoints);
   return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
 }
@@ -120,12 +125,12 @@ export async function readPolicyDirectory(dir: string): Promise<PolicyDirectory>
   return { sources, data, revision: shortHash(hashed) };
 }
 
-async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<PolicySource> {
+async function loadRegoDirectory(dir: string, entrypoints: string[], options: SourceOptions): Promise<PolicySource> {
   const { sources, data, revision } = await readPolicyDirectory(dir);
   if (sources.length === 0) {
     throw new PolicyLoadError(dir, 'holds no .rego files (test files ending _test.rego are skipped)');
   }
-  const compiled = await compileSources(dir, sources, entrypoints);
+  const compiled = await compileSources(dir, sources, entrypoints, options);
   checkEntrypointsDefined(dir, compiled.rules, data, compiled.entrypoints);
   return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision, kind: 'rego' };
 }
@@ -136,10 +141,10 @@ async function loadRegoDirectory(dir: string, entrypoints: string[]): Promise<Po
  * compiler's memory goes back to the system. The entry is imported here, on the compile path only.
  * RegoCompileError is left as is: its message already names file:line:col and the construct.
  */
-async function compileSources(path: string, sources: RegoSource[], entrypoints: string[]): Promise<IsolatedCompileResult> {
+async function compileSources(path: string, sources: RegoSource[], entrypoints: string[], options: SourceOptions): Promise<IsolatedCompileResult> {
   const { compileIsolated, CompilerUnavailableError } = await import('@portcullis/rego-wasm/isolated');
   try {
-    return await compileIsolated(sources, { entrypoints });
+    return await compileIsolated(sources, { entrypoints, print: options.print === true });
   } catch (error) {
     if (error instanceof CompilerUnavailableError && error.reason === 'backend-missing') {
       throw new PolicyLoadError(path, `holds Rego sources, which this installation cannot compile: ${error.message}`, { cause: error });

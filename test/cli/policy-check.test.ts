@@ -17,7 +17,9 @@ afterAll(async () => {
 
 describe('portcullis policy check', () => {
   it('exits 0 and says so for a clean policy', async () => {
-    const dir = await writeTree(join(work, 'clean'), { 'a.rego': 'package a\n\nimport rego.v1\n\nallow if input.user == "alice"\n' });
+    const dir = await writeTree(join(work, 'clean'), {
+      'a.rego': 'package a\n\nimport rego.v1\n\nallow if input.user == "alice"\n',
+    });
     const io = capture();
     expect(await policyCheck([dir], io)).toBe(0);
     expect(io.out).toMatch(/^ok: 1 file\(s\) checked/);
@@ -26,7 +28,8 @@ describe('portcullis policy check', () => {
 
   it('reports every error of every file, a refused builtin in an unreached rule included, and exits 2', async () => {
     const dir = await writeTree(join(work, 'broken'), {
-      'a.rego': 'package a\n\nimport rego.v1\n\nallow if input.user == "bob"\n\nhelper if http.send({"url": "x"})\n\ndeny contains msg if {\n\tmsg := sprintf("%v", [y])\n}\n',
+      'a.rego':
+        'package a\n\nimport rego.v1\n\nallow if input.user == "bob"\n\nhelper if http.send({"url": "x"})\n\ndeny contains msg if {\n\tmsg := sprintf("%v", [y])\n}\n',
       'b.rego': 'package b\n\nallow if {\n  input.a ==\n}\n',
       'c_test.rego': 'package c\n\nimport rego.v1\n\ntest_x if no_such_builtin(1)\n',
     });
@@ -43,20 +46,43 @@ describe('portcullis policy check', () => {
   });
 
   it('checks single files as well as directories', async () => {
-    const dir = await writeTree(join(work, 'files'), { 'ok.rego': 'package ok\n\nimport rego.v1\n\np := 1\n', 'bad.rego': 'package bad\n\np := \n' });
+    const dir = await writeTree(join(work, 'files'), {
+      'ok.rego': 'package ok\n\nimport rego.v1\n\np := 1\n',
+      'bad.rego': 'package bad\n\np := \n',
+    });
     expect(await policyCheck([join(dir, 'ok.rego')], capture())).toBe(0);
     expect(await policyCheck([join(dir, 'ok.rego'), join(dir, 'bad.rego')], capture())).toBe(2);
   });
 
   it('--strict adds unused variables and imports, deprecated builtins and shadowed names', async () => {
     const source = [
-      'package s', '', 'import rego.v1', 'import data.unused', 'import data.lib', '',
-      'count := 3', '',
-      'allow if {', '\tx := 1', '\tsome i', '\tlib.ok', '\tinput.user == "a"', '}', '',
-      'deny contains m if {', '\tm := input.m', '\tre_match("a", m)', '}', '',
-      'f(input) := 1', '',
+      'package s',
+      '',
+      'import rego.v1',
+      'import data.unused',
+      'import data.lib',
+      '',
+      'count := 3',
+      '',
+      'allow if {',
+      '\tx := 1',
+      '\tsome i',
+      '\tlib.ok',
+      '\tinput.user == "a"',
+      '}',
+      '',
+      'deny contains m if {',
+      '\tm := input.m',
+      '\tre_match("a", m)',
+      '}',
+      '',
+      'f(input) := 1',
+      '',
     ].join('\n');
-    const dir = await writeTree(join(work, 'strict'), { 's.rego': source, 'lib.rego': 'package lib\n\nimport rego.v1\n\nok := true\n' });
+    const dir = await writeTree(join(work, 'strict'), {
+      's.rego': source,
+      'lib.rego': 'package lib\n\nimport rego.v1\n\nok := true\n',
+    });
     const loose = capture();
     // re_match is refused whatever the mode (it is not compiled); the strict findings come on top.
     expect(await policyCheck([join(dir, 'lib.rego')], loose)).toBe(0);

@@ -76,7 +76,7 @@ describe('portcullis policy test', () => {
     expect(io.out).toContain(`${join(dir, 'p_test.rego')}:\n`);
     expect(io.out).toMatch(/data\.p_test\.test_double_wrong: FAIL \(\d/);
     expect(io.out).toContain('  double of 3 is 6 <undefined>');
-    expect(io.out).toMatch(/data\.p_test\.test_conflict: ERROR \(.*\n  .*conflict/);
+    expect(io.out).toMatch(/data\.p_test\.test_conflict: ERROR \(.*\n {2}.*conflict/);
     expect(io.out).not.toMatch(/test_double: PASS/);
     expect(io.out).toMatch(/PASS: 2\/5\nFAIL: 1\/5\nERROR: 1\/5\nSKIPPED: 1\/5\n$/);
   });
@@ -95,7 +95,10 @@ describe('portcullis policy test', () => {
     expect(await policyTest(['--format', 'json', dir], io)).toBe(1);
     const records = JSON.parse(io.out) as Array<Record<string, unknown>>;
     const byName = new Map(records.map((r) => [r.name, r]));
-    expect(byName.get('test_double')).toMatchObject({ package: 'data.p_test', location: { file: join(dir, 'p_test.rego'), row: 6, col: 1 } });
+    expect(byName.get('test_double')).toMatchObject({
+      package: 'data.p_test',
+      location: { file: join(dir, 'p_test.rego'), row: 6, col: 1 },
+    });
     expect(byName.get('test_double')).not.toHaveProperty('fail');
     expect(byName.get('test_double_wrong')).toMatchObject({ fail: true, output: 'double of 3 is 6 <undefined>\n' });
     expect(byName.get('test_conflict')).toMatchObject({ error: { message: expect.stringMatching(/conflict/) } });
@@ -108,13 +111,18 @@ describe('portcullis policy test', () => {
     expect(io.out).toContain(`${join(dir, 'p.rego')}: 0.0% of 2 lines covered\n  not covered: 6, 14`);
     const json = capture();
     expect(await policyTest(['--coverage', '--format', 'json', '--run', 'test_double$', dir], json)).toBe(0);
-    expect(JSON.parse(json.out).coverage.files[join(dir, 'p.rego')]).toEqual({ covered: [], not_covered: [6, 14], coverage: 0 });
+    expect(JSON.parse(json.out).coverage.files[join(dir, 'p.rego')]).toEqual({
+      covered: [],
+      not_covered: [6, 14],
+      coverage: 0,
+    });
   });
 
   it('--coverage counts a line once a test reaches it', async () => {
     const covered = await writeTree(join(work, 'covered'), {
       'q.rego': 'package q\n\nimport rego.v1\n\nallow if {\n\tinput.user == "alice"\n}\n',
-      'q_test.rego': 'package q_test\n\nimport rego.v1\n\ntest_allow if data.q.allow with input as {"user": "alice"}\n\ntest_plain if not data.q.allow\n',
+      'q_test.rego':
+        'package q_test\n\nimport rego.v1\n\ntest_allow if data.q.allow with input as {"user": "alice"}\n\ntest_plain if not data.q.allow\n',
     });
     const io = capture();
     const code = await policyTest(['--coverage', '--run', 'test_plain', covered], io);

@@ -8,6 +8,8 @@ export { parseModule } from './parser.js';
 export { checkRego, type CheckOptions } from './tools/check.js';
 /** Host callbacks for print() and coverage probes, and the coverable lines of a policy. */
 export { hostBuiltins, coverableLines, type HostCallbacks } from './tools/host.js';
+/** Canonical Rego v1 text of a module, comments kept (`policy fmt`). */
+export { formatModule } from './tools/format.js';
 /** Builtins a compiled policy may call, by name, with their arity. */
 export { BUILTINS } from './ir.js';
 export type { Module, Rule } from './ast.js';

@@ -159,6 +159,15 @@ export const BUILTINS: Readonly<Record<string, number>> = {
   'crypto.hmac.sha512': 2, 'crypto.hmac.md5': 2, 'crypto.hmac.equal': 2, 'hex.encode': 1, 'hex.decode': 1,
   'strings.count': 2, 'strings.replace_n': 2, 'semver.is_valid': 1, 'semver.compare': 2, 'net.cidr_is_valid': 1,
   'regex.replace': 3, 'regex.find_n': 3,
-  // host probes, emitted only when CompileOptions.print / .coverage ask for them (tools/host.ts answers them)
-  'internal.print': 1, 'internal.cover': 1,
 };
+
+/**
+ * Host probes the planner emits only when CompileOptions.print / .coverage ask for them (tools/host.ts answers
+ * them). Not in BUILTINS: a policy cannot call them, since a production host does not provide them.
+ */
+export const HOST_PROBES: Readonly<Record<string, number>> = { 'internal.print': 1, 'internal.cover': 1 };
+
+/** Arity of anything a `call` statement may name besides the policy's own functions. */
+export function callableArity(name: string): number | undefined {
+  return BUILTINS[name] ?? HOST_PROBES[name];
+}

@@ -71,7 +71,15 @@ class Cursor {
 
 const codePointWidth = (source: string, i: number): number => ((source.codePointAt(i) as number) > 0xffff ? 2 : 1);
 
-export function tokenize(file: string, source: string): Token[] {
+/** A `# ...` comment: its text (with the `#`), where it starts, and whether code precedes it on its line. */
+export interface Comment {
+  text: string;
+  loc: Location;
+  trailing: boolean;
+}
+
+/** `comments`, when given, receives every comment in source order (the formatter keeps them). */
+export function tokenize(file: string, source: string, comments?: Comment[]): Token[] {
   const cursor = new Cursor(source);
   const tokens: Token[] = [];
   let spaceBefore = false;
@@ -89,7 +97,11 @@ export function tokenize(file: string, source: string): Token[] {
       continue;
     }
     if (cp === 0x23 /* # */) {
+      const start = cursor.index;
+      const loc = here();
       while (!cursor.done && cursor.peek() !== 0x0a) cursor.advance();
+      const trailing = !newlineBefore || (tokens.length > 0 && (tokens[tokens.length - 1] as Token).loc.line === loc.line);
+      comments?.push({ text: source.slice(start, cursor.index).trimEnd(), loc, trailing });
       spaceBefore = true;
       continue;
     }

@@ -30,7 +30,10 @@ export function checkRego(sources: RegoSource[], options: CheckOptions = {}): Re
   const failedRules = new Set<unknown>();
   for (const scope of moduleSet.modules) {
     for (const rule of scope.module.rules) {
-      problems.attempt(() => checkRule(rule, scope, moduleSet.root), () => failedRules.add(rule));
+      problems.attempt(
+        () => checkRule(rule, scope, moduleSet.root),
+        () => failedRules.add(rule),
+      );
     }
   }
   // Planning a group whose rules already failed analysis would only repeat their error.

@@ -30,7 +30,8 @@ export function hostBuiltins(callbacks: HostCallbacks): Record<string, Builtin> 
       return true;
     },
     'internal.cover': (where: unknown) => {
-      if (Array.isArray(where) && typeof where[0] === 'string' && typeof where[1] === 'number') callbacks.cover?.(where[0], where[1]);
+      if (Array.isArray(where) && typeof where[0] === 'string' && typeof where[1] === 'number')
+        callbacks.cover?.(where[0], where[1]);
       return true;
     },
   };
@@ -44,7 +45,10 @@ export function coverableLines(sources: RegoSource[]): Map<string, number[]> {
     for (const rule of parseModule(source.path, source.source).rules) {
       walkRule(rule, { expr: (expr) => void lines.add(expr.loc.line) });
     }
-    result.set(source.path, [...lines].sort((a, b) => a - b));
+    result.set(
+      source.path,
+      [...lines].sort((a, b) => a - b),
+    );
   }
   return result;
 }

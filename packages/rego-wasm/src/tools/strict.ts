@@ -8,8 +8,17 @@ import { walkRule, walkTerm } from './walk.js';
 
 /** Builtins OPA marks deprecated (kept for old policies; each has a replacement). */
 const DEPRECATED: ReadonlySet<string> = new Set([
-  'any', 'all', 're_match', 'set_diff', 'net.cidr_overlap', 'cast_array', 'cast_set', 'cast_string',
-  'cast_boolean', 'cast_null', 'cast_object',
+  'any',
+  'all',
+  're_match',
+  'set_diff',
+  'net.cidr_overlap',
+  'cast_array',
+  'cast_set',
+  'cast_string',
+  'cast_boolean',
+  'cast_null',
+  'cast_object',
 ]);
 
 const BUILTIN_ROOTS: ReadonlySet<string> = new Set(Object.keys(BUILTINS).map((name) => name.split('.')[0] as string));
@@ -35,7 +44,15 @@ function unusedImports(module: Module): RegoCompileError[] {
   return module.imports
     .filter((imp) => !isKeywordImport(imp.path))
     .filter((imp) => !used.has(imp.alias ?? (imp.path[imp.path.length - 1] as string)))
-    .map((imp) => new RegoCompileError(imp.loc, 'unused import', `import ${imp.path.join('.')}${imp.alias === null ? '' : ` as ${imp.alias}`} is never used; remove it`));
+    .map(
+      (imp) =>
+        new RegoCompileError(
+          imp.loc,
+          'unused import',
+          `import ${imp.path.join('.')}${imp.alias === null ? '' : ` as ${imp.alias}`} is never used; remove it`,
+          'invalid',
+        ),
+    );
 }
 
 function varsIn(term: Term): VarTerm[] {
@@ -52,14 +69,17 @@ function declaredBy(expr: Expr): Array<{ v: VarTerm; how: 'assigned' | 'declared
     case 'some':
       return expr.vars.map((v) => ({ v, how: 'declared' }));
     case 'somein':
-      return [...(expr.key === null ? [] : varsIn(expr.key)), ...varsIn(expr.value)].map((v) => ({ v, how: 'declared' }));
+      return [...(expr.key === null ? [] : varsIn(expr.key)), ...varsIn(expr.value)].map((v) => ({
+        v,
+        how: 'declared',
+      }));
     default:
       return [];
   }
 }
 
 function problem(loc: Location, construct: string, detail: string): RegoCompileError {
-  return new RegoCompileError(loc, construct, detail);
+  return new RegoCompileError(loc, construct, detail, 'invalid');
 }
 
 function ruleProblems(rule: Rule): RegoCompileError[] {
@@ -75,7 +95,9 @@ function ruleProblems(rule: Rule): RegoCompileError[] {
     term(term) {
       if (term.type === 'var') uses.set(term.name, (uses.get(term.name) ?? 0) + 1);
       if (term.type === 'call' && DEPRECATED.has(term.name)) {
-        problems.push(problem(term.nameLoc, 'deprecated builtin', `${term.name} is deprecated in OPA; use its replacement`));
+        problems.push(
+          problem(term.nameLoc, 'deprecated builtin', `${term.name} is deprecated in OPA; use its replacement`),
+        );
       }
     },
     expr(expr) {

@@ -41,9 +41,6 @@ export function walkTerm(term: Term, visitor: Visitor): void {
       walkTerm(term.left, visitor);
       walkTerm(term.right, visitor);
       return;
-    case 'neg':
-      walkTerm(term.operand, visitor);
-      return;
     case 'in':
       if (term.key !== null) walkTerm(term.key, visitor);
       walkTerm(term.value, visitor);

@@ -13,7 +13,7 @@
 // - Fuel (./fuel.ts): each `scan` iteration and function entry charges one step of a per-evaluation budget.
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
-import { BUILTINS, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
+import { callableArity, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
 import {
   addFuelMeter, FUEL_EXHAUSTED_MESSAGE, SCAN_ELEMENTS_PER_STEP_SHIFT, SCANNING_BUILTINS, type FuelMeter,
@@ -246,7 +246,7 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
     call = mod.call(funcName(stmt.func), args, i32);
   } else {
-    const arity = BUILTINS[stmt.func];
+    const arity = callableArity(stmt.func);
     if (arity === undefined) throw new WasmEmitError('bad-ir', `${f.funcName}: unknown function ${stmt.func}`);
     if (arity !== args.length) {
       throw new WasmEmitError('bad-ir', `${f.funcName}: builtin ${stmt.func} takes ${arity} arguments, got ${args.length}`);
@@ -546,12 +546,12 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   const jsBuiltins = new Map<string, number>();
   const builtinTable: Record<string, number> = {};
   for (const name of [...called].sort()) {
-    if (funcs.has(name) || BUILTINS[name] === undefined || rt.exports.has(nativeExport(name))) continue;
+    if (funcs.has(name) || callableArity(name) === undefined || rt.exports.has(nativeExport(name))) continue;
     const id = jsBuiltins.size;
     jsBuiltins.set(name, id);
     builtinTable[builtinWireName(name)] = id;
   }
-  const nullaryIds = [...jsBuiltins].filter(([name]) => BUILTINS[name] === 0).map(([, id]) => id);
+  const nullaryIds = [...jsBuiltins].filter(([name]) => callableArity(name) === 0).map(([, id]) => id);
   for (const id of nullaryIds) mod.addGlobal(`${NULLARY_CACHE}${id}`, i32, true, mod.i32.const(0));
   const entrypointTable: Record<string, number> = {};
   policy.plans.forEach((plan, i) => (entrypointTable[plan.name] = i));
