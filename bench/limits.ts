@@ -1,7 +1,8 @@
 // Limits benchmark: Redis round trips per check (must be 1 outside Cluster) and checks/s of the limits stage
 // with the denylist and two rate-limit rules on, against the in-process store, a standalone redis-server and
 // a 3-master Cluster, all started here on free ports; then how long a check takes to answer while Redis is
-// stopped or hung (redis.commandTimeoutMs 50). Prints figures; asserts nothing.
+// stopped or hung (redis.commandTimeoutMs 50); and the rate limit service (ShouldRateLimit, 3 descriptors per
+// call) against Redis. Prints figures; asserts nothing.
 //   npm run bench:limits            (CHECKS=20000 CONCURRENCY=64 to change the load)
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +10,8 @@ import { pino } from 'pino';
 import { configSchema, type Config } from '../src/config/schema.js';
 import type { HttpRequestView } from '../src/input/types.js';
 import { createLimitsStage, createStore } from '../src/limits/index.js';
+import { createRateLimitService } from '../src/limits/service.js';
+import { buildRules } from '../src/limits/service-rules.js';
 import type { LimitsDeps, LimitsStage } from '../src/limits/types.js';
 import { startRedisCluster, startRedisServer } from '../test/helpers/redis.js';
 
@@ -120,6 +123,80 @@ console.log(`limits stage: denylist on (jti + subject), 2 rate-limit rules per c
   const figures = await load(stage, CHECKS);
   const calls = await scriptCalls([admin]);
   report('redis standalone', figures, `round trips/check: ${(calls / CHECKS).toFixed(3)} (commandstats), ${(sampled / 200).toFixed(3)} (MONITOR)`);
+  await store.close();
+  admin.disconnect();
+  await server.dispose();
+}
+
+{
+  // The rate limit service (ShouldRateLimit) against a standalone redis-server: 3 descriptors per call
+  // (a per-address limit, a nested route + address limit, an unlimited one), one store round trip per call.
+  const server = await startRedisServer();
+  const admin = new Redis(server.url);
+  const config = configFor({ url: server.url });
+  const store = await createStore(config, deps);
+  const rules = buildRules([
+    {
+      file: 'bench.yaml',
+      text: `domain: edge
+descriptors:
+  - key: remote_address
+    rate_limit: { unit: minute, requests_per_unit: 1000000 }
+  - key: route
+    value: orders
+    descriptors:
+      - key: remote_address
+        rate_limit: { unit: second, requests_per_unit: 1000000 }
+  - key: ldap
+    rate_limit: { unlimited: true }
+`,
+    },
+  ]);
+  const service = createRateLimitService({ rules: () => rules, headers: 'ietf', failOpen: false }, store, {
+    logger: deps.logger,
+    countDecision() {},
+    countStoreError() {},
+  });
+  const call = (i: number) => {
+    const address = `10.1.${(i >> 8) & 255}.${i & 255}`;
+    return service({
+      domain: 'edge',
+      descriptors: [
+        { entries: [{ key: 'remote_address', value: address }] },
+        { entries: [{ key: 'route', value: 'orders' }, { key: 'remote_address', value: address }] },
+        { entries: [{ key: 'ldap', value: 'x' }] },
+      ],
+    });
+  };
+  const run = async (calls: number) => {
+    const latencies: number[] = [];
+    const kinds = new Map<string, number>();
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < calls) {
+          const i = next++;
+          const t0 = performance.now();
+          const answer = await call(i);
+          latencies.push(performance.now() - t0);
+          kinds.set(answer.overallCode, (kinds.get(answer.overallCode) ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+    return { perSecond: calls / seconds, p50: at(0.5), p99: at(0.99), kinds };
+  };
+  await run(2000);
+  await admin.config('RESETSTAT');
+  const figures = await run(CHECKS);
+  const calls = await scriptCalls([admin]);
+  console.log(
+    `${'rate limit service'.padEnd(22)} ${figures.perSecond.toFixed(0).padStart(7)} calls/s   p50 ${figures.p50.toFixed(2)} ms  p99 ${figures.p99.toFixed(2)} ms` +
+      `  [${[...figures.kinds].map(([k, n]) => `${k}=${n}`).join(' ')}]  round trips/call: ${(calls / CHECKS).toFixed(3)} (commandstats; 3 descriptors)`,
+  );
   await store.close();
   admin.disconnect();
   await server.dispose();

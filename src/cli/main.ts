@@ -34,6 +34,19 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
     .action((opts: Record<string, string | undefined>) => run(import('./revoke.js').then((m) => m.revoke(opts))));
 
+  program
+    .command('override')
+    .description('set, list or delete a per-key rate-limit override (GET/POST/DELETE /v1/overrides)')
+    .option('--rule <NAME>', 'the rateLimits rule to override')
+    .option('--key <VALUE>', "a value of the rule's key (repeat for each part, in order)", (v: string, all: string[] = []) => [...all, v])
+    .option('--limit <N>', 'the limit for that key (0 refuses every request)')
+    .option('--until <UNIX>', 'when the override lapses (default: until deleted)')
+    .option('--list', 'list the overrides in force')
+    .option('--delete', 'remove the override of --rule and --key')
+    .option('--admin <URL>', 'admin API base URL (default: $PORTCULLIS_ADMIN_URL or http://127.0.0.1:9192)')
+    .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
+    .action((opts: import('./override.js').OverrideOptions) => run(import('./override.js').then((m) => m.override(opts))));
+
   const policy = program.command('policy').description('build or evaluate policies');
   policy
     .command('build')

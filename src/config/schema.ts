@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 import { DEFAULT_FUEL, DEFAULT_MEMORY_MIB, MAX_FUEL, MAX_MEMORY_MIB } from '../policy/limits.js';
+import { authFailuresSchema, limitFromSchema, penaltySchema, rateLimitServiceSchema } from './limits-schema.js';
 
 const portInRange = (hostPort: string): boolean => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1)) <= 65535;
 
@@ -137,6 +138,9 @@ export const rateLimitSchema = z.strictObject({
       methods: z.array(z.string().min(1).transform((m) => m.toUpperCase())).optional(),
     })
     .optional(),
+  shadow: z.boolean().default(false),
+  penalty: penaltySchema.optional(),
+  limitFrom: limitFromSchema.optional(),
 });
 
 function entrypointPath(value: string, ctx: z.RefinementCtx): string {
@@ -190,6 +194,8 @@ export const configSchema = z.strictObject({
     .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, {
       message: 'rate limit names must be unique',
     }),
+  authFailures: authFailuresSchema.optional(),
+  rateLimitService: rateLimitServiceSchema.optional(),
   policy: policySchema,
   decisionLog: decisionLogSchema,
   input: inputSchema,

@@ -31,6 +31,23 @@ export function allowedHeaders(results: readonly LimitResult[]): Record<string, 
   return { 'ratelimit-policy': rateLimitPolicyHeader(results), ratelimit: rateLimitHeader(results) };
 }
 
+/**
+ * The draft-03 headers envoyproxy/ratelimit and Envoy's rate_limit filter send (`x-ratelimit-*`): limit and
+ * reset of the rule closest to refusing (fewest remaining), then every rule's quota policy.
+ *   x-ratelimit-limit: 10, 10;w=60;name="per-user", 1000;w=3600;name="per-day"
+ */
+export function draft03Headers(results: readonly LimitResult[]): Record<string, string> {
+  if (results.length === 0) return {};
+  let closest = results[0]!;
+  for (const r of results) if (r.remaining < closest.remaining) closest = r;
+  const policies = results.map((r) => `${r.limit};w=${r.periodSeconds};name=${sfString(r.rule)}`).join(', ');
+  return {
+    'x-ratelimit-limit': `${closest.limit}, ${policies}`,
+    'x-ratelimit-remaining': String(closest.remaining),
+    'x-ratelimit-reset': String(closest.resetSeconds),
+  };
+}
+
 /** Headers of a 429: retry-after is the longest wait among the rules that refused, so a retry then passes all. */
 export function limitedHeaders(results: readonly LimitResult[]): Record<string, string> {
   const retryAfter = Math.max(1, ...results.filter((r) => !r.allowed).map((r) => r.retryAfterSeconds));

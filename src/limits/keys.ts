@@ -35,6 +35,37 @@ export function rateLimitKey(prefix: string, ruleName: string, keyValue: string)
   return `${prefix}rl:{${hashKeyValue(keyValue)}}:${ruleName}`;
 }
 
+/**
+ * A rule's three keys for one key value, sharing the bucket's hash tag (one Cluster slot, one script):
+ *   {prefix}rl:{<tag>}:<rule>    the bucket
+ *   {prefix}ovr:{<tag>}:<rule>   an operator's override of the limit for this key value (the limit, as text)
+ *   {prefix}pen:{<tag>}:<rule>   a penalty in force for this key value (expires when the penalty ends)
+ */
+export function ruleKeys(prefix: string, ruleName: string, keyValue: string): { bucket: string; override: string; penalty: string } {
+  const tag = hashKeyValue(keyValue);
+  return {
+    bucket: `${prefix}rl:{${tag}}:${ruleName}`,
+    override: `${prefix}ovr:{${tag}}:${ruleName}`,
+    penalty: `${prefix}pen:{${tag}}:${ruleName}`,
+  };
+}
+
+/** The hash listing every override (field: JSON [rule, key], value: the override as JSON), for GET /v1/overrides. */
+export function overrideIndexKey(prefix: string): string {
+  return `${prefix}overrides`;
+}
+
+/** Failed-authentication throttling of one key value: its failure bucket and its block. */
+export function authFailureKeys(prefix: string, keyValue: string): { failures: string; block: string } {
+  const tag = hashKeyValue(keyValue);
+  return { failures: `${prefix}af:{${tag}}:failures`, block: `${prefix}af:{${tag}}:block` };
+}
+
+/** A rule's key value from its parts' values: one part as is, several as a JSON list (["a:b","c"] ≠ ["a","b:c"]). */
+export function joinKeyParts(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : JSON.stringify(values);
+}
+
 // CRC16-XMODEM, the checksum Redis Cluster maps keys to its 16384 slots with. Needed to group one check's
 // keys by slot, so keys that can share a script do.
 const CRC16_TABLE = buildCrc16Table();

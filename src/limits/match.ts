@@ -3,7 +3,8 @@
 import type { RateLimitRule } from '../config/schema.js';
 import type { HttpRequestView } from '../input/types.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
-import type { LimitRequest } from './types.js';
+import { joinKeyParts } from './keys.js';
+import type { LimitRequest, LimitRule } from './types.js';
 
 type KeyPartReader = (request: HttpRequestView, claims: Readonly<Record<string, unknown>> | null) => string | null;
 
@@ -12,6 +13,8 @@ export interface CompiledRule {
   applies(request: HttpRequestView): boolean;
   /** The key value, or null when a part does not resolve (the rule then does not apply to this check). */
   keyValue(request: HttpRequestView, claims: Readonly<Record<string, unknown>> | null): string | null;
+  /** The rule with the limit in force for these claims (limitFrom's tier, else `limit`). */
+  limitRule(claims: Readonly<Record<string, unknown>> | null): LimitRule;
 }
 
 /** Path without the query string: a query must not open a fresh bucket per request. */
@@ -61,8 +64,35 @@ function compileKeyPart(part: string): KeyPartReader {
   }
 }
 
+/** limitFrom: one rule object per tier, made once, so a check picks its limit without allocating. */
+function compileLimitFrom(rule: RateLimitRule): (claims: Readonly<Record<string, unknown>> | null) => LimitRule {
+  const limitFrom = rule.limitFrom;
+  if (limitFrom === undefined) return () => rule;
+  const tiers = new Map<string, LimitRule>();
+  for (const [tier, limit] of Object.entries(limitFrom.tiers)) tiers.set(tier, { ...rule, limit });
+  return (claims) => {
+    const tier = readClaim(claims, limitFrom.claim);
+    return (tier === null ? undefined : tiers.get(tier)) ?? rule;
+  };
+}
+
+/** Key parts -> a reader of the joined key value (null when a part does not resolve). */
+export function compileKey(parts: readonly string[]): CompiledRule['keyValue'] {
+  const readers = parts.map(compileKeyPart);
+  return (request, claims) => {
+    const values: string[] = [];
+    for (const read of readers) {
+      const value = read(request, claims);
+      if (value === null) return null;
+      values.push(value);
+    }
+    return joinKeyParts(values);
+  };
+}
+
 export function compileRule(rule: RateLimitRule): CompiledRule {
-  const readers = rule.key.map(compileKeyPart);
+  const keyValue = compileKey(rule.key);
+  const limitRule = compileLimitFrom(rule);
   const prefix = rule.when?.pathPrefix;
   const methods = rule.when?.methods ? new Set(rule.when.methods) : null;
   return {
@@ -73,16 +103,8 @@ export function compileRule(rule: RateLimitRule): CompiledRule {
       if (prefix !== undefined && !pathOf(request).startsWith(prefix)) return false;
       return true;
     },
-    keyValue(request, claims) {
-      const values: string[] = [];
-      for (const read of readers) {
-        const value = read(request, claims);
-        if (value === null) return null;
-        values.push(value);
-      }
-      // JSON of the list keeps ["a:b","c"] and ["a","b:c"] apart.
-      return values.length === 1 ? values[0]! : JSON.stringify(values);
-    },
+    keyValue,
+    limitRule,
   };
 }
 
@@ -100,7 +122,7 @@ export function matchLimits(
   for (const compiled of rules) {
     if (!compiled.applies(request)) continue;
     const keyValue = compiled.keyValue(request, claims);
-    if (keyValue !== null) matched.push({ rule: compiled.rule, keyValue });
+    if (keyValue !== null) matched.push({ rule: compiled.limitRule(claims), keyValue });
   }
   return matched;
 }

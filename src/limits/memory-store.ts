@@ -8,8 +8,16 @@
 import { LRUCache } from 'lru-cache';
 import { assessBucket, type BucketAssessment, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
-import { rateLimitKey } from './keys.js';
-import type { DecisionStore, LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
+import { authFailureKeys, joinKeyParts, ruleKeys } from './keys.js';
+import type {
+  AuthFailureLimit,
+  DecisionStore,
+  LimitOverride,
+  LimitRequest,
+  LimitResult,
+  StoreCheckResult,
+  TokenFacts,
+} from './types.js';
 
 export interface MemoryStoreOptions {
   /** Clock in microseconds; tests pass a fake one. */
@@ -28,6 +36,11 @@ export class MemoryStore implements DecisionStore {
   private readonly buckets: LRUCache<string, BucketState>;
   /** jti -> expiry (ms on the store's clock). Written only by operators; never evicted before its expiry. */
   private readonly revokedTokenIds = new Map<string, number>();
+  /** override key -> override; penalty and auth-failure block keys -> end (ms). Expire on read and by the sweep. */
+  private readonly overrides = new Map<string, LimitOverride>();
+  private readonly penalties = new Map<string, number>();
+  private readonly authBlocks = new Map<string, number>();
+  private readonly authFailures: LRUCache<string, BucketState>;
   private readonly sweep: NodeJS.Timeout;
   /** Subject -> cut-off (unix seconds). Written only by operators, so not request-driven growth. */
   private readonly revokedSubjects = new Map<string, number>();
@@ -38,7 +51,8 @@ export class MemoryStore implements DecisionStore {
     const perf = { now: () => this.nowUs() / 1000 };
     const clock = { perf, ttlResolution: 0 };
     this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
-    this.sweep = setInterval(() => this.dropExpiredRevocations(), SWEEP_INTERVAL_MS);
+    this.authFailures = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
+    this.sweep = setInterval(() => this.dropExpired(), SWEEP_INTERVAL_MS);
     this.sweep.unref();
   }
 
@@ -54,9 +68,25 @@ export class MemoryStore implements DecisionStore {
     return false;
   }
 
-  private dropExpiredRevocations(): void {
+  private dropExpired(): void {
     const now = this.nowMs();
     for (const [jti, expiresAtMs] of this.revokedTokenIds) if (expiresAtMs <= now) this.revokedTokenIds.delete(jti);
+    for (const map of [this.penalties, this.authBlocks]) for (const [key, endMs] of map) if (endMs <= now) map.delete(key);
+    for (const [key, override] of this.overrides) if (!this.overrideLive(override)) this.overrides.delete(key);
+  }
+
+  private overrideLive(override: LimitOverride): boolean {
+    return override.until === undefined || override.until * 1000 > this.nowMs();
+  }
+
+  /** ms left of a timed entry (penalty, block), 0 once over (and then forgotten). */
+  private msLeft(map: Map<string, number>, key: string): number {
+    const endMs = map.get(key);
+    if (endMs === undefined) return 0;
+    const left = endMs - this.nowMs();
+    if (left > 0) return left;
+    map.delete(key);
+    return 0;
   }
 
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
@@ -68,15 +98,76 @@ export class MemoryStore implements DecisionStore {
       }
     }
     const now = this.nowUs();
+    // Mirrors scripts/check.ts: overrides and penalties set the limit in force, shadow rules never refuse, and
+    // buckets are written only when every enforcing rule allows; a refusal starts the rule's penalty.
     const assessed = limits.map((request) => {
-      const key = bucketKey(request);
-      return { key, request, assessment: assessBucket(this.buckets.get(key), now, request.rule.limit, request.rule.periodSeconds) };
+      const keys = ruleKeys('', request.rule.name, request.keyValue);
+      const { rule } = request;
+      const override = this.overrides.get(keys.override);
+      let limit = override !== undefined && this.overrideLive(override) ? override.limit : rule.limit;
+      const penaltyLeftMs = rule.penalty === undefined ? 0 : this.msLeft(this.penalties, keys.penalty);
+      const factor = rule.penalty === undefined ? 1 : rule.penalty.block === true ? 0 : (rule.penalty.limitFactor ?? 0);
+      if (penaltyLeftMs > 0) limit = Math.floor(limit * factor);
+      const assessment = assessBucket(this.buckets.get(keys.bucket), now, limit, rule.periodSeconds, request.cost ?? 1);
+      let retryAfterSeconds = assessment.retryAfterSeconds;
+      if (limit <= 0 && penaltyLeftMs > 0) retryAfterSeconds = Math.ceil(penaltyLeftMs / 1000);
+      let penalty: LimitResult['penalty'] = penaltyLeftMs > 0 ? 'active' : null;
+      if (!assessment.allowed && rule.shadow !== true && rule.penalty !== undefined && penaltyLeftMs === 0) {
+        penalty = 'started';
+        if (factor <= 0) retryAfterSeconds = Math.max(retryAfterSeconds, rule.penalty.seconds);
+      }
+      const result: LimitResult = {
+        rule: rule.name,
+        allowed: assessment.allowed,
+        shadow: rule.shadow === true,
+        limit,
+        periodSeconds: rule.periodSeconds,
+        remaining: assessment.remaining,
+        resetSeconds: assessment.resetSeconds,
+        retryAfterSeconds,
+        penalty,
+      };
+      return { keys, request, assessment, result };
     });
-    // All or nothing, as in the Redis script: a refused request spends no rule's budget.
-    if (assessed.every((a) => a.assessment.allowed)) {
-      for (const { key, assessment } of assessed) this.buckets.set(key, assessment.next, { ttl: assessment.ttlMs });
+    const enforcedAllow = assessed.every((a) => a.assessment.allowed || a.request.rule.shadow === true);
+    if (enforcedAllow) {
+      for (const { keys, assessment } of assessed) {
+        if (assessment.next !== null) this.buckets.set(keys.bucket, assessment.next, { ttl: assessment.ttlMs });
+      }
     }
-    return { revoked: null, limits: assessed.map((a) => toLimitResult(a.request, a.assessment)) };
+    for (const { keys, request, result } of assessed) {
+      if (result.penalty === 'started') this.penalties.set(keys.penalty, this.nowMs() + request.rule.penalty!.seconds * 1000);
+    }
+    return { revoked: null, limits: assessed.map((a) => a.result) };
+  }
+
+  async setOverride(override: LimitOverride): Promise<void> {
+    this.overrides.set(ruleKeys('', override.rule, joinKeyParts(override.key)).override, { ...override, key: [...override.key] });
+  }
+
+  async deleteOverride(rule: string, key: readonly string[]): Promise<boolean> {
+    return this.overrides.delete(ruleKeys('', rule, joinKeyParts(key)).override);
+  }
+
+  async listOverrides(): Promise<LimitOverride[]> {
+    this.dropExpired();
+    return [...this.overrides.values()].map((o) => ({ ...o, key: [...o.key] }));
+  }
+
+  async authBlockSeconds(keyValue: string): Promise<number> {
+    return Math.ceil(this.msLeft(this.authBlocks, authFailureKeys('', keyValue).block) / 1000);
+  }
+
+  async recordAuthFailure(keyValue: string, limit: AuthFailureLimit): Promise<boolean> {
+    const keys = authFailureKeys('', keyValue);
+    const assessment = assessBucket(this.authFailures.get(keys.failures), this.nowUs(), limit.limit, limit.periodSeconds);
+    if (assessment.next !== null) {
+      this.authFailures.set(keys.failures, assessment.next, { ttl: assessment.ttlMs });
+      return false;
+    }
+    if (this.msLeft(this.authBlocks, keys.block) > 0) return false;
+    this.authBlocks.set(keys.block, this.nowMs() + limit.blockSeconds * 1000);
+    return true;
   }
 
   async revokeTokenId(jti: string, exp: number): Promise<void> {
@@ -98,7 +189,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   get revokedTokenIdCount(): number {
-    this.dropExpiredRevocations();
+    this.dropExpired();
     return this.revokedTokenIds.size;
   }
 
@@ -113,19 +204,3 @@ export class MemoryStore implements DecisionStore {
   }
 }
 
-/** The Redis key without prefix: a fixed-size hash, so a huge header value cannot inflate memory per bucket. */
-function bucketKey(request: LimitRequest): string {
-  return rateLimitKey('', request.rule.name, request.keyValue);
-}
-
-export function toLimitResult(request: LimitRequest, assessment: Omit<BucketAssessment, 'next' | 'ttlMs'>): LimitResult {
-  return {
-    rule: request.rule.name,
-    allowed: assessment.allowed,
-    limit: request.rule.limit,
-    periodSeconds: request.rule.periodSeconds,
-    remaining: assessment.remaining,
-    resetSeconds: assessment.resetSeconds,
-    retryAfterSeconds: assessment.retryAfterSeconds,
-  };
-}

@@ -9,7 +9,7 @@
 // the buckets of the other groups it matched. Those tokens are given back right after the answer (refundCalls),
 // so a revoked token or a refused request does not drain a budget; until the refund lands, a concurrent
 // request may see one token fewer. That errs on the side of refusing, never of allowing more than a limit.
-import { clusterSlotOf, denySubjectKey, denyTokenIdKey, rateLimitKey } from './keys.js';
+import { clusterSlotOf, denySubjectKey, denyTokenIdKey, ruleKeys } from './keys.js';
 import type { LimitRequest, LimitResult, StoreCheckResult, TokenFacts } from './types.js';
 
 export interface CheckCall {
@@ -20,7 +20,8 @@ export interface CheckCall {
 }
 
 interface KeyEntry {
-  key: string;
+  /** the denylist key, or a rule's bucket, override and penalty keys (one slot) */
+  keys: string[];
   kind: 'jti' | 'sub' | 'limit';
   limitIndex: number;
 }
@@ -37,10 +38,11 @@ export function buildCheckCalls(
   deadlineMs: number,
 ): CheckCall[] {
   const entries: KeyEntry[] = [];
-  if (token?.jti != null) entries.push({ key: denyTokenIdKey(prefix, token.jti), kind: 'jti', limitIndex: -1 });
-  if (token?.subject != null) entries.push({ key: denySubjectKey(prefix, token.subject), kind: 'sub', limitIndex: -1 });
+  if (token?.jti != null) entries.push({ keys: [denyTokenIdKey(prefix, token.jti)], kind: 'jti', limitIndex: -1 });
+  if (token?.subject != null) entries.push({ keys: [denySubjectKey(prefix, token.subject)], kind: 'sub', limitIndex: -1 });
   limits.forEach((request, index) => {
-    entries.push({ key: rateLimitKey(prefix, request.rule.name, request.keyValue), kind: 'limit', limitIndex: index });
+    const keys = ruleKeys(prefix, request.rule.name, request.keyValue);
+    entries.push({ keys: [keys.bucket, keys.override, keys.penalty], kind: 'limit', limitIndex: index });
   });
   if (entries.length === 0) return [];
   const groups = splitBySlot ? groupBySlot(entries) : [entries];
@@ -52,7 +54,7 @@ export function buildCheckCalls(
 function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
   const bySlot = new Map<number, KeyEntry[]>();
   for (const entry of entries) {
-    const slot = clusterSlotOf(entry.key);
+    const slot = clusterSlotOf(entry.keys[0]!);
     const group = bySlot.get(slot);
     if (group === undefined) bySlot.set(slot, [entry]);
     else group.push(entry);
@@ -60,21 +62,35 @@ function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
   return [...bySlot.values()];
 }
 
-/** Leading ARGV before the per-key limit and period: hasJti, hasSub, iat, deadline. */
-const FIXED_ARGS = 4;
+/** Per rule: allowed, remaining, resetSeconds, retryAfterSeconds, limit in force, flags. */
+const REPLY_PER_RULE = 6;
+
+/** ARGV per rule, after hasJti, hasSub, iat and deadline: limit, periodSeconds, cost, shadow, penaltyMs, penaltyFactor. */
+function ruleArgs(request: LimitRequest): string[] {
+  const { rule } = request;
+  const penalty = rule.penalty;
+  const factor = penalty === undefined ? 1 : penalty.block === true ? 0 : (penalty.limitFactor ?? 0);
+  return [
+    String(rule.limit),
+    String(rule.periodSeconds),
+    String(request.cost ?? 1),
+    rule.shadow === true ? '1' : '0',
+    String(penalty === undefined ? 0 : penalty.seconds * 1000),
+    String(factor),
+  ];
+}
 
 function toCall(group: KeyEntry[], limits: readonly LimitRequest[], issuedAt: string, deadline: string): CheckCall {
   const jti = group.find((e) => e.kind === 'jti');
   const sub = group.find((e) => e.kind === 'sub');
   const limitEntries = group.filter((e) => e.kind === 'limit');
   const keys: string[] = [];
-  if (jti) keys.push(jti.key);
-  if (sub) keys.push(sub.key);
+  if (jti) keys.push(...jti.keys);
+  if (sub) keys.push(...sub.keys);
   const args = [jti ? '1' : '0', sub ? '1' : '0', issuedAt, deadline];
   for (const entry of limitEntries) {
-    const rule = limits[entry.limitIndex]!.rule;
-    keys.push(entry.key);
-    args.push(String(rule.limit), String(rule.periodSeconds));
+    keys.push(...entry.keys);
+    args.push(...ruleArgs(limits[entry.limitIndex]!));
   }
   return { keys, args, limitIndexes: limitEntries.map((e) => e.limitIndex) };
 }
@@ -110,22 +126,25 @@ export function combineCheckReplies(
     const numbers = reply as number[];
     if (numbers[0] === 1) revoked = 'jti';
     else if (numbers[0] === 2) revoked ??= 'subject';
-    else if (numbers[0] !== 0 || numbers.length !== 1 + 4 * call.limitIndexes.length) {
+    else if (numbers[0] !== 0 || numbers.length !== 1 + REPLY_PER_RULE * call.limitIndexes.length) {
       throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
     } else {
       call.limitIndexes.forEach((limitIndex, i) => {
         const rule = limits[limitIndex]!.rule;
-        const [allowed, remaining, resetSeconds, retryAfterSeconds] = numbers.slice(1 + 4 * i, 5 + 4 * i) as [
-          number, number, number, number,
+        const at = 1 + REPLY_PER_RULE * i;
+        const [allowed, remaining, resetSeconds, retryAfterSeconds, limit, flags] = numbers.slice(at, at + REPLY_PER_RULE) as [
+          number, number, number, number, number, number,
         ];
         results[limitIndex] = {
           rule: rule.name,
           allowed: allowed === 1,
-          limit: rule.limit,
+          shadow: rule.shadow === true,
+          limit,
           periodSeconds: rule.periodSeconds,
           remaining,
           resetSeconds,
           retryAfterSeconds,
+          penalty: flags === 2 ? 'started' : flags === 1 ? 'active' : null,
         };
       });
     }
@@ -135,21 +154,41 @@ export function combineCheckReplies(
 }
 
 /**
- * Cluster only: the groups that spent tokens for a check refused as a whole (revoked, or over a limit in
- * another group), as refund calls: their rate-limit keys with limit and period per key.
+ * Cluster only: the groups that spent tokens for a check refused as a whole (revoked, over a limit in another
+ * group, or another group past its deadline: `result` null), as refund calls: each spending rule's bucket key
+ * with its limit and the tokens it took.
  */
-export function refundCalls(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult | null): CheckCall[] {
+export function refundCalls(
+  calls: readonly CheckCall[],
+  replies: readonly unknown[],
+  result: StoreCheckResult | null,
+  limits: readonly LimitRequest[],
+): CheckCall[] {
   if (calls.length < 2) return [];
-  // result null: the check failed as a whole (a group ran past its deadline), so every spending group refunds
-  if (result !== null && result.revoked === null && result.limits.every((limit) => limit.allowed)) return [];
+  if (result !== null && result.revoked === null && result.limits.every((limit) => limit.allowed || limit.shadow)) return [];
   const refunds: CheckCall[] = [];
   calls.forEach((call, i) => {
     const reply = replies[i];
     const rules = call.limitIndexes.length;
-    // a group spends only when it was not revoked and every one of its rules allowed
     if (rules === 0 || !Array.isArray(reply) || reply[0] !== 0) return;
-    for (let j = 0; j < rules; j++) if (reply[1 + 4 * j] !== 1) return;
-    refunds.push({ keys: call.keys.slice(call.keys.length - rules), args: call.args.slice(FIXED_ARGS), limitIndexes: call.limitIndexes });
+    // a group spends only when every one of its rules that is not in shadow mode allowed
+    const spent: number[] = [];
+    for (let j = 0; j < rules; j++) {
+      const request = limits[call.limitIndexes[j]!]!;
+      const allowed = reply[1 + REPLY_PER_RULE * j] === 1;
+      if (!allowed && request.rule.shadow !== true) return;
+      if (allowed) spent.push(j);
+    }
+    if (spent.length === 0) return;
+    const ruleKeysStart = call.keys.length - 3 * rules;
+    refunds.push({
+      keys: spent.map((j) => call.keys[ruleKeysStart + 3 * j]!),
+      args: spent.flatMap((j) => {
+        const request = limits[call.limitIndexes[j]!]!;
+        return [String(reply[1 + REPLY_PER_RULE * j + 4]), String(request.cost ?? 1)];
+      }),
+      limitIndexes: spent.map((j) => call.limitIndexes[j]!),
+    });
   });
   return refunds;
 }

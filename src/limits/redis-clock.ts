@@ -33,6 +33,7 @@ export class RedisClockOffset {
   offsetMs = 0;
   private closed = false;
   private slowMeasurements = 0;
+  private inFlight: Promise<boolean> | null = null;
   private readonly timer: NodeJS.Timeout;
   private readonly onReady = (): void => void this.measure();
 
@@ -48,8 +49,18 @@ export class RedisClockOffset {
     return Math.ceil(Date.now() + afterMs + this.offsetMs);
   }
 
-  /** True when a good sample was taken (the offset is then known within MAX_SAMPLE_ROUND_TRIP_MS / 2). */
-  async measure(): Promise<boolean> {
+  /**
+   * True when a good sample was taken (the offset is then known within MAX_SAMPLE_ROUND_TRIP_MS / 2). A call
+   * while a measurement runs joins it.
+   */
+  measure(): Promise<boolean> {
+    this.inFlight ??= this.takeSamples().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async takeSamples(): Promise<boolean> {
     if (this.closed || this.client.status !== 'ready') return false;
     let best: { roundTripMs: number; offsetMs: number } | null = null;
     try {

@@ -3,14 +3,16 @@ import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
-import { denySubjectKey, denyTokenIdKey } from './keys.js';
+import { authFailureKeys, denySubjectKey, denyTokenIdKey, joinKeyParts, overrideIndexKey, ruleKeys } from './keys.js';
 import { buildCheckCalls, CheckDeadlineError, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
 import { RedisClockOffset } from './redis-clock.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
-import { checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
+import { authFailureScript, checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
 import {
   StoreUnavailableError,
+  type AuthFailureLimit,
   type DecisionStore,
+  type LimitOverride,
   type LimitRequest,
   type StoreCheckResult,
   type TokenFacts,
@@ -24,6 +26,8 @@ declare module 'ioredis' {
     portcullisRefund(numKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
     /** scripts/check.ts revokeSubjectScript */
     portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
+    /** scripts/check.ts authFailureScript: failures key, block key, limit, periodSeconds, blockMs */
+    portcullisAuthFailure(failures: string, block: string, limit: string, period: string, blockMs: string): Result<number, Context>;
   }
 }
 
@@ -44,6 +48,7 @@ export class RedisStore implements DecisionStore {
     this.client.defineCommand('portcullisCheck', { lua: checkScript });
     this.client.defineCommand('portcullisRefund', { lua: refundScript });
     this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
+    this.client.defineCommand('portcullisAuthFailure', { lua: authFailureScript, numberOfKeys: 2 });
   }
 
   async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
@@ -60,7 +65,7 @@ export class RedisStore implements DecisionStore {
       // whenever its reply comes.
       if (calls.length > 1) {
         void Promise.allSettled(sent).then((outcomes) =>
-          this.refund(calls, outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)), null),
+          this.refund(calls, outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)), null, limits),
         );
       }
       throw error;
@@ -69,19 +74,24 @@ export class RedisStore implements DecisionStore {
     try {
       result = combineCheckReplies(calls, replies, limits);
     } catch (error) {
-      this.refund(calls, replies, null);
+      this.refund(calls, replies, null, limits);
       if (error instanceof CheckDeadlineError) {
         throw new StoreUnavailableError(`redis ran the check after redis.commandTimeoutMs (${this.config.commandTimeoutMs} ms); nothing was spent`, { cause: error });
       }
       throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
     }
-    this.refund(calls, replies, result);
+    this.refund(calls, replies, result, limits);
     return result;
   }
 
   /** Off the answer's path: a lost refund costs one token until the bucket refills, nothing more. */
-  private refund(calls: readonly CheckCall[], replies: readonly unknown[], result: StoreCheckResult | null): void {
-    for (const refund of refundCalls(calls, replies, result)) {
+  private refund(
+    calls: readonly CheckCall[],
+    replies: readonly unknown[],
+    result: StoreCheckResult | null,
+    limits: readonly LimitRequest[],
+  ): void {
+    for (const refund of refundCalls(calls, replies, result, limits)) {
       this.client.portcullisRefund(refund.keys.length, ...refund.keys, ...refund.args).catch(() => undefined);
     }
   }
@@ -100,6 +110,56 @@ export class RedisStore implements DecisionStore {
     );
   }
 
+  async setOverride(override: LimitOverride): Promise<void> {
+    const keys = ruleKeys(this.config.keyPrefix, override.rule, joinKeyParts(override.key));
+    const write =
+      override.until === undefined
+        ? this.client.set(keys.override, String(override.limit))
+        : this.client.set(keys.override, String(override.limit), 'EXAT', override.until);
+    // The override key is what checks read; the index only serves listing, so it is written second.
+    await this.withinTimeout('set override', write);
+    await this.withinTimeout(
+      'index override',
+      this.client.hset(overrideIndexKey(this.config.keyPrefix), overrideField(override.rule, override.key), JSON.stringify(override)),
+    );
+  }
+
+  async deleteOverride(rule: string, key: readonly string[]): Promise<boolean> {
+    const keys = ruleKeys(this.config.keyPrefix, rule, joinKeyParts(key));
+    const deleted = await this.withinTimeout('delete override', this.client.del(keys.override));
+    const unindexed = await this.withinTimeout('unindex override', this.client.hdel(overrideIndexKey(this.config.keyPrefix), overrideField(rule, key)));
+    return deleted + unindexed > 0;
+  }
+
+  async listOverrides(): Promise<LimitOverride[]> {
+    const index = overrideIndexKey(this.config.keyPrefix);
+    const entries = await this.withinTimeout('list overrides', this.client.hgetall(index));
+    const now = Date.now() / 1000;
+    const live: LimitOverride[] = [];
+    const expired: string[] = [];
+    for (const [field, value] of Object.entries(entries)) {
+      const override = parseOverride(value);
+      if (override === null || (override.until !== undefined && override.until <= now)) expired.push(field);
+      else live.push(override);
+    }
+    if (expired.length > 0) await this.withinTimeout('prune overrides', this.client.hdel(index, ...expired));
+    return live;
+  }
+
+  async authBlockSeconds(keyValue: string): Promise<number> {
+    const ms = await this.withinTimeout('auth block', this.client.pttl(authFailureKeys(this.config.keyPrefix, keyValue).block));
+    return ms > 0 ? Math.ceil(ms / 1000) : 0;
+  }
+
+  async recordAuthFailure(keyValue: string, limit: AuthFailureLimit): Promise<boolean> {
+    const keys = authFailureKeys(this.config.keyPrefix, keyValue);
+    const started = await this.withinTimeout(
+      'auth failure',
+      this.client.portcullisAuthFailure(keys.failures, keys.block, String(limit.limit), String(limit.periodSeconds), String(limit.blockSeconds * 1000)),
+    );
+    return started === 1;
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.withinTimeout('ping', this.client.ping());
@@ -107,6 +167,11 @@ export class RedisStore implements DecisionStore {
     } catch {
       return false;
     }
+  }
+
+  /** Measure the clock offset to Redis now (start-up waits for it, so the first checks carry a good deadline). */
+  measureClock(): Promise<boolean> {
+    return this.clock.measure();
   }
 
   async close(): Promise<void> {
@@ -156,6 +221,20 @@ export class RedisStore implements DecisionStore {
   }
 }
 
+function overrideField(rule: string, key: readonly string[]): string {
+  return JSON.stringify([rule, key]);
+}
+
+function parseOverride(text: string): LimitOverride | null {
+  try {
+    const value = JSON.parse(text) as Partial<LimitOverride>;
+    if (typeof value.rule !== 'string' || !Array.isArray(value.key) || typeof value.limit !== 'number') return null;
+    return { rule: value.rule, key: value.key.map(String), limit: value.limit, ...(typeof value.until === 'number' ? { until: value.until } : {}) };
+  } catch {
+    return null;
+  }
+}
+
 export async function createRedisStore(config: RedisConfig, logger: Logger): Promise<RedisStore> {
   const connection = connectRedis(config, logger);
   if (connection.shape === 'cluster' && config.keyPrefix.includes('{')) {
@@ -167,7 +246,11 @@ export async function createRedisStore(config: RedisConfig, logger: Logger): Pro
   const store = new RedisStore(connection, config);
   // Start-up waits a little for a first connection but never hangs: checks follow redis.onError until ready.
   const ready = await waitUntilReady(connection.client, Math.max(2000, config.commandTimeoutMs * 20));
-  if (!ready) logger.warn({ shape: connection.shape }, 'redis not reachable at start-up; retrying in the background');
-  else logger.info({ shape: connection.shape }, 'rate limits and denylist shared through redis');
+  if (!ready) {
+    logger.warn({ shape: connection.shape }, 'redis not reachable at start-up; retrying in the background');
+    return store;
+  }
+  await store.measureClock();
+  logger.info({ shape: connection.shape }, 'rate limits and denylist shared through redis');
   return store;
 }

@@ -26,6 +26,7 @@ export const REASONS = {
   missing_token: { httpStatus: 401, grpcCode: GrpcCode.UNAUTHENTICATED, result: 'denied', error: 'missing token', challenge: 'bare' },
   invalid_token: { httpStatus: 401, grpcCode: GrpcCode.UNAUTHENTICATED, result: 'denied', error: 'invalid token', challenge: 'invalid_token' },
   token_revoked: { httpStatus: 401, grpcCode: GrpcCode.UNAUTHENTICATED, result: 'denied', error: 'token revoked', challenge: 'invalid_token' },
+  auth_blocked: { httpStatus: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED, result: 'denied', error: 'too many failed authentications', challenge: 'none' },
   rate_limited: { httpStatus: 429, grpcCode: GrpcCode.RESOURCE_EXHAUSTED, result: 'denied', error: 'rate limit exceeded', challenge: 'none' },
   // The path or query is not valid percent-encoding, or exceeds the parsing limits (OPA-Envoy answers 400 too).
   bad_request: { httpStatus: 400, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'bad request', challenge: 'none' },

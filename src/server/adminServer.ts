@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
+import { overridesEndpoint, type OverridableRule } from './adminOverrides.js';
 
 export interface AdminDeps {
   address: string;
@@ -20,6 +21,8 @@ export interface AdminDeps {
   policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
   isDraining(): boolean;
   logger: Logger;
+  /** rateLimits rules /v1/overrides may override */
+  overridableRules?: readonly OverridableRule[];
 }
 
 export interface AdminShell {
@@ -115,6 +118,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
     case '/v1/denylist':
       allow(['POST']);
       return revoke(req, res, deps);
+    case '/v1/overrides':
+      allow(['GET', 'POST', 'DELETE']);
+      return overrides(req, res, deps, method);
     default:
       throw new HttpError(404, `no admin endpoint ${path}`);
   }
@@ -148,6 +154,24 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
     deps.logger.error({ err: error }, 'denylist write failed');
     throw new HttpError(503, 'the store did not accept the revocation; retry');
   }
+}
+
+async function overrides(req: IncomingMessage, res: ServerResponse, deps: AdminDeps, method: string): Promise<void> {
+  if (deps.token === undefined) throw new HttpError(403, 'the overrides endpoint is disabled: set admin.token to enable it');
+  if (!bearerMatches(req.headers.authorization, deps.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
+    throw new HttpError(401, 'missing or wrong admin token');
+  }
+  const body = method === 'GET' ? undefined : await readJson(req);
+  let answer;
+  try {
+    answer = await overridesEndpoint(method, body, deps.store, deps.overridableRules ?? []);
+  } catch (error) {
+    deps.logger.error({ err: error }, 'override request failed in the store');
+    throw new HttpError(503, 'the store did not answer; retry');
+  }
+  if (method !== 'GET' && answer.status === 200) deps.logger.info({ method, override: body }, 'rate-limit override changed through the admin API');
+  return sendJson(res, answer.status, answer.body);
 }
 
 function hasCode(error: unknown, code: string): boolean {

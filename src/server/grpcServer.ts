@@ -53,6 +53,8 @@ export async function startGrpcServer(options: {
   onConnectionRefused?: () => void;
   /** the number of open connections, after each change */
   onConnections?: (open: number) => void;
+  /** further services on the same port (the rate limit service) */
+  services?: ReadonlyArray<{ definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>;
 }): Promise<GrpcShell> {
   const protos = loadProtos();
   const server = new grpc.Server({
@@ -72,6 +74,7 @@ export async function startGrpcServer(options: {
     },
   });
   server.addService(protos.health, options.health.handlers);
+  for (const service of options.services ?? []) server.addService(service.definition, service.handlers);
   // grpc-js cannot cap connections: the listener accepts (up to the cap) and injects sockets into it.
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const maxConnections = connectionCap(options.connections.maxConnections, await openFileLimit());

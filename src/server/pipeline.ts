@@ -65,9 +65,16 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   const newDecisionId = deps.newDecisionId ?? randomUUID;
 
   async function decide(check: DecodedCheckRequest, context: CheckContext): Promise<Verdict> {
+    // 0. Failed-authentication throttling: a key blocked for failed authentications costs no verification.
+    const gate = await deps.limits.authGate(context.request);
+    if (gate.kind === 'blocked') {
+      return deny('auth_blocked', { headers: setHeaders(gate.headers), detail: 'too many failed authentications' });
+    }
+
     // 1. Token
     const identityOutcome = await deps.identity.verify(context.request);
     if (identityOutcome.kind === 'rejected' || identityOutcome.kind === 'unavailable') {
+      if (identityOutcome.kind === 'rejected' && identityOutcome.failure !== 'missing') deps.limits.authFailed(context.request);
       return denialForIdentity(identityOutcome);
     }
     const verified = identityOutcome.kind === 'verified' ? identityOutcome : undefined;

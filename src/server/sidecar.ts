@@ -16,6 +16,7 @@ import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
 import { plaintextExposureWarning } from './listenAddress.js';
+import { startRateLimitService } from './rateLimitService.js';
 import { createCheckPipeline } from './pipeline.js';
 import { readiness } from './readiness.js';
 import { createStoreMonitor } from './storeMonitor.js';
@@ -82,6 +83,8 @@ async function assemble(
     logger: logger.child({ stage: 'limits' }),
     countRateLimit: (rule, result) => metrics.rateLimitDecisions.inc({ rule, result }),
     countStoreError: () => metrics.storeErrors.inc(),
+    countPenalty: (rule) => metrics.penalties.inc({ rule }),
+    countAuthFailureBlocked: () => metrics.authFailuresBlocked.inc(),
   };
 
   const policy = await createPolicyRuntime(
@@ -115,6 +118,16 @@ async function assemble(
     Object.fromEntries(Object.entries(identity.jwksStatus()).map(([name, status]) => [name, status.loadedAt])),
   );
   const limits = createLimitsStage(config, store, limitsDeps);
+  const rateLimitService =
+    config.rateLimitService === undefined
+      ? null
+      : await startRateLimitService(
+          { ...config.rateLimitService, failOpen: config.redis?.onError === 'allow', watchDebounceMs: options.watchDebounceMs ?? 200 },
+          store,
+          metrics,
+          logger.child({ component: 'ratelimit-service' }),
+        );
+  if (rateLimitService !== null) opened.push(() => rateLimitService.close());
 
   const check = createCheckPipeline({
     identity,
@@ -153,6 +166,7 @@ async function assemble(
     },
     health,
     logger,
+    services: rateLimitService === null ? [] : [rateLimitService],
   });
   opened.push(() => grpcShell.shutdown(0));
   const adminShell = await startAdminServer({
@@ -172,6 +186,7 @@ async function assemble(
     policyInfo: () => policy.current(),
     isDraining: () => draining,
     logger: logger.child({ component: 'admin' }),
+    overridableRules: config.rateLimits,
   });
   if (config.policy.watch) {
     await policy.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
@@ -203,6 +218,7 @@ async function assemble(
       }
       const deadline = Date.now() + timeoutMs;
       policy.close();
+      rateLimitService?.close();
       // Stops accepting; in-flight checks get until the deadline, then their calls are cancelled.
       await grpcShell.shutdown(timeoutMs);
       const remaining = (): number => Math.max(deadline - Date.now(), 100);

@@ -11,6 +11,9 @@ export interface Metrics {
   jwtVerifications: Counter<'provider' | 'result'>;
   rateLimitDecisions: Counter<'rule' | 'result'>;
   storeErrors: Counter;
+  rateLimitServiceDecisions: Counter<'domain' | 'result'>;
+  penalties: Counter<'rule'>;
+  authFailuresBlocked: Counter;
   policyReloads: Counter<'result'>;
   policyWatchProblems: Counter<'kind'>;
   grpcConnections: Gauge;
@@ -97,8 +100,25 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     rateLimitDecisions: new Counter({
       name: `${PREFIX}ratelimit_decisions_total`,
-      help: 'Rate-limit rule decisions by rule and result (allowed, limited)',
+      help: 'Rate-limit rule decisions by rule and result (allowed, limited, shadow_limited)',
       labelNames: ['rule', 'result'] as const,
+      registers,
+    }),
+    rateLimitServiceDecisions: new Counter({
+      name: `${PREFIX}ratelimit_service_decisions_total`,
+      help: 'Rate limit service (ShouldRateLimit) calls by domain and result (ok, over_limit, shadow_over_limit, error)',
+      labelNames: ['domain', 'result'] as const,
+      registers,
+    }),
+    penalties: new Counter({
+      name: `${PREFIX}penalties_total`,
+      help: 'Rate-limit penalties started, by rule',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    authFailuresBlocked: new Counter({
+      name: `${PREFIX}auth_failures_blocked_total`,
+      help: 'Checks refused (429) because their key failed authentication too often (authFailures)',
       registers,
     }),
     storeErrors: new Counter({

@@ -44,8 +44,12 @@ export async function startTestSidecar(spec: TestSidecarSpec = {}): Promise<Test
   const policy: Record<string, unknown> = { path: 'policies', watch: false, ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}) };
   policy['path'] = resolve(dir, String(policy['path']));
   if (typeof policy['data'] === 'string') policy['data'] = resolve(dir, policy['data']);
+  // rate limit service rule files, like policy.path, relative to the temp dir
+  const rateLimitService = raw['rateLimitService'] as { config?: string[] } | undefined;
+  const ruleFiles = rateLimitService?.config === undefined ? {} : { rateLimitService: { ...rateLimitService, config: rateLimitService.config.map((p) => resolve(dir, p)) } };
   const config = configSchema.parse({
     ...raw,
+    ...ruleFiles,
     grpc: { address: '127.0.0.1:0', ...((raw['grpc'] as object | undefined) ?? {}) },
     admin: { address: '127.0.0.1:0', ...((raw['admin'] as object | undefined) ?? {}) },
     policy,

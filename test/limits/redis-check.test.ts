@@ -11,7 +11,11 @@ describe('buildCheckCalls', () => {
     const calls = buildCheckCalls('p:', token, limits, false, 1700000000123);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.keys.slice(0, 2)).toEqual(['p:deny:jti:j1', 'p:deny:sub:alice']);
-    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '1700000000123', '5', '60', '9', '3600']);
+    // per rule: its bucket, override and penalty keys, in one hash tag
+    expect(calls[0]!.keys.slice(2, 5).map((k) => k.split(':')[1])).toEqual(['rl', 'ovr', 'pen']);
+    expect(new Set(calls[0]!.keys.slice(2, 5).map(clusterSlotOf)).size).toBe(1);
+    // per rule: limit, period, cost, shadow, penalty ms, penalty factor
+    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '1700000000123', '5', '60', '1', '0', '0', '1', '9', '3600', '1', '0', '0', '1']);
     expect(calls[0]!.limitIndexes).toEqual([0, 1]);
   });
 
@@ -35,9 +39,9 @@ describe('combineCheckReplies', () => {
 
   it('maps per-key replies back to their rules in request order', () => {
     const calls = [{ keys: [], args: [], limitIndexes: [1] }, { keys: [], args: [], limitIndexes: [0] }];
-    const result = combineCheckReplies(calls, [[0, 0, 0, 10, 5], [0, 1, 4, 12, 0]], limits);
+    const result = combineCheckReplies(calls, [[0, 0, 0, 10, 5, 2, 0], [0, 1, 4, 12, 0, 5, 2]], limits);
     expect(result.revoked).toBeNull();
-    expect(result.limits.map((l) => [l.rule, l.allowed, l.remaining])).toEqual([['a', true, 4], ['b', false, 0]]);
+    expect(result.limits.map((l) => [l.rule, l.allowed, l.remaining, l.penalty])).toEqual([['a', true, 4, 'started'], ['b', false, 0, null]]);
   });
 
   it('reports a revocation from any call, jti before subject', () => {
@@ -48,7 +52,7 @@ describe('combineCheckReplies', () => {
 
   it('fails the whole check when any call ran past its deadline (nothing to report from it)', () => {
     const calls = [{ keys: [], args: [], limitIndexes: [0] }, { keys: [], args: [], limitIndexes: [1] }];
-    expect(() => combineCheckReplies(calls, [[0, 1, 4, 12, 0], [3]], limits)).toThrow(CheckDeadlineError);
+    expect(() => combineCheckReplies(calls, [[0, 1, 4, 12, 0, 5, 0], [3]], limits)).toThrow(CheckDeadlineError);
   });
 
   it('refuses a reply that does not follow the script protocol', () => {
@@ -65,33 +69,34 @@ describe('refundCalls', () => {
   function replies(jti: 0 | 1, aAllowed: 0 | 1, bAllowed: 0 | 1): unknown[] {
     return calls.map((call) => {
       if (call.limitIndexes.length === 0) return [jti];
-      return [0, ...call.limitIndexes.flatMap((i) => [i === 0 ? aAllowed : bAllowed, 0, 1, 0])];
+      return [0, ...call.limitIndexes.flatMap((i) => [i === 0 ? aAllowed : bAllowed, 0, 1, 0, i === 0 ? 5 : 1, 0])];
     });
   }
 
   it('gives back what groups spent when another group refused the check', () => {
     const reply = replies(0, 1, 0);
-    const refunds = refundCalls(calls, reply, combineCheckReplies(calls, reply, limits));
+    const refunds = refundCalls(calls, reply, combineCheckReplies(calls, reply, limits), limits);
     expect(refunds).toHaveLength(1);
-    expect(refunds[0]!.keys).toEqual([calls[indexOf(0)]!.keys.at(-1)]);
-    expect(refunds[0]!.args).toEqual(['5', '60']);
+    expect(refunds[0]!.keys).toEqual([calls[indexOf(0)]!.keys.at(-3)]);
+    // the limit in force and the tokens the check took
+    expect(refunds[0]!.args).toEqual(['5', '1']);
   });
 
   it('gives back every spending group when the token was revoked', () => {
     const reply = replies(1, 1, 1);
-    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toHaveLength(2);
+    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits), limits)).toHaveLength(2);
   });
 
   it('gives back what groups spent when another group ran past its deadline', () => {
     const reply = replies(0, 1, 1);
     reply[indexOf(1)] = [3];
-    expect(refundCalls(calls, reply, null).map((r) => r.keys)).toEqual([[calls[indexOf(0)]!.keys.at(-1)]]);
+    expect(refundCalls(calls, reply, null, limits).map((r) => r.keys)).toEqual([[calls[indexOf(0)]!.keys.at(-3)]]);
   });
 
   it('gives back nothing for an allowed check, or outside Cluster', () => {
     const reply = replies(0, 1, 1);
-    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits))).toEqual([]);
+    expect(refundCalls(calls, reply, combineCheckReplies(calls, reply, limits), limits)).toEqual([]);
     const single = buildCheckCalls('p:', null, limits, false, 1);
-    expect(refundCalls(single, [[1]], { revoked: 'jti', limits: [] })).toEqual([]);
+    expect(refundCalls(single, [[1]], { revoked: 'jti', limits: [] }, limits)).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@ describe('redis deadlines', () => {
 
   it('a check whose reply arrived while the event loop was blocked past the timeout still succeeds', async () => {
     const store: RedisStore = await createRedisStore(
-      { url: server.url, keyPrefix: unique('lag') + ':', commandTimeoutMs: 20, onError: 'deny' },
+      { url: server.url, keyPrefix: unique('lag') + ':', commandTimeoutMs: 100, onError: 'deny' },
       silentLogger,
     );
     try {
@@ -43,7 +43,7 @@ describe('redis deadlines', () => {
         const pending = await new Promise<ReturnType<RedisStore['check']>>((resolve) =>
           setImmediate(() => {
             const check = store.check(null, [limited]);
-            busyWait(150);
+            busyWait(300);
             resolve(check);
           }),
         );
@@ -64,7 +64,7 @@ describe('redis deadlines', () => {
       sidecar = await startTestSidecar({
         files: { 'policies/authz.rego': ALLOW_ALL },
         config: {
-          redis: { url: server.url, keyPrefix: 'stall:', commandTimeoutMs: 50, onError: 'deny' },
+          redis: { url: server.url, keyPrefix: 'stall:', commandTimeoutMs: 200, onError: 'deny' },
           rateLimits: [{ name: 'per-client', key: ['header.x-client'], limit: 50, periodSeconds: 3600 }],
         },
       });

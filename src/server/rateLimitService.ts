@@ -1,0 +1,89 @@
+// The gRPC face of the rate limit service: Envoy's rls.proto (envoy.service.ratelimit.v3.RateLimitService)
+// on the same server as Check. Decoding and encoding only; the decisions are src/limits/service.ts's.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from 'pino';
+import {
+  createRateLimitService,
+  RateLimitRequestError,
+  type DecodedRateLimitRequest,
+  type RateLimitResponseMessage,
+} from '../limits/service.js';
+import { loadServiceRules } from '../limits/service-rules-source.js';
+import type { DecisionStore } from '../limits/types.js';
+import { watchPaths } from '../policy/watch.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { envoyIncludeDirs, ownProtoDir, protoLoaderOptions } from './protos.js';
+
+export const RATE_LIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
+
+let cached: grpc.ServiceDefinition | undefined;
+
+export function loadRateLimitServiceDefinition(): grpc.ServiceDefinition {
+  if (cached !== undefined) return cached;
+  const definition = protoLoader.loadSync(['envoy/service/ratelimit/v3/rls.proto'], {
+    ...protoLoaderOptions,
+    includeDirs: [ownProtoDir(), ...envoyIncludeDirs()],
+  });
+  const service = definition[RATE_LIMIT_SERVICE];
+  if (service === undefined || 'format' in service || 'type' in service) {
+    throw new Error(`proto service ${RATE_LIMIT_SERVICE} not found in proto/envoy/service/ratelimit/v3/rls.proto`);
+  }
+  cached = service as unknown as grpc.ServiceDefinition;
+  return cached;
+}
+
+export function rateLimitServiceHandlers(
+  shouldRateLimit: (request: DecodedRateLimitRequest) => Promise<RateLimitResponseMessage>,
+  logger: Logger,
+): grpc.UntypedServiceImplementation {
+  return {
+    ShouldRateLimit(
+      call: grpc.ServerUnaryCall<DecodedRateLimitRequest, RateLimitResponseMessage>,
+      callback: grpc.sendUnaryData<RateLimitResponseMessage>,
+    ) {
+      shouldRateLimit(call.request).then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          if (error instanceof RateLimitRequestError) {
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: error.message });
+            return;
+          }
+          // The service answers store failures itself (redis.onError); anything else is a bug, not a verdict.
+          logger.error({ err: error }, 'rate limit service failed');
+          callback({ code: grpc.status.INTERNAL, details: 'rate limit service failed' });
+        },
+      );
+    },
+  };
+}
+
+export interface RateLimitServiceShell {
+  definition: grpc.ServiceDefinition;
+  handlers: grpc.UntypedServiceImplementation;
+  close(): void;
+}
+
+/**
+ * The service as the sidecar runs it: rule files loaded (a bad one stops start-up), always watched (a bad
+ * edit keeps the last good rules), decisions counted in ratelimit_service_decisions_total.
+ */
+export async function startRateLimitService(
+  settings: { config: readonly string[]; headers: 'ietf' | 'draft03' | 'none'; failOpen: boolean; watchDebounceMs: number },
+  store: DecisionStore,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<RateLimitServiceShell> {
+  const rules = await loadServiceRules(settings.config, logger);
+  const watch = watchPaths([...settings.config], () => void rules.reload(), settings.watchDebounceMs);
+  const service = createRateLimitService({ rules: rules.current, headers: settings.headers, failOpen: settings.failOpen }, store, {
+    logger,
+    countDecision: (domain, result) => metrics.rateLimitServiceDecisions.inc({ domain, result }),
+    countStoreError: () => metrics.storeErrors.inc(),
+  });
+  return {
+    definition: loadRateLimitServiceDefinition(),
+    handlers: rateLimitServiceHandlers(service, logger),
+    close: () => watch.close(),
+  };
+}
