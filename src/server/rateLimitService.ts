@@ -75,7 +75,13 @@ export async function startRateLimitService(
   logger: Logger,
 ): Promise<RateLimitServiceShell> {
   const rules = await loadServiceRules(settings.config, logger);
-  const watch = watchPaths([...settings.config], () => void rules.reload(), settings.watchDebounceMs);
+  // Rule files are always watched (an edit, a write-and-rename, a ConfigMap's symlink swap), with the policy
+  // watcher's stat poll as a fallback for a watch that went deaf.
+  const watch = await watchPaths([...settings.config], () => void rules.reload(), {
+    debounceMs: settings.watchDebounceMs,
+    pollMs: 5000,
+    onProblem: (problem) => logger.warn({ problem: problem.kind }, 'rate limit service rule files: a change the file watch missed, or a directory it cannot watch; the stat poll covers it'),
+  });
   const service = createRateLimitService({ rules: rules.current, headers: settings.headers, failOpen: settings.failOpen }, store, {
     logger,
     countDecision: (domain, result) => metrics.rateLimitServiceDecisions.inc({ domain, result }),
