@@ -9,7 +9,7 @@ export function parseConfig(input: Record<string, unknown>): Config {
 }
 
 export function rule(overrides: Partial<RateLimitRule> & Pick<RateLimitRule, 'limit'>): RateLimitRule {
-  return { name: `r-${randomUUID().slice(0, 8)}`, key: ['jwt.sub'], periodSeconds: 3600, ...overrides };
+  return { name: `r-${randomUUID().slice(0, 8)}`, key: ['jwt.sub'], periodSeconds: 3600, shadow: false, ...overrides };
 }
 
 export function limitRequest(r: RateLimitRule, keyValue: string = randomUUID()): LimitRequest {
@@ -23,7 +23,7 @@ export function unique(label: string): string {
 export const silentLogger: Logger = pino({ level: 'silent' });
 
 export interface RecordingDeps extends LimitsDeps {
-  decisions: Array<{ rule: string; result: 'allowed' | 'limited' }>;
+  decisions: Array<{ rule: string; result: 'allowed' | 'limited' | 'shadow_limited' }>;
   storeErrors: number;
   lines: string[];
 }

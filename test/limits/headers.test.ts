@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { allowedHeaders, limitedHeaders } from '../../src/limits/headers.js';
 import type { LimitResult } from '../../src/limits/types.js';
 
-const perUser: LimitResult = { rule: 'per-user', allowed: false, limit: 100, periodSeconds: 60, remaining: 0, resetSeconds: 17, retryAfterSeconds: 3 };
-const perIp: LimitResult = { rule: 'per-ip', allowed: true, limit: 1000, periodSeconds: 60, remaining: 998, resetSeconds: 1, retryAfterSeconds: 0 };
+const perUser: LimitResult = { rule: 'per-user', allowed: false, limit: 100, periodSeconds: 60, remaining: 0, resetSeconds: 17, retryAfterSeconds: 3, shadow: false, penalty: null };
+const perIp: LimitResult = { rule: 'per-ip', allowed: true, limit: 1000, periodSeconds: 60, remaining: 998, resetSeconds: 1, retryAfterSeconds: 0, shadow: false, penalty: null };
 
 describe('rate-limit headers', () => {
   it('formats ratelimit-policy and ratelimit as the README shows', () => {
