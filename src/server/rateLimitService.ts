@@ -69,7 +69,14 @@ export interface RateLimitServiceShell {
  * edit keeps the last good rules), decisions counted in ratelimit_service_decisions_total.
  */
 export async function startRateLimitService(
-  settings: { config: readonly string[]; headers: 'ietf' | 'draft03' | 'none'; failOpen: boolean; watchDebounceMs: number },
+  settings: {
+    config: readonly string[];
+    headers: 'ietf' | 'draft03' | 'none';
+    failOpen: boolean;
+    watchDebounceMs: number;
+    /** the stat poll's period (policy.watchPollSeconds); 0 turns it off */
+    watchPollMs: number;
+  },
   store: DecisionStore,
   metrics: Metrics,
   logger: Logger,
@@ -79,7 +86,7 @@ export async function startRateLimitService(
   // watcher's stat poll as a fallback for a watch that went deaf.
   const watch = await watchPaths([...settings.config], () => void rules.reload(), {
     debounceMs: settings.watchDebounceMs,
-    pollMs: 5000,
+    pollMs: settings.watchPollMs,
     onProblem: (problem) => logger.warn({ problem: problem.kind }, 'rate limit service rule files: a change the file watch missed, or a directory it cannot watch; the stat poll covers it'),
   });
   const service = createRateLimitService({ rules: rules.current, headers: settings.headers, failOpen: settings.failOpen }, store, {

@@ -122,7 +122,12 @@ async function assemble(
     config.rateLimitService === undefined
       ? null
       : await startRateLimitService(
-          { ...config.rateLimitService, failOpen: config.redis?.onError === 'allow', watchDebounceMs: options.watchDebounceMs ?? 200 },
+          {
+            ...config.rateLimitService,
+            failOpen: config.redis?.onError === 'allow',
+            watchDebounceMs: options.watchDebounceMs ?? 200,
+            watchPollMs: config.policy.watchPollSeconds * 1000,
+          },
           store,
           metrics,
           logger.child({ component: 'ratelimit-service' }),
