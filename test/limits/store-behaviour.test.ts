@@ -222,6 +222,56 @@ describe.each(shapes)('$name', (shape) => {
     expect(second.limits.filter((l) => !l.allowed).map((l) => l.rule)).toEqual([rules[19]!.name]);
   });
 
+  it('takes `cost` tokens per request and refuses a cost the bucket cannot cover', async () => {
+    const request = { ...limitRequest(rule({ limit: 10, periodSeconds: 60 })), cost: 4 };
+    const remaining = [];
+    for (let i = 0; i < 3; i++) remaining.push((await store.check(null, [request])).limits[0]!);
+    expect(remaining.map((r) => [r.allowed, r.remaining])).toEqual([[true, 6], [true, 2], [false, 2]]);
+  });
+
+  it('refuses every request under a limit of 0, spending nothing elsewhere', async () => {
+    const value = unique('zero');
+    const open = limitRequest(rule({ limit: 5 }), value);
+    const closed = limitRequest(rule({ limit: 0 }), value);
+    const result = await store.check(null, [open, closed]);
+    expect(result.limits.map((l) => l.allowed)).toEqual([true, false]);
+    expect((await store.check(null, [open])).limits[0]!.remaining).toBe(4);
+  });
+
+  it('never lets a shadow rule refuse, nor block the other rules', async () => {
+    const value = unique('shadow');
+    const shadow = limitRequest(rule({ limit: 1, shadow: true }), value);
+    const enforced = limitRequest(rule({ limit: 5 }), value);
+    await store.check(null, [shadow, enforced]);
+    const second = await store.check(null, [shadow, enforced]);
+    expect(second.limits.map((l) => [l.allowed, l.shadow])).toEqual([[false, true], [true, false]]);
+    expect(second.limits[1]!.remaining).toBe(3);
+  });
+
+  it('applies an override, and a penalty once the rule refuses the key', async () => {
+    const value = unique('vip');
+    const r = rule({ limit: 2, penalty: { seconds: 600, limitFactor: 0.5 } });
+    await store.setOverride({ rule: r.name, key: [value], limit: 4 });
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await store.check(null, [limitRequest(r, value)])).limits[0]!);
+    expect(answers.map((a) => [a.allowed, a.limit, a.penalty])).toEqual([
+      [true, 4, null], [true, 4, null], [true, 4, null], [true, 4, null], [false, 4, 'started'],
+    ]);
+    expect((await store.check(null, [limitRequest(r, value)])).limits[0]).toMatchObject({ allowed: false, limit: 2, penalty: 'active' });
+    expect(await store.listOverrides()).toContainEqual({ rule: r.name, key: [value], limit: 4 });
+    expect(await store.deleteOverride(r.name, [value])).toBe(true);
+  });
+
+  it('blocks a key after more failed authentications than the limit', async () => {
+    const key = unique('spray');
+    const limit = { limit: 2, periodSeconds: 60, blockSeconds: 30 };
+    expect(await store.authBlockSeconds(key)).toBe(0);
+    const started = [];
+    for (let i = 0; i < 3; i++) started.push(await store.recordAuthFailure(key, limit));
+    expect(started).toEqual([false, false, true]);
+    expect(await store.authBlockSeconds(key)).toBeGreaterThanOrEqual(29);
+  });
+
   it('answers a check with neither token nor limits without touching anything', async () => {
     expect(await store.check(null, [])).toEqual({ revoked: null, limits: [] });
   });
