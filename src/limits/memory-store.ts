@@ -6,7 +6,7 @@
 // (~24.8 days) to 1 ms, which re-arming turns into a busy loop. Expiry is checked on read and a fixed-period
 // sweep (SWEEP_INTERVAL_MS) drops what nobody reads.
 import { LRUCache } from 'lru-cache';
-import { assessBucket, type BucketAssessment, type BucketState } from './bucket.js';
+import { assessBucket, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { authFailureKeys, joinKeyParts, ruleKeys } from './keys.js';
 import type {
@@ -36,10 +36,14 @@ export class MemoryStore implements DecisionStore {
   private readonly buckets: LRUCache<string, BucketState>;
   /** jti -> expiry (ms on the store's clock). Written only by operators; never evicted before its expiry. */
   private readonly revokedTokenIds = new Map<string, number>();
-  /** override key -> override; penalty and auth-failure block keys -> end (ms). Expire on read and by the sweep. */
+  /** override key -> override (written by operators only). Expires on read and by the sweep. */
   private readonly overrides = new Map<string, LimitOverride>();
-  private readonly penalties = new Map<string, number>();
-  private readonly authBlocks = new Map<string, number>();
+  /**
+   * Penalty and auth-failure block keys -> end (ms). Requests create them (any key value can exceed a rule),
+   * so they are capped like the buckets; expiry is checked on read and by the sweep, never by a timer.
+   */
+  private readonly penalties: LRUCache<string, number>;
+  private readonly authBlocks: LRUCache<string, number>;
   private readonly authFailures: LRUCache<string, BucketState>;
   private readonly sweep: NodeJS.Timeout;
   /** Subject -> cut-off (unix seconds). Written only by operators, so not request-driven growth. */
@@ -52,6 +56,8 @@ export class MemoryStore implements DecisionStore {
     const clock = { perf, ttlResolution: 0 };
     this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
     this.authFailures = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
+    this.penalties = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS });
+    this.authBlocks = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS });
     this.sweep = setInterval(() => this.dropExpired(), SWEEP_INTERVAL_MS);
     this.sweep.unref();
   }
@@ -71,7 +77,10 @@ export class MemoryStore implements DecisionStore {
   private dropExpired(): void {
     const now = this.nowMs();
     for (const [jti, expiresAtMs] of this.revokedTokenIds) if (expiresAtMs <= now) this.revokedTokenIds.delete(jti);
-    for (const map of [this.penalties, this.authBlocks]) for (const [key, endMs] of map) if (endMs <= now) map.delete(key);
+    for (const timed of [this.penalties, this.authBlocks]) {
+      const ended = [...timed.entries()].filter(([, endMs]) => endMs <= now).map(([key]) => key);
+      for (const key of ended) timed.delete(key);
+    }
     for (const [key, override] of this.overrides) if (!this.overrideLive(override)) this.overrides.delete(key);
   }
 
@@ -80,7 +89,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   /** ms left of a timed entry (penalty, block), 0 once over (and then forgotten). */
-  private msLeft(map: Map<string, number>, key: string): number {
+  private msLeft(map: LRUCache<string, number>, key: string): number {
     const endMs = map.get(key);
     if (endMs === undefined) return 0;
     const left = endMs - this.nowMs();
@@ -201,6 +210,10 @@ export class MemoryStore implements DecisionStore {
     clearInterval(this.sweep);
     this.buckets.clear();
     this.revokedTokenIds.clear();
+    this.overrides.clear();
+    this.penalties.clear();
+    this.authBlocks.clear();
+    this.authFailures.clear();
   }
 }
 
