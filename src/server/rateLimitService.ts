@@ -13,7 +13,7 @@ import { loadServiceRules } from '../limits/service-rules-source.js';
 import type { DecisionStore } from '../limits/types.js';
 import { watchPaths } from '../policy/watch.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { envoyIncludeDirs, ownProtoDir, protoLoaderOptions } from './protos.js';
+import { ownProtoDir, protoLoaderOptions } from './protos.js';
 
 export const RATE_LIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 
@@ -23,7 +23,7 @@ export function loadRateLimitServiceDefinition(): grpc.ServiceDefinition {
   if (cached !== undefined) return cached;
   const definition = protoLoader.loadSync(['envoy/service/ratelimit/v3/rls.proto'], {
     ...protoLoaderOptions,
-    includeDirs: [ownProtoDir(), ...envoyIncludeDirs()],
+    includeDirs: [ownProtoDir()],
   });
   const service = definition[RATE_LIMIT_SERVICE];
   if (service === undefined || 'format' in service || 'type' in service) {

@@ -2,7 +2,7 @@
 // rate_limit filter calls it.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { envoyIncludeDirs, ownProtoDir } from '../../src/server/protos.js';
+import { envoyIncludeDirs } from './upstreamProtos.js';
 
 export interface RlsDescriptor {
   entries: Array<{ key: string; value: string }>;
@@ -33,7 +33,8 @@ const definition = protoLoader.loadSync(['envoy/service/ratelimit/v3/rls.proto']
   enums: String,
   defaults: true,
   oneofs: true,
-  includeDirs: [ownProtoDir(), ...envoyIncludeDirs()],
+  // upstream's files, as Envoy would encode them, not the server's own copies
+  includeDirs: envoyIncludeDirs(),
 });
 const loaded = grpc.loadPackageDefinition(definition) as unknown as {
   envoy: { service: { ratelimit: { v3: { RateLimitService: new (address: string, creds: grpc.ChannelCredentials) => RateLimitClient } } } };

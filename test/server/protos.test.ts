@@ -12,6 +12,8 @@ import { envoyIncludeDirs } from '../helpers/upstreamProtos.js';
 
 const OWN_ONLY = new Set(['grpc/health/v1/health.proto']);
 const ENTRY = 'envoy/service/auth/v3/external_auth.proto';
+/** Envoy's rate limit service, served on the same port when rateLimitService is configured. */
+const RLS_ENTRY = 'envoy/service/ratelimit/v3/rls.proto';
 
 function protoFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -38,7 +40,7 @@ describe("the server's Envoy protos (proto/)", () => {
     }
   });
 
-  it('hold every file external_auth.proto imports, and no file it does not', () => {
+  it('hold every file external_auth.proto and rls.proto import, and no file they do not', () => {
     // The import graph from external_auth.proto, read from the copies; google/protobuf's well-known types ship
     // with protobufjs. Loading from proto/ alone also proves nothing is missing (loadSync throws on that).
     const reached = new Set<string>();
@@ -49,8 +51,9 @@ describe("the server's Envoy protos (proto/)", () => {
       for (const match of text.matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)) visit(match[1]!);
     };
     visit(ENTRY);
+    visit(RLS_ENTRY);
     expect([...reached].sort()).toEqual(copied);
-    expect(() => protoLoader.loadSync([ENTRY], { ...protoLoaderOptions, includeDirs: [ownProtoDir()] })).not.toThrow();
+    expect(() => protoLoader.loadSync([ENTRY, RLS_ENTRY], { ...protoLoaderOptions, includeDirs: [ownProtoDir()] })).not.toThrow();
   });
 
   it('describe every message the Authorization service reaches exactly as upstream does', () => {
@@ -71,6 +74,24 @@ describe("the server's Envoy protos (proto/)", () => {
       const check = (definition['envoy.service.auth.v3.Authorization'] as protoLoader.ServiceDefinition)['Check']!;
       const { path, requestStream, responseStream, originalName } = check;
       return { path, requestStream, responseStream, originalName, request: check.requestType.type, response: check.responseType.type };
+    };
+    expect(method(own)).toEqual(method(upstream));
+  });
+
+  it('describe the rate limit service and its messages exactly as upstream does', () => {
+    const own = protoLoader.loadSync([RLS_ENTRY], { ...protoLoaderOptions, includeDirs: [ownProtoDir()] });
+    const upstream = protoLoader.loadSync([RLS_ENTRY], { ...protoLoaderOptions, includeDirs: envoyIncludeDirs() });
+    expect(Object.keys(own).sort()).toEqual(Object.keys(upstream).sort());
+    const described = (definition: protoLoader.PackageDefinition, name: string) => {
+      const { format, type, fileDescriptorProtos } = definition[name] as protoLoader.MessageTypeDefinition;
+      return { format, type, fileDescriptorProtos };
+    };
+    const types = Object.keys(own).filter((name) => 'format' in own[name]!);
+    expect(types).toContain('envoy.service.ratelimit.v3.RateLimitRequest');
+    expect(types.filter((name) => !isDeepStrictEqual(described(own, name), described(upstream, name)))).toEqual([]);
+    const method = (definition: protoLoader.PackageDefinition) => {
+      const call = (definition['envoy.service.ratelimit.v3.RateLimitService'] as protoLoader.ServiceDefinition)['ShouldRateLimit']!;
+      return { path: call.path, request: call.requestType.type, response: call.responseType.type };
     };
     expect(method(own)).toEqual(method(upstream));
   });
