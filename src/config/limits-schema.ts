@@ -20,7 +20,7 @@ export const limitFromSchema = z.strictObject({
 // Before verification there are no claims: the key comes from the request alone.
 const requestKeyPart = z
   .string()
-  .regex(/^(header\.[A-Za-z0-9_\-]+|source\.address|request\.method|request\.path)$/, 'expected header.<name>, source.address, request.method or request.path (no jwt.*: the gate runs before verification)');
+  .regex(/^(header\.[A-Za-z0-9_-]+|source\.address|request\.method|request\.path)$/, 'expected header.<name>, source.address, request.method or request.path (no jwt.*: the gate runs before verification)');
 
 export const authFailuresSchema = z.strictObject({
   key: z.array(requestKeyPart).min(1).default(['source.address']),

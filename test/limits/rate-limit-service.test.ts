@@ -1,6 +1,5 @@
 // envoy.service.ratelimit.v3.RateLimitService on the sidecar's gRPC port, driven by a real gRPC client on
 // Envoy's rls.proto, with envoyproxy/ratelimit's rule-file semantics, against both stores.
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';
 import { createRlsClient, descriptor, type RlsClient } from '../helpers/rlsClient.js';
