@@ -215,6 +215,23 @@ describe('the input the policy sees (echo policy)', () => {
     }
   });
 
+  it('says in body_error when a parsing limit is hit, and answers 400 past the path and query limits (issue 17.4)', async () => {
+    const form = (pairs: number) => Array.from({ length: pairs }, (_, i) => `f${i}=v`).join('&');
+    const formInput = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(10_001) });
+    expect(formInput).toMatchObject({ parsed_body: null, body_error: 'too_many_fields' });
+    const parts = Array.from({ length: 1_001 }, (_, i) => `--b\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nv\r\n`).join('');
+    const multipartInput = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: `${parts}--b--\r\n` });
+    expect(multipartInput).toMatchObject({ parsed_body: null, body_error: 'too_many_parts' });
+    const large = await seen(json(JSON.stringify({ s: 'x'.repeat(2 * 1024 * 1024) })));
+    expect(large).toMatchObject({ parsed_body: null, body_error: 'too_large' });
+    // just under the limits the input is whole
+    expect((await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(10_000) }))['body_error']).toBeNull();
+    for (const path of ['/' + 'a/'.repeat(32_768), '/x?' + 'a=1&'.repeat(32_769)]) {
+      expect(status(await t.client.check(checkRequest({ path })))).toBe(400);
+    }
+    expect(((await seen({ path: '/' + 'a/'.repeat(32_767) }))['parsed_path'] as string[]).length).toBe(32_768);
+  });
+
   it('shows request.http.size as a number', async () => {
     const input = await seen(json('{"a":1}'));
     expect((input['attributes'] as { request: { http: { size: unknown } } }).request.http.size).toBe(7);
