@@ -2,7 +2,7 @@
 // file is parsed on its own (a syntax error stops only that file), every rule of every file is analysed
 // (refused builtins in rules no entrypoint reaches included), and every rule group is planned as if it were
 // an entrypoint, so the errors only planning finds are reported too.
-import type { Module } from '../ast.js';
+import type { Location, Module } from '../ast.js';
 import { buildModuleSet } from '../analysis/modules.js';
 import { checkRule } from '../analysis/index.js';
 import { RegoCompileError } from '../errors.js';
@@ -40,7 +40,11 @@ export function checkRego(sources: RegoSource[], options: CheckOptions = {}): Re
   for (const group of moduleSet.groups) {
     if (group.kind === 'function') continue;
     if (group.definitions.some((d) => failedRules.has(d.rule))) continue;
-    problems.attempt(() => planPolicy(moduleSet, [group.path.slice(1).join('/')]));
+    problems.attempt(
+      () => planPolicy(moduleSet, [group.path.slice(1).join('/')]),
+      undefined,
+      group.definitions[0]?.rule.loc,
+    );
   }
   return problems.sorted();
 }
@@ -53,11 +57,22 @@ class Problems {
     for (const error of errors) if (!this.byMessage.has(error.message)) this.byMessage.set(error.message, error);
   }
 
-  attempt<T>(work: () => T, onError?: () => void): T | undefined {
+  attempt<T>(work: () => T, onError?: () => void, where?: Location): T | undefined {
     try {
       return work();
     } catch (error) {
-      if (error instanceof RangeError) return undefined; // too deep to plan; compileRego names it
+      if (error instanceof RangeError && where !== undefined) {
+        // Planning recurses once per expression: a body this large is refused, as compileRego refuses it.
+        this.add(
+          new RegoCompileError(
+            where,
+            'policy size',
+            'a rule body or collection is too large to compile; split it into several rules',
+            'limit',
+          ),
+        );
+        return undefined;
+      }
       if (!(error instanceof RegoCompileError)) throw error;
       this.add(error);
       onError?.();
