@@ -161,6 +161,30 @@ describe('policy hot reload follows replaced files', () => {
     }
   });
 
+  it('follows a policy.path link swapped to another release directory, then edits inside the new one', async () => {
+    const root = makeTempDir('portcullis-releases-');
+    const release = (n: number): void => {
+      mkdirSync(join(root, 'releases', String(n)), { recursive: true });
+      writeFileSync(join(root, 'releases', String(n), 'authz.rego'), allowPath(`r${n}`));
+    };
+    release(1);
+    symlinkSync(join(root, 'releases', '1'), join(root, 'current'));
+    const t = await startTestSidecar({ config: { policy: { watch: true, watchPollSeconds: 0, path: join(root, 'current') } } });
+    try {
+      expect(await open(t, 'r1')).toBe(true);
+      release(2);
+      symlinkSync(join(root, 'releases', '2'), join(root, 'current.tmp'));
+      renameSync(join(root, 'current.tmp'), join(root, 'current'));
+      await eventually(() => open(t, 'r2'), 'the swapped-in release');
+      // The watch moved to the new release's directory: an in-place edit there is seen too.
+      writeFileSync(join(root, 'releases', '2', 'authz.rego'), allowPath('r2b'));
+      await eventually(() => open(t, 'r2b'), 'the edit inside the new release');
+    } finally {
+      await t.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('finds a change the file watch cannot see (an in-place edit behind a symbolic link) by the periodic check, and says so', async () => {
     const outside = makeTempDir('portcullis-outside-');
     writeFileSync(join(outside, 'real.rego'), allowPath('s0'));
