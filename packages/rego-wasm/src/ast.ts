@@ -76,9 +76,9 @@ export interface AssignExpr extends Node { type: 'assign'; left: Term; right: Te
 export interface UnifyExpr extends Node { type: 'unify'; left: Term; right: Term; with: WithModifier[] }
 export interface NotExpr extends Node { type: 'not'; expr: Expr }
 /** `some x, y` (declares vars local to the body). */
-export interface SomeDeclExpr extends Node { type: 'some'; vars: VarTerm[] }
+export interface SomeDeclExpr extends Node { type: 'some'; vars: VarTerm[]; with?: WithModifier[] }
 /** `some x in xs` / `some k, v in obj` (iterates; key and value may be patterns). */
-export interface SomeInExpr extends Node { type: 'somein'; key: Term | null; value: Term; collection: Term }
+export interface SomeInExpr extends Node { type: 'somein'; key: Term | null; value: Term; collection: Term; with?: WithModifier[] }
 /** `every x in xs { ... }` / `every k, v in obj { ... }` */
 export interface EveryExpr extends Node {
   type: 'every';
@@ -86,9 +86,11 @@ export interface EveryExpr extends Node {
   value: VarTerm;
   collection: Term;
   body: Body;
+  /** `every ... { } with input as x`: the modifiers apply to the domain and the body. */
+  with?: WithModifier[];
 }
 
-/** `with target as value`: parsed so it can be refused with a precise position. */
+/** `with target as value`: replaces input, a data path (base or virtual), a function or a builtin for one expression. */
 export interface WithModifier extends Node { target: Term; value: Term }
 
 export interface Body extends Node { exprs: Expr[] }
@@ -137,4 +139,10 @@ export interface Module {
   package: { path: string[]; loc: Location };
   imports: Import[];
   rules: Rule[];
+}
+
+/** The `with` modifiers of an expression (`not` carries them on its inner expression). */
+export function withModifiersOf(expr: Expr): WithModifier[] {
+  if (expr.type === 'not') return withModifiersOf(expr.expr);
+  return expr.with ?? [];
 }

@@ -71,6 +71,11 @@ export type Stmt =
   | { op: 'makeSet'; target: Local }
   | { op: 'arrayAppend'; array: Local; value: Operand }
   | { op: 'setAdd'; set: Local; value: Operand }
+  /**
+   * target := a copy of source with key := value (a new object when source is not an object or undefined).
+   * How `with` builds the input and data it overrides; never fails, never modifies source.
+   */
+  | { op: 'objectUpsert'; source: Operand; key: Operand; value: Operand; target: Local }
   /** object[key] := value, replacing an existing key. */
   | { op: 'objectInsert'; object: Local; key: Operand; value: Operand }
   /**

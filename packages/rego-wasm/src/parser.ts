@@ -451,8 +451,8 @@ class Parser {
   // ---------- literals ----------
   private literal(): Expr {
     const token = this.peek();
-    if (this.isWord('some')) return this.noWith(this.someDecl());
-    if (this.isWord('every')) return this.noWith(this.every());
+    if (this.isWord('some')) return this.trailingWith(this.someDecl());
+    if (this.isWord('every')) return this.trailingWith(this.every());
     if (this.isWord('not')) {
       this.next();
       if (this.isWord('some') || this.isWord('every') || this.isWord('not')) {
@@ -467,9 +467,12 @@ class Parser {
     return expr;
   }
 
-  private noWith(expr: Expr): Expr {
-    if (this.isWord('with')) this.fail(this.peek().loc, 'with', '`with` cannot modify `some` or `every`');
-    return expr;
+  /** `some x in xs with ...` and `every ... { } with ...`: the modifiers apply to the whole expression. */
+  private trailingWith(expr: Expr): Expr {
+    if (!this.isWord('with') || expr.type === 'not') return expr;
+    const modifiers: WithModifier[] = [];
+    this.withModifiers(modifiers);
+    return { ...expr, with: modifiers };
   }
 
   private expr(): Extract<Expr, { with: WithModifier[] }> {

@@ -1,7 +1,7 @@
 // Analysis of a parsed module set: rule groups and the virtual document tree, imports, and safety of every
 // body (the planner re-derives the same order when it plans a rule that an entrypoint reaches). Errors in
-// the policy are raised for every rule; refusals of unsupported constructs (`with`, calls outside the
-// builtin subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
+// the policy are raised for every rule; refusals of unsupported constructs (calls outside the builtin
+// subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
 import type { Body, Expr, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
 import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type ModuleSet, type RuleTreeNode } from './modules.js';
@@ -32,97 +32,6 @@ export function clauseScope(rule: Rule, body: Body, value: Term, module: ModuleS
   const scope = levelScope(body, null, module, root, { exprs: body.exprs, terms: [...heads, ...(rule.args ?? [])], declared: argNames(rule) });
   const bound = new Set(argNames(rule).map((name) => `${scope.id}:${name}`));
   return { scope, bound };
-}
-
-function forEachExprDeep(exprs: Expr[], visit: (expr: Expr) => void): void {
-  const visitTerm = (term: Term): void => {
-    switch (term.type) {
-      case 'ref':
-        visitTerm(term.head);
-        term.path.forEach(visitTerm);
-        return;
-      case 'array':
-      case 'set':
-        term.items.forEach(visitTerm);
-        return;
-      case 'object':
-        for (const entry of term.entries) {
-          visitTerm(entry.key);
-          visitTerm(entry.value);
-        }
-        return;
-      case 'arraycompr':
-      case 'setcompr':
-        visitTerm(term.head);
-        forEachExprDeep(term.body.exprs, visit);
-        return;
-      case 'objectcompr':
-        visitTerm(term.key);
-        visitTerm(term.value);
-        forEachExprDeep(term.body.exprs, visit);
-        return;
-      case 'call':
-        term.args.forEach(visitTerm);
-        return;
-      case 'binary':
-        visitTerm(term.left);
-        visitTerm(term.right);
-        return;
-      case 'in':
-        if (term.key !== null) visitTerm(term.key);
-        visitTerm(term.value);
-        visitTerm(term.collection);
-        return;
-      default:
-        return;
-    }
-  };
-  for (const expr of exprs) {
-    visit(expr);
-    switch (expr.type) {
-      case 'term':
-        visitTerm(expr.term);
-        break;
-      case 'assign':
-      case 'unify':
-        visitTerm(expr.left);
-        visitTerm(expr.right);
-        break;
-      case 'not':
-        forEachExprDeep([expr.expr], visit);
-        break;
-      case 'somein':
-        if (expr.key !== null) visitTerm(expr.key);
-        visitTerm(expr.value);
-        visitTerm(expr.collection);
-        break;
-      case 'every':
-        visitTerm(expr.collection);
-        forEachExprDeep(expr.body.exprs, visit);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-/**
- * `with` is refused in every rule an entrypoint reaches (the planner calls this): unit-test rules that use it
- * may live beside the policy without blocking the build, since nothing evaluates them.
- */
-export function refuseWith(rule: Rule): void {
-  // Head terms can hold comprehensions too: wrap them as expressions so one walk covers everything.
-  const headExprs: Expr[] = [rule.value, ...(rule.key === null ? [] : [rule.key]), ...(rule.args ?? []), ...rule.elses.map((e) => e.value)]
-    .map((term) => ({ type: 'term', term, with: [], loc: term.loc }));
-  const bodies = [rule.body, ...rule.elses.map((e) => e.body), { loc: rule.loc, exprs: headExprs }];
-  for (const body of bodies) {
-    forEachExprDeep(body.exprs, (expr) => {
-      if ('with' in expr && expr.with.length > 0) {
-        const first = expr.with[0];
-        throw new RegoCompileError(first?.loc ?? expr.loc, 'with', '`with` modifiers are not supported by the Wasm compiler; restructure the policy to pass values explicitly', 'unsupported');
-      }
-    });
-  }
 }
 
 export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {

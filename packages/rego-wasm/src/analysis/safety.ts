@@ -5,7 +5,7 @@
 import type { Body, Expr, Term, VarTerm } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type ModuleScope, type RuleTreeNode } from './modules.js';
-import { bodyScope, forEachLevelTerm, levelTermsOfExpr, resolveVar, type VarScope } from './scope.js';
+import { bodyScope, forEachLevelTerm, levelTermsOfExpr, resolveVar, withValueTerms, type VarScope } from './scope.js';
 
 /** Working state of one readiness question: what is bound, and which unbound variables blocked it. */
 export interface Probe {
@@ -318,6 +318,15 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
 
 /** Vars an expression needs (in probe.missing) and binds (added to probe.bound), given what is bound. */
 export function probeExpr(expr: Expr, scope: VarScope, probe: Probe): void {
+  // `with` values are evaluated first, in the enclosing body: they need their variables bound already.
+  const withValues = withValueTerms(expr);
+  if (withValues.length > 0) {
+    const before = new Set(probe.bound);
+    for (const value of withValues) probeTerm(value, scope, probe);
+    if (probe.missing.size > 0) return;
+    probe.bound.clear();
+    for (const id of before) probe.bound.add(id);
+  }
   switch (expr.type) {
     case 'term': {
       const output = callOutputArgument(expr.term, scope.root, scope.module);

@@ -4,6 +4,7 @@
 // function parameters, `every` variables) make a name local even when it would otherwise be global.
 import type { Body, Expr, Term, VarTerm } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
+import { BUILTINS } from '../ir.js';
 import { resolveGlobalName, type ModuleScope, type RuleTreeNode } from './modules.js';
 
 export interface VarScope {
@@ -58,6 +59,35 @@ export function forEachLevelTerm(term: Term, visit: (term: Term) => void): void 
 
 /** The terms of an expression that belong to the enclosing level (an `every` body is its own level). */
 export function levelTermsOfExpr(expr: Expr): Term[] {
+  // `with` values are evaluated in the enclosing body, before the expression they modify.
+  return [...ownLevelTerms(expr), ...withValueTerms(expr)];
+}
+
+/** `a.b.c` written as a var or a ref with constant string segments, else null. */
+export function dottedName(term: Term): string | null {
+  if (term.type === 'var') return term.name;
+  if (term.type !== 'ref' || term.head.type !== 'var') return null;
+  const parts = [term.head.name];
+  for (const part of term.path) {
+    if (part.type !== 'string') return null;
+    parts.push(part.value);
+  }
+  return parts.join('.');
+}
+
+/**
+ * The values of an expression's `with` modifiers that are evaluated as terms: a builtin's name (`with
+ * time.now_ns as mock_now` replaces it, `with f as count` names it) is a function reference, not a variable.
+ */
+export function withValueTerms(expr: Expr): Term[] {
+  if (expr.type === 'not') return [];
+  return (expr.with ?? []).map((modifier) => modifier.value).filter((value) => {
+    const name = dottedName(value);
+    return name === null || BUILTINS[name] === undefined;
+  });
+}
+
+function ownLevelTerms(expr: Expr): Term[] {
   switch (expr.type) {
     case 'term':
       return [expr.term];

@@ -1,8 +1,8 @@
 // Planning of bodies, expressions and terms in continuation-passing style: planning something that iterates
 // (a scan) plans the rest of the body inside the scan's block, so backtracking is only block exits. Every
 // `k` continuation is called exactly once, at the point where the rest of the body must be planned.
-import type { Body, Expr, Location, RefTerm, StringTerm, Term, VarTerm } from '../ast.js';
-import { resolveCall, type RuleTreeNode } from '../analysis/index.js';
+import { withModifiersOf, type Body, type Expr, type Location, type RefTerm, type StringTerm, type Term, type VarTerm, type WithModifier } from '../ast.js';
+import { findNode, resolveCall, type CallTarget, type RuleTreeNode } from '../analysis/index.js';
 import {
   callOutputArgument,
   comprehensionScope,
@@ -16,10 +16,10 @@ import {
   unifyPairs,
   unsafeVarError,
 } from '../analysis/safety.js';
-import { resolveVar, type VarScope } from '../analysis/scope.js';
+import { dottedName, resolveVar, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { BUILTINS, type Local, type Operand } from '../ir.js';
-import { CONFLICT_OBJECT_KEY, DATA_LOCAL, type FuncBuilder, type PolicyBuilder } from './builder.js';
+import { CONFLICT_OBJECT_KEY, extendContext, isDataMocked, type FuncBuilder, type FuncMock, type MockContext, type PolicyBuilder } from './builder.js';
 
 export interface PlanContext {
   policy: PolicyBuilder;
@@ -35,6 +35,10 @@ export interface PlanContext {
    * an undefined call), while `input` inside still reads as undefined.
    */
   inputBox: Local;
+  /** The local holding data (with any `with` overrides applied). */
+  data: Local;
+  /** The `with` replacements in force (see MockContext). */
+  mocks: MockContext;
 }
 
 type Continue = () => void;
@@ -130,6 +134,15 @@ export function planHeadTerms(terms: Term[], ctx: PlanContext, k: (values: Opera
 // ---------- expressions ----------
 
 export function planExpr(expr: Expr, ctx: PlanContext, k: Continue): void {
+  if (withModifiersOf(expr).length > 0 && expr.type !== 'not') {
+    planWith(expr, withModifiersOf(expr), ctx, k);
+    return;
+  }
+  planPlainExpr(expr, ctx, k);
+}
+
+/** An expression without its `with` modifiers (planWith has applied them to ctx). */
+function planPlainExpr(expr: Expr, ctx: PlanContext, k: Continue): void {
   switch (expr.type) {
     case 'term':
       planTermExpr(expr.term, ctx, k);
@@ -159,6 +172,159 @@ export function planExpr(expr: Expr, ctx: PlanContext, k: Continue): void {
       planEvery(expr, ctx, k);
       return;
   }
+}
+
+// ---------- with ----------
+
+/** What one `with` modifier replaces. */
+type WithTarget =
+  | { kind: 'input'; path: string[]; value: Term }
+  | { kind: 'data'; path: string[]; value: Term; replacesRules: boolean }
+  | { kind: 'function'; key: string; mock: FuncMock };
+
+function refuseWithTarget(loc: Location, detail: string): never {
+  throw new RegoCompileError(loc, 'with', detail, 'unsupported');
+}
+
+/** The names of a var or of a ref whose segments are all strings (`input.a["b"]` -> input, a, b). */
+function namePath(term: Term): string[] | null {
+  if (term.type === 'var') return [term.name];
+  if (term.type !== 'ref' || term.head.type !== 'var') return null;
+  const names = [term.head.name];
+  for (const part of term.path) {
+    if (part.type !== 'string') return null;
+    names.push(part.value);
+  }
+  return names;
+}
+
+/** The function or builtin a `with` value names, when it names one (and is not a local variable). */
+function functionReplacement(value: Term, ctx: PlanContext): FuncMock | null {
+  const names = namePath(value);
+  if (names === null) return null;
+  if (resolveVar(ctx.scope, names[0] as string)?.kind === 'local') return null;
+  let target: CallTarget;
+  try {
+    target = resolveCall(ctx.scope.root, ctx.scope.module, names.join('.'), value.loc);
+  } catch {
+    return null; // not a function: a value (a rule or data), handled by the caller
+  }
+  if (target.kind === 'print') return null;
+  return target.kind === 'builtin' ? { kind: 'builtin', name: target.name } : { kind: 'function', group: target.group };
+}
+
+function mockArity(mock: FuncMock): number | null {
+  if (mock.kind === 'builtin') return BUILTINS[mock.name] ?? null;
+  if (mock.kind === 'function') return mock.group.arity ?? 0;
+  return null;
+}
+
+function functionTarget(key: string, arity: number, modifier: WithModifier, ctx: PlanContext): WithTarget {
+  const replacement = functionReplacement(modifier.value, ctx);
+  if (replacement !== null) {
+    const replacementArity = mockArity(replacement);
+    if (replacementArity !== null && replacementArity !== arity) {
+      refuseWithTarget(modifier.value.loc, `the replacement takes ${replacementArity} argument(s), the function it replaces ${arity}`);
+    }
+    return { kind: 'function', key, mock: replacement };
+  }
+  const json = constantJson(modifier.value);
+  if (json === null) {
+    refuseWithTarget(modifier.value.loc, 'a function or builtin can be replaced by another function, a builtin or a constant value; bind a computed value to a rule instead');
+  }
+  return { kind: 'function', key, mock: { kind: 'value', json } };
+}
+
+/** Resolves a `with` target the way OPA does: input, a data path (base or rules), a function or a builtin. */
+function withTarget(modifier: WithModifier, ctx: PlanContext): WithTarget {
+  const names = namePath(modifier.target);
+  if (names === null) refuseWithTarget(modifier.target.loc, 'a `with` target must be input, data or a function, written as a path of names (input.a.b, data.x.y, f)');
+  const head = names[0] as string;
+  const resolved = resolveVar(ctx.scope, head);
+  if (resolved?.kind === 'local') refuseWithTarget(modifier.target.loc, `${head} is a local variable; a \`with\` target must be input, data or a function`);
+  if (resolved === null) {
+    const name = names.join('.');
+    const arity = BUILTINS[name];
+    if (arity === undefined) refuseWithTarget(modifier.target.loc, `${name} is not input, data, a function of the policy or a supported builtin`);
+    return functionTarget(`builtin:${name}`, arity, modifier, ctx);
+  }
+  const path = [...resolved.path, ...names.slice(1)];
+  if (path[0] === 'input') return { kind: 'input', path: path.slice(1), value: modifier.value };
+  let node: RuleTreeNode | undefined = ctx.scope.root;
+  let replacesRules = node.children.size > 0;
+  for (let i = 1; i < path.length && node !== undefined; i++) {
+    node = node.children.get(path[i] as string);
+    if (node === undefined) {
+      replacesRules = false; // below no rule: plain base data
+      break;
+    }
+    const group = node.group;
+    if (group === null) continue;
+    if (group.kind === 'function') {
+      if (i !== path.length - 1) refuseWithTarget(modifier.target.loc, `${group.name} is a function; replace the function itself`);
+      return functionTarget(`function:${group.name}`, group.arity ?? 0, modifier, ctx);
+    }
+    if (i !== path.length - 1) {
+      refuseWithTarget(modifier.target.loc, `replacing part of the value of rule ${group.name} is not supported; replace the whole rule (with ${group.name} as ...)`);
+    }
+  }
+  return { kind: 'data', path: path.slice(1), value: modifier.value, replacesRules };
+}
+
+/** target := source[key], or undefined when there is no such key (never fails). */
+function lookupOrUndefined(source: Operand, key: Operand, ctx: PlanContext): Local {
+  const target = ctx.func.newLocal();
+  ctx.func.emit({ op: 'reset', target });
+  const block = ctx.func.nested(() => ctx.func.emit({ op: 'dot', source, key, target }));
+  ctx.func.emit({ op: 'blocks', blocks: [block] });
+  return target;
+}
+
+/** A copy of root with the value at path replaced (objects created along the way as needed). */
+function upsertPath(root: Operand, path: string[], value: Operand, ctx: PlanContext): Operand {
+  const [first, ...rest] = path;
+  if (first === undefined) return value;
+  const key = ctx.policy.constant(JSON.stringify(first));
+  const inner = rest.length === 0 ? value : upsertPath({ kind: 'local', local: lookupOrUndefined(root, key, ctx) }, rest, value, ctx);
+  const target = ctx.func.newLocal();
+  ctx.func.emit({ op: 'objectUpsert', source: root, key, value: inner, target });
+  return { kind: 'local', local: target };
+}
+
+/**
+ * `expr with target as value ...`: the values are evaluated first, in the enclosing context; then the
+ * expression is planned with input, data, functions and builtins replaced as OPA does, and every rule it
+ * reaches is planned again for that context (see MockContext). Modifiers apply in order.
+ */
+function planWith(expr: Expr, modifiers: WithModifier[], ctx: PlanContext, k: Continue): void {
+  const targets = modifiers.map((modifier) => withTarget(modifier, ctx));
+  const valueTerms = targets.flatMap((target) => (target.kind === 'function' ? [] : [target.value]));
+  planTerms(valueTerms, ctx, (values) => {
+    let inputBox = ctx.inputBox;
+    let data: Operand = { kind: 'local', local: ctx.data };
+    const dataMocks: string[][] = [];
+    const funcMocks = new Map<string, FuncMock>();
+    let next = 0;
+    for (const target of targets) {
+      if (target.kind === 'function') {
+        funcMocks.set(target.key, target.mock);
+        continue;
+      }
+      const value = values[next++] as Operand;
+      if (target.kind === 'input') {
+        const input = lookupOrUndefined({ kind: 'local', local: inputBox }, ctx.policy.constant('0'), ctx);
+        const replaced = upsertPath({ kind: 'local', local: input }, target.path, value, ctx);
+        inputBox = ctx.func.newLocal();
+        ctx.func.emit({ op: 'makeArray', target: inputBox, capacity: 1 });
+        ctx.func.emit({ op: 'arrayAppend', array: inputBox, value: replaced });
+      } else {
+        data = upsertPath(data, target.path, value, ctx);
+        if (target.replacesRules) dataMocks.push(target.path);
+      }
+    }
+    const inner: PlanContext = { ...ctx, inputBox, data: ctx.func.toLocal(data), mocks: extendContext(ctx.mocks, dataMocks, funcMocks) };
+    planPlainExpr(expr, inner, k);
+  });
 }
 
 function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
@@ -542,6 +708,11 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
 }
 
 function callBuiltin(name: string, args: Operand[], ctx: PlanContext, k: ContinueWith): void {
+  const mock = ctx.mocks.funcMocks.get(`builtin:${name}`);
+  if (mock !== undefined) {
+    callMock(mock, args, ctx, k);
+    return;
+  }
   const target = ctx.func.newLocal();
   ctx.func.emit({ op: 'call', func: name, args, target });
   k({ kind: 'local', local: target });
@@ -561,11 +732,37 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
     planTerms(args, ctx, (ops) => callBuiltin(target.name, ops, ctx, k));
     return;
   }
-  const func = ctx.policy.funcFor({ kind: 'group', group: target.group });
-  ctx.policy.addDependency(ctx.owner, func, term.nameLoc);
-  planTerms(args, ctx, (ops) =>
-    callBuiltin(func, [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: DATA_LOCAL }, ...ops], ctx, k),
-  );
+  const mock = ctx.mocks.funcMocks.get(`function:${target.group.name}`);
+  planTerms(args, ctx, (ops) => {
+    if (mock !== undefined) callMock(mock, ops, ctx, k);
+    else callFunction(target.group, ops, term.nameLoc, ctx, k);
+  });
+}
+
+function callFunction(group: Extract<CallTarget, { kind: 'function' }>['group'], ops: Operand[], loc: Location, ctx: PlanContext, k: ContinueWith): void {
+  const func = ctx.policy.funcFor({ kind: 'group', group }, ctx.mocks);
+  ctx.policy.addDependency(ctx.owner, func, loc);
+  const target = ctx.func.newLocal();
+  ctx.func.emit({ op: 'call', func, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, ...ops], target });
+  k({ kind: 'local', local: target });
+}
+
+/** A call whose function or builtin a `with` replaced: by another function or builtin, or by a value. */
+function callMock(mock: FuncMock, ops: Operand[], ctx: PlanContext, k: ContinueWith): void {
+  switch (mock.kind) {
+    case 'value':
+      k(ctx.policy.constant(mock.json));
+      return;
+    case 'builtin': {
+      const target = ctx.func.newLocal();
+      ctx.func.emit({ op: 'call', func: mock.name, args: ops, target });
+      k({ kind: 'local', local: target });
+      return;
+    }
+    case 'function':
+      callFunction(mock.group, ops, mock.group.definitions[0]?.rule.loc ?? { file: '<with>', line: 1, col: 1 }, ctx, k);
+      return;
+  }
 }
 
 function planComprehension(
@@ -660,12 +857,18 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   }
   let node: RuleTreeNode = ctx.scope.root;
   let index = 0;
+  const fromData = (): void => walkPath({ kind: 'local', local: ctx.data }, path, 0, ctx, k);
+  if (isDataMocked(ctx.mocks, [])) {
+    fromData();
+    return;
+  }
   while (node.group === null && index < path.length) {
     const part = path[index] as Term;
     if (part.type !== 'string') break;
     const next = node.children.get(part.value);
-    if (next === undefined) {
-      walkPath({ kind: 'local', local: DATA_LOCAL }, path, 0, ctx, k);
+    // Leaving the rule tree, or reaching a path a `with` replaced: a plain lookup in data.
+    if (next === undefined || isDataMocked(ctx.mocks, next.path.slice(1))) {
+      fromData();
       return;
     }
     node = next;
@@ -675,11 +878,11 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   if (group?.kind === 'function') {
     throw new RegoCompileError(loc, 'function reference', `${group.name} is a function: call it with arguments`, 'invalid');
   }
-  const func = ctx.policy.funcFor(group === null ? { kind: 'node', node } : { kind: 'group', group });
+  const func = ctx.policy.funcFor(group === null ? { kind: 'node', node } : { kind: 'group', group }, ctx.mocks);
   ctx.policy.addDependency(ctx.owner, func, loc);
-  callBuiltin(func, [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: DATA_LOCAL }], ctx, (value) =>
-    walkPath(value, path, index, ctx, k),
-  );
+  const value = ctx.func.newLocal();
+  ctx.func.emit({ op: 'call', func, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }], target: value });
+  walkPath({ kind: 'local', local: value }, path, index, ctx, k);
 }
 
 

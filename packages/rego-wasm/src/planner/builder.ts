@@ -16,6 +16,45 @@ export const CONFLICT_OBJECT_KEY = 'eval_conflict_error: object keys must be uni
 /** What a Func is planned from: one rule group, or a node of the virtual document tree (a package object). */
 export type FuncSource = { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode };
 
+/** What a `with` modifier puts in place of a function or builtin for the calls planned under it. */
+export type FuncMock = { kind: 'builtin'; name: string } | { kind: 'function'; group: RuleGroup } | { kind: 'value'; json: string };
+
+/**
+ * The `with` modifiers in force where a function is planned. Overridden input and data travel in the input
+ * box and data arguments every function already takes; this records what is planned differently: data paths
+ * whose rules are replaced (read from the data argument instead), and replaced functions and builtins. Every
+ * function reached under `with` is planned again for its context and never memoized, since its input or data
+ * differs from the evaluation's.
+ */
+export interface MockContext {
+  /** '' for the context without `with` (the only one whose functions are memoized). */
+  key: string;
+  /** Paths below `data` whose value comes from the data argument rather than from the rules there. */
+  dataMocks: string[][];
+  /** Replacements by `builtin:<name>` or `function:<group name>`. */
+  funcMocks: ReadonlyMap<string, FuncMock>;
+}
+
+export const ROOT_CONTEXT: MockContext = { key: '', dataMocks: [], funcMocks: new Map() };
+
+function mockKey(dataMocks: string[][], funcMocks: ReadonlyMap<string, FuncMock>): string {
+  const funcs = [...funcMocks].map(([target, mock]) => [target, mock.kind === 'function' ? mock.group.name : mock.kind === 'builtin' ? mock.name : mock.json, mock.kind]);
+  return `with:${JSON.stringify([dataMocks.map((path) => path.join('\u0000')).sort(), funcs.sort()])}`;
+}
+
+/** A context that adds `dataMocks` and `funcMocks` to `parent` (later modifiers win). */
+export function extendContext(parent: MockContext, dataMocks: string[][], funcMocks: ReadonlyMap<string, FuncMock>): MockContext {
+  const data = [...parent.dataMocks];
+  for (const path of dataMocks) if (!data.some((known) => known.length === path.length && known.every((s, i) => s === path[i]))) data.push(path);
+  const funcs = new Map([...parent.funcMocks, ...funcMocks]);
+  return { key: mockKey(data, funcs), dataMocks: data, funcMocks: funcs };
+}
+
+/** True when the value at `path` (below data) is replaced by a `with` in this context. */
+export function isDataMocked(context: MockContext, path: readonly string[]): boolean {
+  return context.dataMocks.some((mock) => mock.length <= path.length && mock.every((segment, i) => segment === path[i]));
+}
+
 export interface Dependency {
   to: string;
   loc: Location;
@@ -100,8 +139,10 @@ export class PolicyBuilder {
   readonly constants: string[] = [];
   private readonly constantIndex = new Map<string, number>();
   readonly funcs: Func[] = [];
-  private readonly funcNames = new Map<object, string>();
-  readonly pending: Array<{ source: FuncSource; name: string }> = [];
+  private readonly funcNames = new Map<string, Map<object, string>>();
+  private funcCount = 0;
+  private readonly contextIds = new Map<string, number>();
+  readonly pending: Array<{ source: FuncSource; name: string; context: MockContext }> = [];
   readonly dependencies = new Map<string, Dependency[]>();
   readonly plannedGroups: RuleGroup[] = [];
 
@@ -125,14 +166,25 @@ export class PolicyBuilder {
   }
 
   /** The IR name of the function for a group or tree node; schedules its planning the first time. */
-  funcFor(source: FuncSource): string {
+  funcFor(source: FuncSource, context: MockContext = ROOT_CONTEXT): string {
     const key = source.kind === 'group' ? source.group : source.node;
-    let name = this.funcNames.get(key);
+    let names = this.funcNames.get(context.key);
+    if (names === undefined) {
+      names = new Map();
+      this.funcNames.set(context.key, names);
+    }
+    let name = names.get(key);
     if (name === undefined) {
       const label = source.kind === 'group' ? source.group.name : source.node.path.join('.');
-      name = `g${this.funcNames.size}.${label}`;
-      this.funcNames.set(key, name);
-      this.pending.push({ source, name });
+      let contextId = this.contextIds.get(context.key);
+      if (contextId === undefined) {
+        contextId = this.contextIds.size;
+        this.contextIds.set(context.key, contextId);
+      }
+      name = context.key === '' ? `g${this.funcCount}.${label}` : `g${this.funcCount}.with${contextId}.${label}`;
+      this.funcCount++;
+      names.set(key, name);
+      this.pending.push({ source, name, context });
       if (source.kind === 'group') this.plannedGroups.push(source.group);
     }
     return name;

@@ -6,7 +6,7 @@ import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
 import { planAbsoluteRef, type PlanContext } from './body.js';
-import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, type Dependency, type PlanOptions } from './builder.js';
+import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, ROOT_CONTEXT, type Dependency, type PlanOptions } from './builder.js';
 import { planGroupFunc, planNodeFunc } from './rules.js';
 
 export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
@@ -32,7 +32,7 @@ function planEntrypoint(policy: PolicyBuilder, moduleSet: ModuleSet, entrypoint:
   const func = new FuncBuilder(2);
   const scope = levelScope({}, null, entrypointModule(), moduleSet.root, { exprs: [], terms: [], declared: [] });
   const inputBox = func.newLocal();
-  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: `plan:${entrypoint}`, inputBox };
+  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: `plan:${entrypoint}`, inputBox, data: DATA_LOCAL, mocks: ROOT_CONTEXT };
   func.startBlock();
   func.emit({ op: 'makeArray', target: inputBox, capacity: 1 });
   func.startBlock();
@@ -50,7 +50,7 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
     for (const edge of dependencies.get(name) ?? []) {
       const seen = state.get(edge.to);
       if (seen === 'visiting') {
-        const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) => n.replace(/^g\d+\./, ''));
+        const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) => n.replace(/^g\d+\.(with\d+\.)?/, ''));
         throw new RegoCompileError(edge.loc, 'recursion', `rules must not depend on themselves: ${cycle.join(' -> ')}`, 'recursion');
       }
       if (seen === undefined) visit(edge.to, [...trail, edge.to]);
@@ -132,8 +132,8 @@ export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options:
   const plans = entrypoints.map((entrypoint) => planEntrypoint(policy, moduleSet, entrypoint));
   const funcs = [];
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {
-    const { source, name } = next;
-    funcs.push(source.kind === 'group' ? planGroupFunc(policy, source.group, name) : planNodeFunc(policy, source.node, name));
+    const { source, name, context } = next;
+    funcs.push(source.kind === 'group' ? planGroupFunc(policy, source.group, name, context) : planNodeFunc(policy, source.node, name, context));
   }
   refuseRecursion(policy.dependencies);
   for (const plan of plans) ruleDataConflictBlocks(policy, plan);

@@ -1,7 +1,7 @@
 // One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
 // virtual document tree (a package's object of rules, merged with the base data under the same path).
 import type { Body, Location, Rule, Term } from '../ast.js';
-import { clauseScope, refuseWith, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
+import { clauseScope, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
 import type { Func, Local, Operand } from '../ir.js';
 import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
 import {
@@ -11,6 +11,8 @@ import {
   DATA_LOCAL,
   FuncBuilder,
   INPUT_LOCAL,
+  isDataMocked,
+  type MockContext,
   type PolicyBuilder,
 } from './builder.js';
 
@@ -55,10 +57,11 @@ function planClause(
   group: RuleGroup,
   definition: RuleDefinition,
   clause: Clause,
+  context: MockContext,
   emitResult: (values: Operand[]) => void,
 ): void {
   const { scope } = clauseScope(definition.rule, clause.body, clause.value, definition.module, policy.root);
-  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner, inputBox: INPUT_LOCAL };
+  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner, inputBox: INPUT_LOCAL, data: DATA_LOCAL, mocks: context };
   matchArguments(definition.rule, ctx, () =>
     planBody(clause.body, ctx, () => planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult)),
   );
@@ -71,6 +74,7 @@ function planDefinition(
   group: RuleGroup,
   definition: RuleDefinition,
   result: Local,
+  context: MockContext,
 ): void {
   const conflict = policy.message(group.kind === 'function' ? CONFLICT_FUNCTION : CONFLICT_COMPLETE);
   const clauses = clausesOf(definition.rule);
@@ -91,7 +95,7 @@ function planDefinition(
   };
   if (clauses.length === 1) {
     func.startBlock();
-    planClause(policy, func, owner, group, definition, clauses[0] as Clause, store(result));
+    planClause(policy, func, owner, group, definition, clauses[0] as Clause, context, store(result));
     return;
   }
   // Else chain: a clause runs only while no earlier clause produced a value; all solutions of the clause
@@ -100,18 +104,17 @@ function planDefinition(
   clauses.forEach((clause, index) => {
     func.startBlock();
     if (index > 0) func.emit({ op: 'isUndefined', source: chain });
-    planClause(policy, func, owner, group, definition, clause, store(chain));
+    planClause(policy, func, owner, group, definition, clause, context, store(chain));
   });
   func.startBlock();
   func.emit({ op: 'isDefined', source: chain });
   func.emit({ op: 'assignOnce', source: { kind: 'local', local: chain }, target: result, message: conflict });
 }
 
-export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string): Func {
+export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string, context: MockContext): Func {
   for (const definition of [...group.definitions, ...(group.defaultDefinition === null ? [] : [group.defaultDefinition])]) {
     const refusal = policy.deferredRefusals.get(definition.rule);
     if (refusal !== undefined) throw refusal;
-    refuseWith(definition.rule);
   }
   const arity = group.arity ?? 0;
   const func = new FuncBuilder(2 + arity);
@@ -120,13 +123,13 @@ export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: str
     func.startBlock();
     func.emit(group.kind === 'partialSet' ? { op: 'makeSet', target: result } : { op: 'makeObject', target: result });
   }
-  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result);
+  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result, context);
   const fallback = group.defaultDefinition;
   if (fallback !== null) {
     func.startBlock();
     func.emit({ op: 'isUndefined', source: result });
     const { scope } = clauseScope(fallback.rule, fallback.rule.body, fallback.rule.value, fallback.module, policy.root);
-    const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: name, inputBox: INPUT_LOCAL };
+    const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: name, inputBox: INPUT_LOCAL, data: DATA_LOCAL, mocks: context };
     matchArguments(fallback.rule, ctx, () =>
       planTerm(fallback.rule.value, ctx, (value) => func.emit({ op: 'assign', source: value, target: result })),
     );
@@ -137,7 +140,7 @@ export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: str
     result,
     numLocals: func.numLocals,
     blocks: func.blocks,
-    memoize: group.kind !== 'function',
+    memoize: group.kind !== 'function' && context.key === '',
   };
 }
 
@@ -162,7 +165,7 @@ export function emitDataLookup(policy: PolicyBuilder, func: FuncBuilder, path: s
 }
 
 /** The virtual document at an inner node: every non-function rule below it, merged with base data. */
-export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: string): Func {
+export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: string, context: MockContext): Func {
   const func = new FuncBuilder(2);
   const result = func.newLocal();
   const object = func.newLocal();
@@ -170,7 +173,9 @@ export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: st
   func.emit({ op: 'makeObject', target: object });
   for (const [key, childNode] of node.children) {
     if (childNode.group?.kind === 'function') continue;
-    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group });
+    // A path a `with` replaced comes from the data argument, merged in below.
+    if (isDataMocked(context, childNode.path.slice(1))) continue;
+    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group }, context);
     policy.addDependency(name, childFunc, firstLocation(childNode));
     func.startBlock();
     const value = func.newLocal();
@@ -184,5 +189,5 @@ export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: st
   const merged = func.newLocal();
   func.emit({ op: 'objectMerge', a: { kind: 'local', local: object }, b: { kind: 'local', local: base }, target: merged });
   func.emit({ op: 'assign', source: { kind: 'local', local: merged }, target: result });
-  return { name, params: [INPUT_LOCAL, DATA_LOCAL], result, numLocals: func.numLocals, blocks: func.blocks, memoize: true };
+  return { name, params: [INPUT_LOCAL, DATA_LOCAL], result, numLocals: func.numLocals, blocks: func.blocks, memoize: context.key === '' };
 }

@@ -422,6 +422,8 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
         ]),
         abortWith(f, stmt.message),
       );
+    case 'objectUpsert':
+      return mod.local.set(f.local(stmt.target), callRt(f.m, 'rt_object_upsert', [operand(f, stmt.source), operand(f, stmt.key), operand(f, stmt.value)]));
     case 'objectMerge':
       return setOrFail(f, stmt.target, callRt(f.m, 'rt_object_merge', [operand(f, stmt.a), operand(f, stmt.b)]));
     case 'resultSetAdd':

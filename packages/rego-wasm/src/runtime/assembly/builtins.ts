@@ -449,6 +449,16 @@ export function b_object_remove(o: usize, keys: usize): usize {
 }
 
 /** Deep merge for the IR's objectMerge: objects merge key by key, for other leaves `a` wins. */
+/**
+ * `with` on a path: a copy of `o` (a fresh object when `o` is not one: OPA replaces a non-object on the way)
+ * with key k set to v. Never modifies `o`, which may be input, data or a constant.
+ */
+export function rt_object_upsert(o: usize, k: usize, v: usize): usize {
+  const out = o != 0 && isTag(o, T_OBJ) ? copyObj(o) : newObj();
+  objPut(out, k, v, false);
+  return out;
+}
+
 export function rt_object_merge(a: usize, b: usize): usize {
   if (a == 0) return b;
   if (b == 0) return a;
