@@ -23,7 +23,7 @@ describe('compile error kinds', () => {
     ['undefined', 'a call to nothing', 'p := nosuch.fn(1)'],
     ['invalid', 'literals that can never unify', 'p if [1, 2] = [1]'],
     ['recursion', 'a rule that depends on itself', 'p if p'],
-    ['unsupported', '`with`', 'p if { input.x with input as {} }'],
+    ['unsupported', '`with` on part of a rule\'s value', 'r := {"a": 1}\np if { r.a == 2 with data.test.r.a as 2 }'],
     ['unsupported', 'a network call', 'p := http.send({})'],
   ];
   for (const [kind, what, source] of cases) {

@@ -2,7 +2,7 @@
 // body (the planner re-derives the same order when it plans a rule that an entrypoint reaches). Errors in
 // the policy are raised for every rule; refusals of unsupported constructs (calls outside the builtin
 // subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
-import type { Body, Expr, Module, Rule, Term } from '../ast.js';
+import type { Body, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
 import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type ModuleSet, type RuleTreeNode } from './modules.js';
 import { checkBody } from './safety.js';

@@ -2,7 +2,7 @@
 // (a scan) plans the rest of the body inside the scan's block, so backtracking is only block exits. Every
 // `k` continuation is called exactly once, at the point where the rest of the body must be planned.
 import { withModifiersOf, type Body, type Expr, type Location, type RefTerm, type StringTerm, type Term, type VarTerm, type WithModifier } from '../ast.js';
-import { findNode, resolveCall, type CallTarget, type RuleTreeNode } from '../analysis/index.js';
+import { resolveCall, type CallTarget, type RuleTreeNode } from '../analysis/index.js';
 import {
   callOutputArgument,
   comprehensionScope,
@@ -16,7 +16,7 @@ import {
   unifyPairs,
   unsafeVarError,
 } from '../analysis/safety.js';
-import { dottedName, resolveVar, type VarScope } from '../analysis/scope.js';
+import { resolveVar, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { BUILTINS, type Local, type Operand } from '../ir.js';
 import { CONFLICT_OBJECT_KEY, extendContext, isDataMocked, type FuncBuilder, type FuncMock, type MockContext, type PolicyBuilder } from './builder.js';

@@ -313,6 +313,7 @@ describe('builtins', () => {
     expect(second[0]).toBeGreaterThan(first[0]!);
   });
   it('every name in BUILTINS has a test above', () => {
-    expect(Object.keys(BUILTINS).filter((n) => !covered.has(n))).toEqual([]);
+    // internal.print / internal.cover are host probes the compiler emits for `policy test`, tested there.
+    expect(Object.keys(BUILTINS).filter((n) => !covered.has(n) && n !== 'internal.print' && n !== 'internal.cover')).toEqual([]);
   });
 });
