@@ -172,11 +172,29 @@ const OPA_DIVERGENCES: Readonly<Record<string, string>> = {
     'lib.m has two definitions with different values for the same input, a conflict error in OPA',
   'regorus-interpreter/arithmetic/tests.yaml :: float-precision':
     'regorus computes in IEEE doubles (0.1 + 0.2 = 0.30000000000000004); OPA never does: its Wasm runtime, which Portcullis modules stand in for, uses decimal arithmetic (0.3), and its Go evaluator 64-bit-mantissa big floats',
+  'regorus-interpreter/loop/basic.yaml :: early return':
+    'regorus writes the object key null as "" in JSON; OPA writes a non-string key as its JSON text, "null" (every other value of the case matches)',
   'regorus-interpreter/builtins/strings/sprintf.yaml :: numeric formatting':
     'OPA formats with Go\'s fmt, where %o of 64 is "100" ("0O100" is not what Go prints for %o or %O)',
 };
 
-async function runCase(c: Case, file: string): Promise<Outcome> {
+/**
+ * Cases that expect an error only because regorus's RVM cannot compile them yet (`allow_interpreter_success`),
+ * with OPA's answer for them (worked out from OPA's rule semantics: a head `p[a][b]` builds nested objects),
+ * so the result is checked instead of skipped. Keyed `file :: note`.
+ */
+const OPA_ANSWERS: Readonly<Record<string, unknown>> = {
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_unsupported_in_rvm': { app: { read: true, write: true }, ops: { deploy: true } },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_explicit_value_unsupported_in_rvm': { app: { read: 1, write: 2 }, ops: { deploy: 3 } },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_hidden_dynamic_prefix_unsupported_in_rvm': { app: { q: { read: true, write: true } }, ops: { q: { deploy: true } } },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_dynamic_prefix_static_suffix_unsupported_in_rvm': { a: { fixed: 'A' }, b: { fixed: 'B' } },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_literal_prefix_nested_unsupported_in_rvm': { 'object!': [{ key: 1, value: { a: 1, b: 2 } }] },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_three_level_nested_dynamic_unsupported_in_rvm': { root: { app: { read: 1, write: 2 }, ops: { deploy: 3 } } },
+};
+
+async function runCase(original: Case, file: string): Promise<Outcome> {
+  const opaAnswer = OPA_ANSWERS[`${relative(SUITE_DIR, file)} :: ${original.note ?? '?'}`];
+  const c: Case = opaAnswer === undefined ? original : { ...original, want_result: opaAnswer, want_error: undefined, error: undefined, allow_interpreter_success: false };
   const divergence = OPA_DIVERGENCES[`${relative(SUITE_DIR, file)} :: ${c.note ?? '?'}`];
   if (divergence !== undefined) return { kind: 'skipped', reason: `expectation differs from OPA: ${divergence}` };
   if (c.skip === true) return { kind: 'skipped', reason: 'marked skip in the suite' };

@@ -109,6 +109,11 @@ export interface Rule extends Node {
   name: string[];
   /** partialObject: the key term; partialSet: the element term. */
   key: Term | null;
+  /**
+   * Keys of the object levels above `key` when a variable comes before the last position of the head
+   * (`p[x][y] := v`: keyPath [x], key y; `o.s[x][x] contains x`: keyPath [x, x], element x). Absent otherwise.
+   */
+  keyPath?: Term[];
   /** Value term; `p if {...}` has an implicit `true` (with `implicitValue: true`). */
   value: Term;
   implicitValue: boolean;

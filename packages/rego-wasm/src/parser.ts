@@ -190,6 +190,10 @@ class Parser {
       alias = this.next().text;
     }
     if (root === 'rego') {
+      if (path.length === 2 && /^v\d+$/.test(path[1] as string) && path[1] !== 'v1') {
+        // A later Rego version's semantics are not known here: refuse rather than guess.
+        throw new RegoCompileError(loc, 'import', `\`import ${path.join('.')}\` is refused: Portcullis compiles Rego v1 and cannot tell what a later version would change: use \`import rego.v1\` or no import`, 'unsupported');
+      }
       if (path.length !== 2 || path[1] !== 'v1') this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; only \`rego.v1\` exists`);
       if (alias !== null) this.fail(loc, 'import', '`import rego.v1` cannot have an alias');
       if (this.strictV1) this.fail(loc, 'import', '`rego.v1` is imported twice; remove one');
@@ -277,15 +281,30 @@ class Parser {
     }
 
     // Classify the head as OPA does. A two-part head without a value (`p[x]`, `p.q`) is the v0 partial set
-    // when written with a v0 body; everywhere else a missing value means `true`, and a last `[term]` that is
-    // not a string makes the rule build an object.
+    // when written with a v0 body (braces, no `if`); everywhere else a missing value means `true`, and a last
+    // `[term]` that is not a string makes the rule build an object: in OPA, `a[x] if q[x]` is the object
+    // {x: true} also in a v0 module that imports future.keywords.
     const last = segments[segments.length - 1] as HeadSegment;
-    const v0SetHead = value === null && segments.length === 2 && (hasBraces || (hasIf && this.futureKeywords && !this.strictV1));
+    // A variable before the last position (`p[x][y] := v`, `o.s[x][x] contains x`): the rule is named by the
+    // segments before it and builds nested objects keyed by the rest, as OPA's general ref heads do.
+    const firstVar = segments.findIndex((segment, i) => i > 0 && segment.kind === 'term' && segment.term.type !== 'string');
+    let keyPath: Term[] | undefined;
+    const segmentTerm = (segment: HeadSegment): Term =>
+      segment.kind === 'term' ? segment.term : { type: 'string', loc: segment.loc, value: segment.name, raw: false };
+    if (firstVar > 0 && (firstVar < segments.length - 1 || setElement !== null) && args === null && !isDefault) {
+      const levels = segments.slice(firstVar).map(segmentTerm);
+      keyPath = setElement !== null ? levels : levels.slice(0, -1);
+    }
+    const v0SetHead = value === null && segments.length === 2 && hasBraces && !hasIf;
     let kind: RuleKind;
     let key: Term | null = null;
     let nameSegments = segments;
     if (args !== null) {
       kind = 'function';
+    } else if (keyPath !== undefined) {
+      kind = setElement !== null ? 'partialSet' : 'partialObject';
+      key = setElement ?? segmentTerm(last);
+      nameSegments = segments.slice(0, firstVar);
     } else if (setElement !== null) {
       kind = 'partialSet';
       key = setElement;
@@ -368,6 +387,7 @@ class Parser {
       default: isDefault,
       name,
       key,
+      ...(keyPath === undefined ? {} : { keyPath }),
       value: ruleValue,
       implicitValue,
       args,
@@ -696,7 +716,8 @@ class Parser {
         if (token.text === '{') return this.setOrObject();
         if (token.text === '(') {
           this.next();
-          const inner = this.termIn(false);
+          // Inside parentheses a comma cannot separate anything else, so `(k, v in xs)` is a membership term.
+          const inner = this.termIn(true);
           this.expectPunct(')', 'parenthesis');
           return inner;
         }

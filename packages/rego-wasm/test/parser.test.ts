@@ -132,8 +132,9 @@ describe('parser: rule heads', () => {
     expect(strip(rule('a.b[k] := 1 if { k := "x" }\n'))).toMatchObject({ kind: 'partialObject', name: ['a', 'b'], key: v('k') });
   });
 
-  it('refuses a variable key before the last segment of a rule name', () => {
-    expect(parseError('package a\np[x].y := 1 if { x := 1 }\n').detail).toMatch(/only the last/);
+  it('reads a variable key before the last segment as object levels of the rule named before it', () => {
+    expect(strip(rule('p[x].y := 1 if { x := 1 }\n'))).toMatchObject({ kind: 'partialObject', name: ['p'], keyPath: [v('x')], key: s('y') });
+    expect(strip(rule('o.s[x][x] contains x if { x := 1 }\n'))).toMatchObject({ kind: 'partialSet', name: ['o', 's'], keyPath: [v('x'), v('x')], key: v('x') });
   });
 
   it('reads functions with pattern arguments and implicit true', () => {
@@ -229,8 +230,8 @@ describe('parser: v0 syntax', () => {
     expect(strip(rule('x.a if { true }\n'))).toMatchObject({ kind: 'complete', name: ['x', 'a'], value: t });
   });
 
-  it('reads `p[x] if` as a partial set in files that import future.keywords', () => {
-    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport future.keywords.if\n'))).toMatchObject({ kind: 'partialSet', key: v('x') });
+  it('reads `p[x] if` as a partial object of true values in files that import future.keywords, as OPA does', () => {
+    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport future.keywords.if\n'))).toMatchObject({ kind: 'partialObject', key: v('x'), value: { type: 'boolean', value: true } });
   });
 
   it('turns several bodies after one head into one rule per body', () => {

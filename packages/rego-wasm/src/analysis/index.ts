@@ -19,7 +19,7 @@ export interface ClauseScope {
 }
 
 function headTerms(rule: Rule): Term[] {
-  return [...(rule.key === null ? [] : [rule.key]), rule.value];
+  return [...(rule.keyPath ?? []), ...(rule.key === null ? [] : [rule.key]), rule.value];
 }
 
 function argNames(rule: Rule): string[] {

@@ -20,6 +20,8 @@ export interface RuleGroup {
   defaultDefinition: RuleDefinition | null;
   /** Number of parameters for functions; null otherwise. */
   arity: number | null;
+  /** Object levels above the key or element (Rule.keyPath's length); 0 for the usual rules. */
+  keyDepth: number;
 }
 
 /** A node of the virtual document tree: either a rule group (leaf) or an object of children. */
@@ -110,7 +112,9 @@ function ruleLoc(rule: Rule): Location {
 function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNode {
   let node = root;
   for (let i = 1; i < path.length; i++) {
-    if (node.group !== null) {
+    // As in OPA, rules may sit below a partial object (`c[k] := v` beside `c["hello"] := false`): the object
+    // gets their keys too. Below any other rule they would give one document two definitions.
+    if (node.group !== null && !(node.group.kind === 'partialObject' && node.group.keyDepth === 0)) {
       throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`, 'conflict');
     }
     const segment = path[i] as string;
@@ -121,7 +125,7 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
     }
     node = child;
   }
-  if (node.children.size > 0) {
+  if (node.children.size > 0 && !(rule.kind === 'partialObject' && (rule.keyPath?.length ?? 0) === 0)) {
     throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} would replace the rules defined below it`, 'conflict');
   }
   return node;
@@ -138,11 +142,13 @@ function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, ru
   let group = node.group;
   const arity = rule.kind === 'function' ? (rule.args?.length ?? 0) : null;
   if (group === null) {
-    group = { path, name, kind: rule.kind, definitions: [], defaultDefinition: null, arity };
+    group = { path, name, kind: rule.kind, definitions: [], defaultDefinition: null, arity, keyDepth: rule.keyPath?.length ?? 0 };
     node.group = group;
     groups.push(group);
   } else if (group.kind !== rule.kind) {
     throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`, 'conflict');
+  } else if (group.keyDepth !== (rule.keyPath?.length ?? 0)) {
+    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined with ${group.keyDepth} and with ${rule.keyPath?.length ?? 0} variable levels in its head`, 'conflict');
   } else if (group.arity !== arity) {
     throw new RegoCompileError(rule.loc, 'function arity conflict', `${name} is defined with ${group.arity} and with ${arity} arguments`, 'conflict');
   }

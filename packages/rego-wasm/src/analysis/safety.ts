@@ -2,7 +2,7 @@
 // first ready expression first) so a body may mention a variable before the expression that binds it, as
 // Rego allows. The planner asks the same questions (`probeExpr`, `unifyPairOrder`) at planning time, so the
 // order it plans in and the order checked here cannot drift apart.
-import type { Body, Expr, Term, VarTerm } from '../ast.js';
+import type { Body, Expr, RefTerm, Term, VarTerm } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type ModuleScope, type RuleTreeNode } from './modules.js';
 import { bodyScope, forEachLevelTerm, levelTermsOfExpr, resolveVar, withValueTerms, type VarScope } from './scope.js';
@@ -316,6 +316,30 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
   probeTerm(left, scope, probe); // scalars inside a pattern are compared
 }
 
+/**
+ * References in a comparison or call that iterate (a path variable nothing has bound yet) and can run first:
+ * OPA evaluates them before the rest, so `some foo; foo == input.foos[foo]` is safe. Only refs whose head
+ * needs nothing unbound and whose path parts are variables or scalars qualify; in source order.
+ */
+export function iteratingRefs(term: Term, scope: VarScope, bound: Set<string>): RefTerm[] {
+  if (term.type !== 'binary' && term.type !== 'call' && term.type !== 'in') return [];
+  const refs: RefTerm[] = [];
+  forEachLevelTerm(term, (t) => {
+    if (t.type !== 'ref' || t.head.type !== 'var') return;
+    if (unboundLocal(t.head, scope, bound) !== null) return;
+    let iterates = false;
+    for (const part of t.path) {
+      if (part.type === 'var') {
+        if (unboundLocal(part, scope, bound) !== null) iterates = true;
+      } else if (part.type !== 'string' && part.type !== 'number' && part.type !== 'boolean' && part.type !== 'null') {
+        return;
+      }
+    }
+    if (iterates) refs.push(t);
+  });
+  return refs;
+}
+
 /** Vars an expression needs (in probe.missing) and binds (added to probe.bound), given what is bound. */
 export function probeExpr(expr: Expr, scope: VarScope, probe: Probe): void {
   // `with` values are evaluated first, in the enclosing body: they need their variables bound already.
@@ -331,6 +355,7 @@ export function probeExpr(expr: Expr, scope: VarScope, probe: Probe): void {
     case 'term': {
       const output = callOutputArgument(expr.term, scope.root, scope.module);
       if (output === null) {
+        for (const ref of iteratingRefs(expr.term, scope, probe.bound)) probeTerm(ref, scope, probe);
         probeTerm(expr.term, scope, probe);
         return;
       }

@@ -8,6 +8,7 @@ import {
   comprehensionScope,
   everyScope,
   isPattern,
+  iteratingRefs,
   newProbe,
   orderBody,
   requireBound,
@@ -16,7 +17,7 @@ import {
   unifyPairs,
   unsafeVarError,
 } from '../analysis/safety.js';
-import { resolveVar, type VarScope } from '../analysis/scope.js';
+import { forEachLevelTerm, resolveVar, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { BUILTINS, type Local, type Operand } from '../ir.js';
 import { CONFLICT_OBJECT_KEY, extendContext, isDataMocked, type FuncBuilder, type FuncMock, type MockContext, type PolicyBuilder } from './builder.js';
@@ -39,6 +40,8 @@ export interface PlanContext {
   data: Local;
   /** The `with` replacements in force (see MockContext). */
   mocks: MockContext;
+  /** Values of iterating refs already evaluated ahead of their expression (see iteratingRefs). */
+  hoisted?: ReadonlyMap<RefTerm, Operand>;
 }
 
 type Continue = () => void;
@@ -328,6 +331,28 @@ function planWith(expr: Expr, modifiers: WithModifier[], ctx: PlanContext, k: Co
 }
 
 function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
+  const refs = callOutputArgument(term, ctx.scope.root, ctx.scope.module) === null ? iteratingRefs(term, ctx.scope, boundIds(ctx)) : [];
+  if (refs.length > 0) {
+    // As OPA does: the refs that iterate run first and bind their variables, then the expression.
+    const hoisted = new Map(ctx.hoisted ?? []);
+    const next = (index: number): void => {
+      const ref = refs[index];
+      if (ref === undefined) {
+        planPlainTermExpr(term, { ...ctx, hoisted }, k);
+        return;
+      }
+      planTerm(ref, ctx, (value) => {
+        hoisted.set(ref, value);
+        next(index + 1);
+      });
+    };
+    next(0);
+    return;
+  }
+  planPlainTermExpr(term, ctx, k);
+}
+
+function planPlainTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
   const output = callOutputArgument(term, ctx.scope.root, ctx.scope.module);
   if (output !== null && term.type === 'call') {
     planCall(term, output.inputs, ctx, (result) => matchPattern(output.output, result, ctx, k));
@@ -806,6 +831,11 @@ function planVar(term: VarTerm, ctx: PlanContext, k: ContinueWith): void {
 }
 
 function planRef(term: RefTerm, ctx: PlanContext, k: ContinueWith): void {
+  const hoisted = ctx.hoisted?.get(term);
+  if (hoisted !== undefined) {
+    k(hoisted);
+    return;
+  }
   const head = term.head;
   if (head.type === 'var') {
     const resolved = resolveVar(ctx.scope, head.name);
@@ -840,6 +870,15 @@ function walkPath(source: Operand, path: Term[], index: number, ctx: PlanContext
     ctx.func.emit({ op: 'dot', source, key, target });
     walkPath({ kind: 'local', local: target }, path, index + 1, ctx, k);
   });
+}
+
+/** A key without unbound variables (and no composite pattern): looking it up cannot iterate. */
+function isGroundKey(part: Term, ctx: PlanContext): boolean {
+  let ground = true;
+  forEachLevelTerm(part, (t) => {
+    if (t.type === 'var' && unboundVarId(t, ctx) !== null) ground = false;
+  });
+  return ground;
 }
 
 /**
@@ -877,6 +916,18 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   const group = node.group;
   if (group?.kind === 'function') {
     throw new RegoCompileError(loc, 'function reference', `${group.name} is a function: call it with arguments`, 'invalid');
+  }
+  const keyPart = path[index];
+  if (group?.kind === 'partialObject' && group.keyDepth === 0 && node.children.size === 0 && keyPart !== undefined && isGroundKey(keyPart, ctx)) {
+    // A partial object read at one key evaluates that key only, so only its conflicts are raised (as in OPA).
+    const lookup = ctx.policy.funcFor({ kind: 'lookup', group }, ctx.mocks);
+    ctx.policy.addDependency(ctx.owner, lookup, loc);
+    planTerm(keyPart, ctx, (key) => {
+      const value = ctx.func.newLocal();
+      ctx.func.emit({ op: 'call', func: lookup, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, key], target: value });
+      walkPath({ kind: 'local', local: value }, path, index + 1, ctx, k);
+    });
+    return;
   }
   const func = ctx.policy.funcFor(group === null ? { kind: 'node', node } : { kind: 'group', group }, ctx.mocks);
   ctx.policy.addDependency(ctx.owner, func, loc);

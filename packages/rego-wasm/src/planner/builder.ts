@@ -14,7 +14,23 @@ export const CONFLICT_FUNCTION = 'eval_conflict_error: functions must not produc
 export const CONFLICT_OBJECT_KEY = 'eval_conflict_error: object keys must be unique';
 
 /** What a Func is planned from: one rule group, or a node of the virtual document tree (a package object). */
-export type FuncSource = { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode };
+/**
+ * What a Func is planned from: one rule group, a node of the virtual document tree (a package object), or
+ * one key of a partial object (`lookup`: the value at a key given as the third argument, so that, as in OPA,
+ * reading `obj["a"]` raises no conflict that only another key has).
+ */
+export type FuncSource = { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode } | { kind: 'lookup'; group: RuleGroup };
+
+/** A distinct map key for a group's lookup function. */
+const lookupKeys = new WeakMap<RuleGroup, object>();
+function lookupKey(group: RuleGroup): object {
+  let key = lookupKeys.get(group);
+  if (key === undefined) {
+    key = {};
+    lookupKeys.set(group, key);
+  }
+  return key;
+}
 
 /** What a `with` modifier puts in place of a function or builtin for the calls planned under it. */
 export type FuncMock = { kind: 'builtin'; name: string } | { kind: 'function'; group: RuleGroup } | { kind: 'value'; json: string };
@@ -167,7 +183,7 @@ export class PolicyBuilder {
 
   /** The IR name of the function for a group or tree node; schedules its planning the first time. */
   funcFor(source: FuncSource, context: MockContext = ROOT_CONTEXT): string {
-    const key = source.kind === 'group' ? source.group : source.node;
+    const key = source.kind === 'group' ? source.group : source.kind === 'lookup' ? lookupKey(source.group) : source.node;
     let names = this.funcNames.get(context.key);
     if (names === undefined) {
       names = new Map();
@@ -175,7 +191,7 @@ export class PolicyBuilder {
     }
     let name = names.get(key);
     if (name === undefined) {
-      const label = source.kind === 'group' ? source.group.name : source.node.path.join('.');
+      const label = source.kind === 'group' ? source.group.name : source.kind === 'lookup' ? `${source.group.name}[key]` : source.node.path.join('.');
       let contextId = this.contextIds.get(context.key);
       if (contextId === undefined) {
         contextId = this.contextIds.size;
@@ -185,7 +201,7 @@ export class PolicyBuilder {
       this.funcCount++;
       names.set(key, name);
       this.pending.push({ source, name, context });
-      if (source.kind === 'group') this.plannedGroups.push(source.group);
+      if (source.kind !== 'node') this.plannedGroups.push(source.group);
     }
     return name;
   }

@@ -133,7 +133,9 @@ export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options:
   const funcs = [];
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {
     const { source, name, context } = next;
-    funcs.push(source.kind === 'group' ? planGroupFunc(policy, source.group, name, context) : planNodeFunc(policy, source.node, name, context));
+    funcs.push(
+      source.kind === 'node' ? planNodeFunc(policy, source.node, name, context) : planGroupFunc(policy, source.group, name, context, source.kind === 'lookup'),
+    );
   }
   refuseRecursion(policy.dependencies);
   for (const plan of plans) ruleDataConflictBlocks(policy, plan);

@@ -1,7 +1,7 @@
 // One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
 // virtual document tree (a package's object of rules, merged with the base data under the same path).
 import type { Body, Location, Rule, Term } from '../ast.js';
-import { clauseScope, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
+import { clauseScope, findNode, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
 import type { Func, Local, Operand } from '../ir.js';
 import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
 import {
@@ -28,9 +28,9 @@ function clausesOf(rule: Rule): Clause[] {
 function headsOf(group: RuleGroup, rule: Rule, clause: Clause): Term[] {
   switch (group.kind) {
     case 'partialSet':
-      return [rule.key ?? rule.value];
+      return [...(rule.keyPath ?? []), rule.key ?? rule.value];
     case 'partialObject':
-      return [rule.key as Term, rule.value];
+      return [...(rule.keyPath ?? []), rule.key as Term, rule.value];
     default:
       return [clause.value];
   }
@@ -67,6 +67,60 @@ function planClause(
   );
 }
 
+/**
+ * A head with variables before its last position: walks (creating) the object levels keyed by the keyPath
+ * values, then adds the element (partial set) or inserts key: value (partial object) at the deepest level.
+ * Levels are objects this evaluation created, so inserting into them in place is safe.
+ */
+function storeNested(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup, result: Local, values: Operand[]): void {
+  const levels = group.keyDepth;
+  let current = result;
+  for (let i = 0; i < levels; i++) {
+    const key = values[i] as Operand;
+    const last = i === levels - 1;
+    const next = func.newLocal();
+    func.emit({ op: 'reset', target: next });
+    func.emit({ op: 'blocks', blocks: [func.nested(() => func.emit({ op: 'dot', source: { kind: 'local', local: current }, key, target: next }))] });
+    func.emit({
+      op: 'blocks',
+      blocks: [
+        func.nested(() => {
+          func.emit({ op: 'isUndefined', source: next });
+          func.emit(last && group.kind === 'partialSet' ? { op: 'makeSet', target: next } : { op: 'makeObject', target: next });
+          func.emit({ op: 'objectInsert', object: current, key, value: { kind: 'local', local: next } });
+        }),
+      ],
+    });
+    current = next;
+  }
+  const element = values[levels] as Operand;
+  if (group.kind === 'partialSet') {
+    func.emit({ op: 'isType', source: { kind: 'local', local: current }, type: 'set' });
+    func.emit({ op: 'setAdd', set: current, value: element });
+    return;
+  }
+  func.emit({ op: 'isType', source: { kind: 'local', local: current }, type: 'object' });
+  func.emit({ op: 'objectInsertOnce', object: current, key: element, value: values[levels + 1] as Operand, message: policy.message(CONFLICT_OBJECT_KEY) });
+}
+
+/**
+ * Rules below a partial object (`c["hello"] := false` beside `c[k] := v`) add their keys to it, as in OPA;
+ * a key both produce with different values is the usual object key conflict.
+ */
+function addRulesBelow(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup, name: string, result: Local, context: MockContext): void {
+  const node = findNode(policy.root, group.path);
+  for (const [key, childNode] of node?.children ?? []) {
+    if (childNode.group?.kind === 'function') continue;
+    if (isDataMocked(context, childNode.path.slice(1))) continue;
+    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group }, context);
+    policy.addDependency(name, childFunc, firstLocation(childNode));
+    func.startBlock();
+    const value = func.newLocal();
+    func.emit({ op: 'call', func: childFunc, args: [{ kind: 'local', local: INPUT_LOCAL }, { kind: 'local', local: DATA_LOCAL }], target: value });
+    func.emit({ op: 'objectInsertOnce', object: result, key: policy.constant(JSON.stringify(key)), value: { kind: 'local', local: value }, message: policy.message(CONFLICT_OBJECT_KEY) });
+  }
+}
+
 function planDefinition(
   policy: PolicyBuilder,
   func: FuncBuilder,
@@ -75,11 +129,22 @@ function planDefinition(
   definition: RuleDefinition,
   result: Local,
   context: MockContext,
+  lookupKey: Local | null,
 ): void {
   const conflict = policy.message(group.kind === 'function' ? CONFLICT_FUNCTION : CONFLICT_COMPLETE);
   const clauses = clausesOf(definition.rule);
-  const store = (target: Local) => (values: Operand[]): void => {
-    const [first, second] = values as [Operand, Operand | undefined];
+  const store = (target: Local) => (allValues: Operand[]): void => {
+    if (group.keyDepth > 0) {
+      storeNested(policy, func, group, target, allValues);
+      return;
+    }
+    const [first, second] = allValues as [Operand, Operand | undefined];
+    if (lookupKey !== null) {
+      // One key of a partial object: other keys' solutions are skipped, this key's must agree.
+      func.emit({ op: 'equal', a: first, b: { kind: 'local', local: lookupKey } });
+      func.emit({ op: 'assignOnce', source: second as Operand, target, message: policy.message(CONFLICT_OBJECT_KEY) });
+      return;
+    }
     switch (group.kind) {
       case 'partialSet':
         func.emit({ op: 'setAdd', set: target, value: first });
@@ -111,19 +176,21 @@ function planDefinition(
   func.emit({ op: 'assignOnce', source: { kind: 'local', local: chain }, target: result, message: conflict });
 }
 
-export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string, context: MockContext): Func {
+export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string, context: MockContext, lookup = false): Func {
   for (const definition of [...group.definitions, ...(group.defaultDefinition === null ? [] : [group.defaultDefinition])]) {
     const refusal = policy.deferredRefusals.get(definition.rule);
     if (refusal !== undefined) throw refusal;
   }
-  const arity = group.arity ?? 0;
+  const arity = lookup ? 1 : group.arity ?? 0;
   const func = new FuncBuilder(2 + arity);
   const result = func.newLocal();
-  if (group.kind === 'partialSet' || group.kind === 'partialObject') {
+  const lookupKey = lookup ? 2 : null;
+  if (lookupKey === null && (group.kind === 'partialSet' || group.kind === 'partialObject')) {
     func.startBlock();
-    func.emit(group.kind === 'partialSet' ? { op: 'makeSet', target: result } : { op: 'makeObject', target: result });
+    func.emit(group.kind === 'partialSet' && group.keyDepth === 0 ? { op: 'makeSet', target: result } : { op: 'makeObject', target: result });
   }
-  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result, context);
+  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result, context, lookupKey);
+  if (group.kind === 'partialObject' && lookupKey === null) addRulesBelow(policy, func, group, name, result, context);
   const fallback = group.defaultDefinition;
   if (fallback !== null) {
     func.startBlock();
@@ -140,7 +207,7 @@ export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: str
     result,
     numLocals: func.numLocals,
     blocks: func.blocks,
-    memoize: group.kind !== 'function' && context.key === '',
+    memoize: group.kind !== 'function' && !lookup && context.key === '',
   };
 }
 

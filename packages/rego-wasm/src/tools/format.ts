@@ -210,14 +210,14 @@ class Printer {
       case 'not':
         return `not ${this.expr(expr.expr, indent)}`;
       case 'some':
-        return `some ${expr.vars.map((v) => this.bare(v, indent)).join(', ')}`;
+        return `some ${expr.vars.map((v) => this.bare(v, indent)).join(', ')}${this.withs(expr.with ?? [], indent)}`;
       case 'somein': {
         const key = expr.key === null ? '' : `${this.term(expr.key, indent, LEVEL.relation)}, `;
-        return `some ${key}${this.term(expr.value, indent, LEVEL.relation)} in ${this.term(expr.collection, indent, LEVEL.relation)}`;
+        return `some ${key}${this.term(expr.value, indent, LEVEL.relation)} in ${this.term(expr.collection, indent, LEVEL.relation)}${this.withs(expr.with ?? [], indent)}`;
       }
       case 'every': {
         const key = expr.key === null ? '' : `${this.bare(expr.key, indent)}, `;
-        return `every ${key}${this.bare(expr.value, indent)} in ${this.term(expr.collection, indent, LEVEL.relation)} ${this.block(expr.body, indent)}`;
+        return `every ${key}${this.bare(expr.value, indent)} in ${this.term(expr.collection, indent, LEVEL.relation)} ${this.block(expr.body, indent)}${this.withs(expr.with ?? [], indent)}`;
       }
     }
   }
@@ -254,6 +254,7 @@ class Printer {
     let head = rule.default ? 'default ' : '';
     head += ruleName(rule.name);
     if (rule.args !== null) head += `(${rule.args.map((a) => this.item(a, '')).join(', ')})`;
+    for (const level of rule.keyPath ?? []) head += `[${this.term(level, '')}]`;
     if (rule.kind === 'partialSet') head += ` contains ${this.term(rule.key as Term, '')}`;
     if (rule.kind === 'partialObject') head += `[${this.term(rule.key as Term, '')}]`;
     if (!rule.implicitValue && rule.kind !== 'partialSet')

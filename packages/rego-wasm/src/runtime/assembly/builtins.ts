@@ -122,8 +122,58 @@ export function b_div(a: usize, b: usize): usize {
   return newFloat(numF64(a) / numF64(b));
 }
 
+/** The decimal text "9223372036854775808": |i64 minimum|, which only a big integer holds. */
+const I64_MIN_ABS = memory.data<u8>([57, 50, 50, 51, 51, 55, 50, 48, 51, 54, 56, 53, 52, 55, 55, 53, 56, 48, 56]);
+
+function isInteger(v: usize): bool {
+  return numKind(v) == N_BIG || numToInt(v);
+}
+
+/**
+ * `%` with a big integer on either side, as OPA's big.Int Rem: truncated (the sign of the dividend),
+ * by long division over the dividend's decimal digits.
+ */
+function bigRem(a: usize, b: usize): usize {
+  const divisor = b_abs(b);
+  const zero = newInt(0);
+  if (divisor == 0 || compare(divisor, zero) == 0) return 0;
+  let text: usize;
+  let len: usize;
+  if (numKind(a) == N_BIG) {
+    text = <usize>load<u32>(a, 16);
+    len = <usize>load<u32>(a, 20);
+  } else {
+    const digits = b_abs(a);
+    if (digits == 0) return 0;
+    if (numKind(digits) == N_BIG) {
+      text = <usize>load<u32>(digits, 16);
+      len = <usize>load<u32>(digits, 20);
+    } else {
+      // |a| fits i64 here, so it is smaller than any big divisor; the result is a itself.
+      if (numKind(divisor) == N_BIG) return a;
+      return 0;
+    }
+  }
+  const ten = newInt(10);
+  let r = zero;
+  const neg = load<u8>(text) == 45;
+  for (let i: usize = neg ? 1 : 0; i < len; i++) {
+    r = bigAdd(bigMul(r, ten), newInt(<i64>(load<u8>(text + i) - 48)));
+    if (r == 0) return 0;
+    while (compare(r, divisor) >= 0) {
+      r = bigSub(r, divisor);
+      if (r == 0) return 0;
+    }
+  }
+  return neg && compare(r, zero) != 0 ? bigSub(zero, r) : r;
+}
+
 export function b_rem(a: usize, b: usize): usize {
   if (!bothNums(a, b)) return 0;
+  if (anyBig(a, b)) {
+    if (!isInteger(a) || !isInteger(b)) return 0; // modulo on a non-integer is an error
+    return bigRem(a, b);
+  }
   if (!numToInt(a)) return 0; // modulo on a non-integer is an error
   const x = gInt;
   if (!numToInt(b)) return 0;
@@ -142,7 +192,7 @@ export function b_abs(a: usize): usize {
   }
   if (numKind(a) == N_INT) {
     const x = load<i64>(a, 8);
-    if (x == i64.MIN_VALUE) return 0;
+    if (x == i64.MIN_VALUE) return newNumText(N_BIG, 9223372036854775808.0, I64_MIN_ABS, 19);
     return x < 0 ? newInt(-x) : a;
   }
   return newFloat(Math.abs(numF64(a)));

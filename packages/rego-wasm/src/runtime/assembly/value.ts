@@ -101,6 +101,8 @@ export function numToInt(v: usize): bool {
   if (k == N_BIG) return false;
   const f = load<f64>(v, 8);
   if (f != Math.floor(f) || Math.abs(f) >= 9007199254740992.0) return false;
+  // A literal's double may round to an integer its text is not (1.00000000000000001).
+  if (k == N_TXT && !textIsInt(v, <i64>f)) return false;
   gInt = <i64>f;
   return true;
 }
@@ -369,6 +371,105 @@ function i64Text(x: i64, buf: usize): usize {
 }
 
 const SCRATCH_A: usize = memory.data(48);
+const SCRATCH_B: usize = memory.data(48);
+
+// ---- exact order of decimal texts ----
+// Literals and JSON numbers keep their text, and OPA orders them exactly (big numbers, not doubles): 1e400 >
+// 1e399, 1e-400 > 0 and 1.00000000000000001 != 1 although their doubles agree. A text in JSON number syntax
+// is read as a sign, its significant digits d1 d2 ... and a position exponent e: the value 0.d1d2... x 10^e.
+
+let decNeg: bool = false;
+let decZero: bool = false;
+let decExp: i64 = 0;
+/** First and last (inclusive) significant digit; a '.' may sit between them. */
+let decFirst: usize = 0;
+let decLast: usize = 0;
+/** Exponents beyond this order the same as this (and cannot overflow). */
+const EXP_CLAMP: i64 = 1000000000000;
+
+function readDecimal(p: usize, len: usize): void {
+  const end = p + len;
+  let i = p;
+  decNeg = i < end && load<u8>(i) == 45;
+  if (decNeg) i++;
+  let m = i;
+  while (m < end && load<u8>(m) != 101 && load<u8>(m) != 69) m++;
+  let e: i64 = 0;
+  if (m < end) {
+    let q = m + 1;
+    let expNeg = false;
+    if (q < end && (load<u8>(q) == 45 || load<u8>(q) == 43)) {
+      expNeg = load<u8>(q) == 45;
+      q++;
+    }
+    while (q < end) {
+      if (e < EXP_CLAMP) e = e * 10 + <i64>(load<u8>(q) - 48);
+      q++;
+    }
+    if (expNeg) e = -e;
+  }
+  let dot = i;
+  while (dot < m && load<u8>(dot) != 46) dot++;
+  let f = i;
+  while (f < m && (load<u8>(f) == 48 || load<u8>(f) == 46)) f++;
+  decZero = f >= m;
+  if (decZero) return;
+  decExp = (f < dot ? <i64>(dot - f) : -<i64>(f - dot - 1)) + e;
+  let l = m - 1;
+  while (load<u8>(l) == 48 || load<u8>(l) == 46) l--;
+  decFirst = f;
+  decLast = l;
+}
+
+/** Exact order of two numbers written in JSON number syntax (any size, any exponent). */
+export function cmpDecimalExact(pa: usize, la: usize, pb: usize, lb: usize): i32 {
+  readDecimal(pa, la);
+  const signA: i32 = decZero ? 0 : decNeg ? -1 : 1;
+  const expA = decExp;
+  let x = decFirst;
+  const lastA = decLast;
+  readDecimal(pb, lb);
+  const signB: i32 = decZero ? 0 : decNeg ? -1 : 1;
+  if (signA != signB) return signA < signB ? -1 : 1;
+  if (signA == 0) return 0;
+  let c: i32 = 0;
+  if (expA != decExp) {
+    c = expA < decExp ? -1 : 1;
+  } else {
+    let y = decFirst;
+    while (true) {
+      if (x <= lastA && load<u8>(x) == 46) {
+        x++;
+        continue;
+      }
+      if (y <= decLast && load<u8>(y) == 46) {
+        y++;
+        continue;
+      }
+      const endA = x > lastA;
+      const endB = y > decLast;
+      if (endA || endB) {
+        c = endA && endB ? 0 : endA ? -1 : 1;
+        break;
+      }
+      const da = load<u8>(x);
+      const db = load<u8>(y);
+      if (da != db) {
+        c = da < db ? -1 : 1;
+        break;
+      }
+      x++;
+      y++;
+    }
+  }
+  return signA < 0 ? -c : c;
+}
+
+/** True when a float literal's text (N_TXT) is exactly the integer i. */
+export function textIsInt(v: usize, i: i64): bool {
+  const n = i64Text(i, SCRATCH_B);
+  return cmpDecimalExact(<usize>load<u32>(v, 16), <usize>load<u32>(v, 20), SCRATCH_B, n) == 0;
+}
 
 export function numCompare(a: usize, b: usize): i32 {
   const ka = numKind(a);
@@ -377,6 +478,24 @@ export function numCompare(a: usize, b: usize): i32 {
     const x = load<i64>(a, 8);
     const y = load<i64>(b, 8);
     return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (ka != N_FLT && kb != N_FLT) {
+    // Integers, big integers and literal texts: exact. (A computed double, N_FLT, compares as a double.)
+    let pa: usize = SCRATCH_A;
+    let la: usize = 0;
+    let pb: usize = SCRATCH_B;
+    let lb: usize = 0;
+    if (ka == N_INT) la = i64Text(load<i64>(a, 8), SCRATCH_A);
+    else {
+      pa = <usize>load<u32>(a, 16);
+      la = <usize>load<u32>(a, 20);
+    }
+    if (kb == N_INT) lb = i64Text(load<i64>(b, 8), SCRATCH_B);
+    else {
+      pb = <usize>load<u32>(b, 16);
+      lb = <usize>load<u32>(b, 20);
+    }
+    return cmpDecimalExact(pa, la, pb, lb);
   }
   if (ka == N_BIG && kb == N_BIG) {
     return cmpDecimalText(<usize>load<u32>(a, 16), <usize>load<u32>(a, 20), <usize>load<u32>(b, 16), <usize>load<u32>(b, 20));
