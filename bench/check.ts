@@ -1,122 +1,178 @@
-// Whole-check benchmark: checks/s and latency percentiles through the real gRPC server (Envoy's protos),
-// with the default policy (./policies), JWT verification (static JWKS), the denylist and one rate-limit
-// rule on the in-process store. Then, if `h2load` is installed, the same Check as raw gRPC frames from
-// h2load. Prints figures; asserts nothing.
-//   npm run bench:check               (CHECKS=20000 CONCURRENCY=64 to change the load)
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Whole-check benchmark: a no-op grpc-js ext_authz server (allows everything without looking) against
+// Portcullis with the full pipeline — RS256 JWT (verified-token cache), denylist + one rate limit on a real
+// redis-server started here, the default RBAC decision-object policy with its data.json — each in its own
+// process, measured in the same run and alternating (no-op, Portcullis, no-op, Portcullis), so a machine
+// shared with other work loads both sides alike. Per phase: throughput (closed loop, 8 connections × 16
+// streams), p50/p99 at a fixed rate below saturation, CPU µs per check (the server process's utime+stime from
+// /proc/PID/stat over the checks it answered) and RSS (/proc/PID/status).
+// The request is what Envoy sends: a dozen headers, source and destination addresses, a ~2 KB JWT.
+// Run 1: one token, gRPC frames from h2load. Run 2: 1,000 distinct tokens from bench/check/framesLoad.ts
+// (h2load sends one body file), so the verified-token cache and the per-user buckets are not always hot.
+//   npm run bench:check      (SECONDS=5 RATE=2000 to change the phases)
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { pino } from 'pino';
-import { configSchema } from '../src/config/schema.js';
-import { buildPolicyInput } from '../src/input/buildInput.js';
-import type { DecodedAttributes } from '../src/input/checkRequest.js';
-import { toRequestView } from '../src/input/requestView.js';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { loadProtos } from '../src/server/protos.js';
-import { startSidecar } from '../src/server/sidecar.js';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
-import { createTestIssuer } from '../test/helpers/tokens.js';
+import { startRedisServer } from '../test/helpers/redis.js';
+import { framesLoad } from './check/framesLoad.js';
 
-const CHECKS = Number(process.env.CHECKS ?? 20_000);
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
-const USERS = 500;
+const SECONDS = Number(process.env.SECONDS ?? 5);
+const RATE = Number(process.env.RATE ?? 2000);
+const CONNECTIONS = 8;
+const STREAMS = 16;
+const TOKENS = 1000;
+const PATH = '/envoy.service.auth.v3.Authorization/Check';
+const CLOCK_TICKS = 100; // USER_HZ on Linux
 
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+const redis = await startRedisServer();
+
+// An RS256 issuer and ~2 KB tokens: the padding is the kind of claims real tokens carry (groups, scopes).
+const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+const groups = Array.from({ length: 40 }, (_, i) => `team-${i}-engineering-platform`);
+async function sign(i: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sub: `user-${i}`, jti: `jti-${i}`, roles: ['viewer'], groups, scope: 'orders:read profile:read' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
+    .setIssuer('https://id.bench')
+    .setAudience('orders-api')
+    .setIssuedAt(now - 10)
+    .setExpirationTime(now + 3600)
+    .sign(privateKey);
+}
+const tokens = await Promise.all(Array.from({ length: TOKENS }, (_, i) => sign(i)));
+
+function envoyRequest(token: string, i: number): unknown {
+  return checkRequest({
+    method: 'GET',
+    path: `/api/orders/${i}?expand=items`,
+    host: 'orders.internal.example.com',
+    sourceAddress: '10.12.7.31',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-request-id': `6c1b8f0e-3d2a-4b7c-9e51-${String(i).padStart(12, '0')}`,
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+      accept: 'application/json',
+      'accept-encoding': 'gzip, deflate, br',
+      'accept-language': 'en-GB,en;q=0.9',
+      'x-forwarded-for': '203.0.113.9',
+      'x-forwarded-proto': 'https',
+      'x-envoy-expected-rq-timeout-ms': '15000',
+      'x-envoy-internal': 'true',
+      'content-length': '0',
+    },
+  });
+}
+const serialize = loadProtos().authorization['Check']!.requestSerialize;
+function frame(request: unknown): Buffer {
+  const message = serialize(request);
+  const out = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  out.writeUInt32BE(message.length, 1);
+  return out;
+}
+const requests = tokens.map((t, i) => envoyRequest(t, i));
+const bodies = requests.map(frame);
+const oneTokenFile = join(dir, 'check.bin');
+writeFileSync(oneTokenFile, bodies[0]!);
+
+const configFile = join(dir, 'portcullis.json');
+writeFileSync(
+  configFile,
+  JSON.stringify({
+    grpc: { address: '127.0.0.1:0' },
+    admin: { address: '127.0.0.1:0' },
+    redis: { url: redis.url },
+    jwt: { providers: [{ name: 'bench', issuer: 'https://id.bench', audiences: ['orders-api'], algorithms: ['RS256'], jwksFile: join(dir, 'jwks.json') }] },
+    denylist: { enabled: true },
+    rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1_000_000_000, periodSeconds: 60 }],
+    policy: { path: './policies', watch: false },
+    logLevel: 'silent',
+  }),
+);
+
+interface Server { name: string; child: ChildProcess; port: number }
+async function startServer(name: string, args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/check/server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^PORT (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { name, child, port };
+}
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
+}
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN) / 1024;
+}
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-const issuer = await createTestIssuer();
-const config = configSchema.parse({
-  grpc: { address: '127.0.0.1:0' },
-  admin: { address: '127.0.0.1:0' },
-  jwt: { providers: [issuer.provider(issuer.writeJwksFile(dir))] },
-  rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1_000_000, periodSeconds: 60 }],
-  policy: { path: './policies', watch: false },
-  decisionLog: { enabled: process.env.DECISION_LOG === '1' },
-});
-const compileStart = performance.now();
-const sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }), processMetrics: false });
-console.log(`start-up (policy compile + load): ${(performance.now() - compileStart).toFixed(0)} ms`);
-
-const requests = await Promise.all(
-  Array.from({ length: USERS }, async (_, i) =>
-    checkRequest({
-      method: 'GET',
-      path: `/api/orders/${i}?expand=items`,
-      headers: { authorization: `Bearer ${await issuer.sign({ sub: `user-${i}`, jti: `j-${i}`, roles: ['viewer'] })}` },
-    }),
-  ),
-);
-const client = createTestClient(sidecar.grpcPort);
-
-// The sidecar's own per-check work outside the stages benchmarked elsewhere (bench:identity, bench:limits,
-// bench:policy): request view + policy input (path, query, body, protobuf-JSON attributes).
-{
-  const attributes = (requests[0] as { attributes: DecodedAttributes }).attributes;
-  const rounds = 20_000;
-  const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) buildPolicyInput(attributes, toRequestView(attributes), null);
-  console.log(`request view + policy input: ${(((performance.now() - t0) / rounds) * 1000).toFixed(1)} µs per check`);
+async function h2load(port: number, extra: string[]): Promise<{ done: number; seconds: number; latenciesMs: number[] }> {
+  const log = join(dir, 'h2load.log');
+  rmSync(log, { force: true });
+  const args = ['-D', String(SECONDS), '-c', String(CONNECTIONS), '-m', String(STREAMS), '-H', 'content-type: application/grpc',
+    '-H', 'te: trailers', '-d', oneTokenFile, '--log-file', log, ...extra, `http://127.0.0.1:${port}${PATH}`];
+  const { stdout } = await promisify(execFile)('h2load', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? NaN);
+  const seconds = Number(/finished in ([\d.]+)s/.exec(stdout)?.[1] ?? NaN);
+  const latenciesMs = readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2]) / 1000).sort((a, b) => a - b);
+  return { done, seconds, latenciesMs };
 }
 
-async function run(total: number): Promise<{ seconds: number; latencies: number[]; statuses: Map<number, number> }> {
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < total) {
-        const request = requests[next++ % requests.length];
-        const t0 = performance.now();
-        const response = await client.check(request);
-        latencies.push(performance.now() - t0);
-        const code = response.status?.code ?? -1;
-        statuses.set(code, (statuses.get(code) ?? 0) + 1);
-      }
-    }),
-  );
-  return { seconds: (performance.now() - start) / 1000, latencies: latencies.sort((a, b) => a - b), statuses };
+interface Row { throughput: number; cpuUs: number; rss: number; p50: number; p99: number }
+async function measure(server: Server, distinct: boolean): Promise<Row> {
+  const pid = server.child.pid!;
+  const load = (rate?: number) =>
+    distinct
+      ? framesLoad({ port: server.port, path: PATH, bodies, sessions: CONNECTIONS, streams: STREAMS, seconds: SECONDS, ...(rate === undefined ? {} : { rate }) })
+      : h2load(server.port, rate === undefined ? [] : ['--rps', String(rate / CONNECTIONS)]);
+  const cpu0 = cpuSeconds(pid);
+  const closed = await load();
+  const cpuUs = ((cpuSeconds(pid) - cpu0) / closed.done) * 1e6;
+  const rss = rssMiB(pid);
+  const fixed = await load(RATE);
+  return { throughput: closed.done / closed.seconds, cpuUs, rss, p50: percentile(fixed.latenciesMs, 0.5), p99: percentile(fixed.latenciesMs, 0.99) };
 }
 
-await run(Math.min(2_000, CHECKS)); // warm-up: JIT, verified-token cache
-const result = await run(CHECKS);
-console.log(
-  `grpc-js client, ${CHECKS} checks, concurrency ${CONCURRENCY}: ${(CHECKS / result.seconds).toFixed(0)} checks/s, ` +
-    `p50 ${percentile(result.latencies, 0.5).toFixed(2)} ms, p99 ${percentile(result.latencies, 0.99).toFixed(2)} ms ` +
-    `(grpc status codes: ${JSON.stringify(Object.fromEntries(result.statuses))})`,
-);
-client.close();
-
-// h2load speaks HTTP/2; a unary gRPC call is a POST with a 5-byte length prefix before the protobuf body.
-const h2load = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
-if (h2load.status === 0) {
-  const message = loadProtos().authorization['Check']!.requestSerialize(requests[0]);
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
-  frame.writeUInt32BE(message.length, 1);
-  const bodyFile = join(dir, 'check.bin');
-  writeFileSync(bodyFile, frame);
-  // Asynchronous: the sidecar under test runs in this process and must keep its event loop.
-  const out = await promisify(execFile)(
-    'h2load',
-    [
-      '-n', String(CHECKS), '-c', '4', '-m', String(Math.max(1, Math.floor(CONCURRENCY / 4))),
-      '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', bodyFile,
-      `http://127.0.0.1:${sidecar.grpcPort}/envoy.service.auth.v3.Authorization/Check`,
-    ],
-    { encoding: 'utf8' },
-  ).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }));
-  const lines = `${out.stdout}\n${out.stderr}`
-    .split('\n')
-    .filter((l) => /^(finished in|requests:|status codes:|time for request:|req\/s)/.test(l.trim()));
-  console.log(`h2load, same Check (one token), 4 connections x ${Math.max(1, Math.floor(CONCURRENCY / 4))} streams:`);
-  for (const line of lines) console.log(`  ${line.trim()}`);
-} else {
-  console.log('h2load not installed: skipped (apt-get install nghttp2-client)');
+const noop = await startServer('no-op', ['noop']);
+const portcullis = await startServer('portcullis', ['portcullis', configFile]);
+for (const server of [noop, portcullis]) {
+  // Every request must be allowed by both, or the comparison is of different work.
+  const client = createTestClient(server.port);
+  const codes = new Set<number>();
+  for (const r of requests.slice(0, 20)) codes.add((await client.check(r)).status?.code ?? -1);
+  client.close();
+  if (codes.size !== 1 || !codes.has(0)) throw new Error(`${server.name} did not allow the bench request: ${[...codes].join(',')}`);
+  await framesLoad({ port: server.port, path: PATH, bodies, sessions: CONNECTIONS, streams: STREAMS, seconds: 1 }); // warm-up: JIT, caches
 }
 
-await sidecar.close();
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+console.log(`bench:check — ${SECONDS} s per phase, ${CONNECTIONS} connections × ${STREAMS} streams, fixed rate ${RATE}/s; both servers in one run, alternating; node ${process.version}`);
+console.log('| run | server | checks/s | p50 ms @rate | p99 ms @rate | CPU µs/check | RSS MiB |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const [label, distinct] of [['1 token (h2load)', false], [`${TOKENS} tokens (framesLoad)`, true]] as const) {
+  const a = await measure(noop, distinct);
+  const b = await measure(portcullis, distinct);
+  console.log(`| ${label} | no-op grpc-js | ${fmt(a.throughput)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.rss)} |`);
+  console.log(`| ${label} | Portcullis | ${fmt(b.throughput)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${fmt(b.cpuUs)} | ${fmt(b.rss)} |`);
+  console.log(`| ${label} | ratio | ${fmt((b.throughput / a.throughput) * 100)}% | ${fmt(b.p50 / a.p50, 2)}× | ${fmt(b.p99 / a.p99, 2)}× | ${fmt(b.cpuUs / a.cpuUs, 2)}× | ${fmt(b.rss / a.rss, 2)}× |`);
+}
+
+for (const server of [noop, portcullis]) server.child.kill('SIGTERM');
+await redis.dispose();
 rmSync(dir, { recursive: true, force: true });
+process.exit(0);
