@@ -168,6 +168,12 @@ export const policySchema = z
         memoryMiB: z.number().int().min(2).max(MAX_MEMORY_MIB).default(DEFAULT_MEMORY_MIB),
       })
       .prefault({}),
+    // OPA-Envoy's dry-run: evaluate and log the real decision, always allow
+    dryRun: z.boolean().default(false),
+    // deny: 503 (error) / 403 (undefined); error: the Check fails with gRPC UNKNOWN, as OPA-Envoy answers,
+    // so Envoy's failure_mode_allow / status_on_error decide
+    onError: z.enum(['deny', 'error']).default('deny'),
+    onUndefined: z.enum(['deny', 'error']).default('deny'),
   })
   .prefault({});
 
@@ -177,7 +183,9 @@ export const inputSchema = z.strictObject({ skipRequestBodyParse: z.boolean().de
 export const decisionLogSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    includeInput: z.boolean().default(false),
+    // unset: false, or true with format opa (OPA's events carry the input)
+    includeInput: z.boolean().optional(),
+    format: z.enum(['portcullis', 'opa']).default('portcullis'),
   })
   .prefault({});
 

@@ -1,7 +1,7 @@
 // Plain outcome data -> Envoy's CheckResponse (object form for proto-loader). Every status, code and
 // challenge comes from the reasons table.
 import { bearerChallenge, toHeaderValueOption, type HeaderEntry, type HeaderValueOptionMessage } from './headers.js';
-import { reasonEntry, type DenialReason } from './reasons.js';
+import { GrpcCode, reasonEntry, type DenialReason } from './reasons.js';
 import { toStruct, type StructMessage } from './struct.js';
 
 export interface CheckResponseMessage {
@@ -19,6 +19,26 @@ export interface CheckResponseMessage {
     body: string;
   };
   dynamicMetadata: StructMessage;
+}
+
+/**
+ * A check that ends in a gRPC error status instead of a CheckResponse (`policy.onError` / `onUndefined:
+ * error`), as OPA-Envoy fails the call on an evaluation error or an undefined decision: Envoy then applies
+ * its own `failure_mode_allow` and `status_on_error`.
+ */
+export interface CheckCallError {
+  grpcError: { code: number; message: string };
+}
+
+export type CheckAnswer = CheckResponseMessage | CheckCallError;
+
+export function isCallError(answer: CheckAnswer): answer is CheckCallError {
+  return 'grpcError' in answer;
+}
+
+/** UNKNOWN, what a Go gRPC server answers for a plain error; the message names no internals. */
+export function buildCallError(reason: DenialReason, decisionId: string): CheckCallError {
+  return { grpcError: { code: GrpcCode.UNKNOWN, message: `${reason} (decision_id ${decisionId})` } };
 }
 
 export interface AllowOutcome {

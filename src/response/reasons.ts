@@ -4,6 +4,7 @@
 /** google.rpc.Code values Envoy reads from CheckResponse.status. */
 export const GrpcCode = {
   OK: 0,
+  UNKNOWN: 2,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNAVAILABLE: 14,

@@ -9,6 +9,7 @@ import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
 import { overridesEndpoint, type OverridableRule } from './adminOverrides.js';
+import { healthAnswer } from './healthApi.js';
 
 export interface AdminDeps {
   address: string;
@@ -86,6 +87,13 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
     }
   };
   switch (path) {
+    case '/health': {
+      // OPA's health API, for manifests written for OPA-Envoy (probes on /health?plugins)
+      allow(['GET', 'HEAD']);
+      const query = new URL(req.url ?? '/', 'http://admin').searchParams;
+      const answer = healthAnswer(query, { policyLoaded: deps.policyInfo() !== null, draining: deps.isDraining() });
+      return sendJson(res, answer.status, answer.body);
+    }
     case '/healthz':
       allow(['GET', 'HEAD']);
       return sendJson(res, 200, { status: 'ok' });

@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
-import { buildDenyResponse } from '../response/buildCheckResponse.js';
+import { buildDenyResponse, isCallError } from '../response/buildCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
 import type { HealthState } from './health.js';
 import { DESCRIPTOR_HEADROOM, connectionCap, listenForGrpc, openFileLimit } from './grpcListener.js';
@@ -64,7 +64,10 @@ export async function startGrpcServer(options: {
   server.addService(protos.authorization, {
     Check(call: grpc.ServerUnaryCall<DecodedCheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
       options.check(call.request).then(
-        (response) => callback(null, response),
+        (answer) =>
+          isCallError(answer)
+            ? callback({ code: answer.grpcError.code, details: answer.grpcError.message })
+            : callback(null, answer),
         (error: unknown) => {
           // The pipeline answers every failure itself; this is the last guard that keeps a check an answer.
           options.logger.error({ err: error }, 'check pipeline threw');

@@ -9,11 +9,14 @@ import type { HttpRequestView } from '../input/types.js';
 import { buildPolicyInput, type InputOptions, type PolicyInput } from '../input/buildInput.js';
 import { toRequestView } from '../input/requestView.js';
 import { interpretDecision, type PolicyDecision } from '../policy/decision.js';
+import { DEFAULT_POLICY_MODES, policyOutcomeMode, type PolicyModes } from '../policy/modes.js';
 import { DecisionTypeError, PolicyEvaluationError } from '../policy/errors.js';
 import type { PolicyResult } from '../policy/engine.js';
 import {
   buildAllowResponse,
+  buildCallError,
   buildDenyResponse,
+  type CheckAnswer,
   type CheckResponseMessage,
   type DenyOutcome,
 } from '../response/buildCheckResponse.js';
@@ -44,9 +47,12 @@ export interface PipelineDeps {
   newDecisionId?: () => string;
   /** config `input` */
   input?: InputOptions;
+  /** policy.dryRun, policy.onError, policy.onUndefined (default: none of them) */
+  policyModes?: PolicyModes;
+  countDryRunDenial?(reason: CheckReason): void;
 }
 
-export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckResponseMessage>;
+export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckAnswer>;
 
 /** What a finished check produced, before it becomes a CheckResponse and a log line. */
 type Verdict =
@@ -59,6 +65,11 @@ interface CheckContext {
   policy: ActivePolicy;
   identity: Identity | null;
   input?: PolicyInput;
+  /** what a policy.dryRun allow sends: the identity's forwarded claims and the rate-limit headers */
+  forwardHeaders?: Record<string, string>;
+  rateHeaders?: Record<string, string>;
+  /** what the policy gave (for OPA-shaped decision logs) */
+  policyOutcome?: { defined: boolean; value?: unknown; error?: string; evalSeconds: number };
 }
 
 export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
@@ -83,13 +94,15 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     // 2-3. Denylist and rate limits (one store round trip)
     const limitsOutcome = await deps.limits.evaluate(context.request, tokenFactsOf(verified));
     if (limitsOutcome.kind !== 'pass') return denialForLimits(limitsOutcome);
+    context.forwardHeaders = verified?.forwardHeaders ?? {};
+    context.rateHeaders = limitsOutcome.headers;
 
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
     // 401 or 429 never pays for body parsing.
     const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
     if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
     context.input = built.input;
-    const evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval);
+    const evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval, context);
     if (evaluated.kind === 'deny') return evaluated;
     if (!evaluated.decision.allowed) {
       const { decision } = evaluated;
@@ -108,7 +121,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     };
   }
 
-  return async function check(checkRequest: DecodedCheckRequest): Promise<CheckResponseMessage> {
+  return async function check(checkRequest: DecodedCheckRequest): Promise<CheckAnswer> {
     const start = process.hrtime.bigint();
     const decisionId = newDecisionId();
     const context: CheckContext = {
@@ -124,17 +137,32 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       deps.logger.error({ err: error, decision_id: decisionId }, 'check failed unexpectedly');
       verdict = deny('internal_error', { detail: error instanceof Error ? error.message : String(error) });
     }
-    const response = toResponse(verdict, decisionId, deps.forwardHeaderNames ?? []);
+    // policy.dryRun / onError / onUndefined: `decided` is what the check decided, `verdict` what it answers.
+    const decided = verdict;
+    const mode = decided.kind === 'deny' ? policyOutcomeMode(decided.reason, deps.policyModes ?? DEFAULT_POLICY_MODES) : 'answer';
+    if (mode === 'dry_run_allow' && decided.kind === 'deny') verdict = dryRunAllow(decided, context);
+    const response: CheckAnswer =
+      mode === 'grpc_error' && decided.kind === 'deny'
+        ? buildCallError(decided.reason, decisionId)
+        : toResponse(verdict, decisionId, deps.forwardHeaderNames ?? []);
     const reason: CheckReason = verdict.kind === 'allow' ? 'allowed' : verdict.reason;
     const entry = reasonEntry(reason);
     const seconds = secondsSince(start);
     deps.observeCheck(entry.result, reason, seconds);
+    if (mode === 'dry_run_allow' && decided.kind === 'deny') deps.countDryRunDenial?.(decided.reason);
+    const decidedReason: CheckReason = decided.kind === 'allow' ? 'allowed' : decided.reason;
+    const decidedEntry = reasonEntry(decidedReason);
     deps.decisionLog.log({
       decisionId,
-      result: entry.result,
-      status: verdict.kind === 'allow' ? 200 : (verdict.httpStatus ?? entry.httpStatus),
-      reason,
-      detail: verdict.kind === 'deny' ? verdict.detail : undefined,
+      // the log tells the real decision, also in a dry run
+      result: decidedEntry.result,
+      status:
+        mode === 'grpc_error' ? null : decided.kind === 'allow' ? 200 : (decided.httpStatus ?? decidedEntry.httpStatus),
+      reason: decidedReason,
+      detail: decided.kind === 'deny' ? decided.detail : undefined,
+      ...(mode === 'dry_run_allow' ? { dryRun: true } : {}),
+      ...(mode === 'grpc_error' ? { grpcStatus: 'UNKNOWN' } : {}),
+      ...(context.policyOutcome === undefined ? {} : { policy: context.policyOutcome }),
       method: context.request.method,
       path: context.request.path,
       subject: context.identity?.subject ?? null,
@@ -146,22 +174,40 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   };
 }
 
+/**
+ * policy.dryRun: allow with none of the policy's request changes (OPA-Envoy answers an empty OkHttpResponse),
+ * keeping its dynamic_metadata, the identity's forwarded claims and the rate-limit headers.
+ */
+function dryRunAllow(denied: Extract<Verdict, { kind: 'deny' }>, context: CheckContext): Verdict {
+  return {
+    kind: 'allow',
+    decision: { ...interpretDecision(true), dynamicMetadata: denied.dynamicMetadata },
+    forwardHeaders: context.forwardHeaders ?? {},
+    rateHeaders: context.rateHeaders ?? {},
+  };
+}
+
 /** Runs the entrypoint and reads its value; evaluation errors, undefined and wrong types become denials. */
 function evaluatePolicy(
   policy: ActivePolicy,
   input: PolicyInput,
   observeSeconds: (seconds: number) => void,
+  context: CheckContext,
 ): Verdict | { kind: 'decided'; decision: PolicyDecision } {
   const start = process.hrtime.bigint();
   let result: PolicyResult;
   try {
     result = policy.evaluate(input);
   } catch (error) {
-    if (error instanceof PolicyEvaluationError) return deny('policy_error', { detail: error.message });
+    if (error instanceof PolicyEvaluationError) {
+      context.policyOutcome = { defined: false, error: error.message, evalSeconds: secondsSince(start) };
+      return deny('policy_error', { detail: error.message });
+    }
     throw error;
   } finally {
     observeSeconds(secondsSince(start));
   }
+  context.policyOutcome = { ...result, evalSeconds: secondsSince(start) };
   if (!result.defined) return deny('undefined_decision', { detail: 'undefined decision' });
   try {
     return { kind: 'decided', decision: interpretDecision(result.value) };

@@ -143,9 +143,17 @@ async function assemble(
     logger,
     decisionLog: createDecisionLogger(logger, {
       enabled: config.decisionLog.enabled,
-      includeInput: config.decisionLog.includeInput,
+      includeInput: config.decisionLog.includeInput ?? config.decisionLog.format === 'opa',
       secrets: secretLocations(config),
+      format: config.decisionLog.format,
+      entrypoint: config.policy.entrypoint,
     }),
+    policyModes: {
+      dryRun: config.policy.dryRun,
+      onError: config.policy.onError,
+      onUndefined: config.policy.onUndefined,
+    },
+    countDryRunDenial: (reason) => metrics.dryRunDenials.inc({ reason }),
     observeCheck: (result, reason, seconds) => {
       metrics.checks.inc({ result, reason });
       metrics.checkDuration.observe(seconds);

@@ -1,7 +1,10 @@
-// One log line per check. Credentials never enter the record: the path is logged without its query (tokens
-// may travel as query parameters), and the optional input copy goes through redactInput (./redact.ts):
-// token-bearing headers and cookies removed, credential query parameters redacted wherever a URL or the
-// path appears in it.
+// One log line per check, in Portcullis's shape or in OPA's decision-log shape (`decisionLog.format: opa`,
+// what OPA-Envoy's `decision_logs.console` writes), so existing log pipelines keep working. Credentials never
+// enter the record: the path is logged without its query (tokens may travel as query parameters), and the
+// optional input copy goes through redactInput (./redact.ts): token-bearing headers and cookies removed,
+// credential query parameters redacted wherever a URL or the path appears in it.
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { redactInput, type SecretLocations } from './redact.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
@@ -9,7 +12,8 @@ import { pathWithoutQuery } from '../input/parsePath.js';
 export interface DecisionRecord {
   decisionId: string;
   result: string;
-  status: number;
+  /** the HTTP status the client gets; null when the check ended in a gRPC error and Envoy chooses it */
+  status: number | null;
   reason: string;
   /** finer cause: an identity failure code, the decision key of a type error, ... */
   detail?: string | undefined;
@@ -20,6 +24,12 @@ export interface DecisionRecord {
   revision: string | null;
   durationMs: number;
   input?: unknown;
+  /** policy.dryRun: the outcome above was logged and counted, and the request allowed */
+  dryRun?: boolean;
+  /** the gRPC status the Check ended with instead of a CheckResponse (policy.onError / onUndefined: error) */
+  grpcStatus?: string;
+  /** what the policy itself gave, when it ran: its value (undefined: no value) or its error, and its time */
+  policy?: { defined: boolean; value?: unknown; error?: string; evalSeconds: number };
 }
 
 export interface DecisionLogger {
@@ -28,11 +38,19 @@ export interface DecisionLogger {
 
 export { ALWAYS_SECRET_HEADERS, type SecretLocations } from './redact.js';
 
-export function createDecisionLogger(
-  logger: Logger,
-  options: { enabled: boolean; includeInput: boolean; secrets: SecretLocations },
-): DecisionLogger {
+export interface DecisionLogOptions {
+  enabled: boolean;
+  includeInput: boolean;
+  secrets: SecretLocations;
+  /** portcullis (default) or opa: OPA's decision-log event */
+  format?: 'portcullis' | 'opa';
+  /** the policy entrypoint (`path` of an OPA event) */
+  entrypoint?: string;
+}
+
+export function createDecisionLogger(logger: Logger, options: DecisionLogOptions): DecisionLogger {
   if (!options.enabled) return { log: () => undefined };
+  if (options.format === 'opa') return opaDecisionLogger(logger, options);
   const decisions = logger.child({ log: 'decision' });
   return {
     log(record) {
@@ -48,8 +66,51 @@ export function createDecisionLogger(
         duration_ms: Math.round(record.durationMs * 1000) / 1000,
       };
       if (record.detail !== undefined) line['detail'] = record.detail;
+      if (record.dryRun === true) line['dry_run'] = true;
+      if (record.grpcStatus !== undefined) line['grpc_status'] = record.grpcStatus;
       if (options.includeInput && record.input !== undefined) line['input'] = withoutSecrets(record.input, options.secrets);
       decisions.info(line, 'check');
+    },
+  };
+}
+
+/** `labels.id` of OPA's events: one id per running process, as OPA's instance id. */
+const INSTANCE_ID = randomUUID();
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/**
+ * OPA's decision-log event (plugins/logs EventV1, as OPA-Envoy fills it): `labels`, `decision_id`, `path`,
+ * `input`, `result` or `error`, `timestamp`, `metrics`, plus `type` and `msg` as OPA's console logger writes
+ * them. `result` is the entrypoint's value; `error` is OPA-Envoy's for an evaluation error or an undefined
+ * decision. Portcullis's own view (its answer and reason, also for checks refused before the policy ran,
+ * which have neither) is under `portcullis`.
+ */
+function opaDecisionLogger(logger: Logger, options: DecisionLogOptions): DecisionLogger {
+  const labels = { id: INSTANCE_ID, version: VERSION, app: 'portcullis' };
+  return {
+    log(record) {
+      const event: Record<string, unknown> = {
+        type: 'openpolicyagent.org/decision_logs',
+        labels,
+        decision_id: record.decisionId,
+        path: options.entrypoint ?? 'envoy/authz/allow',
+      };
+      if (record.revision !== null) event['revision'] = record.revision;
+      if (options.includeInput && record.input !== undefined) event['input'] = withoutSecrets(record.input, options.secrets);
+      const policy = record.policy;
+      if (policy?.error !== undefined) event['error'] = { message: policy.error };
+      else if (policy !== undefined && !policy.defined) event['error'] = { message: 'undefined decision' };
+      else if (policy !== undefined) event['result'] = resultWithoutSecrets(policy.value, options.secrets);
+      event['timestamp'] = new Date().toISOString();
+      const metrics: Record<string, number> = { timer_server_handler_ns: Math.round(record.durationMs * 1e6) };
+      if (policy !== undefined) metrics['timer_rego_query_eval_ns'] = Math.round(policy.evalSeconds * 1e9);
+      event['metrics'] = metrics;
+      const portcullis: Record<string, unknown> = { result: record.result, status: record.status, reason: record.reason };
+      if (record.detail !== undefined) portcullis['detail'] = record.detail;
+      if (record.dryRun === true) portcullis['dry_run'] = true;
+      if (record.grpcStatus !== undefined) portcullis['grpc_status'] = record.grpcStatus;
+      event['portcullis'] = portcullis;
+      logger.info(event, 'Decision Log');
     },
   };
 }
@@ -57,4 +118,25 @@ export function createDecisionLogger(
 /** A copy of the policy input fit for a log; see redactInput. */
 export function withoutSecrets(input: unknown, secrets: SecretLocations): unknown {
   return redactInput(input, secrets);
+}
+
+/**
+ * The decision value with the headers it sets under a credential's name removed (a policy may forward an
+ * `authorization` header upstream): OPA would log it whole unless a mask policy erased it.
+ */
+function resultWithoutSecrets(value: unknown, secrets: SecretLocations): unknown {
+  if (!isRecord(value)) return value;
+  const copy = structuredClone(value);
+  for (const key of ['headers', 'response_headers_to_add']) {
+    const held = copy[key];
+    for (const object of Array.isArray(held) ? held : [held]) {
+      if (!isRecord(object)) continue;
+      for (const name of Object.keys(object)) if (secrets.headers.has(name.toLowerCase())) delete object[name];
+    }
+  }
+  return copy;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -28,6 +28,7 @@ export interface Metrics {
   storeUp: Gauge;
   /** Reads each provider's last successful JWKS load (unix ms, null: never) whenever /metrics is scraped. */
   watchJwksRefresh(source: () => Record<string, number | null>): void;
+  dryRunDenials: Counter<'reason'>;
 }
 
 const PREFIX = 'portcullis_';
@@ -161,6 +162,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     grpcConnectionsRefused: new Counter({
       name: `${PREFIX}grpc_connections_refused_total`,
       help: 'gRPC connections refused because grpc.maxConnections were open',
+      registers,
+    }),
+    dryRunDenials: new Counter({
+      name: `${PREFIX}dry_run_denials_total`,
+      help: 'Checks policy.dryRun allowed that the policy stage would have refused, by the reason it would have given',
+      labelNames: ['reason'] as const,
       registers,
     }),
     policyInfo,
