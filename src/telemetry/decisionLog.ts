@@ -81,8 +81,8 @@ const VERSION = (createRequire(import.meta.url)('../../package.json') as { versi
 /**
  * OPA's decision-log event (plugins/logs EventV1, as OPA-Envoy fills it): `labels`, `decision_id`, `path`,
  * `input`, `result` or `error`, `timestamp`, `metrics`, plus `type` and `msg` as OPA's console logger writes
- * them. `result` is the entrypoint's value; `error` is OPA-Envoy's for an evaluation error or an undefined
- * decision. Portcullis's own view (its answer and reason, also for checks refused before the policy ran,
+ * them. `result` is the entrypoint's value; `error` is OPA-Envoy's for an evaluation error, an undefined
+ * decision or a decision of the wrong type. Portcullis's own view (its answer and reason, also for checks refused before the policy ran,
  * which have neither) is under `portcullis`.
  */
 function opaDecisionLogger(logger: Logger, options: DecisionLogOptions): DecisionLogger {
@@ -100,6 +100,8 @@ function opaDecisionLogger(logger: Logger, options: DecisionLogOptions): Decisio
       const policy = record.policy;
       if (policy?.error !== undefined) event['error'] = { message: policy.error };
       else if (policy !== undefined && !policy.defined) event['error'] = { message: 'undefined decision' };
+      // OPA-Envoy logs a decision it cannot act on as an error, not as a result
+      else if (record.reason === 'decision_type') event['error'] = { message: record.detail ?? 'decision of the wrong type' };
       else if (policy !== undefined) event['result'] = resultWithoutSecrets(policy.value, options.secrets);
       event['timestamp'] = new Date().toISOString();
       const metrics: Record<string, number> = { timer_server_handler_ns: Math.round(record.durationMs * 1e6) };

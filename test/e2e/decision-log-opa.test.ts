@@ -21,6 +21,8 @@ decision := {"allowed": false, "http_status": 404} if route == "closed"
 decision := true if route == "conflict"
 
 decision := false if route == "conflict"
+
+decision := {"allowed": false, "http_status": 418} if route == "teapot"
 `;
 
 describe('decisionLog.format: opa', () => {
@@ -92,6 +94,12 @@ describe('decisionLog.format: opa', () => {
     expect(errorEvent?.['error']).toMatchObject({ message: expect.any(String) });
     expect(errorEvent).not.toHaveProperty('result');
     expect(errorEvent).toMatchObject({ portcullis: { reason: 'policy_error', status: 503 } });
+  });
+
+  it('logs a decision of the wrong type as an error naming the key, as OPA-Envoy does, not as a result', async () => {
+    const event = eventOf(await ask('/teapot'));
+    expect(event).not.toHaveProperty('result');
+    expect(String((event?.['error'] as { message: string }).message)).toContain('http_status');
   });
 
   it('logs a check refused before the policy ran with neither result nor error, the reason under portcullis', async () => {
