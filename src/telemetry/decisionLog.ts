@@ -127,7 +127,7 @@ export function withoutSecrets(input: unknown, secrets: SecretLocations): unknow
  * `authorization` header upstream): OPA would log it whole unless a mask policy erased it.
  */
 function resultWithoutSecrets(value: unknown, secrets: SecretLocations): unknown {
-  if (!isRecord(value)) return value;
+  if (!isRecord(value) || !setsSecretHeader(value, secrets)) return value;
   const copy = structuredClone(value);
   for (const key of ['headers', 'response_headers_to_add']) {
     const held = copy[key];
@@ -137,6 +137,16 @@ function resultWithoutSecrets(value: unknown, secrets: SecretLocations): unknown
     }
   }
   return copy;
+}
+
+/** Whether the decision sets a header under a credential's name (rare: most results are logged as they are). */
+function setsSecretHeader(decision: Record<string, unknown>, secrets: SecretLocations): boolean {
+  return ['headers', 'response_headers_to_add'].some((key) => {
+    const held = decision[key];
+    return (Array.isArray(held) ? held : [held]).some(
+      (object) => isRecord(object) && Object.keys(object).some((name) => secrets.headers.has(name.toLowerCase())),
+    );
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
