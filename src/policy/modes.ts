@@ -33,5 +33,4 @@ const POLICY_STAGE_REASONS: ReadonlySet<CheckReason> = new Set([
   'undefined_decision',
   'policy_error',
   'decision_type',
-  'no_policy',
 ]);
