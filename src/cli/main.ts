@@ -25,14 +25,16 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
 
   program
     .command('revoke')
-    .description('put a token (--jti with --exp) or a subject (--sub, optionally --before) on the denylist')
+    .description('put a token (--jti with --exp) or a subject (--sub, optionally --before) on the denylist; --list it; --undo an entry')
     .option('--jti <ID>', 'token id to revoke')
     .option('--exp <UNIX>', "the token's expiry in unix seconds (the entry lives until then)")
     .option('--sub <SUBJECT>', 'subject whose tokens to revoke')
     .option('--before <UNIX>', 'revoke tokens of --sub issued at or before this time (default: now)')
+    .option('--list', 'print the denylist as JSON ({"jti": [...], "sub": [...]})')
+    .option('--undo', 'remove the entry of --jti or --sub from the denylist')
     .option('--admin <URL>', 'admin API base URL (default: $PORTCULLIS_ADMIN_URL or http://127.0.0.1:9192)')
     .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
-    .action((opts: Record<string, string | undefined>) => run(import('./revoke.js').then((m) => m.revoke(opts))));
+    .action((opts: import('./revoke.js').RevokeOptions) => run(import('./revoke.js').then((m) => m.revoke(opts))));
 
   program
     .command('override')

@@ -8,6 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { assessBucket, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
+import { sortEntries, type DenylistEntries } from './denylist.js';
 import { authFailureKeys, joinKeyParts, ruleKeys } from './keys.js';
 import type {
   AuthFailureLimit,
@@ -189,6 +190,19 @@ export class MemoryStore implements DecisionStore {
     assertSubjectRevocation(subject, before);
     const current = this.revokedSubjects.get(subject);
     if (current === undefined || before > current) this.revokedSubjects.set(subject, before);
+  }
+
+  async listDenylist(): Promise<DenylistEntries> {
+    this.dropExpired();
+    return sortEntries({
+      jti: [...this.revokedTokenIds].map(([jti, expiresAtMs]) => ({ jti, exp: Math.round(expiresAtMs / 1000) })),
+      sub: [...this.revokedSubjects].map(([sub, before]) => ({ sub, before })),
+    });
+  }
+
+  async deleteDenylistEntry(entry: { jti: string } | { sub: string }): Promise<boolean> {
+    if ('jti' in entry) return this.isTokenIdRevoked(entry.jti) && this.revokedTokenIds.delete(entry.jti);
+    return this.revokedSubjects.delete(entry.sub);
   }
 
   /** Live buckets (for tests and diagnostics). */

@@ -2,6 +2,7 @@
 import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
+import { deleteDenylistEntry, scanDenylist, type DenylistEntries } from './denylist.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { authFailureKeys, denySubjectKey, denyTokenIdKey, joinKeyParts, overrideIndexKey, ruleKeys } from './keys.js';
 import { buildCheckCalls, CheckDeadlineError, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
@@ -110,6 +111,19 @@ export class RedisStore implements DecisionStore {
     );
   }
 
+  listDenylist(): Promise<DenylistEntries> {
+    return this.withinAdminTimeout('list denylist', scanDenylist(this.client, this.config.keyPrefix));
+  }
+
+  deleteDenylistEntry(entry: { jti: string } | { sub: string }): Promise<boolean> {
+    return this.withinTimeout('delete denylist entry', deleteDenylistEntry(this.client, this.config.keyPrefix, entry));
+  }
+
+  /** A SCAN of a large denylist takes many round trips: bounded, but not by one command's timeout. */
+  private withinAdminTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
+    return this.withinTimeout(operation, pending, Math.max(5000, this.config.commandTimeoutMs * 50));
+  }
+
   async setOverride(override: LimitOverride): Promise<void> {
     const keys = ruleKeys(this.config.keyPrefix, override.rule, joinKeyParts(override.key));
     const write =
@@ -191,8 +205,7 @@ export class RedisStore implements DecisionStore {
    * reply may already sit in the socket unread, and the timer would fire before the poll phase reads it. So an
    * expired timer yields once (setImmediate runs after the poll phase) and fails only if no reply came.
    */
-  private withinTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
-    const timeoutMs = this.config.commandTimeoutMs;
+  private withinTimeout<T>(operation: string, pending: Promise<T>, timeoutMs = this.config.commandTimeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {

@@ -81,6 +81,10 @@ export interface DecisionStore {
   revokeTokenId(jti: string, exp: number): Promise<void>;
   /** Revoke every token of a subject issued at or before `before` (unix seconds). */
   revokeSubject(subject: string, before: number): Promise<void>;
+  /** Every denylist entry in force (GET /v1/denylist). */
+  listDenylist(): Promise<import('./denylist.js').DenylistEntries>;
+  /** Remove a token id's or a subject's denylist entry (DELETE /v1/denylist); false when there was none. */
+  deleteDenylistEntry(entry: { jti: string } | { sub: string }): Promise<boolean>;
   /** Set (or replace) an override; the limit applies to the key on every instance sharing the store. */
   setOverride(override: LimitOverride): Promise<void>;
   /** Remove an override; false when there was none. */

@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { denylistReadOrDelete } from './adminDenylist.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -124,8 +125,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
       });
     }
     case '/v1/denylist':
-      allow(['POST']);
-      return revoke(req, res, deps);
+      allow(['GET', 'POST', 'DELETE']);
+      if (method === 'POST') return revoke(req, res, deps);
+      return denylist(req, res, deps, method === 'GET' ? 'GET' : 'DELETE');
     case '/v1/overrides':
       allow(['GET', 'POST', 'DELETE']);
       return overrides(req, res, deps, method);
@@ -150,18 +152,41 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
   try {
     if ('jti' in body) {
       await deps.store.revokeTokenId(body.jti, body.exp);
-      deps.logger.info({ jti: body.jti, exp: body.exp }, 'token revoked through the admin API');
+      deps.logger.info({ jti: body.jti, exp: body.exp, caller: callerOf(req) }, 'token revoked through the admin API');
       return sendJson(res, 200, { revoked: { jti: body.jti, exp: body.exp } });
     }
     const before = body.before ?? Math.floor(Date.now() / 1000);
     await deps.store.revokeSubject(body.sub, before);
-    deps.logger.info({ sub: body.sub, before }, 'subject revoked through the admin API');
+    deps.logger.info({ sub: body.sub, before, caller: callerOf(req) }, 'subject revoked through the admin API');
     return sendJson(res, 200, { revoked: { sub: body.sub, before } });
   } catch (error) {
     if (hasCode(error, 'INVALID_REVOCATION')) throw new HttpError(400, (error as Error).message);
     deps.logger.error({ err: error }, 'denylist write failed');
     throw new HttpError(503, 'the store did not accept the revocation; retry');
   }
+}
+
+async function denylist(req: IncomingMessage, res: ServerResponse, deps: AdminDeps, method: 'GET' | 'DELETE'): Promise<void> {
+  if (deps.token === undefined) throw new HttpError(403, 'the denylist endpoint is disabled: set admin.token to enable it');
+  if (!bearerMatches(req.headers.authorization, deps.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
+    throw new HttpError(401, 'missing or wrong admin token');
+  }
+  const body = method === 'GET' ? undefined : await readJson(req);
+  let answer;
+  try {
+    answer = await denylistReadOrDelete(method, body, deps.store);
+  } catch (error) {
+    deps.logger.error({ err: error }, `denylist ${method === 'GET' ? 'read' : 'delete'} failed in the store`);
+    throw new HttpError(503, 'the store did not answer; retry');
+  }
+  if (answer.audit !== null) deps.logger.info({ ...answer.audit.fields, caller: callerOf(req) }, answer.audit.msg);
+  return sendJson(res, answer.status, answer.body);
+}
+
+/** Who called the admin API, for the audit log: the peer address (the token itself is never logged). */
+function callerOf(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? 'unknown'}:${req.socket.remotePort ?? 0}`;
 }
 
 async function overrides(req: IncomingMessage, res: ServerResponse, deps: AdminDeps, method: string): Promise<void> {

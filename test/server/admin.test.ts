@@ -109,7 +109,7 @@ describe('admin HTTP', () => {
 
   it('answers 404 for unknown paths and 405 for wrong methods', async () => {
     expect((await fetch(`${t.adminUrl}/nope`)).status).toBe(404);
-    expect((await fetch(`${t.adminUrl}/v1/denylist`)).status).toBe(405);
+    expect((await fetch(`${t.adminUrl}/v1/denylist`, { method: 'PUT' })).status).toBe(405);
   });
 });
 
