@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
+import { redactUrl } from '../telemetry/redact.js';
 import { overridesEndpoint, type OverridableRule } from './adminOverrides.js';
 import { healthAnswer } from './healthApi.js';
 
@@ -56,7 +57,8 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
         sendJson(res, error.status, { error: error.message });
         return;
       }
-      deps.logger.error({ err: error, path: req.url }, 'admin request failed');
+      // The query string may carry a credential: logged redacted, like every URL.
+      deps.logger.error({ err: error, path: redactUrl(req.url ?? '') }, 'admin request failed');
       sendJson(res, 500, { error: 'internal error' });
     });
   });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import { redactInput, type SecretLocations } from './redact.js';
+import { copyJson, redactInput, type SecretLocations } from './redact.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
 
 export interface DecisionRecord {
@@ -128,7 +128,7 @@ export function withoutSecrets(input: unknown, secrets: SecretLocations): unknow
  */
 function resultWithoutSecrets(value: unknown, secrets: SecretLocations): unknown {
   if (!isRecord(value) || !setsSecretHeader(value, secrets)) return value;
-  const copy = structuredClone(value);
+  const copy = copyJson(value) as Record<string, unknown>;
   for (const key of ['headers', 'response_headers_to_add']) {
     const held = copy[key];
     for (const object of Array.isArray(held) ? held : [held]) {

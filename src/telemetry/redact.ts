@@ -110,7 +110,7 @@ export const ALWAYS_SECRET_HEADERS = ['authorization', 'proxy-authorization', 'c
  */
 export function redactInput(input: unknown, secrets: SecretLocations): unknown {
   if (!isRecord(input)) return input;
-  const copy = structuredClone(input);
+  const copy = copyJson(input) as Record<string, unknown>;
   const names = secrets.queryParameters;
   const attributes = copy['attributes'];
   const http = isRecord(attributes) && isRecord(attributes['request']) ? attributes['request']['http'] : undefined;
@@ -134,4 +134,21 @@ export function redactInput(input: unknown, secrets: SecretLocations): unknown {
     }
   }
   return copy;
+}
+
+/**
+ * A deep copy of a JSON-shaped value: arrays and plain objects are copied, anything else (an ExactNumber
+ * holding a number's exact digits) is kept as it is. structuredClone would turn such a number into a
+ * plain `{isLosslessNumber, value}` object in the log.
+ */
+export function copyJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyJson);
+  if (typeof value !== 'object' || value === null) return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, k, { value: copyJson(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

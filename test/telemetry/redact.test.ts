@@ -84,3 +84,18 @@ describe('redactInput', () => {
     expect(JSON.stringify(input)).toBe(before);
   });
 });
+
+describe('copies for the log keep exact numbers', () => {
+  it('an ExactNumber in the input stays one (its nearest double in JSON), not a {isLosslessNumber, value} object', async () => {
+    const { ExactNumber } = await import('../../src/input/exactJson.js');
+    const { copyJson, redactInput } = await import('../../src/telemetry/redact.js');
+    const big = new ExactNumber('9007199254740993');
+    const input = { parsed_body: { n: big, list: [big] }, attributes: { request: { http: { headers: {} } } } };
+    const copy = copyJson(input) as { parsed_body: { n: unknown; list: unknown[] } };
+    expect(copy.parsed_body.n).toBeInstanceOf(ExactNumber);
+    expect(copy.parsed_body).not.toBe(input.parsed_body);
+    const logged = JSON.stringify(redactInput(input, { headers: new Set(), queryParameters: new Set() }));
+    expect(logged).toContain('"n":9007199254740992');
+    expect(logged).not.toContain('isLosslessNumber');
+  });
+});
