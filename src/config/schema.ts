@@ -189,6 +189,15 @@ export const decisionLogSchema = z
   })
   .prefault({});
 
+// OpenTelemetry traces over OTLP/HTTP. Absent: tracing is off and its libraries are never loaded.
+export const tracingSchema = z.strictObject({
+  // The collector's base URL (`/v1/traces` is appended unless already there), as OTEL_EXPORTER_OTLP_ENDPOINT.
+  otlpEndpoint: z.string().url().refine((url) => /^https?:\/\//.test(url), 'expected an http:// or https:// URL'),
+  serviceName: z.string().min(1).default('portcullis'),
+  // For traces that start here; a caller's sampled flag in `traceparent` is followed either way.
+  sampleRatio: z.number().min(0).max(1).default(1),
+});
+
 export const configSchema = z.strictObject({
   grpc: grpcSchema,
   admin: adminSchema,
@@ -207,6 +216,7 @@ export const configSchema = z.strictObject({
   policy: policySchema,
   decisionLog: decisionLogSchema,
   input: inputSchema,
+  tracing: tracingSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

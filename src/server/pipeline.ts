@@ -23,6 +23,7 @@ import {
 import { setHeaders } from '../response/headers.js';
 import { reasonEntry, type CheckReason } from '../response/reasons.js';
 import type { DecisionLogger } from '../telemetry/decisionLog.js';
+import type { CheckTrace, CheckTracer } from '../telemetry/tracing.js';
 
 /** The part of a loaded policy a check needs. */
 export interface ActivePolicy {
@@ -50,6 +51,8 @@ export interface PipelineDeps {
   /** policy.dryRun, policy.onError, policy.onUndefined (default: none of them) */
   policyModes?: PolicyModes;
   countDryRunDenial?(reason: CheckReason): void;
+  /** config `tracing`; absent: no spans */
+  tracer?: CheckTracer | null;
 }
 
 export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckAnswer>;
@@ -70,6 +73,8 @@ interface CheckContext {
   rateHeaders?: Record<string, string>;
   /** what the policy gave (for OPA-shaped decision logs) */
   policyOutcome?: { defined: boolean; value?: unknown; error?: string; evalSeconds: number };
+  /** the check's spans, when tracing is on */
+  trace?: CheckTrace;
 }
 
 export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
@@ -77,13 +82,20 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
 
   async function decide(check: DecodedCheckRequest, context: CheckContext): Promise<Verdict> {
     // 0. Failed-authentication throttling: a key blocked for failed authentications costs no verification.
-    const gate = await deps.limits.authGate(context.request);
-    if (gate.kind === 'blocked') {
-      return deny('auth_blocked', { headers: setHeaders(gate.headers), detail: 'too many failed authentications' });
-    }
+    // Traced as part of the identity stage: it is the gate in front of verification.
+    const endIdentity = context.trace?.startStage('identity');
+    let identityOutcome: IdentityOutcome;
+    try {
+      const gate = await deps.limits.authGate(context.request);
+      if (gate.kind === 'blocked') {
+        return deny('auth_blocked', { headers: setHeaders(gate.headers), detail: 'too many failed authentications' });
+      }
 
-    // 1. Token
-    const identityOutcome = await deps.identity.verify(context.request);
+      // 1. Token
+      identityOutcome = await deps.identity.verify(context.request);
+    } finally {
+      endIdentity?.();
+    }
     if (identityOutcome.kind === 'rejected' || identityOutcome.kind === 'unavailable') {
       if (identityOutcome.kind === 'rejected' && identityOutcome.failure !== 'missing') deps.limits.authFailed(context.request);
       return denialForIdentity(identityOutcome);
@@ -92,17 +104,24 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     context.identity = verified?.identity ?? null;
 
     // 2-3. Denylist and rate limits (one store round trip)
-    const limitsOutcome = await deps.limits.evaluate(context.request, tokenFactsOf(verified));
+    const endLimits = context.trace?.startStage('limits');
+    const limitsOutcome = await deps.limits.evaluate(context.request, tokenFactsOf(verified)).finally(endLimits);
     if (limitsOutcome.kind !== 'pass') return denialForLimits(limitsOutcome);
     context.forwardHeaders = verified?.forwardHeaders ?? {};
     context.rateHeaders = limitsOutcome.headers;
 
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
     // 401 or 429 never pays for body parsing.
-    const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
-    if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
-    context.input = built.input;
-    const evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval, context);
+    const endPolicy = context.trace?.startStage('policy');
+    let evaluated: ReturnType<typeof evaluatePolicy>;
+    try {
+      const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
+      if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
+      context.input = built.input;
+      evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval, context);
+    } finally {
+      endPolicy?.();
+    }
     if (evaluated.kind === 'deny') return evaluated;
     if (!evaluated.decision.allowed) {
       const { decision } = evaluated;
@@ -129,6 +148,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       policy: deps.policy(),
       identity: null,
     };
+    context.trace = deps.tracer?.startCheck(context.request.headers);
     let verdict: Verdict;
     try {
       verdict = await decide(checkRequest, context);
@@ -152,6 +172,8 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     if (mode === 'dry_run_allow' && decided.kind === 'deny') deps.countDryRunDenial?.(decided.reason);
     const decidedReason: CheckReason = decided.kind === 'allow' ? 'allowed' : decided.reason;
     const decidedEntry = reasonEntry(decidedReason);
+    // As the decision log: the real decision, also in a dry run.
+    context.trace?.end({ decision: decidedEntry.result, reason: decidedReason, policyRevision: context.policy.revision });
     deps.decisionLog.log({
       decisionId,
       // the log tells the real decision, also in a dry run

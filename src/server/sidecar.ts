@@ -12,6 +12,7 @@ import type { EvaluatorObserver } from '../policy/evaluator.js';
 import { createDecisionLogger, ALWAYS_SECRET_HEADERS } from '../telemetry/decisionLog.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { loadTracer } from '../telemetry/tracing.js';
 import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
@@ -134,7 +135,11 @@ async function assemble(
         );
   if (rateLimitService !== null) opened.push(() => rateLimitService.close());
 
+  const tracer = await loadTracer(config.tracing, logger.child({ component: 'tracing' }));
+  if (tracer !== null) opened.push(() => tracer.shutdown());
+
   const check = createCheckPipeline({
+    tracer,
     identity,
     limits,
     policy: () => policy.current(),
@@ -239,6 +244,8 @@ async function assemble(
       await identity.close();
       storeMonitor.stop();
       await withinMs(store.close(), remaining(), () => logger.warn('store did not close in time'));
+      // Last, so the spans of the checks drained above are exported too.
+      if (tracer !== null) await withinMs(tracer.shutdown(), remaining(), () => logger.warn('traces not exported in time'));
       logger.info('portcullis stopped');
     })();
     return stopping;
