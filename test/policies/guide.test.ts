@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTINS, RegoCompileError } from '@portcullis/rego-wasm';
+import { CATALOG, REFUSED, RegoCompileError } from '@portcullis/rego-wasm';
 import { policyEval } from '../../src/cli/policy.js';
 import { compileRego, policiesDir } from './harness.js';
 
@@ -73,6 +73,13 @@ describe('policies/README.md', () => {
   it('lists exactly the builtins the compiler accepts', () => {
     const section = /<!-- builtins:start -->([\s\S]*?)<!-- builtins:end -->/.exec(guide)![1]!;
     const listed = [...section.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
-    expect(listed).toEqual(Object.keys(BUILTINS).sort());
+    const userBuiltins = Object.entries(CATALOG).filter(([, spec]) => spec.lowering !== 'host').map(([name]) => name);
+    expect(listed).toEqual(userBuiltins.sort());
+  });
+
+  it('lists every refused OPA builtin with the reason the compiler gives', () => {
+    const section = /<!-- refused:start -->([\s\S]*?)<!-- refused:end -->/.exec(guide)![1]!;
+    const rows = [...section.matchAll(/^\| `([^`]+)` \| (.*) \|$/gm)].map((m) => [m[1]!, m[2]!.replace(/\\\|/g, '|')] as const);
+    expect(Object.fromEntries(rows)).toEqual(REFUSED);
   });
 });

@@ -10,8 +10,8 @@ export { checkRego, type CheckOptions } from './tools/check.js';
 export { hostBuiltins, coverableLines, type HostCallbacks } from './tools/host.js';
 /** Canonical Rego v1 text of a module, comments kept (`policy fmt`). */
 export { formatModule } from './tools/format.js';
-/** Builtins a compiled policy may call, by name, with their arity. */
-export { BUILTINS } from './ir.js';
+/** Builtins a compiled policy may call (with arity and lowering), and those it refuses with the reason. */
+export { CATALOG, REFUSED, type BuiltinSpec } from './builtins/catalog.js';
 export type { Module, Rule } from './ast.js';
 
 export interface RegoSource {

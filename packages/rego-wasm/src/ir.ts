@@ -47,7 +47,7 @@ export type Stmt =
   /** Leaves index+1 enclosing Blocks. */
   | { op: 'break'; index: number }
   /**
-   * target := func(args...). `func` is a builtin's Rego name (see BUILTINS) or the name of a Func of this
+   * target := func(args...). `func` is a builtin's Rego name (see builtins/catalog.ts) or the name of a Func of this
    * Policy. FAILS when the result is undefined (a builtin error also yields undefined, as OPA's non-strict
    * mode does).
    */
@@ -123,56 +123,4 @@ export interface Policy {
   constants: string[];
   funcs: Func[];
   plans: Plan[];
-}
-
-/**
- * Builtins the compiler accepts, with their arity (arguments, not counting the result). Anything else is
- * refused at compile time. Operators are builtins too (`plus` for `+`, `internal.member_2` for `x in xs`).
- * The backend implements each one natively in Wasm or through the SDK's customBuiltins hook.
- */
-export const BUILTINS: Readonly<Record<string, number>> = {
-  // operators
-  equal: 2, neq: 2, lt: 2, lte: 2, gt: 2, gte: 2,
-  plus: 2, minus: 2, mul: 2, div: 2, rem: 2,
-  and: 2, or: 2, // set intersection and union (`minus` on two sets is set difference)
-  'internal.member_2': 2, // x in xs
-  'internal.member_3': 3, // k, v in xs
-  // aggregates
-  count: 1, sum: 1, product: 1, max: 1, min: 1, sort: 1, abs: 1, round: 1, ceil: 1, floor: 1,
-  // strings
-  startswith: 2, endswith: 2, contains: 2, lower: 1, upper: 1, split: 2, concat: 2, trim: 2,
-  trim_left: 2, trim_right: 2, trim_prefix: 2, trim_suffix: 2, trim_space: 1, replace: 3, substring: 3,
-  indexof: 2, sprintf: 2, format_int: 2, to_number: 1, 'strings.any_prefix_match': 2,
-  'strings.any_suffix_match': 2, 'strings.reverse': 1,
-  // types
-  is_string: 1, is_number: 1, is_boolean: 1, is_array: 1, is_object: 1, is_set: 1, is_null: 1, type_name: 1,
-  // collections
-  'object.get': 3, 'object.keys': 1, 'object.union': 2, 'object.remove': 2, 'array.concat': 2,
-  'array.slice': 3, 'array.reverse': 1, intersection: 1, union: 1,
-  // patterns and networks
-  'glob.match': 3, 'regex.match': 2, 'net.cidr_contains': 2,
-  // encodings
-  'base64.encode': 1, 'base64.decode': 1, 'base64url.encode_no_pad': 1, 'base64url.encode': 1,
-  'base64url.decode': 1, 'json.marshal': 1, 'json.unmarshal': 1, 'json.is_valid': 1,
-  'urlquery.encode': 1, 'urlquery.decode': 1, 'urlquery.encode_object': 1,
-  // time, tokens, units
-  'time.now_ns': 0, 'time.parse_rfc3339_ns': 1, 'io.jwt.decode': 1, 'units.parse_bytes': 1,
-  'time.date': 1, 'time.clock': 1, 'time.weekday': 1, 'time.add_date': 4, 'time.parse_duration_ns': 1,
-  'numbers.range': 2,
-  // hashes, hex, more strings, semantic versions, networks, regular expressions
-  'crypto.sha256': 1, 'crypto.sha1': 1, 'crypto.md5': 1, 'crypto.hmac.sha256': 2, 'crypto.hmac.sha1': 2,
-  'crypto.hmac.sha512': 2, 'crypto.hmac.md5': 2, 'crypto.hmac.equal': 2, 'hex.encode': 1, 'hex.decode': 1,
-  'strings.count': 2, 'strings.replace_n': 2, 'semver.is_valid': 1, 'semver.compare': 2, 'net.cidr_is_valid': 1,
-  'regex.replace': 3, 'regex.find_n': 3,
-};
-
-/**
- * Host probes the planner emits only when CompileOptions.print / .coverage ask for them (tools/host.ts answers
- * them). Not in BUILTINS: a policy cannot call them, since a production host does not provide them.
- */
-export const HOST_PROBES: Readonly<Record<string, number>> = { 'internal.print': 1, 'internal.cover': 1 };
-
-/** Arity of anything a `call` statement may name besides the policy's own functions. */
-export function callableArity(name: string): number | undefined {
-  return BUILTINS[name] ?? HOST_PROBES[name];
 }

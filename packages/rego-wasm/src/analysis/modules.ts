@@ -3,7 +3,7 @@
 // OPA evaluates: one value per complete rule, one collection per partial rule, one relation per function.
 import type { Import, Location, Module, Rule, RuleKind } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { BUILTINS } from '../ir.js';
+import { builtinSpec, REFUSED } from '../builtins/catalog.js';
 
 export interface RuleDefinition {
   rule: Rule;
@@ -216,22 +216,17 @@ export type CallTarget =
   | { kind: 'function'; group: RuleGroup; arity: number }
   | { kind: 'print' };
 
-/** Functions that are refused by name, with the reason users should read. */
 /** Refusals of calls outside the subset (as opposed to errors in the policy itself). */
-export const UNSUPPORTED_CALL_CONSTRUCTS: ReadonlySet<string> = new Set(['unknown function', 'http.send', 'opa.runtime', 'trace']);
-
-const REFUSED_CALLS: Readonly<Record<string, string>> = {
-  'http.send': 'network calls from policies are not supported; pass the data in input or data instead',
-  'opa.runtime': 'opa.runtime is not available in Portcullis',
-  trace: 'trace is not supported',
-};
+export const UNSUPPORTED_CALL_CONSTRUCTS: ReadonlySet<string> = new Set(['unknown function', ...Object.keys(REFUSED)]);
 
 export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string, loc: Location): CallTarget {
   const segments = name.split('.');
   const first = segments[0] as string;
   // For calls an import alias wins over a rule of the package with the same first segment.
   const globalPath = scope.aliases.get(first) ?? resolveGlobalName(root, scope, first);
-  const builtinArity = BUILTINS[name];
+  const spec = builtinSpec(name);
+  // Host probes (print output, coverage) are emitted by the compiler only; a policy cannot call them.
+  const builtinArity = spec === undefined || spec.lowering === 'host' ? undefined : spec.arity;
   // As in OPA, names the module defines (its package's rules, its import aliases, `data`) shadow builtins:
   // `max(x, y) := ...` in the package makes `max(7, 3)` call it.
   if (globalPath !== null) {
@@ -247,7 +242,7 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
   }
   if (builtinArity !== undefined) return { kind: 'builtin', name, arity: builtinArity };
   if (name === 'print') return { kind: 'print' };
-  const refusal = REFUSED_CALLS[name];
+  const refusal = Object.hasOwn(REFUSED, name) ? REFUSED[name] : undefined;
   if (refusal !== undefined) throw new RegoCompileError(loc, name, refusal, 'unsupported');
   throw new RegoCompileError(loc, 'unknown function', `${name} is not a supported builtin or a function of the policy`, 'undefined');
 }

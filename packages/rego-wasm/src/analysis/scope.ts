@@ -4,7 +4,7 @@
 // function parameters, `every` variables) make a name local even when it would otherwise be global.
 import type { Body, Expr, Term, VarTerm } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { BUILTINS } from '../ir.js';
+import { builtinSpec } from '../builtins/catalog.js';
 import { resolveGlobalName, type ModuleScope, type RuleTreeNode } from './modules.js';
 
 export interface VarScope {
@@ -83,7 +83,7 @@ export function withValueTerms(expr: Expr): Term[] {
   if (expr.type === 'not') return [];
   return (expr.with ?? []).map((modifier) => modifier.value).filter((value) => {
     const name = dottedName(value);
-    return name === null || BUILTINS[name] === undefined;
+    return name === null || builtinSpec(name) === undefined;
   });
 }
 

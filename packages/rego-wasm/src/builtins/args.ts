@@ -1,5 +1,6 @@
 // Argument checks shared by the JS builtins. A wrong type throws BuiltinArgError, which the table in
 // index.ts turns into undefined (OPA's non-strict evaluation: a builtin error makes the expression undefined).
+import { RegoObject, RegoSet } from './values.js';
 
 export class BuiltinArgError extends Error {
   readonly code = 'REGO_BUILTIN_ARG';
@@ -28,9 +29,16 @@ export function int(builtin: string, v: unknown): number {
   return n;
 }
 
-/** Sets reach JS builtins as arrays (the SDK passes arguments as JSON). */
+/** An array or a set, as its elements (bundles built by `opa build` hand sets over as arrays). */
 export function list(builtin: string, v: unknown): unknown[] {
+  if (v instanceof RegoSet) return [...v.items];
   if (!Array.isArray(v)) throw new BuiltinArgError(builtin, `expected an array or set, got ${typeName(v)}`);
+  return v;
+}
+
+/** An array, and only an array: where OPA's signature takes no set, a set is a type error. */
+export function array(builtin: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new BuiltinArgError(builtin, `expected an array, got ${typeName(v)}`);
   return v;
 }
 
@@ -39,14 +47,17 @@ export function strings(builtin: string, v: unknown): string[] {
 }
 
 export function obj(builtin: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new BuiltinArgError(builtin, `expected an object, got ${typeName(v)}`);
+  // A set, or an object with keys that are not strings, is not what these builtins take (OPA's type error).
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof RegoSet || v instanceof RegoObject) {
+    throw new BuiltinArgError(builtin, `expected an object with string keys, got ${typeName(v)}`);
   }
   return v as Record<string, unknown>;
 }
 
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
+  if (v instanceof RegoSet) return 'set';
+  if (v instanceof RegoObject) return 'object';
   if (Array.isArray(v)) return 'array';
   return typeof v;
 }

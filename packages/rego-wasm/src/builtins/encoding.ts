@@ -1,4 +1,4 @@
-// base64, base64url, JSON and URL-query encodings with Go's rules (strict decoding, QueryEscape's set).
+// base64, base64url, hex and URL-query encodings with Go's rules (strict decoding, QueryEscape's set).
 import { BuiltinArgError, list, obj, str } from './args.js';
 
 function decodeBase64(builtin: string, text: string, url: boolean): string {
@@ -28,7 +28,16 @@ function queryUnescape(s: string): string {
   return decodeURIComponent(s.replace(/\+/g, ' '));
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export const encodingBuiltins = {
+  'hex.encode': (s: unknown) => Buffer.from(str('hex.encode', s), 'utf8').toString('hex'),
+  'hex.decode': (s: unknown) => {
+    const text = str('hex.decode', s);
+    if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new BuiltinArgError('hex.decode', 'invalid hex');
+    // OPA keeps invalid UTF-8 bytes in its string; JS cannot, so such input is an error, not altered text.
+    return strictUtf8.decode(Buffer.from(text, 'hex'));
+  },
   'base64.encode': (s: unknown) => Buffer.from(str('base64.encode', s), 'utf8').toString('base64'),
   'base64.decode': (s: unknown) => decodeBase64('base64.decode', str('base64.decode', s), false),
   'base64.is_valid': (s: unknown) => {
@@ -45,17 +54,6 @@ export const encodingBuiltins = {
   },
   'base64url.encode_no_pad': (s: unknown) => Buffer.from(str('base64url.encode_no_pad', s), 'utf8').toString('base64url'),
   'base64url.decode': (s: unknown) => decodeBase64('base64url.decode', str('base64url.decode', s), true),
-  'json.marshal': (v: unknown) => goJsonMarshal(v),
-  'json.unmarshal': (s: unknown) => JSON.parse(str('json.unmarshal', s)) as unknown,
-  'json.is_valid': (s: unknown) => {
-    if (typeof s !== 'string') return false;
-    try {
-      JSON.parse(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
   'urlquery.encode': (s: unknown) => queryEscape(str('urlquery.encode', s)),
   'urlquery.decode': (s: unknown) => queryUnescape(str('urlquery.decode', s)),
   'urlquery.encode_object': (o: unknown) => {

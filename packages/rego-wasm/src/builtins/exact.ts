@@ -32,7 +32,8 @@ export function parseExactJson(text: string): unknown {
         if (typeof key !== 'string') fail();
         ws();
         if (text[pos++] !== ':') fail();
-        out[key as string] = value();
+        // defineProperty: a key named __proto__ is data, never the object's prototype.
+        Object.defineProperty(out, key as string, { value: value(), enumerable: true, writable: true, configurable: true });
         ws();
         const sep = text[pos++];
         if (sep === '}') return out;
@@ -122,3 +123,6 @@ export function bigIntArg(builtin: string, v: unknown): bigint {
 export function exactInt(v: bigint): bigint | number {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
+
+export const INT64_MIN = -(1n << 63n);
+export const INT64_MAX = (1n << 63n) - 1n;

@@ -2,7 +2,7 @@
 // non-delimiter characters, `**` any run at all, `?` one non-delimiter character, `[abc]` `[a-z]` `[!a-z]`
 // classes, `{a,b}` alternatives (which may nest patterns), `\` escapes. delimiters `[]` means `["."]`;
 // null means no delimiters. Patterns compile to anchored RegExps, cached by (pattern, delimiters).
-import { BuiltinArgError, str, strings } from './args.js';
+import { array, BuiltinArgError, str } from './args.js';
 
 const cache = new Map<string, RegExp>();
 const CACHE_LIMIT = 1000;
@@ -77,7 +77,7 @@ export function globMatch(pattern: unknown, delimiters: unknown, match: unknown)
   let delims: string[];
   if (delimiters === null) delims = [];
   else {
-    delims = strings('glob.match', delimiters);
+    delims = array('glob.match', delimiters).map((d) => str('glob.match', d));
     if (delims.length === 0) delims = ['.'];
   }
   const key = `${JSON.stringify(delims)}\u0000${pat}`;
@@ -89,3 +89,13 @@ export function globMatch(pattern: unknown, delimiters: unknown, match: unknown)
   }
   return re.test(text);
 }
+
+/** gobwas/glob's QuoteMeta: a backslash before each of * ? \\ [ ] { }. */
+function quoteMeta(s: unknown): string {
+  return str('glob.quote_meta', s).replace(/[*?\\[\]{}]/g, '\\$&');
+}
+
+export const globBuiltins = {
+  'glob.match': globMatch,
+  'glob.quote_meta': quoteMeta,
+};

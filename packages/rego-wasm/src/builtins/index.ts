@@ -1,36 +1,51 @@
-// Builtins implemented in JavaScript, called by policy modules through the SDK's opa_builtinN hook with
-// JSON arguments (sets arrive as arrays). The same table serves bundles built by `opa build -t wasm`, so it
-// also carries OPA's names for what the SDK lacks. Every entry catches its own errors and returns undefined:
-// in OPA's non-strict evaluation a builtin error makes the expression undefined, it never fails the query.
-import { compatBuiltins } from './compat.js';
+// The JavaScript builtins, as the SDK's customBuiltins table. Policy modules call them through the
+// opa_builtinN hook: modules this package compiles under `portcullis.wire.<name>` with exact wire texts
+// (wire.ts), bundles built by `opa build -t wasm` under the plain name with the SDK's JSON (sets as
+// arrays). Every entry catches its own errors and returns undefined: in OPA's non-strict evaluation a
+// builtin error makes the expression undefined, it never fails the query.
+import { arrayBuiltins } from './array.js';
+import { bitsBuiltins } from './bits.js';
+import { cryptoBuiltins } from './crypto.js';
 import { encodingBuiltins } from './encoding.js';
-import { globMatch } from './glob.js';
-import { decodeVerify, jwtVerifyBuiltins } from './jwt.js';
-import { exactWireNames, wireAliases } from './names.js';
-import { parseExactJson, stringifyExactJson, toJsNumbers } from './exact.js';
-import { cidrContains } from './net.js';
-import { regexMatch } from './regex.js';
-import { sprintf } from './sprintf.js';
+import { globBuiltins } from './glob.js';
+import { graphBuiltins } from './graph.js';
+import { jsonBuiltins } from './json.js';
+import { jwtBuiltins } from './jwt.js';
+import { netBuiltins } from './net.js';
+import { numbersBuiltins } from './numbers.js';
+import { objectBuiltins } from './object.js';
+import { opaBuiltins } from './opa.js';
+import { regexBuiltins } from './regex.js';
+import { semverBuiltins } from './semver.js';
+import { setBuiltins } from './sets.js';
+import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
-import { jwtDecode, nowNs, parseBytes, parseRfc3339Ns } from './time.js';
+import { timeBuiltins } from './time.js';
+import { typeBuiltins } from './types.js';
+import { unitsBuiltins } from './units.js';
+import { uuidBuiltins } from './uuid.js';
+import { yamlBuiltins } from './yaml.js';
+import { toJsNumbers } from './exact.js';
+import { toPlainJson } from './values.js';
+import { parseWire, stringifyWire } from './wire.js';
 
 type Builtin = (...args: unknown[]) => unknown;
 
-const implementations: Record<string, Builtin> = {
-  ...(compatBuiltins as Record<string, Builtin>),
-  ...jwtVerifyBuiltins,
-  'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, Number(nowNs())),
-  ...(stringBuiltins as Record<string, Builtin>),
-  ...(encodingBuiltins as Record<string, Builtin>),
-  sprintf: sprintf as Builtin,
-  'glob.match': globMatch as Builtin,
-  'regex.match': regexMatch as Builtin,
-  'net.cidr_contains': cidrContains as Builtin,
-  'time.now_ns': nowNs as Builtin,
-  'time.parse_rfc3339_ns': parseRfc3339Ns as Builtin,
-  'units.parse_bytes': parseBytes as Builtin,
-  'io.jwt.decode': jwtDecode as Builtin,
-};
+/** Every JavaScript implementation, by OPA name: one table per OPA namespace. */
+export const implementations: Readonly<Record<string, Builtin>> = Object.assign(
+  Object.create(null) as Record<string, Builtin>,
+  arrayBuiltins, bitsBuiltins, cryptoBuiltins, encodingBuiltins, globBuiltins, graphBuiltins, jsonBuiltins,
+  jwtBuiltins, netBuiltins, numbersBuiltins, objectBuiltins, opaBuiltins, regexBuiltins, semverBuiltins,
+  setBuiltins, sprintfBuiltins, stringBuiltins, timeBuiltins, typeBuiltins, unitsBuiltins, uuidBuiltins,
+  yamlBuiltins,
+);
+
+const WIRE_PREFIX = 'portcullis.wire.';
+
+/** The name a compiled module lists a JavaScript builtin under (the SDK's own would win over the plain name). */
+export function builtinWireName(regoName: string): string {
+  return `${WIRE_PREFIX}${regoName}`;
+}
 
 /** Results the module can take back: JSON values only (NaN and infinities are errors). */
 function isJsonValue(v: unknown): boolean {
@@ -38,11 +53,11 @@ function isJsonValue(v: unknown): boolean {
   return v !== undefined;
 }
 
-function nonStrict(impl: Builtin): Builtin {
+function plainJson(impl: Builtin): Builtin {
   return (...args: unknown[]) => {
     try {
-      // Bundles built by `opa build` take a JS number back: a BigInt becomes the nearest double.
-      const result = toJsNumbers(impl(...args));
+      // Bundles built by `opa build` take plain JSON back: BigInt becomes the nearest double, sets arrays.
+      const result = toJsNumbers(toPlainJson(impl(...args)));
       return isJsonValue(result) ? result : undefined;
     } catch {
       return undefined;
@@ -50,15 +65,14 @@ function nonStrict(impl: Builtin): Builtin {
   };
 }
 
-/** The `portcullis.exact.*` form: JSON texts in, JSON text out, integers exact at any size (names.ts). */
-function exactWire(impl: Builtin): Builtin {
+function wire(impl: Builtin): Builtin {
   return (...texts: unknown[]) => {
     try {
-      const args = texts.map((t) => (typeof t === 'string' ? parseExactJson(t) : undefined));
+      const args = texts.map((t) => (typeof t === 'string' ? parseWire(t) : undefined));
       if (args.includes(undefined)) return undefined;
       const result = impl(...args);
-      if (result === undefined || (typeof result === 'number' && !Number.isFinite(result))) return undefined;
-      return stringifyExactJson(result);
+      if (result === undefined) return undefined;
+      return stringifyWire(result);
     } catch {
       return undefined;
     }
@@ -66,13 +80,8 @@ function exactWire(impl: Builtin): Builtin {
 }
 
 export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
-  Object.entries(implementations).map(([name, impl]) => [name, nonStrict(impl)]),
+  Object.entries(implementations).flatMap(([name, impl]) => [
+    [name, plainJson(impl)],
+    [builtinWireName(name), wire(impl)],
+  ]),
 );
-for (const [rego, wire] of Object.entries(wireAliases())) {
-  const impl = customBuiltins[rego];
-  if (impl) customBuiltins[wire] = impl;
-}
-for (const [rego, wire] of exactWireNames()) {
-  const impl = implementations[rego];
-  if (impl) customBuiltins[wire] = exactWire(impl);
-}

@@ -3,7 +3,35 @@
 // synchronously. Keys: `secret` for HMAC; `cert` as PEM (certificate or public key), a JWK or a JWKS.
 import { createHmac, createPublicKey, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
 import { BuiltinArgError, obj, str } from './args.js';
-import { jwtDecode } from './time.js';
+import { nowNs } from './time.js';
+
+function decodeJsonPart(part: string, what: string): Record<string, unknown> {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(part)) throw new BuiltinArgError('io.jwt.decode', `${what} is not base64url`);
+  const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BuiltinArgError('io.jwt.decode', `${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * [header, payload, signature as hex] without verifying anything, as OPA's io.jwt.decode: a JWE (a header
+ * with `enc`) is an error, and a token whose header says `cty: JWT` decodes the token nested in its payload.
+ */
+export function jwtDecode(token: unknown, depth = 0): [Record<string, unknown>, Record<string, unknown>, string] {
+  const parts = str('io.jwt.decode', token).split('.');
+  if (parts.length !== 3) throw new BuiltinArgError('io.jwt.decode', 'a JWS compact token has three parts');
+  const header = decodeJsonPart(parts[0]!, 'header');
+  if (header.enc !== undefined) throw new BuiltinArgError('io.jwt.decode', 'JWT is a JWE object, which is not supported');
+  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
+    if (depth >= 8) throw new BuiltinArgError('io.jwt.decode', 'tokens nested too deeply');
+    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[1]!)) throw new BuiltinArgError('io.jwt.decode', 'payload is not base64url');
+    return jwtDecode(Buffer.from(parts[1]!, 'base64url').toString('utf8'), depth + 1);
+  }
+  const payload = decodeJsonPart(parts[1]!, 'payload');
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[2]!)) throw new BuiltinArgError('io.jwt.decode', 'signature is not base64url');
+  return [header, payload, Buffer.from(parts[2]!, 'base64url').toString('hex')];
+}
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 
@@ -88,3 +116,9 @@ export function decodeVerify(token: unknown, constraints: unknown, nowNs: number
   }
   return [true, header, payload];
 }
+
+export const jwtBuiltins: Record<string, (...args: unknown[]) => unknown> = {
+  'io.jwt.decode': (token: unknown) => jwtDecode(token),
+  'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, Number(nowNs())),
+  ...jwtVerifyBuiltins,
+};

@@ -1,5 +1,6 @@
-// net.cidr_contains(cidr, cidr_or_ip): IPv4 and IPv6, as bit strings compared under the outer prefix.
-import { BuiltinArgError, str } from './args.js';
+// net.*: CIDRs and addresses (IPv4 and IPv6) as bit strings, printed as Go's net package prints them.
+import { BuiltinArgError, list, str } from './args.js';
+import { RegoSet } from './values.js';
 
 interface Prefix {
   bits: bigint;
@@ -95,3 +96,105 @@ export function cidrIsValid(s: unknown): boolean {
     return false;
   }
 }
+
+/** Go's net.IP.String(): dotted IPv4 (also for IPv4-mapped IPv6), RFC 5952 IPv6 otherwise. */
+function formatAddr(bits: bigint, width: number): string {
+  if (width === 32 || bits >> 32n === 0xffffn) {
+    const v4 = bits & 0xffffffffn;
+    return [24n, 16n, 8n, 0n].map((s) => String((v4 >> s) & 0xffn)).join('.');
+  }
+  const groups = Array.from({ length: 8 }, (_, i) => Number((bits >> BigInt(112 - 16 * i)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [bestStart, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+function parseCidrStrict(name: string, text: unknown): Prefix {
+  try {
+    return parsePrefix(str(name, text), false);
+  } catch {
+    throw new BuiltinArgError(name, `invalid CIDR ${JSON.stringify(text)}`);
+  }
+}
+
+/** net.cidr_expand refuses to list more addresses than this (a /12 of IPv4); OPA would exhaust memory. */
+const MAX_EXPAND = 1n << 20n;
+
+/** The smallest CIDRs covering [start, end] exactly. */
+function rangeToCidrs(start: bigint, end: bigint, width: number): string[] {
+  const out: string[] = [];
+  let cur = start;
+  while (cur <= end) {
+    let size = 0;
+    while (size < width) {
+      const block = 1n << BigInt(size + 1);
+      if (cur % block !== 0n || cur + block - 1n > end) break;
+      size++;
+    }
+    out.push(`${formatAddr(cur, width)}/${width - size}`);
+    cur += 1n << BigInt(size);
+  }
+  return out;
+}
+
+function mergeCidrs(name: string, items: unknown[]): string[] {
+  const byWidth = new Map<number, Array<[bigint, bigint]>>();
+  for (const item of items) {
+    const p = (() => {
+      try {
+        return parsePrefix(str(name, item), true);
+      } catch {
+        throw new BuiltinArgError(name, `invalid address or CIDR ${JSON.stringify(item)}`);
+      }
+    })();
+    const start = masked(p.bits, p.width, p.length);
+    const range: [bigint, bigint] = [start, start + (1n << BigInt(p.width - p.length)) - 1n];
+    byWidth.set(p.width, [...(byWidth.get(p.width) ?? []), range]);
+  }
+  const out: string[] = [];
+  for (const width of [32, 128]) {
+    const ranges = (byWidth.get(width) ?? []).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const merged: Array<[bigint, bigint]> = [];
+    for (const r of ranges) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && r[0] <= last[1] + 1n) last[1] = r[1] > last[1] ? r[1] : last[1];
+      else merged.push([r[0], r[1]]);
+    }
+    for (const [s, e] of merged) out.push(...rangeToCidrs(s, e, width));
+  }
+  return out;
+}
+
+export const netBuiltins = {
+  'net.cidr_contains': cidrContains,
+  // The deprecated name of net.cidr_contains.
+  'net.cidr_overlap': cidrContains,
+  'net.cidr_is_valid': cidrIsValid,
+  'net.cidr_intersects': (a: unknown, b: unknown) => {
+    const x = parseCidrStrict('net.cidr_intersects', a);
+    const y = parseCidrStrict('net.cidr_intersects', b);
+    if (x.width !== y.width) return false;
+    const shorter = Math.min(x.length, y.length);
+    return masked(x.bits, x.width, shorter) === masked(y.bits, y.width, shorter);
+  },
+  'net.cidr_expand': (c: unknown) => {
+    const p = parseCidrStrict('net.cidr_expand', c);
+    const count = 1n << BigInt(p.width - p.length);
+    if (count > MAX_EXPAND) throw new BuiltinArgError('net.cidr_expand', `${String(c)} holds ${count} addresses, more than ${MAX_EXPAND}`);
+    const start = masked(p.bits, p.width, p.length);
+    return new RegoSet(Array.from({ length: Number(count) }, (_, i) => formatAddr(start + BigInt(i), p.width)));
+  },
+  'net.cidr_merge': (xs: unknown) => new RegoSet(mergeCidrs('net.cidr_merge', list('net.cidr_merge', xs))),
+};

@@ -1,7 +1,8 @@
 // sprintf with Go's fmt verbs as OPA applies them to Rego values: %s %v %d %q %x %X %o %b %f %e %g %t %%,
 // flags (- + 0 space #), width and precision. Composite values print in Rego syntax (`[1, "a"]`,
 // `{"k": 1}`). A verb that does not fit its argument prints Go's `%!verb(type=value)` marker.
-import { list, str } from './args.js';
+import { array, str } from './args.js';
+import { RegoObject, RegoSet } from './values.js';
 
 /** A value as Rego prints it inside a composite (strings quoted) or at the top level (strings bare). */
 export function regoText(v: unknown, quoted: boolean): string {
@@ -9,6 +10,8 @@ export function regoText(v: unknown, quoted: boolean): string {
   if (typeof v === 'string') return quoted ? JSON.stringify(v) : v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return `[${v.map((x) => regoText(x, true)).join(', ')}]`;
+  if (v instanceof RegoSet) return v.items.length === 0 ? 'set()' : `{${v.items.map((x) => regoText(x, true)).join(', ')}}`;
+  if (v instanceof RegoObject) return `{${v.entries.map(([k, x]) => `${regoText(k, true)}: ${regoText(x, true)}`).join(', ')}}`;
   if (typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${regoText(x, true)}`);
     return `{${entries.join(', ')}}`;
@@ -33,6 +36,7 @@ function goType(v: unknown): string {
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
   if (v === null) return '<nil>';
+  if (v instanceof RegoSet) return '*ast.set';
   return Array.isArray(v) ? 'ast.Array' : 'ast.Object';
 }
 
@@ -165,7 +169,7 @@ function formatOne(spec: Spec, v: unknown): string {
 
 export function sprintf(format: unknown, values: unknown): string {
   const fmt = str('sprintf', format);
-  const args = list('sprintf', values);
+  const args = array('sprintf', values);
   let out = '';
   let argIndex = 0;
   const re = /%([-+ 0#]*)(\d+)?(?:\.(\d*))?([a-zA-Z%])/gy;
@@ -211,3 +215,5 @@ export function sprintf(format: unknown, values: unknown): string {
   }
   return out;
 }
+
+export const sprintfBuiltins = { sprintf };

@@ -1,7 +1,7 @@
 // String builtins. Rego strings are sequences of code points: counts and indexes are in code points,
 // never UTF-16 units.
 import { exactInt } from './exact.js';
-import { BuiltinArgError, int, list, num, str, strings } from './args.js';
+import { BuiltinArgError, int, list, num, obj, str, strings } from './args.js';
 
 const codePoints = (s: string): string[] => Array.from(s);
 
@@ -16,7 +16,53 @@ function trimWith(s: string, cutset: string, left: boolean, right: boolean): str
   return cps.slice(start, end).join('');
 }
 
+/** Go's byte-wise string order (UTF-8), which differs from JS's UTF-16 order above U+FFFF. */
+function utf8Compare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Go's strings.NewReplacer(pairs...).Replace: one left-to-right pass, the earliest pair wins at a position. */
+function replaceN(patterns: unknown, s: unknown): string {
+  const text = str('strings.replace_n', s);
+  const pairs = Object.entries(obj('strings.replace_n', patterns))
+    .map(([k, v]) => [k, str('strings.replace_n', v)] as const)
+    .sort(([x], [y]) => utf8Compare(x, y));
+  // Go's replacer treats an empty pattern specially (it matches between all characters); refuse it.
+  if (pairs.some(([from]) => from === '')) throw new BuiltinArgError('strings.replace_n', 'an empty pattern is not supported');
+  let out = '';
+  let i = 0;
+  outer: while (i < text.length) {
+    for (const [from, to] of pairs) {
+      if (text.startsWith(from, i)) {
+        out += to;
+        i += from.length;
+        continue outer;
+      }
+    }
+    out += text[i];
+    i++;
+  }
+  return out;
+}
+
 export const stringBuiltins = {
+  indexof_n: (s: unknown, sub: unknown) => {
+    const text = codePoints(str('indexof_n', s));
+    const needle = codePoints(str('indexof_n', sub));
+    if (needle.length === 0) throw new BuiltinArgError('indexof_n', 'empty search character');
+    const found: number[] = [];
+    for (let i = 0; i + needle.length <= text.length; i++) {
+      if (needle.every((c, j) => text[i + j] === c)) found.push(i);
+    }
+    return found;
+  },
+  'strings.replace_n': replaceN,
+  'strings.count': (s: unknown, sub: unknown) => {
+    const text = str('strings.count', s);
+    const needle = str('strings.count', sub);
+    if (needle === '') return Array.from(text).length + 1;
+    return text.split(needle).length - 1;
+  },
   lower: (s: unknown) => str('lower', s).toLowerCase(),
   upper: (s: unknown) => str('upper', s).toUpperCase(),
   startswith: (s: unknown, p: unknown) => str('startswith', s).startsWith(str('startswith', p)),

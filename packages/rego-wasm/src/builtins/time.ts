@@ -1,8 +1,7 @@
-// time.now_ns, time.parse_rfc3339_ns, units.parse_bytes, io.jwt.decode.
-// Nanosecond timestamps and byte counts exceed 2^53, so these return BigInt: modules Portcullis emits take
-// them back exactly (see exact.ts); OPA-built bundles get the nearest double.
-import { BuiltinArgError, str } from './args.js';
-import { exactInt } from './exact.js';
+// time.*: nanosecond timestamps exceed 2^53, so these return BigInt: modules Portcullis emits take them back
+// exactly (see exact.ts); OPA-built bundles get the nearest double.
+import { BuiltinArgError, int, str } from './args.js';
+import { bigIntArg, exactInt, INT64_MAX, INT64_MIN } from './exact.js';
 
 export function nowNs(): bigint {
   return process.hrtime.bigint() - hrtimeAtStart + wallAtStartNs;
@@ -42,79 +41,306 @@ export function parseRfc3339Ns(s: unknown): bigint | number {
   return exactInt(ns);
 }
 
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const NS_PER_MS = 1_000_000n;
+
 /**
- * OPA's byte units up to exa. OPA refuses zetta and beyond; they are kept (exact) because policies written
- * for other Rego engines (regorus) use them and a refusal would change working policies.
+ * time.* take ns since the epoch (an integer that fits int64, as OPA requires), or [ns, timezone]. The zone
+ * is UTC when empty or absent, `Local` is the process's zone (TZ), anything else an IANA name; an unknown zone
+ * is an error (undefined), never a guess.
  */
-const UNIT_MULTIPLIERS: Record<string, bigint> = {
-  '': 1n,
-  k: 10n ** 3n, kb: 10n ** 3n, ki: 1n << 10n, kib: 1n << 10n,
-  m: 10n ** 6n, mb: 10n ** 6n, mi: 1n << 20n, mib: 1n << 20n,
-  g: 10n ** 9n, gb: 10n ** 9n, gi: 1n << 30n, gib: 1n << 30n,
-  t: 10n ** 12n, tb: 10n ** 12n, ti: 1n << 40n, tib: 1n << 40n,
-  p: 10n ** 15n, pb: 10n ** 15n, pi: 1n << 50n, pib: 1n << 50n,
-  e: 10n ** 18n, eb: 10n ** 18n, ei: 1n << 60n, eib: 1n << 60n,
-  z: 10n ** 21n, zb: 10n ** 21n, zi: 1n << 70n, zib: 1n << 70n,
-  y: 10n ** 24n, yb: 10n ** 24n, yi: 1n << 80n, yib: 1n << 80n,
-  r: 10n ** 27n, rb: 10n ** 27n, q: 10n ** 30n, qb: 10n ** 30n,
+function zonedNs(name: string, x: unknown): { ns: bigint; zone: string } {
+  let value: unknown = x;
+  let zone = 'UTC';
+  if (Array.isArray(x)) {
+    if (x.length === 0 || x.length > 2) throw new BuiltinArgError(name, 'expected ns or [ns, timezone]');
+    if (x.length === 2) {
+      if (typeof x[1] !== 'string') throw new BuiltinArgError(name, 'timezone must be a string');
+      if (x[1] !== '') zone = x[1];
+    }
+    value = x[0];
+  }
+  const ns = bigIntArg(name, value);
+  if (ns < INT64_MIN || ns > INT64_MAX) throw new BuiltinArgError(name, 'timestamp too big');
+  return { ns, zone };
+}
+
+function utcNs(name: string, x: unknown): bigint {
+  const { ns, zone } = zonedNs(name, x);
+  if (zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${zone} is not supported`);
+  return ns;
+}
+
+interface CivilTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: string;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per zone (building one is costly); ICU's zone database stands in for Go's. */
+function zoneFormat(name: string, zone: string): Intl.DateTimeFormat {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
+    const timeZone = zone === 'Local' ? new Intl.DateTimeFormat().resolvedOptions().timeZone : zone;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric',
+        hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'long',
+      });
+    } catch {
+      throw new BuiltinArgError(name, `unknown time zone ${JSON.stringify(zone)}`);
+    }
+    zoneFormats.set(zone, format);
+  }
+  return format;
+}
+
+/** The wall-clock date and time of an instant in the argument's zone. */
+function civilTime(name: string, x: unknown): CivilTime {
+  const { ns, zone } = zonedNs(name, x);
+  const date = new Date(msOf(ns));
+  if (zone === 'UTC') {
+    return {
+      year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(),
+      hour: date.getUTCHours(), minute: date.getUTCMinutes(), second: date.getUTCSeconds(),
+      weekday: WEEKDAYS[date.getUTCDay()] ?? '',
+    };
+  }
+  const parts = Object.fromEntries(zoneFormat(name, zone).formatToParts(date).map((p) => [p.type, p.value]));
+  const yearOfEra = Number(parts['year']);
+  return {
+    // Go counts years astronomically (1 BC is year 0).
+    year: parts['era'] === 'BC' ? 1 - yearOfEra : yearOfEra,
+    month: Number(parts['month']), day: Number(parts['day']),
+    hour: Number(parts['hour']), minute: Number(parts['minute']), second: Number(parts['second']),
+    weekday: parts['weekday'] ?? '',
+  };
+}
+
+/** Floor division: the millisecond that contains ns (also before 1970). */
+function msOf(ns: bigint): number {
+  const q = ns / NS_PER_MS;
+  return Number(ns % NS_PER_MS < 0n ? q - 1n : q);
+}
+
+function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | number {
+  const ns = utcNs('time.add_date', x);
+  const date = new Date(msOf(ns));
+  date.setUTCFullYear(
+    date.getUTCFullYear() + int('time.add_date', y),
+    date.getUTCMonth() + int('time.add_date', m),
+    date.getUTCDate() + int('time.add_date', d),
+  );
+  const subMs = ns - BigInt(msOf(ns)) * NS_PER_MS;
+  const result = BigInt(date.getTime()) * NS_PER_MS + subMs;
+  // Go's UnixNano is undefined outside int64: an error here, not a wrapped value.
+  if (result < INT64_MIN || result > INT64_MAX) throw new BuiltinArgError('time.add_date', 'result outside the int64 nanosecond range');
+  return exactInt(result);
+}
+
+const DURATION_UNITS: Record<string, bigint> = {
+  ns: 1n, us: 1_000n, '\u00b5s': 1_000n, '\u03bcs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
 };
 
-const MANTISSA_BITS = 64n;
-
-function bitLength(n: bigint): bigint {
-  return BigInt(n.toString(2).length);
-}
-
 /**
- * num / den rounded to a 64-bit mantissa (round half to even), as Go's big.Float at its default precision:
- * returns [mantissa, exponent] with value = mantissa * 2^exponent. num, den > 0.
+ * A component's fraction as Go's time.ParseDuration computes it: digits accumulate while they fit int64,
+ * then int64(float64(f) * (float64(unit) / scale)) in IEEE doubles (the same operations JS performs).
  */
-function roundToFloat64Mantissa(num: bigint, den: bigint): [bigint, bigint] {
-  // Choose exp so that num / den / 2^exp has exactly 64 integer bits.
-  let exp = bitLength(num) - bitLength(den) - MANTISSA_BITS;
-  const scaled = (e: bigint): [bigint, bigint] => (e >= 0n ? [num, den << e] : [num << -e, den]);
-  let [n, d] = scaled(exp);
-  if (n / d >= 1n << MANTISSA_BITS) [n, d] = scaled(++exp);
-  else if (n / d < 1n << (MANTISSA_BITS - 1n)) [n, d] = scaled(--exp);
-  let q = n / d;
-  const r2 = (n % d) * 2n;
-  if (r2 > d || (r2 === d && (q & 1n) === 1n)) q += 1n;
-  return [q, exp];
-}
-
-/**
- * units.parse_bytes as OPA computes it: the amount parsed into a big.Float (64-bit mantissa), multiplied by
- * the unit at that precision, truncated to an integer. Exact at any size.
- */
-export function parseBytes(s: unknown): bigint | number {
-  const text = str('units.parse_bytes', s).toLowerCase().replace(/"/g, '');
-  const m = /^(\d+\.?\d*|\.\d+)([a-z]*)$/.exec(text);
-  if (!m) throw new BuiltinArgError('units.parse_bytes', `could not parse ${JSON.stringify(s)}`);
-  const multiplier = UNIT_MULTIPLIERS[m[2]!];
-  if (multiplier === undefined) throw new BuiltinArgError('units.parse_bytes', `unknown unit in ${JSON.stringify(s)}`);
-  const [whole, fraction = ''] = m[1]!.split('.');
-  const num = BigInt(`${whole}${fraction}` || '0');
-  if (num === 0n) return 0;
-  const [mantissa, exp] = roundToFloat64Mantissa(num, 10n ** BigInt(fraction.length));
-  const [product, exp2] = roundToFloat64Mantissa(mantissa * multiplier * (exp >= 0n ? 1n << exp : 1n), exp >= 0n ? 1n : 1n << -exp);
-  return exactInt(exp2 >= 0n ? product << exp2 : product >> -exp2);
-}
-
-function decodeJsonPart(part: string, what: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(part)) throw new BuiltinArgError('io.jwt.decode', `${what} is not base64url`);
-  const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new BuiltinArgError('io.jwt.decode', `${what} is not a JSON object`);
+function fractionNs(digits: string, unit: bigint): bigint {
+  let f = 0n;
+  let scale = 1;
+  for (const ch of digits) {
+    if (f > INT64_MAX / 10n) break;
+    const next = f * 10n + BigInt(ch);
+    if (next > INT64_MAX) break;
+    f = next;
+    scale *= 10;
   }
-  return value as Record<string, unknown>;
+  return BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
 }
 
-/** [header, payload, signature as hex] without verifying anything, as OPA's io.jwt.decode. */
-export function jwtDecode(token: unknown): [Record<string, unknown>, Record<string, unknown>, string] {
-  const parts = str('io.jwt.decode', token).split('.');
-  if (parts.length !== 3) throw new BuiltinArgError('io.jwt.decode', 'a JWS compact token has three parts');
-  const header = decodeJsonPart(parts[0]!, 'header');
-  const payload = decodeJsonPart(parts[1]!, 'payload');
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[2]!)) throw new BuiltinArgError('io.jwt.decode', 'signature is not base64url');
-  return [header, payload, Buffer.from(parts[2]!, 'base64url').toString('hex')];
+/** Go's time.ParseDuration: int64 nanoseconds, exact integer parts, fractions as Go computes them. */
+function parseDurationNs(s: unknown): bigint | number {
+  let text = str('time.parse_duration_ns', s);
+  const negative = text.startsWith('-');
+  if (text.startsWith('-') || text.startsWith('+')) text = text.slice(1);
+  if (text === '0') return 0;
+  if (!/^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.test(text)) {
+    throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
+  }
+  let total = 0n;
+  for (const part of text.matchAll(/(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) {
+    const unit = DURATION_UNITS[part[3]!]!;
+    total += BigInt(part[1] || '0') * unit + fractionNs(part[2] ?? '', unit);
+    if (total > INT64_MAX + (negative ? 1n : 0n)) throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
+  }
+  return exactInt(negative ? -total : total);
 }
+
+export const timeBuiltins = {
+  'time.now_ns': nowNs,
+  'time.parse_rfc3339_ns': parseRfc3339Ns,
+  'time.date': (x: unknown) => {
+    const t = civilTime('time.date', x);
+    return [t.year, t.month, t.day];
+  },
+  'time.clock': (x: unknown) => {
+    const t = civilTime('time.clock', x);
+    return [t.hour, t.minute, t.second];
+  },
+  'time.weekday': (x: unknown) => civilTime('time.weekday', x).weekday,
+  'time.add_date': addDate,
+  'time.parse_duration_ns': parseDurationNs,
+  'time.diff': timeDiff,
+  'time.format': timeFormat,
+};
+
+/** time.diff as OPA computes it: [years, months, days, hours, minutes, seconds] between two instants. */
+function timeDiff(a: unknown, b: unknown): number[] {
+  let x = zonedNs('time.diff', a);
+  let y = zonedNs('time.diff', b);
+  // Both are read in the first argument's zone; then ordered so that the difference is not negative.
+  y = { ns: y.ns, zone: x.zone };
+  if (x.ns > y.ns) [x, y] = [{ ns: y.ns, zone: x.zone }, { ns: x.ns, zone: x.zone }];
+  const t1 = civilTime('time.diff', [exactInt(x.ns), x.zone]);
+  const t2 = civilTime('time.diff', [exactInt(y.ns), y.zone]);
+  let year = t2.year - t1.year;
+  let month = t2.month - t1.month;
+  let day = t2.day - t1.day;
+  let hour = t2.hour - t1.hour;
+  let min = t2.minute - t1.minute;
+  let sec = t2.second - t1.second;
+  if (sec < 0) [sec, min] = [sec + 60, min - 1];
+  if (min < 0) [min, hour] = [min + 60, hour - 1];
+  if (hour < 0) [hour, day] = [hour + 24, day - 1];
+  if (day < 0) {
+    const overflow = new Date(0);
+    overflow.setUTCFullYear(t1.year, t1.month - 1, 32);
+    [day, month] = [day + 32 - overflow.getUTCDate(), month - 1];
+  }
+  if (month < 0) [month, year] = [month + 12, year - 1];
+  return [year, month, day, hour, min, sec];
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** The zone's UTC offset in seconds at an instant, and Go's abbreviation for it. */
+function zoneOffset(name: string, ms: number, zone: string): { seconds: number; abbreviation: string } {
+  if (zone === 'UTC') return { seconds: 0, abbreviation: 'UTC' };
+  const timeZone = zone === 'Local' ? new Intl.DateTimeFormat().resolvedOptions().timeZone : zone;
+  const part = (style: 'longOffset' | 'short'): string => {
+    try {
+      const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: style }).formatToParts(new Date(ms));
+      return parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
+    } catch {
+      throw new BuiltinArgError(name, `unknown time zone ${JSON.stringify(zone)}`);
+    }
+  };
+  const m = /^GMT(?:([+-])(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(part('longOffset'));
+  if (!m) throw new BuiltinArgError(name, `no offset for time zone ${JSON.stringify(zone)}`);
+  const sign = m[1] === '-' ? -1 : 1;
+  const seconds = m[1] === undefined ? 0 : sign * (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0));
+  return { seconds, abbreviation: part('short') };
+}
+
+const pad = (n: number, width: number, fill = '0'): string => String(n).padStart(width, fill);
+
+/** Go's layout tokens, longest first where they share a prefix (as Go's nextStdChunk tries them). */
+const LAYOUT_TOKEN = /January|Jan|Monday|Mon|MST|2006|002|__2|_2|01|02|03|04|05|06|15|1|2|3|4|5|PM|pm|Z070000|Z07:00:00|Z0700|Z07:00|Z07|-070000|-07:00:00|-0700|-07:00|-07|[.,](?:0+|9+)(?!\d)/y;
+
+/** time.format: Go's Time.Format with the layout (default RFC 3339 with nanoseconds, zeros trimmed). */
+function timeFormat(x: unknown): string {
+  const name = 'time.format';
+  let value: unknown = x;
+  let layout = '2006-01-02T15:04:05.999999999Z07:00';
+  if (Array.isArray(x) && x.length === 3) {
+    layout = str(name, x[2]);
+    value = [x[0], x[1]];
+  }
+  const { ns, zone } = zonedNs(name, value);
+  const t = civilTime(name, value);
+  const nanos = Number(((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n);
+  const yearDay = Math.round((Date.UTC(t.year, t.month - 1, t.day) - Date.UTC(t.year, 0, 1)) / 86_400_000) + 1;
+  const offset = zoneOffset(name, msOf(ns), zone);
+  const hour12 = t.hour % 12 === 0 ? 12 : t.hour % 12;
+  const zoneText = (z: boolean, colons: boolean, withSeconds: boolean, hoursOnly: boolean): string => {
+    if (z && offset.seconds === 0) return 'Z';
+    const abs = Math.abs(offset.seconds);
+    const sep = colons ? ':' : '';
+    let out = `${offset.seconds < 0 ? '-' : '+'}${pad(Math.floor(abs / 3600), 2)}`;
+    if (!hoursOnly) out += `${sep}${pad(Math.floor(abs / 60) % 60, 2)}`;
+    if (withSeconds) out += `${sep}${pad(abs % 60, 2)}`;
+    return out;
+  };
+  let out = '';
+  for (let i = 0; i < layout.length; ) {
+    LAYOUT_TOKEN.lastIndex = i;
+    const m = LAYOUT_TOKEN.exec(layout);
+    if (!m) {
+      out += layout[i];
+      i++;
+      continue;
+    }
+    const tok = m[0];
+    i += tok.length;
+    switch (tok) {
+      case 'January': out += MONTHS[t.month - 1]; break;
+      case 'Jan': out += MONTHS[t.month - 1]!.slice(0, 3); break;
+      case 'Monday': out += t.weekday; break;
+      case 'Mon': out += t.weekday.slice(0, 3); break;
+      case 'MST': {
+        if (!/^[A-Z]{3,5}$/.test(offset.abbreviation) && offset.abbreviation !== 'UTC') {
+          throw new BuiltinArgError(name, `no abbreviation for time zone ${JSON.stringify(zone)}`);
+        }
+        out += offset.abbreviation;
+        break;
+      }
+      case '2006': out += t.year < 0 ? `-${pad(-t.year, 4)}` : pad(t.year, 4); break;
+      case '06': out += pad(((t.year % 100) + 100) % 100, 2); break;
+      case '002': out += pad(yearDay, 3); break;
+      case '__2': out += pad(yearDay, 3, ' '); break;
+      case '_2': out += pad(t.day, 2, ' '); break;
+      case '01': out += pad(t.month, 2); break;
+      case '02': out += pad(t.day, 2); break;
+      case '03': out += pad(hour12, 2); break;
+      case '04': out += pad(t.minute, 2); break;
+      case '05': out += pad(t.second, 2); break;
+      case '15': out += pad(t.hour, 2); break;
+      case '1': out += String(t.month); break;
+      case '2': out += String(t.day); break;
+      case '3': out += String(hour12); break;
+      case '4': out += String(t.minute); break;
+      case '5': out += String(t.second); break;
+      case 'PM': out += t.hour >= 12 ? 'PM' : 'AM'; break;
+      case 'pm': out += t.hour >= 12 ? 'pm' : 'am'; break;
+      case 'Z070000': out += zoneText(true, false, true, false); break;
+      case 'Z07:00:00': out += zoneText(true, true, true, false); break;
+      case 'Z0700': out += zoneText(true, false, false, false); break;
+      case 'Z07:00': out += zoneText(true, true, false, false); break;
+      case 'Z07': out += zoneText(true, false, false, true); break;
+      case '-070000': out += zoneText(false, false, true, false); break;
+      case '-07:00:00': out += zoneText(false, true, true, false); break;
+      case '-0700': out += zoneText(false, false, false, false); break;
+      case '-07:00': out += zoneText(false, true, false, false); break;
+      case '-07': out += zoneText(false, false, false, true); break;
+      default: {
+        // Fractional seconds: .000 keeps that many digits, .999 trims trailing zeros (and the point when none remain).
+        const digits = tok.length - 1;
+        const text = pad(nanos, 9).slice(0, Math.min(digits, 9)).padEnd(digits, '0');
+        if (tok[1] === '0') out += tok[0] + text;
+        else {
+          const trimmed = text.replace(/0+$/, '');
+          if (trimmed !== '') out += tok[0] + trimmed;
+        }
+      }
+    }
+  }
+  return out;
+}
+

@@ -19,7 +19,8 @@ import {
 } from '../analysis/safety.js';
 import { forEachLevelTerm, resolveVar, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
-import { BUILTINS, type Local, type Operand } from '../ir.js';
+import { type Local, type Operand } from '../ir.js';
+import { builtinSpec } from '../builtins/catalog.js';
 import { CONFLICT_OBJECT_KEY, extendContext, isDataMocked, type FuncBuilder, type FuncMock, type MockContext, type PolicyBuilder } from './builder.js';
 
 export interface PlanContext {
@@ -217,7 +218,7 @@ function functionReplacement(value: Term, ctx: PlanContext): FuncMock | null {
 }
 
 function mockArity(mock: FuncMock): number | null {
-  if (mock.kind === 'builtin') return BUILTINS[mock.name] ?? null;
+  if (mock.kind === 'builtin') return builtinSpec(mock.name)?.arity ?? null;
   if (mock.kind === 'function') return mock.group.arity ?? 0;
   return null;
 }
@@ -247,7 +248,7 @@ function withTarget(modifier: WithModifier, ctx: PlanContext): WithTarget {
   if (resolved?.kind === 'local') refuseWithTarget(modifier.target.loc, `${head} is a local variable; a \`with\` target must be input, data or a function`);
   if (resolved === null) {
     const name = names.join('.');
-    const arity = BUILTINS[name];
+    const arity = builtinSpec(name)?.arity;
     if (arity === undefined) refuseWithTarget(modifier.target.loc, `${name} is not input, data, a function of the policy or a supported builtin`);
     return functionTarget(`builtin:${name}`, arity, modifier, ctx);
   }
@@ -753,7 +754,7 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
     throw new RegoCompileError(term.nameLoc, term.name, `${term.name} takes ${target.arity} argument(s), got ${args.length}`, 'invalid');
   }
   if (target.kind === 'builtin') {
-    if (BUILTINS[target.name] === undefined) throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
+    if (builtinSpec(target.name) === undefined) throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
     planTerms(args, ctx, (ops) => callBuiltin(target.name, ops, ctx, k));
     return;
   }

@@ -3,7 +3,7 @@
 // builtin. None of these changes what the policy answers; each is a likely mistake worth a look.
 import type { Expr, Location, Module, Rule, Term, VarTerm } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { BUILTINS } from '../ir.js';
+import { CATALOG } from '../builtins/catalog.js';
 import { walkRule, walkTerm } from './walk.js';
 
 /** Builtins OPA marks deprecated (kept for old policies; each has a replacement). */
@@ -21,7 +21,7 @@ const DEPRECATED: ReadonlySet<string> = new Set([
   'cast_object',
 ]);
 
-const BUILTIN_ROOTS: ReadonlySet<string> = new Set(Object.keys(BUILTINS).map((name) => name.split('.')[0] as string));
+const BUILTIN_ROOTS: ReadonlySet<string> = new Set(Object.keys(CATALOG).map((name) => name.split('.')[0] as string));
 
 export function strictProblems(module: Module): RegoCompileError[] {
   return [...unusedImports(module), ...module.rules.flatMap(ruleProblems)];

@@ -13,12 +13,13 @@
 // - Fuel (./fuel.ts): each `scan` iteration and function entry charges one step of a per-evaluation budget.
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
-import { callableArity, type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
+import { type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
 import {
   addFuelMeter, FUEL_EXHAUSTED_MESSAGE, SCAN_ELEMENTS_PER_STEP_SHIFT, SCANNING_BUILTINS, type FuelMeter,
 } from './fuel.js';
-import { builtinWireName, isExactBuiltin } from '../builtins/names.js';
+import { builtinSpec } from '../builtins/catalog.js';
+import { builtinWireName } from '../builtins/index.js';
 
 const RUNTIME_URL = new URL('../../dist/runtime/runtime.wasm', import.meta.url);
 /** binaryen's name for an imported memory read from a binary without a name section. */
@@ -234,10 +235,6 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
   const guards = stmt.args
     .filter((a): a is Extract<Operand, { kind: 'local' }> => a.kind === 'local')
     .map((a) => mod.br(f.failLabel(), mod.i32.eqz(mod.local.get(f.local(a.local), i32))));
-  for (const index of STRING_KEYED_ARGS[stmt.func] ?? []) {
-    const arg = stmt.args[index];
-    if (arg) guards.push(stringKeysGuard(f, arg));
-  }
   let call: number;
   const userFunc = f.m.funcs.get(stmt.func);
   if (userFunc) {
@@ -246,32 +243,36 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
     call = mod.call(funcName(stmt.func), args, i32);
   } else {
-    const arity = callableArity(stmt.func);
-    if (arity === undefined) throw new WasmEmitError('bad-ir', `${f.funcName}: unknown function ${stmt.func}`);
+    const spec = builtinSpec(stmt.func);
+    if (spec === undefined) throw new WasmEmitError('bad-ir', `${f.funcName}: unknown function ${stmt.func}`);
+    const arity = spec.arity;
     if (arity !== args.length) {
       throw new WasmEmitError('bad-ir', `${f.funcName}: builtin ${stmt.func} takes ${arity} arguments, got ${args.length}`);
     }
-    const native = nativeExport(stmt.func);
-    if (f.m.rt.exports.has(native)) {
+    if (spec.lowering === 'native') {
+      const native = nativeExport(stmt.func);
+      if (!f.m.rt.exports.has(native)) throw new WasmEmitError('bad-ir', `the runtime lacks ${native} for ${stmt.func}`);
       // After the guards: an undefined argument has failed the statement before its length is read.
       guards.push(chargeScan(f, stmt.func, stmt.args));
       call = callRt(f.m, native, args);
     } else {
       const id = f.m.jsBuiltins.get(stmt.func);
       if (id === undefined) throw new WasmEmitError('bad-ir', `builtin ${stmt.func} was not registered`);
-      if (isExactBuiltin(stmt.func)) {
-        // JSON texts both ways, so integers beyond 2^53 survive the SDK's JSON.parse (builtins/names.ts).
-        const texts = argExprs().map((a) => callRt(f.m, 'f_json_marshal', [a]));
+      if (spec.lowering === 'host') {
+        call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
+      } else {
+        // The builtin wire (builtins/wire.ts): each argument as one exact text, the result parsed back, so
+        // big integers, sets and non-string keys cross the SDK's JSON unchanged.
+        const texts = argExprs().map((a) => callRt(f.m, 'rt_wire_dump', [a]));
         const raw = f.temp();
         call = mod.block(null, [
           mod.local.set(raw, mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...texts], i32)),
-          mod.if(mod.local.get(raw, i32), callRt(f.m, 'f_json_unmarshal', [mod.local.get(raw, i32)]), mod.i32.const(0)),
+          mod.if(mod.local.get(raw, i32), callRt(f.m, 'rt_wire_parse', [mod.local.get(raw, i32)]), mod.i32.const(0)),
         ], i32);
-      } else {
-        call = mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...args], i32);
       }
       const fast = fastPathExport(stmt.func);
-      if (f.m.rt.exports.has(fast)) {
+      if (spec.fastPath === true) {
+        if (!f.m.rt.exports.has(fast)) throw new WasmEmitError('bad-ir', `the runtime lacks ${fast} for ${stmt.func}`);
         // The runtime's fast path answers the common case; 0 means "ask the JS implementation".
         const tmp = f.temp();
         call = mod.block(null, [
@@ -291,39 +292,6 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
   }
   return mod.block(null, [...guards, setOrFail(f, stmt.target, call)]);
-}
-
-/**
- * Object arguments of JS builtins that OPA refuses when a key is not a string. JSON would turn a key 1 into
- * "1" on the way to JS, so the module checks before calling: the call is undefined, as OPA's error is.
- */
-const STRING_KEYED_ARGS: Readonly<Record<string, number[]>> = {
-  'strings.replace_n': [0],
-};
-
-/**
- * Fails when op is a non-empty object with a key that is not a string. Keys are sorted in Rego's order
- * (null < boolean < number < string < array < object < set), so checking the first and last key suffices.
- */
-function stringKeysGuard(f: FunctionContext, op: Operand): number {
-  const { mod } = f.m;
-  const obj = f.temp();
-  const n = f.temp();
-  const isStringKey = (index: number): number =>
-    callRt(f.m, 'rt_has_type', [callRt(f.m, 'rt_iter_key', [mod.local.get(obj, i32), index]), mod.i32.const(TYPE_TAGS.string!)]);
-  return mod.block(null, [
-    mod.local.set(obj, operand(f, op)),
-    mod.if(
-      callRt(f.m, 'rt_has_type', [mod.local.get(obj, i32), mod.i32.const(TYPE_TAGS.object!)]),
-      mod.block(null, [
-        mod.local.set(n, callRt(f.m, 'rt_len', [mod.local.get(obj, i32)])),
-        mod.if(mod.local.get(n, i32), mod.br(f.failLabel(), mod.i32.or(
-          mod.i32.eqz(isStringKey(mod.i32.const(0))),
-          mod.i32.eqz(isStringKey(mod.i32.sub(mod.local.get(n, i32), mod.i32.const(1)))),
-        ))),
-      ]),
-    ),
-  ]);
 }
 
 function compileStmt(f: FunctionContext, stmt: Stmt): number {
@@ -548,12 +516,13 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   const jsBuiltins = new Map<string, number>();
   const builtinTable: Record<string, number> = {};
   for (const name of [...called].sort()) {
-    if (funcs.has(name) || callableArity(name) === undefined || rt.exports.has(nativeExport(name))) continue;
+    const lowering = builtinSpec(name)?.lowering;
+    if (funcs.has(name) || lowering === undefined || lowering === 'native') continue;
     const id = jsBuiltins.size;
     jsBuiltins.set(name, id);
-    builtinTable[builtinWireName(name)] = id;
+    builtinTable[lowering === 'host' ? name : builtinWireName(name)] = id;
   }
-  const nullaryIds = [...jsBuiltins].filter(([name]) => callableArity(name) === 0).map(([, id]) => id);
+  const nullaryIds = [...jsBuiltins].filter(([name]) => builtinSpec(name)?.arity === 0).map(([, id]) => id);
   for (const id of nullaryIds) mod.addGlobal(`${NULLARY_CACHE}${id}`, i32, true, mod.i32.const(0));
   const entrypointTable: Record<string, number> = {};
   policy.plans.forEach((plan, i) => (entrypointTable[plan.name] = i));

@@ -25,9 +25,11 @@ describe('constructs outside the subset are refused at compile time with file:li
     expect(error.loc.line).toBe(2);
   });
 
-  it('unknown functions and builtins outside BUILTINS', () => {
+  it('unknown functions, and OPA builtins the catalog refuses with their reason', () => {
     expect(compileError('package test\np := no_such_fn(1)').construct).toBe('unknown function');
-    expect(compileError('package test\np := crypto.x509.parse_certificates("x")').construct).toBe('unknown function');
+    const refused = compileError('package test\np := graphql.parse_query("x")');
+    expect(refused.construct).toBe('graphql.parse_query');
+    expect(refused.message).toMatch(/GraphQL parsing is not compiled/);
   });
 
   it('a function given the wrong number of arguments', () => {

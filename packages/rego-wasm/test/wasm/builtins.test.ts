@@ -1,6 +1,7 @@
-// Every builtin of BUILTINS through an emitted module and the real SDK, native or JS alike.
+// Every builtin of the catalog through an emitted module and the real SDK, native or JS alike.
+import { generateKeyPairSync, sign, constants } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BUILTINS } from '../../src/ir.js';
+import { CATALOG } from '../../src/builtins/catalog.js';
 import { Consts, L, SetArg, block, callBuiltins, evalStmts, load, only, plan, policy } from './helpers.js';
 
 type Case = [name: string, args: unknown[], expected: unknown];
@@ -71,7 +72,7 @@ const strings = cases([
   ['substring', ['abc', -1, 1], U],
   ['indexof', ['héllo', 'l'], 2], ['indexof', ['abc', 'z'], -1], ['indexof', ['', ''], -1],
   ['sprintf', ['%s is %d years, %v %q %x %.2f %%', ['Ann', 42, [1, 'a'], 'q', 255, 3.14159]], 'Ann is 42 years, [1, "a"] "q" ff 3.14 %'],
-  ['sprintf', ['%d %s', [1]], '1 %!s(MISSING)'], ['sprintf', ['%f|%f', [3.14, 1e-7]], '3.14|0.0000001'], ['sprintf', ['%v', [{ a: S(1) }]], '{"a": [1]}'],
+  ['sprintf', ['%d %s', [1]], '1 %!s(MISSING)'], ['sprintf', ['%f|%f', [3.14, 1e-7]], '3.14|0.0000001'], ['sprintf', ['%v', [{ a: S(1) }]], '{"a": {1}}'], ['sprintf', ['%v', [S()]], 'set()'],
   ['sprintf', ['%05d|%-4s|%+d', [42, 'ab', 3]], '00042|ab  |+3'], ['sprintf', ['%d', [1.5]], '%!d(float64=1.5)'],
   ['format_int', [255, 16], 'ff'], ['format_int', [-5.9, 10], '-5'], ['format_int', [5, 2], '101'], ['format_int', [5, 3], U],
   ['to_number', ['1e3'], 1000], ['to_number', ['-1.5'], -1.5], ['to_number', [true], 1], ['to_number', [null], 0],
@@ -186,12 +187,12 @@ const hashesAndText = cases([
   ['strings.replace_n', [{ a: '1', ab: '2' }, 'abab'], '1b1b'], ['strings.replace_n', [{ ab: 'x', b: 'y' }, 'abb'], 'xy'],
   ['strings.replace_n', [{ 1: 'one', 10: 'ten' }, '101'], 'one0one'], // keys in byte order, not JS's numeric-key order
   ['strings.replace_n', [{ '': 'x' }, 'ab'], U], ['strings.replace_n', [{ a: 1 }, 'a'], U], ['strings.replace_n', [{}, 'a'], 'a'],
-  ['semver.is_valid', ['1.2.3'], true], ['semver.is_valid', ['01.2.3'], true], ['semver.is_valid', ['1.2.3-'], true],
+  ['semver.is_valid', ['1.2.3'], true], ['semver.is_valid', ['01.2.3'], false], ['semver.is_valid', ['1.2.3-'], false],
   ['semver.is_valid', ['1.2'], false], ['semver.is_valid', ['1.2.3.4'], false], ['semver.is_valid', ['1.2.3-a..b'], false],
   ['semver.is_valid', ['v1.2.3'], false], ['semver.is_valid', [1], false],
   ['semver.compare', ['1.2.3', '1.10.0'], -1], ['semver.compare', ['1.0.0-alpha', '1.0.0'], -1],
   ['semver.compare', ['1.0.0-alpha.2', '1.0.0-alpha.10'], -1], ['semver.compare', ['2.0.0', '2.0.0+build'], 0],
-  ['semver.compare', ['1.0.0-1', '1.0.0-a'], -1], ['semver.compare', ['1.0.0-01', '1.0.0-1'], -1],
+  ['semver.compare', ['1.0.0-1', '1.0.0-a'], -1], ['semver.compare', ['1.0.0-01', '1.0.0-1'], U],
   ['semver.compare', ['1.0.0-a.b', '1.0.0-a'], 1], ['semver.compare', ['x', '1.0.0'], U],
   ['net.cidr_is_valid', ['10.0.0.0/8'], true], ['net.cidr_is_valid', ['10.0.0.0/33'], false],
   ['net.cidr_is_valid', ['010.0.0.0/8'], false], ['net.cidr_is_valid', ['10.0.0.0/08'], true],
@@ -206,6 +207,107 @@ const hashesAndText = cases([
   ['regex.replace', ['ab', '(?:(a)|b)+', '[x]'], '[x]'], ['regex.replace', ['ab', '(?:(?P<n>a)|b)+', '${n}'], U],
   ['regex.find_n', ['a*', 'baaac', -1], ['', 'aaa', '']], ['regex.find_n', ['[a-z]', 'a1b2c', 2], ['a', 'b']],
   ['regex.find_n', ['[a-z]', 'a1b2c', 0], []], ['regex.find_n', ['[a-z]', 'a1b2c', 1.5], U],
+]);
+
+
+// Tokens signed here with real keys, one per JWS algorithm family, for io.jwt.verify_* and decode_verify.
+const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+function signed(alg: string, key: import('node:crypto').KeyObject): string {
+  const input = `${b64url({ alg, typ: 'JWT' })}.${b64url({ sub: 'alice', iss: 'https://id.example.com' })}`;
+  const hash = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`;
+  const opts = alg.startsWith('PS')
+    ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+    : alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
+  return `${input}.${sign(hash, Buffer.from(input), opts).toString('base64url')}`;
+}
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = { 256: generateKeyPairSync('ec', { namedCurve: 'P-256' }), 384: generateKeyPairSync('ec', { namedCurve: 'P-384' }), 512: generateKeyPairSync('ec', { namedCurve: 'P-521' }) };
+const ed = generateKeyPairSync('ed25519');
+const pem = (k: import('node:crypto').KeyObject): string => k.export({ type: 'spki', format: 'pem' }).toString();
+const rsaPem = pem(rsa.publicKey);
+const rsaJwks = JSON.stringify({ keys: [rsa.publicKey.export({ format: 'jwk' })] });
+const verifyCases: Case[] = [];
+for (const bits of ['256', '384', '512'] as const) {
+  verifyCases.push([`io.jwt.verify_rs${bits}`, [signed(`RS${bits}`, rsa.privateKey), rsaPem], true]);
+  verifyCases.push([`io.jwt.verify_rs${bits}`, [signed(`RS${bits}`, rsa.privateKey), pem(ec[256].publicKey)], false]);
+  verifyCases.push([`io.jwt.verify_ps${bits}`, [signed(`PS${bits}`, rsa.privateKey), rsaJwks], true]);
+  verifyCases.push([`io.jwt.verify_es${bits}`, [signed(`ES${bits}`, ec[bits].privateKey), pem(ec[bits].publicKey)], true]);
+  verifyCases.push([`io.jwt.verify_hs${bits}`, [jwt, 'your-256-bit-secret'], bits === '256']);
+}
+verifyCases.push(['io.jwt.verify_eddsa', [signed('EdDSA', ed.privateKey), pem(ed.publicKey)], true]);
+verifyCases.push(['io.jwt.verify_eddsa', [signed('EdDSA', generateKeyPairSync('ed25519').privateKey), pem(ed.publicKey)], false]);
+const nestedJwt = `${b64url({ alg: 'none', cty: 'JWT' })}.${Buffer.from(jwt).toString('base64url')}.`;
+const jwe = `${b64url({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.${b64url({})}.`;
+const ns = (iso: string): number => Date.parse(iso) * 1e6;
+
+const opaEnvoyBuiltins = cases([
+  ...verifyCases,
+  ['io.jwt.decode_verify', [jwt, { secret: 'your-256-bit-secret', alg: 'HS256' }], [true, { alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 }]],
+  ['io.jwt.decode_verify', [jwt, { secret: 'wrong' }], [false, {}, {}]],
+  ['io.jwt.decode_verify', [signed('RS256', rsa.privateKey), { cert: rsaPem, iss: 'https://id.example.com' }], [true, { alg: 'RS256', typ: 'JWT' }, { sub: 'alice', iss: 'https://id.example.com' }]],
+  ['io.jwt.decode_verify', [signed('RS256', rsa.privateKey), { cert: rsaPem, iss: 'https://other' }], [false, {}, {}]],
+  ['io.jwt.decode', [nestedJwt], [{ alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 }, '49f94ac7044948c78a285d904f87f0a4c7897f7e8f3a4eb2255fda750b2cc397']],
+  ['io.jwt.decode', [jwe], U],
+  ['object.filter', [{ a: 1, b: 2, c: 3 }, ['a', 'c']], { a: 1, c: 3 }], ['object.filter', [{ a: 1, b: 2 }, S('b')], { b: 2 }],
+  ['object.filter', [{ a: 1, b: 2 }, { a: 0 }], { a: 1 }], ['object.filter', [[1], ['a']], U],
+  ['object.subset', [{ a: 1, b: { c: S(1, 2), d: 'x' } }, { b: { c: S(1) } }], true],
+  ['object.subset', [{ a: 1 }, { a: 2 }], false], ['object.subset', [[1, 2, 3, 4], [2, 3]], true],
+  ['object.subset', [[1, 2, 3], [3, 2]], false], ['object.subset', [S(1, 2), S(2)], true],
+  ['object.subset', [[1, 2, 3], S(3, 1)], true], ['object.subset', [{ a: 1 }, [1]], U],
+  ['object.union_n', [[{ a: 1, b: { x: 1 } }, { b: { y: 2 } }, { a: 3 }]], { a: 3, b: { x: 1, y: 2 } }],
+  ['object.union_n', [[]], {}], ['object.union_n', [[1]], U],
+  ['array.flatten', [[1, [2, [3, []]], 4]], [1, 2, 3, 4]], ['array.flatten', [S(1)], U],
+  ['graph.reachable', [{ a: ['b'], b: S('c'), c: [], d: ['a'] }, ['a']], ['a', 'b', 'c']],
+  ['graph.reachable', [{ a: ['a'] }, S('a', 'x')], ['a']], ['graph.reachable', [{ a: [] }, ['x']], []],
+  ['regex.split', ['a', 'banana'], ['b', 'n', 'n', '']], ['regex.split', [',', 'a,b'], ['a', 'b']], ['regex.split', ['x', ''], ['']],
+  ['regex.is_valid', ['a+'], true], ['regex.is_valid', ['(?=a)'], false], ['regex.is_valid', ['('], false],
+  ['regex.is_valid', [1], false],
+  ['regex.find_all_string_submatch_n', ['a(x*)b', '-ab-axxb-', -1], [['ab', ''], ['axxb', 'xx']]],
+  ['regex.find_all_string_submatch_n', ['a(x*)b', '-ab-axxb-', 1], [['ab', '']]],
+  ['regex.template_match', ['urn:foo:{.*}', 'urn:foo:bar:baz', '{', '}'], true],
+  ['regex.template_match', ['urn:foo:{[0-9]+}', 'urn:foo:x', '{', '}'], false],
+  ['regex.template_match', ['urn:foo.bar:{[a-z]+}', 'urn:fooxbar:q', '{', '}'], false],
+  ['re_match', ['^a', 'abc'], true],
+  ['glob.quote_meta', ['*.github.com'], '\\*.github.com'],
+  ['net.cidr_intersects', ['192.168.0.0/16', '192.168.1.0/24'], true], ['net.cidr_intersects', ['10.0.0.0/8', '192.168.0.0/16'], false],
+  ['net.cidr_intersects', ['10.0.0.0/8', 'fd00::/8'], false], ['net.cidr_intersects', ['10.0.0.1', '10.0.0.0/8'], U],
+  ['net.cidr_overlap', ['192.168.0.0/16', '192.168.1.1'], true],
+  ['net.cidr_expand', ['192.168.1.0/30'], ['192.168.1.0', '192.168.1.1', '192.168.1.2', '192.168.1.3']],
+  ['net.cidr_expand', ['fd00::/127'], ['fd00::', 'fd00::1']],
+  ['net.cidr_merge', [['192.0.128.0/24', '192.0.129.0/24']], ['192.0.128.0/23']],
+  ['net.cidr_merge', [S('10.0.0.1', '10.0.0.0/8')], ['10.0.0.0/8']], ['net.cidr_merge', [['1.2.3.4', '1.2.3.5']], ['1.2.3.4/31']],
+  ['json.filter', [{ a: { b: 1, c: 2 }, d: 3 }, ['a/b', 'd']], { a: { b: 1 }, d: 3 }],
+  ['json.filter', [{ a: { b: 1, c: 2 } }, [['a', 'c']]], { a: { c: 2 } }],
+  ['json.remove', [{ a: { b: 1, c: 2 }, d: 3 }, S('a/b')], { a: { c: 2 }, d: 3 }],
+  ['yaml.marshal', [{ b: [1, 2], a: 'x' }], 'a: x\nb:\n- 1\n- 2\n'],
+  ['yaml.unmarshal', ['a: 1\nb: [x, "y"]'], { a: 1, b: ['x', 'y'] }], ['yaml.unmarshal', ['yes'], true],
+  ['yaml.is_valid', ['a: [1'], false], ['yaml.is_valid', ['a: 1'], true],
+  ['time.diff', [0, 86_400e9 + 3_600e9], [0, 0, 1, 1, 0, 0]],
+  ['time.diff', [ns('2020-03-01T00:00:00Z'), ns('2020-01-31T00:00:00Z')], [0, 1, 1, 0, 0, 0]],
+  ['time.format', [0], '1970-01-01T00:00:00Z'], ['time.format', [1_500_000_000], '1970-01-01T00:00:01.5Z'],
+  ['time.format', [[0, 'UTC', '2006-01-02 15:04:05 MST']], '1970-01-01 00:00:00 UTC'],
+  ['time.format', [[0, 'America/New_York', 'Mon Jan _2 15:04:05 -07:00 2006']], 'Wed Dec 31 19:00:00 -05:00 1969'],
+  ['numbers.range_step', [1, 10, 3], [1, 4, 7, 10]], ['numbers.range_step', [10, 1, 3], [10, 7, 4, 1]], ['numbers.range_step', [1, 2, 0], U],
+  ['bits.and', [5, 3], 1], ['bits.or', [5, 3], 7], ['bits.xor', [5, 3], 6], ['bits.negate', [5], -6],
+  ['bits.lsh', [1, 10], 1024], ['bits.rsh', [-8, 1], -4], ['bits.rsh', [1, -1], U],
+  ['indexof_n', ['abcabc', 'bc'], [1, 4]], ['indexof_n', ['aaa', 'aa'], [0, 1]], ['indexof_n', ['x', ''], U],
+  ['cast_array', [S(1, 2)], [1, 2]], ['cast_set', [[1, 1, 2]], [1, 2]], ['cast_boolean', [1], U], ['cast_null', [null], null],
+  ['cast_object', [{ a: 1 }], { a: 1 }], ['cast_string', ['x'], 'x'],
+  ['set_diff', [S(1, 2, 3), S(2)], [1, 3]], ['any', [[false, true]], true], ['all', [S(true, false)], false], ['all', [[]], true],
+  ['opa.runtime', [], { env: {}, version: 'portcullis' }], ['trace', ['note'], true],
+  ['uuid.parse', ['00000000-0000-4000-8000-000000000000'], { version: 4, variant: 'RFC4122' }],
+  ['uuid.rfc4122', ['k'], expect.stringMatching(/^[0-9a-f-]{36}$/)],
+  ['units.parse', ['10Mi'], 10485760], ['units.parse', ['1.5k'], 1500],
+  ['units.parse_bytes', ['1e3KB'], 1_000_000], ['units.parse_bytes', ['3.2E2MiB'], 320 * 2 ** 20], ['units.parse_bytes', ['5e6'], 5_000_000],
+  ['units.parse_bytes', ['5e'], 5e18],
+  ['semver.is_valid', ['01.2.3'], false], ['semver.is_valid', ['1.02.3'], false], ['semver.is_valid', ['1.2.3-01'], false],
+  ['semver.is_valid', ['1.2.3-alpha.01'], false], ['semver.is_valid', ['1.2.3-'], false], ['semver.is_valid', ['1.2.3+'], false],
+  ['semver.is_valid', ['1.2.3-0alpha.1+build.01'], true], ['semver.compare', ['1.2.3-01', '1.2.3'], U],
+  ['semver.compare', ['1.0.0-alpha.10', '1.0.0-alpha.9'], 1],
+  ['format_int', [255, 3], U], ['format_int', [255, '16'], U], ['format_int', [255, 2.5], U], ['format_int', [255, 16], 'ff'],
+  ['base64.is_valid', ['YWJj'], true], ['base64.is_valid', ['YWJ'], false],
+  ['urlquery.decode_object', ['a=1&a=2&b=x'], { a: ['1', '2'], b: ['x'] }],
+  ['json.patch', [{ a: 1 }, [{ op: 'add', path: '/b', value: 2 }]], { a: 1, b: 2 }],
 ]);
 
 describe('exact integers', () => {
@@ -286,6 +388,7 @@ describe('builtins', () => {
   it('encodings', () => check(encodings));
   it('time, tokens and units', () => check(timeAndUnits));
   it('hashes, hex, strings.count/replace_n, semver, net.cidr_is_valid, regex.replace/find_n', () => check(hashesAndText));
+  it('what OPA-Envoy policies use: tokens, objects, graphs, regular expressions, networks, JSON, YAML, time, bits', () => check(opaEnvoyBuiltins));
   it('time.now_ns is the wall clock in nanoseconds', async () => {
     const before = Date.now() * 1e6;
     const [now] = await callBuiltins([['time.now_ns', []]]);
@@ -312,7 +415,8 @@ describe('builtins', () => {
     const second = only(loaded.evaluate([1])) as number[];
     expect(second[0]).toBeGreaterThan(first[0]!);
   });
-  it('every name in BUILTINS has a test above', () => {
-    expect(Object.keys(BUILTINS).filter((n) => !covered.has(n))).toEqual([]);
+  it('every builtin of the catalog has a test in this package', () => {
+    // Host probes (internal.print, internal.cover) are answered by the host; tools tests cover them.
+    expect(Object.entries(CATALOG).filter(([n, spec]) => spec.lowering !== 'host' && !covered.has(n)).map(([n]) => n)).toEqual([]);
   });
 });

@@ -134,7 +134,7 @@ bad := sprintf("%f", [123456789012345678901234567890])`,
     expect(customBuiltins['time.parse_rfc3339_ns']!('2024-01-01T00:00:00.123456789Z')).toBe(1704067200123456789);
     expect(typeof customBuiltins['time.now_ns']!()).toBe('number');
     expect(customBuiltins['units.parse_bytes']!('10EiB')).toBe(11529215046068469760);
-    expect(customBuiltins['portcullis.exact.units.parse_bytes']!('"10EiB"')).toBe('11529215046068469760');
+    expect(customBuiltins['portcullis.wire.units.parse_bytes']!('"10EiB"')).toBe('11529215046068469760');
   });
 
   it('the exact JSON codec round-trips big integers and ordinary JSON', () => {

@@ -346,7 +346,7 @@ describe('functions and entrypoints', () => {
       add(2),
     ))], [mark]);
     let runs = 0;
-    const counting = { ...customBuiltins, lower: (s: unknown) => { runs++; return String(s).toLowerCase(); } };
+    const counting = { ...customBuiltins, 'portcullis.wire.lower': (s: unknown) => { runs++; return JSON.stringify((JSON.parse(String(s)) as string).toLowerCase()); } };
     const loaded = await loadPolicy(emitWasm(p), undefined, counting);
     expect(loaded.evaluate({})).toEqual([{ result: 'é' }]);
     expect(runs).toBe(1);
@@ -409,7 +409,7 @@ describe('functions and entrypoints', () => {
     ))]);
     const loaded = await load(p);
     const table = JSON.parse(builtinsTableText(loaded)) as Record<string, number>;
-    expect(Object.keys(table).sort()).toEqual(['lower', 'portcullis.exact.sprintf']);
+    expect(Object.keys(table).sort()).toEqual(['portcullis.wire.lower', 'portcullis.wire.sprintf']);
     expect(loaded.evaluate({})).toEqual([{ result: '1' }]);
   });
 

@@ -5,7 +5,7 @@ import { alloc } from './alloc';
 import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_FLT, NULL_V, TRUE_V, FALSE_V,
   newInt, newNumText, newStr, strRef, objAppendPair, objSortPairs, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
-  objKeyAt, objValAt, tagOf, numKind, N_TXT, N_BIG,
+  objKeyAt, objValAt, tagOf, numKind, N_TXT, N_BIG, newSet, setAdd,
 } from './value';
 import { dtoa_buffered } from 'util/number';
 
@@ -14,6 +14,11 @@ import { dtoa_buffered } from 'util/number';
 let jp: usize = 0;
 let je: usize = 0;
 const MAX_DEPTH: i32 = 512;
+
+// The builtin wire (wireDump/wireParse): JSON in which a set is {"\u0000set": [...]} and an object that JSON
+// cannot carry as-is (a key that is not a string, or a string key starting with NUL) is
+// {"\u0000obj": [[key, value], ...]}, so JavaScript builtins see and return Rego values exactly.
+let wireTags: bool = false;
 
 function skipWs(): void {
   while (jp < je) {
@@ -293,7 +298,7 @@ function parseValue(depth: i32): usize {
       const d = load<u8>(jp++);
       if (d == 125) {
         objSortPairs(o);
-        return o;
+        return wireTags ? untag(o) : o;
       }
       if (d != 44) return 0;
     }
@@ -325,6 +330,41 @@ function parseValue(depth: i32): usize {
   if (c == 102) return matchWord('false') ? FALSE_V : 0;
   if (c == 110) return matchWord('null') ? NULL_V : 0;
   return parseNumber();
+}
+
+/** True when the string value k is NUL followed by the ASCII word w. */
+function isWireTag(k: usize, w: string): bool {
+  if (tagOf(k) != T_STR || strLen(k) != <usize>(w.length + 1)) return false;
+  const p = strPtr(k);
+  if (load<u8>(p) != 0) return false;
+  for (let i = 0; i < w.length; i++) if (load<u8>(p + 1 + i) != <u8>w.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A tagged wire object as the set or object it stands for; any other object unchanged; 0 if malformed. */
+function untag(o: usize): usize {
+  if (colLen(o) != 1) return o;
+  const k = objKeyAt(o, 0);
+  const v = objValAt(o, 0);
+  if (isWireTag(k, 'set')) {
+    if (tagOf(v) != T_ARR) return 0;
+    const n = colLen(v);
+    const s = newSet(n);
+    for (let i: u32 = 0; i < n; i++) setAdd(s, arrGet(v, i));
+    return s;
+  }
+  if (isWireTag(k, 'obj')) {
+    if (tagOf(v) != T_ARR) return 0;
+    const n = colLen(v);
+    const r = newObj();
+    for (let i: u32 = 0; i < n; i++) {
+      const pair = arrGet(v, i);
+      if (tagOf(pair) != T_ARR || colLen(pair) != 2) return 0;
+      objPut(r, arrGet(pair, 0), arrGet(pair, 1), false);
+    }
+    return r;
+  }
+  return o;
 }
 
 export function opa_json_parse(addr: usize, len: usize): usize {
@@ -492,6 +532,8 @@ export function bufValue(v: usize): void {
       return;
     case T_ARR:
     case T_SET: {
+      const tagged = wireTags && tagOf(v) == T_SET;
+      if (tagged) bufAscii('{"\\u0000set":');
       bufByte(91);
       const n = colLen(v);
       for (let i: u32 = 0; i < n; i++) {
@@ -499,9 +541,24 @@ export function bufValue(v: usize): void {
         bufValue(arrGet(v, i));
       }
       bufByte(93);
+      if (tagged) bufByte(125);
       return;
     }
     case T_OBJ: {
+      if (wireTags && needsPairs(v)) {
+        bufAscii('{"\\u0000obj":[');
+        const n = colLen(v);
+        for (let i: u32 = 0; i < n; i++) {
+          if (i > 0) bufByte(44);
+          bufByte(91);
+          bufValue(objKeyAt(v, i));
+          bufByte(44);
+          bufValue(objValAt(v, i));
+          bufByte(93);
+        }
+        bufAscii(']}');
+        return;
+      }
       bufByte(123);
       const n = colLen(v);
       for (let i: u32 = 0; i < n; i++) {
@@ -530,6 +587,34 @@ export function bufValue(v: usize): void {
     }
   }
   bufAscii('null');
+}
+
+/** An object plain JSON would change: a key that is not a string, or one that looks like a wire tag. */
+function needsPairs(o: usize): bool {
+  const n = colLen(o);
+  for (let i: u32 = 0; i < n; i++) {
+    const k = objKeyAt(o, i);
+    if (tagOf(k) != T_STR) return true;
+    if (strLen(k) > 0 && load<u8>(strPtr(k)) == 0) return true;
+  }
+  return false;
+}
+
+/** Wire text of v (sets and non-JSON objects tagged) as a string value, for a JavaScript builtin. */
+export function wireDump(v: usize): usize {
+  bufStart();
+  wireTags = true;
+  bufValue(v);
+  wireTags = false;
+  return strRef(bp, bl);
+}
+
+/** The value a builtin's wire text spells (tags undone), or 0 when it is not valid wire text. */
+export function wireParse(p: usize, len: usize): usize {
+  wireTags = true;
+  const v = opa_json_parse(p, len);
+  wireTags = false;
+  return v;
 }
 
 function isTagStr(v: usize): bool {

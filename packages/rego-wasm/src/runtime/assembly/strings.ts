@@ -3,7 +3,7 @@
 // separator, a wrong type — and the emitted code then calls the JS implementation, which settles it (with
 // undefined for a genuine error). UTF-8 makes byte-wise search, split and prefix tests exact for any text.
 import { T_STR, T_NULL, T_BOOL, T_NUM, isTag, newArr, arrPush, newInt, newStr, strLen, strPtr, strRef, tagOf, boolV, TRUE_V } from './value';
-import { jsonText, numberFromText, opa_json_parse } from './json';
+import { jsonText, numberFromText, opa_json_parse, wireDump, wireParse } from './json';
 
 function isAscii(p: usize, n: usize): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) >= 0x80) return false;
@@ -204,6 +204,17 @@ export function f_to_number(x: usize): usize {
 export function f_json_unmarshal(s: usize): usize {
   if (!isTag(s, T_STR)) return 0;
   return opa_json_parse(strPtr(s), strLen(s));
+}
+
+/** A JavaScript builtin's arguments go out, and its result comes back, as wire text (json.ts). */
+export function rt_wire_dump(v: usize): usize {
+  if (v == 0) return 0;
+  return wireDump(v);
+}
+
+export function rt_wire_parse(s: usize): usize {
+  if (!isTag(s, T_STR)) return 0;
+  return wireParse(strPtr(s), strLen(s));
 }
 
 export function f_json_marshal(v: usize): usize {
