@@ -1,8 +1,9 @@
 // io.jwt.verify_* and io.jwt.decode_verify for bundles built by `opa build` (Portcullis's own policies get
 // verified claims in input.identity instead). Synchronous, on node:crypto, because the SDK calls builtins
 // synchronously. Keys: `secret` for HMAC; `cert` as PEM (certificate or public key), a JWK or a JWKS.
-import { createHmac, createPublicKey, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { BuiltinArgError, obj, str } from './args.js';
+import { goJsonMarshal } from './encoding.js';
 import { nowNs } from './time.js';
 
 function decodeJsonPart(part: string, what: string): Record<string, unknown> {
@@ -48,7 +49,7 @@ function signatureValid(alg: string, token: string, key: { secret?: string; cert
   const parts = token.split('.');
   if (parts.length !== 3) throw new BuiltinArgError('io.jwt', 'a JWS compact token has three parts');
   const [h, p, s] = parts as [string, string, string];
-  const header = jwtDecode(token)[0];
+  const header = decodeJsonPart(h, 'header');
   if (header.alg !== alg) return false;
   const input = Buffer.from(`${h}.${p}`);
   const signature = Buffer.from(s, 'base64url');
@@ -98,6 +99,10 @@ export function decodeVerify(token: unknown, constraints: unknown, nowNs: number
   const text = str('io.jwt.decode_verify', token);
   const c = obj('io.jwt.decode_verify', constraints);
   const invalid: [boolean, object, object] = [false, {}, {}];
+  const outer = decodeJsonPart(text.split('.')[0] ?? '', 'header');
+  if (typeof outer.cty === 'string' && outer.cty.toUpperCase() === 'JWT') {
+    throw new BuiltinArgError('io.jwt.decode_verify', 'nested tokens (cty: JWT) are not verified by Portcullis');
+  }
   const [header, payload] = jwtDecode(text);
   const alg = typeof header.alg === 'string' ? header.alg : '';
   if (typeof c.alg === 'string' && c.alg !== alg) return invalid;
@@ -117,8 +122,51 @@ export function decodeVerify(token: unknown, constraints: unknown, nowNs: number
   return [true, header, payload];
 }
 
+/** A private key from a JWK text, checked against the JWS algorithm's family (OPA refuses a mismatch). */
+function signingKey(alg: string, jwkText: string): KeyObject | Buffer {
+  const parsed = JSON.parse(jwkText) as { keys?: unknown[] } & Record<string, unknown>;
+  const jwk = (Array.isArray(parsed.keys) ? parsed.keys[0] : parsed) as Record<string, unknown> | undefined;
+  if (jwk === undefined || typeof jwk.kty !== 'string') throw new BuiltinArgError('io.jwt.encode_sign', 'the key is not a JWK');
+  const family = alg.slice(0, 2);
+  const expected = family === 'HS' ? 'oct' : family === 'RS' || family === 'PS' ? 'RSA' : family === 'ES' ? 'EC' : 'OKP';
+  if (jwk.kty !== expected) throw new BuiltinArgError('io.jwt.encode_sign', `a ${alg} signature needs a ${expected} key, got ${jwk.kty}`);
+  if (expected === 'oct') {
+    if (typeof jwk.k !== 'string') throw new BuiltinArgError('io.jwt.encode_sign', 'an oct JWK needs k');
+    return Buffer.from(jwk.k, 'base64url');
+  }
+  return createPrivateKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' });
+}
+
+const SIGNING_ALGS = new Set([...ALGS, 'EdDSA']);
+
+/** JWS compact serialization of exactly these header and payload texts (OPA's jws.SignLiteral). */
+function signCompact(headerText: string, payloadText: string, jwkText: string): string {
+  const header = JSON.parse(headerText) as Record<string, unknown>;
+  const alg = typeof header.alg === 'string' ? header.alg : '';
+  if (!SIGNING_ALGS.has(alg)) throw new BuiltinArgError('io.jwt.encode_sign', `unknown signature algorithm ${JSON.stringify(alg)}`);
+  // A JWT (typ absent or JWT) must carry a JSON payload, as OPA checks.
+  if (header.typ === undefined || header.typ === 'JWT') JSON.parse(payloadText);
+  const key = signingKey(alg, jwkText);
+  const input = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;
+  let signature: Buffer;
+  if (Buffer.isBuffer(key)) signature = createHmac(HASHES[alg.slice(2)]!, key).update(input).digest();
+  else if (alg === 'EdDSA') signature = sign(null, Buffer.from(input), key);
+  else {
+    const hash = HASHES[alg.slice(2)]!;
+    if (alg.startsWith('PS')) signature = sign(hash, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    else if (alg.startsWith('ES')) signature = sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+    else signature = sign(hash, Buffer.from(input), key);
+  }
+  return `${input}.${signature.toString('base64url')}`;
+}
+
 export const jwtBuiltins: Record<string, (...args: unknown[]) => unknown> = {
   'io.jwt.decode': (token: unknown) => jwtDecode(token),
   'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, Number(nowNs())),
   ...jwtVerifyBuiltins,
+  'io.jwt.encode_sign_raw': (header: unknown, payload: unknown, key: unknown) =>
+    signCompact(str('io.jwt.encode_sign_raw', header), str('io.jwt.encode_sign_raw', payload), str('io.jwt.encode_sign_raw', key)),
+  // Objects are written as Go's json.Marshal writes them (sorted keys, HTML escaped), then signed as above.
+  'io.jwt.encode_sign': (header: unknown, payload: unknown, key: unknown) =>
+    signCompact(goJsonMarshal(obj('io.jwt.encode_sign', header)), goJsonMarshal(obj('io.jwt.encode_sign', payload)), goJsonMarshal(obj('io.jwt.encode_sign', key))),
 };

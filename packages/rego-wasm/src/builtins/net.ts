@@ -1,6 +1,6 @@
 // net.*: CIDRs and addresses (IPv4 and IPv6) as bit strings, printed as Go's net package prints them.
 import { BuiltinArgError, list, str } from './args.js';
-import { RegoSet } from './values.js';
+import { RegoSet, setOf } from './values.js';
 
 interface Prefix {
   bits: bigint;
@@ -177,7 +177,25 @@ function mergeCidrs(name: string, items: unknown[]): string[] {
   return out;
 }
 
+/** [key, CIDR or address] of each item: a string is its own key; arrays by index, objects by key, sets by element; an array item's first element is its address. */
+function keyedAddresses(name: string, v: unknown): Array<[unknown, string]> {
+  const address = (x: unknown): string => str(name, Array.isArray(x) ? x[0] : x);
+  if (typeof v === 'string') return [[v, v]];
+  if (Array.isArray(v)) return v.map((x, i) => [i, address(x)]);
+  if (v instanceof RegoSet) return v.items.map((x) => [x, address(x)]);
+  if (typeof v === 'object' && v !== null) return Object.entries(v).map(([k, x]) => [k, address(x)]);
+  throw new BuiltinArgError(name, 'expected a string, an array, a set or an object of CIDRs');
+}
+
 export const netBuiltins = {
+  'net.cidr_contains_matches': (cidrs: unknown, others: unknown) => {
+    const name = 'net.cidr_contains_matches';
+    const outer = keyedAddresses(name, cidrs);
+    const inner = keyedAddresses(name, others);
+    const matches: Array<[unknown, unknown]> = [];
+    for (const [k1, c] of outer) for (const [k2, a] of inner) if (cidrContains(c, a)) matches.push([k1, k2]);
+    return setOf(matches);
+  },
   'net.cidr_contains': cidrContains,
   // The deprecated name of net.cidr_contains.
   'net.cidr_overlap': cidrContains,

@@ -32,7 +32,7 @@ export function toPlainJson(v: unknown): unknown {
 /** Rego equality: numbers by value (1 == 1.0, BigInt included), collections by content. */
 export function regoEqual(a: unknown, b: unknown): boolean {
   if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
-    // eslint-disable-next-line eqeqeq -- loose equality compares a number and a BigInt by value
+    // Loose equality compares a number and a BigInt by value (1 == 1n).
     return a == b;
   }
   if (a instanceof RegoSet || b instanceof RegoSet) {

@@ -1,5 +1,5 @@
 // Every builtin of the catalog through an emitted module and the real SDK, native or JS alike.
-import { generateKeyPairSync, sign, constants } from 'node:crypto';
+import { constants, createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../src/builtins/catalog.js';
 import { Consts, L, SetArg, block, callBuiltins, evalStmts, load, only, plan, policy } from './helpers.js';
@@ -242,6 +242,13 @@ const ns = (iso: string): number => Date.parse(iso) * 1e6;
 
 const opaEnvoyBuiltins = cases([
   ...verifyCases,
+  ['io.jwt.encode_sign_raw', ['{"alg":"HS256","typ":"JWT"}', '{"sub":"1234567890","name":"John Doe","iat":1516239022}', JSON.stringify({ kty: 'oct', k: Buffer.from('your-256-bit-secret').toString('base64url') })], jwt],
+  ['io.jwt.encode_sign', [{ alg: 'HS256' }, { sub: 'a' }, { kty: 'oct', k: 'c2VjcmV0' }], `${b64url({ alg: 'HS256' })}.${b64url({ sub: 'a' })}.${createHmac('sha256', 'secret').update(`${b64url({ alg: 'HS256' })}.${b64url({ sub: 'a' })}`).digest('base64url')}`],
+  ['io.jwt.encode_sign', [{ alg: 'RS256' }, { sub: 'a' }, { kty: 'oct', k: 'c2VjcmV0' }], U],
+  ['net.cidr_contains_matches', [['1.1.1.0/24', '1.1.2.0/24'], '1.1.1.128'], [[0, '1.1.1.128']]],
+  ['net.cidr_contains_matches', [{ a: '10.0.0.0/8', b: ['192.168.0.0/16', 'x'] }, S('10.1.2.3', '192.168.7.7')], [['a', '10.1.2.3'], ['b', '192.168.7.7']]],
+  ['crypto.x509.parse_rsa_private_key', [rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()], rsa.privateKey.export({ format: 'jwk' })],
+  ['crypto.x509.parse_rsa_private_key', [ec[256].privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()], U],
   ['io.jwt.decode_verify', [jwt, { secret: 'your-256-bit-secret', alg: 'HS256' }], [true, { alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 }]],
   ['io.jwt.decode_verify', [jwt, { secret: 'wrong' }], [false, {}, {}]],
   ['io.jwt.decode_verify', [signed('RS256', rsa.privateKey), { cert: rsaPem, iss: 'https://id.example.com' }], [true, { alg: 'RS256', typ: 'JWT' }, { sub: 'alice', iss: 'https://id.example.com' }]],
