@@ -5,8 +5,8 @@
 // account, so loops over the result and the range share one budget.
 type Builtin = (...args: unknown[]) => unknown;
 
-/** Wire names of numbers.range: the exact (JSON text) form modules Portcullis compiles call, and OPA's. */
-const RANGE_NAMES = ['portcullis.exact.numbers.range', 'numbers.range'];
+/** Names of numbers.range: the builtin-wire form (JSON texts) modules Portcullis compiles call, and OPA's. */
+const RANGE_NAMES = ['portcullis.wire.numbers.range', 'numbers.range'];
 
 /**
  * `builtins` with numbers.range charging `fuel` (the instance's steps-left global, once it exists;

@@ -227,6 +227,10 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
   const spec = builtinSpec(name);
   // Host probes (print output, coverage) are emitted by the compiler only; a policy cannot call them.
   const builtinArity = spec === undefined || spec.lowering === 'host' ? undefined : spec.arity;
+  // OPA 1.0 removed the deprecated builtins from Rego v1: a module that imports rego.v1 cannot call them.
+  if (spec?.deprecated === true && globalPath === null && scope.module.imports.some((imp) => imp.path.join('.') === 'rego.v1')) {
+    throw new RegoCompileError(loc, name, `${name} is deprecated and not available in Rego v1 (import rego.v1); the policy authors' guide names its replacement`, 'invalid');
+  }
   // As in OPA, names the module defines (its package's rules, its import aliases, `data`) shadow builtins:
   // `max(x, y) := ...` in the package makes `max(7, 3)` call it.
   if (globalPath !== null) {
