@@ -6,7 +6,12 @@
 // digits.
 import { BuiltinArgError } from './args.js';
 
-/** JSON.parse, except that integers outside ±(2^53-1) become BigInt (exact). */
+/** A JSON number beyond what a double holds (2e308, 1e-400), kept as its text; builtins that compute refuse it. */
+export class NumberText {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.parse, except that integers outside ±(2^53-1) become BigInt (exact) and out-of-range numbers NumberText. */
 export function parseExactJson(text: string): unknown {
   let pos = 0;
   const fail = (): never => {
@@ -68,6 +73,10 @@ export function parseExactJson(text: string): unknown {
     const hit = lit.exec(text) ?? fail();
     pos += hit[0].length;
     const parsed = JSON.parse(hit[0]) as unknown;
+    // A number no double can hold (2e308, 1e-400) keeps its text: the nearest double would be another number.
+    if (typeof parsed === 'number' && (!Number.isFinite(parsed) || (parsed === 0 && /[1-9]/.test(hit[0].split(/[eE]/)[0]!)))) {
+      return new NumberText(hit[0]);
+    }
     if (typeof parsed === 'number' && Math.abs(parsed) > Number.MAX_SAFE_INTEGER) return integralBigInt(hit[0]) ?? parsed;
     return parsed;
   };
@@ -98,6 +107,7 @@ function integralBigInt(text: string): bigint | undefined {
 /** JSON.stringify with BigInt written as its digits. */
 export function stringifyExactJson(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof NumberText) return v.text;
   if (Array.isArray(v)) return `[${v.map(stringifyExactJson).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
     return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`).join(',')}}`;

@@ -3,12 +3,14 @@
 // `{"k": 1}`). A verb that does not fit its argument prints Go's `%!verb(type=value)` marker.
 import { array, str } from './args.js';
 import { RegoObject, RegoSet } from './values.js';
+import { NumberText } from './exact.js';
 
 /** A value as Rego prints it inside a composite (strings quoted) or at the top level (strings bare). */
 export function regoText(v: unknown, quoted: boolean): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return quoted ? JSON.stringify(v) : v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof NumberText) return v.text;
   if (Array.isArray(v)) return `[${v.map((x) => regoText(x, true)).join(', ')}]`;
   if (v instanceof RegoSet) return v.items.length === 0 ? 'set()' : `{${v.items.map((x) => regoText(x, true)).join(', ')}}`;
   if (v instanceof RegoObject) return `{${v.entries.map(([k, x]) => `${regoText(k, true)}: ${regoText(x, true)}`).join(', ')}}`;

@@ -3,7 +3,7 @@
 // Wasm parses, so nothing is lost to the SDK's JSON.parse: integers beyond 2^53 cross as digits (BigInt
 // here), a set as {"\u0000set": [...]} (RegoSet here), and an object JSON cannot carry (a key that is not a
 // string, or one starting with NUL) as {"\u0000obj": [[key, value], ...]} (RegoObject here).
-import { parseExactJson } from './exact.js';
+import { NumberText, parseExactJson } from './exact.js';
 import { RegoObject, RegoSet } from './values.js';
 
 const SET_TAG = '\u0000set';
@@ -11,7 +11,7 @@ const OBJ_TAG = '\u0000obj';
 
 function revive(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(revive);
-  if (typeof v !== 'object' || v === null) return v;
+  if (typeof v !== 'object' || v === null || v instanceof NumberText) return v;
   const keys = Object.keys(v);
   const record = v as Record<string, unknown>;
   if (keys.length === 1 && keys[0] === SET_TAG && Array.isArray(record[SET_TAG])) {
@@ -42,6 +42,7 @@ export function parseWire(text: string): unknown {
 /** A builtin result as wire text. */
 export function stringifyWire(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof NumberText) return v.text;
   if (v instanceof RegoSet) return `{${JSON.stringify(SET_TAG)}:[${v.items.map(stringifyWire).join(',')}]}`;
   if (v instanceof RegoObject) return pairsText(v.entries);
   if (Array.isArray(v)) return `[${v.map(stringifyWire).join(',')}]`;

@@ -17,6 +17,27 @@ async function evalRules(rules: string, names: string[]): Promise<Record<string,
 }
 
 describe('builtins compiled from Rego', () => {
+  it('sets, non-string keys and numbers beyond a double cross the builtin wire exactly', async () => {
+    const r = await evalRules(
+      `
+big := sprintf("%v", [2e308])
+tiny := sprintf("%v", [[1e-400]])
+a_set := sprintf("%v", [{"k": {1, 2}}])
+number_keys := object.filter({1: "a", 2: "b"}, [2])
+subset_of_set := object.subset({"a": {1, 2, 3}}, {"a": {3}})
+not_a_subarray := object.subset({"a": [1, 2, 3]}, {"a": [3, 1]})`,
+      ['big', 'tiny', 'a_set', 'number_keys', 'subset_of_set', 'not_a_subarray'],
+    );
+    expect(r).toEqual({
+      big: '2e308', tiny: '[1e-400]', a_set: '{"k": {1, 2}}', number_keys: { 2: 'b' }, subset_of_set: true, not_a_subarray: false,
+    });
+  });
+
+  it('deprecated builtins compile in v0 modules and are refused under import rego.v1', () => {
+    expect(() => compileRego([{ path: 'v1.rego', source: 'package t\nimport rego.v1\np := any([true])\n' }], { entrypoints: ['t/p'] })).toThrow(/deprecated/);
+    expect(() => compileRego([{ path: 'v0.rego', source: 'package t\np := any([true])\n' }], { entrypoints: ['t/p'] })).not.toThrow();
+  });
+
   it('strings.replace_n is undefined for a non-string key (JSON would have turned 1 into "1")', async () => {
     const r = await evalRules(
       `
