@@ -18,6 +18,21 @@ const redisUrl = z
   .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
   .refine((url) => URL.canParse(url), 'not a valid URL (redis://[user:password@]host:port[/db], port up to 65535)');
 
+// TLS from files, reloaded when they change (src/server/tlsFiles.ts); minimum TLS 1.2.
+const tlsFileFields = { certFile: z.string().min(1), keyFile: z.string().min(1) };
+export const grpcTlsSchema = z
+  .strictObject({
+    ...tlsFileFields,
+    // The CA that signs client certificates (mTLS): with it, clients are asked for a certificate.
+    clientCaFile: z.string().min(1).optional(),
+    requireClientCert: z.boolean().default(false),
+  })
+  .refine((tls) => !tls.requireClientCert || tls.clientCaFile !== undefined, {
+    message: 'requireClientCert needs clientCaFile (the CA that signs the client certificates)',
+    path: ['requireClientCert'],
+  });
+export const adminTlsSchema = z.strictObject(tlsFileFields);
+
 export const grpcSchema = z
   .strictObject({
     // Loopback: a sidecar's Envoy is in the same pod, and an unauthenticated Check on every interface is an
@@ -32,6 +47,7 @@ export const grpcSchema = z
     maxConnectionAgeGraceSeconds: z.number().min(0).default(30),
     keepaliveSeconds: z.number().min(0).default(60),
     keepaliveTimeoutSeconds: z.number().positive().default(20),
+    tls: grpcTlsSchema.optional(),
   })
   .prefault({});
 
@@ -40,6 +56,7 @@ export const adminSchema = z
     address: hostPort.default('0.0.0.0:9192'),
     // Guards mutating endpoints. Without it POST /v1/denylist is refused (never open by default).
     token: z.string().min(1).optional(),
+    tls: adminTlsSchema.optional(),
   })
   .prefault({});
 

@@ -1,6 +1,8 @@
 // The admin HTTP shell: probes, metrics, the policy in force, and the denylist write endpoint.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { denylistReadOrDelete } from './adminDenylist.js';
 import type { Logger } from 'pino';
@@ -26,11 +28,15 @@ export interface AdminDeps {
   logger: Logger;
   /** rateLimits rules /v1/overrides may override */
   overridableRules?: readonly OverridableRule[];
+  /** admin.tls: serve HTTPS with this certificate and key */
+  tls?: SecureContextOptions;
 }
 
 export interface AdminShell {
   port: number;
   close(): Promise<void>;
+  /** admin.tls only: new connections use this certificate (a rotation) */
+  setSecureContext(options: SecureContextOptions): void;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -51,7 +57,7 @@ class HttpError extends Error {
 }
 
 export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res, deps).catch((error: unknown) => {
       if (error instanceof HttpError) {
         sendJson(res, error.status, { error: error.message });
@@ -61,7 +67,8 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
       deps.logger.error({ err: error, path: redactUrl(req.url ?? '') }, 'admin request failed');
       sendJson(res, 500, { error: 'internal error' });
     });
-  });
+  };
+  const server = deps.tls === undefined ? createServer(handle) : createHttpsServer({ ...deps.tls }, handle);
   const { host, port } = splitHostPort(deps.address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -72,6 +79,10 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    setSecureContext: (context) => {
+      if (deps.tls === undefined) throw new Error('the admin server has no TLS to reload');
+      (server as HttpsServer).setSecureContext(context);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -4,7 +4,8 @@
 // The cap is kept below the process's open-file limit so the admin port, Redis and policy reloads still get
 // descriptors when gRPC is saturated: /healthz must answer exactly then.
 import { readFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type TlsOptions } from 'node:tls';
 
 export interface GrpcListener {
   port: number;
@@ -13,6 +14,8 @@ export interface GrpcListener {
   connections(): number;
   /** Stops accepting; open connections are left to the gRPC server's shutdown. */
   close(): void;
+  /** TLS only: new connections use this certificate (open ones keep theirs). */
+  setSecureContext(options: SecureContextOptions): void;
 }
 
 /** Descriptors kept free for everything that is not a gRPC connection (admin, Redis, files, DNS, JWKS). */
@@ -43,17 +46,35 @@ export async function listenForGrpc(options: {
   accept(socket: Socket): void;
   onRefused(): void;
   onConnections?(open: number): void;
+  /**
+   * TLS terminates here: grpc-js gets the decrypted stream, so the connection cap still counts TCP sockets
+   * (before any handshake work) and a rotated certificate can be swapped in for new connections.
+   */
+  tls?: TlsOptions;
+  /** a client failed the handshake (no or a wrong client certificate, an old TLS version) */
+  onTlsError?(error: Error): void;
 }): Promise<GrpcListener> {
   let open = 0;
-  const server = createServer({ noDelay: true }, (socket) => {
+  const count = (socket: Socket): void => {
     open += 1;
     options.onConnections?.(open);
     socket.once('close', () => {
       open -= 1;
       options.onConnections?.(open);
     });
-    options.accept(socket);
-  });
+  };
+  let server: Server;
+  if (options.tls === undefined) {
+    server = createServer({ noDelay: true }, (socket) => {
+      count(socket);
+      options.accept(socket);
+    });
+  } else {
+    const tlsServer = createTlsServer({ noDelay: true, ...options.tls, ALPNProtocols: ['h2'] }, (socket) => options.accept(socket));
+    tlsServer.on('connection', count);
+    tlsServer.on('tlsClientError', (error) => options.onTlsError?.(error));
+    server = tlsServer;
+  }
   server.maxConnections = options.maxConnections;
   // Node closes a socket accepted past maxConnections and reports it here.
   server.on('drop', () => options.onRefused());
@@ -70,6 +91,10 @@ export async function listenForGrpc(options: {
     port: typeof bound === 'object' && bound !== null ? bound.port : port,
     maxConnections: options.maxConnections,
     connections: () => open,
+    setSecureContext: (context) => {
+      if (!('setSecureContext' in server)) throw new Error('the gRPC listener has no TLS to reload');
+      (server as import('node:tls').Server).setSecureContext(context);
+    },
     close: () => {
       // server.close() calls back only when every connection has ended; the gRPC shutdown ends them.
       server.close();

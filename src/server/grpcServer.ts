@@ -1,5 +1,6 @@
 // The gRPC shell: decodes with Envoy's protos, hands the request to the check pipeline, encodes the answer.
 import * as grpc from '@grpc/grpc-js';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
 import { buildDenyResponse, isCallError } from '../response/buildCheckResponse.js';
@@ -14,6 +15,8 @@ export interface GrpcShell {
   connections(): number;
   /** Stops accepting, lets in-flight checks finish (up to graceMs), then closes. */
   shutdown(graceMs: number): Promise<void>;
+  /** grpc.tls only: new connections use this certificate (a rotation), open ones keep theirs */
+  setSecureContext(options: SecureContextOptions): void;
 }
 
 /** How long connections may live and how many may be open (`grpc.*` of the config); 0 turns a limit off. */
@@ -55,6 +58,8 @@ export async function startGrpcServer(options: {
   onConnections?: (open: number) => void;
   /** further services on the same port (the rate limit service) */
   services?: ReadonlyArray<{ definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>;
+  /** grpc.tls: certificate, key and client-certificate options; the listener terminates TLS */
+  tls?: TlsOptions;
 }): Promise<GrpcShell> {
   const protos = loadProtos();
   const server = new grpc.Server({
@@ -91,7 +96,13 @@ export async function startGrpcServer(options: {
   const listener = await listenForGrpc({
     address: options.address,
     maxConnections,
-    accept: (socket) => injector.injectConnection(socket),
+    accept: (socket) => {
+      // mTLS: the verified client (Envoy) is logged once per connection; Envoy keeps a few long-lived ones.
+      if (options.tls?.requestCert === true) logPeer(options.logger, socket as TLSSocket);
+      injector.injectConnection(socket);
+    },
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    onTlsError: (error) => options.logger.debug({ err: error }, 'gRPC TLS handshake failed'),
     onConnections: (open) => options.onConnections?.(open),
     onRefused: () => {
       options.onConnectionRefused?.();
@@ -101,6 +112,7 @@ export async function startGrpcServer(options: {
   return {
     port: listener.port,
     connections: () => listener.connections(),
+    setSecureContext: (context) => listener.setSecureContext(context),
     async shutdown(graceMs) {
       listener.close();
       refusals.stop();
@@ -144,4 +156,21 @@ function refusalReporter(logger: Logger, maxConnections: number): { refused(): v
       if (window !== undefined) clearTimeout(window);
     },
   };
+}
+
+/** The verified client certificate's subject and SANs (never logged for an unverified one). */
+export function peerIdentity(socket: TLSSocket): { subject: string; san: string | undefined } | null {
+  if (!socket.authorized) return null;
+  const cert = socket.getPeerCertificate();
+  const subject = Object.entries(cert.subject ?? {})
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(',');
+  return { subject, san: cert.subjectaltname };
+}
+
+function logPeer(logger: Logger, socket: TLSSocket): void {
+  const peer = peerIdentity(socket);
+  const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+  if (peer === null) logger.info({ remote }, 'gRPC client connected over TLS without a verified certificate');
+  else logger.info({ remote, peer }, 'gRPC client certificate verified');
 }

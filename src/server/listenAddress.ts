@@ -14,18 +14,31 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-/** `grpc.tls` is set (read structurally, so the check holds whatever shape the TLS settings take). */
-export function grpcTlsConfigured(grpc: object): boolean {
-  return 'tls' in grpc && grpc.tls !== undefined && grpc.tls !== null;
+/** `grpc.tls` (or `admin.tls`) is set: the listener terminates TLS (src/server/tlsFiles.ts). */
+export function grpcTlsConfigured(listener: { tls?: unknown }): boolean {
+  return listener.tls !== undefined && listener.tls !== null;
 }
 
 /** The warning to log at start-up, or null when the Check port is loopback-only or uses TLS. */
-export function plaintextExposureWarning(grpc: { address: string }): string | null {
+export function plaintextExposureWarning(grpc: { address: string; tls?: unknown }): string | null {
   const { host } = splitHostPort(grpc.address);
   if (isLoopbackHost(host) || grpcTlsConfigured(grpc)) return null;
   return (
     `grpc.address ${grpc.address} is reachable beyond this host without TLS: anyone who reaches it can ask Check ` +
     'whether a token is valid and spend rate-limit budgets. Bind 127.0.0.1 (a sidecar shares its pod with Envoy) ' +
     'or configure grpc.tls'
+  );
+}
+
+/**
+ * The admin port listens on every interface by default (probes, Prometheus), which is fine for those; but with
+ * admin.token set, the token crosses the network in every denylist or override call. Null when it does not.
+ */
+export function adminTokenExposureWarning(admin: { address: string; token?: string | undefined; tls?: unknown }): string | null {
+  const { host } = splitHostPort(admin.address);
+  if (admin.token === undefined || isLoopbackHost(host) || grpcTlsConfigured(admin)) return null;
+  return (
+    `admin.address ${admin.address} is reachable beyond this host without TLS and admin.token is set: the token ` +
+    'travels in plaintext with every /v1/denylist and /v1/overrides call. Configure admin.tls, or keep the network path private'
   );
 }

@@ -16,11 +16,12 @@ import { loadTracer } from '../telemetry/tracing.js';
 import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
-import { plaintextExposureWarning } from './listenAddress.js';
+import { adminTokenExposureWarning, plaintextExposureWarning } from './listenAddress.js';
 import { startRateLimitService } from './rateLimitService.js';
 import { createCheckPipeline } from './pipeline.js';
 import { readiness } from './readiness.js';
 import { createStoreMonitor } from './storeMonitor.js';
+import { clientCertOptions, readTlsFiles, reloadTlsOnChange } from './tlsFiles.js';
 
 export interface SidecarOptions {
   logger?: Logger;
@@ -34,6 +35,8 @@ export interface SidecarOptions {
   storePingIntervalMs?: number;
   /** substitutes the policy loader (tests) */
   loadPolicy?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
+  /** how often grpc.tls / admin.tls files are checked for a change (default 1000 ms) */
+  tlsWatchIntervalMs?: number;
 }
 
 export interface Sidecar {
@@ -166,9 +169,13 @@ async function assemble(
     observePolicyEval: (seconds) => metrics.policyEvalDuration.observe(seconds),
   });
 
+  // Read before anything listens: files that do not make a TLS context fail start-up, naming them.
+  const grpcTls = config.grpc.tls === undefined ? undefined : { ...(await readTlsFiles('grpc', config.grpc.tls)), ...clientCertOptions(config.grpc.tls) };
+  const adminTls = config.admin.tls === undefined ? undefined : await readTlsFiles('admin', config.admin.tls);
   const health = createHealthState();
   let draining = false;
   const grpcShell = await startGrpcServer({
+    ...(grpcTls === undefined ? {} : { tls: grpcTls }),
     address: config.grpc.address,
     maxReceiveMessageBytes: config.grpc.maxReceiveMessageBytes,
     connections: config.grpc,
@@ -205,12 +212,25 @@ async function assemble(
     isDraining: () => draining,
     logger: logger.child({ component: 'admin' }),
     overridableRules: config.rateLimits,
+    ...(adminTls === undefined ? {} : { tls: adminTls }),
   });
+  const tlsReloadDeps = {
+    logger,
+    count: (listener: 'grpc' | 'admin', result: 'ok' | 'error') => metrics.tlsCertificateReloads.inc({ listener, result }),
+    intervalMs: options.tlsWatchIntervalMs,
+  };
+  const tlsWatches = [
+    ...(config.grpc.tls === undefined ? [] : [reloadTlsOnChange('grpc', config.grpc.tls, grpcShell, tlsReloadDeps)]),
+    ...(config.admin.tls === undefined ? [] : [reloadTlsOnChange('admin', config.admin.tls, adminShell, tlsReloadDeps)]),
+  ];
+  opened.push(() => tlsWatches.forEach((w) => w.stop()));
   if (config.policy.watch) {
     await policy.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
   }
   const exposure = plaintextExposureWarning(config.grpc);
   if (exposure !== null) logger.warn({ grpc: config.grpc.address }, exposure);
+  const adminExposure = adminTokenExposureWarning(config.admin);
+  if (adminExposure !== null) logger.warn({ admin: config.admin.address }, adminExposure);
   logger.info(
     { grpc: config.grpc.address, grpcPort: grpcShell.port, admin: config.admin.address, adminPort: adminShell.port },
     'portcullis serving',
@@ -243,6 +263,7 @@ async function assemble(
       await withinMs(adminShell.close(), remaining(), () => logger.warn('admin server did not close in time'));
       await identity.close();
       storeMonitor.stop();
+      for (const watch of tlsWatches) watch.stop();
       await withinMs(store.close(), remaining(), () => logger.warn('store did not close in time'));
       // Last, so the spans of the checks drained above are exported too.
       if (tracer !== null) await withinMs(tracer.shutdown(), remaining(), () => logger.warn('traces not exported in time'));

@@ -26,6 +26,8 @@ export interface Metrics {
   setPolicyMemorySource(read: () => number | undefined): void;
   /** 1 while the decision store answers its health ping, 0 while it does not (never a readiness input). */
   storeUp: Gauge;
+  /** tls_certificate_reloads_total{listener,result}: grpc|admin, ok|error */
+  tlsCertificateReloads: Counter<'listener' | 'result'>;
   /** Reads each provider's last successful JWKS load (unix ms, null: never) whenever /metrics is scraped. */
   watchJwksRefresh(source: () => Record<string, number | null>): void;
   dryRunDenials: Counter<'reason'>;
@@ -178,6 +180,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     storeUp: new Gauge({
       name: `${PREFIX}store_up`,
       help: 'Whether the denylist/rate-limit store answers (1) or not (0); checks then follow redis.onError',
+      registers,
+    }),
+    tlsCertificateReloads: new Counter({
+      name: `${PREFIX}tls_certificate_reloads_total`,
+      help: 'TLS certificate reloads after the files changed, by listener (grpc, admin) and result (ok; error: the last good certificate stays)',
+      labelNames: ['listener', 'result'] as const,
       registers,
     }),
     watchJwksRefresh(source) {

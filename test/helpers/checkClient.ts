@@ -62,10 +62,10 @@ export interface TestClient {
   close(): void;
 }
 
-export function createTestClient(port: number): TestClient {
+export function createTestClient(port: number, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): TestClient {
   const address = `127.0.0.1:${port}`;
-  const authz = new loaded.envoy.service.auth.v3.Authorization(address, grpc.credentials.createInsecure());
-  const health = new loaded.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  const authz = new loaded.envoy.service.auth.v3.Authorization(address, credentials);
+  const health = new loaded.grpc.health.v1.Health(address, credentials);
   return {
     check: (request) =>
       new Promise((resolve, reject) => authz.Check(request, (error, response) => (error ? reject(error) : resolve(response)))),

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { isLoopbackHost, plaintextExposureWarning } from '../../src/server/listenAddress.js';
+import { adminTokenExposureWarning, isLoopbackHost, plaintextExposureWarning } from '../../src/server/listenAddress.js';
 import { functionPolicy } from '../helpers/fakePolicy.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
@@ -48,7 +48,14 @@ describe('plaintextExposureWarning', () => {
 
   it('stays quiet on loopback, and when grpc.tls is configured', () => {
     expect(plaintextExposureWarning({ address: '127.0.0.1:9191' })).toBeNull();
-    expect(plaintextExposureWarning({ address: '0.0.0.0:9191', tls: { certFile: 'c', keyFile: 'k' } } as { address: string })).toBeNull();
+    expect(plaintextExposureWarning({ address: '0.0.0.0:9191', tls: { certFile: 'c', keyFile: 'k' } })).toBeNull();
+  });
+
+  it('warns about an admin token on a non-loopback admin port without admin.tls', () => {
+    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't' })).toContain('admin.tls');
+    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192' })).toBeNull();
+    expect(adminTokenExposureWarning({ address: '127.0.0.1:9192', token: 't' })).toBeNull();
+    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't', tls: { certFile: 'c', keyFile: 'k' } })).toBeNull();
   });
 });
 
