@@ -6,9 +6,10 @@
 // streams), p50/p99 at a fixed rate below saturation, CPU µs per check (the server process's utime+stime from
 // /proc/PID/stat over the checks it answered) and RSS (/proc/PID/status).
 // The request is what Envoy sends: a dozen headers, source and destination addresses, a ~2 KB JWT.
+// The same pipeline with `workers: 2` (node:cluster; CPU and RSS summed over the primary and its workers).
 // Run 1: one token, gRPC frames from h2load. Run 2: 1,000 distinct tokens from bench/check/framesLoad.ts
 // (h2load sends one body file), so the verified-token cache and the per-user buckets are not always hot.
-//   npm run bench:check      (SECONDS=5 RATE=2000 to change the phases)
+//   npm run bench:check      (SECONDS=5 RATE=2000 WORKERS=2 to change the phases)
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import { promisify } from 'node:util';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { loadProtos } from '../src/server/protos.js';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
-import { startRedisServer } from '../test/helpers/redis.js';
+import { freePort, startRedisServer } from '../test/helpers/redis.js';
 import { framesLoad } from './check/framesLoad.js';
 
 const SECONDS = Number(process.env.SECONDS ?? 5);
@@ -26,6 +27,7 @@ const RATE = Number(process.env.RATE ?? 2000);
 const CONNECTIONS = 8;
 const STREAMS = 16;
 const TOKENS = 1000;
+const WORKERS = Number(process.env.WORKERS ?? 2);
 const PATH = '/envoy.service.auth.v3.Authorization/Check';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -83,39 +85,63 @@ const oneTokenFile = join(dir, 'check.bin');
 writeFileSync(oneTokenFile, bodies[0]!);
 
 const configFile = join(dir, 'portcullis.json');
-writeFileSync(
-  configFile,
-  JSON.stringify({
-    grpc: { address: '127.0.0.1:0' },
-    admin: { address: '127.0.0.1:0' },
+const pipelineConfig = {
     redis: { url: redis.url },
     jwt: { providers: [{ name: 'bench', issuer: 'https://id.bench', audiences: ['orders-api'], algorithms: ['RS256'], jwksFile: join(dir, 'jwks.json') }] },
     denylist: { enabled: true },
     rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1_000_000_000, periodSeconds: 60 }],
     policy: { path: './policies', watch: false },
-    logLevel: 'silent',
+};
+writeFileSync(configFile, JSON.stringify({ ...pipelineConfig, grpc: { address: '127.0.0.1:0' }, admin: { address: '127.0.0.1:0' }, logLevel: 'silent' }));
+// The same pipeline with `workers: 2`, through `portcullis serve` (node:cluster needs the CLI's primary). Logs
+// on, for the workers' start-up lines; no decision log, so nothing is logged per check on either side.
+const workersPort = await freePort();
+const workersConfigFile = join(dir, 'portcullis-workers.json');
+writeFileSync(
+  workersConfigFile,
+  JSON.stringify({
+    ...pipelineConfig,
+    workers: WORKERS,
+    grpc: { address: `127.0.0.1:${workersPort}` },
+    admin: { address: `127.0.0.1:${await freePort()}` },
+    decisionLog: { enabled: false },
+    logLevel: 'info',
   }),
 );
 
 interface Server { name: string; child: ChildProcess; port: number }
-async function startServer(name: string, args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/check/server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer(name: string, args: string[], ready = (line: string): number | null => {
+  const m = /^PORT (\d+)$/.exec(line);
+  return m ? Number(m[1]) : null;
+}): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^PORT (\d+)$/.exec(line);
-      if (m) resolve(Number(m[1]));
+      const port = ready(line);
+      if (port !== null) resolve(port);
     });
   });
   return { name, child, port };
 }
+/** the server's process and, for workers, its node:cluster children */
+function processes(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return [pid, ...children.map(Number)];
+}
+// Note: a worker that exited during a phase takes its CPU time with it; none should.
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
+  let sum = 0;
+  for (const p of processes(pid)) {
+    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    sum += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
+  }
+  return sum;
 }
 function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? NaN) / 1024;
+  let sum = 0;
+  for (const p of processes(pid)) sum += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  return sum;
 }
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -148,9 +174,14 @@ async function measure(server: Server, distinct: boolean): Promise<Row> {
   return { throughput: closed.done / closed.seconds, cpuUs, rss, p50: percentile(fixed.latenciesMs, 0.5), p99: percentile(fixed.latenciesMs, 0.99) };
 }
 
-const noop = await startServer('no-op', ['noop']);
-const portcullis = await startServer('portcullis', ['portcullis', configFile]);
-for (const server of [noop, portcullis]) {
+const noop = await startServer('no-op', ['bench/check/server.ts', 'noop']);
+const portcullis = await startServer('portcullis', ['bench/check/server.ts', 'portcullis', configFile]);
+let serving = 0;
+const workers = await startServer(`portcullis workers: ${WORKERS}`, ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile], (line) =>
+  line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null,
+);
+const servers = [noop, portcullis, workers];
+for (const server of servers) {
   // Every request must be allowed by both, or the comparison is of different work.
   const client = createTestClient(server.port);
   const codes = new Set<number>();
@@ -161,18 +192,26 @@ for (const server of [noop, portcullis]) {
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-console.log(`bench:check — ${SECONDS} s per phase, ${CONNECTIONS} connections × ${STREAMS} streams, fixed rate ${RATE}/s; both servers in one run, alternating; node ${process.version}`);
+console.log(`bench:check — ${SECONDS} s per phase, ${CONNECTIONS} connections × ${STREAMS} streams, fixed rate ${RATE}/s; all servers in one run, alternating; node ${process.version}`);
 console.log('| run | server | checks/s | p50 ms @rate | p99 ms @rate | CPU µs/check | RSS MiB |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const [label, distinct] of [['1 token (h2load)', false], [`${TOKENS} tokens (framesLoad)`, true]] as const) {
   const a = await measure(noop, distinct);
   const b = await measure(portcullis, distinct);
-  console.log(`| ${label} | no-op grpc-js | ${fmt(a.throughput)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.rss)} |`);
-  console.log(`| ${label} | Portcullis | ${fmt(b.throughput)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${fmt(b.cpuUs)} | ${fmt(b.rss)} |`);
-  console.log(`| ${label} | ratio | ${fmt((b.throughput / a.throughput) * 100)}% | ${fmt(b.p50 / a.p50, 2)}× | ${fmt(b.p99 / a.p99, 2)}× | ${fmt(b.cpuUs / a.cpuUs, 2)}× | ${fmt(b.rss / a.rss, 2)}× |`);
+  const c = await measure(workers, distinct);
+  const row = (name: string, r: Row) => `| ${label} | ${name} | ${fmt(r.throughput)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.rss)} |`;
+  const ratio = (name: string, r: Row) =>
+    `| ${label} | ${name} | ${fmt((r.throughput / a.throughput) * 100)}% | ${fmt(r.p50 / a.p50, 2)}× | ${fmt(r.p99 / a.p99, 2)}× | ${fmt(r.cpuUs / a.cpuUs, 2)}× | ${fmt(r.rss / a.rss, 2)}× |`;
+  console.log(row('no-op grpc-js', a));
+  console.log(row('Portcullis', b));
+  console.log(row(`Portcullis, workers: ${WORKERS}`, c));
+  console.log(ratio('Portcullis / no-op', b));
+  console.log(ratio(`workers: ${WORKERS} / no-op`, c));
+  console.log(`| ${label} | workers: ${WORKERS} / workers: 1 | ${fmt(c.throughput / b.throughput, 2)}× | | | | |`);
 }
 
-for (const server of [noop, portcullis]) server.child.kill('SIGTERM');
+for (const server of servers) server.child.kill('SIGTERM');
+await new Promise((r) => setTimeout(r, 500));
 await redis.dispose();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -1,9 +1,14 @@
 // `portcullis serve`: load config, start the sidecar, run until SIGTERM/SIGINT, then shut down as
 // shutdown.* says (unready, keep answering for the delay, drain) and exit 0.
+import cluster from 'node:cluster';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
+import { resolveWorkerCount } from '../server/workerCount.js';
+import { metricsFromPrimary, reportWorkerReady, runWorkerPool, shareRegistryWithPrimary } from '../server/workerPool.js';
+import { createLogger } from '../telemetry/logger.js';
 
 /** Start-up failures that are the user's input (config, policy, key files): exit 2, not 1. */
 const USAGE_ERROR_CODES = new Set([
@@ -12,14 +17,28 @@ const USAGE_ERROR_CODES = new Set([
 ]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {
-  let sidecar: Sidecar;
+  // Exactly one of the two: this process serves checks itself, or it is the primary of a worker pool.
+  let sidecar: Sidecar | undefined;
+  let pool: { count: number; config: Config } | undefined;
   try {
-    const { config } = await loadConfig({ file: options.config });
-    sidecar = await startSidecar(config);
+    const { config, file } = await loadConfig({ file: options.config });
+    const workers = cluster.isPrimary ? resolveWorkerCount(config.workers) : 1;
+    if (workers > 1) {
+      refuseUnsharedStore(config, workers, file);
+      pool = { count: workers, config };
+    } else {
+      sidecar = await startSidecar(config, cluster.isWorker ? { metricsSource: metricsFromPrimary() } : {});
+    }
   } catch (error) {
     return reportStartupFailure(error);
   }
+  if (pool !== undefined) return runWorkerPool({ count: pool.count, logger: createLogger(pool.config.logLevel) });
+  if (sidecar === undefined) return 1;
   const running = sidecar;
+  if (cluster.isWorker) {
+    shareRegistryWithPrimary(running.metrics.registry);
+    reportWorkerReady();
+  }
   const stopped = await new Promise<Promise<void>>((resolve) => {
     let stopping: Promise<void> | undefined;
     const stop = (signal: NodeJS.Signals): void => {
@@ -42,9 +61,27 @@ export async function serve(options: { config?: string | undefined }): Promise<n
     await stopped;
     return 0;
   } catch (error) {
-    sidecar.logger.error({ err: error }, 'shutdown failed');
+    running.logger.error({ err: error }, 'shutdown failed');
     return 1;
+  } finally {
+    // A worker's IPC channel to the primary would keep its event loop alive after the drain.
+    if (cluster.isWorker) process.disconnect();
   }
+}
+
+/**
+ * With the in-process store every worker would keep its own rate-limit budgets, denylist and auth-failure
+ * counts: limits N times too loose, a revoked token still accepted by the other workers. Refused, not shared.
+ */
+function refuseUnsharedStore(config: Config, workers: number, file: string | null): void {
+  if (config.redis !== undefined) return;
+  throw new ConfigError(
+    'CONFIG_INVALID',
+    `workers: ${String(config.workers)} (${workers} worker processes) needs redis: with the in-process store each ` +
+      'worker would keep its own rate-limit budgets and denylist, so limits would not hold and a revoked token would ' +
+      'still pass on the other workers. Set redis.url (or redis.cluster / redis.sentinel), or workers: 1.',
+    file,
+  );
 }
 
 export function reportStartupFailure(error: unknown): number {

@@ -235,6 +235,8 @@ export const configSchema = z.strictObject({
   input: inputSchema,
   tracing: tracingSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Event loops behind the one gRPC port (node:cluster); `auto` = the cores the process may use (cgroup-aware).
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
 });
 
 export type Config = z.output<typeof configSchema>;

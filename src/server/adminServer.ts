@@ -6,7 +6,6 @@ import type { SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { denylistReadOrDelete } from './adminDenylist.js';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
@@ -22,7 +21,7 @@ export interface AdminDeps {
   store: DecisionStore;
   /** /readyz: ready = a policy is loaded and not draining; dependencies are reported in the body only */
   readiness(): { status: 200 | 503; body: ReadinessBody };
-  registry: Registry;
+  registry: { metrics(): Promise<string>; contentType: string };
   policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
   isDraining(): boolean;
   logger: Logger;

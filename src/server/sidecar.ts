@@ -33,6 +33,8 @@ export interface SidecarOptions {
   watchDebounceMs?: number;
   /** how often the store is pinged for /readyz and portcullis_store_up */
   storePingIntervalMs?: number;
+  /** what /metrics answers instead of this process's registry (a worker: the aggregate over all workers) */
+  metricsSource?: { metrics(): Promise<string>; contentType: string };
   /** substitutes the policy loader (tests) */
   loadPolicy?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
   /** how often grpc.tls / admin.tls files are checked for a change (default 1000 ms) */
@@ -207,7 +209,7 @@ async function assemble(
         jwks: identity.jwksStatus(),
         nowMs: Date.now(),
       }),
-    registry: metrics.registry,
+    registry: options.metricsSource ?? metrics.registry,
     policyInfo: () => policy.current(),
     isDraining: () => draining,
     logger: logger.child({ component: 'admin' }),

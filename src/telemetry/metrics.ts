@@ -70,6 +70,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       }
     },
   });
+  // Each process reports 1; on /metrics the workers' registries are summed (node:cluster), so the value is the count.
+  new Gauge({ name: `${PREFIX}workers`, help: 'Worker processes (event loops) answering checks', registers }).set(1);
   return {
     registry,
     checks: new Counter({
