@@ -197,6 +197,13 @@ export const policySchema = z
 // OPA-Envoy's skip-request-body-parse: the body still reaches the policy in attributes, unparsed.
 export const inputSchema = z.strictObject({ skipRequestBodyParse: z.boolean().default(false) }).prefault({});
 
+export const openapiSchema = z.strictObject({
+  specs: z.array(z.string().min(1)).min(1),
+  mode: z.enum(['enforce', 'report']).default('enforce'),
+  unknownOperations: z.enum(['allow', 'deny']).default('allow'),
+  enforceScopes: z.boolean().default(false),
+});
+
 export const decisionLogSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -234,6 +241,7 @@ export const configSchema = z.strictObject({
   decisionLog: decisionLogSchema,
   input: inputSchema,
   tracing: tracingSchema.optional(),
+  openapi: openapiSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Event loops behind the one gRPC port (node:cluster); `auto` = the cores the process may use (cgroup-aware).
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
@@ -246,3 +254,4 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type TokenSource = z.output<typeof tokenSourceSchema>;
 export type RateLimitRule = z.output<typeof rateLimitSchema>;
 export type PolicyConfig = z.output<typeof policySchema>;
+export type OpenApiConfig = z.output<typeof openapiSchema>;

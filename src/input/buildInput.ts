@@ -1,5 +1,6 @@
 // The policy input README.md documents (OPA-Envoy compatible, plus `identity` and `body_error`), built from plain
 // data. Every documented key is always present, so no request can make a part of the input undefined.
+import type { OpenApiInput } from '../contract/types.js';
 import type { Identity } from '../identity/types.js';
 import type { DecodedAttributes } from './checkRequest.js';
 import type { HttpRequestView } from './types.js';
@@ -20,11 +21,15 @@ export interface PolicyInput {
   version: typeof INPUT_VERSION;
   source_principal?: string;
   identity: Identity | null;
+  /** the matched OpenAPI operation; null when none matched or `openapi` is not configured */
+  openapi: OpenApiInput | null;
 }
 
 export interface InputOptions {
   /** `input.skipRequestBodyParse`: leave `parsed_body` null (body_error "skipped") */
   skipRequestBodyParse?: boolean;
+  /** the OpenAPI operation the contract stage matched (`input.openapi`); null when none */
+  openapi?: OpenApiInput | null;
 }
 
 /** `invalid`: the request cannot become an input the policy could judge (answered 400). */
@@ -58,6 +63,7 @@ export function buildPolicyInput(
     body_error: body.bodyError,
     version: INPUT_VERSION,
     identity,
+    openapi: options.openapi ?? null,
   };
   const principal = attributes?.source?.principal;
   if (principal !== undefined && principal !== '') input.source_principal = principal;

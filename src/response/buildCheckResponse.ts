@@ -58,6 +58,8 @@ export interface DenyOutcome {
   reason: DenialReason;
   /** error_description of the www-authenticate challenge (401s); never holds a token */
   description?: string;
+  /** scope attribute of an insufficient_scope challenge (space-separated) */
+  scope?: string;
   headers: HeaderEntry[];
   /** the policy's http_status / body override the table's */
   httpStatus?: number;
@@ -91,7 +93,7 @@ export function buildDenyResponse(outcome: DenyOutcome): CheckResponseMessage {
     headers.push({ name: 'content-type', value: 'text/plain; charset=utf-8', append: false });
   }
   if (entry.challenge !== 'none') {
-    headers.push({ name: 'www-authenticate', value: bearerChallenge(entry.challenge, outcome.description), append: false });
+    headers.push({ name: 'www-authenticate', value: bearerChallenge(entry.challenge, outcome.description, outcome.scope), append: false });
   }
   return {
     // The reason's code even when the policy chose the HTTP status: OPA-Envoy answers every policy denial

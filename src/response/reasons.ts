@@ -18,8 +18,8 @@ export interface ReasonEntry {
   result: 'allowed' | 'denied' | 'unavailable';
   /** `error` of the JSON denial body; safe to show a client (no internals) */
   error: string;
-  /** www-authenticate: none, `Bearer realm` only (missing token), or with error="invalid_token" */
-  challenge: 'none' | 'bare' | 'invalid_token';
+  /** www-authenticate: none, `Bearer realm` only (missing token), or with error="invalid_token" / "insufficient_scope" */
+  challenge: 'none' | 'bare' | 'invalid_token' | 'insufficient_scope';
 }
 
 export const REASONS = {
@@ -37,6 +37,12 @@ export const REASONS = {
   policy_error: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   store_unavailable: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   identity_unavailable: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
+  // OpenAPI contract (src/contract): checked after the limits, before the policy
+  invalid_request: { httpStatus: 400, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'invalid request', challenge: 'none' },
+  unknown_operation: { httpStatus: 404, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'not found', challenge: 'none' },
+  method_not_allowed: { httpStatus: 405, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'method not allowed', challenge: 'none' },
+  insufficient_scope: { httpStatus: 403, grpcCode: GrpcCode.PERMISSION_DENIED, result: 'denied', error: 'insufficient scope', challenge: 'insufficient_scope' },
+  openapi_error: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
   internal_error: { httpStatus: 503, grpcCode: GrpcCode.UNAVAILABLE, result: 'unavailable', error: 'authorization unavailable', challenge: 'none' },
 } as const satisfies Record<string, ReasonEntry>;
 

@@ -24,6 +24,8 @@ export interface AdminDeps {
   registry: { metrics(): Promise<string>; contentType: string };
   policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
   isDraining(): boolean;
+  /** unknown OpenAPI operations seen, most frequent first; null when `openapi` is not configured */
+  inventory?: () => Array<{ method: string; shape: string; count: number; lastSeen: string }> | null;
   logger: Logger;
   /** rateLimits rules /v1/overrides may override */
   overridableRules?: readonly OverridableRule[];
@@ -135,6 +137,11 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
         entrypoints: policy.entrypoints,
         loaded_at: policy.loadedAt.toISOString(),
       });
+    }
+    case '/v1/inventory': {
+      // Like /metrics, no token: method and path shapes only, never raw paths.
+      allow(['GET']);
+      return sendJson(res, 200, { unknown: deps.inventory?.() ?? [] });
     }
     case '/v1/denylist':
       allow(['GET', 'POST', 'DELETE']);

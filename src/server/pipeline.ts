@@ -2,6 +2,8 @@
 // policy -> response. Each stage takes plain data and returns plain data; this module only sequences them,
 // times them and records the outcome. A check always ends in a CheckResponse, never a thrown error.
 import { randomUUID } from 'node:crypto';
+import type { ContractOutcome, ContractStage, RequestBody } from '../contract/types.js';
+import { PROBLEM_CONTENT_TYPE, validationProblem } from '../contract/problem.js';
 import type { Identity, IdentityOutcome, IdentityStage } from '../identity/types.js';
 import type { LimitsOutcome, LimitsStage, TokenFacts } from '../limits/types.js';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
@@ -34,6 +36,8 @@ export interface ActivePolicy {
 export interface PipelineDeps {
   identity: IdentityStage;
   limits: LimitsStage;
+  /** the OpenAPI contract; absent when `openapi` is not configured (input.openapi is then null) */
+  contract?: ContractStage;
   /** The sidecar starts only once a policy loaded, and a failed reload keeps the last good one. */
   policy: () => ActivePolicy;
   logger: import('pino').Logger;
@@ -110,12 +114,20 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     context.forwardHeaders = verified?.forwardHeaders ?? {};
     context.rateHeaders = limitsOutcome.headers;
 
+    // OpenAPI contract: after identity (scopes) and limits (a flood is refused before it costs validation).
+    const contractOutcome: ContractOutcome =
+      deps.contract?.evaluate(context.request, requestBodyOf(check, context.request), context.identity) ?? { kind: 'pass', openapi: null };
+    if (contractOutcome.kind !== 'pass') return denialForContract(contractOutcome);
+
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
     // 401 or 429 never pays for body parsing.
     const endPolicy = context.trace?.startStage('policy');
     let evaluated: ReturnType<typeof evaluatePolicy>;
     try {
-      const built = buildPolicyInput(check.attributes, context.request, context.identity, deps.input);
+      const built = buildPolicyInput(check.attributes, context.request, context.identity, {
+        ...deps.input,
+        openapi: contractOutcome.openapi,
+      });
       if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
       context.input = built.input;
       evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval, context);
@@ -301,6 +313,41 @@ function denialForLimits(outcome: Exclude<LimitsOutcome, { kind: 'pass' }>): Ver
     case 'unavailable':
       return deny('store_unavailable', { detail: outcome.description });
   }
+}
+
+function denialForContract(outcome: Exclude<ContractOutcome, { kind: 'pass' }>): Verdict {
+  switch (outcome.kind) {
+    case 'invalid':
+      return deny('invalid_request', {
+        body: JSON.stringify(validationProblem(outcome.operation, outcome.errors)),
+        headers: [{ name: 'content-type', value: PROBLEM_CONTENT_TYPE, append: false }],
+        detail: `${outcome.operation}: ${outcome.errors.map((e) => `${e.in} ${e.name}`.trim()).join(', ')}`,
+      });
+    case 'unknown':
+      return outcome.status === 405
+        ? deny('method_not_allowed', { headers: [{ name: 'allow', value: outcome.allow.join(', '), append: false }], detail: 'method not allowed' })
+        : deny('unknown_operation', { detail: 'no operation matches' });
+    case 'insufficient_scope':
+      return deny('insufficient_scope', { scope: outcome.scopes.join(' '), detail: `${outcome.operation}: missing scope` });
+    case 'unavailable':
+      return deny('openapi_error', { detail: outcome.description });
+  }
+}
+
+/** The body Envoy sent (`with_request_body`), and whether it is only a prefix of the client's body. */
+function requestBodyOf(check: DecodedCheckRequest, request: HttpRequestView): RequestBody | null {
+  const http = check.attributes?.request?.http;
+  const bytes =
+    http?.rawBody !== undefined && http.rawBody !== ''
+      ? Buffer.from(http.rawBody, 'base64')
+      : http?.body !== undefined && http.body !== ''
+        ? Buffer.from(http.body, 'utf8')
+        : null;
+  if (bytes === null) return null;
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  const truncated =
+    request.headers['x-envoy-auth-partial-body'] === 'true' || (Number.isFinite(declared) && declared > bytes.length);
+  return { bytes, truncated };
 }
 
 function secondsSince(start: bigint): number {

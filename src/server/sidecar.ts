@@ -2,6 +2,7 @@
 // the two network shells. `shutdown()` (SIGTERM) and `close()` drain in the order that loses no check.
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { createContractStage } from '../contract/index.js';
 import { createIdentityStage, forwardClaimHeaderNames } from '../identity/index.js';
 import { createLimitsStage, createStore } from '../limits/index.js';
 import type { IdentityDeps } from '../identity/types.js';
@@ -139,6 +140,16 @@ async function assemble(
           logger.child({ component: 'ratelimit-service' }),
         );
   if (rateLimitService !== null) opened.push(() => rateLimitService.close());
+  const contract =
+    config.openapi === undefined
+      ? undefined
+      : await createContractStage(config.openapi, {
+          logger: logger.child({ stage: 'openapi' }),
+          countRequest: (operation, result) => metrics.openapiRequests.inc({ operation, result }),
+          countUnknown: (method) => metrics.unknownOperations.inc({ method }),
+          countReload: (result) => metrics.openapiReloads.inc({ result }),
+        });
+  if (contract !== undefined) opened.push(() => contract.close());
 
   const tracer = await loadTracer(config.tracing, logger.child({ component: 'tracing' }));
   if (tracer !== null) opened.push(() => tracer.shutdown());
@@ -147,6 +158,7 @@ async function assemble(
     tracer,
     identity,
     limits,
+    ...(contract === undefined ? {} : { contract }),
     policy: () => policy.current(),
     forwardHeaderNames: forwardClaimHeaderNames(config.jwt),
     input: { skipRequestBodyParse: config.input.skipRequestBodyParse },
@@ -212,6 +224,7 @@ async function assemble(
     registry: options.metricsSource ?? metrics.registry,
     policyInfo: () => policy.current(),
     isDraining: () => draining,
+    inventory: () => contract?.inventory() ?? null,
     logger: logger.child({ component: 'admin' }),
     overridableRules: config.rateLimits,
     ...(adminTls === undefined ? {} : { tls: adminTls }),
@@ -228,6 +241,9 @@ async function assemble(
   opened.push(() => tlsWatches.forEach((w) => w.stop()));
   if (config.policy.watch) {
     await policy.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
+  }
+  if (config.policy.watch) {
+    await contract?.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
   }
   const exposure = plaintextExposureWarning(config.grpc);
   if (exposure !== null) logger.warn({ grpc: config.grpc.address }, exposure);
@@ -259,6 +275,7 @@ async function assemble(
       const deadline = Date.now() + timeoutMs;
       policy.close();
       rateLimitService?.close();
+      contract?.close();
       // Stops accepting; in-flight checks get until the deadline, then their calls are cancelled.
       await grpcShell.shutdown(timeoutMs);
       const remaining = (): number => Math.max(deadline - Date.now(), 100);

@@ -31,6 +31,9 @@ export interface Metrics {
   /** Reads each provider's last successful JWKS load (unix ms, null: never) whenever /metrics is scraped. */
   watchJwksRefresh(source: () => Record<string, number | null>): void;
   dryRunDenials: Counter<'reason'>;
+  openapiRequests: Counter<'operation' | 'result'>;
+  unknownOperations: Counter<'method'>;
+  openapiReloads: Counter<'result'>;
 }
 
 const PREFIX = 'portcullis_';
@@ -175,6 +178,24 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       registers,
     }),
     policyInfo,
+    openapiRequests: new Counter({
+      name: `${PREFIX}openapi_requests_total`,
+      help: 'Requests that matched an OpenAPI operation, by operation (operationId, or METHOD template) and result (valid, invalid)',
+      labelNames: ['operation', 'result'] as const,
+      registers,
+    }),
+    unknownOperations: new Counter({
+      name: `${PREFIX}unknown_operations_total`,
+      help: 'Requests that matched no OpenAPI operation, by method (GET /v1/inventory lists their path shapes)',
+      labelNames: ['method'] as const,
+      registers,
+    }),
+    openapiReloads: new Counter({
+      name: `${PREFIX}openapi_reloads_total`,
+      help: 'OpenAPI document reloads by result (success, error)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     setPolicyRevision(revision: string) {
       policyInfo.reset();
       policyInfo.set({ revision }, 1);

@@ -2,6 +2,8 @@
 // own package and entrypoint, and evaluated through the real opa-wasm SDK.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadContract } from '../../src/contract/index.js';
+import { validateRequest } from '../../src/contract/validateRequest.js';
 import { envoyInput, identity, loadPolicy, policiesDir, type EvaluablePolicy, type RequestSpec } from './harness.js';
 
 function example(name: string, entrypoint: string): (spec: RequestSpec) => Record<string, unknown> | boolean | undefined {
@@ -136,5 +138,46 @@ describe('examples/upstream-headers (identity headers for the upstream)', () => 
 
   it('denies with 401 without a verified token', () => {
     expect(decide({ path: '/anything' })).toEqual({ allowed: false, http_status: 401 });
+  });
+});
+
+describe('examples/openapi-operations (grants by operationId)', () => {
+  let policy: EvaluablePolicy;
+  let contract: Awaited<ReturnType<typeof loadContract>>;
+  beforeAll(async () => {
+    policy = await loadPolicy(path.join(policiesDir, 'examples', 'openapi-operations'), 'examples/openapi_operations/allow');
+    contract = await loadContract([path.join(policiesDir, '..', 'test', 'fixtures', 'openapi', 'petstore.yaml')]);
+  });
+  /** The input as the sidecar builds it: input.openapi comes from the contract stage on the test petstore. */
+  const decide = (spec: RequestSpec): unknown => {
+    const request = { method: spec.method ?? 'GET', path: spec.path, headers: spec.headers ?? {}, sourceAddress: '' };
+    const evaluation = validateRequest(contract.table, request, null);
+    return policy.decide({ ...envoyInput(spec), openapi: evaluation.kind === 'matched' ? evaluation.openapi : null });
+  };
+
+  it('grants a role the operations listed for it, and nothing else', () => {
+    const viewer = identity({ sub: 'v', roles: ['viewer'] });
+    expect(decide({ path: '/api/v1/pets?limit=5', identity: viewer })).toBe(true);
+    expect(decide({ path: '/api/v1/pets/mine', identity: viewer })).toBe(true);
+    expect(decide({ method: 'POST', path: '/api/v1/pets', identity: viewer })).toBe(false);
+    expect(decide({ method: 'POST', path: '/api/v1/pets', identity: identity({ sub: 'c', roles: ['clerk'] }) })).toBe(true);
+  });
+
+  it('lets anyone call the public operation, and nobody an undocumented path', () => {
+    expect(decide({ path: '/api/v1/health' })).toBe(true);
+    expect(decide({ path: '/api/v1/pets' })).toBe(false);
+    expect(decide({ path: '/api/v1/admin/export', identity: identity({ sub: 'a', roles: ['admin'] }) })).toBe(false);
+  });
+
+  it('keeps admins off deprecated operations', () => {
+    const admin = identity({ sub: 'a', roles: ['admin'] });
+    expect(decide({ path: '/api/v1/pets/3', identity: admin })).toBe(true);
+    expect(decide({ method: 'DELETE', path: '/api/v1/pets/3', identity: admin })).toBe(false);
+  });
+
+  it('compares typed path parameters: an owner deletes pet 7, not pet 8', () => {
+    const owner = identity({ sub: 'o', pets: [7] });
+    expect(decide({ method: 'DELETE', path: '/api/v1/pets/7', identity: owner })).toBe(true);
+    expect(decide({ method: 'DELETE', path: '/api/v1/pets/8', identity: owner })).toBe(false);
   });
 });
