@@ -180,7 +180,7 @@ export function fuzzRequest(r: Random): { request: unknown; method: string; path
 }
 
 /** Keys `input` always has (policies/README.md); `source_principal` only when Envoy sent a principal. */
-export const DOCUMENTED_INPUT_KEYS = ['attributes', 'body_error', 'identity', 'parsed_body', 'parsed_path', 'parsed_query', 'truncated_body', 'version'];
+export const DOCUMENTED_INPUT_KEYS = ['attributes', 'body_error', 'identity', 'openapi', 'parsed_body', 'parsed_path', 'parsed_query', 'truncated_body', 'version'];
 
 export const BODY_ERRORS = [null, 'truncated', 'too_large', 'too_deep', 'too_many_fields', 'too_many_parts', 'invalid_json', 'invalid_form', 'invalid_multipart', 'skipped'];
 
