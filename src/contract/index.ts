@@ -11,6 +11,7 @@ import { buildRouteTable, type RouteTable } from './matchRoute.js';
 import { grantedScopes, missingScopes } from './scopes.js';
 import type { ContractDeps, ContractOutcome, ContractStage, OpenApiSettings, RequestBody } from './types.js';
 import { validateRequest, type Evaluation } from './validateRequest.js';
+import { serialReloads } from '../policy/serialReloads.js';
 
 export type { ContractStage, ContractOutcome, OpenApiSettings, RequestBody } from './types.js';
 export { ContractLoadError } from './errors.js';
@@ -44,8 +45,6 @@ export async function createContractStage(settings: OpenApiSettings, deps: Contr
   const inventory = createUnknownInventory();
   let watcher: PolicyWatch | undefined;
   let watchOptions: { debounceMs: number; pollMs: number } | undefined;
-  let running: Promise<boolean> | undefined;
-  let again = false;
 
   // The policy's watcher: directory watches that survive editors' rename-over-writes, backed by a stat poll.
   const watchFiles = async (): Promise<void> => {
@@ -74,23 +73,7 @@ export async function createContractStage(settings: OpenApiSettings, deps: Contr
     }
   };
 
-  // One reload at a time; a change during a reload schedules exactly one more.
-  const reload = (): Promise<boolean> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let ok = await reloadOnce();
-      while (again) {
-        again = false;
-        ok = await reloadOnce();
-      }
-      running = undefined;
-      return ok;
-    })();
-    return running;
-  };
+  const reload = serialReloads(reloadOnce);
 
   function evaluate(request: HttpRequestView, body: RequestBody | null, identity: Identity | null): ContractOutcome {
     let evaluation: Evaluation;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { LoadedPolicy, PolicySettings } from './engine.js';
 import type { EvaluatorObserver } from './evaluator.js';
 import { watchPaths, type PolicyWatch, type WatchProblem } from './watch.js';
+import { serialReloads } from './serialReloads.js';
 
 export interface PolicyRuntimeDeps {
   logger: Logger;
@@ -36,8 +37,6 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
   deps.logger.info({ revision: active.revision, kind: active.kind, path: settings.path }, 'policy loaded');
   warnIfUnmetered(deps.logger, active);
 
-  let running: Promise<boolean> | undefined;
-  let again = false;
   let watcher: PolicyWatch | undefined;
 
   const reloadOnce = async (): Promise<boolean> => {
@@ -59,23 +58,7 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
     }
   };
 
-  // One reload at a time; a change during a reload schedules exactly one more.
-  const reload = (): Promise<boolean> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let ok = await reloadOnce();
-      while (again) {
-        again = false;
-        ok = await reloadOnce();
-      }
-      running = undefined;
-      return ok;
-    })();
-    return running;
-  };
+  const reload = serialReloads(reloadOnce);
 
   return {
     current: () => active,
