@@ -109,7 +109,12 @@ const defaultInput = {
 const rbacInput = {
   attributes: { request: { http: { method: 'POST', path: '/api/orders/42', headers: {} } } },
   parsed_path: ['api', 'orders', '42'],
-  identity: { provider: 'corp', subject: 'alice', claims: { sub: 'alice', roles: ['viewer', 'editor'] }, token_id: 'j1' },
+  identity: {
+    provider: 'corp',
+    subject: 'alice',
+    claims: { sub: 'alice', roles: ['viewer', 'editor'] },
+    token_id: 'j1',
+  },
 };
 const rbacData = {
   roles: { admin: ['get:orders', 'post:orders'], editor: ['get:orders', 'post:orders'], viewer: ['get:orders'] },
@@ -198,13 +203,36 @@ async function runaway(label: string, limits: { fuel: number; memoryMiB: number 
 const policies = regoFiles('policies');
 const data = JSON.parse(readFileSync('policies/data.json', 'utf8')) as unknown;
 console.log('1. fuel checks: cost on evaluation throughput');
-await fuelOverhead({ name: 'default policy (./policies)', sources: policies, entrypoint: 'envoy/authz/allow', data, input: defaultInput, evals: EVALS_PER_ROUND });
-await fuelOverhead({ name: 'rbac decision (bench:policy)', sources: [{ path: 'rbac.rego', source: RBAC }], entrypoint: 'bench/rbac/decision', data: rbacData, input: rbacInput, evals: EVALS_PER_ROUND });
-await fuelOverhead({ name: 'tight loop, 100x100 pairs', sources: [{ path: 'loops.rego', source: LOOPS }], entrypoint: 'bench/loops/pairs', data: {}, input: { n: 100 }, evals: Math.ceil(EVALS_PER_ROUND / 50) });
+await fuelOverhead({
+  name: 'default policy (./policies)',
+  sources: policies,
+  entrypoint: 'envoy/authz/allow',
+  data,
+  input: defaultInput,
+  evals: EVALS_PER_ROUND,
+});
+await fuelOverhead({
+  name: 'rbac decision (bench:policy)',
+  sources: [{ path: 'rbac.rego', source: RBAC }],
+  entrypoint: 'bench/rbac/decision',
+  data: rbacData,
+  input: rbacInput,
+  evals: EVALS_PER_ROUND,
+});
+await fuelOverhead({
+  name: 'tight loop, 100x100 pairs',
+  sources: [{ path: 'loops.rego', source: LOOPS }],
+  entrypoint: 'bench/loops/pairs',
+  data: {},
+  input: { n: 100 },
+  evals: Math.ceil(EVALS_PER_ROUND / 50),
+});
 
 // RUNAWAY=0: the overhead figures only
 if (process.env.RUNAWAY === '0') process.exit(0);
-console.log(`\n2. runaway evaluations through the sidecar (default limits: fuel ${DEFAULT_LIMITS.fuel}, memoryMiB ${DEFAULT_LIMITS.memoryMiB})`);
+console.log(
+  `\n2. runaway evaluations through the sidecar (default limits: fuel ${DEFAULT_LIMITS.fuel}, memoryMiB ${DEFAULT_LIMITS.memoryMiB})`,
+);
 const unbounded = { fuel: MAX_FUEL, memoryMiB: MAX_MEMORY_MIB };
 await runaway('default limits', DEFAULT_LIMITS, '/spin/5000');
 await runaway('limits out of reach', unbounded, '/spin/5000');

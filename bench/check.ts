@@ -36,11 +36,20 @@ const redis = await startRedisServer();
 
 // An RS256 issuer and ~2 KB tokens: the padding is the kind of claims real tokens carry (groups, scopes).
 const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+writeFileSync(
+  join(dir, 'jwks.json'),
+  JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
+);
 const groups = Array.from({ length: 40 }, (_, i) => `team-${i}-engineering-platform`);
 async function sign(i: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sub: `user-${i}`, jti: `jti-${i}`, roles: ['viewer'], groups, scope: 'orders:read profile:read' })
+  return new SignJWT({
+    sub: `user-${i}`,
+    jti: `jti-${i}`,
+    roles: ['viewer'],
+    groups,
+    scope: 'orders:read profile:read',
+  })
     .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
     .setIssuer('https://id.bench')
     .setAudience('orders-api')
@@ -86,13 +95,31 @@ writeFileSync(oneTokenFile, bodies[0]!);
 
 const configFile = join(dir, 'portcullis.json');
 const pipelineConfig = {
-    redis: { url: redis.url },
-    jwt: { providers: [{ name: 'bench', issuer: 'https://id.bench', audiences: ['orders-api'], algorithms: ['RS256'], jwksFile: join(dir, 'jwks.json') }] },
-    denylist: { enabled: true },
-    rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1_000_000_000, periodSeconds: 60 }],
-    policy: { path: './policies', watch: false },
+  redis: { url: redis.url },
+  jwt: {
+    providers: [
+      {
+        name: 'bench',
+        issuer: 'https://id.bench',
+        audiences: ['orders-api'],
+        algorithms: ['RS256'],
+        jwksFile: join(dir, 'jwks.json'),
+      },
+    ],
+  },
+  denylist: { enabled: true },
+  rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 1_000_000_000, periodSeconds: 60 }],
+  policy: { path: './policies', watch: false },
 };
-writeFileSync(configFile, JSON.stringify({ ...pipelineConfig, grpc: { address: '127.0.0.1:0' }, admin: { address: '127.0.0.1:0' }, logLevel: 'silent' }));
+writeFileSync(
+  configFile,
+  JSON.stringify({
+    ...pipelineConfig,
+    grpc: { address: '127.0.0.1:0' },
+    admin: { address: '127.0.0.1:0' },
+    logLevel: 'silent',
+  }),
+);
 // The same pipeline with `workers: 2`, through `portcullis serve` (node:cluster needs the CLI's primary). Logs
 // on, for the workers' start-up lines; no decision log, so nothing is logged per check on either side.
 const workersPort = await freePort();
@@ -109,11 +136,19 @@ writeFileSync(
   }),
 );
 
-interface Server { name: string; child: ChildProcess; port: number }
-async function startServer(name: string, args: string[], ready = (line: string): number | null => {
-  const m = /^PORT (\d+)$/.exec(line);
-  return m ? Number(m[1]) : null;
-}): Promise<Server> {
+interface Server {
+  name: string;
+  child: ChildProcess;
+  port: number;
+}
+async function startServer(
+  name: string,
+  args: string[],
+  ready = (line: string): number | null => {
+    const m = /^PORT (\d+)$/.exec(line);
+    return m ? Number(m[1]) : null;
+  },
+): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
@@ -140,45 +175,91 @@ function cpuSeconds(pid: number): number {
 }
 function rssMiB(pid: number): number {
   let sum = 0;
-  for (const p of processes(pid)) sum += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  for (const p of processes(pid))
+    sum += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
   return sum;
 }
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-async function h2load(port: number, extra: string[]): Promise<{ done: number; seconds: number; latenciesMs: number[] }> {
+async function h2load(
+  port: number,
+  extra: string[],
+): Promise<{ done: number; seconds: number; latenciesMs: number[] }> {
   const log = join(dir, 'h2load.log');
   rmSync(log, { force: true });
-  const args = ['-D', String(SECONDS), '-c', String(CONNECTIONS), '-m', String(STREAMS), '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers', '-d', oneTokenFile, '--log-file', log, ...extra, `http://127.0.0.1:${port}${PATH}`];
+  const args = [
+    '-D',
+    String(SECONDS),
+    '-c',
+    String(CONNECTIONS),
+    '-m',
+    String(STREAMS),
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '-d',
+    oneTokenFile,
+    '--log-file',
+    log,
+    ...extra,
+    `http://127.0.0.1:${port}${PATH}`,
+  ];
   const { stdout } = await promisify(execFile)('h2load', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? NaN);
   const seconds = Number(/finished in ([\d.]+)s/.exec(stdout)?.[1] ?? NaN);
-  const latenciesMs = readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2]) / 1000).sort((a, b) => a - b);
+  const latenciesMs = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Number(l.split('\t')[2]) / 1000)
+    .sort((a, b) => a - b);
   return { done, seconds, latenciesMs };
 }
 
-interface Row { throughput: number; cpuUs: number; rss: number; p50: number; p99: number }
+interface Row {
+  throughput: number;
+  cpuUs: number;
+  rss: number;
+  p50: number;
+  p99: number;
+}
 async function measure(server: Server, distinct: boolean): Promise<Row> {
   const pid = server.child.pid!;
   const load = (rate?: number) =>
     distinct
-      ? framesLoad({ port: server.port, path: PATH, bodies, sessions: CONNECTIONS, streams: STREAMS, seconds: SECONDS, ...(rate === undefined ? {} : { rate }) })
+      ? framesLoad({
+          port: server.port,
+          path: PATH,
+          bodies,
+          sessions: CONNECTIONS,
+          streams: STREAMS,
+          seconds: SECONDS,
+          ...(rate === undefined ? {} : { rate }),
+        })
       : h2load(server.port, rate === undefined ? [] : ['--rps', String(rate / CONNECTIONS)]);
   const cpu0 = cpuSeconds(pid);
   const closed = await load();
   const cpuUs = ((cpuSeconds(pid) - cpu0) / closed.done) * 1e6;
   const rss = rssMiB(pid);
   const fixed = await load(RATE);
-  return { throughput: closed.done / closed.seconds, cpuUs, rss, p50: percentile(fixed.latenciesMs, 0.5), p99: percentile(fixed.latenciesMs, 0.99) };
+  return {
+    throughput: closed.done / closed.seconds,
+    cpuUs,
+    rss,
+    p50: percentile(fixed.latenciesMs, 0.5),
+    p99: percentile(fixed.latenciesMs, 0.99),
+  };
 }
 
 const noop = await startServer('no-op', ['bench/check/server.ts', 'noop']);
 const portcullis = await startServer('portcullis', ['bench/check/server.ts', 'portcullis', configFile]);
 let serving = 0;
-const workers = await startServer(`portcullis workers: ${WORKERS}`, ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile], (line) =>
-  line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null,
+const workers = await startServer(
+  `portcullis workers: ${WORKERS}`,
+  ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile],
+  (line) => (line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null),
 );
 const servers = [noop, portcullis, workers];
 for (const server of servers) {
@@ -187,19 +268,26 @@ for (const server of servers) {
   const codes = new Set<number>();
   for (const r of requests.slice(0, 20)) codes.add((await client.check(r)).status?.code ?? -1);
   client.close();
-  if (codes.size !== 1 || !codes.has(0)) throw new Error(`${server.name} did not allow the bench request: ${[...codes].join(',')}`);
+  if (codes.size !== 1 || !codes.has(0))
+    throw new Error(`${server.name} did not allow the bench request: ${[...codes].join(',')}`);
   await framesLoad({ port: server.port, path: PATH, bodies, sessions: CONNECTIONS, streams: STREAMS, seconds: 1 }); // warm-up: JIT, caches
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-console.log(`bench:check — ${SECONDS} s per phase, ${CONNECTIONS} connections × ${STREAMS} streams, fixed rate ${RATE}/s; all servers in one run, alternating; node ${process.version}`);
+console.log(
+  `bench:check — ${SECONDS} s per phase, ${CONNECTIONS} connections × ${STREAMS} streams, fixed rate ${RATE}/s; all servers in one run, alternating; node ${process.version}`,
+);
 console.log('| run | server | checks/s | p50 ms @rate | p99 ms @rate | CPU µs/check | RSS MiB |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const [label, distinct] of [['1 token (h2load)', false], [`${TOKENS} tokens (framesLoad)`, true]] as const) {
+for (const [label, distinct] of [
+  ['1 token (h2load)', false],
+  [`${TOKENS} tokens (framesLoad)`, true],
+] as const) {
   const a = await measure(noop, distinct);
   const b = await measure(portcullis, distinct);
   const c = await measure(workers, distinct);
-  const row = (name: string, r: Row) => `| ${label} | ${name} | ${fmt(r.throughput)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.rss)} |`;
+  const row = (name: string, r: Row) =>
+    `| ${label} | ${name} | ${fmt(r.throughput)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.rss)} |`;
   const ratio = (name: string, r: Row) =>
     `| ${label} | ${name} | ${fmt((r.throughput / a.throughput) * 100)}% | ${fmt(r.p50 / a.p50, 2)}× | ${fmt(r.p99 / a.p99, 2)}× | ${fmt(r.cpuUs / a.cpuUs, 2)}× | ${fmt(r.rss / a.rss, 2)}× |`;
   console.log(row('no-op grpc-js', a));

@@ -23,10 +23,13 @@ const dir = mkdtempSync(join(tmpdir(), 'portcullis-footprint-'));
 const issuer = await createTestIssuer();
 mkdirSync(join(dir, 'policies'));
 cpSync(resolve('policies'), join(dir, 'policies'), { recursive: true });
-const policyPath =
-  POLICY === 'bundle' ? join(dir, 'bundle.tar.gz') : join(dir, 'policies');
+const policyPath = POLICY === 'bundle' ? join(dir, 'bundle.tar.gz') : join(dir, 'policies');
 if (POLICY === 'bundle') {
-  const build = spawn(process.execPath, ['bin/portcullis.js', 'policy', 'build', join(dir, 'policies'), '-o', policyPath, '-e', 'envoy/authz/allow'], { stdio: 'inherit' });
+  const build = spawn(
+    process.execPath,
+    ['bin/portcullis.js', 'policy', 'build', join(dir, 'policies'), '-o', policyPath, '-e', 'envoy/authz/allow'],
+    { stdio: 'inherit' },
+  );
   await new Promise((r) => build.once('exit', r));
 }
 const grpcPort = await freePort();
@@ -46,7 +49,9 @@ writeFileSync(
   ].join('\n'),
 );
 
-const child = spawn(process.execPath, ['bin/portcullis.js', 'serve', '--config', join(dir, 'c.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const child = spawn(process.execPath, ['bin/portcullis.js', 'serve', '--config', join(dir, 'c.yaml')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const memory = (): { rssMiB: number; peakMiB: number } => {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
@@ -69,7 +74,9 @@ await sleep(2000);
 const idle = memory();
 
 const client = createTestClient(grpcPort);
-const tokens = await Promise.all(Array.from({ length: USERS }, (_, i) => issuer.sign({ sub: `user-${i}`, roles: ['viewer'] })));
+const tokens = await Promise.all(
+  Array.from({ length: USERS }, (_, i) => issuer.sign({ sub: `user-${i}`, roles: ['viewer'] })),
+);
 let checks = 0;
 let maxRss = 0;
 const deadline = Date.now() + SECONDS * 1000;
@@ -88,7 +95,10 @@ const loaded = { checksPerSecond: Math.round(checks / SECONDS), maxRssMiB: maxRs
 
 // A policy change: the directory is recompiled in-process while checks go on.
 if (POLICY === 'dir') {
-  writeFileSync(join(dir, 'policies', 'authz.rego'), `${readFileSync(join(dir, 'policies', 'authz.rego'), 'utf8')}\n# touched\n`);
+  writeFileSync(
+    join(dir, 'policies', 'authz.rego'),
+    `${readFileSync(join(dir, 'policies', 'authz.rego'), 'utf8')}\n# touched\n`,
+  );
   await sleep(5000);
 }
 const reloaded = memory();
@@ -98,8 +108,16 @@ child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`node ${process.version}, ${POLICY === 'dir' ? 'policy directory compiled in-process' : 'prebuilt bundle'}, ${process.env.REDIS_URL ? 'redis' : 'in-process'} store`);
-console.log(`ready after ${startup.seconds.toFixed(1)} s: RSS ${startup.rssMiB} MiB (peak so far ${startup.peakMiB} MiB)`);
+console.log(
+  `node ${process.version}, ${POLICY === 'dir' ? 'policy directory compiled in-process' : 'prebuilt bundle'}, ${process.env.REDIS_URL ? 'redis' : 'in-process'} store`,
+);
+console.log(
+  `ready after ${startup.seconds.toFixed(1)} s: RSS ${startup.rssMiB} MiB (peak so far ${startup.peakMiB} MiB)`,
+);
 console.log(`idle: RSS ${idle.rssMiB} MiB`);
-console.log(`under load (${CONCURRENCY} concurrent, ${SECONDS} s, ${loaded.checksPerSecond} checks/s): RSS up to ${loaded.maxRssMiB} MiB, peak ${loaded.peakMiB} MiB`);
-console.log(`${POLICY === 'dir' ? 'after a policy reload' : 'at the end'}: RSS ${reloaded.rssMiB} MiB, peak over the whole run ${reloaded.peakMiB} MiB`);
+console.log(
+  `under load (${CONCURRENCY} concurrent, ${SECONDS} s, ${loaded.checksPerSecond} checks/s): RSS up to ${loaded.maxRssMiB} MiB, peak ${loaded.peakMiB} MiB`,
+);
+console.log(
+  `${POLICY === 'dir' ? 'after a policy reload' : 'at the end'}: RSS ${reloaded.rssMiB} MiB, peak over the whole run ${reloaded.peakMiB} MiB`,
+);

@@ -77,11 +77,15 @@ async function startServer(dir: string, policyPath: string, watch: boolean): Pro
     ].join('\n'),
   );
   const nodeFlags = SERVE_NODE_FLAGS.split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -163,11 +167,19 @@ function percentile(values: number[], p: number): number {
 function productionNodeModules(): number {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-prod-'));
   try {
-    for (const file of ['package.json', 'package-lock.json', 'packages/rego-wasm/package.json', 'scripts/prepare.mjs']) {
+    for (const file of [
+      'package.json',
+      'package-lock.json',
+      'packages/rego-wasm/package.json',
+      'scripts/prepare.mjs',
+    ]) {
       mkdirSync(join(dir, file, '..'), { recursive: true });
       cpSync(join(ROOT, file), join(dir, file));
     }
-    const install = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
+    const install = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (install.status !== 0) throw new Error(`npm ci --omit=dev failed:\n${install.stdout}${install.stderr}`);
     const du = spawnSync('du', ['-sk', join(dir, 'node_modules')], { encoding: 'utf8' });
     return Number(du.stdout.split('\t')[0]) * 1024;
@@ -183,7 +195,10 @@ try {
   const policies = join(work, 'policies');
   cpSync(join(ROOT, 'policies'), policies, { recursive: true });
   const bundle = join(work, 'bundle.tar.gz');
-  const build = spawnSync(process.execPath, ['bin/portcullis.js', 'policy', 'build', policies, '-o', bundle], { cwd: ROOT, encoding: 'utf8' });
+  const build = spawnSync(process.execPath, ['bin/portcullis.js', 'policy', 'build', policies, '-o', bundle], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`policy build failed:\n${build.stderr}`);
 
   const fromBundle = await startServer(work, bundle, false);
@@ -238,8 +253,11 @@ try {
 
   const nodeModules = productionNodeModules();
 
-  const row = (what: string, value: string, target: string): string => `  ${what.padEnd(58)} ${value.padStart(10)}   (target ${target})`;
-  console.log(`footprint (node ${process.version} ${SERVE_NODE_FLAGS}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`);
+  const row = (what: string, value: string, target: string): string =>
+    `  ${what.padEnd(58)} ${value.padStart(10)}   (target ${target})`;
+  console.log(
+    `footprint (node ${process.version} ${SERVE_NODE_FLAGS}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`,
+  );
   console.log(row('idle RSS serving the bundle of policies/', mb(bundleRss), '<= 70 MB'));
   console.log(row('idle RSS serving policies/ (compiled in a child process)', mb(regoRss), '<= 90 MB'));
   console.log(row('peak RSS under load, no reload: the server process', mb(steadyPeak), '-'));
@@ -248,9 +266,15 @@ try {
   console.log(row('peak RSS of the compiler child (sampled)', mb(childPeak), '-'));
   console.log(row('idle RSS after the reloads', mb(afterReloadsRss), '-'));
   console.log(row('production node_modules (npm ci --omit=dev)', mb(nodeModules), '<= 45 MB'));
-  console.log(row(`steady-state p99 check latency (${steadyLatencies.length} checks)`, `${steadyP99.toFixed(2)} ms`, '-'));
   console.log(
-    row(`longest check during a reload (${reloadLatencies.length} checks in flight)`, `${worst.toFixed(2)} ms`, `<= 2x p99 = ${(2 * steadyP99).toFixed(2)} ms`),
+    row(`steady-state p99 check latency (${steadyLatencies.length} checks)`, `${steadyP99.toFixed(2)} ms`, '-'),
+  );
+  console.log(
+    row(
+      `longest check during a reload (${reloadLatencies.length} checks in flight)`,
+      `${worst.toFixed(2)} ms`,
+      `<= 2x p99 = ${(2 * steadyP99).toFixed(2)} ms`,
+    ),
   );
   console.log(row('longest event-loop delay in the server during a reload', `${lagMax.toFixed(2)} ms`, '-'));
   console.log(row('checks that failed', String(steady.errors + loaded.errors), '0'));

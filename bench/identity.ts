@@ -19,7 +19,12 @@ const CONCURRENCY = 64;
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 
 function requestWith(token: string): HttpRequestView {
-  return { method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${token}` }, sourceAddress: '10.0.0.1' };
+  return {
+    method: 'GET',
+    path: '/api/orders',
+    headers: { authorization: `Bearer ${token}` },
+    sourceAddress: '10.0.0.1',
+  };
 }
 
 async function signTokens(alg: string, count: number): Promise<{ jwk: object; tokens: string[] }> {
@@ -42,9 +47,22 @@ async function signTokens(alg: string, count: number): Promise<{ jwk: object; to
 
 async function stageWith(jwksFile: string, alg: string, cacheEntries: number): Promise<IdentityStage> {
   const config = jwtSchema.parse({
-    providers: [{ name: 'corp', issuer: ISSUER, audiences: ['orders-api'], algorithms: [alg], jwksFile, forwardClaims: { 'x-user-id': 'sub' } }],
+    providers: [
+      {
+        name: 'corp',
+        issuer: ISSUER,
+        audiences: ['orders-api'],
+        algorithms: [alg],
+        jwksFile,
+        forwardClaims: { 'x-user-id': 'sub' },
+      },
+    ],
   });
-  return createIdentityStage(config, { logger: pino({ level: 'silent' }), countVerification: () => {} }, { verifiedCacheEntries: cacheEntries });
+  return createIdentityStage(
+    config,
+    { logger: pino({ level: 'silent' }), countVerification: () => {} },
+    { verifiedCacheEntries: cacheEntries },
+  );
 }
 
 /** Verifications per second of `tokens`, one at a time or CONCURRENCY at once. */
@@ -52,12 +70,15 @@ async function rate(stage: IdentityStage, tokens: string[], concurrent: boolean)
   const started = performance.now();
   if (concurrent) {
     for (let i = 0; i < tokens.length; i += CONCURRENCY) {
-      const outcomes = await Promise.all(tokens.slice(i, i + CONCURRENCY).map((token) => stage.verify(requestWith(token))));
+      const outcomes = await Promise.all(
+        tokens.slice(i, i + CONCURRENCY).map((token) => stage.verify(requestWith(token))),
+      );
       if (outcomes.some((outcome) => outcome.kind !== 'verified')) throw new Error('a benchmark token did not verify');
     }
   } else {
     for (const token of tokens) {
-      if ((await stage.verify(requestWith(token))).kind !== 'verified') throw new Error('a benchmark token did not verify');
+      if ((await stage.verify(requestWith(token))).kind !== 'verified')
+        throw new Error('a benchmark token did not verify');
     }
   }
   return tokens.length / ((performance.now() - started) / 1000);
@@ -67,7 +88,9 @@ const fmt = (perSecond: number): string => Math.round(perSecond).toLocaleString(
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
-  console.log(`identity verification, ${TOKENS} tokens per run, node ${process.version}, concurrency ${CONCURRENCY} where noted`);
+  console.log(
+    `identity verification, ${TOKENS} tokens per run, node ${process.version}, concurrency ${CONCURRENCY} where noted`,
+  );
   console.log('alg     | cold seq/s | cold conc/s | cached seq/s | cached conc/s');
   try {
     for (const alg of ALGORITHMS) {

@@ -31,7 +31,9 @@ function configFor(redis: Record<string, unknown> | undefined): Config {
   });
 }
 
-function checkArgs(i: number): [HttpRequestView, { facts: { jti: string; subject: string; issuedAt: number }; claims: Record<string, unknown> }] {
+function checkArgs(
+  i: number,
+): [HttpRequestView, { facts: { jti: string; subject: string; issuedAt: number }; claims: Record<string, unknown> }] {
   const sub = `user-${i % USERS}`;
   return [
     { method: 'GET', path: '/api/orders', headers: {}, sourceAddress: `10.0.${(i >> 8) & 255}.${i & 255}` },
@@ -39,7 +41,10 @@ function checkArgs(i: number): [HttpRequestView, { facts: { jti: string; subject
   ];
 }
 
-async function load(stage: LimitsStage, checks: number): Promise<{ perSecond: number; p50: number; p99: number; kinds: Map<string, number> }> {
+async function load(
+  stage: LimitsStage,
+  checks: number,
+): Promise<{ perSecond: number; p50: number; p99: number; kinds: Map<string, number> }> {
   const latencies: number[] = [];
   const kinds = new Map<string, number>();
   let next = 0;
@@ -100,7 +105,9 @@ function report(label: string, figures: Awaited<ReturnType<typeof load>>, roundT
   );
 }
 
-console.log(`limits stage: denylist on (jti + subject), 2 rate-limit rules per check, ${CHECKS} checks, ${CONCURRENCY} in flight, node ${process.version}`);
+console.log(
+  `limits stage: denylist on (jti + subject), 2 rate-limit rules per check, ${CHECKS} checks, ${CONCURRENCY} in flight, node ${process.version}`,
+);
 
 {
   const config = configFor(undefined);
@@ -122,7 +129,11 @@ console.log(`limits stage: denylist on (jti + subject), 2 rate-limit rules per c
   await admin.config('RESETSTAT');
   const figures = await load(stage, CHECKS);
   const calls = await scriptCalls([admin]);
-  report('redis standalone', figures, `round trips/check: ${(calls / CHECKS).toFixed(3)} (commandstats), ${(sampled / 200).toFixed(3)} (MONITOR)`);
+  report(
+    'redis standalone',
+    figures,
+    `round trips/check: ${(calls / CHECKS).toFixed(3)} (commandstats), ${(sampled / 200).toFixed(3)} (MONITOR)`,
+  );
   await store.close();
   admin.disconnect();
   await server.dispose();
@@ -163,7 +174,12 @@ descriptors:
       domain: 'edge',
       descriptors: [
         { entries: [{ key: 'remote_address', value: address }] },
-        { entries: [{ key: 'route', value: 'orders' }, { key: 'remote_address', value: address }] },
+        {
+          entries: [
+            { key: 'route', value: 'orders' },
+            { key: 'remote_address', value: address },
+          ],
+        },
         { entries: [{ key: 'ldap', value: 'x' }] },
       ],
     });

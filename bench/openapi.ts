@@ -24,28 +24,63 @@ const stage = await createContractStage(
     countReload: (result) => metrics.openapiReloads.inc({ result }),
   },
 );
-console.log(`load (parse, bundle, check against the OpenAPI schema, compile validators): ${(performance.now() - loadStart).toFixed(0)} ms`);
+console.log(
+  `load (parse, bundle, check against the OpenAPI schema, compile validators): ${(performance.now() - loadStart).toFixed(0)} ms`,
+);
 
-const identity: Identity = { provider: 'corp', subject: 'u1', claims: { sub: 'u1', scope: 'pets:read pets:write' }, token_id: null };
+const identity: Identity = {
+  provider: 'corp',
+  subject: 'u1',
+  claims: { sub: 'u1', scope: 'pets:read pets:write' },
+  token_id: null,
+};
 const view = (method: string, path: string, headers: Record<string, string> = {}): HttpRequestView => ({
   method,
   path,
   headers: { ':authority': 'pets.example.com', 'x-request-id': REQUEST_ID, 'user-agent': 'bench', ...headers },
   sourceAddress: '10.0.0.7',
 });
-const json = JSON.stringify({ name: 'Rex', kind: { type: 'dog', barks: true }, birthday: '2020-01-02', tags: ['good'] });
+const json = JSON.stringify({
+  name: 'Rex',
+  kind: { type: 'dog', barks: true },
+  birthday: '2020-01-02',
+  tags: ['good'],
+});
 
 const cases: Array<{ name: string; request: HttpRequestView; body: RequestBody | null; expect: string }> = [
-  { name: 'GET /pets/{petId}: path + cookie', request: view('GET', '/api/v1/pets/42', { cookie: 'session=abcdefghij; theme=dark' }), body: null, expect: 'pass' },
-  { name: 'GET /pets: query (int32, enum list) + header (uuid)', request: view('GET', '/api/v1/pets?limit=10&status=available,sold'), body: null, expect: 'pass' },
+  {
+    name: 'GET /pets/{petId}: path + cookie',
+    request: view('GET', '/api/v1/pets/42', { cookie: 'session=abcdefghij; theme=dark' }),
+    body: null,
+    expect: 'pass',
+  },
+  {
+    name: 'GET /pets: query (int32, enum list) + header (uuid)',
+    request: view('GET', '/api/v1/pets?limit=10&status=available,sold'),
+    body: null,
+    expect: 'pass',
+  },
   {
     name: 'POST /pets: JSON body (oneOf, date, 5 fields)',
-    request: view('POST', '/api/v1/pets', { 'content-type': 'application/json', 'content-length': String(json.length) }),
+    request: view('POST', '/api/v1/pets', {
+      'content-type': 'application/json',
+      'content-length': String(json.length),
+    }),
     body: { bytes: Buffer.from(json), truncated: false },
     expect: 'pass',
   },
-  { name: 'GET /pets?limit=1000: invalid (problem details)', request: view('GET', '/api/v1/pets?limit=1000'), body: null, expect: 'invalid' },
-  { name: 'GET /shadow/123: unknown (inventory + counter)', request: view('GET', '/api/v1/shadow/123/export'), body: null, expect: 'pass' },
+  {
+    name: 'GET /pets?limit=1000: invalid (problem details)',
+    request: view('GET', '/api/v1/pets?limit=1000'),
+    body: null,
+    expect: 'invalid',
+  },
+  {
+    name: 'GET /shadow/123: unknown (inventory + counter)',
+    request: view('GET', '/api/v1/shadow/123/export'),
+    body: null,
+    expect: 'pass',
+  },
 ];
 
 function percentile(sorted: Float64Array, p: number): number {

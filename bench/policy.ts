@@ -59,11 +59,19 @@ const input = {
   },
   parsed_path: ['api', 'orders', '42'],
   parsed_query: {},
-  identity: { provider: 'corp', subject: 'alice', claims: { sub: 'alice', roles: ['viewer', 'editor'] }, token_id: 'j1' },
+  identity: {
+    provider: 'corp',
+    subject: 'alice',
+    claims: { sub: 'alice', roles: ['viewer', 'editor'] },
+    token_id: 'j1',
+  },
 };
 
 async function main(): Promise<void> {
-  const sources = (await readPolicyDirectory('policies')).sources.map((source) => ({ ...source, path: relative(process.cwd(), source.path) }));
+  const sources = (await readPolicyDirectory('policies')).sources.map((source) => ({
+    ...source,
+    path: relative(process.cwd(), source.path),
+  }));
   const compileRuns = 5;
   let compileMs = Infinity;
   for (let i = 0; i < compileRuns; i++) {
@@ -91,7 +99,9 @@ async function main(): Promise<void> {
   }
   const total = performance.now() - start;
   samples.sort((a, b) => a - b);
-  console.log(`rbac eval: ${Math.round((n / total) * 1000)} evals/s, p50 ${(percentile(samples, 0.5) * 1000).toFixed(1)} µs, p99 ${(percentile(samples, 0.99) * 1000).toFixed(1)} µs (n=${n})`);
+  console.log(
+    `rbac eval: ${Math.round((n / total) * 1000)} evals/s, p50 ${(percentile(samples, 0.5) * 1000).toFixed(1)} µs, p99 ${(percentile(samples, 0.99) * 1000).toFixed(1)} µs (n=${n})`,
+  );
 }
 
 await main();

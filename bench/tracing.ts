@@ -35,7 +35,11 @@ function pipeline(tracer: CheckTracer | null): CheckPipeline {
     },
     policy: () => ({ revision: 'bench', evaluate: () => ({ defined: true, value: true }) }),
     logger,
-    decisionLog: createDecisionLogger(logger, { enabled: false, includeInput: false, secrets: { headers: new Set(), queryParameters: new Set() } }),
+    decisionLog: createDecisionLogger(logger, {
+      enabled: false,
+      includeInput: false,
+      secrets: { headers: new Set(), queryParameters: new Set() },
+    }),
     observeCheck: () => undefined,
     observePolicyEval: () => undefined,
     tracer,

@@ -25,7 +25,9 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
 
   program
     .command('revoke')
-    .description('put a token (--jti with --exp) or a subject (--sub, optionally --before) on the denylist; --list it; --undo an entry')
+    .description(
+      'put a token (--jti with --exp) or a subject (--sub, optionally --before) on the denylist; --list it; --undo an entry',
+    )
     .option('--jti <ID>', 'token id to revoke')
     .option('--exp <UNIX>', "the token's expiry in unix seconds (the entry lives until then)")
     .option('--sub <SUBJECT>', 'subject whose tokens to revoke')
@@ -40,14 +42,20 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('override')
     .description('set, list or delete a per-key rate-limit override (GET/POST/DELETE /v1/overrides)')
     .option('--rule <NAME>', 'the rateLimits rule to override')
-    .option('--key <VALUE>', "a value of the rule's key (repeat for each part, in order)", (v: string, all: string[] = []) => [...all, v])
+    .option(
+      '--key <VALUE>',
+      "a value of the rule's key (repeat for each part, in order)",
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--limit <N>', 'the limit for that key (0 refuses every request)')
     .option('--until <UNIX>', 'when the override lapses (default: until deleted)')
     .option('--list', 'list the overrides in force')
     .option('--delete', 'remove the override of --rule and --key')
     .option('--admin <URL>', 'admin API base URL (default: $PORTCULLIS_ADMIN_URL or http://127.0.0.1:9192)')
     .option('--token <T>', 'admin token (default: $PORTCULLIS_ADMIN_TOKEN)')
-    .action((opts: import('./override.js').OverrideOptions) => run(import('./override.js').then((m) => m.override(opts))));
+    .action((opts: import('./override.js').OverrideOptions) =>
+      run(import('./override.js').then((m) => m.override(opts))),
+    );
 
   const policy = program.command('policy').description('build or evaluate policies');
   policy
@@ -58,9 +66,18 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('eval')
     .description('evaluate a policy (dir, bundle or .wasm) once and print the result set as JSON')
     .usage('PATH --input FILE [--data FILE] [-e ENTRYPOINT]');
-  policy.command('check').description('report every error in .rego files as file:line:col (--strict for OPA strict mode)').usage('[PATH...] [--strict]');
-  policy.command('fmt').description('format .rego files canonically (--diff, --check, --write)').usage('[PATH...] [--diff|--check|--write]');
-  policy.command('test').description('run the test_ rules of .rego files on the compiled Wasm, as opa test does').usage('[PATH...] [-v] [--run REGEX] [--format json] [--coverage] [--bench]');
+  policy
+    .command('check')
+    .description('report every error in .rego files as file:line:col (--strict for OPA strict mode)')
+    .usage('[PATH...] [--strict]');
+  policy
+    .command('fmt')
+    .description('format .rego files canonically (--diff, --check, --write)')
+    .usage('[PATH...] [--diff|--check|--write]');
+  policy
+    .command('test')
+    .description('run the test_ rules of .rego files on the compiled Wasm, as opa test does')
+    .usage('[PATH...] [-v] [--run REGEX] [--format json] [--coverage] [--bench]');
   return program;
 }
 

@@ -31,13 +31,17 @@ export function overrideRequest(options: OverrideOptions): OverrideRequest {
     return { method: 'GET' };
   }
   if (options.rule === undefined || options.key === undefined || options.key.length === 0) {
-    throw new UsageError('give --rule NAME and --key VALUE (one --key per part of the rule\'s key, in order), or --list');
+    throw new UsageError(
+      "give --rule NAME and --key VALUE (one --key per part of the rule's key, in order), or --list",
+    );
   }
   if (options.delete === true) {
-    if (options.limit !== undefined || options.until !== undefined) throw new UsageError('--delete takes --rule and --key only');
+    if (options.limit !== undefined || options.until !== undefined)
+      throw new UsageError('--delete takes --rule and --key only');
     return { method: 'DELETE', body: { rule: options.rule, key: options.key } };
   }
-  if (options.limit === undefined) throw new UsageError('--limit N is needed to set an override (or --delete to remove one)');
+  if (options.limit === undefined)
+    throw new UsageError('--limit N is needed to set an override (or --delete to remove one)');
   const body: { rule: string; key: string[]; limit: number; until?: number } = {
     rule: options.rule,
     key: options.key,

@@ -58,10 +58,16 @@ export function command(name: string, out: CliOutput): Command {
 
 export async function policyBuild(argv: string[], out: CliOutput = processOutput): Promise<number> {
   const program = command('build', out)
-    .description('compile a directory of Rego into an OPA bundle (OUT ending .tar.gz) or a bare Wasm module (OUT ending .wasm)')
+    .description(
+      'compile a directory of Rego into an OPA bundle (OUT ending .tar.gz) or a bare Wasm module (OUT ending .wasm)',
+    )
     .argument('<DIR>', 'directory of .rego files (searched recursively; data.json files are base data at their path)')
     .requiredOption('-o, --output <OUT>', 'output file: bundle .tar.gz or module .wasm')
-    .option('-e, --entrypoint <ENTRYPOINT>', `rule to export, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect)
+    .option(
+      '-e, --entrypoint <ENTRYPOINT>',
+      `rule to export, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`,
+      collect,
+    )
     .option('--revision <REV>', 'bundle revision for the manifest (default: sha256 of the sources)');
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
@@ -73,7 +79,8 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
     if (!isBundle && !options.output.endsWith('.wasm')) {
       throw new UsageError(`-o ${options.output}: the output must end with .tar.gz (bundle) or .wasm (bare module)`);
     }
-    if (!(await isDirectory(dir))) throw new UsageError(`${dir}: not a directory; policy build compiles a directory of .rego files`);
+    if (!(await isDirectory(dir)))
+      throw new UsageError(`${dir}: not a directory; policy build compiles a directory of .rego files`);
     const entrypoints = entrypointsOf(options.entrypoint);
 
     const { loadPolicySource, writeBundle } = await loadCompiler();
@@ -84,9 +91,13 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
       : source.wasm;
     await writeFile(options.output, bytes);
     if (!isBundle && source.data !== undefined) {
-      out.stderr(`note: ${options.output} holds no data; pass the data.json files with --data, or build a .tar.gz bundle\n`);
+      out.stderr(
+        `note: ${options.output} holds no data; pass the data.json files with --data, or build a .tar.gz bundle\n`,
+      );
     }
-    out.stdout(`built ${options.output} (${bytes.length} bytes, revision ${revision}, entrypoints ${source.entrypoints.join(', ')})\n`);
+    out.stdout(
+      `built ${options.output} (${bytes.length} bytes, revision ${revision}, entrypoints ${source.entrypoints.join(', ')})\n`,
+    );
     return 0;
   });
 }
@@ -99,16 +110,21 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
     )
     .argument('<PATH>', 'directory of .rego files, bundle .tar.gz, or .wasm module')
     .requiredOption('-i, --input <FILE>', 'JSON input document (- for stdin)')
-    .option('-d, --data <FILE>', 'JSON data merged over the policy\'s own data')
-    .option('-e, --entrypoint <ENTRYPOINT>', `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`, collect)
-    .option('-f, --format <FORMAT>', 'json (the result set) or pretty (each entrypoint\'s value, or undefined)', 'json');
+    .option('-d, --data <FILE>', "JSON data merged over the policy's own data")
+    .option(
+      '-e, --entrypoint <ENTRYPOINT>',
+      `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`,
+      collect,
+    )
+    .option('-f, --format <FORMAT>', "json (the result set) or pretty (each entrypoint's value, or undefined)", 'json');
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
   return run(out, async () => {
     const [path] = program.processedArgs as [string];
     const options = program.opts<{ input: string; data?: string; entrypoint?: string[]; format: string }>();
-    if (options.format !== 'json' && options.format !== 'pretty') throw new UsageError(`--format ${options.format}: expected json or pretty`);
+    if (options.format !== 'json' && options.format !== 'pretty')
+      throw new UsageError(`--format ${options.format}: expected json or pretty`);
     const entrypoints = entrypointsOf(options.entrypoint);
     const input = await readJson(options.input, '--input');
     const extraData = options.data === undefined ? undefined : await readJson(options.data, '--data');
@@ -132,7 +148,9 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
       );
     }
     policy.setData(mergeData(source.data, extraData) as object);
-    const results = entrypoints.map((entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const);
+    const results = entrypoints.map(
+      (entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const,
+    );
     if (options.format === 'pretty') {
       out.stdout(prettyResults(results));
       return 0;

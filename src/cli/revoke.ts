@@ -16,12 +16,14 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-export function revokeRequestBody(options: RevokeOptions): { jti: string; exp: number } | { sub: string; before?: number } {
+export function revokeRequestBody(
+  options: RevokeOptions,
+): { jti: string; exp: number } | { sub: string; before?: number } {
   if ((options.jti === undefined) === (options.sub === undefined)) {
     throw new UsageError('give exactly one of --jti ID (with --exp UNIX) or --sub SUBJECT');
   }
   if (options.jti !== undefined) {
-    if (options.exp === undefined) throw new UsageError('--jti needs --exp UNIX (the token\'s expiry, unix seconds)');
+    if (options.exp === undefined) throw new UsageError("--jti needs --exp UNIX (the token's expiry, unix seconds)");
     if (options.before !== undefined) throw new UsageError('--before goes with --sub, not --jti');
     return { jti: options.jti, exp: unixSeconds(options.exp, '--exp') };
   }
@@ -33,21 +35,30 @@ export function revokeRequestBody(options: RevokeOptions): { jti: string; exp: n
 /** The admin request a command line makes: list, undo or revoke. */
 export function denylistRequest(options: RevokeOptions): { method: 'GET' | 'POST' | 'DELETE'; body?: unknown } {
   if (options.list === true) {
-    if (options.undo === true || options.jti !== undefined || options.sub !== undefined || options.exp !== undefined || options.before !== undefined) {
+    if (
+      options.undo === true ||
+      options.jti !== undefined ||
+      options.sub !== undefined ||
+      options.exp !== undefined ||
+      options.before !== undefined
+    ) {
       throw new UsageError('--list takes no other option than --admin and --token');
     }
     return { method: 'GET' };
   }
   if (options.undo === true) {
-    if ((options.jti === undefined) === (options.sub === undefined)) throw new UsageError('--undo needs exactly one of --jti ID or --sub SUBJECT');
-    if (options.exp !== undefined || options.before !== undefined) throw new UsageError('--undo removes the whole entry: drop --exp and --before');
+    if ((options.jti === undefined) === (options.sub === undefined))
+      throw new UsageError('--undo needs exactly one of --jti ID or --sub SUBJECT');
+    if (options.exp !== undefined || options.before !== undefined)
+      throw new UsageError('--undo removes the whole entry: drop --exp and --before');
     return { method: 'DELETE', body: options.jti !== undefined ? { jti: options.jti } : { sub: options.sub } };
   }
   return { method: 'POST', body: revokeRequestBody(options) };
 }
 
 function unixSeconds(text: string, flag: string): number {
-  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`${flag} must be unix seconds, e.g. ${Math.floor(Date.now() / 1000)}`);
+  if (!/^\d{1,12}$/.test(text))
+    throw new UsageError(`${flag} must be unix seconds, e.g. ${Math.floor(Date.now() / 1000)}`);
   return Number(text);
 }
 
@@ -65,7 +76,11 @@ export async function revoke(options: RevokeOptions, env: NodeJS.ProcessEnv = pr
   if (token !== undefined && token !== '') headers['authorization'] = `Bearer ${token}`;
   let response: Response;
   try {
-    const init = { method: request.method, headers, ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }) };
+    const init = {
+      method: request.method,
+      headers,
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+    };
     response = await fetch(`${admin}/v1/denylist`, init);
   } catch (error) {
     process.stderr.write(`portcullis revoke: cannot reach the admin API at ${admin}: ${(error as Error).message}\n`);

@@ -7,13 +7,26 @@ import type { Config } from '../config/schema.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
 import { resolveWorkerCount } from '../server/workerCount.js';
-import { metricsFromPrimary, reportWorkerReady, runWorkerPool, shareRegistryWithPrimary } from '../server/workerPool.js';
+import {
+  metricsFromPrimary,
+  reportWorkerReady,
+  runWorkerPool,
+  shareRegistryWithPrimary,
+} from '../server/workerPool.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** Start-up failures that are the user's input (config, policy, key files): exit 2, not 1. */
 const USAGE_ERROR_CODES = new Set([
-  'CONFIG_READ', 'CONFIG_YAML', 'CONFIG_INVALID', 'POLICY_LOAD', 'REGO_COMPILE', 'PROVIDER_INVALID', 'JWKS_INVALID',
-  'REDIS_ADDRESS', 'RATELIMIT_RULES', 'OPENAPI_INVALID',
+  'CONFIG_READ',
+  'CONFIG_YAML',
+  'CONFIG_INVALID',
+  'POLICY_LOAD',
+  'REGO_COMPILE',
+  'PROVIDER_INVALID',
+  'JWKS_INVALID',
+  'REDIS_ADDRESS',
+  'RATELIMIT_RULES',
+  'OPENAPI_INVALID',
 ]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {

@@ -18,7 +18,10 @@ export async function checkAddresses(config: Config): Promise<PathIssue[]> {
       await lookup(host);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      issues.push({ path, message: `host "${host}" does not resolve (${String(code ?? error)}); use an IP address or a name this host resolves` });
+      issues.push({
+        path,
+        message: `host "${host}" does not resolve (${String(code ?? error)}); use an IP address or a name this host resolves`,
+      });
     }
   }
   return issues;

@@ -34,7 +34,12 @@ export async function checkRegularFile(file: string, maxBytes: number, allowDire
 
 /** Every file the configuration names (policy.path, policy.data, jwt.providers[].jwksFile), checked. */
 export async function checkConfigFiles(config: Config): Promise<PathIssue[]> {
-  const checks: Array<{ path: Array<string | number>; file: string | undefined; maxBytes: number; allowDirectory: boolean }> = [
+  const checks: Array<{
+    path: Array<string | number>;
+    file: string | undefined;
+    maxBytes: number;
+    allowDirectory: boolean;
+  }> = [
     { path: ['policy', 'path'], file: config.policy.path, maxBytes: MAX_POLICY_FILE_BYTES, allowDirectory: true },
     { path: ['policy', 'data'], file: config.policy.data, maxBytes: MAX_POLICY_FILE_BYTES, allowDirectory: false },
     ...config.jwt.providers.map((provider, i) => ({
@@ -53,7 +58,12 @@ export async function checkConfigFiles(config: Config): Promise<PathIssue[]> {
   return issues;
 }
 
-function kindOf(info: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+function kindOf(info: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
   if (info.isFIFO()) return 'a FIFO';
   if (info.isCharacterDevice()) return 'a character device';
   if (info.isBlockDevice()) return 'a block device';

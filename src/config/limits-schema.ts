@@ -14,13 +14,18 @@ export const penaltySchema = z
 
 export const limitFromSchema = z.strictObject({
   claim: z.string().min(1),
-  tiers: z.record(z.string(), z.number().int().min(0)).refine((t) => Object.keys(t).length > 0, { message: 'name at least one tier' }),
+  tiers: z
+    .record(z.string(), z.number().int().min(0))
+    .refine((t) => Object.keys(t).length > 0, { message: 'name at least one tier' }),
 });
 
 // Before verification there are no claims: the key comes from the request alone.
 const requestKeyPart = z
   .string()
-  .regex(/^(header\.[A-Za-z0-9_-]+|source\.address|request\.method|request\.path)$/, 'expected header.<name>, source.address, request.method or request.path (no jwt.*: the gate runs before verification)');
+  .regex(
+    /^(header\.[A-Za-z0-9_-]+|source\.address|request\.method|request\.path)$/,
+    'expected header.<name>, source.address, request.method or request.path (no jwt.*: the gate runs before verification)',
+  );
 
 export const authFailuresSchema = z.strictObject({
   key: z.array(requestKeyPart).min(1).default(['source.address']),

@@ -2,8 +2,17 @@
 // the parsed scalars, and zod's issues are reported as `file:line: key.path: problem`.
 import { readFile } from 'node:fs/promises';
 import {
-  LineCounter, isMap, isPair, isScalar, isSeq, parse as parseYaml, parseDocument, visit,
-  type Alias, type Document, type Node,
+  LineCounter,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parse as parseYaml,
+  parseDocument,
+  visit,
+  type Alias,
+  type Document,
+  type Node,
 } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -42,7 +51,10 @@ export async function loadConfig(options: { file?: string | undefined; env?: Env
   // What the schema cannot see: files that are not regular files, hosts that do not resolve.
   const issues = [...(await checkConfigFiles(config)), ...(await checkAddresses(config))];
   if (issues.length > 0) {
-    throw invalid(issues.map((i) => ({ keyPath: formatPath(i.path), message: i.message, line: locate(i.path) })), file);
+    throw invalid(
+      issues.map((i) => ({ keyPath: formatPath(i.path), message: i.message, line: locate(i.path) })),
+      file,
+    );
   }
   return { config, file };
 }
@@ -102,9 +114,15 @@ function toJS(doc: Document, file: string, lineCounter: LineCounter): unknown {
     const reason = /excessive alias count/i.test(error.message)
       ? `aliases expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); write the values out`
       : `alias *${culprit?.node.source ?? ''} names no anchor defined before it`;
-    throw new ConfigError('CONFIG_YAML', `${file}${at}: invalid YAML: ${culprit?.keyPath || '(root)'}: ${reason}`, file, [], {
-      cause: error,
-    });
+    throw new ConfigError(
+      'CONFIG_YAML',
+      `${file}${at}: invalid YAML: ${culprit?.keyPath || '(root)'}: ${reason}`,
+      file,
+      [],
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -173,7 +191,11 @@ function asPlainScalar(text: string): unknown {
   }
 }
 
-function validate(raw: unknown, doc: Document | null, where: { file: string; lineCounter: LineCounter } | null): Config {
+function validate(
+  raw: unknown,
+  doc: Document | null,
+  where: { file: string; lineCounter: LineCounter } | null,
+): Config {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const found = result.error.issues.flatMap((issue) => {
@@ -227,7 +249,10 @@ function lineOf(
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part));
       if (pair === undefined) break;
-      offset = wantKey && part === path[path.length - 1] ? rangeStart(pair.key) : rangeStart(pair.value) ?? rangeStart(pair.key);
+      offset =
+        wantKey && part === path[path.length - 1]
+          ? rangeStart(pair.key)
+          : (rangeStart(pair.value) ?? rangeStart(pair.key));
       node = pair.value;
     } else if (isSeq(node) && typeof part === 'number') {
       node = node.items[part];

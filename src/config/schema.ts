@@ -38,7 +38,11 @@ export const grpcSchema = z
     // Loopback: a sidecar's Envoy is in the same pod, and an unauthenticated Check on every interface is an
     // oracle for stolen tokens. Binding elsewhere without TLS logs a warning at start-up.
     address: hostPort.default('127.0.0.1:9191'),
-    maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    maxReceiveMessageBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
     // Connection limits: Envoy keeps a few long-lived connections, so a cap far above that only bounds abuse
     // (half-open or idle connections that would take every descriptor). 0 turns an idle/age/keepalive limit off.
     maxConnections: z.number().int().positive().max(1_000_000).default(1000),
@@ -70,7 +74,14 @@ export const shutdownSchema = z
   .prefault({});
 
 export const sentinelSchema = z.strictObject({
-  sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port').refine(portInRange, 'port must be between 0 and 65535')).min(1),
+  sentinels: z
+    .array(
+      z
+        .string()
+        .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port')
+        .refine(portInRange, 'port must be between 0 and 65535'),
+    )
+    .min(1),
   name: z.string().min(1),
   password: z.string().optional(),
   sentinelPassword: z.string().optional(),
@@ -90,15 +101,32 @@ export const redisSchema = z
   });
 
 export const tokenSourceSchema = z.union([
-  z.strictObject({ header: z.string().min(1).transform((h) => h.toLowerCase()), prefix: z.string().optional() }),
+  z.strictObject({
+    header: z
+      .string()
+      .min(1)
+      .transform((h) => h.toLowerCase()),
+    prefix: z.string().optional(),
+  }),
   z.strictObject({ cookie: z.string().min(1) }),
   z.strictObject({ query: z.string().min(1) }),
 ]);
 
 export const jwtAlgorithm = z.enum([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-  'HS256', 'HS384', 'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'HS256',
+  'HS384',
+  'HS512',
 ]);
 
 export const providerSchema = z
@@ -112,7 +140,10 @@ export const providerSchema = z
     jwksFile: z.string().min(1).optional(),
     clockSkewSeconds: z.number().int().min(0).max(600).default(30),
     typ: z.string().optional(),
-    from: z.array(tokenSourceSchema).min(1).default([{ header: 'authorization', prefix: 'Bearer ' }]),
+    from: z
+      .array(tokenSourceSchema)
+      .min(1)
+      .default([{ header: 'authorization', prefix: 'Bearer ' }]),
     forwardClaims: z.record(z.string().min(1), z.string().min(1)).default({}),
   })
   .refine((p) => (p.jwksUri === undefined) !== (p.jwksFile === undefined), {
@@ -152,7 +183,14 @@ export const rateLimitSchema = z.strictObject({
   when: z
     .strictObject({
       pathPrefix: z.string().startsWith('/').optional(),
-      methods: z.array(z.string().min(1).transform((m) => m.toUpperCase())).optional(),
+      methods: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .transform((m) => m.toUpperCase()),
+        )
+        .optional(),
     })
     .optional(),
   shadow: z.boolean().default(false),
@@ -216,7 +254,10 @@ export const decisionLogSchema = z
 // OpenTelemetry traces over OTLP/HTTP. Absent: tracing is off and its libraries are never loaded.
 export const tracingSchema = z.strictObject({
   // The collector's base URL (`/v1/traces` is appended unless already there), as OTEL_EXPORTER_OTLP_ENDPOINT.
-  otlpEndpoint: z.string().url().refine((url) => /^https?:\/\//.test(url), 'expected an http:// or https:// URL'),
+  otlpEndpoint: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'expected an http:// or https:// URL'),
   serviceName: z.string().min(1).default('portcullis'),
   // For traces that start here; a caller's sampled flag in `traceparent` is followed either way.
   sampleRatio: z.number().min(0).max(1).default(1),

@@ -103,7 +103,15 @@ export function compileDocument(loaded: LoadedDocument): Route[] {
         }
         route.operations.set(
           method.toUpperCase(),
-          compileOperation(context, { method, template: full, operation, pathItem, pointer, itemPointer: item.pointer, schemes }),
+          compileOperation(context, {
+            method,
+            template: full,
+            operation,
+            pathItem,
+            pointer,
+            itemPointer: item.pointer,
+            schemes,
+          }),
         );
       }
     }
@@ -147,7 +155,10 @@ function compileOperation(context: CompileContext, source: OperationSource): Com
 }
 
 /** Path-level parameters, overridden by operation-level ones of the same name and location. */
-function compileParameters(context: CompileContext, source: OperationSource): Record<ParameterLocation, CompiledParameters | null> {
+function compileParameters(
+  context: CompileContext,
+  source: OperationSource,
+): Record<ParameterLocation, CompiledParameters | null> {
   const byKey = new Map<string, { parameter: Record<string, unknown>; pointer: string }>();
   const collect = (list: unknown, pointer: string): void => {
     if (!Array.isArray(list)) return;
@@ -161,10 +172,17 @@ function compileParameters(context: CompileContext, source: OperationSource): Re
   collect(source.pathItem['parameters'], `${source.itemPointer}/parameters`);
   collect(source.operation['parameters'], `${source.pointer}/parameters`);
 
-  const result: Record<ParameterLocation, CompiledParameters | null> = { path: null, query: null, header: null, cookie: null };
+  const result: Record<ParameterLocation, CompiledParameters | null> = {
+    path: null,
+    query: null,
+    header: null,
+    cookie: null,
+  };
   for (const location of LOCATIONS) {
     const entries = [...byKey.values()].filter(({ parameter }) => parameter['in'] === location);
-    const kept = entries.filter(({ parameter }) => !(location === 'header' && IGNORED_HEADERS.has(String(parameter['name']).toLowerCase())));
+    const kept = entries.filter(
+      ({ parameter }) => !(location === 'header' && IGNORED_HEADERS.has(String(parameter['name']).toLowerCase())),
+    );
     if (kept.length === 0) continue;
     const list: CompiledParameter[] = [];
     const properties: Record<string, unknown> = {};
@@ -196,7 +214,13 @@ function describeParameter(
   location: ParameterLocation,
 ): { parameter: CompiledParameter; schema: object } {
   const name = String(parameter['name']);
-  const style = (typeof parameter['style'] === 'string' ? parameter['style'] : location === 'query' || location === 'cookie' ? 'form' : 'simple') as ParameterStyle;
+  const style = (
+    typeof parameter['style'] === 'string'
+      ? parameter['style']
+      : location === 'query' || location === 'cookie'
+        ? 'form'
+        : 'simple'
+  ) as ParameterStyle;
   const explode = typeof parameter['explode'] === 'boolean' ? parameter['explode'] : style === 'form';
   const base = { name, key: location === 'header' ? name.toLowerCase() : name, style, explode };
   if (isObject(parameter['content'])) {
@@ -208,7 +232,8 @@ function describeParameter(
       schema: hasSchema && isJsonMediaType(mediaType) ? documentRef(schemaPointer) : {},
     };
   }
-  if (parameter['schema'] === undefined) return { parameter: { ...base, shape: 'primitive', propertyNames: [] }, schema: {} };
+  if (parameter['schema'] === undefined)
+    return { parameter: { ...base, shape: 'primitive', propertyNames: [] }, schema: {} };
   const schema = resolve(context, parameter['schema'], `${pointer}/schema`).value;
   const types = isObject(schema) ? typesOf(schema) : [];
   const shape = types.includes('array') ? 'array' : types.includes('object') ? 'object' : 'primitive';
@@ -232,19 +257,33 @@ function compileBody(context: CompileContext, raw: unknown, pointer: string): Co
   const body = resolved.value;
   const content = resolved.value['content'] as Record<string, unknown>;
   const media: CompiledMedia[] = Object.entries(content).map(([range, rawMedia]) => {
-    const kind = isJsonMediaType(range) ? 'json' : mediaTypeOf(range) === 'application/x-www-form-urlencoded' ? 'form' : 'other';
+    const kind = isJsonMediaType(range)
+      ? 'json'
+      : mediaTypeOf(range) === 'application/x-www-form-urlencoded'
+        ? 'form'
+        : 'other';
     const schemaPointer = `${resolved.pointer}/content/${escapeToken(range)}/schema`;
     const hasSchema = isObject(rawMedia) && rawMedia['schema'] !== undefined;
     const validate =
       kind === 'other' || !hasSchema
         ? null
-        : compileSchema(context, kind === 'form' ? context.compilers.coercing : context.compilers.strict, documentRef(schemaPointer), schemaPointer);
+        : compileSchema(
+            context,
+            kind === 'form' ? context.compilers.coercing : context.compilers.strict,
+            documentRef(schemaPointer),
+            schemaPointer,
+          );
     return { range: mediaTypeOf(range), kind, validate };
   });
   return { required: body['required'] === true, media };
 }
 
-function compileSchema(context: CompileContext, compiler: SchemaCompiler, schema: object, pointer: string): ValidateFunction {
+function compileSchema(
+  context: CompileContext,
+  compiler: SchemaCompiler,
+  schema: object,
+  pointer: string,
+): ValidateFunction {
   try {
     return compiler.compile(schema);
   } catch (error) {
@@ -270,14 +309,16 @@ function securitySchemes(doc: Record<string, unknown>): Map<string, string> {
 
 function securityOf(raw: unknown): SecurityRequirement[] {
   if (!Array.isArray(raw)) return [];
-  return raw.filter(isObject).map((alternative) =>
-    Object.fromEntries(
-      Object.entries(alternative).map(([name, scopes]) => [
-        name,
-        Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [],
-      ]),
-    ),
-  );
+  return raw
+    .filter(isObject)
+    .map((alternative) =>
+      Object.fromEntries(
+        Object.entries(alternative).map(([name, scopes]) => [
+          name,
+          Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [],
+        ]),
+      ),
+    );
 }
 
 /**
@@ -332,7 +373,12 @@ function compileTemplate(template: string): Segment[] {
 }
 
 /** Follows internal `$ref`s (the bundle has only those), keeping the pointer of where the value really is. */
-function resolve(context: CompileContext, value: unknown, pointer: string, depth = 0): { value: unknown; pointer: string } {
+function resolve(
+  context: CompileContext,
+  value: unknown,
+  pointer: string,
+  depth = 0,
+): { value: unknown; pointer: string } {
   if (!isObject(value) || typeof value['$ref'] !== 'string') return { value, pointer };
   const ref = value['$ref'];
   if (!ref.startsWith('#') || depth > 32) {
@@ -343,7 +389,8 @@ function resolve(context: CompileContext, value: unknown, pointer: string, depth
     const key = unescapeToken(decodeURIComponent(token));
     target = isObject(target) || Array.isArray(target) ? (target as Record<string, unknown>)[key] : undefined;
   }
-  if (target === undefined) throw new ContractLoadError(context.loaded.file, pointer, `$ref ${JSON.stringify(ref)} does not resolve`);
+  if (target === undefined)
+    throw new ContractLoadError(context.loaded.file, pointer, `$ref ${JSON.stringify(ref)} does not resolve`);
   return resolve(context, target, ref, depth + 1);
 }
 

@@ -41,7 +41,10 @@ export async function loadContract(specs: readonly string[]): Promise<ActiveCont
 
 export async function createContractStage(settings: OpenApiSettings, deps: ContractDeps): Promise<ContractStage> {
   let active = await loadContract(settings.specs);
-  deps.logger.info({ specs: settings.specs, operations: active.operations, mode: settings.mode }, 'openapi documents loaded');
+  deps.logger.info(
+    { specs: settings.specs, operations: active.operations, mode: settings.mode },
+    'openapi documents loaded',
+  );
   const inventory = createUnknownInventory();
   let watcher: PolicyWatch | undefined;
   let watchOptions: { debounceMs: number; pollMs: number } | undefined;
@@ -53,7 +56,8 @@ export async function createContractStage(settings: OpenApiSettings, deps: Contr
     if (watchOptions === undefined) return;
     watcher = await watchPaths(active.files, () => void reload(), {
       ...watchOptions,
-      onProblem: (problem) => deps.logger.warn({ kind: problem.kind }, 'openapi watch problem; the periodic check covers it'),
+      onProblem: (problem) =>
+        deps.logger.warn({ kind: problem.kind }, 'openapi watch problem; the periodic check covers it'),
     });
   };
 

@@ -22,9 +22,13 @@ const OPAQUE = /^(?=.*[0-9])[A-Za-z0-9_\-.~%+=]{16,}$/;
 export function pathShape(path: string): string {
   const end = path.search(/[?#]/);
   const segments = (end === -1 ? path : path.slice(0, end)).split('/').slice(1);
-  const shaped = segments.slice(0, MAX_SEGMENTS).map((segment) =>
-    NUMBER.test(segment) || UUID.test(segment) || HEX.test(segment) || OPAQUE.test(segment) || segment.length > 64 ? '{id}' : segment,
-  );
+  const shaped = segments
+    .slice(0, MAX_SEGMENTS)
+    .map((segment) =>
+      NUMBER.test(segment) || UUID.test(segment) || HEX.test(segment) || OPAQUE.test(segment) || segment.length > 64
+        ? '{id}'
+        : segment,
+    );
   return `/${shaped.join('/')}${segments.length > MAX_SEGMENTS ? '/…' : ''}`;
 }
 
@@ -35,7 +39,9 @@ export interface UnknownInventory {
 }
 
 export function createUnknownInventory(maxEntries = 1000): UnknownInventory {
-  const entries = new LRUCache<string, { method: string; shape: string; count: number; lastSeen: number }>({ max: maxEntries });
+  const entries = new LRUCache<string, { method: string; shape: string; count: number; lastSeen: number }>({
+    max: maxEntries,
+  });
   return {
     record(method, path, now) {
       const shape = pathShape(path);
@@ -51,7 +57,12 @@ export function createUnknownInventory(maxEntries = 1000): UnknownInventory {
     list() {
       return [...entries.values()]
         .sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen)
-        .map((e) => ({ method: e.method, shape: e.shape, count: e.count, lastSeen: new Date(e.lastSeen).toISOString() }));
+        .map((e) => ({
+          method: e.method,
+          shape: e.shape,
+          count: e.count,
+          lastSeen: new Date(e.lastSeen).toISOString(),
+        }));
     },
   };
 }

@@ -56,7 +56,9 @@ function validateStructure(document: Record<string, unknown>, version: OpenApiVe
   structureValidators ??= {
     // 3.0's schema is draft-04, 3.1's is 2020-12; formats in the official schemas (uri-reference, ...) are
     // documentation, not something a broken document is refused for.
-    '3.0': new draft04.default({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(officialSchemas.v3),
+    '3.0': new draft04.default({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(
+      officialSchemas.v3,
+    ),
     '3.1': new Ajv2020({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(
       withStaticSchemaRefs(officialSchemas.v31),
     ),
@@ -71,7 +73,9 @@ function validateStructure(document: Record<string, unknown>, version: OpenApiVe
  * the default dialect the anchor is `#/$defs/schema`, so a plain `$ref` to it means the same.
  */
 function withStaticSchemaRefs(schema: object): object {
-  return JSON.parse(JSON.stringify(schema).replaceAll('{"$dynamicRef":"#meta"}', '{"$ref":"#/$defs/schema"}')) as object;
+  return JSON.parse(
+    JSON.stringify(schema).replaceAll('{"$dynamicRef":"#meta"}', '{"$ref":"#/$defs/schema"}'),
+  ) as object;
 }
 
 /**
@@ -87,7 +91,8 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
 }
 
 function describe(error: ErrorObject): string {
-  if (error.keyword === 'additionalProperties') return `unknown property "${String(error.params['additionalProperty'])}"`;
+  if (error.keyword === 'additionalProperties')
+    return `unknown property "${String(error.params['additionalProperty'])}"`;
   return error.message ?? error.keyword;
 }
 

@@ -21,7 +21,8 @@ export function buildRouteTable(routes: Route[]): RouteTable {
       merged.set(route.template, { ...route, operations: new Map(route.operations) });
       continue;
     }
-    for (const [method, operation] of route.operations) if (!existing.operations.has(method)) existing.operations.set(method, operation);
+    for (const [method, operation] of route.operations)
+      if (!existing.operations.has(method)) existing.operations.set(method, operation);
   }
   const bySegmentCount = new Map<number, Route[]>();
   for (const route of merged.values()) {

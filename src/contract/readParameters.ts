@@ -25,7 +25,11 @@ export function readLocation(
     try {
       value = readOne(location, parameter, sources);
     } catch (error) {
-      errors.push({ in: location, name: parameter.name, message: error instanceof UnreadableValue ? error.message : 'cannot be read' });
+      errors.push({
+        in: location,
+        name: parameter.name,
+        message: error instanceof UnreadableValue ? error.message : 'cannot be read',
+      });
       continue;
     }
     if (value !== undefined) values[parameter.name] = value;
@@ -65,7 +69,10 @@ function readPath(parameter: CompiledParameter, raw: string): unknown {
     // `;color=blue` / `;color=blue,black` / `;color=blue;color=black` (explode)
     const prefix = `;${parameter.name}=`;
     if (parameter.explode && parameter.shape === 'array') {
-      return text.split(';').slice(1).map((part) => decode(part.slice(parameter.name.length + 1)));
+      return text
+        .split(';')
+        .slice(1)
+        .map((part) => decode(part.slice(parameter.name.length + 1)));
     }
     text = text.startsWith(prefix) ? text.slice(prefix.length) : text;
   }
@@ -124,7 +131,9 @@ function readDelimited(parameter: CompiledParameter, raw: string, separator: str
     case 'array':
       return raw.split(separator).map((s) => s.trim());
     case 'object':
-      return toObject(raw.split(parameter.explode ? new RegExp(`[${separator}${explodedPair}]`) : separator).map((s) => s.trim()));
+      return toObject(
+        raw.split(parameter.explode ? new RegExp(`[${separator}${explodedPair}]`) : separator).map((s) => s.trim()),
+      );
     case 'json':
       return parseJson(raw);
     default:

@@ -15,7 +15,11 @@ export const DOCUMENT_ID = 'openapi-document';
  * `coerce`: parameters and form fields arrive as strings; ajv converts them in place to the schema's type
  * ("7" -> 7, "a" -> ["a"]). JSON bodies are validated without coercion: "7" is not an integer there.
  */
-export function createSchemaCompiler(version: OpenApiVersion, document: object, options: { coerce: boolean }): SchemaCompiler {
+export function createSchemaCompiler(
+  version: OpenApiVersion,
+  document: object,
+  options: { coerce: boolean },
+): SchemaCompiler {
   const settings = {
     // OpenAPI adds keywords (example, xml, discriminator, readOnly...) that JSON Schema does not know.
     strict: false,
@@ -35,7 +39,10 @@ export function createSchemaCompiler(version: OpenApiVersion, document: object, 
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
 function addOpenApiFormats(ajv: AjvCore): void {
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32.min && n <= INT32.max });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= INT32.min && n <= INT32.max,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addFormat('float', { type: 'number', validate: () => true });
   ajv.addFormat('double', { type: 'number', validate: () => true });
@@ -46,6 +53,9 @@ function addOpenApiFormats(ajv: AjvCore): void {
 
 /** A `$ref` to a JSON pointer of the bundled document, URI-encoded as ajv resolves it. */
 export function documentRef(pointer: string): { $ref: string } {
-  const tokens = pointer.replace(/^#/, '').split('/').map((t) => encodeURIComponent(t));
+  const tokens = pointer
+    .replace(/^#/, '')
+    .split('/')
+    .map((t) => encodeURIComponent(t));
   return { $ref: `${DOCUMENT_ID}#${tokens.join('/')}` };
 }

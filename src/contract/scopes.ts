@@ -16,7 +16,10 @@ export function grantedScopes(claims: Readonly<Record<string, unknown>>): Set<st
  * scopes of the first alternative, for `www-authenticate: Bearer error="insufficient_scope", scope="..."`.
  * No alternatives at all (no `security`) needs nothing.
  */
-export function missingScopes(alternatives: readonly SecurityRequirement[], granted: ReadonlySet<string>): string[] | null {
+export function missingScopes(
+  alternatives: readonly SecurityRequirement[],
+  granted: ReadonlySet<string>,
+): string[] | null {
   if (alternatives.length === 0) return null;
   for (const alternative of alternatives) {
     if (Object.values(alternative).every((scopes) => scopes.every((scope) => granted.has(scope)))) return null;

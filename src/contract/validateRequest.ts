@@ -26,7 +26,8 @@ export function validateRequest(table: RouteTable, request: HttpRequestView, bod
 
   const errors: FieldError[] = [];
   const query = queryAt === -1 ? null : parseQueryString(request.path.slice(queryAt + 1).split('#')[0] ?? '');
-  if (query !== null && !query.ok) errors.push({ in: 'query', name: '', message: `is not a valid query string (${query.detail})` });
+  if (query !== null && !query.ok)
+    errors.push({ in: 'query', name: '', message: `is not a valid query string (${query.detail})` });
   const sources: ParameterSources = {
     pathValues: match.pathValues,
     query: query?.ok === true ? query.values : {},
@@ -65,11 +66,17 @@ export function validateRequest(table: RouteTable, request: HttpRequestView, bod
 }
 
 /** Returns whether the body was validated (false: none sent, truncated, or a media type not validated). */
-function validateBody(spec: CompiledBody, request: HttpRequestView, body: RequestBody | null, errors: FieldError[]): boolean {
+function validateBody(
+  spec: CompiledBody,
+  request: HttpRequestView,
+  body: RequestBody | null,
+  errors: FieldError[],
+): boolean {
   if (body === null || body.bytes.length === 0) {
     // Without the body, only an explicit `content-length: 0` proves the client sent none: Envoy may simply
     // not be configured to forward bodies (with_request_body).
-    if (spec.required && request.headers['content-length'] === '0') errors.push({ in: 'body', name: '', message: 'is required' });
+    if (spec.required && request.headers['content-length'] === '0')
+      errors.push({ in: 'body', name: '', message: 'is required' });
     return false;
   }
   if (body.truncated) return false;
@@ -80,7 +87,11 @@ function validateBody(spec: CompiledBody, request: HttpRequestView, body: Reques
     spec.media.find((m) => m.range === '*/*');
   if (media === undefined) {
     // The header's value is not repeated: only what the document allows.
-    errors.push({ in: 'header', name: 'content-type', message: `must be one of: ${spec.media.map((m) => m.range).join(', ')}` });
+    errors.push({
+      in: 'header',
+      name: 'content-type',
+      message: `must be one of: ${spec.media.map((m) => m.range).join(', ')}`,
+    });
     return false;
   }
   if (media.validate === null) return false;
@@ -128,7 +139,11 @@ function parameterErrors(location: ParameterLocation, errors: ValidateFunction['
 function bodyErrors(errors: ValidateFunction['errors']): FieldError[] {
   return (errors ?? []).map((error) => {
     if (error.keyword === 'required') {
-      return { in: 'body', name: `${error.instancePath}/${String(error.params['missingProperty'])}`, message: 'is required (required)' };
+      return {
+        in: 'body',
+        name: `${error.instancePath}/${String(error.params['missingProperty'])}`,
+        message: 'is required (required)',
+      };
     }
     if (error.keyword === 'additionalProperties') {
       return {

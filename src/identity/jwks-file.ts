@@ -28,7 +28,14 @@ export async function loadJwksFile(file: string, providerName: string): Promise<
   const loadedAt = Date.now();
   return {
     getKey: loaded.lookup,
-    status: () => ({ origin: 'file', keys: loaded.keyCount, fetches: 1, failures: 0, consecutiveFailures: 0, loadedAt }),
+    status: () => ({
+      origin: 'file',
+      keys: loaded.keyCount,
+      fetches: 1,
+      failures: 0,
+      consecutiveFailures: 0,
+      loadedAt,
+    }),
     close: () => {},
   };
 }
@@ -37,7 +44,8 @@ export async function loadJwksFile(file: string, providerName: string): Promise<
 export function unusableKeyReason(key: unknown): string | null {
   if (typeof key !== 'object' || key === null) return 'is not a JSON object';
   const jwk = key as Record<string, unknown>;
-  if (jwk['kty'] === 'oct') return 'is a symmetric (kty "oct") key; a JWKS verifies with public keys only (RSA, EC, OKP)';
+  if (jwk['kty'] === 'oct')
+    return 'is a symmetric (kty "oct") key; a JWKS verifies with public keys only (RSA, EC, OKP)';
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) {
     return 'holds private key material; put only the public key in a jwksFile (e.g. `jose`/`step` export the public JWK)';
   }

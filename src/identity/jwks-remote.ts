@@ -118,7 +118,8 @@ export class RemoteKeySet implements KeySet {
       if (!isNoMatchingKey(error)) throw error;
       // The IdP may have rotated keys since the last fetch.
       if (this.inflight) await this.inflight;
-      else if (this.options.now() - this.lastAttemptAt >= this.options.refetchCooldownMs) await this.refresh('unknown key');
+      else if (this.options.now() - this.lastAttemptAt >= this.options.refetchCooldownMs)
+        await this.refresh('unknown key');
       else throw error;
       if (this.current === set || this.current === null) throw error;
       return this.current.lookup(header, token);

@@ -46,7 +46,11 @@ export async function verifyToken(
  * A token without `kid` may match several keys of the set; jose then hands back each candidate and the
  * first whose signature holds wins.
  */
-async function verifyWithAnyMatchingKey(token: string, provider: Provider, options: JWTVerifyOptions): Promise<JWTPayload> {
+async function verifyWithAnyMatchingKey(
+  token: string,
+  provider: Provider,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
   try {
     return (await jwtVerify(token, provider.keySet.getKey, options)).payload;
   } catch (error) {

@@ -63,7 +63,11 @@ export function timestampToJson(value: unknown): unknown {
   const base = new Date(seconds * 1000).toISOString().slice(0, 19);
   if (nanos === 0) return `${base}Z`;
   const digits = String(nanos).padStart(9, '0');
-  const fraction = digits.endsWith('000000') ? digits.slice(0, 3) : digits.endsWith('000') ? digits.slice(0, 6) : digits;
+  const fraction = digits.endsWith('000000')
+    ? digits.slice(0, 3)
+    : digits.endsWith('000')
+      ? digits.slice(0, 6)
+      : digits;
   return `${base}.${fraction}Z`;
 }
 
@@ -71,13 +75,15 @@ function metadataToJson(metadata: Record<string, unknown>): Record<string, unkno
   const out: Record<string, unknown> = {};
   const filterMetadata = metadata['filterMetadata'];
   if (isRecord(filterMetadata)) {
-    out['filterMetadata'] = fromEntries(Object.entries(filterMetadata).map(([ns, struct]) => [ns, structToJson(struct)]));
+    out['filterMetadata'] = fromEntries(
+      Object.entries(filterMetadata).map(([ns, struct]) => [ns, structToJson(struct)]),
+    );
   }
   const typed = metadata['typedFilterMetadata'];
   if (isRecord(typed)) {
     // An Any's JSON form needs its message type; without it only the type URL is meaningful to a policy.
     out['typedFilterMetadata'] = fromEntries(
-      Object.entries(typed).map(([ns, any]) => [ns, { '@type': isRecord(any) ? any['typeUrl'] ?? '' : '' }]),
+      Object.entries(typed).map(([ns, any]) => [ns, { '@type': isRecord(any) ? (any['typeUrl'] ?? '') : '' }]),
     );
   }
   return out;

@@ -58,13 +58,14 @@ function facts(parsedBody: unknown, bodyError: BodyError | null): BodyFacts {
 function parseByContentType(contentType: string, bytes: Buffer): BodyFacts {
   // Matched as OPA-Envoy matches them (the header contains the media type), plus `+json` types.
   const lower = contentType.toLowerCase();
-  const kind = lower.includes('application/json') || /^[^;]*\+json\s*(;|$)/.test(lower)
-    ? 'json'
-    : lower.includes('application/x-www-form-urlencoded')
-      ? 'form'
-      : lower.includes('multipart/form-data')
-        ? 'multipart'
-        : undefined;
+  const kind =
+    lower.includes('application/json') || /^[^;]*\+json\s*(;|$)/.test(lower)
+      ? 'json'
+      : lower.includes('application/x-www-form-urlencoded')
+        ? 'form'
+        : lower.includes('multipart/form-data')
+          ? 'multipart'
+          : undefined;
   if (kind === undefined) return facts(null, null);
   if (bytes.length > MAX_BODY_BYTES) return facts(null, 'too_large');
   switch (kind) {

@@ -8,9 +8,7 @@ import { MAX_PATH_SEGMENTS } from './limits.js';
 import { pathUnescape } from './percentDecode.js';
 import { parseQueryString, type FormMap } from './parseQuery.js';
 
-export type PathOutcome =
-  | { ok: true; parsedPath: string[]; parsedQuery: FormMap }
-  | { ok: false; detail: string };
+export type PathOutcome = { ok: true; parsedPath: string[]; parsedQuery: FormMap } | { ok: false; detail: string };
 
 export function parsePathAndQuery(path: string, maxSegments = MAX_PATH_SEGMENTS): PathOutcome {
   const cut = path.indexOf('?');

@@ -8,15 +8,14 @@ import { queryUnescape } from './percentDecode.js';
 export type FormMap = Record<string, string[]>;
 
 export type QueryOutcome =
-  | { ok: true; values: FormMap }
-  | { ok: false; error: 'invalid_encoding' | 'too_many_pairs'; detail: string };
+  { ok: true; values: FormMap } | { ok: false; error: 'invalid_encoding' | 'too_many_pairs'; detail: string };
 
 export function parseQueryString(query: string, maxPairs = MAX_QUERY_PAIRS): QueryOutcome {
   const values: FormMap = Object.create(null) as FormMap;
   if (query === '') return { ok: true, values };
   let pairs = 0;
   // Walked pair by pair (not split up front), so a string far over the limit costs no more than the limit.
-  for (let from = 0; from <= query.length; ) {
+  for (let from = 0; from <= query.length;) {
     const amp = query.indexOf('&', from);
     const end = amp === -1 ? query.length : amp;
     const pair = query.slice(from, end);

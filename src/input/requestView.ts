@@ -14,7 +14,8 @@ export function toRequestView(attributes: DecodedAttributes | undefined): HttpRe
   for (const entry of http.headerMap?.headers ?? []) {
     if (entry.key === undefined) continue;
     const name = entry.key.toLowerCase();
-    const value = entry.value ?? (entry.rawValue !== undefined ? Buffer.from(entry.rawValue, 'base64').toString('utf8') : '');
+    const value =
+      entry.value ?? (entry.rawValue !== undefined ? Buffer.from(entry.rawValue, 'base64').toString('utf8') : '');
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
   return {

@@ -30,7 +30,14 @@ export function assessBucket(
 ): BucketAssessment {
   const periodUs = periodSeconds * 1_000_000;
   if (limit <= 0) {
-    return { allowed: false, next: null, remaining: 0, resetSeconds: 0, retryAfterSeconds: Math.ceil(periodSeconds), ttlMs: 0 };
+    return {
+      allowed: false,
+      next: null,
+      remaining: 0,
+      resetSeconds: 0,
+      retryAfterSeconds: Math.ceil(periodSeconds),
+      ttlMs: 0,
+    };
   }
   let tokens = limit;
   if (state !== undefined) {
@@ -41,7 +48,8 @@ export function assessBucket(
   const after = allowed ? tokens - cost : tokens;
   const usPerToken = periodUs / limit;
   let retryAfterSeconds = 0;
-  if (!allowed) retryAfterSeconds = cost > limit ? Math.ceil(periodSeconds) : Math.ceil(((cost - tokens) * usPerToken) / 1_000_000);
+  if (!allowed)
+    retryAfterSeconds = cost > limit ? Math.ceil(periodSeconds) : Math.ceil(((cost - tokens) * usPerToken) / 1_000_000);
   return {
     allowed,
     next: allowed ? { tokens: after, updatedAtUs: nowUs } : null,

@@ -48,7 +48,10 @@ export async function scanDenylist(client: RedisClient, prefix: string): Promise
   const entries: DenylistEntries = { jti: [], sub: [] };
   for (const node of scanNodes(client)) {
     // The key was found on this node, so asking the node itself never meets a redirection.
-    const [jtiKeys, subKeys] = await Promise.all([scanKeys(node, literalPrefixPattern(jtiStart)), scanKeys(node, literalPrefixPattern(subStart))]);
+    const [jtiKeys, subKeys] = await Promise.all([
+      scanKeys(node, literalPrefixPattern(jtiStart)),
+      scanKeys(node, literalPrefixPattern(subStart)),
+    ]);
     const [expiries, cutoffs] = await Promise.all([
       Promise.all(jtiKeys.map((key) => node.expiretime(key))),
       Promise.all(subKeys.map((key) => node.get(key))),
@@ -56,11 +59,13 @@ export async function scanDenylist(client: RedisClient, prefix: string): Promise
     jtiKeys.forEach((key, i) => {
       const exp = expiries[i]!;
       // -2: gone since the scan; -1: no expiry set
-      if (exp !== -2) entries.jti.push({ jti: decodeKeyComponent(key.slice(jtiStart.length)), exp: exp === -1 ? null : exp });
+      if (exp !== -2)
+        entries.jti.push({ jti: decodeKeyComponent(key.slice(jtiStart.length)), exp: exp === -1 ? null : exp });
     });
     subKeys.forEach((key, i) => {
       const before = Number(cutoffs[i]);
-      if (cutoffs[i] != null && Number.isFinite(before)) entries.sub.push({ sub: decodeKeyComponent(key.slice(subStart.length)), before });
+      if (cutoffs[i] != null && Number.isFinite(before))
+        entries.sub.push({ sub: decodeKeyComponent(key.slice(subStart.length)), before });
     });
   }
   return sortEntries(entries);
@@ -74,7 +79,11 @@ export function sortEntries(entries: DenylistEntries): DenylistEntries {
 }
 
 /** Removes one denylist entry; false when there was none. */
-export async function deleteDenylistEntry(client: RedisClient, prefix: string, entry: { jti: string } | { sub: string }): Promise<boolean> {
+export async function deleteDenylistEntry(
+  client: RedisClient,
+  prefix: string,
+  entry: { jti: string } | { sub: string },
+): Promise<boolean> {
   const key = 'jti' in entry ? denyTokenIdKey(prefix, entry.jti) : denySubjectKey(prefix, entry.sub);
   return (await client.del(key)) > 0;
 }

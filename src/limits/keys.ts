@@ -41,7 +41,11 @@ export function rateLimitKey(prefix: string, ruleName: string, keyValue: string)
  *   {prefix}ovr:{<tag>}:<rule>   an operator's override of the limit for this key value (the limit, as text)
  *   {prefix}pen:{<tag>}:<rule>   a penalty in force for this key value (expires when the penalty ends)
  */
-export function ruleKeys(prefix: string, ruleName: string, keyValue: string): { bucket: string; override: string; penalty: string } {
+export function ruleKeys(
+  prefix: string,
+  ruleName: string,
+  keyValue: string,
+): { bucket: string; override: string; penalty: string } {
   const tag = hashKeyValue(keyValue);
   return {
     bucket: `${prefix}rl:{${tag}}:${ruleName}`,

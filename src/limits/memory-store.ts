@@ -146,13 +146,17 @@ export class MemoryStore implements DecisionStore {
       }
     }
     for (const { keys, request, result } of assessed) {
-      if (result.penalty === 'started') this.penalties.set(keys.penalty, this.nowMs() + request.rule.penalty!.seconds * 1000);
+      if (result.penalty === 'started')
+        this.penalties.set(keys.penalty, this.nowMs() + request.rule.penalty!.seconds * 1000);
     }
     return { revoked: null, limits: assessed.map((a) => a.result) };
   }
 
   async setOverride(override: LimitOverride): Promise<void> {
-    this.overrides.set(ruleKeys('', override.rule, joinKeyParts(override.key)).override, { ...override, key: [...override.key] });
+    this.overrides.set(ruleKeys('', override.rule, joinKeyParts(override.key)).override, {
+      ...override,
+      key: [...override.key],
+    });
   }
 
   async deleteOverride(rule: string, key: readonly string[]): Promise<boolean> {
@@ -170,7 +174,12 @@ export class MemoryStore implements DecisionStore {
 
   async recordAuthFailure(keyValue: string, limit: AuthFailureLimit): Promise<boolean> {
     const keys = authFailureKeys('', keyValue);
-    const assessment = assessBucket(this.authFailures.get(keys.failures), this.nowUs(), limit.limit, limit.periodSeconds);
+    const assessment = assessBucket(
+      this.authFailures.get(keys.failures),
+      this.nowUs(),
+      limit.limit,
+      limit.periodSeconds,
+    );
     if (assessment.next !== null) {
       this.authFailures.set(keys.failures, assessment.next, { ttl: assessment.ttlMs });
       return false;
@@ -230,4 +239,3 @@ export class MemoryStore implements DecisionStore {
     this.authFailures.clear();
   }
 }
-

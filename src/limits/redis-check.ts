@@ -39,7 +39,8 @@ export function buildCheckCalls(
 ): CheckCall[] {
   const entries: KeyEntry[] = [];
   if (token?.jti != null) entries.push({ keys: [denyTokenIdKey(prefix, token.jti)], kind: 'jti', limitIndex: -1 });
-  if (token?.subject != null) entries.push({ keys: [denySubjectKey(prefix, token.subject)], kind: 'sub', limitIndex: -1 });
+  if (token?.subject != null)
+    entries.push({ keys: [denySubjectKey(prefix, token.subject)], kind: 'sub', limitIndex: -1 });
   limits.forEach((request, index) => {
     const keys = ruleKeys(prefix, request.rule.name, request.keyValue);
     entries.push({ keys: [keys.bucket, keys.override, keys.penalty], kind: 'limit', limitIndex: index });
@@ -115,7 +116,8 @@ export function combineCheckReplies(
   replies: readonly unknown[],
   limits: readonly LimitRequest[],
 ): StoreCheckResult {
-  if (replies.some(isPastDeadlineReply)) throw new CheckDeadlineError('redis ran the check after its deadline; nothing was spent');
+  if (replies.some(isPastDeadlineReply))
+    throw new CheckDeadlineError('redis ran the check after its deadline; nothing was spent');
   const results: LimitResult[] = new Array<LimitResult>(limits.length);
   let revoked: StoreCheckResult['revoked'] = null;
   calls.forEach((call, callIndex) => {
@@ -132,9 +134,10 @@ export function combineCheckReplies(
       call.limitIndexes.forEach((limitIndex, i) => {
         const rule = limits[limitIndex]!.rule;
         const at = 1 + REPLY_PER_RULE * i;
-        const [allowed, remaining, resetSeconds, retryAfterSeconds, limit, flags] = numbers.slice(at, at + REPLY_PER_RULE) as [
-          number, number, number, number, number, number,
-        ];
+        const [allowed, remaining, resetSeconds, retryAfterSeconds, limit, flags] = numbers.slice(
+          at,
+          at + REPLY_PER_RULE,
+        ) as [number, number, number, number, number, number];
         results[limitIndex] = {
           rule: rule.name,
           allowed: allowed === 1,
@@ -165,7 +168,8 @@ export function refundCalls(
   limits: readonly LimitRequest[],
 ): CheckCall[] {
   if (calls.length < 2) return [];
-  if (result !== null && result.revoked === null && result.limits.every((limit) => limit.allowed || limit.shadow)) return [];
+  if (result !== null && result.revoked === null && result.limits.every((limit) => limit.allowed || limit.shadow))
+    return [];
   const refunds: CheckCall[] = [];
   calls.forEach((call, i) => {
     const reply = replies[i];

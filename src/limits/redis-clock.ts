@@ -70,7 +70,8 @@ export class RedisClockOffset {
         const time = await this.client.time();
         const receivedAt = Date.now();
         const roundTripMs = receivedAt - sentAt;
-        if (best === null || roundTripMs < best.roundTripMs) best = { roundTripMs, offsetMs: clockOffsetMs(sentAt, time, receivedAt) };
+        if (best === null || roundTripMs < best.roundTripMs)
+          best = { roundTripMs, offsetMs: clockOffsetMs(sentAt, time, receivedAt) };
       }
     } catch {
       // unreachable: the connection watcher logs it, and checks follow redis.onError

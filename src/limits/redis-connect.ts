@@ -60,7 +60,10 @@ function parseRedisUrl(raw: string, configKey: string): UrlParts {
     if (!/^\d+$/.test(db)) throw new RedisAddressError(configKey, raw);
     auth.db = Number(db);
   }
-  return { node: { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 6379 : Number(url.port) }, auth };
+  return {
+    node: { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 6379 : Number(url.port) },
+    auth,
+  };
 }
 
 function parseHostPort(hostPort: string): { host: string; port: number } {
@@ -73,7 +76,12 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
   let connection: RedisConnection;
   if (config.cluster !== undefined) {
     const parsed = config.cluster.map((url, i) => parseRedisUrl(url, `redis.cluster[${i}]`));
-    const { retryStrategy: _nodeRetry, enableOfflineQueue: _queue, enableAutoPipelining: _auto, ...nodeOptions } = options;
+    const {
+      retryStrategy: _nodeRetry,
+      enableOfflineQueue: _queue,
+      enableAutoPipelining: _auto,
+      ...nodeOptions
+    } = options;
     connection = {
       shape: 'cluster',
       client: new Cluster(

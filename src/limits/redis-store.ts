@@ -5,7 +5,13 @@ import type { RedisConfig } from '../config/schema.js';
 import { deleteDenylistEntry, scanDenylist, type DenylistEntries } from './denylist.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { authFailureKeys, denySubjectKey, denyTokenIdKey, joinKeyParts, overrideIndexKey, ruleKeys } from './keys.js';
-import { buildCheckCalls, CheckDeadlineError, combineCheckReplies, refundCalls, type CheckCall } from './redis-check.js';
+import {
+  buildCheckCalls,
+  CheckDeadlineError,
+  combineCheckReplies,
+  refundCalls,
+  type CheckCall,
+} from './redis-check.js';
 import { RedisClockOffset } from './redis-clock.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { authFailureScript, checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
@@ -28,7 +34,13 @@ declare module 'ioredis' {
     /** scripts/check.ts revokeSubjectScript */
     portcullisRevokeSubject(key: string, before: string): Result<unknown, Context>;
     /** scripts/check.ts authFailureScript: failures key, block key, limit, periodSeconds, blockMs */
-    portcullisAuthFailure(failures: string, block: string, limit: string, period: string, blockMs: string): Result<number, Context>;
+    portcullisAuthFailure(
+      failures: string,
+      block: string,
+      limit: string,
+      period: string,
+      blockMs: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -66,7 +78,12 @@ export class RedisStore implements DecisionStore {
       // whenever its reply comes.
       if (calls.length > 1) {
         void Promise.allSettled(sent).then((outcomes) =>
-          this.refund(calls, outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)), null, limits),
+          this.refund(
+            calls,
+            outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)),
+            null,
+            limits,
+          ),
         );
       }
       throw error;
@@ -77,7 +94,10 @@ export class RedisStore implements DecisionStore {
     } catch (error) {
       this.refund(calls, replies, null, limits);
       if (error instanceof CheckDeadlineError) {
-        throw new StoreUnavailableError(`redis ran the check after redis.commandTimeoutMs (${this.config.commandTimeoutMs} ms); nothing was spent`, { cause: error });
+        throw new StoreUnavailableError(
+          `redis ran the check after redis.commandTimeoutMs (${this.config.commandTimeoutMs} ms); nothing was spent`,
+          { cause: error },
+        );
       }
       throw new StoreUnavailableError('redis answered the check script unexpectedly', { cause: error });
     }
@@ -100,7 +120,10 @@ export class RedisStore implements DecisionStore {
   async revokeTokenId(jti: string, exp: number): Promise<void> {
     assertTokenRevocation(jti, exp);
     // EXAT: Redis drops the entry when the token expires anyway (at once when exp is already past).
-    await this.withinTimeout('revoke jti', this.client.set(denyTokenIdKey(this.config.keyPrefix, jti), '1', 'EXAT', exp));
+    await this.withinTimeout(
+      'revoke jti',
+      this.client.set(denyTokenIdKey(this.config.keyPrefix, jti), '1', 'EXAT', exp),
+    );
   }
 
   async revokeSubject(subject: string, before: number): Promise<void> {
@@ -134,14 +157,21 @@ export class RedisStore implements DecisionStore {
     await this.withinTimeout('set override', write);
     await this.withinTimeout(
       'index override',
-      this.client.hset(overrideIndexKey(this.config.keyPrefix), overrideField(override.rule, override.key), JSON.stringify(override)),
+      this.client.hset(
+        overrideIndexKey(this.config.keyPrefix),
+        overrideField(override.rule, override.key),
+        JSON.stringify(override),
+      ),
     );
   }
 
   async deleteOverride(rule: string, key: readonly string[]): Promise<boolean> {
     const keys = ruleKeys(this.config.keyPrefix, rule, joinKeyParts(key));
     const deleted = await this.withinTimeout('delete override', this.client.del(keys.override));
-    const unindexed = await this.withinTimeout('unindex override', this.client.hdel(overrideIndexKey(this.config.keyPrefix), overrideField(rule, key)));
+    const unindexed = await this.withinTimeout(
+      'unindex override',
+      this.client.hdel(overrideIndexKey(this.config.keyPrefix), overrideField(rule, key)),
+    );
     return deleted + unindexed > 0;
   }
 
@@ -161,7 +191,10 @@ export class RedisStore implements DecisionStore {
   }
 
   async authBlockSeconds(keyValue: string): Promise<number> {
-    const ms = await this.withinTimeout('auth block', this.client.pttl(authFailureKeys(this.config.keyPrefix, keyValue).block));
+    const ms = await this.withinTimeout(
+      'auth block',
+      this.client.pttl(authFailureKeys(this.config.keyPrefix, keyValue).block),
+    );
     return ms > 0 ? Math.ceil(ms / 1000) : 0;
   }
 
@@ -169,7 +202,13 @@ export class RedisStore implements DecisionStore {
     const keys = authFailureKeys(this.config.keyPrefix, keyValue);
     const started = await this.withinTimeout(
       'auth failure',
-      this.client.portcullisAuthFailure(keys.failures, keys.block, String(limit.limit), String(limit.periodSeconds), String(limit.blockSeconds * 1000)),
+      this.client.portcullisAuthFailure(
+        keys.failures,
+        keys.block,
+        String(limit.limit),
+        String(limit.periodSeconds),
+        String(limit.blockSeconds * 1000),
+      ),
     );
     return started === 1;
   }
@@ -205,14 +244,22 @@ export class RedisStore implements DecisionStore {
    * reply may already sit in the socket unread, and the timer would fire before the poll phase reads it. So an
    * expired timer yields once (setImmediate runs after the poll phase) and fails only if no reply came.
    */
-  private withinTimeout<T>(operation: string, pending: Promise<T>, timeoutMs = this.config.commandTimeoutMs): Promise<T> {
+  private withinTimeout<T>(
+    operation: string,
+    pending: Promise<T>,
+    timeoutMs = this.config.commandTimeoutMs,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         setImmediate(() => {
           if (settled) return;
           settled = true;
-          reject(new StoreUnavailableError(`redis did not answer ${operation} within ${timeoutMs} ms (redis.commandTimeoutMs)`));
+          reject(
+            new StoreUnavailableError(
+              `redis did not answer ${operation} within ${timeoutMs} ms (redis.commandTimeoutMs)`,
+            ),
+          );
         });
       }, timeoutMs);
       pending.then(
@@ -242,7 +289,12 @@ function parseOverride(text: string): LimitOverride | null {
   try {
     const value = JSON.parse(text) as Partial<LimitOverride>;
     if (typeof value.rule !== 'string' || !Array.isArray(value.key) || typeof value.limit !== 'number') return null;
-    return { rule: value.rule, key: value.key.map(String), limit: value.limit, ...(typeof value.until === 'number' ? { until: value.until } : {}) };
+    return {
+      rule: value.rule,
+      key: value.key.map(String),
+      limit: value.limit,
+      ...(typeof value.until === 'number' ? { until: value.until } : {}),
+    };
   } catch {
     return null;
   }

@@ -2,7 +2,14 @@
 // level `key_value` first, then a `key_value*` wildcard, then `key` alone; a limit applies only when its
 // level is the descriptor's last entry; `replaces` drops the named limits of the same call; `unlimited`
 // never reaches the store; a descriptor's own `limit` (Envoy's override) replaces the file's.
-import { UNIT_SECONDS, serviceStoreRule, type DescriptorNode, type RateLimitUnit, type ServiceLimit, type ServiceRules } from './service-rules.js';
+import {
+  UNIT_SECONDS,
+  serviceStoreRule,
+  type DescriptorNode,
+  type RateLimitUnit,
+  type ServiceLimit,
+  type ServiceRules,
+} from './service-rules.js';
 
 export interface DescriptorEntry {
   key: string;
@@ -17,12 +24,13 @@ export interface RequestDescriptor {
 
 /** What one descriptor gets. `name` names it in headers and logs (rate_limit.name, else its key path). */
 export type DescriptorPlan =
-  | { kind: 'none' }
-  | { kind: 'unlimited' }
-  | { kind: 'limited'; limit: ServiceLimit; name: string };
+  { kind: 'none' } | { kind: 'unlimited' } | { kind: 'limited'; limit: ServiceLimit; name: string };
 
 /** ratelimit's GetLimit: the limit one descriptor matches in a domain's tree, or null. */
-export function findLimit(root: DescriptorNode, entries: readonly DescriptorEntry[]): { limit: ServiceLimit; name: string } | null {
+export function findLimit(
+  root: DescriptorNode,
+  entries: readonly DescriptorEntry[],
+): { limit: ServiceLimit; name: string } | null {
   let level = root;
   let found: { limit: ServiceLimit; name: string } | null = null;
   for (let i = 0; i < entries.length; i++) {
@@ -68,10 +76,16 @@ function overrideLimit(domain: string, descriptor: RequestDescriptor): { limit: 
 }
 
 /** Every descriptor of a call, planned; `replaces` applied across the call. */
-export function planDescriptors(rules: ServiceRules, domain: string, descriptors: readonly RequestDescriptor[]): DescriptorPlan[] {
+export function planDescriptors(
+  rules: ServiceRules,
+  domain: string,
+  descriptors: readonly RequestDescriptor[],
+): DescriptorPlan[] {
   const root = rules.domains.get(domain);
   if (root === undefined) return descriptors.map(() => ({ kind: 'none' }));
-  const matched = descriptors.map((d) => (d.limit !== undefined ? overrideLimit(domain, d) : findLimit(root, d.entries)));
+  const matched = descriptors.map((d) =>
+    d.limit !== undefined ? overrideLimit(domain, d) : findLimit(root, d.entries),
+  );
   const replaced = new Set<string>();
   for (const m of matched) if (m !== null) for (const name of m.limit.replaces) replaced.add(name);
   return matched.map((m): DescriptorPlan => {

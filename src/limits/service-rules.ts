@@ -38,7 +38,12 @@ export interface ServiceLimit {
 }
 
 /** A descriptor's store rule: `rls:` keeps it apart from rateLimits names, which cannot hold `:`. */
-export function serviceStoreRule(id: string, requestsPerUnit: number, periodSeconds: number, shadow: boolean): LimitRule {
+export function serviceStoreRule(
+  id: string,
+  requestsPerUnit: number,
+  periodSeconds: number,
+  shadow: boolean,
+): LimitRule {
   return { name: `rls:${encodeKeyComponent(id)}`, limit: requestsPerUnit, periodSeconds, shadow };
 }
 
@@ -103,17 +108,26 @@ const descriptorSchema: z.ZodType<YamlDescriptor> = z.lazy(() =>
     rate_limit: rateLimitSchema.nullish().transform((v) => v ?? undefined),
     shadow_mode: z.boolean().optional(),
     detailed_metric: z.boolean().optional(),
-    descriptors: z.array(descriptorSchema).nullish().transform((v) => v ?? undefined),
+    descriptors: z
+      .array(descriptorSchema)
+      .nullish()
+      .transform((v) => v ?? undefined),
   }),
 );
 
 const fileSchema = z.strictObject({
   domain: scalarText,
-  descriptors: z.array(descriptorSchema).nullish().transform((v) => v ?? []),
+  descriptors: z
+    .array(descriptorSchema)
+    .nullish()
+    .transform((v) => v ?? []),
 });
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const path = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   return `${path === '' ? '' : `${path}: `}${issue.message}`;
 }
 
@@ -134,10 +148,18 @@ function emptyNode(): DescriptorNode {
   return { children: new Map(), wildcards: [], limit: null };
 }
 
-function loadLevel(level: DescriptorNode, descriptors: readonly YamlDescriptor[], parentId: string, file: string): void {
+function loadLevel(
+  level: DescriptorNode,
+  descriptors: readonly YamlDescriptor[],
+  parentId: string,
+  file: string,
+): void {
   for (const descriptor of descriptors) {
     if (descriptor.key === '') throw new RuleFileError(file, `descriptor under "${parentId}" has an empty key`);
-    const finalKey = descriptor.value === undefined || descriptor.value === '' ? descriptor.key : `${descriptor.key}_${descriptor.value}`;
+    const finalKey =
+      descriptor.value === undefined || descriptor.value === ''
+        ? descriptor.key
+        : `${descriptor.key}_${descriptor.value}`;
     const id = parentId + finalKey;
     if (level.children.has(finalKey)) throw new RuleFileError(file, `duplicate descriptor composite key '${id}'`);
     const node = emptyNode();
@@ -155,7 +177,10 @@ function toLimit(descriptor: YamlDescriptor, id: string, file: string): ServiceL
   const validUnit = Object.hasOwn(UNIT_SECONDS, unitName);
   if (unlimited && validUnit) throw new RuleFileError(file, `${id}: should not specify rate limit unit when unlimited`);
   if (!unlimited && !validUnit) {
-    throw new RuleFileError(file, `${id}: invalid rate limit unit '${block.unit ?? ''}' (second, minute, hour, day, month or year)`);
+    throw new RuleFileError(
+      file,
+      `${id}: invalid rate limit unit '${block.unit ?? ''}' (second, minute, hour, day, month or year)`,
+    );
   }
   const name = block.name === undefined || block.name === '' ? null : block.name;
   const replaces = (block.replaces ?? []).map((r) => r.name ?? '');

@@ -148,11 +148,19 @@ export function createRateLimitService(
     });
     deps.countDecision(domainLabel, over ? 'over_limit' : shadowOver ? 'shadow_over_limit' : 'ok');
     if (shadowOver) deps.logger.debug({ domain }, 'shadow_mode descriptor over its limit; answered OK');
-    return { overallCode: over ? 'OVER_LIMIT' : 'OK', statuses, responseHeadersToAdd: responseHeaders(options.headers, shown, over) };
+    return {
+      overallCode: over ? 'OVER_LIMIT' : 'OK',
+      statuses,
+      responseHeadersToAdd: responseHeaders(options.headers, shown, over),
+    };
   };
 }
 
-function responseHeaders(mode: RateLimitServiceOptions['headers'], shown: LimitResult[], over: boolean): Array<{ key: string; value: string }> {
+function responseHeaders(
+  mode: RateLimitServiceOptions['headers'],
+  shown: LimitResult[],
+  over: boolean,
+): Array<{ key: string; value: string }> {
   if (mode === 'none' || shown.length === 0) return [];
   const headers = mode === 'draft03' ? draft03Headers(shown) : over ? limitedHeaders(shown) : allowedHeaders(shown);
   return Object.entries(headers).map(([key, value]) => ({ key, value }));

@@ -36,7 +36,9 @@ export function createLimitsStage(config: Config, store: DecisionStore, deps: Li
       lastErrorLogAt = now;
       deps.logger.warn(
         { err: error, onError: failOpen ? 'allow' : 'deny' },
-        failOpen ? 'store unavailable: skipping denylist and rate limits (redis.onError: allow)' : 'store unavailable: refusing checks (redis.onError: deny)',
+        failOpen
+          ? 'store unavailable: skipping denylist and rate limits (redis.onError: allow)'
+          : 'store unavailable: refusing checks (redis.onError: deny)',
       );
     }
     if (failOpen) return { kind: 'pass', headers: {} };
@@ -81,7 +83,11 @@ export function createLimitsStage(config: Config, store: DecisionStore, deps: Li
     if (key === null || authFailures === undefined) return;
     store.recordAuthFailure(key, authFailures).then(
       (started) => {
-        if (started) deps.logger.warn({ blockSeconds: authFailures.blockSeconds }, 'too many failed authentications from one key: blocked');
+        if (started)
+          deps.logger.warn(
+            { blockSeconds: authFailures.blockSeconds },
+            'too many failed authentications from one key: blocked',
+          );
       },
       (error: unknown) => void onStoreError(error),
     );

@@ -1,4 +1,3 @@
-
 /** What the denylist needs to know about the verified token (all optional: anonymous checks have none). */
 export interface TokenFacts {
   jti: string | null;

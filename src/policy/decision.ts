@@ -70,7 +70,9 @@ function emptyDecision(allowed: boolean): PolicyDecision {
  * and further values of the same name are appended, so `["a","b"]` reaches upstream as exactly those two.
  */
 function headerEntries(value: unknown, key: string): HeaderEntry[] {
-  const objects = Array.isArray(value) ? value.map((item, i) => [item, `${key}[${i}]`] as const) : [[value, key] as const];
+  const objects = Array.isArray(value)
+    ? value.map((item, i) => [item, `${key}[${i}]`] as const)
+    : [[value, key] as const];
   const entries: HeaderEntry[] = [];
   const seen = new Set<string>();
   for (const [object, path] of objects) {
@@ -85,7 +87,8 @@ function headerEntries(value: unknown, key: string): HeaderEntry[] {
 
 function multiValued(value: unknown, key: string): HeaderEntry[] {
   if (value === undefined) return [];
-  if (!isRecord(value)) throw new DecisionTypeError(key, 'an object of name -> string or [string], or a list of such objects');
+  if (!isRecord(value))
+    throw new DecisionTypeError(key, 'an object of name -> string or [string], or a list of such objects');
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(value)) {
     const values = typeof raw === 'string' ? [raw] : Array.isArray(raw) && raw.every(isString) ? raw : undefined;
@@ -116,7 +119,10 @@ function optionalString(value: unknown, key: string): string | undefined {
 function optionalStatus(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || !isEnvoyHttpStatus(value)) {
-    throw new DecisionTypeError('http_status', "an HTTP status Envoy's StatusCode enum names (e.g. 401, 403, 404, 429)");
+    throw new DecisionTypeError(
+      'http_status',
+      "an HTTP status Envoy's StatusCode enum names (e.g. 401, 403, 404, 429)",
+    );
   }
   return value;
 }
@@ -130,4 +136,3 @@ function optionalObject(value: unknown, key: string): Record<string, unknown> {
 function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
-

@@ -123,7 +123,10 @@ export function createEvaluator(
         current = instance ?? instantiate();
       } catch (error) {
         observer.evalFailed('error');
-        throw new PolicyEvaluationError(`the policy could not be instantiated: ${messageOf(error)}`, { cause: error, reason: 'error' });
+        throw new PolicyEvaluationError(`the policy could not be instantiated: ${messageOf(error)}`, {
+          cause: error,
+          reason: 'error',
+        });
       }
       instance = current;
       let resultSet: unknown;

@@ -26,7 +26,7 @@ export const MAX_FUEL = 2 ** 31 - 1;
 export const DEFAULT_LIMITS: EvaluationLimits = { fuel: DEFAULT_FUEL, memoryMiB: DEFAULT_MEMORY_MIB };
 
 export function maximumPages(limits: EvaluationLimits): number {
-  return limits.memoryMiB * (1024 * 1024 / WASM_PAGE_BYTES);
+  return limits.memoryMiB * ((1024 * 1024) / WASM_PAGE_BYTES);
 }
 
 export type EvalFailureReason = 'fuel' | 'memory' | 'error';

@@ -24,7 +24,8 @@ export function policyOutcomeMode(reason: CheckReason, modes: PolicyModes): 'ans
   if (!POLICY_STAGE_REASONS.has(reason)) return 'answer';
   if (modes.dryRun) return 'dry_run_allow';
   if (reason === 'undefined_decision') return modes.onUndefined === 'error' ? 'grpc_error' : 'answer';
-  if (reason === 'policy_error' || reason === 'decision_type') return modes.onError === 'error' ? 'grpc_error' : 'answer';
+  if (reason === 'policy_error' || reason === 'decision_type')
+    return modes.onError === 'error' ? 'grpc_error' : 'answer';
   return 'answer';
 }
 

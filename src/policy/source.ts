@@ -30,7 +30,11 @@ export interface SourceOptions {
   print?: boolean;
 }
 
-export async function loadPolicySource(path: string, entrypoints: string[], options: SourceOptions = {}): Promise<PolicySource> {
+export async function loadPolicySource(
+  path: string,
+  entrypoints: string[],
+  options: SourceOptions = {},
+): Promise<PolicySource> {
   let info;
   try {
     info = await stat(path);
@@ -40,18 +44,26 @@ export async function loadPolicySource(path: string, entrypoints: string[], opti
   if (info.isDirectory()) return loadRegoDirectory(path, entrypoints, options);
   // A FIFO would block the read forever and a device (/dev/zero) would never end: read regular files only.
   if (!info.isFile()) throw new PolicyLoadError(path, 'is neither a regular file nor a directory');
-  if (info.size > MAX_POLICY_FILE_BYTES) throw new PolicyLoadError(path, `is ${info.size} bytes, more than the ${MAX_POLICY_FILE_BYTES} allowed`);
+  if (info.size > MAX_POLICY_FILE_BYTES)
+    throw new PolicyLoadError(path, `is ${info.size} bytes, more than the ${MAX_POLICY_FILE_BYTES} allowed`);
 
   const bytes = await readBytes(path);
   if (path.endsWith('.wasm') || startsWith(bytes, WASM_MAGIC)) {
-    if (!startsWith(bytes, WASM_MAGIC)) throw new PolicyLoadError(path, 'is not a WebAssembly module (missing the \\0asm header)');
+    if (!startsWith(bytes, WASM_MAGIC))
+      throw new PolicyLoadError(path, 'is not a WebAssembly module (missing the \\0asm header)');
     return { wasm: bytes, data: undefined, entrypoints, revision: shortHash([['module.wasm', bytes]]), kind: 'wasm' };
   }
-  if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC)) return loadBundle(path, bytes, entrypoints, options);
+  if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC))
+    return loadBundle(path, bytes, entrypoints, options);
   throw new PolicyLoadError(path, 'is neither a directory of .rego files, a .wasm module nor a bundle .tar.gz');
 }
 
-async function loadBundle(path: string, archive: Uint8Array, entrypoints: string[], options: SourceOptions): Promise<PolicySource> {
+async function loadBundle(
+  path: string,
+  archive: Uint8Array,
+  entrypoints: string[],
+  options: SourceOptions,
+): Promise<PolicySource> {
   let bundle;
   try {
     bundle = await readBundle(archive);
@@ -71,7 +83,10 @@ async function loadBundle(path: string, archive: Uint8Array, entrypoints: string
     };
   }
   if (bundle.regoFiles.length === 0) {
-    throw new PolicyLoadError(path, 'bundle holds neither /policy.wasm nor any .rego file; build it with `portcullis policy build DIR -o OUT.tar.gz` or `opa build -t wasm`');
+    throw new PolicyLoadError(
+      path,
+      'bundle holds neither /policy.wasm nor any .rego file; build it with `portcullis policy build DIR -o OUT.tar.gz` or `opa build -t wasm`',
+    );
   }
   // A source-only bundle (`opa build` without `-t wasm`): compile its Rego here. Errors name `bundle.tar.gz/x.rego`.
   const sources = bundle.regoFiles
@@ -117,7 +132,8 @@ export async function readPolicyDirectory(dir: string): Promise<PolicyDirectory>
       try {
         data = mergeAt(data ?? {}, segments.slice(0, -1), parseDataText(file, text), file);
       } catch (error) {
-        if (error instanceof BundleError) throw new PolicyLoadError(file, error.message.replace(`${file}: `, ''), { cause: error });
+        if (error instanceof BundleError)
+          throw new PolicyLoadError(file, error.message.replace(`${file}: `, ''), { cause: error });
         throw error;
       }
     }
@@ -141,13 +157,20 @@ async function loadRegoDirectory(dir: string, entrypoints: string[], options: So
  * compiler's memory goes back to the system. The entry is imported here, on the compile path only.
  * RegoCompileError is left as is: its message already names file:line:col and the construct.
  */
-async function compileSources(path: string, sources: RegoSource[], entrypoints: string[], options: SourceOptions): Promise<IsolatedCompileResult> {
+async function compileSources(
+  path: string,
+  sources: RegoSource[],
+  entrypoints: string[],
+  options: SourceOptions,
+): Promise<IsolatedCompileResult> {
   const { compileIsolated, CompilerUnavailableError } = await import('@portcullis/rego-wasm/isolated');
   try {
     return await compileIsolated(sources, { entrypoints, print: options.print === true });
   } catch (error) {
     if (error instanceof CompilerUnavailableError && error.reason === 'backend-missing') {
-      throw new PolicyLoadError(path, `holds Rego sources, which this installation cannot compile: ${error.message}`, { cause: error });
+      throw new PolicyLoadError(path, `holds Rego sources, which this installation cannot compile: ${error.message}`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -164,7 +187,10 @@ function checkEntrypointsDefined(dir: string, rulePaths: string[][], data: unkno
     if (rulePaths.some((rulePath) => related(path, rulePath)) || hasDataAt(data, path)) continue;
     const known = [...new Set(rulePaths.map((rulePath) => rulePath.join('/')))].sort();
     const shown = known.length > 10 ? `${known.slice(0, 10).join(', ')}, ...` : known.join(', ');
-    throw new PolicyLoadError(dir, `entrypoint ${entrypoint} names no rule in the policy (rules: ${shown || 'none'}); check the package and rule name`);
+    throw new PolicyLoadError(
+      dir,
+      `entrypoint ${entrypoint} names no rule in the policy (rules: ${shown || 'none'}); check the package and rule name`,
+    );
   }
 }
 
@@ -232,7 +258,11 @@ function parseDataText(path: string, text: string): unknown {
   try {
     return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
   } catch (error) {
-    throw new PolicyLoadError(path, `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
+    throw new PolicyLoadError(
+      path,
+      `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 

@@ -93,7 +93,11 @@ export function buildDenyResponse(outcome: DenyOutcome): CheckResponseMessage {
     headers.push({ name: 'content-type', value: 'text/plain; charset=utf-8', append: false });
   }
   if (entry.challenge !== 'none') {
-    headers.push({ name: 'www-authenticate', value: bearerChallenge(entry.challenge, outcome.description, outcome.scope), append: false });
+    headers.push({
+      name: 'www-authenticate',
+      value: bearerChallenge(entry.challenge, outcome.description, outcome.scope),
+      append: false,
+    });
   }
   return {
     // The reason's code even when the policy chose the HTTP status: OPA-Envoy answers every policy denial

@@ -35,10 +35,15 @@ export function setHeaders(headers: Readonly<Record<string, string>>): HeaderEnt
  * `www-authenticate` of RFC 6750: no `error` when the token is simply missing; `insufficient_scope` names
  * the scopes the operation needs.
  */
-export function bearerChallenge(kind: 'bare' | 'invalid_token' | 'insufficient_scope', description?: string, scope?: string): string {
+export function bearerChallenge(
+  kind: 'bare' | 'invalid_token' | 'insufficient_scope',
+  description?: string,
+  scope?: string,
+): string {
   const realm = 'Bearer realm="portcullis"';
   if (kind === 'bare') return realm;
-  if (kind === 'insufficient_scope') return `${realm}, error="insufficient_scope"${scope === undefined ? '' : `, scope="${quoteSafe(scope)}"`}`;
+  if (kind === 'insufficient_scope')
+    return `${realm}, error="insufficient_scope"${scope === undefined ? '' : `, scope="${quoteSafe(scope)}"`}`;
   const detail = description === undefined ? '' : `, error_description="${quoteSafe(description)}"`;
   return `${realm}, error="invalid_token"${detail}`;
 }

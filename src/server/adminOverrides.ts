@@ -31,7 +31,9 @@ function checkRule(rules: readonly OverridableRule[], rule: string, key: readonl
   const found = rules.find((r) => r.name === rule);
   if (found === undefined) return invalid(`no rateLimits rule named "${rule}"`);
   if (found.key.length !== key.length) {
-    return invalid(`rule "${rule}" is keyed by [${found.key.join(', ')}]: give ${found.key.length} key value(s), in that order`);
+    return invalid(
+      `rule "${rule}" is keyed by [${found.key.join(', ')}]: give ${found.key.length} key value(s), in that order`,
+    );
   }
   return null;
 }
@@ -49,7 +51,8 @@ export async function overridesEndpoint(
       return { status: 200, body: { overrides: await store.listOverrides() } };
     case 'POST': {
       const parsed = overrideSetSchema.safeParse(body);
-      if (!parsed.success) return invalid(`expected {"rule", "key": [...], "limit", "until"?}: ${parsed.error.issues[0]?.message ?? ''}`);
+      if (!parsed.success)
+        return invalid(`expected {"rule", "key": [...], "limit", "until"?}: ${parsed.error.issues[0]?.message ?? ''}`);
       const override = parsed.data;
       const problem = checkRule(rules, override.rule, override.key);
       if (problem !== null) return problem;
@@ -61,7 +64,9 @@ export async function overridesEndpoint(
       const parsed = overrideDeleteSchema.safeParse(body);
       if (!parsed.success) return invalid(`expected {"rule", "key": [...]}: ${parsed.error.issues[0]?.message ?? ''}`);
       const deleted = await store.deleteOverride(parsed.data.rule, parsed.data.key);
-      return deleted ? { status: 200, body: { deleted: parsed.data } } : { status: 404, body: { error: 'no such override' } };
+      return deleted
+        ? { status: 200, body: { deleted: parsed.data } }
+        : { status: 404, body: { error: 'no such override' } };
     }
     default:
       return { status: 405, body: { error: `method ${method} not allowed on /v1/overrides` } };

@@ -22,7 +22,14 @@ export interface AdminDeps {
   /** /readyz: ready = a policy is loaded and not draining; dependencies are reported in the body only */
   readiness(): { status: 200 | 503; body: ReadinessBody };
   registry: { metrics(): Promise<string>; contentType: string };
-  policyInfo(): { revision: string; kind: string; path: string; entrypoint: string; entrypoints: string[]; loadedAt: Date } | null;
+  policyInfo(): {
+    revision: string;
+    kind: string;
+    path: string;
+    entrypoint: string;
+    entrypoints: string[];
+    loadedAt: Date;
+  } | null;
   isDraining(): boolean;
   /** unknown OpenAPI operations seen, most frequent first; null when `openapi` is not configured */
   inventory?: () => Array<{ method: string; shape: string; count: number; lastSeen: string }> | null;
@@ -165,7 +172,10 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
   }
   const parsed = denylistRequestSchema.safeParse(await readJson(req));
   if (!parsed.success) {
-    throw new HttpError(400, 'expected {"jti": string, "exp": unix seconds} or {"sub": string, "before"?: unix seconds}');
+    throw new HttpError(
+      400,
+      'expected {"jti": string, "exp": unix seconds} or {"sub": string, "before"?: unix seconds}',
+    );
   }
   const body = parsed.data;
   try {
@@ -185,8 +195,14 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
   }
 }
 
-async function denylist(req: IncomingMessage, res: ServerResponse, deps: AdminDeps, method: 'GET' | 'DELETE'): Promise<void> {
-  if (deps.token === undefined) throw new HttpError(403, 'the denylist endpoint is disabled: set admin.token to enable it');
+async function denylist(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: AdminDeps,
+  method: 'GET' | 'DELETE',
+): Promise<void> {
+  if (deps.token === undefined)
+    throw new HttpError(403, 'the denylist endpoint is disabled: set admin.token to enable it');
   if (!bearerMatches(req.headers.authorization, deps.token)) {
     res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
     throw new HttpError(401, 'missing or wrong admin token');
@@ -209,7 +225,8 @@ function callerOf(req: IncomingMessage): string {
 }
 
 async function overrides(req: IncomingMessage, res: ServerResponse, deps: AdminDeps, method: string): Promise<void> {
-  if (deps.token === undefined) throw new HttpError(403, 'the overrides endpoint is disabled: set admin.token to enable it');
+  if (deps.token === undefined)
+    throw new HttpError(403, 'the overrides endpoint is disabled: set admin.token to enable it');
   if (!bearerMatches(req.headers.authorization, deps.token)) {
     res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
     throw new HttpError(401, 'missing or wrong admin token');
@@ -222,7 +239,8 @@ async function overrides(req: IncomingMessage, res: ServerResponse, deps: AdminD
     deps.logger.error({ err: error }, 'override request failed in the store');
     throw new HttpError(503, 'the store did not answer; retry');
   }
-  if (method !== 'GET' && answer.status === 200) deps.logger.info({ method, override: body }, 'rate-limit override changed through the admin API');
+  if (method !== 'GET' && answer.status === 200)
+    deps.logger.info({ method, override: body }, 'rate-limit override changed through the admin API');
   return sendJson(res, answer.status, answer.body);
 }
 

@@ -22,7 +22,11 @@ export interface GrpcListener {
 export const DESCRIPTOR_HEADROOM = 256;
 
 /** The configured cap, lowered to leave `headroom` descriptors under the soft open-file limit when known. */
-export function connectionCap(configured: number, openFileLimit: number | undefined, headroom = DESCRIPTOR_HEADROOM): number {
+export function connectionCap(
+  configured: number,
+  openFileLimit: number | undefined,
+  headroom = DESCRIPTOR_HEADROOM,
+): number {
   if (openFileLimit === undefined) return configured;
   return Math.max(1, Math.min(configured, openFileLimit - headroom));
 }
@@ -70,7 +74,9 @@ export async function listenForGrpc(options: {
       options.accept(socket);
     });
   } else {
-    const tlsServer = createTlsServer({ noDelay: true, ...options.tls, ALPNProtocols: ['h2'] }, (socket) => options.accept(socket));
+    const tlsServer = createTlsServer({ noDelay: true, ...options.tls, ALPNProtocols: ['h2'] }, (socket) =>
+      options.accept(socket),
+    );
     tlsServer.on('connection', count);
     tlsServer.on('tlsClientError', (error) => options.onTlsError?.(error));
     server = tlsServer;

@@ -76,7 +76,10 @@ export async function startGrpcServer(options: {
         (error: unknown) => {
           // The pipeline answers every failure itself; this is the last guard that keeps a check an answer.
           options.logger.error({ err: error }, 'check pipeline threw');
-          callback(null, buildDenyResponse({ decisionId: '', reason: 'internal_error', headers: [], dynamicMetadata: {} }));
+          callback(
+            null,
+            buildDenyResponse({ decisionId: '', reason: 'internal_error', headers: [], dynamicMetadata: {} }),
+          );
         },
       );
     },

@@ -34,7 +34,11 @@ export function plaintextExposureWarning(grpc: { address: string; tls?: unknown 
  * The admin port listens on every interface by default (probes, Prometheus), which is fine for those; but with
  * admin.token set, the token crosses the network in every denylist or override call. Null when it does not.
  */
-export function adminTokenExposureWarning(admin: { address: string; token?: string | undefined; tls?: unknown }): string | null {
+export function adminTokenExposureWarning(admin: {
+  address: string;
+  token?: string | undefined;
+  tls?: unknown;
+}): string | null {
   const { host } = splitHostPort(admin.address);
   if (admin.token === undefined || isLoopbackHost(host) || grpcTlsConfigured(admin)) return null;
   return (

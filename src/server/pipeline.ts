@@ -63,7 +63,12 @@ export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckAnswe
 
 /** What a finished check produced, before it becomes a CheckResponse and a log line. */
 type Verdict =
-  | { kind: 'allow'; decision: PolicyDecision; forwardHeaders: Record<string, string>; rateHeaders: Record<string, string> }
+  | {
+      kind: 'allow';
+      decision: PolicyDecision;
+      forwardHeaders: Record<string, string>;
+      rateHeaders: Record<string, string>;
+    }
   | ({ kind: 'deny'; detail?: string } & Omit<DenyOutcome, 'decisionId'>);
 
 interface CheckContext {
@@ -101,7 +106,8 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       endIdentity?.();
     }
     if (identityOutcome.kind === 'rejected' || identityOutcome.kind === 'unavailable') {
-      if (identityOutcome.kind === 'rejected' && identityOutcome.failure !== 'missing') deps.limits.authFailed(context.request);
+      if (identityOutcome.kind === 'rejected' && identityOutcome.failure !== 'missing')
+        deps.limits.authFailed(context.request);
       return denialForIdentity(identityOutcome);
     }
     const verified = identityOutcome.kind === 'verified' ? identityOutcome : undefined;
@@ -115,8 +121,11 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     context.rateHeaders = limitsOutcome.headers;
 
     // OpenAPI contract: after identity (scopes) and limits (a flood is refused before it costs validation).
-    const contractOutcome: ContractOutcome =
-      deps.contract?.evaluate(context.request, requestBodyOf(check, context.request), context.identity) ?? { kind: 'pass', openapi: null };
+    const contractOutcome: ContractOutcome = deps.contract?.evaluate(
+      context.request,
+      requestBodyOf(check, context.request),
+      context.identity,
+    ) ?? { kind: 'pass', openapi: null };
     if (contractOutcome.kind !== 'pass') return denialForContract(contractOutcome);
 
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
@@ -171,7 +180,8 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     }
     // policy.dryRun / onError / onUndefined: `decided` is what the check decided, `verdict` what it answers.
     const decided = verdict;
-    const mode = decided.kind === 'deny' ? policyOutcomeMode(decided.reason, deps.policyModes ?? DEFAULT_POLICY_MODES) : 'answer';
+    const mode =
+      decided.kind === 'deny' ? policyOutcomeMode(decided.reason, deps.policyModes ?? DEFAULT_POLICY_MODES) : 'answer';
     if (mode === 'dry_run_allow' && decided.kind === 'deny') verdict = dryRunAllow(decided, context);
     const response: CheckAnswer =
       mode === 'grpc_error' && decided.kind === 'deny'
@@ -185,7 +195,11 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     const decidedReason: CheckReason = decided.kind === 'allow' ? 'allowed' : decided.reason;
     const decidedEntry = reasonEntry(decidedReason);
     // As the decision log: the real decision, also in a dry run.
-    context.trace?.end({ decision: decidedEntry.result, reason: decidedReason, policyRevision: context.policy.revision });
+    context.trace?.end({
+      decision: decidedEntry.result,
+      reason: decidedReason,
+      policyRevision: context.policy.revision,
+    });
     deps.decisionLog.log({
       decisionId,
       // the log tells the real decision, also in a dry run
@@ -297,7 +311,8 @@ function denialForIdentity(outcome: Extract<IdentityOutcome, { kind: 'rejected' 
   switch (outcome.kind) {
     case 'rejected':
       if (outcome.failure === 'missing') return deny('missing_token', { detail: 'missing' });
-      if (outcome.failure === 'revoked') return deny('token_revoked', { description: 'token revoked', detail: 'revoked' });
+      if (outcome.failure === 'revoked')
+        return deny('token_revoked', { description: 'token revoked', detail: 'revoked' });
       return deny('invalid_token', { description: outcome.description, detail: outcome.failure });
     case 'unavailable':
       return deny('identity_unavailable', { detail: outcome.description });
@@ -325,10 +340,16 @@ function denialForContract(outcome: Exclude<ContractOutcome, { kind: 'pass' }>):
       });
     case 'unknown':
       return outcome.status === 405
-        ? deny('method_not_allowed', { headers: [{ name: 'allow', value: outcome.allow.join(', '), append: false }], detail: 'method not allowed' })
+        ? deny('method_not_allowed', {
+            headers: [{ name: 'allow', value: outcome.allow.join(', '), append: false }],
+            detail: 'method not allowed',
+          })
         : deny('unknown_operation', { detail: 'no operation matches' });
     case 'insufficient_scope':
-      return deny('insufficient_scope', { scope: outcome.scopes.join(' '), detail: `${outcome.operation}: missing scope` });
+      return deny('insufficient_scope', {
+        scope: outcome.scopes.join(' '),
+        detail: `${outcome.operation}: missing scope`,
+      });
     case 'unavailable':
       return deny('openapi_error', { detail: outcome.description });
   }

@@ -87,13 +87,21 @@ export async function startRateLimitService(
   const watch = await watchPaths([...settings.config], () => void rules.reload(), {
     debounceMs: settings.watchDebounceMs,
     pollMs: settings.watchPollMs,
-    onProblem: (problem) => logger.warn({ problem: problem.kind }, 'rate limit service rule files: a change the file watch missed, or a directory it cannot watch; the stat poll covers it'),
+    onProblem: (problem) =>
+      logger.warn(
+        { problem: problem.kind },
+        'rate limit service rule files: a change the file watch missed, or a directory it cannot watch; the stat poll covers it',
+      ),
   });
-  const service = createRateLimitService({ rules: rules.current, headers: settings.headers, failOpen: settings.failOpen }, store, {
-    logger,
-    countDecision: (domain, result) => metrics.rateLimitServiceDecisions.inc({ domain, result }),
-    countStoreError: () => metrics.storeErrors.inc(),
-  });
+  const service = createRateLimitService(
+    { rules: rules.current, headers: settings.headers, failOpen: settings.failOpen },
+    store,
+    {
+      logger,
+      countDecision: (domain, result) => metrics.rateLimitServiceDecisions.inc({ domain, result }),
+      countStoreError: () => metrics.storeErrors.inc(),
+    },
+  );
   return {
     definition: loadRateLimitServiceDefinition(),
     handlers: rateLimitServiceHandlers(service, logger),

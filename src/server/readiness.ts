@@ -59,7 +59,9 @@ export function readiness(inputs: ReadinessInputs): { status: 200 | 503; body: R
   }
   for (const [name, state] of Object.entries(jwks)) {
     if (state.keys === 0) {
-      degraded.push(`jwks ${name}: no keys loaded (${state.consecutiveFailures} failed fetches); its tokens answer 503`);
+      degraded.push(
+        `jwks ${name}: no keys loaded (${state.consecutiveFailures} failed fetches); its tokens answer 503`,
+      );
     } else if (state.consecutiveFailures > 0) {
       degraded.push(
         `jwks ${name}: ${state.consecutiveFailures} failed refreshes; serving keys loaded ${state.ageSeconds ?? '?'} s ago`,

@@ -81,7 +81,6 @@ async function assemble(
   metrics: Metrics,
   opened: Array<() => Promise<void> | void>,
 ): Promise<Sidecar> {
-
   const identityDeps: IdentityDeps = {
     logger: logger.child({ stage: 'identity' }),
     countVerification: (provider, result) => metrics.jwtVerifications.inc({ provider, result }),
@@ -95,7 +94,12 @@ async function assemble(
   };
 
   const policy = await createPolicyRuntime(
-    { path: config.policy.path, entrypoint: config.policy.entrypoint, data: config.policy.data, limits: config.policy.limits },
+    {
+      path: config.policy.path,
+      entrypoint: config.policy.entrypoint,
+      data: config.policy.data,
+      limits: config.policy.limits,
+    },
     {
       logger: logger.child({ stage: 'policy' }),
       countReload: (result) => metrics.policyReloads.inc({ result }),
@@ -184,7 +188,10 @@ async function assemble(
   });
 
   // Read before anything listens: files that do not make a TLS context fail start-up, naming them.
-  const grpcTls = config.grpc.tls === undefined ? undefined : { ...(await readTlsFiles('grpc', config.grpc.tls)), ...clientCertOptions(config.grpc.tls) };
+  const grpcTls =
+    config.grpc.tls === undefined
+      ? undefined
+      : { ...(await readTlsFiles('grpc', config.grpc.tls)), ...clientCertOptions(config.grpc.tls) };
   const adminTls = config.admin.tls === undefined ? undefined : await readTlsFiles('admin', config.admin.tls);
   const health = createHealthState();
   let draining = false;
@@ -231,12 +238,15 @@ async function assemble(
   });
   const tlsReloadDeps = {
     logger,
-    count: (listener: 'grpc' | 'admin', result: 'ok' | 'error') => metrics.tlsCertificateReloads.inc({ listener, result }),
+    count: (listener: 'grpc' | 'admin', result: 'ok' | 'error') =>
+      metrics.tlsCertificateReloads.inc({ listener, result }),
     intervalMs: options.tlsWatchIntervalMs,
   };
   const tlsWatches = [
     ...(config.grpc.tls === undefined ? [] : [reloadTlsOnChange('grpc', config.grpc.tls, grpcShell, tlsReloadDeps)]),
-    ...(config.admin.tls === undefined ? [] : [reloadTlsOnChange('admin', config.admin.tls, adminShell, tlsReloadDeps)]),
+    ...(config.admin.tls === undefined
+      ? []
+      : [reloadTlsOnChange('admin', config.admin.tls, adminShell, tlsReloadDeps)]),
   ];
   opened.push(() => tlsWatches.forEach((w) => w.stop()));
   if (config.policy.watch) {
@@ -285,7 +295,8 @@ async function assemble(
       for (const watch of tlsWatches) watch.stop();
       await withinMs(store.close(), remaining(), () => logger.warn('store did not close in time'));
       // Last, so the spans of the checks drained above are exported too.
-      if (tracer !== null) await withinMs(tracer.shutdown(), remaining(), () => logger.warn('traces not exported in time'));
+      if (tracer !== null)
+        await withinMs(tracer.shutdown(), remaining(), () => logger.warn('traces not exported in time'));
       logger.info('portcullis stopped');
     })();
     return stopping;

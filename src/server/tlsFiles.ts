@@ -22,7 +22,10 @@ export class TlsFilesError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(listener: string, files: TlsFiles, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`${listener}.tls: cannot use certFile ${files.certFile} with keyFile ${files.keyFile}${files.clientCaFile === undefined ? '' : ` and clientCaFile ${files.clientCaFile}`}: ${reason}`, { cause });
+    super(
+      `${listener}.tls: cannot use certFile ${files.certFile} with keyFile ${files.keyFile}${files.clientCaFile === undefined ? '' : ` and clientCaFile ${files.clientCaFile}`}: ${reason}`,
+      { cause },
+    );
     this.name = 'TlsFilesError';
   }
 }
@@ -35,7 +38,12 @@ export async function readTlsFiles(listener: string, files: TlsFiles): Promise<S
       readFile(files.keyFile),
       files.clientCaFile === undefined ? Promise.resolve(undefined) : readFile(files.clientCaFile),
     ]);
-    const options: SecureContextOptions = { cert, key, minVersion: MIN_TLS_VERSION, ...(ca === undefined ? {} : { ca }) };
+    const options: SecureContextOptions = {
+      cert,
+      key,
+      minVersion: MIN_TLS_VERSION,
+      ...(ca === undefined ? {} : { ca }),
+    };
     // Throws for a broken PEM or a key that does not match the certificate, so a bad rotation is caught here.
     createSecureContext(options);
     return options;
@@ -78,7 +86,10 @@ export function watchTlsFiles(
       },
     );
   };
-  const changed = (current: { mtimeMs: number; ino: number; size: number }, previous: { mtimeMs: number; ino: number; size: number }): void => {
+  const changed = (
+    current: { mtimeMs: number; ino: number; size: number },
+    previous: { mtimeMs: number; ino: number; size: number },
+  ): void => {
     if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
     if (pending !== undefined) clearTimeout(pending);
     pending = setTimeout(reload, timing.settleMs);
@@ -102,7 +113,11 @@ export function reloadTlsOnChange(
   listener: 'grpc' | 'admin',
   files: TlsFiles,
   target: { setSecureContext(options: SecureContextOptions): void },
-  deps: { logger: import('pino').Logger; count(listener: 'grpc' | 'admin', result: 'ok' | 'error'): void; intervalMs?: number | undefined },
+  deps: {
+    logger: import('pino').Logger;
+    count(listener: 'grpc' | 'admin', result: 'ok' | 'error'): void;
+    intervalMs?: number | undefined;
+  },
 ): TlsWatch {
   const interval = deps.intervalMs ?? 1000;
   return watchTlsFiles(

@@ -13,8 +13,16 @@ const READY = 'portcullis:worker-ready';
 /** worker → primary: aggregate /metrics; primary → worker: the text, or the error */
 const METRICS = 'portcullis:metrics';
 
-interface MetricsRequest { type: typeof METRICS; id: number }
-interface MetricsReply { type: typeof METRICS; id: number; text?: string; error?: string }
+interface MetricsRequest {
+  type: typeof METRICS;
+  id: number;
+}
+interface MetricsReply {
+  type: typeof METRICS;
+  id: number;
+  text?: string;
+  error?: string;
+}
 
 function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
@@ -56,7 +64,8 @@ export function runWorkerPool(options: { count: number; logger: Logger }): Promi
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      if (!stopping) logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'draining all workers');
+      if (!stopping)
+        logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'draining all workers');
       stopping = true;
       forward(signal); // a second signal reaches the workers too and cuts their delay short
     };

@@ -68,7 +68,8 @@ export function createDecisionLogger(logger: Logger, options: DecisionLogOptions
       if (record.detail !== undefined) line['detail'] = record.detail;
       if (record.dryRun === true) line['dry_run'] = true;
       if (record.grpcStatus !== undefined) line['grpc_status'] = record.grpcStatus;
-      if (options.includeInput && record.input !== undefined) line['input'] = withoutSecrets(record.input, options.secrets);
+      if (options.includeInput && record.input !== undefined)
+        line['input'] = withoutSecrets(record.input, options.secrets);
       decisions.info(line, 'check');
     },
   };
@@ -96,18 +97,24 @@ function opaDecisionLogger(logger: Logger, options: DecisionLogOptions): Decisio
         path: options.entrypoint ?? 'envoy/authz/allow',
       };
       if (record.revision !== null) event['revision'] = record.revision;
-      if (options.includeInput && record.input !== undefined) event['input'] = withoutSecrets(record.input, options.secrets);
+      if (options.includeInput && record.input !== undefined)
+        event['input'] = withoutSecrets(record.input, options.secrets);
       const policy = record.policy;
       if (policy?.error !== undefined) event['error'] = { message: policy.error };
       else if (policy !== undefined && !policy.defined) event['error'] = { message: 'undefined decision' };
       // OPA-Envoy logs a decision it cannot act on as an error, not as a result
-      else if (record.reason === 'decision_type') event['error'] = { message: record.detail ?? 'decision of the wrong type' };
+      else if (record.reason === 'decision_type')
+        event['error'] = { message: record.detail ?? 'decision of the wrong type' };
       else if (policy !== undefined) event['result'] = resultWithoutSecrets(policy.value, options.secrets);
       event['timestamp'] = new Date().toISOString();
       const metrics: Record<string, number> = { timer_server_handler_ns: Math.round(record.durationMs * 1e6) };
       if (policy !== undefined) metrics['timer_rego_query_eval_ns'] = Math.round(policy.evalSeconds * 1e9);
       event['metrics'] = metrics;
-      const portcullis: Record<string, unknown> = { result: record.result, status: record.status, reason: record.reason };
+      const portcullis: Record<string, unknown> = {
+        result: record.result,
+        status: record.status,
+        reason: record.reason,
+      };
       if (record.detail !== undefined) portcullis['detail'] = record.detail;
       if (record.dryRun === true) portcullis['dry_run'] = true;
       if (record.grpcStatus !== undefined) portcullis['grpc_status'] = record.grpcStatus;

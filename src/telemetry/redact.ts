@@ -13,8 +13,28 @@ export const REDACTED = '[redacted]';
  * Broad on purpose: a parameter wrongly hidden costs a log reader a value, one wrongly shown leaks a token.
  */
 const SECRET_WORDS = new Set([
-  'token', 'secret', 'password', 'passwd', 'pwd', 'pass', 'apikey', 'key', 'auth', 'authorization', 'signature',
-  'sig', 'credential', 'credentials', 'session', 'sessionid', 'sid', 'jwt', 'bearer', 'code', 'otp', 'assertion',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'apikey',
+  'key',
+  'auth',
+  'authorization',
+  'signature',
+  'sig',
+  'credential',
+  'credentials',
+  'session',
+  'sessionid',
+  'sid',
+  'jwt',
+  'bearer',
+  'code',
+  'otp',
+  'assertion',
 ]);
 
 /** True for a parameter name in `configured` (exact) or whose words include a credential word. */

@@ -7,8 +7,13 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PACKAGE_DIR = join(ROOT, 'packages', 'rego-wasm');
-const PACKAGE = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
-const ENTRY_POINTS = new Set(Object.keys(PACKAGE.exports).map((key) => (key === '.' ? PACKAGE.name : `${PACKAGE.name}/${key.slice(2)}`)));
+const PACKAGE = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, unknown>;
+};
+const ENTRY_POINTS = new Set(
+  Object.keys(PACKAGE.exports).map((key) => (key === '.' ? PACKAGE.name : `${PACKAGE.name}/${key.slice(2)}`)),
+);
 const SCANNED = ['src', 'test', 'bench', 'scripts', 'bin'];
 const SOURCE_FILE = /\.(ts|mts|js|mjs|cjs)$/;
 
@@ -29,27 +34,31 @@ function files(dir: string): string[] {
 /** Module specifiers of static imports, re-exports and dynamic import() calls with a string literal. */
 function specifiers(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) found.push(match[1]!);
+  for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm))
+    found.push(match[1]!);
   return found;
 }
 
 function violation(file: string, specifier: string): string | null {
   if (specifier === PACKAGE.name || specifier.startsWith(`${PACKAGE.name}/`)) {
-    return ENTRY_POINTS.has(specifier) ? null : `${specifier} is not one of the package's exports (${[...ENTRY_POINTS].join(', ')})`;
+    return ENTRY_POINTS.has(specifier)
+      ? null
+      : `${specifier} is not one of the package's exports (${[...ENTRY_POINTS].join(', ')})`;
   }
   if (!specifier.startsWith('.')) return null;
   const target = resolve(file, '..', specifier);
-  return target === PACKAGE_DIR || target.startsWith(PACKAGE_DIR + sep) ? `${specifier} reaches into the compiler package by path` : null;
+  return target === PACKAGE_DIR || target.startsWith(PACKAGE_DIR + sep)
+    ? `${specifier} reaches into the compiler package by path`
+    : null;
 }
 
 describe('the compiler package boundary', () => {
   it('reads import specifiers the way the files write them', () => {
-    expect(specifiers("import { a } from '../x.js';\nexport * from \"./y.js\";\nconst m = await import('@p/q');\nimport 'side';")).toEqual([
-      '../x.js',
-      './y.js',
-      '@p/q',
-      'side',
-    ]);
+    expect(
+      specifiers(
+        "import { a } from '../x.js';\nexport * from \"./y.js\";\nconst m = await import('@p/q');\nimport 'side';",
+      ),
+    ).toEqual(['../x.js', './y.js', '@p/q', 'side']);
   });
 
   it('is crossed only through the exports map', () => {

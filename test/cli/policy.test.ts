@@ -69,7 +69,9 @@ describe('portcullis policy build', () => {
     const out = join(work, 'bundle.tar.gz');
     const io = capture();
     expect(await policyBuild([join(work, 'policy'), '-o', out], io)).toBe(0);
-    expect(io.out).toMatch(/^built .*bundle\.tar\.gz \(\d+ bytes, revision [0-9a-f]{12}, entrypoints envoy\/authz\/allow\)/);
+    expect(io.out).toMatch(
+      /^built .*bundle\.tar\.gz \(\d+ bytes, revision [0-9a-f]{12}, entrypoints envoy\/authz\/allow\)/,
+    );
     const bundle = await readBundle(new Uint8Array(await readFile(out)));
     expect(bundle.manifest?.wasm).toEqual([{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }]);
     expect(bundle.data).toEqual({ lib: { admins: { alice: true } } });
@@ -146,21 +148,34 @@ describe('portcullis policy eval', () => {
     const data = join(work, 'admins.json');
     await writeFile(data, '{"lib": {"admins": {"alice": true}}}');
     const io = capture();
-    expect(await policyEval([wasm, '--input', join(work, 'alice.json'), '--data', data, '-e', 'envoy/authz/allow'], io)).toBe(0);
+    expect(
+      await policyEval([wasm, '--input', join(work, 'alice.json'), '--data', data, '-e', 'envoy/authz/allow'], io),
+    ).toBe(0);
     expect(JSON.parse(io.out)).toEqual([{ result: true }]);
   });
 
   it('accepts -e in the forms OPA-Envoy users write: /a/b, a.b, data.a.b', async () => {
     for (const entrypoint of ['/envoy/authz/allow', 'envoy.authz.allow', 'data.envoy.authz.allow']) {
       const io = capture();
-      expect(await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', entrypoint], io), entrypoint).toBe(0);
+      expect(
+        await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', entrypoint], io),
+        entrypoint,
+      ).toBe(0);
       expect(JSON.parse(io.out), entrypoint).toEqual([{ result: true }]);
     }
   });
 
   it('evaluates every -e when several are given, printing each result set under its entrypoint', async () => {
     const io = capture();
-    const argv = [join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', 'envoy/authz/allow', '-e', 'lib.admins'];
+    const argv = [
+      join(work, 'policy'),
+      '--input',
+      join(work, 'alice.json'),
+      '-e',
+      'envoy/authz/allow',
+      '-e',
+      'lib.admins',
+    ];
     expect(await policyEval(argv, io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual({
       'envoy/authz/allow': [{ result: true }],
@@ -170,7 +185,9 @@ describe('portcullis policy eval', () => {
 
   it('exits 2 for an -e that is a query rather than a rule reference', async () => {
     const io = capture();
-    expect(await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', 'data.x == 1'], io)).toBe(2);
+    expect(await policyEval([join(work, 'policy'), '--input', join(work, 'alice.json'), '-e', 'data.x == 1'], io)).toBe(
+      2,
+    );
     expect(io.err).toContain('package/path/rule');
   });
 

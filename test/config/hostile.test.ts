@@ -36,13 +36,17 @@ describe('files that are not regular files', () => {
     const dir = makeTempDir('portcullis-fifo-');
     const fifo = join(dir, 'c.yaml');
     execFileSync('mkfifo', [fifo]);
-    await expect(loadConfig({ file: fifo, env: {} })).rejects.toThrow(`cannot read config file ${fifo}: is not a regular file (a FIFO)`);
+    await expect(loadConfig({ file: fifo, env: {} })).rejects.toThrow(
+      `cannot read config file ${fifo}: is not a regular file (a FIFO)`,
+    );
   });
 
   it('refuses /dev/zero as policy.path, naming the file, line and key', async () => {
     const error = await loadError('grpc: { address: 127.0.0.1:0 }\npolicy:\n  path: /dev/zero\n');
     expect(error.code).toBe('CONFIG_INVALID');
-    expect(error.message).toContain(`${error.file}:3: policy.path: /dev/zero is not a regular file (a character device)`);
+    expect(error.message).toContain(
+      `${error.file}:3: policy.path: /dev/zero is not a regular file (a character device)`,
+    );
   });
 
   it('refuses a FIFO as policy.data and as a jwksFile', async () => {
@@ -55,8 +59,12 @@ describe('files that are not regular files', () => {
         `jwt: { providers: [{ name: p, issuer: "https://i", algorithms: [ES256], jwksFile: ${join(dir, 'jwks.json')} }] }`,
       ].join('\n'),
     );
-    expect(error.message).toContain(`${error.file}:1: policy.data: ${join(dir, 'data.json')} is not a regular file (a FIFO)`);
-    expect(error.message).toContain(`${error.file}:2: jwt.providers[0].jwksFile: ${join(dir, 'jwks.json')} is not a regular file (a FIFO)`);
+    expect(error.message).toContain(
+      `${error.file}:1: policy.data: ${join(dir, 'data.json')} is not a regular file (a FIFO)`,
+    );
+    expect(error.message).toContain(
+      `${error.file}:2: jwt.providers[0].jwksFile: ${join(dir, 'jwks.json')} is not a regular file (a FIFO)`,
+    );
   });
 
   it('refuses a config file larger than 4 MiB', async () => {
@@ -109,7 +117,9 @@ describe('YAML aliases', () => {
   it('refuses an alias without an anchor, naming the line and key', () => {
     const error = parseError('grpc:\n  address: 127.0.0.1:1\nadmin:\n  address: *nowhere\n');
     expect(error.code).toBe('CONFIG_YAML');
-    expect(error.message).toBe('c.yaml:4: invalid YAML: admin.address: alias *nowhere names no anchor defined before it');
+    expect(error.message).toBe(
+      'c.yaml:4: invalid YAML: admin.address: alias *nowhere names no anchor defined before it',
+    );
   });
 });
 

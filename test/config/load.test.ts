@@ -48,7 +48,10 @@ describe('loadConfig', () => {
   it('prefers --config over PORTCULLIS_CONFIG', async () => {
     const dir = makeTempDir();
     writeFileSync(join(dir, 'a.yaml'), 'grpc: { address: 127.0.0.1:7001 }\n');
-    const { config } = await loadConfig({ file: join(dir, 'a.yaml'), env: { PORTCULLIS_CONFIG: join(dir, 'missing.yaml') } });
+    const { config } = await loadConfig({
+      file: join(dir, 'a.yaml'),
+      env: { PORTCULLIS_CONFIG: join(dir, 'missing.yaml') },
+    });
     expect(config.grpc.address).toBe('127.0.0.1:7001');
   });
 
@@ -75,7 +78,11 @@ describe('loadConfig', () => {
   });
 
   it('leaves a key unset when its only content is an unset ${VAR}', () => {
-    const config = parseConfigText('admin: { address: 127.0.0.1:9999, token: ${PORTCULLIS_ADMIN_TOKEN} }\n', 'c.yaml', {});
+    const config = parseConfigText(
+      'admin: { address: 127.0.0.1:9999, token: ${PORTCULLIS_ADMIN_TOKEN} }\n',
+      'c.yaml',
+      {},
+    );
     expect(config.admin.token).toBeUndefined();
     expect(config.admin.address).toBe('127.0.0.1:9999');
   });
@@ -174,7 +181,10 @@ describe('the shipped envoy/portcullis.yaml', () => {
     expect(config.grpc.address).toBe('127.0.0.1:9191');
     expect(config.admin.token).toBeUndefined();
     expect(config.policy.watch).toBe(false);
-    const overridden = await loadConfig({ file, env: { PORTCULLIS_POLICY_WATCH: 'true', PORTCULLIS_ADMIN_TOKEN: 't' } });
+    const overridden = await loadConfig({
+      file,
+      env: { PORTCULLIS_POLICY_WATCH: 'true', PORTCULLIS_ADMIN_TOKEN: 't' },
+    });
     expect(overridden.config.policy.watch).toBe(true);
     expect(overridden.config.admin.token).toBe('t');
   });

@@ -21,7 +21,9 @@ describe.skipIf(!present)(name, () => {
       .map((label) => {
         const outcome = byLabel.get(label);
         if (outcome === undefined) return `${label}: not found in the suites`;
-        return outcome.kind === 'failed' ? `${label}: want ${outcome.want}, got ${outcome.got}` : `${label}: skipped (${outcome.reason})`;
+        return outcome.kind === 'failed'
+          ? `${label}: want ${outcome.want}, got ${outcome.got}`
+          : `${label}: skipped (${outcome.reason})`;
       });
     expect(regressed).toEqual([]);
   }, 600_000);

@@ -35,7 +35,8 @@ const RULE_PATH = /^data(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * default non-strict mode, where such an expression is undefined instead, so these cases cannot be compared.
  */
 
-const STRICT_BUILTIN_ERROR = /expects|requires|argument|modulo|divide by zero|must be integer|mismatch in number of array elements|spaces not allowed|could not parse/;
+const STRICT_BUILTIN_ERROR =
+  /expects|requires|argument|modulo|divide by zero|must be integer|mismatch in number of array elements|spaces not allowed|could not parse/;
 
 interface Case {
   note?: string;
@@ -54,10 +55,7 @@ interface Case {
   allow_interpreter_success?: boolean;
 }
 
-type Outcome =
-  | { kind: 'passed' }
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'failed'; want: string; got: string };
+type Outcome = { kind: 'passed' } | { kind: 'skipped'; reason: string } | { kind: 'failed'; want: string; got: string };
 
 interface Tally {
   passed: number;
@@ -76,11 +74,23 @@ function yamlFiles(dir: string): string[] {
 }
 
 function isSetLiteral(value: unknown): value is { 'set!': unknown[] } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Array.isArray((value as Record<string, unknown>)['set!']);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    Array.isArray((value as Record<string, unknown>)['set!'])
+  );
 }
 
 function isObjectLiteral(value: unknown): value is { 'object!': Array<{ key: unknown; value: unknown }> } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Array.isArray((value as Record<string, unknown>)['object!']);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    Array.isArray((value as Record<string, unknown>)['object!'])
+  );
 }
 
 /** How the SDK writes a non-string object key: its JSON text. */
@@ -102,7 +112,9 @@ function matches(want: unknown, got: unknown): boolean {
     const entries = Object.entries(got as Record<string, unknown>);
     if (entries.length !== want['object!'].length) return false;
     return want['object!'].every((entry) =>
-      entries.some(([key, value]) => (key === entry.key || matches(entry.key, parseDumpedKey(key))) && matches(entry.value, value)),
+      entries.some(
+        ([key, value]) => (key === entry.key || matches(entry.key, parseDumpedKey(key))) && matches(entry.value, value),
+      ),
     );
   }
   if (isSetLiteral(want)) {
@@ -165,9 +177,9 @@ function describe(expectation: Expectation): string {
  */
 const OPA_DIVERGENCES: Readonly<Record<string, string>> = {
   'regorus-interpreter/builtins/time/format.yaml :: without-timezone-and-format':
-    'OPA formats with Go\'s time.RFC3339Nano, whose .999999999 drops trailing zeros (.73439Z, not .734390Z)',
+    "OPA formats with Go's time.RFC3339Nano, whose .999999999 drops trailing zeros (.73439Z, not .734390Z)",
   'regorus-interpreter/builtins/time/format.yaml :: with-timezone-and-no-format':
-    'OPA formats with Go\'s time.RFC3339Nano, whose .999999999 drops trailing zeros (.73439Z, not .734390Z)',
+    "OPA formats with Go's time.RFC3339Nano, whose .999999999 drops trailing zeros (.73439Z, not .734390Z)",
   'regorus-rvm/destructuring.yaml :: object_destructuring_function_param':
     'OPA unifies two objects only when they have the same keys, so {"name": name} does not match {"name": "Bob", "age": 25}',
   'regorus-interpreter/data/tests.yaml :: overriding refs in data produces no error':
@@ -188,31 +200,63 @@ const OPA_DIVERGENCES: Readonly<Record<string, string>> = {
  * so the result is checked instead of skipped. Keyed `file :: note`.
  */
 const OPA_ANSWERS: Readonly<Record<string, unknown>> = {
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_unsupported_in_rvm': { app: { read: true, write: true }, ops: { deploy: true } },
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_explicit_value_unsupported_in_rvm': { app: { read: 1, write: 2 }, ops: { deploy: 3 } },
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_hidden_dynamic_prefix_unsupported_in_rvm': { app: { q: { read: true, write: true } }, ops: { q: { deploy: true } } },
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_dynamic_prefix_static_suffix_unsupported_in_rvm': { a: { fixed: 'A' }, b: { fixed: 'B' } },
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_literal_prefix_nested_unsupported_in_rvm': { 'object!': [{ key: 1, value: { a: 1, b: 2 } }] },
-  'regorus-rvm/partial_object_rules.yaml :: partial_object_three_level_nested_dynamic_unsupported_in_rvm': { root: { app: { read: 1, write: 2 }, ops: { deploy: 3 } } },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_unsupported_in_rvm': {
+    app: { read: true, write: true },
+    ops: { deploy: true },
+  },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_multilevel_key_explicit_value_unsupported_in_rvm': {
+    app: { read: 1, write: 2 },
+    ops: { deploy: 3 },
+  },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_hidden_dynamic_prefix_unsupported_in_rvm': {
+    app: { q: { read: true, write: true } },
+    ops: { q: { deploy: true } },
+  },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_dynamic_prefix_static_suffix_unsupported_in_rvm': {
+    a: { fixed: 'A' },
+    b: { fixed: 'B' },
+  },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_literal_prefix_nested_unsupported_in_rvm': {
+    'object!': [{ key: 1, value: { a: 1, b: 2 } }],
+  },
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_three_level_nested_dynamic_unsupported_in_rvm': {
+    root: { app: { read: 1, write: 2 }, ops: { deploy: 3 } },
+  },
 };
 
 async function runCase(original: Case, file: string): Promise<Outcome> {
   const opaAnswer = OPA_ANSWERS[`${relative(SUITE_DIR, file)} :: ${original.note ?? '?'}`];
-  const c: Case = opaAnswer === undefined ? original : { ...original, want_result: opaAnswer, want_error: undefined, error: undefined, allow_interpreter_success: false };
+  const c: Case =
+    opaAnswer === undefined
+      ? original
+      : {
+          ...original,
+          want_result: opaAnswer,
+          want_error: undefined,
+          error: undefined,
+          allow_interpreter_success: false,
+        };
   const divergence = OPA_DIVERGENCES[`${relative(SUITE_DIR, file)} :: ${c.note ?? '?'}`];
   if (divergence !== undefined) return { kind: 'skipped', reason: `expectation differs from OPA: ${divergence}` };
   if (c.skip === true) return { kind: 'skipped', reason: 'marked skip in the suite' };
   if (c.strict === true) return { kind: 'skipped', reason: 'strict builtin errors are not a Portcullis mode' };
   if (JSON.stringify(c.want_result ?? null).includes('"key":{"set!"')) {
-    return { kind: 'skipped', reason: 'a set used as an object key dumps like an array key in the SDK\'s JSON, so the result cannot be compared' };
+    return {
+      kind: 'skipped',
+      reason: "a set used as an object key dumps like an array key in the SDK's JSON, so the result cannot be compared",
+    };
   }
-  if (JSON.stringify(c.want_result ?? null).includes('"many!"')) return { kind: 'skipped', reason: 'expects several results (a multi-input case)' };
+  if (JSON.stringify(c.want_result ?? null).includes('"many!"'))
+    return { kind: 'skipped', reason: 'expects several results (a multi-input case)' };
   const queries = c.entry_points ?? (c.query === undefined ? [] : [c.query]);
   if (queries.length === 0) return { kind: 'skipped', reason: 'no query' };
   const notPath = queries.find((q) => !RULE_PATH.test(q));
   if (notPath !== undefined) return { kind: 'skipped', reason: `query "${notPath}" is not a rule path` };
   const entrypoints = queries.map(entrypointOf);
-  const sources = (c.modules ?? []).map((source, i) => ({ path: `${relative(SUITE_DIR, file)}[${c.note ?? '?'}]#${i}`, source }));
+  const sources = (c.modules ?? []).map((source, i) => ({
+    path: `${relative(SUITE_DIR, file)}[${c.note ?? '?'}]#${i}`,
+    source,
+  }));
   const wantsError = c.want_error !== undefined || c.error !== undefined;
 
   let wasm: Uint8Array;
@@ -224,12 +268,17 @@ async function runCase(original: Case, file: string): Promise<Outcome> {
     const expected = c.want_error ?? c.error ?? '';
     // A refusal of something outside the supported subset says nothing about the error the case expects; an
     // undefined function does when the case expects exactly that.
-    const outsideSubset = kind === 'unsupported' || (kind === 'undefined' && !/could not find function|unknown function/i.test(expected));
+    const outsideSubset =
+      kind === 'unsupported' || (kind === 'undefined' && !/could not find function|unknown function/i.test(expected));
     if (error.code === 'REGO_COMPILE' && wantsError && !outsideSubset) return { kind: 'passed' };
     if (error.code === 'REGO_COMPILE' || error.name === 'WasmEmitError') {
       return { kind: 'skipped', reason: `refused: ${error.message}` };
     }
-    return { kind: 'failed', want: describe(expectationOf(c, null)), got: `compiler crash: ${error.stack ?? error.message}` };
+    return {
+      kind: 'failed',
+      want: describe(expectationOf(c, null)),
+      got: `compiler crash: ${error.stack ?? error.message}`,
+    };
   }
 
   const policy = await opa.loadPolicy(wasm, undefined, customBuiltins);
@@ -242,19 +291,25 @@ async function runCase(original: Case, file: string): Promise<Outcome> {
       policy.setData((c.data ?? {}) as object);
       const resultSet = policy.evaluate(c.input, checked[i]) as Array<{ result: unknown }>;
       got = resultSet.length === 0 ? { kind: 'undefined' } : { kind: 'value', value: resultSet[0]?.result };
-      if (resultSet.length > 1) return { kind: 'failed', want: describe(expectation), got: `${resultSet.length} results` };
+      if (resultSet.length > 1)
+        return { kind: 'failed', want: describe(expectation), got: `${resultSet.length} results` };
     } catch (err) {
       got = { kind: 'error', value: (err as Error).message };
     }
-    const ok =
-      expectation.kind === got.kind && (expectation.kind !== 'value' || matches(expectation.value, got.value));
+    const ok = expectation.kind === got.kind && (expectation.kind !== 'value' || matches(expectation.value, got.value));
     if (!ok && expectation.kind === 'error' && got.kind !== 'error') {
       const expected = c.want_error ?? c.error ?? '';
       if (STRICT_BUILTIN_ERROR.test(expected)) {
-        return { kind: 'skipped', reason: `expects a strict-mode builtin error ("${expected}"); Portcullis is non-strict like OPA` };
+        return {
+          kind: 'skipped',
+          reason: `expects a strict-mode builtin error ("${expected}"); Portcullis is non-strict like OPA`,
+        };
       }
       if (c.allow_interpreter_success === true) {
-        return { kind: 'skipped', reason: `expects an RVM limitation error ("${expected}") that OPA does not have; result not checked` };
+        return {
+          kind: 'skipped',
+          reason: `expects an RVM limitation error ("${expected}") that OPA does not have; result not checked`,
+        };
       }
     }
     if (!ok) {
@@ -300,7 +355,11 @@ export async function runConformance(filters: string[] = []): Promise<{ results:
       try {
         outcome = await runCase(c, file);
       } catch (err) {
-        outcome = { kind: 'failed', want: describe(expectationOf(c, null)), got: `runner error: ${(err as Error).message}` };
+        outcome = {
+          kind: 'failed',
+          want: describe(expectationOf(c, null)),
+          got: `runner error: ${(err as Error).message}`,
+        };
       }
       results.push({ label, outcome });
     }
@@ -310,7 +369,9 @@ export async function runConformance(filters: string[] = []): Promise<{ results:
 
 /** The committed list of cases that passed when it was recorded. */
 export function readPassingList(): string[] {
-  return readFileSync(PASSING_LIST, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  return readFileSync(PASSING_LIST, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 async function main(): Promise<void> {
@@ -363,7 +424,8 @@ async function main(): Promise<void> {
   const newlyPassing = passing.filter((label) => !recordedSet.has(label));
   for (const label of regressed) console.log(`REGRESSED ${label} (in passing.txt)`);
   for (const label of missing) console.log(`MISSING ${label} (in passing.txt, not in the suites)`);
-  if (newlyPassing.length > 0) console.log(`${newlyPassing.length} cases pass that passing.txt does not list; record them with --record`);
+  if (newlyPassing.length > 0)
+    console.log(`${newlyPassing.length} cases pass that passing.txt does not list; record them with --record`);
   process.exitCode = regressed.length > 0 || missing.length > 0 ? 1 : 0;
 }
 

@@ -28,12 +28,23 @@ allow if input.openapi == null
 `;
 
 const status = (res: CheckResponse): number => res.deniedResponse?.status?.code ?? 200;
-const problemOf = (res: CheckResponse): { type: string; title: string; status: number; detail: string; errors: Array<{ in: string; name: string; message: string }> } =>
-  JSON.parse(res.deniedResponse?.body ?? 'null');
+const problemOf = (
+  res: CheckResponse,
+): {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors: Array<{ in: string; name: string; message: string }>;
+} => JSON.parse(res.deniedResponse?.body ?? 'null');
 
 /** GET /api/v1/... with the header every listPets call needs. */
 const pets = (spec: HttpRequestSpec): unknown =>
-  checkRequest({ ...spec, path: `/api/v1${spec.path ?? ''}`, headers: { 'x-request-id': REQUEST_ID, ...(spec.headers ?? {}) } });
+  checkRequest({
+    ...spec,
+    path: `/api/v1${spec.path ?? ''}`,
+    headers: { 'x-request-id': REQUEST_ID, ...(spec.headers ?? {}) },
+  });
 
 async function metric(t: TestSidecar, pattern: RegExp): Promise<number> {
   const match = pattern.exec(await (await fetch(`${t.adminUrl}/metrics`)).text());
@@ -92,7 +103,12 @@ describe('openapi enforce mode', () => {
     expect(status(res)).toBe(400);
     expect(headerMap(res.deniedResponse?.headers)['content-type']).toBe('application/problem+json');
     const problem = problemOf(res);
-    expect(problem).toMatchObject({ type: expect.any(String), title: expect.any(String), status: 400, detail: expect.stringContaining('showPetById') });
+    expect(problem).toMatchObject({
+      type: expect.any(String),
+      title: expect.any(String),
+      status: 400,
+      detail: expect.stringContaining('showPetById'),
+    });
     expect(problem.errors).toEqual([{ in: 'path', name: 'petId', message: 'must be integer (type)' }]);
   });
 
@@ -108,21 +124,34 @@ describe('openapi enforce mode', () => {
   it('refuses a missing or malformed header parameter without echoing its value', async () => {
     const missing = await t.client.check(checkRequest({ path: '/api/v1/pets' }));
     expect(problemOf(missing).errors).toEqual([{ in: 'header', name: 'x-request-id', message: 'is required' }]);
-    const malformed = await t.client.check(pets({ path: '/pets', headers: { 'x-request-id': 'secret-looking-value' } }));
-    expect(problemOf(malformed).errors).toEqual([{ in: 'header', name: 'x-request-id', message: 'must match format "uuid" (format)' }]);
+    const malformed = await t.client.check(
+      pets({ path: '/pets', headers: { 'x-request-id': 'secret-looking-value' } }),
+    );
+    expect(problemOf(malformed).errors).toEqual([
+      { in: 'header', name: 'x-request-id', message: 'must match format "uuid" (format)' },
+    ]);
     expect(malformed.deniedResponse?.body).not.toContain('secret-looking-value');
   });
 
   it('validates cookie parameters and never echoes a cookie', async () => {
-    expect(status(await t.client.check(pets({ path: '/pets/7', headers: { cookie: 'session=long-enough-session' } })))).toBe(200);
+    expect(
+      status(await t.client.check(pets({ path: '/pets/7', headers: { cookie: 'session=long-enough-session' } }))),
+    ).toBe(200);
     const res = await t.client.check(pets({ path: '/pets/7', headers: { cookie: 'theme=dark; session=s3cr3t' } }));
-    expect(problemOf(res).errors).toEqual([{ in: 'cookie', name: 'session', message: 'must NOT have fewer than 8 characters (minLength)' }]);
+    expect(problemOf(res).errors).toEqual([
+      { in: 'cookie', name: 'session', message: 'must NOT have fewer than 8 characters (minLength)' },
+    ]);
     expect(res.deniedResponse?.body).not.toContain('s3cr3t');
   });
 
   it('validates a JSON body: oneOf, formats, additionalProperties, lengths', async () => {
     const json = { 'content-type': 'application/json' };
-    const good = JSON.stringify({ name: 'Rex', kind: { type: 'dog', barks: true }, birthday: '2020-01-02', ownerEmail: 'a@example.com' });
+    const good = JSON.stringify({
+      name: 'Rex',
+      kind: { type: 'dog', barks: true },
+      birthday: '2020-01-02',
+      ownerEmail: 'a@example.com',
+    });
     expect(status(await t.client.check(pets({ method: 'POST', path: '/pets', headers: json, body: good })))).toBe(200);
     expect((lastInput(t)['openapi'] as Record<string, unknown>)['bodyValidated']).toBe(true);
 
@@ -144,7 +173,9 @@ describe('openapi enforce mode', () => {
 
   it('validates a form body, coercing fields to their types', async () => {
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    expect(status(await t.client.check(pets({ method: 'POST', path: '/pets', headers: form, body: 'name=Rex&age=3' })))).toBe(200);
+    expect(
+      status(await t.client.check(pets({ method: 'POST', path: '/pets', headers: form, body: 'name=Rex&age=3' }))),
+    ).toBe(200);
     const res = await t.client.check(pets({ method: 'POST', path: '/pets', headers: form, body: 'age=old' }));
     expect(problemOf(res).errors).toEqual([
       { in: 'body', name: '/name', message: 'is required (required)' },
@@ -153,16 +184,27 @@ describe('openapi enforce mode', () => {
   });
 
   it('refuses a media type the operation does not accept, naming the accepted ones', async () => {
-    const res = await t.client.check(pets({ method: 'POST', path: '/pets', headers: { 'content-type': 'text/plain' }, body: 'hi' }));
+    const res = await t.client.check(
+      pets({ method: 'POST', path: '/pets', headers: { 'content-type': 'text/plain' }, body: 'hi' }),
+    );
     expect(problemOf(res).errors).toEqual([
-      { in: 'header', name: 'content-type', message: 'must be one of: application/json, application/x-www-form-urlencoded' },
+      {
+        in: 'header',
+        name: 'content-type',
+        message: 'must be one of: application/json, application/x-www-form-urlencoded',
+      },
     ]);
   });
 
   it('does not validate a truncated body, and says so in input.openapi', async () => {
     const prefix = '{"name": "Rex", "kind": {"ty';
     const res = await t.client.check(
-      pets({ method: 'POST', path: '/pets', headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' }, body: prefix }),
+      pets({
+        method: 'POST',
+        path: '/pets',
+        headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' },
+        body: prefix,
+      }),
     );
     expect(status(res)).toBe(200);
     expect((lastInput(t)['openapi'] as Record<string, unknown>)['bodyValidated']).toBe(false);
@@ -171,8 +213,16 @@ describe('openapi enforce mode', () => {
   it('validates OpenAPI 3.0 documents too (JSON, deepObject, boolean exclusiveMinimum, nullable)', async () => {
     const path = `/orders-api/orders/${REQUEST_ID}?filter[min]=3`;
     const json = { 'content-type': 'application/json' };
-    expect(status(await t.client.check(checkRequest({ method: 'PUT', path, headers: json, body: '{"quantity": 2, "note": null}' })))).toBe(200);
-    const res = await t.client.check(checkRequest({ method: 'PUT', path: `${path.replace('=3', '=x')}`, headers: json, body: '{"quantity": 0}' }));
+    expect(
+      status(
+        await t.client.check(
+          checkRequest({ method: 'PUT', path, headers: json, body: '{"quantity": 2, "note": null}' }),
+        ),
+      ),
+    ).toBe(200);
+    const res = await t.client.check(
+      checkRequest({ method: 'PUT', path: `${path.replace('=3', '=x')}`, headers: json, body: '{"quantity": 0}' }),
+    );
     expect(problemOf(res).errors).toEqual([
       { in: 'query', name: 'filter', message: 'must be integer (type) at /min' },
       { in: 'body', name: '/quantity', message: 'must be > 0 (minimum)' },
@@ -186,11 +236,14 @@ describe('openapi enforce mode', () => {
   });
 
   it('allows unknown operations with input.openapi = null, counts them by method and lists their shapes', async () => {
-    for (const id of [1, 2, 3]) expect(status(await t.client.check(checkRequest({ path: `/api/v1/shadow/${id}/export?x=1` })))).toBe(200);
+    for (const id of [1, 2, 3])
+      expect(status(await t.client.check(checkRequest({ path: `/api/v1/shadow/${id}/export?x=1` })))).toBe(200);
     await t.client.check(checkRequest({ method: 'POST', path: '/internal/3f1c0a52-5b1e-4a36-9a8e-8e8a3c1f6f10' }));
     expect(lastInput(t)['openapi']).toBeNull();
     expect(await metric(t, /portcullis_unknown_operations_total\{method="GET"\} (\d+)/)).toBe(3);
-    const inventory = (await (await fetch(`${t.adminUrl}/v1/inventory`)).json()) as { unknown: Array<Record<string, unknown>> };
+    const inventory = (await (await fetch(`${t.adminUrl}/v1/inventory`)).json()) as {
+      unknown: Array<Record<string, unknown>>;
+    };
     expect(inventory.unknown.map(({ method, shape, count }) => ({ method, shape, count }))).toEqual([
       { method: 'GET', shape: '/api/v1/shadow/{id}/export', count: 3 },
       { method: 'POST', shape: '/internal/{id}', count: 1 },
@@ -201,8 +254,12 @@ describe('openapi enforce mode', () => {
   });
 
   it('counts requests per operation and result', async () => {
-    expect(await metric(t, /portcullis_openapi_requests_total\{operation="listPets",result="valid"\} (\d+)/)).toBeGreaterThanOrEqual(1);
-    expect(await metric(t, /portcullis_openapi_requests_total\{operation="showPetById",result="invalid"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric(t, /portcullis_openapi_requests_total\{operation="listPets",result="valid"\} (\d+)/),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric(t, /portcullis_openapi_requests_total\{operation="showPetById",result="invalid"\} (\d+)/),
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -274,9 +331,16 @@ describe('openapi enforceScopes', () => {
   });
   afterAll(async () => t?.close());
 
-  const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await issuer.sign({ sub: 'u1', ...claims })}` });
+  const bearer = async (claims: Record<string, unknown>) => ({
+    authorization: `Bearer ${await issuer.sign({ sub: 'u1', ...claims })}`,
+  });
   const createPet = (headers: Record<string, string>) =>
-    pets({ method: 'POST', path: '/pets', headers: { 'content-type': 'application/json', ...headers }, body: '{"name":"Rex","kind":{"type":"cat","indoor":true}}' });
+    pets({
+      method: 'POST',
+      path: '/pets',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: '{"name":"Rex","kind":{"type":"cat","indoor":true}}',
+    });
 
   it('refuses a token without the operation scope: 403 insufficient_scope naming the scope', async () => {
     const res = await t.client.check(createPet(await bearer({ scope: 'openid pets:read' })));
@@ -290,7 +354,9 @@ describe('openapi enforceScopes', () => {
   it('accepts the scope from `scope` (space-separated) or `scp` (a list)', async () => {
     expect(status(await t.client.check(createPet(await bearer({ scope: 'openid pets:write' }))))).toBe(200);
     expect(status(await t.client.check(createPet(await bearer({ scp: ['pets:write'] }))))).toBe(200);
-    expect(status(await t.client.check(pets({ path: '/pets', headers: await bearer({ scp: ['pets:read'] }) })))).toBe(200);
+    expect(status(await t.client.check(pets({ path: '/pets', headers: await bearer({ scp: ['pets:read'] }) })))).toBe(
+      200,
+    );
   });
 
   it('needs no scope for operations with security: [], or without a token (the policy decides)', async () => {
@@ -300,7 +366,9 @@ describe('openapi enforceScopes', () => {
 
   it('counts an alternative without token scopes (apiKey) as satisfied', async () => {
     // deletePet: oauth pets:admin OR apiKey; the scope check passes, the policy (which never grants it) refuses.
-    const res = await t.client.check(pets({ method: 'DELETE', path: '/pets/1', headers: await bearer({ scope: 'pets:read' }) }));
+    const res = await t.client.check(
+      pets({ method: 'DELETE', path: '/pets/1', headers: await bearer({ scope: 'pets:read' }) }),
+    );
     expect(res.status?.message).toBe('policy_denied');
   });
 });
@@ -324,13 +392,19 @@ describe('openapi reload (policy.watch)', () => {
   it('puts a changed referenced file in force without a restart', async () => {
     expect(status(await t.client.check(pets({ path: '/pets?limit=50' })))).toBe(200);
     write('components/parameters.yaml', PARAMETERS.replace('MAX', '10'));
-    await eventually(async () => status(await t.client.check(pets({ path: '/pets?limit=50' }))) === 400, 'the new maximum');
+    await eventually(
+      async () => status(await t.client.check(pets({ path: '/pets?limit=50' }))) === 400,
+      'the new maximum',
+    );
     expect(await metric(t, /portcullis_openapi_reloads_total\{result="success"\} (\d+)/)).toBeGreaterThanOrEqual(1);
   });
 
   it('keeps the last good documents when an edit breaks them, and logs the file and pointer', async () => {
     write('components/parameters.yaml', PARAMETERS.replace('MAX', '10').replace('petId:', 'petIdentifier:'));
-    await eventually(async () => (await metric(t, /portcullis_openapi_reloads_total\{result="error"\} (\d+)/)) >= 1, 'the reload error');
+    await eventually(
+      async () => (await metric(t, /portcullis_openapi_reloads_total\{result="error"\} (\d+)/)) >= 1,
+      'the reload error',
+    );
     expect(status(await t.client.check(pets({ path: '/pets?limit=50' })))).toBe(400);
     expect(status(await t.client.check(pets({ path: '/pets/3' })))).toBe(200);
     const line = t.logs.find((l) => l['msg'] === 'openapi reload failed; keeping the last good documents');
@@ -343,40 +417,60 @@ describe('openapi start-up errors', () => {
     const dir = makeTempDir();
     writeFiles(dir, {
       'policies/authz.rego': 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
-      'api.yaml': 'openapi: 3.1.0\ninfo: {title: t, version: "1"}\npaths:\n  /x:\n    get:\n      parameters:\n        - {name: id, schema: {type: integer}}\n      responses: {"200": {description: ok}}\n',
+      'api.yaml':
+        'openapi: 3.1.0\ninfo: {title: t, version: "1"}\npaths:\n  /x:\n    get:\n      parameters:\n        - {name: id, schema: {type: integer}}\n      responses: {"200": {description: ok}}\n',
       'c.yaml': `grpc: { address: 127.0.0.1:0 }\nadmin: { address: 127.0.0.1:0 }\npolicy: { path: ${join(dir, 'policies')}, watch: false }\nopenapi: { specs: [${join(dir, 'api.yaml')}] }\nlogLevel: silent\n`,
     });
     const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${join(dir, 'api.yaml')}: #/paths/~1x/get/parameters/0: must have required property 'in'`);
+    expect(result.stderr).toContain(
+      `${join(dir, 'api.yaml')}: #/paths/~1x/get/parameters/0: must have required property 'in'`,
+    );
   }, 120_000);
 
   const document = (version: string, schema: object): string =>
     JSON.stringify({
       openapi: version,
       info: { title: 't', version: '1' },
-      paths: { '/x': { get: { parameters: [{ name: 'q', in: 'query', schema }], responses: { 200: { description: 'ok' } } } } },
+      paths: {
+        '/x': { get: { parameters: [{ name: 'q', in: 'query', schema }], responses: { 200: { description: 'ok' } } } },
+      },
     });
 
   it.each([
-    ['3.0 (the official schema refuses it)', document('3.0.3', { type: 'strnig' }), '#/paths/~1x/get/parameters/0/schema/type: must be equal to one of the allowed values'],
-    ['3.1 (ajv cannot compile it)', document('3.1.0', { type: 'string', pattern: '(' }), '#/paths/~1x/get/parameters/0: schema does not compile: Invalid regular expression'],
-  ])('names a broken schema in a %s document', async (_name, text, expected) => {
-    const dir = makeTempDir();
-    writeFiles(dir, {
-      'policies/authz.rego': 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
-      'api.json': text,
-      'c.yaml': `grpc: { address: 127.0.0.1:0 }\nadmin: { address: 127.0.0.1:0 }\npolicy: { path: ${join(dir, 'policies')}, watch: false }\nopenapi: { specs: [${join(dir, 'api.json')}] }\nlogLevel: silent\n`,
-    });
-    const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${join(dir, 'api.json')}: ${expected}`);
-  }, 120_000);
+    [
+      '3.0 (the official schema refuses it)',
+      document('3.0.3', { type: 'strnig' }),
+      '#/paths/~1x/get/parameters/0/schema/type: must be equal to one of the allowed values',
+    ],
+    [
+      '3.1 (ajv cannot compile it)',
+      document('3.1.0', { type: 'string', pattern: '(' }),
+      '#/paths/~1x/get/parameters/0: schema does not compile: Invalid regular expression',
+    ],
+  ])(
+    'names a broken schema in a %s document',
+    async (_name, text, expected) => {
+      const dir = makeTempDir();
+      writeFiles(dir, {
+        'policies/authz.rego': 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
+        'api.json': text,
+        'c.yaml': `grpc: { address: 127.0.0.1:0 }\nadmin: { address: 127.0.0.1:0 }\npolicy: { path: ${join(dir, 'policies')}, watch: false }\nopenapi: { specs: [${join(dir, 'api.json')}] }\nlogLevel: silent\n`,
+      });
+      const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`${join(dir, 'api.json')}: ${expected}`);
+    },
+    120_000,
+  );
 });
 
 describe('without openapi', () => {
   it('gives the policy input.openapi = null and lists no unknown operations', async () => {
-    const t = await startTestSidecar({ files: { 'policies/authz.rego': BY_OPERATION }, config: { decisionLog: { includeInput: true } } });
+    const t = await startTestSidecar({
+      files: { 'policies/authz.rego': BY_OPERATION },
+      config: { decisionLog: { includeInput: true } },
+    });
     try {
       expect(status(await t.client.check(checkRequest({ path: '/api/v1/pets/abc' })))).toBe(200);
       expect(lastInput(t)).toHaveProperty('openapi', null);

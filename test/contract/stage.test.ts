@@ -10,7 +10,10 @@ const PETSTORE = resolve('test/fixtures/openapi/petstore.yaml');
 async function stageWithLog() {
   const lines: Array<Record<string, unknown>> = [];
   const counted: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const stage = await createContractStage(
     { specs: [PETSTORE], mode: 'enforce', unknownOperations: 'allow', enforceScopes: false },
     {
@@ -34,7 +37,10 @@ describe('contract stage', () => {
       headers: {},
       sourceAddress: '',
     } as HttpRequestView;
-    expect(stage.evaluate(broken, null, null)).toEqual({ kind: 'unavailable', description: 'openapi validation failed' });
+    expect(stage.evaluate(broken, null, null)).toEqual({
+      kind: 'unavailable',
+      description: 'openapi validation failed',
+    });
     const line = lines.find((l) => l['msg'] === 'openapi validation failed unexpectedly');
     expect(JSON.stringify(line?.['err'])).toContain('a bug in the request view');
     stage.close();

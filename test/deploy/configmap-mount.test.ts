@@ -54,7 +54,10 @@ describe('the Istio ConfigMaps, mounted as Kubernetes mounts them', () => {
   const policyDir = mountConfigMap('portcullis-policies');
 
   it('give a portcullis.yaml the config loader accepts, pointing at the policies mount', async () => {
-    const { config } = await loadConfig({ file: path.join(configDir, 'portcullis.yaml'), env: { PORTCULLIS_ADMIN_TOKEN: 's3cret' } });
+    const { config } = await loadConfig({
+      file: path.join(configDir, 'portcullis.yaml'),
+      env: { PORTCULLIS_ADMIN_TOKEN: 's3cret' },
+    });
     expect(config.grpc.address).toBe('127.0.0.1:9191');
     expect(config.admin.address).toBe('0.0.0.0:9192');
     expect(config.admin.token).toBe('s3cret');
@@ -66,10 +69,13 @@ describe('the Istio ConfigMaps, mounted as Kubernetes mounts them', () => {
     expect(source.kind).toBe('rego');
     const policy = await opa.loadPolicy(source.wasm, undefined, customBuiltins);
     policy.setData((source.data ?? {}) as object);
-    const decide = (input: unknown): unknown => (policy.evaluate(input, 'envoy/authz/allow') as Array<{ result: unknown }>)[0]?.result;
+    const decide = (input: unknown): unknown =>
+      (policy.evaluate(input, 'envoy/authz/allow') as Array<{ result: unknown }>)[0]?.result;
     expect(decide(envoyInput({ path: '/healthz' }))).toEqual({ allowed: true });
     // data.json came through: a clerk may write orders.
-    expect(decide(envoyInput({ method: 'POST', path: '/api/orders', identity: identity({ sub: 'c', roles: ['clerk'] }) }))).toMatchObject({ allowed: true });
+    expect(
+      decide(envoyInput({ method: 'POST', path: '/api/orders', identity: identity({ sub: 'c', roles: ['clerk'] }) })),
+    ).toMatchObject({ allowed: true });
   });
 
   it('are reloaded by a running sidecar (watch: true) when Kubernetes swaps in an updated ConfigMap', async () => {
@@ -80,20 +86,31 @@ describe('the Istio ConfigMaps, mounted as Kubernetes mounts them', () => {
       admin: { address: '127.0.0.1:0' },
       policy: { path: mount, watch: true },
     });
-    const sidecar = await startSidecar(config, { processMetrics: false, watchDebounceMs: 50, logDestination: { write: () => undefined } });
+    const sidecar = await startSidecar(config, {
+      processMetrics: false,
+      watchDebounceMs: 50,
+      logDestination: { write: () => undefined },
+    });
     const client = createTestClient(sidecar.grpcPort);
     try {
       const docs = checkRequest({ path: '/docs/intro' });
       expect((await client.check(docs)).deniedResponse?.status?.code).toBe(403);
-      const revisionBefore = ((await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }).revision;
+      const revisionBefore = (
+        (await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }
+      ).revision;
 
       const data = JSON.parse(original['data.json']!) as { public: string[] };
-      updateConfigMap(mount, { ...original, 'data.json': JSON.stringify({ ...data, public: [...data.public, '/docs'] }) });
+      updateConfigMap(mount, {
+        ...original,
+        'data.json': JSON.stringify({ ...data, public: [...data.public, '/docs'] }),
+      });
 
       let revision = revisionBefore;
       for (let attempt = 0; attempt < 200 && revision === revisionBefore; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        revision = ((await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }).revision;
+        revision = (
+          (await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/v1/policy`)).json()) as { revision: string }
+        ).revision;
       }
       expect(revision, 'the policy revision after the ConfigMap update').not.toBe(revisionBefore);
       const after = await client.check(docs);

@@ -41,7 +41,8 @@ function freePort(): Promise<number> {
 async function waitForHttp(url: string, child: ChildProcess, output: () => string): Promise<Response> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`portcullis exited with ${child.exitCode} before answering:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`portcullis exited with ${child.exitCode} before answering:\n${output()}`);
     try {
       return await fetch(url);
     } catch {
@@ -62,7 +63,9 @@ describe('Dockerfile reader', () => {
   });
 
   it('recognises a RUN step that only installs Debian packages, and nothing else as one', () => {
-    expect(aptPackages('apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*')).toEqual(['tini']);
+    expect(
+      aptPackages('apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*'),
+    ).toEqual(['tini']);
     expect(aptPackages('apt-get install -y curl ca-certificates')).toEqual(['curl', 'ca-certificates']);
     expect(aptPackages('apt-get update && apt-get install -y tini && curl -o /x http://example.com/x')).toBeNull();
     expect(aptPackages('npm ci --omit=dev')).toBeNull();
@@ -84,7 +87,9 @@ describe('Dockerfile reader', () => {
     const runs = stages.flatMap(runCommands);
     expect(runs.some((r) => /^npm ci\b/.test(r))).toBe(true);
     expect(runs).toContain('npm run build');
-    expect(runs.some((r) => r.includes('policy build policies -o /app/policy/bundle.tar.gz -e envoy/authz/allow'))).toBe(true);
+    expect(
+      runs.some((r) => r.includes('policy build policies -o /app/policy/bundle.tar.gz -e envoy/authz/allow')),
+    ).toBe(true);
     const last = stages.at(-1)!;
     expect(runCommands(last)).toContain('npm ci --omit=dev --ignore-scripts');
   });
@@ -121,8 +126,16 @@ function npmCiPrecheck(): { ok: boolean; reason: string } {
       fs.mkdirSync(path.dirname(path.join(scratch, file)), { recursive: true });
       fs.copyFileSync(path.join(repoRoot, file), path.join(scratch, file));
     }
-    const result = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline'], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
-    const firstError = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.startsWith('npm error') && l.length > 'npm error '.length).slice(0, 2).join(' / ');
+    const result = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline'], {
+      cwd: scratch,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const firstError = `${result.stdout}${result.stderr}`
+      .split('\n')
+      .filter((l) => l.startsWith('npm error') && l.length > 'npm error '.length)
+      .slice(0, 2)
+      .join(' / ');
     return { ok: result.status === 0, reason: firstError };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -132,161 +145,183 @@ function npmCiPrecheck(): { ok: boolean; reason: string } {
 const npmCi = npmCiPrecheck();
 const imageSuite = 'the image built from the Dockerfile, without Docker';
 
-describe.skipIf(!npmCi.ok)(npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: npm ci cannot install package-lock.json here (${npmCi.reason})`, () => {
-  let workDir: string;
-  let stages: BuiltStage[];
-  let image: BuiltStage;
-  let child: ChildProcess | undefined;
-  let childOutput = '';
-  let adminAddress = '';
-  /** Whether the image's init (tini, a Debian package) exists on this machine and so ran for real. */
-  let initRan = false;
+describe.skipIf(!npmCi.ok)(
+  npmCi.ok ? imageSuite : `${imageSuite} — SKIPPED: npm ci cannot install package-lock.json here (${npmCi.reason})`,
+  () => {
+    let workDir: string;
+    let stages: BuiltStage[];
+    let image: BuiltStage;
+    let child: ChildProcess | undefined;
+    let childOutput = '';
+    let adminAddress = '';
+    /** Whether the image's init (tini, a Debian package) exists on this machine and so ran for real. */
+    let initRan = false;
 
-  beforeAll(async () => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-'));
-    stages = await buildWithoutDocker({
-      context: repoRoot,
-      dockerfile: dockerfilePath,
-      outDir: workDir,
-      // Reuse the machine's npm cache; the steps themselves are the Dockerfile's.
-      runEnv: { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
-    });
-    image = stages.at(-1)!;
-
-    const grpcPort = await freePort();
-    const adminPort = await freePort();
-    adminAddress = `127.0.0.1:${adminPort}`;
-    let imageArgv = imageCommand(image);
-    // The init comes from an apt-get step, which is recorded, not run: use the machine's copy when it has one.
-    initRan = fs.existsSync(imageArgv[0]!);
-    if (!initRan && image.osPackages.includes(path.basename(imageArgv[0]!))) imageArgv = imageArgv.slice(imageArgv.indexOf('--') + 1);
-    const [command, ...args] = imageArgv;
-    child = spawn(command!, args, {
-      cwd: path.join(image.root, image.workdir),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: os.tmpdir(),
-        ...imageEnv(image),
-        PORTCULLIS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-        PORTCULLIS_ADMIN_ADDRESS: adminAddress,
-        // The image's config names /app/policy/bundle.tar.gz; here /app is a directory of the stage.
-        PORTCULLIS_POLICY: path.join(image.root, 'app', 'policy', 'bundle.tar.gz'),
-        PORTCULLIS_SHUTDOWN_DELAY_SECONDS: '0.5',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
-  }, BUILD_TIMEOUT_MS);
-
-  afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    // Two stages' node_modules: tens of thousands of files. Removed without blocking the worker's event loop
-    // (a synchronous rm starves vitest's own RPC on a busy machine), with time to spare.
-    if (workDir) await fs.promises.rm(workDir, { recursive: true, force: true });
-  }, 300_000);
-
-  it('answers /healthz and /readyz on the admin port once started with the image command', async () => {
-    const health = await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
-    expect(health.status, childOutput).toBe(200);
-    const deadline = Date.now() + 30_000;
-    let ready = await fetch(`http://${adminAddress}/readyz`);
-    while (ready.status !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      ready = await fetch(`http://${adminAddress}/readyz`);
-    }
-    expect(ready.status, childOutput).toBe(200);
-  }, 120_000);
-
-  it("passes the Dockerfile's own HEALTHCHECK command, which probes the admin address the config reads", async () => {
-    await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
-    expect(image.healthcheck).not.toBeNull();
-    const [command, ...args] = imageCommand({ ...image, entrypoint: image.healthcheck!, cmd: [] });
-    const probe = (address: string) =>
-      spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000, env: { ...imageEnv(image), PATH: process.env.PATH ?? '', PORTCULLIS_ADMIN_ADDRESS: address } });
-    const healthy = probe(adminAddress);
-    expect(healthy.status, healthy.stderr).toBe(0);
-    // Not a hard-coded port: the same probe against an address where nothing listens fails.
-    expect(probe(`127.0.0.1:${await freePort()}`).status).toBe(1);
-    // The image's default is the one its portcullis.yaml falls back to.
-    expect(image.env['PORTCULLIS_ADMIN_ADDRESS']).toBe('0.0.0.0:9192');
-  }, 120_000);
-
-  it('probes health without starting a Node process', () => {
-    expect(image.healthcheck![0]).not.toMatch(/(^|\/)node$/);
-    expect(image.healthcheck!.join(' ')).not.toMatch(/\bnode\b/);
-  });
-
-  it('runs under tini, from Debian, as PID 1 so SIGTERM reaches Node', () => {
-    expect(image.entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
-    expect(image.osPackages).toContain('tini');
-  });
-
-  it('compiled the policies at build time into an OPA-layout bundle with the default entrypoint', async () => {
-    const bundle = path.join(image.root, 'app', 'policy', 'bundle.tar.gz');
-    const entries: string[] = [];
-    await tar.t({ file: bundle, onReadEntry: (entry) => void entries.push(entry.path.replace(/^\/?/, '/')) });
-    expect(entries).toEqual(expect.arrayContaining(['/policy.wasm', '/data.json', '/.manifest']));
-    const policyResponse = await fetch(`http://${adminAddress}/v1/policy`);
-    expect(JSON.stringify(await policyResponse.json())).toContain('envoy/authz/allow');
-  });
-
-  it('keeps the final image to production dependencies and compiled output', () => {
-    const app = path.join(image.root, 'app');
-    expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
-    expect(fs.existsSync(path.join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true);
-    // The Envoy proto tree is a development dependency (the server's protos are in proto/); of binaryen, a
-    // development dependency too, only the library is copied in, not its command-line tools.
-    expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'index.js'))).toBe(true);
-    expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'bin')), 'binaryen/bin in the image').toBe(false);
-    for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript', '@grpc/grpc-js-xds']) {
-      expect(fs.existsSync(path.join(app, 'node_modules', devOnly)), `node_modules/${devOnly} in the image`).toBe(false);
-    }
-    expect(fs.existsSync(path.join(app, 'src')), 'TypeScript sources in the image').toBe(false);
-    expect(fs.existsSync(path.join(app, 'test')), 'tests in the image').toBe(false);
-  });
-
-  it('compiles a mounted directory of .rego with its own node_modules (as envoy/istio/ mounts policies)', () => {
-    const policies = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-policies-'));
-    try {
-      fs.writeFileSync(path.join(policies, 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n');
-      // The image's node, its flags and the CLI, without the init in front of them.
-      const argv = imageCommand(image);
-      const nodeAt = argv.findIndex((arg) => arg === 'node' || arg.endsWith('/node'));
-      const cliAt = argv.findIndex((arg) => arg.endsWith('bin/portcullis.js'));
-      const out = path.join(policies, 'out.wasm');
-      const result = spawnSync(argv[nodeAt]!, [...argv.slice(nodeAt + 1, cliAt + 1), 'policy', 'build', policies, '-o', out], {
-        cwd: path.join(image.root, image.workdir),
-        env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...imageEnv(image) },
-        encoding: 'utf8',
-        timeout: 60_000,
+    beforeAll(async () => {
+      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-'));
+      stages = await buildWithoutDocker({
+        context: repoRoot,
+        dockerfile: dockerfilePath,
+        outDir: workDir,
+        // Reuse the machine's npm cache; the steps themselves are the Dockerfile's.
+        runEnv: {
+          npm_config_prefer_offline: 'true',
+          npm_config_audit: 'false',
+          npm_config_fund: 'false',
+          npm_config_update_notifier: 'false',
+        },
       });
-      expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
-      expect(fs.readFileSync(out).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
-    } finally {
-      fs.rmSync(policies, { recursive: true, force: true });
-    }
-  }, 120_000);
+      image = stages.at(-1)!;
 
-  it('runs as a numeric non-root user, exposes 9191 and 9192 and starts `portcullis serve`', () => {
-    expect(image.user).toMatch(/^[1-9]\d*(:\d+)?$/);
-    expect(image.exposed.sort()).toEqual([9191, 9192]);
-    const command = [...image.entrypoint, ...image.cmd];
-    expect(command.some((a) => a.endsWith('bin/portcullis.js'))).toBe(true);
-    expect(command.at(-1)).toBe('serve');
-  });
+      const grpcPort = await freePort();
+      const adminPort = await freePort();
+      adminAddress = `127.0.0.1:${adminPort}`;
+      let imageArgv = imageCommand(image);
+      // The init comes from an apt-get step, which is recorded, not run: use the machine's copy when it has one.
+      initRan = fs.existsSync(imageArgv[0]!);
+      if (!initRan && image.osPackages.includes(path.basename(imageArgv[0]!)))
+        imageArgv = imageArgv.slice(imageArgv.indexOf('--') + 1);
+      const [command, ...args] = imageArgv;
+      child = spawn(command!, args, {
+        cwd: path.join(image.root, image.workdir),
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: os.tmpdir(),
+          ...imageEnv(image),
+          PORTCULLIS_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+          PORTCULLIS_ADMIN_ADDRESS: adminAddress,
+          // The image's config names /app/policy/bundle.tar.gz; here /app is a directory of the stage.
+          PORTCULLIS_POLICY: path.join(image.root, 'app', 'policy', 'bundle.tar.gz'),
+          PORTCULLIS_SHUTDOWN_DELAY_SECONDS: '0.5',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (childOutput += chunk.toString()));
+    }, BUILD_TIMEOUT_MS);
 
-  // Last: it stops the process the tests above use.
-  it('on SIGTERM shuts down and exits 0 (through tini when the machine has it)', async () => {
-    await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    child!.kill('SIGTERM');
-    expect(await exited, childOutput).toBe(0);
-    expect(childOutput).toContain('portcullis stopped');
-    if (!initRan) console.warn('tini is not installed on this machine: the image command ran without its init');
-  }, 60_000);
-});
+    afterAll(async () => {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child!.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      // Two stages' node_modules: tens of thousands of files. Removed without blocking the worker's event loop
+      // (a synchronous rm starves vitest's own RPC on a busy machine), with time to spare.
+      if (workDir) await fs.promises.rm(workDir, { recursive: true, force: true });
+    }, 300_000);
+
+    it('answers /healthz and /readyz on the admin port once started with the image command', async () => {
+      const health = await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+      expect(health.status, childOutput).toBe(200);
+      const deadline = Date.now() + 30_000;
+      let ready = await fetch(`http://${adminAddress}/readyz`);
+      while (ready.status !== 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        ready = await fetch(`http://${adminAddress}/readyz`);
+      }
+      expect(ready.status, childOutput).toBe(200);
+    }, 120_000);
+
+    it("passes the Dockerfile's own HEALTHCHECK command, which probes the admin address the config reads", async () => {
+      await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+      expect(image.healthcheck).not.toBeNull();
+      const [command, ...args] = imageCommand({ ...image, entrypoint: image.healthcheck!, cmd: [] });
+      const probe = (address: string) =>
+        spawnSync(command!, args, {
+          encoding: 'utf8',
+          timeout: 10_000,
+          env: { ...imageEnv(image), PATH: process.env.PATH ?? '', PORTCULLIS_ADMIN_ADDRESS: address },
+        });
+      const healthy = probe(adminAddress);
+      expect(healthy.status, healthy.stderr).toBe(0);
+      // Not a hard-coded port: the same probe against an address where nothing listens fails.
+      expect(probe(`127.0.0.1:${await freePort()}`).status).toBe(1);
+      // The image's default is the one its portcullis.yaml falls back to.
+      expect(image.env['PORTCULLIS_ADMIN_ADDRESS']).toBe('0.0.0.0:9192');
+    }, 120_000);
+
+    it('probes health without starting a Node process', () => {
+      expect(image.healthcheck![0]).not.toMatch(/(^|\/)node$/);
+      expect(image.healthcheck!.join(' ')).not.toMatch(/\bnode\b/);
+    });
+
+    it('runs under tini, from Debian, as PID 1 so SIGTERM reaches Node', () => {
+      expect(image.entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
+      expect(image.osPackages).toContain('tini');
+    });
+
+    it('compiled the policies at build time into an OPA-layout bundle with the default entrypoint', async () => {
+      const bundle = path.join(image.root, 'app', 'policy', 'bundle.tar.gz');
+      const entries: string[] = [];
+      await tar.t({ file: bundle, onReadEntry: (entry) => void entries.push(entry.path.replace(/^\/?/, '/')) });
+      expect(entries).toEqual(expect.arrayContaining(['/policy.wasm', '/data.json', '/.manifest']));
+      const policyResponse = await fetch(`http://${adminAddress}/v1/policy`);
+      expect(JSON.stringify(await policyResponse.json())).toContain('envoy/authz/allow');
+    });
+
+    it('keeps the final image to production dependencies and compiled output', () => {
+      const app = path.join(image.root, 'app');
+      expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
+      expect(fs.existsSync(path.join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true);
+      // The Envoy proto tree is a development dependency (the server's protos are in proto/); of binaryen, a
+      // development dependency too, only the library is copied in, not its command-line tools.
+      expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'index.js'))).toBe(true);
+      expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'bin')), 'binaryen/bin in the image').toBe(false);
+      for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript', '@grpc/grpc-js-xds']) {
+        expect(fs.existsSync(path.join(app, 'node_modules', devOnly)), `node_modules/${devOnly} in the image`).toBe(
+          false,
+        );
+      }
+      expect(fs.existsSync(path.join(app, 'src')), 'TypeScript sources in the image').toBe(false);
+      expect(fs.existsSync(path.join(app, 'test')), 'tests in the image').toBe(false);
+    });
+
+    it('compiles a mounted directory of .rego with its own node_modules (as envoy/istio/ mounts policies)', () => {
+      const policies = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-image-policies-'));
+      try {
+        fs.writeFileSync(
+          path.join(policies, 'authz.rego'),
+          'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
+        );
+        // The image's node, its flags and the CLI, without the init in front of them.
+        const argv = imageCommand(image);
+        const nodeAt = argv.findIndex((arg) => arg === 'node' || arg.endsWith('/node'));
+        const cliAt = argv.findIndex((arg) => arg.endsWith('bin/portcullis.js'));
+        const out = path.join(policies, 'out.wasm');
+        const result = spawnSync(
+          argv[nodeAt]!,
+          [...argv.slice(nodeAt + 1, cliAt + 1), 'policy', 'build', policies, '-o', out],
+          {
+            cwd: path.join(image.root, image.workdir),
+            env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...imageEnv(image) },
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
+        expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+        expect(fs.readFileSync(out).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+      } finally {
+        fs.rmSync(policies, { recursive: true, force: true });
+      }
+    }, 120_000);
+
+    it('runs as a numeric non-root user, exposes 9191 and 9192 and starts `portcullis serve`', () => {
+      expect(image.user).toMatch(/^[1-9]\d*(:\d+)?$/);
+      expect(image.exposed.sort()).toEqual([9191, 9192]);
+      const command = [...image.entrypoint, ...image.cmd];
+      expect(command.some((a) => a.endsWith('bin/portcullis.js'))).toBe(true);
+      expect(command.at(-1)).toBe('serve');
+    });
+
+    // Last: it stops the process the tests above use.
+    it('on SIGTERM shuts down and exits 0 (through tini when the machine has it)', async () => {
+      await waitForHttp(`http://${adminAddress}/healthz`, child!, () => childOutput);
+      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+      child!.kill('SIGTERM');
+      expect(await exited, childOutput).toBe(0);
+      expect(childOutput).toContain('portcullis stopped');
+      if (!initRan) console.warn('tini is not installed on this machine: the image command ran without its init');
+    }, 60_000);
+  },
+);

@@ -62,7 +62,8 @@ export function runCommands(stage: Stage): string[] {
 export function execForm(args: string): string[] | null {
   if (!args.startsWith('[')) return null;
   const parsed: unknown = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error(`not an exec form: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string'))
+    throw new Error(`not an exec form: ${args}`);
   return parsed as string[];
 }
 
@@ -101,7 +102,14 @@ export function dockerignoreMatcher(text: string): (relative: string) => boolean
       const body = path.posix.normalize(pattern.replace(/^!/, '').replace(/^\/+/, ''));
       const source = body
         .split('/')
-        .map((part) => (part === '**' ? '.*' : part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((part) =>
+          part === '**'
+            ? '.*'
+            : part
+                .replace(/[.+^${}()|\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/');
       // A pattern naming a directory excludes everything below it too.
       return { negate, regex: new RegExp(`^${source}(/.*)?$`) };
@@ -146,7 +154,10 @@ function mapAbsolutePaths(stage: BuiltStage, text: string, prefixes: string[]): 
   let mapped = text;
   for (const prefix of prefixes) {
     const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    mapped = mapped.replace(new RegExp(`(^|[\\s='"])${escaped}(?=/|\\s|$|['"])`, 'g'), (_m, lead: string) => `${lead}${path.join(stage.root, prefix)}`);
+    mapped = mapped.replace(
+      new RegExp(`(^|[\\s='"])${escaped}(?=/|\\s|$|['"])`, 'g'),
+      (_m, lead: string) => `${lead}${path.join(stage.root, prefix)}`,
+    );
   }
   return mapped;
 }
@@ -170,7 +181,8 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
   const text = fs.readFileSync(options.dockerfile, 'utf8');
   const ignoreFile = path.join(options.context, '.dockerignore');
   const isIgnored = dockerignoreMatcher(fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : '');
-  const ignoredInContext = (absolute: string): boolean => isIgnored(path.relative(options.context, absolute).split(path.sep).join('/'));
+  const ignoredInContext = (absolute: string): boolean =>
+    isIgnored(path.relative(options.context, absolute).split(path.sep).join('/'));
   const log = options.log ?? (() => undefined);
   const built: BuiltStage[] = [];
 
@@ -207,11 +219,13 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
           const parts = execForm(rest) ?? rest.split(/\s+/);
           const destination = parts.pop()!;
           const fromStage = flags.from === undefined ? null : built.find((s) => s.name === flags.from);
-          if (flags.from !== undefined && !fromStage) throw new Error(`${where}: COPY --from=${flags.from}: no such stage`);
+          if (flags.from !== undefined && !fromStage)
+            throw new Error(`${where}: COPY --from=${flags.from}: no such stage`);
           const intoDir = destination.endsWith('/') || parts.length > 1;
           for (const source of parts) {
             const from = fromStage ? mapImagePath(fromStage, source) : path.join(options.context, source);
-            if (!fromStage && ignoredInContext(from)) throw new Error(`${where}: COPY ${source} is excluded by .dockerignore`);
+            if (!fromStage && ignoredInContext(from))
+              throw new Error(`${where}: COPY ${source} is excluded by .dockerignore`);
             if (!fs.existsSync(from)) throw new Error(`${where}: COPY source ${source} does not exist`);
             const target = intoDir ? path.join(inImage(destination), path.basename(source)) : inImage(destination);
             log(`${where}: COPY ${source} -> ${destination}`);
@@ -223,7 +237,8 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
           const { flags, rest: runArgs } = splitFlags(instruction.args);
           // A cache mount only keeps npm's download cache out of the image; here the host's cache serves.
           for (const [flag, value] of Object.entries(flags)) {
-            if (flag !== 'mount' || !value.startsWith('type=cache,')) throw new Error(`${where}: RUN --${flag}=${value} is not followed by this test`);
+            if (flag !== 'mount' || !value.startsWith('type=cache,'))
+              throw new Error(`${where}: RUN --${flag}=${value} is not followed by this test`);
           }
           const packages = aptPackages(runArgs);
           if (packages !== null) {
@@ -233,9 +248,12 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
           }
           const argv = execForm(runArgs);
           const mappedPrefixes = [...workdirs];
-          const command = argv ? argv.map((a) => mapAbsolutePaths(stage, a, mappedPrefixes)) : mapAbsolutePaths(stage, runArgs, mappedPrefixes);
+          const command = argv
+            ? argv.map((a) => mapAbsolutePaths(stage, a, mappedPrefixes))
+            : mapAbsolutePaths(stage, runArgs, mappedPrefixes);
           const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.runEnv };
-          for (const [key, value] of Object.entries(stage.env)) env[key] = mapAbsolutePaths(stage, value, mappedPrefixes);
+          for (const [key, value] of Object.entries(stage.env))
+            env[key] = mapAbsolutePaths(stage, value, mappedPrefixes);
           log(`${where}: RUN ${runArgs}`);
           const [file, ...args] = Array.isArray(command) ? command : ['/bin/sh', '-c', command];
           try {
@@ -270,7 +288,9 @@ export async function buildWithoutDocker(options: BuildOptions): Promise<BuiltSt
         case 'STOPSIGNAL':
           break;
         default:
-          throw new Error(`${where}: ${instruction.keyword} is not followed by this test; keep the Dockerfile to COPY/RUN/ENV/...`);
+          throw new Error(
+            `${where}: ${instruction.keyword} is not followed by this test; keep the Dockerfile to COPY/RUN/ENV/...`,
+          );
       }
     }
     built.push(stage);
@@ -291,7 +311,10 @@ export function aptPackages(command: string): string[] | null {
   const install = parts.map((p) => /^apt-get install((?:\s+-\S+)*)\s+([a-z0-9][a-z0-9+.\-\s]*)$/.exec(p));
   if (install.filter((m) => m !== null).length !== 1) return null;
   if (!parts.every((p, i) => install[i] !== null || isUpdate(p) || isCleanup(p))) return null;
-  return install.find((m) => m !== null)![2]!.trim().split(/\s+/);
+  return install
+    .find((m) => m !== null)![2]!
+    .trim()
+    .split(/\s+/);
 }
 
 /** The image's command with paths under its WORKDIR mapped into the stage directory. */
@@ -300,5 +323,7 @@ export function imageCommand(stage: BuiltStage): string[] {
 }
 
 export function imageEnv(stage: BuiltStage): Record<string, string> {
-  return Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapAbsolutePaths(stage, v, [stage.workdir])]));
+  return Object.fromEntries(
+    Object.entries(stage.env).map(([k, v]) => [k, mapAbsolutePaths(stage, v, [stage.workdir])]),
+  );
 }

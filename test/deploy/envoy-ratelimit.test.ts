@@ -57,7 +57,8 @@ function descriptorOf(rateLimit: Obj, address: string): Array<{ key: string; val
   return list(rateLimit.actions).map((action) => {
     if (action.remote_address !== undefined) return { key: 'remote_address', value: address };
     const generic = obj(action.generic_key);
-    if (action.generic_key !== undefined) return { key: String(generic.descriptor_key ?? 'generic_key'), value: String(generic.descriptor_value) };
+    if (action.generic_key !== undefined)
+      return { key: String(generic.descriptor_key ?? 'generic_key'), value: String(generic.descriptor_value) };
     throw new Error(`action ${JSON.stringify(action)} is not modelled by this test`);
   });
 }
@@ -80,7 +81,9 @@ describe('envoy/ratelimit/envoy.yaml', () => {
 
   it('points the portcullis cluster at 9191 over HTTP/2 with gRPC health checks', () => {
     const cluster = list(obj(bootstrap.static_resources).clusters).find((c) => c.name === 'portcullis')!;
-    const options = obj(obj(cluster.typed_extension_protocol_options)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']);
+    const options = obj(
+      obj(cluster.typed_extension_protocol_options)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'],
+    );
     expect(obj(options.explicit_http_config).http2_protocol_options).toBeDefined();
     const ports = list(obj(cluster.load_assignment).endpoints)
       .flatMap((e) => list(e.lb_endpoints))
@@ -89,11 +92,13 @@ describe('envoy/ratelimit/envoy.yaml', () => {
     expect(list(cluster.health_checks).some((h) => h.grpc_health_check !== undefined)).toBe(true);
   });
 
-  it('builds descriptors that config.yaml has a rule for, in the filter\'s domain', () => {
+  it("builds descriptors that config.yaml has a rule for, in the filter's domain", () => {
     const rules = buildRules([{ file: 'config.yaml', text: fs.readFileSync(path.join(dir, 'config.yaml'), 'utf8') }]);
     const domain = String(rateLimitFilter().domain);
     const routes = list(list(obj(connectionManager().route_config).virtual_hosts)[0]!.routes);
-    const descriptors = routes.flatMap((r) => list(obj(r.route).rate_limits).map((rl) => ({ entries: descriptorOf(rl, '198.51.100.7') })));
+    const descriptors = routes.flatMap((r) =>
+      list(obj(r.route).rate_limits).map((rl) => ({ entries: descriptorOf(rl, '198.51.100.7') })),
+    );
     expect(descriptors.length).toBeGreaterThanOrEqual(4);
     const plans = planDescriptors(rules, domain, descriptors);
     expect(plans.map((p) => p.kind)).not.toContain('none');
@@ -105,7 +110,10 @@ describe('envoy/ratelimit/envoy.yaml', () => {
 
 describe('envoy/ratelimit/portcullis.yaml', () => {
   it('loads as a Portcullis config naming the rule file', async () => {
-    const { config } = await loadConfig({ file: path.join(dir, 'portcullis.yaml'), env: { PORTCULLIS_ADMIN_TOKEN: 't' } });
+    const { config } = await loadConfig({
+      file: path.join(dir, 'portcullis.yaml'),
+      env: { PORTCULLIS_ADMIN_TOKEN: 't' },
+    });
     expect(config.rateLimitService).toEqual({ config: ['./envoy/ratelimit/config.yaml'], headers: 'ietf' });
     expect(fs.existsSync(path.join(repoRoot, config.rateLimitService!.config[0]!))).toBe(true);
   });

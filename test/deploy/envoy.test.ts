@@ -109,7 +109,9 @@ describe('envoy/envoy.yaml', () => {
     const hcm = connectionManager();
     expect(hcm.normalize_path).toEqual({ value: true });
     expect(hcm.merge_slashes).toBe(true);
-    expect(['UNESCAPE_AND_REDIRECT', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD']).toContain(hcm.path_with_escaped_slashes_action);
+    expect(['UNESCAPE_AND_REDIRECT', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD']).toContain(
+      hcm.path_with_escaped_slashes_action,
+    );
   });
 
   it('sends a bounded request body so policies can read input.parsed_body', () => {
@@ -141,7 +143,9 @@ describe('envoy/envoy.yaml', () => {
     expect(typeName(perRoute)).toBe(EXT_AUTHZ_PER_ROUTE);
     expect(perRoute.disabled).toBe(true);
     // Every other route keeps the check (no prefix route disables it).
-    const disabledElsewhere = routes.filter((r) => r !== health && obj(obj(r.typed_per_filter_config)['envoy.filters.http.ext_authz']).disabled === true);
+    const disabledElsewhere = routes.filter(
+      (r) => r !== health && obj(obj(r.typed_per_filter_config)['envoy.filters.http.ext_authz']).disabled === true,
+    );
     expect(disabledElsewhere).toEqual([]);
   });
 
@@ -218,7 +222,9 @@ describe('the strict proto walker', () => {
       },
     };
     const issues = issuesOf('envoy.config.route.v3.Route', route);
-    expect(issues.some((i) => i.includes("typed_per_filter_config.envoy.filters.http.ext_authz.disable: unknown field"))).toBe(true);
+    expect(
+      issues.some((i) => i.includes('typed_per_filter_config.envoy.filters.http.ext_authz.disable: unknown field')),
+    ).toBe(true);
   });
 
   it('rejects a misspelled field inside a cluster HttpProtocolOptions', () => {
@@ -226,7 +232,9 @@ describe('the strict proto walker', () => {
       '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
       explicit_http_config: { http2_protocol_option: {} },
     };
-    expect(issuesOf('google.protobuf.Any', options)[0]).toMatch(/explicit_http_config\.http2_protocol_option: unknown field/);
+    expect(issuesOf('google.protobuf.Any', options)[0]).toMatch(
+      /explicit_http_config\.http2_protocol_option: unknown field/,
+    );
   });
 
   it('rejects wrong scalar types, unknown enum names and malformed durations', () => {
@@ -242,17 +250,23 @@ describe('the strict proto walker', () => {
   });
 
   it('rejects two members of one oneof and a missing required oneof', () => {
-    expect(issuesOf(EXT_AUTHZ_PER_ROUTE, { disabled: true, check_settings: {} }).join('\n')).toMatch(/both set but belong to oneof override/);
+    expect(issuesOf(EXT_AUTHZ_PER_ROUTE, { disabled: true, check_settings: {} }).join('\n')).toMatch(
+      /both set but belong to oneof override/,
+    );
     expect(issuesOf(EXT_AUTHZ_PER_ROUTE, {}).join('\n')).toMatch(/one of disabled, check_settings is required/);
   });
 
   it('rejects protoc-gen-validate violations Envoy enforces at load', () => {
     expect(issuesOf(EXT_AUTHZ_PER_ROUTE, { disabled: false }).join('\n')).toMatch(/disabled: must be true/);
-    expect(issuesOf(EXT_AUTHZ, { ...goodExtAuthz, with_request_body: { max_request_bytes: 0 } }).join('\n')).toMatch(/max_request_bytes: must be greater than 0/);
+    expect(issuesOf(EXT_AUTHZ, { ...goodExtAuthz, with_request_body: { max_request_bytes: 0 } }).join('\n')).toMatch(
+      /max_request_bytes: must be greater than 0/,
+    );
   });
 
   it('rejects an "@type" that is not a loaded Envoy message', () => {
-    const issues = issuesOf('google.protobuf.Any', { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuth' });
+    const issues = issuesOf('google.protobuf.Any', {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuth',
+    });
     expect(issues[0]).toMatch(/unknown message type envoy\.extensions\.filters\.http\.ext_authz\.v3\.ExtAuth/);
   });
 
@@ -281,7 +295,9 @@ describe('envoy/docker-compose.yaml', () => {
 
   it("publishes Envoy's listener port and binds Check where envoy.yaml's portcullis cluster looks for it", () => {
     const portcullis = compose.services.portcullis!;
-    const listenerPort = obj(obj(list(obj(bootstrap.static_resources).listeners)[0]!.address).socket_address).port_value;
+    const listenerPort = obj(
+      obj(list(obj(bootstrap.static_resources).listeners)[0]!.address).socket_address,
+    ).port_value;
     expect(portcullis.ports as string[]).toContain(`${listenerPort}:${listenerPort}`);
     expect(obj(portcullis.environment).PORTCULLIS_GRPC_ADDRESS).toBe(`127.0.0.1:${endpointPort('portcullis')}`);
     expect(obj(portcullis.build).dockerfile).toBe('Dockerfile');
@@ -295,7 +311,7 @@ describe('envoy/docker-compose.yaml', () => {
     expect(Number(tag![1]) * 1000 + Number(tag![2])).toBeGreaterThanOrEqual(1037);
   });
 
-  it("gives Portcullis a stop grace period longer than its shutdown delay and timeout", async () => {
+  it('gives Portcullis a stop grace period longer than its shutdown delay and timeout', async () => {
     const { config } = await loadConfig({ file: path.join(repoRoot, 'envoy', 'portcullis.yaml'), env: {} });
     const grace = /^(\d+)s$/.exec(String(compose.services.portcullis!.stop_grace_period));
     expect(grace, 'stop_grace_period in seconds').not.toBeNull();

@@ -41,7 +41,9 @@ const ofKind = (kind: string): Obj[] => applied.filter((m) => m.doc.kind === kin
 const createdNamespaces = new Set([
   // istioctl install creates istio-system for the IstioOperator resources.
   'istio-system',
-  ...commands.filter((argv) => isKubectl(argv, 'create', 'namespace')).map((argv) => argv[argv.indexOf('namespace') + 1]!),
+  ...commands
+    .filter((argv) => isKubectl(argv, 'create', 'namespace'))
+    .map((argv) => argv[argv.indexOf('namespace') + 1]!),
   ...ofKind('Namespace').map((ns) => ns.metadata.name as string),
 ]);
 
@@ -54,7 +56,10 @@ function podTemplates(): Array<{ source: string; namespace: string; spec: Obj }>
   return [...ofKind('Deployment'), ...ofKind('StatefulSet')].map((workload) => {
     const spec: Obj = structuredClone(workload.spec.template.spec);
     const wanted = (workload.spec.template.metadata?.annotations?.['inject.istio.io/templates'] ?? '') as string;
-    for (const name of wanted.split(',').map((t) => t.trim()).filter((t) => t !== '' && t !== 'sidecar')) {
+    for (const name of wanted
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '' && t !== 'sidecar')) {
       // The template's only Go actions name ConfigMaps with a default; the default is what the pod gets here.
       const rendered = templates[name]!.replace(/\{\{\s*annotation\s+\.ObjectMeta\s+`[^`]+`\s+`([^`]*)`\s*\}\}/g, '$1');
       const patch = (loadYaml(rendered) as Obj).spec as Obj;
@@ -83,9 +88,10 @@ describe('the Istio walkthrough of docs/deploy.md', () => {
     }
   });
 
-  it('applies documents that validate against their kind\'s schema', () => {
+  it("applies documents that validate against their kind's schema", () => {
     expect(applied.length).toBeGreaterThan(5);
-    for (const { file, doc } of applied) expect(schemaErrors(doc), `${file}: ${doc.kind} ${doc.metadata.name}`).toEqual([]);
+    for (const { file, doc } of applied)
+      expect(schemaErrors(doc), `${file}: ${doc.kind} ${doc.metadata.name}`).toEqual([]);
   });
 
   it('creates every namespace a document lives in before using it', () => {
@@ -99,7 +105,10 @@ describe('the Istio walkthrough of docs/deploy.md', () => {
     const labelled = commands.filter((argv) => isKubectl(argv, 'label', 'namespace'));
     expect(labelled.map((argv) => argv.at(-1))).toContain('istio-injection=enabled');
     for (const workload of ofKind('Deployment')) {
-      expect(labelled.some((argv) => argv.includes(workload.metadata.namespace)), `${workload.metadata.namespace} is labelled`).toBe(true);
+      expect(
+        labelled.some((argv) => argv.includes(workload.metadata.namespace)),
+        `${workload.metadata.namespace} is labelled`,
+      ).toBe(true);
     }
   });
 
@@ -115,7 +124,10 @@ describe('the Istio walkthrough of docs/deploy.md', () => {
         if (ref) expect(secrets, `${pod.source}: Secret ${ref.name}`).toContain(`${pod.namespace}/${ref.name}`);
       }
       for (const volume of pod.spec.volumes ?? []) {
-        if (volume.configMap) expect(configMaps, `${pod.source}: ConfigMap ${volume.configMap.name}`).toContain(`${pod.namespace}/${volume.configMap.name}`);
+        if (volume.configMap)
+          expect(configMaps, `${pod.source}: ConfigMap ${volume.configMap.name}`).toContain(
+            `${pod.namespace}/${volume.configMap.name}`,
+          );
       }
     }
   });
@@ -126,7 +138,9 @@ describe('the Istio walkthrough of docs/deploy.md', () => {
     expect(url, 'redis.url in portcullis.yaml').toBeDefined();
     const [service, namespace] = new URL(url!).hostname.split('.');
     expect(ofKind('Service').some((s) => s.metadata.name === service && s.metadata.namespace === namespace)).toBe(true);
-    expect(ofKind('StatefulSet').some((s) => s.spec.serviceName === service && s.metadata.namespace === namespace)).toBe(true);
+    expect(
+      ofKind('StatefulSet').some((s) => s.spec.serviceName === service && s.metadata.namespace === namespace),
+    ).toBe(true);
     // ...and waits for it before the workloads that use it.
     const waitsForRedis = commands.findIndex((argv) => argv.includes('rollout') && argv.includes('statefulset/redis'));
     const appliesWorkloads = commands.findIndex((argv) => filesOf(argv).some((f) => f.endsWith('deployment.yaml')));

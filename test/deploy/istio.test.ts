@@ -12,7 +12,8 @@ import { loadIstioManifests, repoRoot, schemaErrors, type Obj } from './manifest
 const manifests = loadIstioManifests();
 const ofKind = (kind: string): Obj[] => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
-const meshProviders = (): Obj[] => ofKind('IstioOperator').flatMap((op) => op.spec?.meshConfig?.extensionProviders ?? []);
+const meshProviders = (): Obj[] =>
+  ofKind('IstioOperator').flatMap((op) => op.spec?.meshConfig?.extensionProviders ?? []);
 const injectionTemplates = (): Record<string, string> =>
   Object.assign({}, ...ofKind('IstioOperator').map((op) => op.spec?.values?.sidecarInjectorWebhook?.templates ?? {}));
 
@@ -21,7 +22,10 @@ const injectionTemplates = (): Record<string, string> =>
  * as Istio's injector does; any other action fails the test rather than being guessed at.
  */
 function renderTemplate(template: string, podAnnotations: Record<string, string>): Obj {
-  const rendered = template.replace(/\{\{\s*annotation\s+\.ObjectMeta\s+`([^`]+)`\s+`([^`]*)`\s*\}\}/g, (_m, key: string, fallback: string) => podAnnotations[key] ?? fallback);
+  const rendered = template.replace(
+    /\{\{\s*annotation\s+\.ObjectMeta\s+`([^`]+)`\s+`([^`]*)`\s*\}\}/g,
+    (_m, key: string, fallback: string) => podAnnotations[key] ?? fallback,
+  );
   expect(rendered, 'only `annotation .ObjectMeta` actions are understood by this test').not.toMatch(/\{\{/);
   return parse(rendered) as Obj;
 }
@@ -47,7 +51,11 @@ function pods(): PodView[] {
       annotations: { ...template.metadata?.annotations },
       containers: [...(template.spec.initContainers ?? []), ...template.spec.containers],
       volumes: [...(template.spec.volumes ?? [])],
-      spec: { ...template.spec, initContainers: [...(template.spec.initContainers ?? [])], volumes: [...(template.spec.volumes ?? [])] },
+      spec: {
+        ...template.spec,
+        initContainers: [...(template.spec.initContainers ?? [])],
+        volumes: [...(template.spec.volumes ?? [])],
+      },
     };
     const requested = (view.annotations['inject.istio.io/templates'] ?? '').split(',').map((t) => t.trim());
     for (const name of requested.filter((t) => t !== '' && t !== 'sidecar')) {
@@ -67,7 +75,9 @@ function pods(): PodView[] {
 }
 
 const portcullisPods = (): Array<PodView & { container: Obj }> =>
-  pods().flatMap((pod) => pod.containers.filter((c) => c.name === 'portcullis').map((container) => ({ ...pod, container })));
+  pods().flatMap((pod) =>
+    pod.containers.filter((c) => c.name === 'portcullis').map((container) => ({ ...pod, container })),
+  );
 
 function configMap(name: string): Obj {
   const found = ofKind('ConfigMap').find((cm) => cm.metadata.name === name);
@@ -78,7 +88,10 @@ function configMap(name: string): Obj {
 /** The ConfigMap's portcullis.yaml through the real schema (with ${VAR:-default} filled in, as the loader does). */
 function portcullisConfig() {
   const text = configMap('portcullis-config').data['portcullis.yaml'] as string;
-  const expanded = text.replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_m, _name: string, fallback?: string) => fallback ?? 'from-the-environment');
+  const expanded = text.replace(
+    /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g,
+    (_m, _name: string, fallback?: string) => fallback ?? 'from-the-environment',
+  );
   return configSchema.parse(parse(expanded));
 }
 
@@ -88,7 +101,14 @@ describe('envoy/istio manifests', () => {
   it('parse as Kubernetes objects of the expected kinds', () => {
     const kinds = new Set(manifests.map((m) => m.doc.kind));
     expect([...kinds].sort()).toEqual([
-      'AuthorizationPolicy', 'ConfigMap', 'Deployment', 'IstioOperator', 'Namespace', 'Service', 'ServiceEntry', 'StatefulSet',
+      'AuthorizationPolicy',
+      'ConfigMap',
+      'Deployment',
+      'IstioOperator',
+      'Namespace',
+      'Service',
+      'ServiceEntry',
+      'StatefulSet',
     ]);
     for (const { file, doc } of manifests) {
       expect(typeof doc.apiVersion, `${file} apiVersion`).toBe('string');
@@ -97,18 +117,28 @@ describe('envoy/istio manifests', () => {
   });
 
   it("validate against their kind's schema", () => {
-    for (const { file, doc } of manifests) expect(schemaErrors(doc), `${file}: ${doc.kind} ${doc.metadata.name}`).toEqual([]);
+    for (const { file, doc } of manifests)
+      expect(schemaErrors(doc), `${file}: ${doc.kind} ${doc.metadata.name}`).toEqual([]);
   });
 
   it('would catch a wrong type or an unknown kind (the schemas are really applied)', () => {
     const deployment = ofKind('Deployment')[0]!;
-    expect(schemaErrors({ ...deployment, spec: { ...deployment.spec, replicas: 'three' } }).join()).toMatch(/replicas must be integer/);
-    expect(schemaErrors({ apiVersion: 'v1', kind: 'Deploymnet', metadata: { name: 'x' } })).toEqual(['no schema known for v1 Deploymnet']);
+    expect(schemaErrors({ ...deployment, spec: { ...deployment.spec, replicas: 'three' } }).join()).toMatch(
+      /replicas must be integer/,
+    );
+    expect(schemaErrors({ apiVersion: 'v1', kind: 'Deploymnet', metadata: { name: 'x' } })).toEqual([
+      'no schema known for v1 Deploymnet',
+    ]);
   });
 
   it('give each pod, with the injection templates applied, a spec that validates as a Pod', () => {
     for (const pod of pods()) {
-      const asPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', labels: pod.labels, annotations: pod.annotations }, spec: pod.spec };
+      const asPod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'x', labels: pod.labels, annotations: pod.annotations },
+        spec: pod.spec,
+      };
       expect(schemaErrors(asPod), pod.source).toEqual([]);
     }
   });
@@ -121,7 +151,9 @@ describe('envoy/istio manifests', () => {
   });
 
   it('ship the Redis the configuration names: a Service in front of a StatefulSet, in a Namespace of its own', () => {
-    const fromEnv = portcullisPods().flatMap((p) => (p.container.env ?? []).filter((e: Obj) => e.name === 'PORTCULLIS_REDIS_URL').map((e: Obj) => e.value as string));
+    const fromEnv = portcullisPods().flatMap((p) =>
+      (p.container.env ?? []).filter((e: Obj) => e.name === 'PORTCULLIS_REDIS_URL').map((e: Obj) => e.value as string),
+    );
     const configured = portcullisConfig().redis?.url;
     for (const url of [configured, ...fromEnv]) {
       expect(url, 'redis.url').toBeDefined();
@@ -133,13 +165,17 @@ describe('envoy/istio manifests', () => {
       expect(svc, `Service ${service} in ${namespace}`).toBeDefined();
       const servicePort = svc!.spec.ports.find((p: Obj) => p.port === Number(port || 6379));
       expect(servicePort, `port ${port || 6379} of Service ${service}`).toBeDefined();
-      const set = ofKind('StatefulSet').find((s) => s.metadata.namespace === namespace && s.spec.serviceName === service);
+      const set = ofKind('StatefulSet').find(
+        (s) => s.metadata.namespace === namespace && s.spec.serviceName === service,
+      );
       expect(set, `a StatefulSet behind Service ${service}`).toBeDefined();
       for (const [label, value] of Object.entries(svc!.spec.selector as Record<string, string>)) {
         expect(set!.spec.template.metadata.labels[label], `pod label ${label}`).toBe(value);
       }
       const containerPorts = set!.spec.template.spec.containers.flatMap((c: Obj) => c.ports ?? []);
-      expect(containerPorts).toContainEqual(expect.objectContaining({ name: servicePort.targetPort, containerPort: 6379 }));
+      expect(containerPorts).toContainEqual(
+        expect.objectContaining({ name: servicePort.targetPort, containerPort: 6379 }),
+      );
     }
   });
 
@@ -189,7 +225,9 @@ describe('envoy/istio manifests', () => {
   it('ships the default policy unchanged (the ConfigMap copy equals policies/)', () => {
     const policies = configMap('portcullis-policies').data;
     expect(policies['authz.rego']).toBe(fs.readFileSync(path.join(repoRoot, 'policies', 'authz.rego'), 'utf8'));
-    expect(JSON.parse(policies['data.json'])).toEqual(JSON.parse(fs.readFileSync(path.join(repoRoot, 'policies', 'data.json'), 'utf8')));
+    expect(JSON.parse(policies['data.json'])).toEqual(
+      JSON.parse(fs.readFileSync(path.join(repoRoot, 'policies', 'data.json'), 'utf8')),
+    );
   });
 
   it('runs Portcullis both ways: written into a Deployment and added by the injection template', () => {
@@ -204,79 +242,85 @@ describe('envoy/istio manifests', () => {
     const policy = ofKind('AuthorizationPolicy')[0]!;
     const selector: Record<string, string> = policy.spec.selector.matchLabels;
     for (const pod of portcullisPods()) {
-      for (const [label, value] of Object.entries(selector)) expect(pod.labels[label], `${pod.source} label ${label}`).toBe(value);
+      for (const [label, value] of Object.entries(selector))
+        expect(pod.labels[label], `${pod.source} label ${label}`).toBe(value);
     }
   });
 
-  describe.each(portcullisPods().map((p) => [p.source, p] as const))('the Portcullis container of %s', (_source, pod) => {
-    const { container } = pod;
+  describe.each(portcullisPods().map((p) => [p.source, p] as const))(
+    'the Portcullis container of %s',
+    (_source, pod) => {
+      const { container } = pod;
 
-    it('exposes 9191 (gRPC) and 9192 (admin), the ports of its configuration', () => {
-      const ports = container.ports.map((p: Obj) => p.containerPort).sort();
-      expect(ports).toEqual([9191, 9192]);
-    });
+      it('exposes 9191 (gRPC) and 9192 (admin), the ports of its configuration', () => {
+        const ports = container.ports.map((p: Obj) => p.containerPort).sort();
+        expect(ports).toEqual([9191, 9192]);
+      });
 
-    it('probes /healthz (liveness) and /readyz (readiness) on the admin port 9192', () => {
-      expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 9192 });
-      expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 9192 });
-    });
+      it('probes /healthz (liveness) and /readyz (readiness) on the admin port 9192', () => {
+        expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 9192 });
+        expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 9192 });
+      });
 
-    it('runs as a non-root user with a read-only root filesystem and no privileges', () => {
-      const security = container.securityContext;
-      expect(security.runAsNonRoot).toBe(true);
-      expect(security.runAsUser).toBeGreaterThan(0);
-      expect(security.readOnlyRootFilesystem).toBe(true);
-      expect(security.allowPrivilegeEscalation).toBe(false);
-      expect(security.capabilities.drop).toEqual(['ALL']);
-    });
+      it('runs as a non-root user with a read-only root filesystem and no privileges', () => {
+        const security = container.securityContext;
+        expect(security.runAsNonRoot).toBe(true);
+        expect(security.runAsUser).toBeGreaterThan(0);
+        expect(security.readOnlyRootFilesystem).toBe(true);
+        expect(security.allowPrivilegeEscalation).toBe(false);
+        expect(security.capabilities.drop).toEqual(['ALL']);
+      });
 
-    it('declares resource requests and a memory limit', () => {
-      expect(container.resources.requests.cpu).toBeDefined();
-      expect(container.resources.requests.memory).toBeDefined();
-      expect(container.resources.limits.memory).toBeDefined();
-    });
+      it('declares resource requests and a memory limit', () => {
+        expect(container.resources.requests.cpu).toBeDefined();
+        expect(container.resources.requests.memory).toBeDefined();
+        expect(container.resources.limits.memory).toBeDefined();
+      });
 
-    it('requests at least the measured working set and limits above the measured peak (docs/deploy.md, Memory)', () => {
-      // The row for a policy directory compiled in-process, as the ConfigMap mounts it.
-      const docs = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
-      const row = docs.split('\n').find((line) => line.startsWith('| directory compiled at start-up'));
-      const peakMiB = Number(/\| (\d+) MiB, a reload included \|$/.exec(row ?? '')?.[1]);
-      expect(peakMiB, 'the measured peak in docs/deploy.md').toBeGreaterThan(0);
-      const mebibytes = (quantity: string): number => {
-        const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
-        expect(match, `memory quantity ${quantity} in Mi or Gi`).not.toBeNull();
-        return Number(match![1]) * (match![2] === 'Gi' ? 1024 : 1);
-      };
-      expect(mebibytes(container.resources.requests.memory)).toBeGreaterThanOrEqual(peakMiB);
-      expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(Math.ceil(peakMiB * 1.25));
-    });
+      it('requests at least the measured working set and limits above the measured peak (docs/deploy.md, Memory)', () => {
+        // The row for a policy directory compiled in-process, as the ConfigMap mounts it.
+        const docs = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
+        const row = docs.split('\n').find((line) => line.startsWith('| directory compiled at start-up'));
+        const peakMiB = Number(/\| (\d+) MiB, a reload included \|$/.exec(row ?? '')?.[1]);
+        expect(peakMiB, 'the measured peak in docs/deploy.md').toBeGreaterThan(0);
+        const mebibytes = (quantity: string): number => {
+          const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+          expect(match, `memory quantity ${quantity} in Mi or Gi`).not.toBeNull();
+          return Number(match![1]) * (match![2] === 'Gi' ? 1024 : 1);
+        };
+        expect(mebibytes(container.resources.requests.memory)).toBeGreaterThanOrEqual(peakMiB);
+        expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(Math.ceil(peakMiB * 1.25));
+      });
 
-    it('is a native sidecar: an init container with restartPolicy Always, so it outlives the app', () => {
-      expect(container.restartPolicy).toBe('Always');
-      expect(pod.spec.initContainers.map((c: Obj) => c.name)).toContain('portcullis');
-      expect(pod.spec.containers.map((c: Obj) => c.name)).not.toContain('portcullis');
-    });
+      it('is a native sidecar: an init container with restartPolicy Always, so it outlives the app', () => {
+        expect(container.restartPolicy).toBe('Always');
+        expect(pod.spec.initContainers.map((c: Obj) => c.name)).toContain('portcullis');
+        expect(pod.spec.containers.map((c: Obj) => c.name)).not.toContain('portcullis');
+      });
 
-    it("leaves the pod's grace period room for the app plus Portcullis's shutdown delay and timeout", () => {
-      const deployment = ofKind('Deployment').find((d) => `Deployment ${d.metadata.name}` === pod.source)!;
-      const { delaySeconds, timeoutSeconds } = portcullisConfig().shutdown;
-      expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(delaySeconds + timeoutSeconds + 10);
-    });
+      it("leaves the pod's grace period room for the app plus Portcullis's shutdown delay and timeout", () => {
+        const deployment = ofKind('Deployment').find((d) => `Deployment ${d.metadata.name}` === pod.source)!;
+        const { delaySeconds, timeoutSeconds } = portcullisConfig().shutdown;
+        expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+          delaySeconds + timeoutSeconds + 10,
+        );
+      });
 
-    it('reads its config and policies from mounted ConfigMaps that exist, at the paths the config names', () => {
-      expect(container.args.slice(0, 2)).toEqual(['serve', '--config']);
-      const configFile: string = container.args[2];
-      const mountFor = (file: string): Obj | undefined =>
-        container.volumeMounts.find((m: Obj) => file === m.mountPath || file.startsWith(`${m.mountPath}/`));
-      const configMount = mountFor(configFile);
-      expect(configMount, `a volume mounted at ${path.dirname(configFile)}`).toBeDefined();
-      const configVolume = pod.volumes.find((v) => v.name === configMount!.name);
-      expect(configMap(configVolume!.configMap.name).data[path.basename(configFile)]).toBeDefined();
+      it('reads its config and policies from mounted ConfigMaps that exist, at the paths the config names', () => {
+        expect(container.args.slice(0, 2)).toEqual(['serve', '--config']);
+        const configFile: string = container.args[2];
+        const mountFor = (file: string): Obj | undefined =>
+          container.volumeMounts.find((m: Obj) => file === m.mountPath || file.startsWith(`${m.mountPath}/`));
+        const configMount = mountFor(configFile);
+        expect(configMount, `a volume mounted at ${path.dirname(configFile)}`).toBeDefined();
+        const configVolume = pod.volumes.find((v) => v.name === configMount!.name);
+        expect(configMap(configVolume!.configMap.name).data[path.basename(configFile)]).toBeDefined();
 
-      const policyMount = mountFor(portcullisConfig().policy.path);
-      expect(policyMount, `a volume mounted at ${portcullisConfig().policy.path}`).toBeDefined();
-      const policyVolume = pod.volumes.find((v) => v.name === policyMount!.name);
-      expect(configMap(policyVolume!.configMap.name).data['authz.rego']).toBeDefined();
-    });
-  });
+        const policyMount = mountFor(portcullisConfig().policy.path);
+        expect(policyMount, `a volume mounted at ${portcullisConfig().policy.path}`).toBeDefined();
+        const policyVolume = pod.volumes.find((v) => v.name === policyMount!.name);
+        expect(configMap(policyVolume!.configMap.name).data['authz.rego']).toBeDefined();
+      });
+    },
+  );
 });

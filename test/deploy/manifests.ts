@@ -56,10 +56,14 @@ const MODELS: Readonly<Record<string, ModelFactory>> = {
   'v1/Pod': (doc) => new Pod(doc as ConstructorParameters<typeof Pod>[0]),
   'apps/v1/Deployment': (doc) => new Deployment(doc as ConstructorParameters<typeof Deployment>[0]),
   'apps/v1/StatefulSet': (doc) => new StatefulSet(doc as ConstructorParameters<typeof StatefulSet>[0]),
-  'security.istio.io/v1/AuthorizationPolicy': (doc) => new AuthorizationPolicy(doc as ConstructorParameters<typeof AuthorizationPolicy>[0]),
+  'security.istio.io/v1/AuthorizationPolicy': (doc) =>
+    new AuthorizationPolicy(doc as ConstructorParameters<typeof AuthorizationPolicy>[0]),
   'networking.istio.io/v1/ServiceEntry': (doc) =>
-    new ServiceEntry({ ...doc, apiVersion: 'networking.istio.io/v1beta1' } as ConstructorParameters<typeof ServiceEntry>[0]),
-  'install.istio.io/v1alpha1/IstioOperator': (doc) => new IstioOperator(doc as ConstructorParameters<typeof IstioOperator>[0]),
+    new ServiceEntry({ ...doc, apiVersion: 'networking.istio.io/v1beta1' } as ConstructorParameters<
+      typeof ServiceEntry
+    >[0]),
+  'install.istio.io/v1alpha1/IstioOperator': (doc) =>
+    new IstioOperator(doc as ConstructorParameters<typeof IstioOperator>[0]),
 };
 
 /** The schema errors of one document ([] when valid); an unknown apiVersion/kind is an error too. */

@@ -24,9 +24,11 @@ interface Rule {
   annotations?: Record<string, string>;
 }
 
-const rules = (parseYaml(fs.readFileSync(path.join(dir, 'prometheus-rules.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap(
-  (g) => g.rules,
-);
+const rules = (
+  parseYaml(fs.readFileSync(path.join(dir, 'prometheus-rules.yaml'), 'utf8')) as {
+    groups: Array<{ name: string; rules: Rule[] }>;
+  }
+).groups.flatMap((g) => g.rules);
 const dashboard = JSON.parse(fs.readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8')) as {
   panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
   templating: { list: Array<{ definition?: string }> };
@@ -55,7 +57,8 @@ export function selectedMetrics(expr: string): { names: string[]; errorAt: numbe
   parser.parse(text).iterate({
     enter(node) {
       if (node.type.isError && errorAt === null) errorAt = node.from;
-      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') names.push(text.slice(node.from, node.to));
+      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector')
+        names.push(text.slice(node.from, node.to));
     },
   });
   return { names, errorAt };
@@ -75,9 +78,15 @@ function isExported(name: string, types: Map<string, string>): boolean {
 
 describe('the PromQL in envoy/observability', () => {
   it('finds metric names and refuses broken expressions (the checks below can fail)', () => {
-    expect(selectedMetrics('sum by (le) (rate(portcullis_x_bucket{a=~"$instance"}[$__rate_interval]))')).toEqual({ names: ['portcullis_x_bucket'], errorAt: null });
+    expect(selectedMetrics('sum by (le) (rate(portcullis_x_bucket{a=~"$instance"}[$__rate_interval]))')).toEqual({
+      names: ['portcullis_x_bucket'],
+      errorAt: null,
+    });
     expect(selectedMetrics('sum(rate(portcullis_x[5m]) / ').errorAt).not.toBeNull();
-    const types = new Map([['portcullis_h', 'histogram'], ['portcullis_c', 'counter']]);
+    const types = new Map([
+      ['portcullis_h', 'histogram'],
+      ['portcullis_c', 'counter'],
+    ]);
     expect(isExported('portcullis_h_bucket', types)).toBe(true);
     expect(isExported('portcullis_c_bucket', types)).toBe(false);
   });
@@ -102,7 +111,10 @@ describe('the PromQL in envoy/observability', () => {
   });
 
   it('the dashboard has the panels its README promises', () => {
-    const reads = (title: string) => dashboard.panels.filter((p) => p.title === title).flatMap((p) => (p.targets ?? []).flatMap((t) => selectedMetrics(t.expr).names));
+    const reads = (title: string) =>
+      dashboard.panels
+        .filter((p) => p.title === title)
+        .flatMap((p) => (p.targets ?? []).flatMap((t) => selectedMetrics(t.expr).names));
     expect(reads('Decisions by reason')).toContain('portcullis_checks_total');
     expect(reads('Check latency percentiles')).toContain('portcullis_check_duration_seconds_bucket');
     expect(reads('Store errors')).toContain('portcullis_store_errors_total');
@@ -138,7 +150,9 @@ describe('a real sidecar exports every metric the dashboard and the rules read',
     const types = exportedTypes(text);
     const referenced = new Set(expressions().flatMap((e) => selectedMetrics(e.expr).names));
     // Names in Grafana's variable queries and in descriptions are read by people and by Grafana too.
-    const files = fs.readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8') + fs.readFileSync(path.join(dir, 'prometheus-rules.yaml'), 'utf8');
+    const files =
+      fs.readFileSync(path.join(dir, 'grafana-dashboard.json'), 'utf8') +
+      fs.readFileSync(path.join(dir, 'prometheus-rules.yaml'), 'utf8');
     for (const m of files.matchAll(/\bportcullis_[a-z0-9_]+/g)) referenced.add(m[0]);
     expect(referenced.size).toBeGreaterThan(10);
     const missing = [...referenced].filter((name) => name.startsWith('portcullis_') && !isExported(name, types));

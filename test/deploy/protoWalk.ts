@@ -221,9 +221,12 @@ function convertFieldValue(w: Walk, field: protobuf.Field, value: Json, at: stri
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return convertValue(w, resolved, value, at);
   if (resolved instanceof protobuf.Enum) {
-    const known = typeof value === 'string' ? value in resolved.values : Object.values(resolved.values).includes(value as number);
+    const known =
+      typeof value === 'string' ? value in resolved.values : Object.values(resolved.values).includes(value as number);
     if (!known) {
-      w.issues.push(`${at}: ${JSON.stringify(value)} is not a value of ${resolved.name}${typeof value === 'string' ? suggestion(value, Object.keys(resolved.values)) : ''}`);
+      w.issues.push(
+        `${at}: ${JSON.stringify(value)} is not a value of ${resolved.name}${typeof value === 'string' ? suggestion(value, Object.keys(resolved.values)) : ''}`,
+      );
     }
     return value;
   }
@@ -276,7 +279,10 @@ function convertMessage(w: Walk, type: protobuf.Type, value: Json, at: string): 
       }
       oneofMembers.set(field.partOf.name, field.name);
     }
-    if (raw === null && !(field.resolvedType instanceof protobuf.Type && fullName(field.resolvedType) === 'google.protobuf.Value')) {
+    if (
+      raw === null &&
+      !(field.resolvedType instanceof protobuf.Type && fullName(field.resolvedType) === 'google.protobuf.Value')
+    ) {
       w.issues.push(`${at2}: null is not a value (leave the field out instead)`);
       continue;
     }

@@ -50,15 +50,23 @@ describe('portcullis serve refuses, with exit 2 naming file and key', () => {
     ]);
     const result = await runMain(['serve', '--config', file]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: invalid YAML: x3\\[\\d+\\]: aliases expand to too much data`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: invalid YAML: x3\\[\\d+\\]: aliases expand to too much data`,
+      ),
+    );
   });
 
   it('/dev/zero as policy.path', async () => {
     const dir = makeTempDir('portcullis-cli-zero-');
-    writeFiles(dir, { 'c.yaml': 'grpc: { address: 127.0.0.1:0 }\nadmin: { address: 127.0.0.1:0 }\npolicy: { path: /dev/zero }\n' });
+    writeFiles(dir, {
+      'c.yaml': 'grpc: { address: 127.0.0.1:0 }\nadmin: { address: 127.0.0.1:0 }\npolicy: { path: /dev/zero }\n',
+    });
     const result = await runMain(['serve', '--config', join(dir, 'c.yaml')]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${join(dir, 'c.yaml')}:3: policy.path: /dev/zero is not a regular file (a character device)`);
+    expect(result.stderr).toContain(
+      `${join(dir, 'c.yaml')}:3: policy.path: /dev/zero is not a regular file (a character device)`,
+    );
   });
 });
 
@@ -71,7 +79,11 @@ describe('portcullis serve refuses a jwksFile that can verify no token', () => {
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'signer' }] });
     const dir = makeTempDir('portcullis-cli-jwks-');
     writeFiles(dir, { 'jwks.json': jwks });
-    const { file } = configWith(['grpc: { address: 127.0.0.1:0 }', 'admin: { address: 127.0.0.1:0 }', provider(join(dir, 'jwks.json'))]);
+    const { file } = configWith([
+      'grpc: { address: 127.0.0.1:0 }',
+      'admin: { address: 127.0.0.1:0 }',
+      provider(join(dir, 'jwks.json')),
+    ]);
     const result = await runMain(['serve', '--config', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${join(dir, 'jwks.json')}: key 0 (kid "signer") holds private key material`);
@@ -79,10 +91,18 @@ describe('portcullis serve refuses a jwksFile that can verify no token', () => {
 
   it('only a symmetric oct key', { timeout: 120_000 }, async () => {
     const dir = makeTempDir('portcullis-cli-jwks-');
-    writeFiles(dir, { 'jwks.json': JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ', kid: 'hmac' }] }) });
-    const { file } = configWith(['grpc: { address: 127.0.0.1:0 }', 'admin: { address: 127.0.0.1:0 }', provider(join(dir, 'jwks.json'))]);
+    writeFiles(dir, {
+      'jwks.json': JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ', kid: 'hmac' }] }),
+    });
+    const { file } = configWith([
+      'grpc: { address: 127.0.0.1:0 }',
+      'admin: { address: 127.0.0.1:0 }',
+      provider(join(dir, 'jwks.json')),
+    ]);
     const result = await runMain(['serve', '--config', file]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${join(dir, 'jwks.json')}: no key can verify a token: key 0 (kid "hmac") is a symmetric (kty "oct") key`);
+    expect(result.stderr).toContain(
+      `${join(dir, 'jwks.json')}: no key can verify a token: key 0 (kid "hmac") is a symmetric (kty "oct") key`,
+    );
   });
 });

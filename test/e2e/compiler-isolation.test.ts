@@ -64,7 +64,16 @@ async function serve(dir: string, policyPath: string): Promise<Served> {
   });
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, RUN_CLI, 'serve', '--config', join(dir, 'c.yaml')],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      pathToFileURL(join(dir, 'register.mjs')).href,
+      RUN_CLI,
+      'serve',
+      '--config',
+      join(dir, 'c.yaml'),
+    ],
     { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -102,7 +111,9 @@ describe('the serving process does not load the compiler', () => {
   beforeAll(async () => {
     dir = makeTempDir('portcullis-isolation-');
     writeFiles(dir, { 'policies/authz.rego': POLICY });
-    const { wasm, entrypoints } = compileRego([{ path: 'authz.rego', source: POLICY }], { entrypoints: ['envoy/authz/allow'] });
+    const { wasm, entrypoints } = compileRego([{ path: 'authz.rego', source: POLICY }], {
+      entrypoints: ['envoy/authz/allow'],
+    });
     writeFileSync(join(dir, 'bundle.tar.gz'), await writeBundle({ wasm, data: {}, revision: 'r1', entrypoints }));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -37,16 +37,27 @@ describe('decisionLog.format: opa', () => {
       config: {
         policy: { entrypoint: 'data.envoy.authz.decision' },
         decisionLog: { format: 'opa' },
-        jwt: { providers: [issuer.provider(issuer.writeJwksFile(makeTempDir()), { from: [{ header: 'authorization', prefix: 'Bearer ' }, { query: 'access_token' }] })] },
+        jwt: {
+          providers: [
+            issuer.provider(issuer.writeJwksFile(makeTempDir()), {
+              from: [{ header: 'authorization', prefix: 'Bearer ' }, { query: 'access_token' }],
+            }),
+          ],
+        },
       },
     });
   });
   afterAll(async () => t?.close());
 
-  const ask = (path: string, headers: Record<string, string> = { authorization: `Bearer ${token}`, cookie: 'session=s3cret' }) =>
-    t.client.check(checkRequest({ path, headers }));
+  const ask = (
+    path: string,
+    headers: Record<string, string> = { authorization: `Bearer ${token}`, cookie: 'session=s3cret' },
+  ) => t.client.check(checkRequest({ path, headers }));
   const eventOf = (res: CheckResponse) =>
-    t.logs.find((l) => l['type'] === 'openpolicyagent.org/decision_logs' && l['decision_id'] === metadataField(res, 'decision_id'));
+    t.logs.find(
+      (l) =>
+        l['type'] === 'openpolicyagent.org/decision_logs' && l['decision_id'] === metadataField(res, 'decision_id'),
+    );
 
   it("writes OPA's event: labels, decision_id, path, input, result, timestamp, metrics", async () => {
     const res = await ask('/open/x?access_token=tok&page=2');
@@ -83,7 +94,10 @@ describe('decisionLog.format: opa', () => {
 
   it("logs a denial's decision value as the result", async () => {
     const event = eventOf(await ask('/closed'));
-    expect(event).toMatchObject({ result: { allowed: false, http_status: 404 }, portcullis: { status: 404, reason: 'policy_denied' } });
+    expect(event).toMatchObject({
+      result: { allowed: false, http_status: 404 },
+      portcullis: { status: 404, reason: 'policy_denied' },
+    });
   });
 
   it('logs an undefined decision and an evaluation error as OPA-Envoy does: error, no result', async () => {

@@ -104,7 +104,12 @@ describe('boolean decisions (policy envoy/authz/allow)', () => {
 
   it('parses JSON bodies', async () => {
     const res = await t.client.check(
-      checkRequest({ method: 'POST', path: '/x', headers: { 'content-type': 'application/json' }, body: '{"name":"json-ok"}' }),
+      checkRequest({
+        method: 'POST',
+        path: '/x',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"json-ok"}',
+      }),
     );
     expect(status(res)).toBe(200);
   });
@@ -136,7 +141,12 @@ describe('boolean decisions (policy envoy/authz/allow)', () => {
 
   it('gives parsed_body null for a malformed body and still answers', async () => {
     const res = await t.client.check(
-      checkRequest({ method: 'POST', path: '/malformed', headers: { 'content-type': 'application/json' }, body: '{"name":' }),
+      checkRequest({
+        method: 'POST',
+        path: '/malformed',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":',
+      }),
     );
     expect(status(res)).toBe(200);
   });

@@ -16,7 +16,10 @@ const now = () => Math.floor(Date.now() / 1000);
 function call(t: TestSidecar, method: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
   return fetch(`${t.adminUrl}/v1/denylist`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
@@ -85,7 +88,10 @@ describe.each(['memory', 'redis'] as const)('denylist administration (%s store)'
 
     const audit = b.logs.find((l) => l['msg'] === 'denylist entry removed through the admin API');
     expect(audit).toMatchObject({ jti: 'jti-dora', caller: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1:\d+$/) });
-    expect(b.logs.find((l) => l['msg'] === 'denylist listed through the admin API')).toMatchObject({ jtiCount: 2, subCount: 1 });
+    expect(b.logs.find((l) => l['msg'] === 'denylist listed through the admin API')).toMatchObject({
+      jtiCount: 2,
+      subCount: 1,
+    });
     expect(JSON.stringify([...a.logs, ...b.logs])).not.toContain(ADMIN_TOKEN);
   });
 
@@ -109,15 +115,21 @@ describe.each(['memory', 'redis'] as const)('denylist administration (%s store)'
     expect((await runMain(['revoke', '--list', '--sub', 'x', ...admin])).code).toBe(2);
   });
 
-  it.runIf(kind === 'redis')('lists entries other systems wrote on the documented keys, and only under its prefix', async () => {
-    const port = redis!.port;
-    await redisCli(port, 'SET', `${keyPrefix}deny:jti:external`, '1');
-    await redisCli(port, 'SET', `${keyPrefix}deny:sub:gina`, '1600000000');
-    // Another prefix the glob characters would match if they were not escaped.
-    await redisCli(port, 'SET', 'dlX1Z:deny:jti:other-prefix', '1');
-    const body = (await (await call(a, 'GET')).json()) as { jti: Array<{ jti: string; exp: number | null }>; sub: unknown[] };
-    expect(body.jti).toContainEqual({ jti: 'external', exp: null });
-    expect(body.jti.map((e) => e.jti)).not.toContain('other-prefix');
-    expect(body.sub).toContainEqual({ sub: 'gina', before: 1600000000 });
-  });
+  it.runIf(kind === 'redis')(
+    'lists entries other systems wrote on the documented keys, and only under its prefix',
+    async () => {
+      const port = redis!.port;
+      await redisCli(port, 'SET', `${keyPrefix}deny:jti:external`, '1');
+      await redisCli(port, 'SET', `${keyPrefix}deny:sub:gina`, '1600000000');
+      // Another prefix the glob characters would match if they were not escaped.
+      await redisCli(port, 'SET', 'dlX1Z:deny:jti:other-prefix', '1');
+      const body = (await (await call(a, 'GET')).json()) as {
+        jti: Array<{ jti: string; exp: number | null }>;
+        sub: unknown[];
+      };
+      expect(body.jti).toContainEqual({ jti: 'external', exp: null });
+      expect(body.jti.map((e) => e.jti)).not.toContain('other-prefix');
+      expect(body.sub).toContainEqual({ sub: 'gina', before: 1600000000 });
+    },
+  );
 });

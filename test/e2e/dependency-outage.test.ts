@@ -107,66 +107,76 @@ describe('a Redis outage under steady load (onError: deny)', () => {
     await redis?.dispose();
   });
 
-  it('stays ready, answers 503 within 3× commandTimeoutMs while Redis is down, and resumes when it returns', { timeout: 60_000 }, async () => {
-    const load = steadyLoad(t, 4);
-    const ready = pollReadiness(t.adminUrl);
-    try {
-      await eventually('first allowed checks', async () => (load.answers.filter((a) => a.status === 200).length >= 20 ? true : undefined));
-      expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(1);
+  it(
+    'stays ready, answers 503 within 3× commandTimeoutMs while Redis is down, and resumes when it returns',
+    { timeout: 60_000 },
+    async () => {
+      const load = steadyLoad(t, 4);
+      const ready = pollReadiness(t.adminUrl);
+      try {
+        await eventually('first allowed checks', async () =>
+          load.answers.filter((a) => a.status === 200).length >= 20 ? true : undefined,
+        );
+        expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(1);
 
-      const killedAt = Date.now();
-      await redis.stop();
-      // The body names the store as degraded, the gauge says 0, and /readyz is still 200.
-      const degraded = await eventually('/readyz to report the store down', async () => {
-        const { status, body } = await readyBody(t.adminUrl);
-        expect(status).toBe(200);
-        return body['store'].up === false ? body : undefined;
-      });
-      expect(degraded['ready']).toBe(true);
-      expect(degraded['degraded'].join('\n')).toMatch(/^store: redis unreachable .*redis\.onError \(deny\)/m);
-      expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(0);
-      await eventually('denied checks during the outage', async () =>
-        load.answers.filter((a) => a.sentAt > killedAt && a.status === 503).length >= 20 ? true : undefined,
-      );
+        const killedAt = Date.now();
+        await redis.stop();
+        // The body names the store as degraded, the gauge says 0, and /readyz is still 200.
+        const degraded = await eventually('/readyz to report the store down', async () => {
+          const { status, body } = await readyBody(t.adminUrl);
+          expect(status).toBe(200);
+          return body['store'].up === false ? body : undefined;
+        });
+        expect(degraded['ready']).toBe(true);
+        expect(degraded['degraded'].join('\n')).toMatch(/^store: redis unreachable .*redis\.onError \(deny\)/m);
+        expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(0);
+        await eventually('denied checks during the outage', async () =>
+          load.answers.filter((a) => a.sentAt > killedAt && a.status === 503).length >= 20 ? true : undefined,
+        );
 
-      // Long enough for the client to reach its slowest reconnect interval.
-      await sleep(Math.max(0, killedAt + 4_000 - Date.now()));
-      await redis.start();
-      const returnedAt = Date.now();
-      const resumed = await eventually(
-        'an allowed check after Redis returned',
-        async () => load.answers.find((a) => a.sentAt >= returnedAt && a.status === 200),
-        15_000,
-      );
-      const resumedAfterMs = resumed.sentAt + resumed.ms - returnedAt;
-      await eventually('/readyz to report the store up', async () => ((await readyBody(t.adminUrl)).body['store'].up ? true : undefined));
-      expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(1);
-      await sleep(300);
+        // Long enough for the client to reach its slowest reconnect interval.
+        await sleep(Math.max(0, killedAt + 4_000 - Date.now()));
+        await redis.start();
+        const returnedAt = Date.now();
+        const resumed = await eventually(
+          'an allowed check after Redis returned',
+          async () => load.answers.find((a) => a.sentAt >= returnedAt && a.status === 200),
+          15_000,
+        );
+        const resumedAfterMs = resumed.sentAt + resumed.ms - returnedAt;
+        await eventually('/readyz to report the store up', async () =>
+          (await readyBody(t.adminUrl)).body['store'].up ? true : undefined,
+        );
+        expect(await metric(t.adminUrl, /^portcullis_store_up (\d+)/m)).toBe(1);
+        await sleep(300);
 
-      await load.stop();
-      await ready.stop();
-      const outage = load.answers.filter((a) => a.sentAt > killedAt && a.sentAt < returnedAt);
-      // Per onError: deny, every check sent while Redis was gone was answered, and only with 200 (sent just
-      // before the kill was noticed) or 503; none waited past three command timeouts.
-      expect(outage.length).toBeGreaterThan(20);
-      expect(new Set(outage.map((a) => a.status))).toEqual(new Set([503, ...(outage.some((a) => a.status === 200) ? [200] : [])]));
-      expect(Math.max(...outage.map((a) => a.ms))).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
-      expect(load.answers.filter((a) => a.status === 'error')).toEqual([]);
-      // Readiness never dropped.
-      expect(ready.statuses.length).toBeGreaterThan(10);
-      expect(ready.statuses.filter((s) => s !== 200)).toEqual([]);
-      // Resumed without a restart. The reconnect interval is 500 ms, so this is well under a second on an
-      // idle machine; the bound is loose because the test machine is shared.
-      expect(resumedAfterMs).toBeLessThan(3_000);
-      expect(load.answers.filter((a) => a.sentAt > resumed.sentAt + 500).every((a) => a.status === 200)).toBe(true);
-      expect(t.logs.filter((l) => l['msg'] === 'check pipeline threw')).toEqual([]);
-      expect((await t.client.healthCheck('')).status).toBe(1);
-    } finally {
-      await load.stop();
-      await ready.stop();
-      await redis.start();
-    }
-  });
+        await load.stop();
+        await ready.stop();
+        const outage = load.answers.filter((a) => a.sentAt > killedAt && a.sentAt < returnedAt);
+        // Per onError: deny, every check sent while Redis was gone was answered, and only with 200 (sent just
+        // before the kill was noticed) or 503; none waited past three command timeouts.
+        expect(outage.length).toBeGreaterThan(20);
+        expect(new Set(outage.map((a) => a.status))).toEqual(
+          new Set([503, ...(outage.some((a) => a.status === 200) ? [200] : [])]),
+        );
+        expect(Math.max(...outage.map((a) => a.ms))).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
+        expect(load.answers.filter((a) => a.status === 'error')).toEqual([]);
+        // Readiness never dropped.
+        expect(ready.statuses.length).toBeGreaterThan(10);
+        expect(ready.statuses.filter((s) => s !== 200)).toEqual([]);
+        // Resumed without a restart. The reconnect interval is 500 ms, so this is well under a second on an
+        // idle machine; the bound is loose because the test machine is shared.
+        expect(resumedAfterMs).toBeLessThan(3_000);
+        expect(load.answers.filter((a) => a.sentAt > resumed.sentAt + 500).every((a) => a.status === 200)).toBe(true);
+        expect(t.logs.filter((l) => l['msg'] === 'check pipeline threw')).toEqual([]);
+        expect((await t.client.healthCheck('')).status).toBe(1);
+      } finally {
+        await load.stop();
+        await ready.stop();
+        await redis.start();
+      }
+    },
+  );
 });
 
 describe('a Redis that is not there yet when the sidecar starts', () => {
@@ -182,7 +192,12 @@ describe('a Redis that is not there yet when the sidecar starts', () => {
     t = await startTestSidecar({
       files: { 'policies/authz.rego': ALLOW_ALL },
       config: {
-        redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: 'late:', commandTimeoutMs: COMMAND_TIMEOUT_MS, onError: 'deny' },
+        redis: {
+          url: `redis://127.0.0.1:${port}`,
+          keyPrefix: 'late:',
+          commandTimeoutMs: COMMAND_TIMEOUT_MS,
+          onError: 'deny',
+        },
         rateLimits: [{ name: 'all', key: ['request.method'], limit: 1_000_000, periodSeconds: 60 }],
       },
       options: { storePingIntervalMs: 100 },
@@ -197,7 +212,9 @@ describe('a Redis that is not there yet when the sidecar starts', () => {
     await eventually('an allowed check once Redis is up', async () =>
       httpStatus(await t!.client.check(checkRequest({ path: '/api/orders' }))) === 200 ? true : undefined,
     );
-    await eventually('/readyz to report the store up', async () => ((await readyBody(t!.adminUrl)).body['store'].up ? true : undefined));
+    await eventually('/readyz to report the store up', async () =>
+      (await readyBody(t!.adminUrl)).body['store'].up ? true : undefined,
+    );
   });
 });
 
@@ -222,37 +239,45 @@ describe('a hung Redis under steady load (SIGSTOP: connections open, no answers)
     await redis?.dispose();
   });
 
-  it('answers every check per onError within 3× commandTimeoutMs, stays ready, and resumes when Redis does', { timeout: 60_000 }, async () => {
-    const load = steadyLoad(t, 4);
-    const ready = pollReadiness(t.adminUrl);
-    try {
-      await eventually('first allowed checks', async () => (load.answers.filter((a) => a.status === 200).length >= 20 ? true : undefined));
-      const pausedAt = Date.now();
-      redis.pause();
-      await eventually('/readyz to report the store down', async () => ((await readyBody(t.adminUrl)).body['store'].up === false ? true : undefined));
-      await eventually('denied checks while Redis hangs', async () =>
-        load.answers.filter((a) => a.sentAt > pausedAt && a.status === 503).length >= 10 ? true : undefined,
-      );
-      redis.resume();
-      const resumedAt = Date.now();
-      const served = await eventually('an allowed check after Redis resumed', async () =>
-        load.answers.find((a) => a.sentAt >= resumedAt && a.status === 200),
-      );
-      await load.stop();
-      await ready.stop();
+  it(
+    'answers every check per onError within 3× commandTimeoutMs, stays ready, and resumes when Redis does',
+    { timeout: 60_000 },
+    async () => {
+      const load = steadyLoad(t, 4);
+      const ready = pollReadiness(t.adminUrl);
+      try {
+        await eventually('first allowed checks', async () =>
+          load.answers.filter((a) => a.status === 200).length >= 20 ? true : undefined,
+        );
+        const pausedAt = Date.now();
+        redis.pause();
+        await eventually('/readyz to report the store down', async () =>
+          (await readyBody(t.adminUrl)).body['store'].up === false ? true : undefined,
+        );
+        await eventually('denied checks while Redis hangs', async () =>
+          load.answers.filter((a) => a.sentAt > pausedAt && a.status === 503).length >= 10 ? true : undefined,
+        );
+        redis.resume();
+        const resumedAt = Date.now();
+        const served = await eventually('an allowed check after Redis resumed', async () =>
+          load.answers.find((a) => a.sentAt >= resumedAt && a.status === 200),
+        );
+        await load.stop();
+        await ready.stop();
 
-      const hung = load.answers.filter((a) => a.sentAt > pausedAt && a.sentAt < resumedAt);
-      expect(hung.filter((a) => a.status === 'error')).toEqual([]);
-      // Each of these waited for the command timeout, and none for much longer.
-      expect(Math.max(...hung.map((a) => a.ms))).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
-      expect(ready.statuses.filter((s) => s !== 200)).toEqual([]);
-      expect(served.sentAt - resumedAt).toBeLessThan(3_000);
-    } finally {
-      redis.resume();
-      await load.stop();
-      await ready.stop();
-    }
-  });
+        const hung = load.answers.filter((a) => a.sentAt > pausedAt && a.sentAt < resumedAt);
+        expect(hung.filter((a) => a.status === 'error')).toEqual([]);
+        // Each of these waited for the command timeout, and none for much longer.
+        expect(Math.max(...hung.map((a) => a.ms))).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
+        expect(ready.statuses.filter((s) => s !== 200)).toEqual([]);
+        expect(served.sentAt - resumedAt).toBeLessThan(3_000);
+      } finally {
+        redis.resume();
+        await load.stop();
+        await ready.stop();
+      }
+    },
+  );
 });
 
 describe('an IdP whose JWKS endpoint is down', () => {
@@ -273,7 +298,9 @@ describe('an IdP whose JWKS endpoint is down', () => {
       files: { 'policies/authz.rego': ALLOW_ALL },
       config: {
         jwt: {
-          providers: [{ name: 'flaky', issuer: issuer.issuer, audiences: [issuer.audience], algorithms: ['ES256'], jwksUri }],
+          providers: [
+            { name: 'flaky', issuer: issuer.issuer, audiences: [issuer.audience], algorithms: ['ES256'], jwksUri },
+          ],
         },
       },
     });
@@ -288,17 +315,24 @@ describe('an IdP whose JWKS endpoint is down', () => {
     expect(status).toBe(200);
     expect(body['jwks']['flaky']).toMatchObject({ origin: 'remote', keys: 0, ageSeconds: null, up: false });
     expect(body['degraded'].join('\n')).toMatch(/^jwks flaky: no keys loaded/m);
-    expect(await metric(t.adminUrl, /^portcullis_jwks_last_refresh_timestamp_seconds\{provider="flaky"\} (\S+)/m)).toBe(0);
+    expect(await metric(t.adminUrl, /^portcullis_jwks_last_refresh_timestamp_seconds\{provider="flaky"\} (\S+)/m)).toBe(
+      0,
+    );
     const request = checkRequest({ headers: { authorization: `Bearer ${await issuer.sign({ sub: 'ann' })}` } });
     expect(httpStatus(await t.client.check(request))).toBe(503);
 
     up = true;
     // A check for the provider refetches its keys (at most once a second while none are loaded).
-    await eventually('a verified check once the IdP answers', async () => (httpStatus(await t.client.check(request)) === 200 ? true : undefined));
+    await eventually('a verified check once the IdP answers', async () =>
+      httpStatus(await t.client.check(request)) === 200 ? true : undefined,
+    );
     const after = await readyBody(t.adminUrl);
     expect(after.body['jwks']['flaky']).toMatchObject({ keys: 1, consecutiveFailures: 0, up: true });
     expect(after.body['degraded']).toEqual([]);
-    const refreshed = await metric(t.adminUrl, /^portcullis_jwks_last_refresh_timestamp_seconds\{provider="flaky"\} (\S+)/m);
+    const refreshed = await metric(
+      t.adminUrl,
+      /^portcullis_jwks_last_refresh_timestamp_seconds\{provider="flaky"\} (\S+)/m,
+    );
     expect(refreshed).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 });

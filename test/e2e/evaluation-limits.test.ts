@@ -92,7 +92,9 @@ describe('memory cap (policy.limits.memoryMiB)', () => {
     const resets = 'portcullis_policy_instance_resets_total{reason="failure"}';
     expect(sample(after, failures) - sample(before, failures)).toBe(1);
     expect(sample(after, resets) - sample(before, resets)).toBe(1);
-    expect(sample(after, 'portcullis_checks_total{result="unavailable",reason="policy_error"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'portcullis_checks_total{result="unavailable",reason="policy_error"}')).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('gives the memory back: the instance after a failure starts again at its initial size', async () => {
@@ -182,7 +184,10 @@ describe('a module without fuel checks (as `opa build` emits)', () => {
   let t: TestSidecar;
   let dir: string;
   beforeAll(async () => {
-    const { wasm } = compileRego([{ path: 'authz.rego', source: POLICY }], { entrypoints: ['envoy/authz/allow'], fuel: false });
+    const { wasm } = compileRego([{ path: 'authz.rego', source: POLICY }], {
+      entrypoints: ['envoy/authz/allow'],
+      fuel: false,
+    });
     dir = makeTempDir();
     writeFileSync(join(dir, 'policy.wasm'), wasm);
     t = await startTestSidecar({

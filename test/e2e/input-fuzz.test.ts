@@ -4,7 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
-import { BODY_ERRORS, DOCUMENTED_INPUT_KEYS, FUZZ_POLICY, fuzzRequest, mustBeRefused, seededRandom } from '../fuzz/requests.js';
+import {
+  BODY_ERRORS,
+  DOCUMENTED_INPUT_KEYS,
+  FUZZ_POLICY,
+  fuzzRequest,
+  mustBeRefused,
+  seededRandom,
+} from '../fuzz/requests.js';
 
 const SEED = 0x5eed_17;
 const REQUESTS = 2_000;
@@ -49,13 +56,24 @@ describe(`${REQUESTS} fuzzed CheckRequests (seed ${SEED})`, () => {
       } else outcome = `status ${code}`;
       counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
       if (outcome === 'wrong input' || outcome.startsWith('status')) {
-        failures.push(`#${i} ${method} ${JSON.stringify(path).slice(0, 120)}: ${outcome} ${res.deniedResponse?.body?.slice(0, 200) ?? ''}`);
+        failures.push(
+          `#${i} ${method} ${JSON.stringify(path).slice(0, 120)}: ${outcome} ${res.deniedResponse?.body?.slice(0, 200) ?? ''}`,
+        );
       }
     }
     if (process.env['FUZZ_VERBOSE'] !== undefined) console.log(Object.fromEntries(counts));
     expect(failures.slice(0, 10)).toEqual([]);
     // The generator reaches the interesting cases, or this test proves little.
-    for (const expected of ['refused', 'seen:null', 'seen:too_deep', 'seen:invalid_json', 'seen:truncated', 'seen:invalid_multipart', 'seen:invalid_form', 'seen:too_many_parts']) {
+    for (const expected of [
+      'refused',
+      'seen:null',
+      'seen:too_deep',
+      'seen:invalid_json',
+      'seen:truncated',
+      'seen:invalid_multipart',
+      'seen:invalid_form',
+      'seen:too_many_parts',
+    ]) {
       expect(counts.get(expected) ?? 0, expected).toBeGreaterThan(0);
     }
     // The engine is unharmed afterwards.

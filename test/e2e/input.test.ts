@@ -42,13 +42,26 @@ describe('a deny-list policy cannot be bypassed through the input (issue 17.1)',
 
   it('denies POST /admin/x with a 600-level JSON body', async () => {
     const res = await t.client.check(
-      checkRequest({ method: 'POST', path: '/admin/x', headers: { 'content-type': 'application/json' }, body: nestedArray(600) }),
+      checkRequest({
+        method: 'POST',
+        path: '/admin/x',
+        headers: { 'content-type': 'application/json' },
+        body: nestedArray(600),
+      }),
     );
     expect(status(res)).toBe(403);
   });
 
   it('denies POST /admin/x with a 600-level JSON multipart part and with 5,000 levels', async () => {
-    const part = ['--b', 'Content-Disposition: form-data; name="j"', 'Content-Type: application/json', '', nestedArray(600), '--b--', ''];
+    const part = [
+      '--b',
+      'Content-Disposition: form-data; name="j"',
+      'Content-Type: application/json',
+      '',
+      nestedArray(600),
+      '--b--',
+      '',
+    ];
     const multipart = checkRequest({
       method: 'POST',
       path: '/admin/x',
@@ -56,7 +69,12 @@ describe('a deny-list policy cannot be bypassed through the input (issue 17.1)',
       body: part.join('\r\n'),
     });
     expect(status(await t.client.check(multipart))).toBe(403);
-    const json = checkRequest({ method: 'POST', path: '/admin/x', headers: { 'content-type': 'application/json' }, body: nestedArray(5000) });
+    const json = checkRequest({
+      method: 'POST',
+      path: '/admin/x',
+      headers: { 'content-type': 'application/json' },
+      body: nestedArray(5000),
+    });
     expect(status(await t.client.check(json))).toBe(403);
   });
 
@@ -68,7 +86,9 @@ describe('a deny-list policy cannot be bypassed through the input (issue 17.1)',
     };
     const withClaims = (levels: number) => {
       const request = checkRequest({ path: '/admin/x' }) as { attributes: Record<string, unknown> };
-      request.attributes['metadataContext'] = { filterMetadata: { 'envoy.filters.http.jwt_authn': { fields: { claims: claims(levels) } } } };
+      request.attributes['metadataContext'] = {
+        filterMetadata: { 'envoy.filters.http.jwt_authn': { fields: { claims: claims(levels) } } },
+      };
       return request;
     };
     // As deep as protobuf decoding allows (100 message levels): reaches the policy, which denies.
@@ -86,7 +106,10 @@ describe('a deny-list policy cannot be bypassed through the input (issue 17.1)',
 
   it('denies /admin/x whatever deep JSON text rides in a header, the query or a context extension', async () => {
     const deep = nestedArray(600);
-    const inHeader = checkRequest({ path: '/admin/x', headers: { 'x-payload': deep, 'content-type': 'application/json' } });
+    const inHeader = checkRequest({
+      path: '/admin/x',
+      headers: { 'x-payload': deep, 'content-type': 'application/json' },
+    });
     expect(status(await t.client.check(inHeader))).toBe(403);
     const inQuery = checkRequest({ path: `/admin/x?q=${encodeURIComponent(deep)}&${'a=1&'.repeat(5000)}` });
     expect(status(await t.client.check(inQuery))).toBe(403);
@@ -141,7 +164,9 @@ describe('the input the policy sees (echo policy)', () => {
   });
 
   it('receives integers beyond 2^53 exactly', async () => {
-    const res = await t.client.check(checkRequest(json('{"id":9007199254740993,"big":123456789012345678901234567890}')));
+    const res = await t.client.check(
+      checkRequest(json('{"id":9007199254740993,"big":123456789012345678901234567890}')),
+    );
     const body = res.deniedResponse?.body ?? '';
     expect(body).toContain('"id":9007199254740993');
     expect(body).toContain('"big":123456789012345678901234567890');
@@ -175,7 +200,12 @@ describe('the input the policy sees (echo policy)', () => {
       '--b--',
       '',
     ].join('\n');
-    const input = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body });
+    const input = await seen({
+      method: 'POST',
+      path: '/x',
+      headers: { 'content-type': 'multipart/form-data; boundary=b' },
+      body,
+    });
     expect(input['parsed_body']).toEqual({ qp: ['café'], n: ['v'] });
   });
 
@@ -185,7 +215,12 @@ describe('the input the policy sees (echo policy)', () => {
     const expected = Object.fromEntries(names.map((n) => [n, ['1', '2']]));
     const query = await seen({ path: `/x?${pairs}` });
     expect(query['parsed_query']).toEqual(expected);
-    const form = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: pairs });
+    const form = await seen({
+      method: 'POST',
+      path: '/x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: pairs,
+    });
     expect(form['parsed_body']).toEqual(expected);
     const parts = names.flatMap((n) => ['--b', `Content-Disposition: form-data; name="${n}"`, '', n]);
     const multipart = await seen({
@@ -217,15 +252,37 @@ describe('the input the policy sees (echo policy)', () => {
 
   it('says in body_error when a parsing limit is hit, and answers 400 past the path and query limits (issue 17.4)', async () => {
     const form = (pairs: number) => Array.from({ length: pairs }, (_, i) => `f${i}=v`).join('&');
-    const formInput = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(10_001) });
+    const formInput = await seen({
+      method: 'POST',
+      path: '/x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form(10_001),
+    });
     expect(formInput).toMatchObject({ parsed_body: null, body_error: 'too_many_fields' });
-    const parts = Array.from({ length: 1_001 }, (_, i) => `--b\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nv\r\n`).join('');
-    const multipartInput = await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: `${parts}--b--\r\n` });
+    const parts = Array.from(
+      { length: 1_001 },
+      (_, i) => `--b\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nv\r\n`,
+    ).join('');
+    const multipartInput = await seen({
+      method: 'POST',
+      path: '/x',
+      headers: { 'content-type': 'multipart/form-data; boundary=b' },
+      body: `${parts}--b--\r\n`,
+    });
     expect(multipartInput).toMatchObject({ parsed_body: null, body_error: 'too_many_parts' });
     const large = await seen(json(JSON.stringify({ s: 'x'.repeat(2 * 1024 * 1024) })));
     expect(large).toMatchObject({ parsed_body: null, body_error: 'too_large' });
     // just under the limits the input is whole
-    expect((await seen({ method: 'POST', path: '/x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form(10_000) }))['body_error']).toBeNull();
+    expect(
+      (
+        await seen({
+          method: 'POST',
+          path: '/x',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form(10_000),
+        })
+      )['body_error'],
+    ).toBeNull();
     for (const path of ['/' + 'a/'.repeat(32_768), '/x?' + 'a=1&'.repeat(32_769)]) {
       expect(status(await t.client.check(checkRequest({ path })))).toBe(400);
     }
@@ -238,7 +295,11 @@ describe('the input the policy sees (echo policy)', () => {
   });
 
   it('answers an out-of-range request.time like any other value (issue 17.13)', async () => {
-    for (const time of [{ seconds: '9223372036854775807' }, { seconds: '-9223372036854775808' }, { seconds: '0', nanos: -5 }]) {
+    for (const time of [
+      { seconds: '9223372036854775807' },
+      { seconds: '-9223372036854775808' },
+      { seconds: '0', nanos: -5 },
+    ]) {
       const request = checkRequest({ path: '/x' }) as { attributes: { request: Record<string, unknown> } };
       request.attributes.request['time'] = time;
       const res = await t.client.check(request);

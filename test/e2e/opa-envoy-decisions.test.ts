@@ -1,7 +1,13 @@
 // OPA-Envoy's decision -> CheckResponse mapping (envoyauth/response.go, internal/internal.go), through the
 // real sidecar and a gRPC client on Envoy's protos.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRequest, headerMap, metadataField, type CheckResponse, type HeaderValueOption } from '../helpers/checkClient.js';
+import {
+  checkRequest,
+  headerMap,
+  metadataField,
+  type CheckResponse,
+  type HeaderValueOption,
+} from '../helpers/checkClient.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
 const POLICY = `package envoy.authz
@@ -131,7 +137,12 @@ default allow := false
 
 allow if input.attributes.request.http.method == "GET"
 `;
-  for (const entrypoint of ['/envoy/authz/allow', 'envoy.authz.allow', 'data.envoy.authz.allow', 'envoy//authz/allow']) {
+  for (const entrypoint of [
+    '/envoy/authz/allow',
+    'envoy.authz.allow',
+    'data.envoy.authz.allow',
+    'envoy//authz/allow',
+  ]) {
     it(`serves ${entrypoint} as envoy/authz/allow`, async () => {
       const t = await startTestSidecar({ files: { 'policies/authz.rego': ALLOW }, config: { policy: { entrypoint } } });
       try {
@@ -147,7 +158,10 @@ allow if input.attributes.request.http.method == "GET"
 
   it('refuses a query that is not a plain rule reference, naming the form to write', async () => {
     await expect(
-      startTestSidecar({ files: { 'policies/authz.rego': ALLOW }, config: { policy: { entrypoint: 'data.envoy.authz.allow == true' } } }),
+      startTestSidecar({
+        files: { 'policies/authz.rego': ALLOW },
+        config: { policy: { entrypoint: 'data.envoy.authz.allow == true' } },
+      }),
     ).rejects.toThrow(/package\/path\/rule/);
   });
 });

@@ -21,7 +21,8 @@ const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
 
 /** What OPA-Envoy answers: allow, or deny with the status Envoy gives the client (403 when none is set). */
-type Expected = { allowed: true } | { allowed: false; status?: number; body?: string; headers?: Record<string, string> };
+type Expected =
+  { allowed: true } | { allowed: false; status?: number; body?: string; headers?: Record<string, string> };
 
 function expectOpaEnvoyAnswer(response: CheckResponse, expected: Expected): void {
   if (expected.allowed) {
@@ -153,7 +154,9 @@ role_perms = {
 const bookinfoRequest = (spec: HttpRequestSpec, istio: boolean): unknown =>
   checkRequest({
     host: '192.168.99.100:31380',
-    ...(istio ? { sourcePrincipal: 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' } : {}),
+    ...(istio
+      ? { sourcePrincipal: 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' }
+      : {}),
     ...spec,
     headers: envoyHeaders({
       ...(istio ? { 'x-envoy-internal': 'true', 'x-b3-sampled': '1', 'x-b3-traceid': '537f473f27475073' } : {}),
@@ -162,7 +165,12 @@ const bookinfoRequest = (spec: HttpRequestSpec, istio: boolean): unknown =>
   });
 
 for (const [name, policy, entrypoint, istio] of [
-  ['OPA-Envoy README quick start (BookInfo, Rego v0, query data.istio.authz.allow)', README_QUICK_START, 'data.istio.authz.allow', false],
+  [
+    'OPA-Envoy README quick start (BookInfo, Rego v0, query data.istio.authz.allow)',
+    README_QUICK_START,
+    'data.istio.authz.allow',
+    false,
+  ],
   ['examples/istio (BookInfo, Rego v1, path istio/authz/allow)', ISTIO_EXAMPLE, 'istio/authz/allow', true],
 ] as const) {
   describe(name, () => {
@@ -187,7 +195,9 @@ for (const [name, policy, entrypoint, istio] of [
     });
 
     it('refuses bob a POST, a path no role lists, and a request without credentials: PERMISSION_DENIED, 403', async () => {
-      expectOpaEnvoyAnswer(await ask({ method: 'POST', path: '/productpage', headers: basic('bob') }), { allowed: false });
+      expectOpaEnvoyAnswer(await ask({ method: 'POST', path: '/productpage', headers: basic('bob') }), {
+        allowed: false,
+      });
       expectOpaEnvoyAnswer(await ask({ path: '/reviews/1', headers: basic('bob') }), { allowed: false });
       expectOpaEnvoyAnswer(await ask({ path: '/productpage' }), { allowed: false });
     });
@@ -234,7 +244,9 @@ action_allowed {
   afterAll(async () => t?.close());
 
   it('allows GET /get: OK', async () => {
-    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/get', headers: envoyHeaders() })), { allowed: true });
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/get', headers: envoyHeaders() })), {
+      allowed: true,
+    });
   });
 
   it('refuses POST /post: PERMISSION_DENIED, 403', async () => {
@@ -268,8 +280,12 @@ action_allowed {
   afterAll(async () => t?.close());
 
   it('allows /headers and refuses /get', async () => {
-    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/headers', headers: envoyHeaders() })), { allowed: true });
-    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/get', headers: envoyHeaders() })), { allowed: false });
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/headers', headers: envoyHeaders() })), {
+      allowed: true,
+    });
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/get', headers: envoyHeaders() })), {
+      allowed: false,
+    });
   });
 });
 
@@ -351,8 +367,12 @@ allow if {
   afterAll(async () => t?.close());
 
   it('allows /people by parsed_path, and not /people/x', async () => {
-    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people', headers: envoyHeaders() })), { allowed: true });
-    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/x', headers: envoyHeaders() })), { allowed: false });
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people', headers: envoyHeaders() })), {
+      allowed: true,
+    });
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/x', headers: envoyHeaders() })), {
+      allowed: false,
+    });
   });
 
   it('allows /people/search?lang=en&id=1&id=2 by parsed_query, and not with one id', async () => {
@@ -392,7 +412,9 @@ allow if claims.email == "alice@example.com"
   afterAll(async () => t?.close());
 
   const withJwtMetadata = (email: string): unknown => {
-    const request = checkRequest({ path: '/people', headers: envoyHeaders() }) as { attributes: Record<string, unknown> };
+    const request = checkRequest({ path: '/people', headers: envoyHeaders() }) as {
+      attributes: Record<string, unknown>;
+    };
     request.attributes['metadataContext'] = {
       filterMetadata: {
         'envoy.filters.http.jwt_authn': {
@@ -539,9 +561,16 @@ describe.skipIf(!decodeVerifyCompiles)(
 
     it('lets a guest GET /people/1 and refuses its POST /people: OK, then PERMISSION_DENIED 403', async () => {
       const token = await hs256(GUEST);
-      expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers: bearer(token) })), { allowed: true });
+      expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers: bearer(token) })), {
+        allowed: true,
+      });
       const body = '{"firstname":"Charlie","lastname":"Opa"}';
-      const post = checkRequest({ method: 'POST', path: '/people', body, headers: { ...bearer(token), 'content-type': 'application/json' } });
+      const post = checkRequest({
+        method: 'POST',
+        path: '/people',
+        body,
+        headers: { ...bearer(token), 'content-type': 'application/json' },
+      });
       expectOpaEnvoyAnswer(await t.client.check(post), { allowed: false });
     });
 
@@ -555,7 +584,9 @@ describe.skipIf(!decodeVerifyCompiles)(
     });
 
     it('refuses a token signed with another secret, an expired one, and none: PERMISSION_DENIED 403', async () => {
-      const forged = await new SignJWT(GUEST).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('other'));
+      const forged = await new SignJWT(GUEST)
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode('other'));
       const expired = await hs256({ ...GUEST, nbf: 1514851139, exp: 1641081539 });
       for (const headers of [bearer(forged), bearer(expired), envoyHeaders()]) {
         expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers })), { allowed: false });
@@ -576,15 +607,25 @@ describe.skipIf(!decodeVerifyCompiles)(
     it('allows a guest GET /people/1 with the extra upstream headers, removals and response header', async () => {
       const res = await t.client.check(checkRequest({ path: '/people/1', headers: bearer(await hs256(GUEST)) }));
       expectOpaEnvoyAnswer(res, { allowed: true });
-      expect(headerMap(res.okResponse?.headers)).toMatchObject({ 'x-ext-auth-allow': 'yes', 'x-validated-by': 'security-checkpoint' });
+      expect(headerMap(res.okResponse?.headers)).toMatchObject({
+        'x-ext-auth-allow': 'yes',
+        'x-validated-by': 'security-checkpoint',
+      });
       expect(res.okResponse?.headersToRemove).toEqual(['one-auth-header', 'another-auth-header']);
       expect(headerMap(res.okResponse?.responseHeadersToAdd)).toEqual({ 'x-foo': 'bar' });
     });
 
     it('answers 401 "Authentication Failed" without a valid token, 403 "Unauthorized Request" for a wrong action', async () => {
       const none = await t.client.check(checkRequest({ path: '/people/1', headers: envoyHeaders() }));
-      expectOpaEnvoyAnswer(none, { allowed: false, status: 401, body: 'Authentication Failed', headers: { 'x-ext-auth-allow': 'yes' } });
-      const wrong = await t.client.check(checkRequest({ method: 'DELETE', path: '/people/1', headers: bearer(await hs256(GUEST)) }));
+      expectOpaEnvoyAnswer(none, {
+        allowed: false,
+        status: 401,
+        body: 'Authentication Failed',
+        headers: { 'x-ext-auth-allow': 'yes' },
+      });
+      const wrong = await t.client.check(
+        checkRequest({ method: 'DELETE', path: '/people/1', headers: bearer(await hs256(GUEST)) }),
+      );
       expectOpaEnvoyAnswer(wrong, { allowed: false, status: 403, body: 'Unauthorized Request' });
     });
   },

@@ -38,7 +38,8 @@ async function metric(t: TestSidecar, line: string): Promise<number | undefined>
   return found === undefined ? undefined : Number(found.split(' ')[1]);
 }
 
-const logOf = (t: TestSidecar, res: CheckResponse) => t.logs.find((l) => l['decision_id'] === metadataField(res, 'decision_id'));
+const logOf = (t: TestSidecar, res: CheckResponse) =>
+  t.logs.find((l) => l['decision_id'] === metadataField(res, 'decision_id'));
 
 describe('policy.dryRun', () => {
   let t: TestSidecar;
@@ -127,14 +128,17 @@ describe('policy.onError: error and policy.onUndefined: error', () => {
     ['/conflict', 'policy_error'],
     ['/wrong-type', 'decision_type'],
     ['/nothing', 'undefined_decision'],
-  ])('fails the Check on %s with gRPC UNKNOWN (%s), so Envoy failure_mode_allow / status_on_error decide', async (path, reason) => {
-    const error = await failure(path);
-    expect(error.code).toBe(GRPC.UNKNOWN);
-    expect(error.details).toContain(reason);
-    const line = t.logs.find((l) => l['reason'] === reason && l['grpc_status'] === 'UNKNOWN');
-    expect(line).toMatchObject({ status: null });
-    expect(String(error.details)).toContain(String(line?.['decision_id']));
-  });
+  ])(
+    'fails the Check on %s with gRPC UNKNOWN (%s), so Envoy failure_mode_allow / status_on_error decide',
+    async (path, reason) => {
+      const error = await failure(path);
+      expect(error.code).toBe(GRPC.UNKNOWN);
+      expect(error.details).toContain(reason);
+      const line = t.logs.find((l) => l['reason'] === reason && l['grpc_status'] === 'UNKNOWN');
+      expect(line).toMatchObject({ status: null });
+      expect(String(error.details)).toContain(String(line?.['decision_id']));
+    },
+  );
 
   it('still answers a policy denial with its CheckResponse', async () => {
     const res = await t.client.check(checkRequest({ path: '/closed' }));
@@ -163,18 +167,24 @@ describe('policy.onError and onUndefined: deny (the default)', () => {
 describe("GET /health (OPA's health API) on the admin port", () => {
   let t: TestSidecar;
   beforeAll(async () => {
-    t = await startTestSidecar({ files: { 'policies/authz.rego': POLICY }, config: { policy: { entrypoint: 'envoy/authz/decision' } } });
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': POLICY },
+      config: { policy: { entrypoint: 'envoy/authz/decision' } },
+    });
   });
   afterAll(async () => t?.close());
 
-  it.each(['/health', '/health?plugins', '/health?bundles', '/health?bundles&plugins', '/health?plugins&exclude-plugin=decision_logs'])(
-    'answers %s with 200 {} once a policy is loaded',
-    async (path) => {
-      const res = await fetch(`${t.adminUrl}${path}`);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({});
-    },
-  );
+  it.each([
+    '/health',
+    '/health?plugins',
+    '/health?bundles',
+    '/health?bundles&plugins',
+    '/health?plugins&exclude-plugin=decision_logs',
+  ])('answers %s with 200 {} once a policy is loaded', async (path) => {
+    const res = await fetch(`${t.adminUrl}${path}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+  });
 
   it('refuses POST with 405', async () => {
     expect((await fetch(`${t.adminUrl}/health`, { method: 'POST' })).status).toBe(405);
@@ -184,7 +194,10 @@ describe("GET /health (OPA's health API) on the admin port", () => {
 describe('healthAnswer', () => {
   it('answers ?plugins 500 with an error while draining, as OPA does when a plugin is not up', () => {
     const draining = { policyLoaded: true, draining: true };
-    expect(healthAnswer(new URLSearchParams('plugins'), draining)).toMatchObject({ status: 500, body: { error: expect.any(String) } });
+    expect(healthAnswer(new URLSearchParams('plugins'), draining)).toMatchObject({
+      status: 500,
+      body: { error: expect.any(String) },
+    });
     expect(healthAnswer(new URLSearchParams('bundles'), draining).status).toBe(200);
   });
 

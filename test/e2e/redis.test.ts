@@ -37,7 +37,9 @@ describe('sidecars sharing one Redis', () => {
     await redis?.dispose();
   });
 
-  const auth = async (sub: string, jti = `${sub}-jti`) => ({ authorization: `Bearer ${await issuer.sign({ sub, jti })}` });
+  const auth = async (sub: string, jti = `${sub}-jti`) => ({
+    authorization: `Bearer ${await issuer.sign({ sub, jti })}`,
+  });
 
   it('logs that the Redis store runs', () => {
     expect(a.logs.find((l) => l['msg'] === 'redis store')).toMatchObject({ store: 'redis', shape: 'standalone' });

@@ -14,17 +14,22 @@ const RELOADS = 3;
 function policyFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const name of fs.readdirSync(POLICIES, { recursive: true, encoding: 'utf8' })) {
-    if (name.endsWith('.rego') || name.endsWith('data.json')) files[path.join('policies', name)] = fs.readFileSync(path.join(POLICIES, name), 'utf8');
+    if (name.endsWith('.rego') || name.endsWith('data.json'))
+      files[path.join('policies', name)] = fs.readFileSync(path.join(POLICIES, name), 'utf8');
   }
   return files;
 }
 
 describe('checks during a reload of policies/', () => {
   let t: TestSidecar;
-  const revision = async (): Promise<string> => ((await (await fetch(`${t.adminUrl}/v1/policy`)).json()) as { revision: string }).revision;
+  const revision = async (): Promise<string> =>
+    ((await (await fetch(`${t.adminUrl}/v1/policy`)).json()) as { revision: string }).revision;
 
   beforeAll(async () => {
-    t = await startTestSidecar({ files: policyFiles(), config: { jwt: { required: false, providers: [] }, policy: { watch: true } } });
+    t = await startTestSidecar({
+      files: policyFiles(),
+      config: { jwt: { required: false, providers: [] }, policy: { watch: true } },
+    });
   });
   afterAll(async () => t?.close());
 

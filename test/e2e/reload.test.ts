@@ -28,7 +28,8 @@ async function eventually(probe: () => Promise<boolean>, what: string, deadlineM
 
 describe('policy hot reload', () => {
   let t: TestSidecar;
-  const revision = async () => ((await (await fetch(`${t.adminUrl}/v1/policy`)).json()) as { revision: string }).revision;
+  const revision = async () =>
+    ((await (await fetch(`${t.adminUrl}/v1/policy`)).json()) as { revision: string }).revision;
   const metric = async (pattern: RegExp) => {
     const match = pattern.exec(await (await fetch(`${t.adminUrl}/metrics`)).text());
     return match === null ? 0 : Number(match[1]);
@@ -67,13 +68,17 @@ describe('policy hot reload', () => {
 
   it('recovers when the policy is fixed again', async () => {
     t.write('policies/authz.rego', allowPath('v3'));
-    await eventually(async () => status(await t.client.check(checkRequest({ path: '/v3' }))) === 200, 'the fixed policy');
+    await eventually(
+      async () => status(await t.client.check(checkRequest({ path: '/v3' }))) === 200,
+      'the fixed policy',
+    );
   });
 });
 
 describe('policy hot reload of policy.data', () => {
   let t: TestSidecar;
-  const DATA_POLICY = 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] in data.open\n';
+  const DATA_POLICY =
+    'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] in data.open\n';
   beforeAll(async () => {
     t = await startTestSidecar({
       files: { 'policies/authz.rego': DATA_POLICY, 'data.json': JSON.stringify({ open: ['a'] }) },
@@ -93,15 +98,18 @@ describe('policy hot reload of policy.data', () => {
 // Editors, `mv`, config tools and the kubelet replace files instead of writing them: every version must
 // still be loaded, with the file events alone (the periodic check is off here so it cannot hide a deaf watch).
 describe('policy hot reload follows replaced files', () => {
-  const DATA_POLICY = 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] in data.open\n';
-  const open = async (t: TestSidecar, segment: string) => status(await t.client.check(checkRequest({ path: `/${segment}` }))) === 200;
+  const DATA_POLICY =
+    'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.parsed_path[0] in data.open\n';
+  const open = async (t: TestSidecar, segment: string) =>
+    status(await t.client.check(checkRequest({ path: `/${segment}` }))) === 200;
   /** write-and-rename, the way editors and config tools save */
   const replace = (t: TestSidecar, relative: string, content: string): void => {
     const target = join(t.dir, relative);
     writeFileSync(`${target}.tmp-${process.pid}`, content);
     renameSync(`${target}.tmp-${process.pid}`, target);
   };
-  const problems = (t: TestSidecar) => t.logs.filter((l) => String(l['msg']).startsWith('policy change found by the periodic check'));
+  const problems = (t: TestSidecar) =>
+    t.logs.filter((l) => String(l['msg']).startsWith('policy change found by the periodic check'));
 
   it('loads each of 6 successive versions of a policy file saved by write-and-rename', async () => {
     const t = await startTestSidecar({
@@ -169,7 +177,9 @@ describe('policy hot reload follows replaced files', () => {
     };
     release(1);
     symlinkSync(join(root, 'releases', '1'), join(root, 'current'));
-    const t = await startTestSidecar({ config: { policy: { watch: true, watchPollSeconds: 0, path: join(root, 'current') } } });
+    const t = await startTestSidecar({
+      config: { policy: { watch: true, watchPollSeconds: 0, path: join(root, 'current') } },
+    });
     try {
       expect(await open(t, 'r1')).toBe(true);
       release(2);

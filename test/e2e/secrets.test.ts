@@ -37,10 +37,13 @@ describe('the decision log with includeInput', () => {
     );
     const line = t.logs.filter((l) => l['log'] === 'decision').at(-1);
     const text = JSON.stringify(line);
-    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6']) expect(text, secret).not.toContain(secret);
+    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6'])
+      expect(text, secret).not.toContain(secret);
     // What is not a credential stays readable.
     expect(text).toContain('/api/orders?access_token=[redacted]&page=2');
-    expect(line?.['input']).toMatchObject({ parsed_query: { page: ['2'], access_token: ['[redacted]'], client_secret: ['[redacted]'] } });
+    expect(line?.['input']).toMatchObject({
+      parsed_query: { page: ['2'], access_token: ['[redacted]'], client_secret: ['[redacted]'] },
+    });
   });
 });
 
@@ -75,7 +78,13 @@ describe('a jwksUri with credentials', () => {
       config: {
         jwt: {
           providers: [
-            { name: 'basic', issuer: issuer.issuer, audiences: ['orders-api'], algorithms: ['ES256'], jwksUri: `http://alice:s3cr%40t%2Fpw@127.0.0.1:${port}/jwks` },
+            {
+              name: 'basic',
+              issuer: issuer.issuer,
+              audiences: ['orders-api'],
+              algorithms: ['ES256'],
+              jwksUri: `http://alice:s3cr%40t%2Fpw@127.0.0.1:${port}/jwks`,
+            },
           ],
         },
       },

@@ -54,59 +54,70 @@ describe('serve on SIGTERM', () => {
     await redis?.dispose();
   });
 
-  it('keeps answering checks through the delay while unready, then exits 0 within delay + timeout', { timeout: 60_000 }, async () => {
-    const answers: Answer[] = [];
-    let running = true;
-    const loop = async (): Promise<void> => {
-      while (running) {
-        const sentAt = Date.now();
-        try {
-          const res = await client.check(checkRequest({ path: '/api/orders' }));
-          answers.push({ sentAt, answeredAt: Date.now(), ok: res.status?.code === 0, detail: JSON.stringify(res.status) });
-        } catch (error) {
-          answers.push({ sentAt, answeredAt: Date.now(), ok: false, detail: String(error) });
+  it(
+    'keeps answering checks through the delay while unready, then exits 0 within delay + timeout',
+    { timeout: 60_000 },
+    async () => {
+      const answers: Answer[] = [];
+      let running = true;
+      const loop = async (): Promise<void> => {
+        while (running) {
+          const sentAt = Date.now();
+          try {
+            const res = await client.check(checkRequest({ path: '/api/orders' }));
+            answers.push({
+              sentAt,
+              answeredAt: Date.now(),
+              ok: res.status?.code === 0,
+              detail: JSON.stringify(res.status),
+            });
+          } catch (error) {
+            answers.push({ sentAt, answeredAt: Date.now(), ok: false, detail: String(error) });
+          }
+          await sleep(5);
         }
-        await sleep(5);
+      };
+      const loops = Array.from({ length: 4 }, loop);
+      try {
+        while (answers.filter((a) => a.ok).length < 20) await sleep(20);
+        expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+
+        const signalledAt = Date.now();
+        serve.child.kill('SIGTERM');
+        // Unready on both protocols within the delay.
+        let readyz = 200;
+        while (readyz === 200) {
+          readyz = (await fetch(`${admin}/readyz`)).status;
+          if (readyz === 200) await sleep(20);
+        }
+        const unreadyAt = Date.now();
+        expect(readyz).toBe(503);
+        expect((await client.healthCheck('')).status).toBe(2);
+        expect((await client.healthCheck('envoy.service.auth.v3.Authorization')).status).toBe(2);
+        expect(unreadyAt - signalledAt).toBeLessThan(DELAY_SECONDS * 1000);
+
+        const code = await serve.exited;
+        const exitedAt = Date.now();
+        running = false;
+        await Promise.all(loops);
+
+        expect(code).toBe(0);
+        expect(exitedAt - signalledAt).toBeLessThan((DELAY_SECONDS + TIMEOUT_SECONDS) * 1000);
+        // It did wait for the delay before stopping.
+        expect(exitedAt - signalledAt).toBeGreaterThanOrEqual(DELAY_SECONDS * 1000);
+        // Every check sent during the delay (less a margin for a busy machine) was answered and allowed.
+        const duringDelay = answers.filter(
+          (a) => a.sentAt >= signalledAt && a.sentAt < signalledAt + DELAY_SECONDS * 1000 - 500,
+        );
+        expect(duringDelay.length).toBeGreaterThan(10);
+        expect(duringDelay.filter((a) => !a.ok)).toEqual([]);
+        expect(answers.filter((a) => a.sentAt < signalledAt && !a.ok)).toEqual([]);
+        expect(serve.stdout()).toMatch(/unready; still answering checks for shutdown\.delaySeconds/);
+        expect(serve.stdout()).toContain('portcullis stopped');
+      } finally {
+        running = false;
+        await Promise.all(loops);
       }
-    };
-    const loops = Array.from({ length: 4 }, loop);
-    try {
-      while (answers.filter((a) => a.ok).length < 20) await sleep(20);
-      expect((await fetch(`${admin}/readyz`)).status).toBe(200);
-
-      const signalledAt = Date.now();
-      serve.child.kill('SIGTERM');
-      // Unready on both protocols within the delay.
-      let readyz = 200;
-      while (readyz === 200) {
-        readyz = (await fetch(`${admin}/readyz`)).status;
-        if (readyz === 200) await sleep(20);
-      }
-      const unreadyAt = Date.now();
-      expect(readyz).toBe(503);
-      expect((await client.healthCheck('')).status).toBe(2);
-      expect((await client.healthCheck('envoy.service.auth.v3.Authorization')).status).toBe(2);
-      expect(unreadyAt - signalledAt).toBeLessThan(DELAY_SECONDS * 1000);
-
-      const code = await serve.exited;
-      const exitedAt = Date.now();
-      running = false;
-      await Promise.all(loops);
-
-      expect(code).toBe(0);
-      expect(exitedAt - signalledAt).toBeLessThan((DELAY_SECONDS + TIMEOUT_SECONDS) * 1000);
-      // It did wait for the delay before stopping.
-      expect(exitedAt - signalledAt).toBeGreaterThanOrEqual(DELAY_SECONDS * 1000);
-      // Every check sent during the delay (less a margin for a busy machine) was answered and allowed.
-      const duringDelay = answers.filter((a) => a.sentAt >= signalledAt && a.sentAt < signalledAt + DELAY_SECONDS * 1000 - 500);
-      expect(duringDelay.length).toBeGreaterThan(10);
-      expect(duringDelay.filter((a) => !a.ok)).toEqual([]);
-      expect(answers.filter((a) => a.sentAt < signalledAt && !a.ok)).toEqual([]);
-      expect(serve.stdout()).toMatch(/unready; still answering checks for shutdown\.delaySeconds/);
-      expect(serve.stdout()).toContain('portcullis stopped');
-    } finally {
-      running = false;
-      await Promise.all(loops);
-    }
-  });
+    },
+  );
 });

@@ -19,7 +19,10 @@ const status = (res: CheckResponse) => res.deniedResponse?.status?.code ?? 200;
 
 describe('policy sources', () => {
   const dir = makeTempDir('portcullis-sources-');
-  const built: Record<'wasm' | 'bundle', string> = { wasm: join(dir, 'policy.wasm'), bundle: join(dir, 'bundle.tar.gz') };
+  const built: Record<'wasm' | 'bundle', string> = {
+    wasm: join(dir, 'policy.wasm'),
+    bundle: join(dir, 'bundle.tar.gz'),
+  };
   const sidecars: TestSidecar[] = [];
 
   beforeAll(async () => {

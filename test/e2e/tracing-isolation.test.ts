@@ -38,7 +38,11 @@ export async function resolve(specifier, context, next) {
 const OTEL_MODULE = /\/node_modules\/@opentelemetry\//;
 
 /** Serves the policy with `extraConfig`, checks /open and /closed, and returns the statuses and resolved modules. */
-async function serveOnce(dir: string, name: string, extraConfig: string[]): Promise<{ statuses: number[]; modules: string[] }> {
+async function serveOnce(
+  dir: string,
+  name: string,
+  extraConfig: string[],
+): Promise<{ statuses: number[]; modules: string[] }> {
   const grpcPort = await freePort();
   const adminPort = await freePort();
   const log = join(dir, `${name}.modules.log`);
@@ -53,7 +57,16 @@ async function serveOnce(dir: string, name: string, extraConfig: string[]): Prom
   });
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, RUN_CLI, 'serve', '--config', join(dir, `${name}.yaml`)],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      pathToFileURL(join(dir, 'register.mjs')).href,
+      RUN_CLI,
+      'serve',
+      '--config',
+      join(dir, `${name}.yaml`),
+    ],
     { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -104,7 +117,9 @@ describe('tracing off loads no OpenTelemetry module', () => {
   it('with tracing configured: the SDK and the OTLP exporter are loaded', async () => {
     // Nothing listens on the endpoint: export failures must not touch the checks.
     const deadPort = await freePort();
-    const { statuses, modules } = await serveOnce(dir, 'on', [`tracing: { otlpEndpoint: http://127.0.0.1:${deadPort} }`]);
+    const { statuses, modules } = await serveOnce(dir, 'on', [
+      `tracing: { otlpEndpoint: http://127.0.0.1:${deadPort} }`,
+    ]);
     expect(statuses).toEqual([200, 403]);
     expect(modules.some((url) => /@opentelemetry\/sdk-trace-base\//.test(url))).toBe(true);
     expect(modules.some((url) => /@opentelemetry\/exporter-trace-otlp-http\//.test(url))).toBe(true);

@@ -37,7 +37,12 @@ describe('workers: 2 with the in-process store', () => {
     const dir = makeTempDir();
     writeFiles(dir, {
       'policies/authz.rego': ALLOW_ALL,
-      'c.yaml': ['workers: 2', 'grpc: { address: 127.0.0.1:0 }', 'admin: { address: 127.0.0.1:0 }', `policy: { path: ${join(dir, 'policies')}, watch: false }`].join('\n'),
+      'c.yaml': [
+        'workers: 2',
+        'grpc: { address: 127.0.0.1:0 }',
+        'admin: { address: 127.0.0.1:0 }',
+        `policy: { path: ${join(dir, 'policies')}, watch: false }`,
+      ].join('\n'),
     });
     const result = await runCli(['serve', '--config', join(dir, 'c.yaml')]);
     expect(result.code).toBe(2);
@@ -84,7 +89,8 @@ describe('workers: 2 with Redis', () => {
   });
 
   it('answers checks on the one port and aggregates /metrics across both workers', { timeout: 60_000 }, async () => {
-    for (let i = 0; i < 20; i++) expect((await client.check(checkRequest({ path: '/api/orders' }))).status?.code ?? 0).toBe(0);
+    for (let i = 0; i < 20; i++)
+      expect((await client.check(checkRequest({ path: '/api/orders' }))).status?.code ?? 0).toBe(0);
     expect(await metric(admin, 'portcullis_workers')).toBe(2);
   });
 
@@ -93,7 +99,9 @@ describe('workers: 2 with Redis', () => {
     const clients = Array.from({ length: 8 }, () => createTestClient(grpcPort));
     try {
       const codes = await Promise.all(
-        Array.from({ length: 24 }, (_, i) => clients[i % clients.length]!.check(checkRequest({ method: 'POST', path: '/api/orders' }))),
+        Array.from({ length: 24 }, (_, i) =>
+          clients[i % clients.length]!.check(checkRequest({ method: 'POST', path: '/api/orders' })),
+        ),
       );
       expect(codes.filter((r) => (r.status?.code ?? 0) === 0)).toHaveLength(10);
     } finally {
@@ -106,9 +114,14 @@ describe('workers: 2 with Redis', () => {
     expect(workerPid).toBeDefined();
     process.kill(workerPid!, 'SIGKILL');
     const deadline = Date.now() + 30_000;
-    while ((await metric(admin, 'portcullis_worker_restarts_total').catch(() => undefined)) !== 1 && Date.now() < deadline) await sleep(200);
+    while (
+      (await metric(admin, 'portcullis_worker_restarts_total').catch(() => undefined)) !== 1 &&
+      Date.now() < deadline
+    )
+      await sleep(200);
     expect(await metric(admin, 'portcullis_worker_restarts_total')).toBe(1);
-    while ((await metric(admin, 'portcullis_workers').catch(() => undefined)) !== 2 && Date.now() < deadline) await sleep(200);
+    while ((await metric(admin, 'portcullis_workers').catch(() => undefined)) !== 2 && Date.now() < deadline)
+      await sleep(200);
     expect(await metric(admin, 'portcullis_workers')).toBe(2);
     expect((await client.check(checkRequest({ path: '/api/orders' }))).status?.code ?? 0).toBe(0);
   });

@@ -24,9 +24,37 @@ export function seededRandom(seed: number) {
 
 export type Random = ReturnType<typeof seededRandom>;
 
-const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__'];
+const PROTO_NAMES = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  '__defineGetter__',
+];
 const NAME_PIECES = [...PROTO_NAMES, 'a', 'id', 'role', 'admin', 'x y', 'é', '', '%41', '+', '=', 'a.b', '0', '-1'];
-const SEGMENTS = ['admin', 'api', 'orders', '', '.', '..', '%2F', '%2f', '%5C', '%C3%A9', '%00', '%FF', '+', ' ', 'é', '😀', '\t', '#frag', ...PROTO_NAMES];
+const SEGMENTS = [
+  'admin',
+  'api',
+  'orders',
+  '',
+  '.',
+  '..',
+  '%2F',
+  '%2f',
+  '%5C',
+  '%C3%A9',
+  '%00',
+  '%FF',
+  '+',
+  ' ',
+  'é',
+  '😀',
+  '\t',
+  '#frag',
+  ...PROTO_NAMES,
+];
 /** Malformed escapes and `;`: OPA-Envoy refuses such a path or query with 400. */
 const BAD_PIECES = ['%zz', '%', '%4', ';', '%%41'];
 const CONTENT_TYPES = [
@@ -45,7 +73,8 @@ const CONTENT_TYPES = [
 function text(r: Random, max = 12): string {
   const alphabet = 'abcXYZ019 %&=;+/?#"\\\n\r\té😀{}[]:,';
   let out = '';
-  for (let i = r.int(max); i > 0; i--) out += alphabet[r.int(alphabet.length)] === '😀' ? '😀' : alphabet.charAt(r.int(alphabet.length));
+  for (let i = r.int(max); i > 0; i--)
+    out += alphabet[r.int(alphabet.length)] === '😀' ? '😀' : alphabet.charAt(r.int(alphabet.length));
   return out;
 }
 
@@ -56,11 +85,14 @@ function name(r: Random): string {
 export function path(r: Random): string {
   let out = '/'.repeat(r.int(4));
   const segments = r.int(8);
-  for (let i = 0; i < segments; i++) out += (i > 0 ? '/' : '') + (r.chance(0.8) ? r.pick(SEGMENTS) : text(r, 5).replace(/[?%;]/g, ''));
+  for (let i = 0; i < segments; i++)
+    out += (i > 0 ? '/' : '') + (r.chance(0.8) ? r.pick(SEGMENTS) : text(r, 5).replace(/[?%;]/g, ''));
   if (r.chance(0.6)) {
     const pairs = [];
     for (let i = r.int(6); i >= 0; i--) {
-      const value = r.chance(0.5) ? r.pick(['1', '', '%C3%A9', 'a+b', 'x=y', ...PROTO_NAMES]) : text(r, 4).replace(/[%;#]/g, '');
+      const value = r.chance(0.5)
+        ? r.pick(['1', '', '%C3%A9', 'a+b', 'x=y', ...PROTO_NAMES])
+        : text(r, 4).replace(/[%;#]/g, '');
       pairs.push(r.chance(0.2) ? name(r) : `${name(r)}=${value}`);
     }
     out += `?${pairs.join(r.chance(0.9) ? '&' : '&&')}`;
@@ -75,8 +107,19 @@ export function path(r: Random): string {
 function jsonValue(r: Random, depth: number): string {
   if (depth > 6 || r.chance(0.3)) {
     return r.pick([
-      '1', '-0', '9007199254740993', '-9223372036854775809', '1e400', '0.1000000000000000055511151231257827', '1.5e18',
-      'true', 'null', '"s"', '"\\ud800"', '"\\u0000"', JSON.stringify(text(r)),
+      '1',
+      '-0',
+      '9007199254740993',
+      '-9223372036854775809',
+      '1e400',
+      '0.1000000000000000055511151231257827',
+      '1.5e18',
+      'true',
+      'null',
+      '"s"',
+      '"\\ud800"',
+      '"\\u0000"',
+      JSON.stringify(text(r)),
     ]);
   }
   if (r.chance(0.5)) return `[${Array.from({ length: r.int(4) }, () => jsonValue(r, depth + 1)).join(',')}]`;
@@ -108,14 +151,23 @@ function multipart(r: Random, boundary: string): string {
   const lines: string[] = r.chance(0.2) ? ['preamble'] : [];
   for (let i = r.int(5); i >= 0; i--) {
     lines.push(`--${boundary}`);
-    const disposition = r.pick(['form-data; name="NAME"', 'form-data', 'attachment; name="NAME"', 'form-data; name=NAME', 'form-data; name="NAME"; filename="f.txt"', '']);
-    if (disposition !== '') lines.push(`Content-Disposition: ${disposition.replace('NAME', name(r).replace(/["\s]/g, ''))}`);
+    const disposition = r.pick([
+      'form-data; name="NAME"',
+      'form-data',
+      'attachment; name="NAME"',
+      'form-data; name=NAME',
+      'form-data; name="NAME"; filename="f.txt"',
+      '',
+    ]);
+    if (disposition !== '')
+      lines.push(`Content-Disposition: ${disposition.replace('NAME', name(r).replace(/["\s]/g, ''))}`);
     if (r.chance(0.3)) lines.push('Content-Type: application/json');
     if (r.chance(0.2)) lines.push('Content-Transfer-Encoding: quoted-printable');
     if (r.chance(0.05)) lines.push('broken header line');
     lines.push('', r.chance(0.4) ? json(r) : r.pick(['caf=C3=A9 =', 'value', `--${boundary}x`, text(r, 20)]));
   }
-  if (r.chance(0.03)) for (let i = 0; i < 1_100; i++) lines.push(`--${boundary}`, 'Content-Disposition: form-data; name="p"', '', 'v');
+  if (r.chance(0.03))
+    for (let i = 0; i < 1_100; i++) lines.push(`--${boundary}`, 'Content-Disposition: form-data; name="p"', '', 'v');
   if (r.chance(0.9)) lines.push(`--${boundary}--`);
   return lines.join(nl);
 }
@@ -128,9 +180,15 @@ function struct(r: Random, depth: number): unknown {
 
 function structValue(r: Random, depth: number): unknown {
   if (depth > 30 || r.chance(0.4)) {
-    return r.pick([{ stringValue: text(r) }, { numberValue: r.next() * 1e20 }, { boolValue: true }, { nullValue: 'NULL_VALUE' }]);
+    return r.pick([
+      { stringValue: text(r) },
+      { numberValue: r.next() * 1e20 },
+      { boolValue: true },
+      { nullValue: 'NULL_VALUE' },
+    ]);
   }
-  if (r.chance(0.5)) return { listValue: { values: Array.from({ length: r.int(3) }, () => structValue(r, depth + 1)) } };
+  if (r.chance(0.5))
+    return { listValue: { values: Array.from({ length: r.int(3) }, () => structValue(r, depth + 1)) } };
   return { structValue: struct(r, depth) };
 }
 
@@ -139,7 +197,12 @@ export function fuzzRequest(r: Random): { request: unknown; method: string; path
   const method = r.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'constructor', '__proto__']);
   const requestPath = path(r);
   const headers: Record<string, string> = {};
-  for (let i = r.int(6); i > 0; i--) headers[name(r).toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'x'] = text(r);
+  for (let i = r.int(6); i > 0; i--)
+    headers[
+      name(r)
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]/g, '') || 'x'
+    ] = text(r);
   const contentType = r.pick(CONTENT_TYPES);
   if (contentType !== '') headers['content-type'] = contentType;
   if (r.chance(0.15)) headers['x-envoy-auth-partial-body'] = r.pick(['true', 'false', 'TRUE', 'yes']);
@@ -153,14 +216,17 @@ export function fuzzRequest(r: Random): { request: unknown; method: string; path
           ? multipart(r, contentType.includes('quoted') ? 'quoted boundary' : 'BOUNDARY')
           : text(r, 40);
   }
-  if (body !== undefined && r.chance(0.2)) headers['content-length'] = r.pick(['0', '-1', 'abc', '99999999', String(Buffer.byteLength(body))]);
+  if (body !== undefined && r.chance(0.2))
+    headers['content-length'] = r.pick(['0', '-1', 'abc', '99999999', String(Buffer.byteLength(body))]);
   const raw = body !== undefined && r.chance(0.3);
   const request = checkRequest({
     method,
     path: requestPath,
     headers,
     ...(body === undefined ? {} : raw ? { rawBody: Buffer.from(body) } : { body }),
-  }) as { attributes: Record<string, unknown> & { request: Record<string, unknown> & { http: Record<string, unknown> } } };
+  }) as {
+    attributes: Record<string, unknown> & { request: Record<string, unknown> & { http: Record<string, unknown> } };
+  };
   const attributes = request.attributes;
   if (r.chance(0.2)) {
     attributes.request['time'] = r.pick([
@@ -174,15 +240,37 @@ export function fuzzRequest(r: Random): { request: unknown; method: string; path
   }
   if (r.chance(0.2)) attributes.request.http['size'] = r.pick(['-1', '0', '9223372036854775807', '9007199254740993']);
   if (r.chance(0.3)) attributes['metadataContext'] = { filterMetadata: { [name(r) || 'ns']: struct(r, 0) } };
-  if (r.chance(0.3)) attributes['contextExtensions'] = Object.fromEntries(Array.from({ length: r.int(4) }, () => [name(r), text(r)]));
+  if (r.chance(0.3))
+    attributes['contextExtensions'] = Object.fromEntries(Array.from({ length: r.int(4) }, () => [name(r), text(r)]));
   if (r.chance(0.1)) attributes.request.http['headerMap'] = { headers: [{ key: r.pick(PROTO_NAMES), value: text(r) }] };
   return { request, method, path: requestPath };
 }
 
 /** Keys `input` always has (policies/README.md); `source_principal` only when Envoy sent a principal. */
-export const DOCUMENTED_INPUT_KEYS = ['attributes', 'body_error', 'identity', 'openapi', 'parsed_body', 'parsed_path', 'parsed_query', 'truncated_body', 'version'];
+export const DOCUMENTED_INPUT_KEYS = [
+  'attributes',
+  'body_error',
+  'identity',
+  'openapi',
+  'parsed_body',
+  'parsed_path',
+  'parsed_query',
+  'truncated_body',
+  'version',
+];
 
-export const BODY_ERRORS = [null, 'truncated', 'too_large', 'too_deep', 'too_many_fields', 'too_many_parts', 'invalid_json', 'invalid_form', 'invalid_multipart', 'skipped'];
+export const BODY_ERRORS = [
+  null,
+  'truncated',
+  'too_large',
+  'too_deep',
+  'too_many_fields',
+  'too_many_parts',
+  'invalid_json',
+  'invalid_form',
+  'invalid_multipart',
+  'skipped',
+];
 
 /** What the policy reports back; any missing or ill-typed key makes the decision undefined (403). */
 export const FUZZ_POLICY = `package fuzz

@@ -3,7 +3,14 @@
 // Prints outcome counts, failures, latency and memory; exits 1 when any request broke the input contract.
 import { startTestSidecar } from '../helpers/sidecar.js';
 import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
-import { BODY_ERRORS, DOCUMENTED_INPUT_KEYS, FUZZ_POLICY, fuzzRequest, mustBeRefused, seededRandom } from './requests.js';
+import {
+  BODY_ERRORS,
+  DOCUMENTED_INPUT_KEYS,
+  FUZZ_POLICY,
+  fuzzRequest,
+  mustBeRefused,
+  seededRandom,
+} from './requests.js';
 
 const total = Number(process.env['FUZZ_REQUESTS'] ?? 100_000);
 const seed = Number(process.env['FUZZ_SEED'] ?? 1);
@@ -72,7 +79,8 @@ async function worker(): Promise<void> {
       slowest.sort((a, b) => b.ms - a.ms).splice(5);
     }
     counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-    if (outcome.startsWith('FAIL') && failures.length < 20) failures.push(`#${index} ${method} ${JSON.stringify(path).slice(0, 100)}: ${outcome}`);
+    if (outcome.startsWith('FAIL') && failures.length < 20)
+      failures.push(`#${index} ${method} ${JSON.stringify(path).slice(0, 100)}: ${outcome}`);
     if (index > 0 && index % 10_000 === 0) process.stderr.write(`${index} requests...\n`);
   }
 }
@@ -80,16 +88,24 @@ async function worker(): Promise<void> {
 await Promise.all(Array.from({ length: concurrency }, worker));
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
 const after = await t.client.check(checkRequest({ path: '/after' }));
 const rssAfter = process.memoryUsage().rss;
 await t.close();
 
 console.log(`input fuzz: ${total} CheckRequests over gRPC, seed ${seed}, concurrency ${concurrency}`);
-console.log(`  ${seconds.toFixed(1)} s, ${(total / seconds).toFixed(0)} checks/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`);
-console.log(`  rss ${(rssBefore / 2 ** 20).toFixed(0)} MiB -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB; a plain check afterwards: ${status(after)}`);
-console.log(`  slowest (ms, in flight with ${concurrency - 1} others): ${slowest.map((s) => `${s.ms.toFixed(0)} ${s.what}`).join('; ')}`);
-for (const [outcome, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${outcome}`);
+console.log(
+  `  ${seconds.toFixed(1)} s, ${(total / seconds).toFixed(0)} checks/s; latency ms p50 ${pct(50)} p99 ${pct(99)} max ${pct(100)}`,
+);
+console.log(
+  `  rss ${(rssBefore / 2 ** 20).toFixed(0)} MiB -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB; a plain check afterwards: ${status(after)}`,
+);
+console.log(
+  `  slowest (ms, in flight with ${concurrency - 1} others): ${slowest.map((s) => `${s.ms.toFixed(0)} ${s.what}`).join('; ')}`,
+);
+for (const [outcome, n] of [...counts].sort((a, b) => b[1] - a[1]))
+  console.log(`  ${String(n).padStart(7)}  ${outcome}`);
 const failed = [...counts].filter(([o]) => o.startsWith('FAIL')).reduce((sum, [, n]) => sum + n, 0);
 console.log(`  failures: ${failed} (gRPC errors ${grpcErrors})`);
 for (const line of failures) console.log(`    ${line}`);

@@ -36,21 +36,22 @@ interface HealthClient extends grpc.Client {
   Watch(request: { service: string }): grpc.ClientReadableStream<{ status: number }>;
 }
 
-const definition = protoLoader.loadSync(
-  ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'],
-  {
-    keepCase: false,
-    longs: String,
-    // numbers, so HTTP statuses read as 403 and append actions as their enum values
-    enums: Number,
-    bytes: String,
-    defaults: false,
-    oneofs: true,
-    includeDirs: [...envoyIncludeDirs(), ownProtoDir()],
-  },
-);
+const definition = protoLoader.loadSync(['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'], {
+  keepCase: false,
+  longs: String,
+  // numbers, so HTTP statuses read as 403 and append actions as their enum values
+  enums: Number,
+  bytes: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [...envoyIncludeDirs(), ownProtoDir()],
+});
 const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-  envoy: { service: { auth: { v3: { Authorization: new (address: string, creds: grpc.ChannelCredentials) => AuthorizationClient } } } };
+  envoy: {
+    service: {
+      auth: { v3: { Authorization: new (address: string, creds: grpc.ChannelCredentials) => AuthorizationClient } };
+    };
+  };
   grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => HealthClient } } };
 };
 
@@ -62,13 +63,18 @@ export interface TestClient {
   close(): void;
 }
 
-export function createTestClient(port: number, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): TestClient {
+export function createTestClient(
+  port: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): TestClient {
   const address = `127.0.0.1:${port}`;
   const authz = new loaded.envoy.service.auth.v3.Authorization(address, credentials);
   const health = new loaded.grpc.health.v1.Health(address, credentials);
   return {
     check: (request) =>
-      new Promise((resolve, reject) => authz.Check(request, (error, response) => (error ? reject(error) : resolve(response)))),
+      new Promise((resolve, reject) =>
+        authz.Check(request, (error, response) => (error ? reject(error) : resolve(response))),
+      ),
     healthCheck: (service) =>
       new Promise((resolve, reject) =>
         health.Check({ service }, (error, response) => (error ? reject(error) : resolve(response))),

@@ -58,7 +58,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
         listeners.add(check);
         check();
         void exited.then((code) => {
-          if (!pattern.test(out + err)) reject(new Error(`exited (${code}) before printing ${pattern}:\n${out}\n${err}`));
+          if (!pattern.test(out + err))
+            reject(new Error(`exited (${code}) before printing ${pattern}:\n${out}\n${err}`));
         });
       });
     },
@@ -66,7 +67,10 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
 }
 
 /** Runs to completion: exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = spawnCli(args, env);
   const code = await cli.exited;
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };

@@ -69,7 +69,9 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-export async function startRedisServer(options: { port?: number; args?: string[]; dir?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(
+  options: { port?: number; args?: string[]; dir?: string } = {},
+): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'portcullis-redis-')));
@@ -79,7 +81,19 @@ export async function startRedisServer(options: { port?: number; args?: string[]
     url: `redis://127.0.0.1:${port}`,
     async start() {
       if (child !== null && child.exitCode === null) return;
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...(options.args ?? []),
+      ];
       const started = spawn('redis-server', args, { stdio: 'ignore' });
       child = started;
       live.add(started);
@@ -124,19 +138,40 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       await startRedisServer({
         port,
         dir,
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+        ],
       }),
     );
   }
-  await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
   for (const node of nodes) {
-    await waitFor(`cluster state ok on ${node.port}`, async () => (await redisCli(node.port, 'cluster', 'info')).includes('cluster_state:ok'));
+    await waitFor(`cluster state ok on ${node.port}`, async () =>
+      (await redisCli(node.port, 'cluster', 'info')).includes('cluster_state:ok'),
+    );
   }
   // cluster_state:ok on each node comes before every node knows every other's slots; clients reading a stale
   // map get MOVED replies. Wait until all nodes describe the same slot map.
   await waitFor('every cluster node to agree on the slot map', async () => {
     const maps = await Promise.all(nodes.map((n) => redisCli(n.port, 'cluster', 'slots')));
-    const normalised = maps.map((m) => m.split('\n').filter((l) => !/^[0-9a-f]{40}$/.test(l)).join('|'));
+    const normalised = maps.map((m) =>
+      m
+        .split('\n')
+        .filter((l) => !/^[0-9a-f]{40}$/.test(l))
+        .join('|'),
+    );
     return normalised.every((m) => m === normalised[0]);
   });
   return {
@@ -167,7 +202,9 @@ export async function startRedisSentinel(options: { name?: string; replica?: boo
   let replica: RedisServer | null = null;
   if (options.replica === true) {
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await waitFor('replica in sync', async () => (await redisCli(replica!.port, 'info', 'replication')).includes('master_link_status:up'));
+    await waitFor('replica in sync', async () =>
+      (await redisCli(replica!.port, 'info', 'replication')).includes('master_link_status:up'),
+    );
   }
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-sentinel-'));
   const port = await freePort();

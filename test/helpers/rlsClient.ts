@@ -37,7 +37,11 @@ const definition = protoLoader.loadSync(['envoy/service/ratelimit/v3/rls.proto']
   includeDirs: envoyIncludeDirs(),
 });
 const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-  envoy: { service: { ratelimit: { v3: { RateLimitService: new (address: string, creds: grpc.ChannelCredentials) => RateLimitClient } } } };
+  envoy: {
+    service: {
+      ratelimit: { v3: { RateLimitService: new (address: string, creds: grpc.ChannelCredentials) => RateLimitClient } };
+    };
+  };
 };
 
 export interface RlsClient {
@@ -46,12 +50,16 @@ export interface RlsClient {
 }
 
 export function createRlsClient(port: number): RlsClient {
-  const client = new loaded.envoy.service.ratelimit.v3.RateLimitService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new loaded.envoy.service.ratelimit.v3.RateLimitService(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  );
   return {
     shouldRateLimit: (domain, descriptors, hitsAddend) =>
       new Promise((resolve, reject) =>
-        client.ShouldRateLimit({ domain, descriptors, ...(hitsAddend === undefined ? {} : { hitsAddend }) }, (error, response) =>
-          error ? reject(error) : resolve(response),
+        client.ShouldRateLimit(
+          { domain, descriptors, ...(hitsAddend === undefined ? {} : { hitsAddend }) },
+          (error, response) => (error ? reject(error) : resolve(response)),
         ),
       ),
     close: () => client.close(),

@@ -41,12 +41,19 @@ export async function startTestSidecar(spec: TestSidecarSpec = {}): Promise<Test
   const dir = makeTempDir();
   writeFiles(dir, spec.files ?? {});
   const raw = spec.config ?? {};
-  const policy: Record<string, unknown> = { path: 'policies', watch: false, ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}) };
+  const policy: Record<string, unknown> = {
+    path: 'policies',
+    watch: false,
+    ...((raw['policy'] as Record<string, unknown> | undefined) ?? {}),
+  };
   policy['path'] = resolve(dir, String(policy['path']));
   if (typeof policy['data'] === 'string') policy['data'] = resolve(dir, policy['data']);
   // rate limit service rule files, like policy.path, relative to the temp dir
   const rateLimitService = raw['rateLimitService'] as { config?: string[] } | undefined;
-  const ruleFiles = rateLimitService?.config === undefined ? {} : { rateLimitService: { ...rateLimitService, config: rateLimitService.config.map((p) => resolve(dir, p)) } };
+  const ruleFiles =
+    rateLimitService?.config === undefined
+      ? {}
+      : { rateLimitService: { ...rateLimitService, config: rateLimitService.config.map((p) => resolve(dir, p)) } };
   const config = configSchema.parse({
     ...raw,
     ...ruleFiles,

@@ -62,7 +62,14 @@ async function attempt(token: string): Promise<Attempt> {
   const stage = await stageFor(
     {
       providers: [
-        { name: 'corp', issuer: ISSUER, audiences: ['orders-api'], algorithms: ['RS256'], jwksUri: corpServer.url, clockSkewSeconds: 30 },
+        {
+          name: 'corp',
+          issuer: ISSUER,
+          audiences: ['orders-api'],
+          algorithms: ['RS256'],
+          jwksUri: corpServer.url,
+          clockSkewSeconds: 30,
+        },
         { name: 'partner', issuer: PARTNER, algorithms: ['RS256'], jwksUri: partnerServer.url },
       ],
     },
@@ -102,7 +109,11 @@ describe('attacks', () => {
   });
 
   it('HS256 signed with the RSA public key as the HMAC secret is rejected', async () => {
-    const publicPem = await exportSPKI(await crypto.subtle.importKey('jwk', corpKey.publicJwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']));
+    const publicPem = await exportSPKI(
+      await crypto.subtle.importKey('jwk', corpKey.publicJwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, [
+        'verify',
+      ]),
+    );
     const signingInput = `${b64url(JSON.stringify({ alg: 'HS256', kid: 'corp-1', typ: 'JWT' }))}.${b64url(JSON.stringify(goodClaims()))}`;
     const signature = createHmac('sha256', publicPem).update(signingInput).digest('base64url');
     await expectRejected(`${signingInput}.${signature}`, 'algorithm');

@@ -65,7 +65,11 @@ const subtleSigning: Record<string, { name: string; hash?: string; saltLength?: 
  */
 export async function signManually(key: TestKey, headerText: string, payloadText: string): Promise<string> {
   const signingInput = `${b64url(headerText)}.${b64url(payloadText)}`;
-  const signature = await crypto.subtle.sign(subtleSigning[key.alg]!, key.privateKey, new TextEncoder().encode(signingInput));
+  const signature = await crypto.subtle.sign(
+    subtleSigning[key.alg]!,
+    key.privateKey,
+    new TextEncoder().encode(signingInput),
+  );
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }
 
@@ -176,7 +180,12 @@ export function jwtConfig(section: unknown): JwtConfig {
 }
 
 export function bearerRequest(token: string, extraHeaders: Record<string, string> = {}): HttpRequestView {
-  return { method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${token}`, ...extraHeaders }, sourceAddress: '10.0.0.1' };
+  return {
+    method: 'GET',
+    path: '/api/orders',
+    headers: { authorization: `Bearer ${token}`, ...extraHeaders },
+    sourceAddress: '10.0.0.1',
+  };
 }
 
 export function request(headers: Record<string, string>, path = '/api/orders'): HttpRequestView {

@@ -63,7 +63,10 @@ describe('key rotation', () => {
     stage = await stageFor(config(), testDeps(), { refetchCooldownMs: 60_000 });
     const stranger = await makeKey('RS256', 'stranger');
     const noKid = await signToken(newKey, { iss: ISSUER, sub: 'nokid' }, { kid: undefined });
-    expect(await stage.verify(bearerRequest(noKid))).toMatchObject({ kind: 'verified', identity: { subject: 'nokid' } });
+    expect(await stage.verify(bearerRequest(noKid))).toMatchObject({
+      kind: 'verified',
+      identity: { subject: 'nokid' },
+    });
     const foreignNoKid = await signToken(stranger, { iss: ISSUER, sub: 'x' }, { kid: undefined });
     expect(await stage.verify(bearerRequest(foreignNoKid))).toMatchObject({ kind: 'rejected', failure: 'signature' });
   });
@@ -72,7 +75,9 @@ describe('key rotation', () => {
     stage = await stageFor(config(), testDeps(), { refetchCooldownMs: 60_000 });
     const stranger = await makeKey('RS256', 'stranger');
     for (let i = 0; i < 5; i++) {
-      expect(await stage.verify(bearerRequest(await tokenOf(stranger, `s${i}`)))).toMatchObject({ failure: 'no_matching_key' });
+      expect(await stage.verify(bearerRequest(await tokenOf(stranger, `s${i}`)))).toMatchObject({
+        failure: 'no_matching_key',
+      });
     }
     // The start-up fetch, and nothing more: the cooldown counts from the last fetch.
     expect(server.requests).toBe(1);
@@ -93,7 +98,10 @@ describe('key rotation', () => {
     stage = await stageFor(config(), testDeps(), { minMaxAgeMs: 100, refreshAtFraction: 0.2 });
     server.jwks = jwksOf(newKey);
     await eventually(() => server.requests >= 2, 'a background refresh');
-    await eventually(() => stage!.jwksStatus()['corp']!.fetches >= 2 && stage!.jwksStatus()['corp']!.consecutiveFailures === 0, 'the refresh to finish');
+    await eventually(
+      () => stage!.jwksStatus()['corp']!.fetches >= 2 && stage!.jwksStatus()['corp']!.consecutiveFailures === 0,
+      'the refresh to finish',
+    );
     // With the IdP now failing, the new key can only be known from the background refresh.
     server.status = 500;
     expect((await stage.verify(bearerRequest(await tokenOf(newKey)))).kind).toBe('verified');
@@ -136,7 +144,10 @@ describe('identity provider down', () => {
   it('answers unavailable when the IdP times out and no keys were ever fetched', async () => {
     server.hang = true;
     stage = await stageFor(config(), testDeps(), { fetchTimeoutMs: 150 });
-    expect(await stage.verify(bearerRequest(await tokenOf(oldKey)))).toMatchObject({ kind: 'unavailable', provider: 'corp' });
+    expect(await stage.verify(bearerRequest(await tokenOf(oldKey)))).toMatchObject({
+      kind: 'unavailable',
+      provider: 'corp',
+    });
     expect(stage.jwksStatus()['corp']).toMatchObject({ keys: 0 });
   });
 
@@ -161,7 +172,12 @@ describe('identity provider down', () => {
 });
 
 describe('freshness arithmetic', () => {
-  const options = { ...defaultRemoteJwksOptions, minMaxAgeMs: 30_000, maxMaxAgeMs: 86_400_000, defaultMaxAgeMs: 300_000 };
+  const options = {
+    ...defaultRemoteJwksOptions,
+    minMaxAgeMs: 30_000,
+    maxMaxAgeMs: 86_400_000,
+    defaultMaxAgeMs: 300_000,
+  };
 
   it('takes max-age from Cache-Control, bounded', () => {
     expect(maxAgeFromCacheControl('public, max-age=600', options)).toBe(600_000);
@@ -172,7 +188,9 @@ describe('freshness arithmetic', () => {
   });
 
   it('backs off retries after consecutive failures, capped', () => {
-    const delays = [1, 2, 3, 10, 40].map((n) => retryDelayMs(n, { ...options, emptyRetryMs: 1_000, refetchCooldownMs: 30_000 }));
+    const delays = [1, 2, 3, 10, 40].map((n) =>
+      retryDelayMs(n, { ...options, emptyRetryMs: 1_000, refetchCooldownMs: 30_000 }),
+    );
     expect(delays).toEqual([1_000, 2_000, 4_000, 30_000, 30_000]);
   });
 });

@@ -59,7 +59,10 @@ describe('token sources', () => {
   });
 
   it('lets the first present source win when several carry a token', () => {
-    const found = findToken(request({ authorization: 'Bearer first.a.b', cookie: 'session=second.a.b' }, '/?access_token=third.a.b'), order);
+    const found = findToken(
+      request({ authorization: 'Bearer first.a.b', cookie: 'session=second.a.b' }, '/?access_token=third.a.b'),
+      order,
+    );
     expect(found).toMatchObject({ token: 'first.a.b', sourceKey: 'header:authorization:bearer ' });
   });
 

@@ -32,7 +32,14 @@ afterEach(async () => {
 });
 
 function provider(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'corp', issuer: ISSUER, audiences: ['orders-api'], algorithms: ['RS256'], jwksUri: server.url, ...overrides };
+  return {
+    name: 'corp',
+    issuer: ISSUER,
+    audiences: ['orders-api'],
+    algorithms: ['RS256'],
+    jwksUri: server.url,
+    ...overrides,
+  };
 }
 
 describe.each(['RS256', 'PS256', 'ES256', 'EdDSA'])('a %s token from the JWKS', (alg) => {
@@ -46,7 +53,15 @@ describe.each(['RS256', 'PS256', 'ES256', 'EdDSA'])('a %s token from the JWKS', 
     );
     const exp = nowSeconds() + 120;
     const iat = nowSeconds() - 10;
-    const token = await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice', jti: 'tok-1', tid: 'acme', exp, iat });
+    const token = await signToken(key, {
+      iss: ISSUER,
+      aud: 'orders-api',
+      sub: 'alice',
+      jti: 'tok-1',
+      tid: 'acme',
+      exp,
+      iat,
+    });
     const outcome = await stage.verify(bearerRequest(token));
     expect(outcome).toEqual({
       kind: 'verified',
@@ -71,9 +86,15 @@ describe('claims checks', () => {
     server.jwks = jwksOf(key);
   });
 
-  async function outcomeOf(claims: Record<string, unknown>, providerOverrides: Record<string, unknown> = {}, header = {}) {
+  async function outcomeOf(
+    claims: Record<string, unknown>,
+    providerOverrides: Record<string, unknown> = {},
+    header = {},
+  ) {
     stage = await stageFor({ providers: [provider({ algorithms: ['ES256'], ...providerOverrides })] }, testDeps());
-    return stage.verify(bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice', ...claims }, header)));
+    return stage.verify(
+      bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice', ...claims }, header)),
+    );
   }
 
   it('accepts a token expired less than the clock skew ago', async () => {
@@ -81,13 +102,18 @@ describe('claims checks', () => {
   });
 
   it('rejects a token expired longer than the clock skew ago', async () => {
-    expect(await outcomeOf({ exp: nowSeconds() - 40 }, { clockSkewSeconds: 30 })).toMatchObject({ kind: 'rejected', failure: 'expired' });
+    expect(await outcomeOf({ exp: nowSeconds() - 40 }, { clockSkewSeconds: 30 })).toMatchObject({
+      kind: 'rejected',
+      failure: 'expired',
+    });
   });
 
   it('accepts nbf within the skew and rejects it beyond', async () => {
     expect((await outcomeOf({ nbf: nowSeconds() + 10 }, { clockSkewSeconds: 30 })).kind).toBe('verified');
     await stage?.close();
-    expect(await outcomeOf({ nbf: nowSeconds() + 60 }, { clockSkewSeconds: 30 })).toMatchObject({ failure: 'not_yet_valid' });
+    expect(await outcomeOf({ nbf: nowSeconds() + 60 }, { clockSkewSeconds: 30 })).toMatchObject({
+      failure: 'not_yet_valid',
+    });
   });
 
   it('rejects an iat in the future beyond the skew', async () => {
@@ -99,7 +125,9 @@ describe('claims checks', () => {
   });
 
   it('accepts any of the configured audiences, in a string or an array aud', async () => {
-    expect((await outcomeOf({ aud: ['other', 'billing'] }, { audiences: ['orders-api', 'billing'] })).kind).toBe('verified');
+    expect((await outcomeOf({ aud: ['other', 'billing'] }, { audiences: ['orders-api', 'billing'] })).kind).toBe(
+      'verified',
+    );
   });
 
   it('skips the audience check when no audiences are configured', async () => {
@@ -109,7 +137,10 @@ describe('claims checks', () => {
   it('checks typ when configured', async () => {
     expect((await outcomeOf({}, { typ: 'at+jwt' }, { typ: 'at+jwt' })).kind).toBe('verified');
     await stage?.close();
-    expect(await outcomeOf({}, { typ: 'at+jwt' }, { typ: 'JWT' })).toMatchObject({ kind: 'rejected', failure: 'claims' });
+    expect(await outcomeOf({}, { typ: 'at+jwt' }, { typ: 'JWT' })).toMatchObject({
+      kind: 'rejected',
+      failure: 'claims',
+    });
   });
 
   it('rejects a non-string sub', async () => {
@@ -120,7 +151,12 @@ describe('claims checks', () => {
     stage = await stageFor({ providers: [provider({ algorithms: ['ES256'] })] }, testDeps());
     const token = await signManually(
       key,
-      JSON.stringify({ alg: 'ES256', kid: 'k1', crit: ['urn:example:must-understand'], 'urn:example:must-understand': 1 }),
+      JSON.stringify({
+        alg: 'ES256',
+        kid: 'k1',
+        crit: ['urn:example:must-understand'],
+        'urn:example:must-understand': 1,
+      }),
       JSON.stringify({ iss: ISSUER, aud: 'orders-api', sub: 'alice', exp: nowSeconds() + 60 }),
     );
     expect(await stage.verify(bearerRequest(token))).toMatchObject({ kind: 'rejected', failure: 'malformed' });
@@ -146,7 +182,10 @@ describe('forwarded claims and metrics', () => {
   it('derives forwarded headers from verified claims only, whatever the client sent under those names', async () => {
     const key = await makeKey('RS256', 'k1');
     server.jwks = jwksOf(key);
-    stage = await stageFor({ providers: [provider({ forwardClaims: { 'X-User-Id': 'sub', 'x-tenant': 'tid' } })] }, testDeps());
+    stage = await stageFor(
+      { providers: [provider({ forwardClaims: { 'X-User-Id': 'sub', 'x-tenant': 'tid' } })] },
+      testDeps(),
+    );
     const token = await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice' });
     const outcome = await stage.verify(bearerRequest(token, { 'x-user-id': 'admin', 'x-tenant': 'victim' }));
     // tid is absent: x-tenant is not set here; the orchestrator removes it (forwardClaimHeaderNames).
@@ -231,12 +270,24 @@ describe('several providers', () => {
 
   it('picks the provider by iss and verifies with that provider\u2019s keys only', async () => {
     stage = await stageFor(twoProviders(), testDeps());
-    const corp = await stage.verify(bearerRequest(await signToken(corpKey, { iss: ISSUER, aud: 'orders-api', sub: 'alice' })));
-    const partner = await stage.verify(
-      request({ cookie: `partner_session=${await signToken(partnerKey, { iss: 'https://partner.example.com', sub: 'bob' })}` }),
+    const corp = await stage.verify(
+      bearerRequest(await signToken(corpKey, { iss: ISSUER, aud: 'orders-api', sub: 'alice' })),
     );
-    expect(corp).toMatchObject({ kind: 'verified', identity: { provider: 'corp', subject: 'alice' }, forwardHeaders: { 'x-user-id': 'alice' } });
-    expect(partner).toMatchObject({ kind: 'verified', identity: { provider: 'partner', subject: 'bob' }, forwardHeaders: { 'x-partner': 'bob' } });
+    const partner = await stage.verify(
+      request({
+        cookie: `partner_session=${await signToken(partnerKey, { iss: 'https://partner.example.com', sub: 'bob' })}`,
+      }),
+    );
+    expect(corp).toMatchObject({
+      kind: 'verified',
+      identity: { provider: 'corp', subject: 'alice' },
+      forwardHeaders: { 'x-user-id': 'alice' },
+    });
+    expect(partner).toMatchObject({
+      kind: 'verified',
+      identity: { provider: 'partner', subject: 'bob' },
+      forwardHeaders: { 'x-partner': 'bob' },
+    });
   });
 
   it('rejects a token whose iss matches no provider as unknown_issuer', async () => {
@@ -252,7 +303,9 @@ describe('several providers', () => {
 
   it('rejects a token without iss as unknown_issuer', async () => {
     stage = await stageFor(twoProviders(), testDeps());
-    expect(await stage.verify(bearerRequest(await signToken(corpKey, { aud: 'orders-api' })))).toMatchObject({ failure: 'unknown_issuer' });
+    expect(await stage.verify(bearerRequest(await signToken(corpKey, { aud: 'orders-api' })))).toMatchObject({
+      failure: 'unknown_issuer',
+    });
   });
 
   it('refuses a provider\u2019s token taken from a source that provider does not list', async () => {
@@ -280,7 +333,9 @@ describe('several providers', () => {
   it('rejects a malformed token in the first present source even when a later source holds a good one', async () => {
     stage = await stageFor(twoProviders(), testDeps());
     const partnerToken = await signToken(partnerKey, { iss: 'https://partner.example.com', sub: 'bob' });
-    const outcome = await stage.verify(request({ authorization: 'Bearer garbage', cookie: `partner_session=${partnerToken}` }));
+    const outcome = await stage.verify(
+      request({ authorization: 'Bearer garbage', cookie: `partner_session=${partnerToken}` }),
+    );
     expect(outcome).toMatchObject({ kind: 'rejected', failure: 'malformed' });
   });
 });
@@ -298,8 +353,13 @@ describe('jwksFile', () => {
     const key = await makeKey('EdDSA', 'file-1');
     const file = join(dir, 'jwks.json');
     await writeFile(file, JSON.stringify(jwksOf(key)));
-    stage = await stageFor({ providers: [provider({ jwksUri: undefined, jwksFile: relative(process.cwd(), file), algorithms: ['EdDSA'] })] }, testDeps());
-    const outcome = await stage.verify(bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'carol' })));
+    stage = await stageFor(
+      { providers: [provider({ jwksUri: undefined, jwksFile: relative(process.cwd(), file), algorithms: ['EdDSA'] })] },
+      testDeps(),
+    );
+    const outcome = await stage.verify(
+      bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'carol' })),
+    );
     expect(outcome).toMatchObject({ kind: 'verified', identity: { subject: 'carol' } });
     expect(stage.jwksStatus()['corp']).toMatchObject({ origin: 'file', keys: 1 });
   });
@@ -316,7 +376,9 @@ describe('jwksFile', () => {
   it('fails start-up when the file is not a key set', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(file, '{"kty":"RSA"}');
-    await expect(stageFor({ providers: [provider({ jwksUri: undefined, jwksFile: file })] }, testDeps())).rejects.toMatchObject({
+    await expect(
+      stageFor({ providers: [provider({ jwksUri: undefined, jwksFile: file })] }, testDeps()),
+    ).rejects.toMatchObject({
       code: 'JWKS_INVALID',
     });
   });
@@ -324,7 +386,9 @@ describe('jwksFile', () => {
 
 describe('configuration', () => {
   it('refuses HMAC algorithms, which a JWKS cannot serve', async () => {
-    await expect(stageFor({ providers: [provider({ algorithms: ['RS256', 'HS256'] })] }, testDeps())).rejects.toThrow(ProviderConfigError);
+    await expect(stageFor({ providers: [provider({ algorithms: ['RS256', 'HS256'] })] }, testDeps())).rejects.toThrow(
+      ProviderConfigError,
+    );
   });
 });
 
@@ -373,7 +437,9 @@ describe('verified-token cache', () => {
 
   it('freezes the shared outcome so a consumer cannot change the cached identity', async () => {
     stage = await stageFor({ providers: [provider()] }, testDeps());
-    const outcome = await stage.verify(bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice', roles: ['a'] })));
+    const outcome = await stage.verify(
+      bearerRequest(await signToken(key, { iss: ISSUER, aud: 'orders-api', sub: 'alice', roles: ['a'] })),
+    );
     if (outcome.kind !== 'verified') throw new Error(`expected verified, got ${outcome.kind}`);
     expect(Object.isFrozen(outcome.identity.claims)).toBe(true);
     expect(Object.isFrozen(outcome.identity.claims['roles'])).toBe(true);

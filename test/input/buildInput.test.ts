@@ -17,7 +17,9 @@ const attributes: DecodedAttributes = {
     },
   },
   metadataContext: {
-    filterMetadata: { 'envoy.filters.http.jwt_authn': { fields: { sub: { stringValue: 'alice' }, n: { numberValue: 2 } } } },
+    filterMetadata: {
+      'envoy.filters.http.jwt_authn': { fields: { sub: { stringValue: 'alice' }, n: { numberValue: 2 } } },
+    },
   },
 };
 
@@ -81,7 +83,7 @@ describe('timestampToJson', () => {
     expect(timestampToJson({ seconds: '0', nanos: 1000 })).toBe('1970-01-01T00:00:00.000001Z');
     expect(timestampToJson({ seconds: '0', nanos: 1 })).toBe('1970-01-01T00:00:00.000000001Z');
   });
-  it('covers protojson\'s whole range and gives null outside it instead of throwing', () => {
+  it("covers protojson's whole range and gives null outside it instead of throwing", () => {
     expect(timestampToJson({ seconds: '-62135596800' })).toBe('0001-01-01T00:00:00Z');
     expect(timestampToJson({ seconds: '253402300799', nanos: 999999999 })).toBe('9999-12-31T23:59:59.999999999Z');
     expect(timestampToJson({ seconds: '253402300800' })).toBeNull();
@@ -110,13 +112,22 @@ describe('buildPolicyInput refusals and bounds', () => {
   });
   it('refuses a path with a malformed escape', () => {
     const bad: DecodedAttributes = { request: { http: { method: 'GET', path: '/a%zz' } } };
-    expect(buildPolicyInput(bad, toRequestView(bad), null)).toEqual({ kind: 'invalid', detail: 'path: malformed percent-escape' });
+    expect(buildPolicyInput(bad, toRequestView(bad), null)).toEqual({
+      kind: 'invalid',
+      detail: 'path: malformed percent-escape',
+    });
   });
   it('reads headers named after Object.prototype members as ordinary headers', () => {
     const view = toRequestView({
       request: {
         http: {
-          headerMap: { headers: [{ key: 'constructor', value: 'a' }, { key: 'toString', value: 'b' }, { key: 'constructor', value: 'c' }] },
+          headerMap: {
+            headers: [
+              { key: 'constructor', value: 'a' },
+              { key: 'toString', value: 'b' },
+              { key: 'constructor', value: 'c' },
+            ],
+          },
         },
       },
     });

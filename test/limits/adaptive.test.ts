@@ -10,7 +10,9 @@ import { createTestIssuer, type TestIssuer } from '../helpers/tokens.js';
 const ALLOW_ALL = 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n';
 const status = (res: CheckResponse) => res.deniedResponse?.status?.code ?? 200;
 const header = (res: CheckResponse, name: string) =>
-  [...(res.deniedResponse?.headers ?? []), ...(res.okResponse?.responseHeadersToAdd ?? [])].find((h) => h.header.key === name)?.header.value;
+  [...(res.deniedResponse?.headers ?? []), ...(res.okResponse?.responseHeadersToAdd ?? [])].find(
+    (h) => h.header.key === name,
+  )?.header.value;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function metric(sidecar: TestSidecar, pattern: RegExp): Promise<number> {
@@ -55,11 +57,45 @@ describe.each(['redis', 'memory'] as const)('adaptive protection, %s store', (st
       jwt: { required: false, providers: [issuer.provider(jwksFile)] },
       authFailures: { key: ['source.address'], limit: 3, periodSeconds: 60, blockSeconds: 2 },
       rateLimits: [
-        { name: 'blocking', key: ['header.x-client'], limit: 2, periodSeconds: 2, penalty: { seconds: 3, block: true }, when: { pathPrefix: '/block' } },
-        { name: 'halving', key: ['header.x-client'], limit: 4, periodSeconds: 3600, penalty: { seconds: 3600, limitFactor: 0.5 }, when: { pathPrefix: '/halve' } },
-        { name: 'tiered', key: ['jwt.sub'], limit: 1, periodSeconds: 3600, limitFrom: { claim: 'plan', tiers: { pro: 3 } }, when: { pathPrefix: '/tier' } },
-        { name: 'per-client', key: ['header.x-client'], limit: 2, periodSeconds: 3600, when: { pathPrefix: '/override' } },
-        { name: 'trial', key: ['header.x-client'], limit: 1, periodSeconds: 3600, shadow: true, when: { pathPrefix: '/shadow' } },
+        {
+          name: 'blocking',
+          key: ['header.x-client'],
+          limit: 2,
+          periodSeconds: 2,
+          penalty: { seconds: 3, block: true },
+          when: { pathPrefix: '/block' },
+        },
+        {
+          name: 'halving',
+          key: ['header.x-client'],
+          limit: 4,
+          periodSeconds: 3600,
+          penalty: { seconds: 3600, limitFactor: 0.5 },
+          when: { pathPrefix: '/halve' },
+        },
+        {
+          name: 'tiered',
+          key: ['jwt.sub'],
+          limit: 1,
+          periodSeconds: 3600,
+          limitFrom: { claim: 'plan', tiers: { pro: 3 } },
+          when: { pathPrefix: '/tier' },
+        },
+        {
+          name: 'per-client',
+          key: ['header.x-client'],
+          limit: 2,
+          periodSeconds: 3600,
+          when: { pathPrefix: '/override' },
+        },
+        {
+          name: 'trial',
+          key: ['header.x-client'],
+          limit: 1,
+          periodSeconds: 3600,
+          shadow: true,
+          when: { pathPrefix: '/shadow' },
+        },
       ],
     };
     const files = { 'policies/authz.rego': ALLOW_ALL };
@@ -112,10 +148,14 @@ describe.each(['redis', 'memory'] as const)('adaptive protection, %s store', (st
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(status(await get(i % 2 ? a : b, '/override', { 'x-client': client })));
     expect(answers).toEqual([200, 200, 200, 200, 429]);
-    const listed = (await (await adminCall(b, 'GET')).json()) as { overrides: Array<{ rule: string; key: string[]; limit: number }> };
+    const listed = (await (await adminCall(b, 'GET')).json()) as {
+      overrides: Array<{ rule: string; key: string[]; limit: number }>;
+    };
     expect(listed.overrides).toContainEqual({ rule: 'per-client', key: [client], limit: 4 });
     expect((await adminCall(b, 'DELETE', { rule: 'per-client', key: [client] })).status).toBe(200);
-    expect(header(await get(a, '/override', { 'x-client': client }), 'ratelimit-policy')).toBe('"per-client";q=2;w=3600');
+    expect(header(await get(a, '/override', { 'x-client': client }), 'ratelimit-policy')).toBe(
+      '"per-client";q=2;w=3600',
+    );
     expect((await adminCall(b, 'DELETE', { rule: 'per-client', key: [client] })).status).toBe(404);
   });
 
@@ -150,13 +190,17 @@ describe.each(['redis', 'memory'] as const)('adaptive protection, %s store', (st
     const forged = { authorization: `Bearer ${(await issuer.sign({ sub: 'x' })).slice(0, -4)}AAAA` };
     for (let i = 0; i < 4; i++) expect(status(await get(i % 2 ? a : b, '/', forged, source))).toBe(401);
     await until(async () => status(await get(b, '/', {}, source)) === 429);
-    const verificationsBefore = await metric(a, /^portcullis_jwt_verifications_total/) + (b === a ? 0 : await metric(b, /^portcullis_jwt_verifications_total/));
+    const verificationsBefore =
+      (await metric(a, /^portcullis_jwt_verifications_total/)) +
+      (b === a ? 0 : await metric(b, /^portcullis_jwt_verifications_total/));
     const valid = { authorization: `Bearer ${await issuer.sign({ sub: 'legit' })}` };
     const blocked = await get(a, '/', valid, source);
     expect(status(blocked)).toBe(429);
     expect(Number(header(blocked, 'retry-after'))).toBeGreaterThanOrEqual(1);
     for (let i = 0; i < 5; i++) expect(status(await get(b, '/', forged, source))).toBe(429);
-    const verificationsAfter = await metric(a, /^portcullis_jwt_verifications_total/) + (b === a ? 0 : await metric(b, /^portcullis_jwt_verifications_total/));
+    const verificationsAfter =
+      (await metric(a, /^portcullis_jwt_verifications_total/)) +
+      (b === a ? 0 : await metric(b, /^portcullis_jwt_verifications_total/));
     expect(verificationsAfter).toBe(verificationsBefore);
     expect(await metric(a, /^portcullis_auth_failures_blocked_total/)).toBeGreaterThanOrEqual(1);
     // another source is not affected, and the block ends

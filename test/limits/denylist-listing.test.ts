@@ -11,7 +11,10 @@ describe('denylist listing on a 3-master Redis Cluster', () => {
   let store: RedisStore;
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    store = await createRedisStore({ keyPrefix: 'dl:', commandTimeoutMs: 1000, onError: 'deny', cluster: cluster.urls }, silentLogger);
+    store = await createRedisStore(
+      { keyPrefix: 'dl:', commandTimeoutMs: 1000, onError: 'deny', cluster: cluster.urls },
+      silentLogger,
+    );
   });
   afterAll(async () => {
     await store?.close();
@@ -22,7 +25,9 @@ describe('denylist listing on a 3-master Redis Cluster', () => {
     const exp = nowSeconds() + 600;
     const ids = Array.from({ length: 30 }, (_, i) => `jti-${i}`);
     // 30 keys spread over 16384 slots: the test is only meaningful when they land on more than one master.
-    expect(new Set(ids.map((id) => Math.floor(clusterSlotOf(denyTokenIdKey('dl:', id)) / 5462))).size).toBeGreaterThan(1);
+    expect(new Set(ids.map((id) => Math.floor(clusterSlotOf(denyTokenIdKey('dl:', id)) / 5462))).size).toBeGreaterThan(
+      1,
+    );
     for (const id of ids) await store.revokeTokenId(id, exp);
     await store.revokeSubject('sam', exp - 1000);
     const listed = await store.listDenylist();

@@ -2,12 +2,35 @@ import { describe, expect, it } from 'vitest';
 import { allowedHeaders, limitedHeaders } from '../../src/limits/headers.js';
 import type { LimitResult } from '../../src/limits/types.js';
 
-const perUser: LimitResult = { rule: 'per-user', allowed: false, limit: 100, periodSeconds: 60, remaining: 0, resetSeconds: 17, retryAfterSeconds: 3, shadow: false, penalty: null };
-const perIp: LimitResult = { rule: 'per-ip', allowed: true, limit: 1000, periodSeconds: 60, remaining: 998, resetSeconds: 1, retryAfterSeconds: 0, shadow: false, penalty: null };
+const perUser: LimitResult = {
+  rule: 'per-user',
+  allowed: false,
+  limit: 100,
+  periodSeconds: 60,
+  remaining: 0,
+  resetSeconds: 17,
+  retryAfterSeconds: 3,
+  shadow: false,
+  penalty: null,
+};
+const perIp: LimitResult = {
+  rule: 'per-ip',
+  allowed: true,
+  limit: 1000,
+  periodSeconds: 60,
+  remaining: 998,
+  resetSeconds: 1,
+  retryAfterSeconds: 0,
+  shadow: false,
+  penalty: null,
+};
 
 describe('rate-limit headers', () => {
   it('formats ratelimit-policy and ratelimit as the README shows', () => {
-    expect(allowedHeaders([perUser])).toEqual({ 'ratelimit-policy': '"per-user";q=100;w=60', ratelimit: '"per-user";r=0;t=17' });
+    expect(allowedHeaders([perUser])).toEqual({
+      'ratelimit-policy': '"per-user";q=100;w=60',
+      ratelimit: '"per-user";r=0;t=17',
+    });
   });
 
   it('lists every matching rule as one structured-field list', () => {

@@ -36,11 +36,15 @@ describe('rate-limit keys', () => {
   });
 
   it('share one slot for every rule keyed by the same value', () => {
-    expect(clusterSlotOf(rateLimitKey('p:', 'per-minute', 'alice'))).toBe(clusterSlotOf(rateLimitKey('p:', 'per-hour', 'alice')));
+    expect(clusterSlotOf(rateLimitKey('p:', 'per-minute', 'alice'))).toBe(
+      clusterSlotOf(rateLimitKey('p:', 'per-hour', 'alice')),
+    );
   });
 
-  it('spread a tenant\'s many key values over many slots', () => {
-    const slots = new Set(Array.from({ length: 200 }, (_, i) => clusterSlotOf(rateLimitKey('p:', 'per-user', `tenant-a:user-${i}`))));
+  it("spread a tenant's many key values over many slots", () => {
+    const slots = new Set(
+      Array.from({ length: 200 }, (_, i) => clusterSlotOf(rateLimitKey('p:', 'per-user', `tenant-a:user-${i}`))),
+    );
     expect(slots.size).toBeGreaterThan(190);
   });
 
@@ -53,10 +57,23 @@ describe('rate-limit keys', () => {
 
 describe('cluster slot computation', () => {
   it('agrees with redis CLUSTER KEYSLOT', async () => {
-    const server = await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] });
+    const server = await startRedisServer({
+      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+    });
     try {
-      const keys = ['foo', '123456789', '{user1000}.following', 'a{}b', 'x{y}{z}', '{}{y}', 'naïve', 'p:rl:{abc}:rule', '{'];
-      for (const key of keys) expect(clusterSlotOf(key), key).toBe(Number(await redisCli(server.port, 'cluster', 'keyslot', key)));
+      const keys = [
+        'foo',
+        '123456789',
+        '{user1000}.following',
+        'a{}b',
+        'x{y}{z}',
+        '{}{y}',
+        'naïve',
+        'p:rl:{abc}:rule',
+        '{',
+      ];
+      for (const key of keys)
+        expect(clusterSlotOf(key), key).toBe(Number(await redisCli(server.port, 'cluster', 'keyslot', key)));
     } finally {
       await server.dispose();
     }

@@ -4,12 +4,21 @@ import type { HttpRequestView } from '../../src/input/types.js';
 import { rule } from './fixtures.js';
 
 function request(overrides: Partial<HttpRequestView> = {}): HttpRequestView {
-  return { method: 'GET', path: '/api/orders?page=2', headers: { 'x-tenant': 'acme' }, sourceAddress: '10.0.0.7', ...overrides };
+  return {
+    method: 'GET',
+    path: '/api/orders?page=2',
+    headers: { 'x-tenant': 'acme' },
+    sourceAddress: '10.0.0.7',
+    ...overrides,
+  };
 }
 
 describe('matchLimits', () => {
   it('resolves every key part from the request and the claims', () => {
-    const r = rule({ limit: 1, key: ['jwt.sub', 'header.X-Tenant', 'source.address', 'request.method', 'request.path'] });
+    const r = rule({
+      limit: 1,
+      key: ['jwt.sub', 'header.X-Tenant', 'source.address', 'request.method', 'request.path'],
+    });
     const [matched] = matchLimits(compileRules([r]), request(), { sub: 'alice' });
     expect(JSON.parse(matched!.keyValue)).toEqual(['alice', 'acme', '10.0.0.7', 'GET', '/api/orders']);
   });

@@ -10,7 +10,10 @@ describe('portcullis override', () => {
   beforeAll(async () => {
     sidecar = await startTestSidecar({
       files: { 'policies/authz.rego': ALLOW_ALL },
-      config: { admin: { token: 'adm' }, rateLimits: [{ name: 'per-pair', key: ['header.x-a', 'header.x-b'], limit: 5, periodSeconds: 60 }] },
+      config: {
+        admin: { token: 'adm' },
+        rateLimits: [{ name: 'per-pair', key: ['header.x-a', 'header.x-b'], limit: 5, periodSeconds: 60 }],
+      },
     });
   });
   afterAll(async () => {

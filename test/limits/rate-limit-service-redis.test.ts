@@ -76,7 +76,11 @@ describe('rate limit service on a shared redis-server', () => {
   it('makes one round trip per call, however many descriptors it holds', async () => {
     const before = await commandCalls(admin, 'evalsha');
     for (let i = 0; i < 10; i++) {
-      await clientA.shouldRateLimit('api', [descriptor(['tenant', `t-${i}`]), descriptor(['client', `c-${i}`]), descriptor(['tenant', `u-${i}`])]);
+      await clientA.shouldRateLimit('api', [
+        descriptor(['tenant', `t-${i}`]),
+        descriptor(['client', `c-${i}`]),
+        descriptor(['tenant', `u-${i}`]),
+      ]);
     }
     expect((await commandCalls(admin, 'evalsha')) - before).toBe(10);
   });
@@ -85,17 +89,24 @@ describe('rate limit service on a shared redis-server', () => {
     await redis.stop();
     try {
       const started = Date.now();
-      const denied = await clientA.shouldRateLimit('api', [descriptor(['tenant', 'down']), descriptor(['client', 'down'])]);
+      const denied = await clientA.shouldRateLimit('api', [
+        descriptor(['tenant', 'down']),
+        descriptor(['client', 'down']),
+      ]);
       expect(denied.overallCode).toBe('OVER_LIMIT');
       expect(denied.statuses.map((s) => s.code)).toEqual(['OVER_LIMIT', 'OVER_LIMIT']);
       const allowed = await clientOpen.shouldRateLimit('api', [descriptor(['tenant', 'down'])]);
       expect(allowed.overallCode).toBe('OK');
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(await (await fetch(`${a.adminUrl}/metrics`)).text()).toMatch(/portcullis_ratelimit_service_decisions_total\{domain="api",result="error"\} [1-9]/);
+      expect(await (await fetch(`${a.adminUrl}/metrics`)).text()).toMatch(
+        /portcullis_ratelimit_service_decisions_total\{domain="api",result="error"\} [1-9]/,
+      );
     } finally {
       await redis.start();
     }
-    await until(async () => (await clientA.shouldRateLimit('api', [descriptor(['tenant', 'back'])])).overallCode === 'OK');
+    await until(
+      async () => (await clientA.shouldRateLimit('api', [descriptor(['tenant', 'back'])])).overallCode === 'OK',
+    );
   });
 
   it('with Redis hung (SIGSTOP) answers per onError once redis.commandTimeoutMs has passed', async () => {
@@ -113,7 +124,9 @@ describe('rate limit service on a shared redis-server', () => {
       redis.resume();
     }
     // what Redis ran late spent nothing: the full budget is there
-    await until(async () => (await clientA.shouldRateLimit('api', [descriptor(['tenant', 'hung-after'])])).overallCode === 'OK');
+    await until(
+      async () => (await clientA.shouldRateLimit('api', [descriptor(['tenant', 'hung-after'])])).overallCode === 'OK',
+    );
     const fresh = await clientA.shouldRateLimit('api', [descriptor(['tenant', 'hung'])]);
     expect(fresh.statuses[0]!.limitRemaining).toBe(29);
   });
@@ -124,12 +137,17 @@ describe('rate limit service on a shared redis-server', () => {
       config: { redis: { url: redis.url, keyPrefix: 'reload:' }, rateLimitService: { config: ['ratelimit/api.yaml'] } },
     });
     const client = createRlsClient(sidecar.sidecar.grpcPort);
-    const limitNow = async () => (await client.shouldRateLimit('api', [descriptor(['tenant', `r-${Math.random()}`])])).statuses[0]!.currentLimit?.requestsPerUnit;
+    const limitNow = async () =>
+      (await client.shouldRateLimit('api', [descriptor(['tenant', `r-${Math.random()}`])])).statuses[0]!.currentLimit
+        ?.requestsPerUnit;
     try {
       expect(await limitNow()).toBe(5);
       sidecar.write('ratelimit/api.yaml', RULES(7));
       await until(async () => (await limitNow()) === 7);
-      sidecar.write('ratelimit/api.yaml', 'domain: api\ndescriptors:\n  - key: tenant\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n');
+      sidecar.write(
+        'ratelimit/api.yaml',
+        'domain: api\ndescriptors:\n  - key: tenant\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n',
+      );
       await until(async () => sidecar.logs.some((l) => String(l['msg']).includes('keeping the last good rules')));
       expect(await limitNow()).toBe(7);
     } finally {

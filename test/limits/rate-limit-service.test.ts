@@ -78,7 +78,8 @@ describe.each(['memory', 'redis'] as const)('rate limit service, %s store', (sto
   it('counts a key-only descriptor per value and answers each status as ratelimit does', async () => {
     const address = fresh('10.0.0');
     const answers = [];
-    for (let i = 0; i < 4; i++) answers.push(await client.shouldRateLimit('edge', [descriptor(['remote_address', address])]));
+    for (let i = 0; i < 4; i++)
+      answers.push(await client.shouldRateLimit('edge', [descriptor(['remote_address', address])]));
     expect(answers.map((a) => a.overallCode)).toEqual(['OK', 'OK', 'OK', 'OVER_LIMIT']);
     expect(answers.map((a) => a.statuses[0]!.limitRemaining)).toEqual([2, 1, 0, 0]);
     expect(answers[0]!.statuses[0]).toMatchObject({
@@ -89,7 +90,9 @@ describe.each(['memory', 'redis'] as const)('rate limit service, %s store', (sto
     expect(Number(answers[0]!.statuses[0]!.durationUntilReset!.seconds)).toBe(20);
     expect(answers[3]!.statuses[0]!.code).toBe('OVER_LIMIT');
     // another value has its own budget
-    expect((await client.shouldRateLimit('edge', [descriptor(['remote_address', fresh('10.0.1')])])).overallCode).toBe('OK');
+    expect((await client.shouldRateLimit('edge', [descriptor(['remote_address', fresh('10.0.1')])])).overallCode).toBe(
+      'OK',
+    );
   });
 
   it('answers OVER_LIMIT for requests_per_unit 0, every time', async () => {
@@ -130,7 +133,9 @@ describe.each(['memory', 'redis'] as const)('rate limit service, %s store', (sto
     expect(answers.map((a) => a.overallCode)).toEqual(['OK', 'OK', 'OK']);
     expect(answers.map((a) => a.statuses[0]!.code)).toEqual(['OK', 'OK', 'OK']);
     expect(answers[2]!.statuses[0]!.limitRemaining).toBe(0);
-    expect(await metricsOf(sidecar)).toMatch(/portcullis_ratelimit_service_decisions_total\{domain="edge",result="shadow_over_limit"\} 2/);
+    expect(await metricsOf(sidecar)).toMatch(
+      /portcullis_ratelimit_service_decisions_total\{domain="edge",result="shadow_over_limit"\} 2/,
+    );
   });
 
   it('drops a limit another matched descriptor replaces, and leaves its budget untouched', async () => {
@@ -164,15 +169,23 @@ describe.each(['memory', 'redis'] as const)('rate limit service, %s store', (sto
 
   it('refuses a call as a whole: an over-limit descriptor spends no other descriptor of the call', async () => {
     const address = fresh('10.0.2');
-    const answer = await client.shouldRateLimit('edge', [descriptor(['remote_address', address]), descriptor(['remote_address', '50.0.0.5'])]);
+    const answer = await client.shouldRateLimit('edge', [
+      descriptor(['remote_address', address]),
+      descriptor(['remote_address', '50.0.0.5']),
+    ]);
     expect(answer.overallCode).toBe('OVER_LIMIT');
     expect(answer.statuses.map((s) => s.code)).toEqual(['OK', 'OVER_LIMIT']);
-    expect((await client.shouldRateLimit('edge', [descriptor(['remote_address', address])])).statuses[0]!.limitRemaining).toBe(2);
+    expect(
+      (await client.shouldRateLimit('edge', [descriptor(['remote_address', address])])).statuses[0]!.limitRemaining,
+    ).toBe(2);
   });
 
   it('matches a value ending in * as a prefix', async () => {
     const codes = [];
-    for (const path of ['/api/orders', '/api/users']) codes.push((await client.shouldRateLimit('edge', [descriptor(['path', path])])).statuses[0]!.currentLimit?.requestsPerUnit);
+    for (const path of ['/api/orders', '/api/users'])
+      codes.push(
+        (await client.shouldRateLimit('edge', [descriptor(['path', path])])).statuses[0]!.currentLimit?.requestsPerUnit,
+      );
     expect(codes).toEqual([1, 1]);
   });
 
@@ -207,18 +220,29 @@ describe.each(['memory', 'redis'] as const)('rate limit service, %s store', (sto
 describe('rate limit service: headers setting', () => {
   it('sends draft-03 x-ratelimit-* headers with headers: draft03, and none with none', async () => {
     const files = { 'policies/authz.rego': ALLOW_ALL, 'ratelimit/edge.yaml': EDGE_RULES };
-    const draft = await startTestSidecar({ files, config: { rateLimitService: { config: ['ratelimit/edge.yaml'], headers: 'draft03' } } });
-    const none = await startTestSidecar({ files, config: { rateLimitService: { config: ['ratelimit/edge.yaml'], headers: 'none' } } });
+    const draft = await startTestSidecar({
+      files,
+      config: { rateLimitService: { config: ['ratelimit/edge.yaml'], headers: 'draft03' } },
+    });
+    const none = await startTestSidecar({
+      files,
+      config: { rateLimitService: { config: ['ratelimit/edge.yaml'], headers: 'none' } },
+    });
     const draftClient = createRlsClient(draft.sidecar.grpcPort);
     const noneClient = createRlsClient(none.sidecar.grpcPort);
     try {
-      const answer = await draftClient.shouldRateLimit('edge', [descriptor(['remote_address', 'a']), descriptor(['cost', 'b'])]);
+      const answer = await draftClient.shouldRateLimit('edge', [
+        descriptor(['remote_address', 'a']),
+        descriptor(['cost', 'b']),
+      ]);
       expect(Object.fromEntries(answer.responseHeadersToAdd.map((h) => [h.key, h.value]))).toEqual({
         'x-ratelimit-limit': '3, 3;w=60;name="edge.remote_address", 10;w=60;name="edge.cost"',
         'x-ratelimit-remaining': '2',
         'x-ratelimit-reset': '20',
       });
-      expect((await noneClient.shouldRateLimit('edge', [descriptor(['remote_address', 'a'])])).responseHeadersToAdd).toEqual([]);
+      expect(
+        (await noneClient.shouldRateLimit('edge', [descriptor(['remote_address', 'a'])])).responseHeadersToAdd,
+      ).toEqual([]);
     } finally {
       draftClient.close();
       noneClient.close();

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { clusterSlotOf } from '../../src/limits/keys.js';
-import { buildCheckCalls, CheckDeadlineError, CheckReplyError, combineCheckReplies, refundCalls } from '../../src/limits/redis-check.js';
+import {
+  buildCheckCalls,
+  CheckDeadlineError,
+  CheckReplyError,
+  combineCheckReplies,
+  refundCalls,
+} from '../../src/limits/redis-check.js';
 import { limitRequest, rule } from './fixtures.js';
 
 const token = { jti: 'j1', subject: 'alice', issuedAt: 1700000000 };
 
 describe('buildCheckCalls', () => {
   it('puts the denylist and every rate-limit key of a check in one call outside Cluster', () => {
-    const limits = [limitRequest(rule({ limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ limit: 9 }), '10.0.0.1')];
+    const limits = [
+      limitRequest(rule({ limit: 5, periodSeconds: 60 }), 'alice'),
+      limitRequest(rule({ limit: 9 }), '10.0.0.1'),
+    ];
     const calls = buildCheckCalls('p:', token, limits, false, 1700000000123);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.keys.slice(0, 2)).toEqual(['p:deny:jti:j1', 'p:deny:sub:alice']);
@@ -15,12 +24,33 @@ describe('buildCheckCalls', () => {
     expect(calls[0]!.keys.slice(2, 5).map((k) => k.split(':')[1])).toEqual(['rl', 'ovr', 'pen']);
     expect(new Set(calls[0]!.keys.slice(2, 5).map(clusterSlotOf)).size).toBe(1);
     // per rule: limit, period, cost, shadow, penalty ms, penalty factor
-    expect(calls[0]!.args).toEqual(['1', '1', '1700000000', '1700000000123', '5', '60', '1', '0', '0', '1', '9', '3600', '1', '0', '0', '1']);
+    expect(calls[0]!.args).toEqual([
+      '1',
+      '1',
+      '1700000000',
+      '1700000000123',
+      '5',
+      '60',
+      '1',
+      '0',
+      '0',
+      '1',
+      '9',
+      '3600',
+      '1',
+      '0',
+      '0',
+      '1',
+    ]);
     expect(calls[0]!.limitIndexes).toEqual([0, 1]);
   });
 
   it('in Cluster, sends one call per slot, each holding only keys of that slot', () => {
-    const limits = [limitRequest(rule({ limit: 5 }), 'alice'), limitRequest(rule({ limit: 6 }), 'alice'), limitRequest(rule({ limit: 7 }), 'bob')];
+    const limits = [
+      limitRequest(rule({ limit: 5 }), 'alice'),
+      limitRequest(rule({ limit: 6 }), 'alice'),
+      limitRequest(rule({ limit: 7 }), 'bob'),
+    ];
     const calls = buildCheckCalls('p:', token, limits, true, 1);
     for (const call of calls) expect(new Set(call.keys.map(clusterSlotOf)).size).toBe(1);
     expect(calls.flatMap((c) => c.limitIndexes).sort()).toEqual([0, 1, 2]);
@@ -29,40 +59,72 @@ describe('buildCheckCalls', () => {
   });
 
   it('sends an empty iat when the token has none, and no call at all for nothing to look up', () => {
-    expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false, 7)[0]!.args).toEqual(['0', '1', '', '7']);
+    expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false, 7)[0]!.args).toEqual([
+      '0',
+      '1',
+      '',
+      '7',
+    ]);
     expect(buildCheckCalls('p:', null, [], false, 7)).toEqual([]);
   });
 });
 
 describe('combineCheckReplies', () => {
-  const limits = [limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 })), limitRequest(rule({ name: 'b', limit: 2, periodSeconds: 10 }))];
+  const limits = [
+    limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 })),
+    limitRequest(rule({ name: 'b', limit: 2, periodSeconds: 10 })),
+  ];
 
   it('maps per-key replies back to their rules in request order', () => {
-    const calls = [{ keys: [], args: [], limitIndexes: [1] }, { keys: [], args: [], limitIndexes: [0] }];
-    const result = combineCheckReplies(calls, [[0, 0, 0, 10, 5, 2, 0], [0, 1, 4, 12, 0, 5, 2]], limits);
+    const calls = [
+      { keys: [], args: [], limitIndexes: [1] },
+      { keys: [], args: [], limitIndexes: [0] },
+    ];
+    const result = combineCheckReplies(
+      calls,
+      [
+        [0, 0, 0, 10, 5, 2, 0],
+        [0, 1, 4, 12, 0, 5, 2],
+      ],
+      limits,
+    );
     expect(result.revoked).toBeNull();
-    expect(result.limits.map((l) => [l.rule, l.allowed, l.remaining, l.penalty])).toEqual([['a', true, 4, 'started'], ['b', false, 0, null]]);
+    expect(result.limits.map((l) => [l.rule, l.allowed, l.remaining, l.penalty])).toEqual([
+      ['a', true, 4, 'started'],
+      ['b', false, 0, null],
+    ]);
   });
 
   it('reports a revocation from any call, jti before subject', () => {
-    const calls = [{ keys: [], args: [], limitIndexes: [] }, { keys: [], args: [], limitIndexes: [] }];
+    const calls = [
+      { keys: [], args: [], limitIndexes: [] },
+      { keys: [], args: [], limitIndexes: [] },
+    ];
     expect(combineCheckReplies(calls, [[2], [1]], [])).toEqual({ revoked: 'jti', limits: [] });
     expect(combineCheckReplies(calls, [[2], [0]], [])).toEqual({ revoked: 'subject', limits: [] });
   });
 
   it('fails the whole check when any call ran past its deadline (nothing to report from it)', () => {
-    const calls = [{ keys: [], args: [], limitIndexes: [0] }, { keys: [], args: [], limitIndexes: [1] }];
+    const calls = [
+      { keys: [], args: [], limitIndexes: [0] },
+      { keys: [], args: [], limitIndexes: [1] },
+    ];
     expect(() => combineCheckReplies(calls, [[0, 1, 4, 12, 0, 5, 0], [3]], limits)).toThrow(CheckDeadlineError);
   });
 
   it('refuses a reply that does not follow the script protocol', () => {
-    expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [0] }], [[0, 1]], limits)).toThrow(CheckReplyError);
+    expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [0] }], [[0, 1]], limits)).toThrow(
+      CheckReplyError,
+    );
     expect(() => combineCheckReplies([{ keys: [], args: [], limitIndexes: [] }], ['OK'], [])).toThrow(CheckReplyError);
   });
 });
 
 describe('refundCalls', () => {
-  const limits = [limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 }), 'alice'), limitRequest(rule({ name: 'b', limit: 1, periodSeconds: 60 }), 'ip')];
+  const limits = [
+    limitRequest(rule({ name: 'a', limit: 5, periodSeconds: 60 }), 'alice'),
+    limitRequest(rule({ name: 'b', limit: 1, periodSeconds: 60 }), 'ip'),
+  ];
   const calls = buildCheckCalls('p:', { jti: 'j', subject: null, issuedAt: null }, limits, true, 1);
   const indexOf = (limitIndex: number) => calls.findIndex((c) => c.limitIndexes.includes(limitIndex));
 

@@ -7,7 +7,16 @@ import { createLimitsStage } from '../../src/limits/index.js';
 import { buildCheckCalls } from '../../src/limits/redis-check.js';
 import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.js';
 import { startRedisCluster, startRedisSentinel, type RedisCluster, type RedisSentinel } from '../helpers/redis.js';
-import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, settlesWithin, silentLogger, unique } from './fixtures.js';
+import {
+  limitRequest,
+  nowSeconds,
+  parseConfig,
+  recordingDeps,
+  rule,
+  settlesWithin,
+  silentLogger,
+  unique,
+} from './fixtures.js';
 
 const request: HttpRequestView = { method: 'GET', path: '/', headers: {}, sourceAddress: '192.0.2.1' };
 
@@ -36,7 +45,10 @@ describe('redis cluster', () => {
     cluster = await startRedisCluster();
     // the outage test stops a node under these clients; their reconnect errors are expected
     admins = cluster.nodes.map((n) => new Redis(n.url).on('error', () => undefined));
-    store = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' }, silentLogger);
+    store = await createRedisStore(
+      { cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' },
+      silentLogger,
+    );
   });
   afterAll(async () => {
     await store.close();
@@ -62,13 +74,18 @@ describe('redis cluster', () => {
   });
 
   it('enforces one exact budget across two sidecars whose checks touch several slots', async () => {
-    const other = await createRedisStore({ cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' }, silentLogger);
+    const other = await createRedisStore(
+      { cluster: cluster.urls, keyPrefix: 'portcullis:', commandTimeoutMs: 1000, onError: 'deny' },
+      silentLogger,
+    );
     try {
       const perUser = rule({ limit: 15 });
       const value = unique('user');
       const results = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          (i % 2 === 0 ? store : other).check({ jti: unique('jti'), subject: value, issuedAt: nowSeconds() }, [limitRequest(perUser, value)]),
+          (i % 2 === 0 ? store : other).check({ jti: unique('jti'), subject: value, issuedAt: nowSeconds() }, [
+            limitRequest(perUser, value),
+          ]),
         ),
       );
       expect(results.filter((r) => r.limits[0]!.allowed)).toHaveLength(15);
@@ -87,7 +104,11 @@ describe('redis cluster', () => {
     const stage = createLimitsStage(config, shapeStore, deps);
     const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
     const evaluateAll = () =>
-      Promise.all(users.map((sub) => stage.evaluate(request, { facts: { jti: null, subject: null, issuedAt: null }, claims: { sub } })));
+      Promise.all(
+        users.map((sub) =>
+          stage.evaluate(request, { facts: { jti: null, subject: null, issuedAt: null }, claims: { sub } }),
+        ),
+      );
     try {
       expect((await evaluateAll()).every((o) => o.kind === 'pass')).toBe(true);
       await cluster.nodes[0]!.stop();
@@ -113,7 +134,11 @@ describe('redis sentinel with a replica', () => {
 
   it('follows a failover: fails fast while the master is gone, then uses the promoted replica', async () => {
     const config = parseConfig({
-      redis: { sentinel: { sentinels: sentinel.sentinels, name: sentinel.name }, commandTimeoutMs: 300, onError: 'deny' },
+      redis: {
+        sentinel: { sentinels: sentinel.sentinels, name: sentinel.name },
+        commandTimeoutMs: 300,
+        onError: 'deny',
+      },
       rateLimits: [{ name: 'per-ip', key: ['source.address'], limit: 100, periodSeconds: 60 }],
     });
     const store = await createRedisStore(config.redis!, silentLogger);
@@ -139,13 +164,20 @@ describe('redis sentinel', () => {
 
   it('finds the master through the sentinel, fails fast while it is down, and recovers when it returns', async () => {
     const config = parseConfig({
-      redis: { sentinel: { sentinels: sentinel.sentinels, name: sentinel.name }, commandTimeoutMs: 300, onError: 'deny' },
+      redis: {
+        sentinel: { sentinels: sentinel.sentinels, name: sentinel.name },
+        commandTimeoutMs: 300,
+        onError: 'deny',
+      },
       rateLimits: [{ name: 'per-ip', key: ['source.address'], limit: 5, periodSeconds: 60 }],
     });
     const store = await createRedisStore(config.redis!, silentLogger);
     const stage = createLimitsStage(config, store, recordingDeps());
     try {
-      expect(await stage.evaluate(request, null)).toMatchObject({ kind: 'pass', headers: { ratelimit: '"per-ip";r=4;t=12' } });
+      expect(await stage.evaluate(request, null)).toMatchObject({
+        kind: 'pass',
+        headers: { ratelimit: '"per-ip";r=4;t=12' },
+      });
       await sentinel.master.stop();
       expect(await settlesWithin(stage.evaluate(request, null), 2000)).toMatchObject({ kind: 'unavailable' });
       await sentinel.master.start();

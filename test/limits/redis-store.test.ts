@@ -7,7 +7,16 @@ import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.
 import type { HttpRequestView } from '../../src/input/types.js';
 import type { RedisConfig } from '../../src/config/schema.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';
-import { limitRequest, nowSeconds, parseConfig, recordingDeps, rule, settlesWithin, silentLogger, unique } from './fixtures.js';
+import {
+  limitRequest,
+  nowSeconds,
+  parseConfig,
+  recordingDeps,
+  rule,
+  settlesWithin,
+  silentLogger,
+  unique,
+} from './fixtures.js';
 
 const request: HttpRequestView = { method: 'GET', path: '/api', headers: {}, sourceAddress: '192.0.2.9' };
 
@@ -24,7 +33,10 @@ describe('redis store on a shared standalone server', () => {
   let admin: Redis;
   const stores: RedisStore[] = [];
   const open = async (overrides: Partial<RedisConfig> = {}) => {
-    const store = await createRedisStore(redisConfig(server.url, { commandTimeoutMs: 1000, ...overrides }), silentLogger);
+    const store = await createRedisStore(
+      redisConfig(server.url, { commandTimeoutMs: 1000, ...overrides }),
+      silentLogger,
+    );
     stores.push(store);
     return store;
   };
@@ -73,7 +85,9 @@ describe('redis store on a shared standalone server', () => {
   it('enforces one global budget across two sidecars (two clients) under concurrency', async () => {
     const [a, b] = [await open(), await open()];
     const limit = limitRequest(rule({ limit: 20 }));
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).check(null, [limit])));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).check(null, [limit])),
+    );
     expect(results.filter((r) => r.limits[0]!.allowed)).toHaveLength(20);
   });
 
@@ -97,7 +111,11 @@ describe('redis store on a shared standalone server', () => {
     const rules = [rule({ limit: 100 }), rule({ limit: 100 }), rule({ limit: 100, key: ['source.address'] })];
     const facts = { jti: unique('jti'), subject: 'alice', issuedAt: nowSeconds() };
     for (let i = 0; i < 25; i++) {
-      await store.check(facts, [limitRequest(rules[0]!, 'alice'), limitRequest(rules[1]!, 'alice'), limitRequest(rules[2]!, '192.0.2.9')]);
+      await store.check(facts, [
+        limitRequest(rules[0]!, 'alice'),
+        limitRequest(rules[1]!, 'alice'),
+        limitRequest(rules[2]!, '192.0.2.9'),
+      ]);
     }
     await admin.ping();
     await new Promise((r) => setTimeout(r, 100));
@@ -146,7 +164,10 @@ describe('redis store when redis stops, hangs and returns', () => {
     await server.start();
     await untilReachable(store);
     // a fresh server has no scripts loaded: the same store reloads its script and counts from scratch
-    expect(await stage.evaluate(request, null)).toMatchObject({ kind: 'pass', headers: { ratelimit: '"per-ip";r=999;t=1' } });
+    expect(await stage.evaluate(request, null)).toMatchObject({
+      kind: 'pass',
+      headers: { ratelimit: '"per-ip";r=999;t=1' },
+    });
   });
 
   it('onError allow: lets the check go on without limit headers while redis is down, counting the error', async () => {
@@ -154,7 +175,10 @@ describe('redis store when redis stops, hangs and returns', () => {
     await server.stop();
     expect(await settlesWithin(stage.evaluate(request, null), 1000)).toEqual({ kind: 'pass', headers: {} });
     const facts = { jti: 'j', subject: 's', issuedAt: nowSeconds() };
-    expect(await settlesWithin(stage.evaluate(request, { facts, claims: { sub: 's' } }), 1000)).toEqual({ kind: 'pass', headers: {} });
+    expect(await settlesWithin(stage.evaluate(request, { facts, claims: { sub: 's' } }), 1000)).toEqual({
+      kind: 'pass',
+      headers: {},
+    });
     expect(deps.storeErrors).toBe(2);
   });
 
@@ -181,9 +205,14 @@ describe('redis store when redis stops, hangs and returns', () => {
 
 describe('redis addresses', () => {
   it('refuses an unusable redis URL at start-up naming the config key', async () => {
-    await expect(createRedisStore(redisConfig('redis://:6379'), silentLogger)).rejects.toBeInstanceOf(RedisAddressError);
-    await expect(createRedisStore({ ...redisConfig('redis://x'), url: undefined, cluster: ['redis://127.0.0.1:7000', 'redis://h:1/zero'] }, silentLogger)).rejects.toThrow(
-      /^redis\.cluster\[1\]: "redis:\/\/h:1\/zero"/,
+    await expect(createRedisStore(redisConfig('redis://:6379'), silentLogger)).rejects.toBeInstanceOf(
+      RedisAddressError,
     );
+    await expect(
+      createRedisStore(
+        { ...redisConfig('redis://x'), url: undefined, cluster: ['redis://127.0.0.1:7000', 'redis://h:1/zero'] },
+        silentLogger,
+      ),
+    ).rejects.toThrow(/^redis\.cluster\[1\]: "redis:\/\/h:1\/zero"/);
   });
 });

@@ -21,18 +21,45 @@ descriptors:
     );
     expect(domain).toBe('messaging');
     const limit = findLimit(root, entries(['message_type', 'marketing'], ['to_number', '206']))!.limit;
-    expect(limit).toMatchObject({ id: 'messaging.message_type_marketing.to_number', unit: 'DAY', periodSeconds: 86_400, requestsPerUnit: 5, shadow: true, name: 'marketing' });
+    expect(limit).toMatchObject({
+      id: 'messaging.message_type_marketing.to_number',
+      unit: 'DAY',
+      periodSeconds: 86_400,
+      requestsPerUnit: 5,
+      shadow: true,
+      name: 'marketing',
+    });
   });
 
   it.each([
     ['an unknown key', 'domain: d\ndescriptors:\n  - key: a\n    rate_limt: {}\n', /rate_limt/],
     ['an empty domain', 'domain: ""\n', /empty domain/],
     ['an empty key', 'domain: d\ndescriptors:\n  - key: ""\n', /empty key/],
-    ['a duplicate composite key', 'domain: d\ndescriptors:\n  - key: a\n    value: b\n  - key: a\n    value: b\n', /duplicate descriptor composite key 'd.a_b'/],
-    ['a unit with unlimited', 'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unlimited: true, unit: second }\n', /unlimited/],
-    ['an unknown unit', 'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n', /invalid rate limit unit 'fortnight'/],
-    ['an empty replaces entry', 'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit: second, requests_per_unit: 1, replaces: [{}] }\n', /empty replaces/],
-    ['a rule replacing itself', 'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { name: x, unit: second, requests_per_unit: 1, replaces: [{ name: x }] }\n', /same descriptor/],
+    [
+      'a duplicate composite key',
+      'domain: d\ndescriptors:\n  - key: a\n    value: b\n  - key: a\n    value: b\n',
+      /duplicate descriptor composite key 'd.a_b'/,
+    ],
+    [
+      'a unit with unlimited',
+      'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unlimited: true, unit: second }\n',
+      /unlimited/,
+    ],
+    [
+      'an unknown unit',
+      'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n',
+      /invalid rate limit unit 'fortnight'/,
+    ],
+    [
+      'an empty replaces entry',
+      'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit: second, requests_per_unit: 1, replaces: [{}] }\n',
+      /empty replaces/,
+    ],
+    [
+      'a rule replacing itself',
+      'domain: d\ndescriptors:\n  - key: a\n    rate_limit: { name: x, unit: second, requests_per_unit: 1, replaces: [{ name: x }] }\n',
+      /same descriptor/,
+    ],
     ['invalid YAML', 'domain: [\n', /invalid YAML/],
   ])('refuses %s, naming the file', (_what, text, message) => {
     expect(() => parseRuleFile(text, 'bad.yaml')).toThrow(RuleFileError);
@@ -41,7 +68,12 @@ descriptors:
   });
 
   it('refuses two files with one domain', () => {
-    expect(() => buildRules([{ file: 'a.yaml', text: 'domain: d\n' }, { file: 'b.yaml', text: 'domain: d\n' }])).toThrow(/duplicate domain 'd'/);
+    expect(() =>
+      buildRules([
+        { file: 'a.yaml', text: 'domain: d\n' },
+        { file: 'b.yaml', text: 'domain: d\n' },
+      ]),
+    ).toThrow(/duplicate domain 'd'/);
   });
 
   it('prefers key_value over a wildcard over key alone, at every level', () => {
@@ -65,13 +97,23 @@ descriptors:
   });
 
   it('names a key-only match with its value when detailed_metric is set', () => {
-    const { root } = parseRuleFile('domain: d\ndescriptors:\n  - key: k\n    detailed_metric: true\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n', 'd.yaml');
+    const { root } = parseRuleFile(
+      'domain: d\ndescriptors:\n  - key: k\n    detailed_metric: true\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n',
+      'd.yaml',
+    );
     expect(findLimit(root, entries(['k', 'v1']))!.name).toBe('d.k_v1');
   });
 
   it('takes a descriptor limit override from Envoy instead of the file', () => {
-    const rules = buildRules([{ file: 'd.yaml', text: 'domain: d\ndescriptors:\n  - key: k\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n' }]);
-    const [plan] = planDescriptors(rules, 'd', [{ entries: entries(['k', 'v']), limit: { requestsPerUnit: 42, unit: 'HOUR' } }]);
+    const rules = buildRules([
+      {
+        file: 'd.yaml',
+        text: 'domain: d\ndescriptors:\n  - key: k\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n',
+      },
+    ]);
+    const [plan] = planDescriptors(rules, 'd', [
+      { entries: entries(['k', 'v']), limit: { requestsPerUnit: 42, unit: 'HOUR' } },
+    ]);
     expect(plan).toMatchObject({ kind: 'limited', limit: { requestsPerUnit: 42, unit: 'HOUR', periodSeconds: 3600 } });
   });
 });

@@ -81,7 +81,10 @@ describe('limits stage', () => {
     const outcome = await stage.evaluate(request, identity('alice'));
     expect(store.calls).toHaveLength(1);
     expect(store.calls[0]!.token?.jti).toBe('jti-alice');
-    expect(store.calls[0]!.limits.map((l) => [l.rule.name, l.keyValue])).toEqual([['per-user', 'alice'], ['per-ip', '192.0.2.1']]);
+    expect(store.calls[0]!.limits.map((l) => [l.rule.name, l.keyValue])).toEqual([
+      ['per-user', 'alice'],
+      ['per-ip', '192.0.2.1'],
+    ]);
     expect(outcome).toMatchObject({ kind: 'pass', headers: { ratelimit: '"per-user";r=1;t=30, "per-ip";r=9;t=1' } });
   });
 

@@ -138,8 +138,13 @@ describe.each(shapes)('$name', (shape) => {
   it('refuses a revoked jti and only that jti', async () => {
     const jti = unique('jti');
     await store.revokeTokenId(jti, nowSeconds() + 600);
-    expect(await store.check({ jti, subject: 'alice', issuedAt: nowSeconds() }, [])).toEqual({ revoked: 'jti', limits: [] });
-    expect((await store.check({ jti: unique('jti'), subject: 'alice', issuedAt: nowSeconds() }, [])).revoked).toBeNull();
+    expect(await store.check({ jti, subject: 'alice', issuedAt: nowSeconds() }, [])).toEqual({
+      revoked: 'jti',
+      limits: [],
+    });
+    expect(
+      (await store.check({ jti: unique('jti'), subject: 'alice', issuedAt: nowSeconds() }, [])).revoked,
+    ).toBeNull();
   });
 
   /** Cluster gives back tokens spent in other slots just after answering; other shapes never spend them. */
@@ -164,7 +169,8 @@ describe.each(shapes)('$name', (shape) => {
     const ip = unique('ip');
     const both = [limitRequest(perUser, user), limitRequest(perIp, ip)];
     expect((await store.check(null, both)).limits.map((l) => l.allowed)).toEqual([true, true]);
-    for (let i = 0; i < 3; i++) expect((await store.check(null, both)).limits.map((l) => l.allowed)).toEqual([true, false]);
+    for (let i = 0; i < 3; i++)
+      expect((await store.check(null, both)).limits.map((l) => l.allowed)).toEqual([true, false]);
     await refundsLanded();
     expect((await store.check(null, [limitRequest(perUser, user)])).limits[0]!.remaining).toBe(3);
   });
@@ -216,9 +222,15 @@ describe.each(shapes)('$name', (shape) => {
   it('handles a check matching more rules than the fixed-arity script commands cover', async () => {
     const rules = Array.from({ length: 20 }, (_, i) => rule({ limit: i === 19 ? 1 : 5 }));
     const value = unique('user');
-    const first = await store.check({ jti: unique('jti'), subject: unique('sub'), issuedAt: nowSeconds() }, rules.map((r) => limitRequest(r, value)));
+    const first = await store.check(
+      { jti: unique('jti'), subject: unique('sub'), issuedAt: nowSeconds() },
+      rules.map((r) => limitRequest(r, value)),
+    );
     expect(first.limits.map((l) => l.remaining)).toEqual([...Array.from({ length: 19 }, () => 4), 0]);
-    const second = await store.check(null, rules.map((r) => limitRequest(r, value)));
+    const second = await store.check(
+      null,
+      rules.map((r) => limitRequest(r, value)),
+    );
     expect(second.limits.filter((l) => !l.allowed).map((l) => l.rule)).toEqual([rules[19]!.name]);
   });
 
@@ -226,7 +238,11 @@ describe.each(shapes)('$name', (shape) => {
     const request = { ...limitRequest(rule({ limit: 10, periodSeconds: 60 })), cost: 4 };
     const remaining = [];
     for (let i = 0; i < 3; i++) remaining.push((await store.check(null, [request])).limits[0]!);
-    expect(remaining.map((r) => [r.allowed, r.remaining])).toEqual([[true, 6], [true, 2], [false, 2]]);
+    expect(remaining.map((r) => [r.allowed, r.remaining])).toEqual([
+      [true, 6],
+      [true, 2],
+      [false, 2],
+    ]);
   });
 
   it('refuses every request under a limit of 0, spending nothing elsewhere', async () => {
@@ -244,7 +260,10 @@ describe.each(shapes)('$name', (shape) => {
     const enforced = limitRequest(rule({ limit: 5 }), value);
     await store.check(null, [shadow, enforced]);
     const second = await store.check(null, [shadow, enforced]);
-    expect(second.limits.map((l) => [l.allowed, l.shadow])).toEqual([[false, true], [true, false]]);
+    expect(second.limits.map((l) => [l.allowed, l.shadow])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
     expect(second.limits[1]!.remaining).toBe(3);
   });
 
@@ -255,9 +274,17 @@ describe.each(shapes)('$name', (shape) => {
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push((await store.check(null, [limitRequest(r, value)])).limits[0]!);
     expect(answers.map((a) => [a.allowed, a.limit, a.penalty])).toEqual([
-      [true, 4, null], [true, 4, null], [true, 4, null], [true, 4, null], [false, 4, 'started'],
+      [true, 4, null],
+      [true, 4, null],
+      [true, 4, null],
+      [true, 4, null],
+      [false, 4, 'started'],
     ]);
-    expect((await store.check(null, [limitRequest(r, value)])).limits[0]).toMatchObject({ allowed: false, limit: 2, penalty: 'active' });
+    expect((await store.check(null, [limitRequest(r, value)])).limits[0]).toMatchObject({
+      allowed: false,
+      limit: 2,
+      penalty: 'active',
+    });
     expect(await store.listOverrides()).toContainEqual({ rule: r.name, key: [value], limit: 4 });
     expect(await store.deleteOverride(r.name, [value])).toBe(true);
   });

@@ -88,7 +88,9 @@ describe('default policy: roles from claims -> permissions in data.json', () => 
   it('grants nothing for a token without roles, or with roles that are not a list of strings', () => {
     expect(decide({ path: '/api/orders', identity: identity({ sub: 'u1' }) }).allowed).toBe(false);
     expect(decide({ path: '/api/orders', identity: identity({ sub: 'u1', roles: 'admin' }) }).allowed).toBe(false);
-    expect(decide({ path: '/api/orders', identity: identity({ sub: 'u1', roles: [{ name: 'admin' }] }) }).allowed).toBe(false);
+    expect(decide({ path: '/api/orders', identity: identity({ sub: 'u1', roles: [{ name: 'admin' }] }) }).allowed).toBe(
+      false,
+    );
   });
 
   it('removes a client-sent x-user-id when the token has no subject to put there', () => {
@@ -109,7 +111,9 @@ describe('default policy: roles from claims -> permissions in data.json', () => 
     const withReports = await loadPolicy(policiesDir, ENTRYPOINT, extended);
     const analyst = identity({ sub: 'u-analyst', roles: ['analyst'] });
     expect(decide({ path: '/api/reports', identity: analyst }).allowed).toBe(false);
-    expect((withReports.decide(envoyInput({ path: '/api/reports', identity: analyst })) as Decision).allowed).toBe(true);
+    expect((withReports.decide(envoyInput({ path: '/api/reports', identity: analyst })) as Decision).allowed).toBe(
+      true,
+    );
   });
 });
 

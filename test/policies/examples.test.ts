@@ -6,7 +6,10 @@ import { loadContract } from '../../src/contract/index.js';
 import { validateRequest } from '../../src/contract/validateRequest.js';
 import { envoyInput, identity, loadPolicy, policiesDir, type EvaluablePolicy, type RequestSpec } from './harness.js';
 
-function example(name: string, entrypoint: string): (spec: RequestSpec) => Record<string, unknown> | boolean | undefined {
+function example(
+  name: string,
+  entrypoint: string,
+): (spec: RequestSpec) => Record<string, unknown> | boolean | undefined {
   let policy: EvaluablePolicy;
   beforeAll(async () => {
     policy = await loadPolicy(path.join(policiesDir, 'examples', name), entrypoint);
@@ -27,7 +30,9 @@ describe('examples/rbac (boolean decision)', () => {
   it('reads roles from a space-separated scope claim as well as from a roles list', () => {
     const scoped = identity({ sub: 's', scope: 'openid writer' });
     expect(decide({ method: 'DELETE', path: '/reports/1', identity: scoped })).toBe(true);
-    expect(decide({ path: '/audit', identity: identity({ sub: 'a', scope: 'auditor', roles: ['reader'] }) })).toBe(true);
+    expect(decide({ path: '/audit', identity: identity({ sub: 'a', scope: 'auditor', roles: ['reader'] }) })).toBe(
+      true,
+    );
   });
 
   it('answers false without a token or for an unknown role', () => {
@@ -71,8 +76,12 @@ describe('examples/tenant-isolation (per-tenant paths)', () => {
   });
 
   it('refuses dot segments, so an encoded "/../" cannot lead from one tenant into another', () => {
-    expect((decide({ path: '/tenants/acme%2F..%2Fglobex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
-    expect((decide({ path: '/tenants/acme/../globex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
+    expect((decide({ path: '/tenants/acme%2F..%2Fglobex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(
+      false,
+    );
+    expect((decide({ path: '/tenants/acme/../globex/x', identity: acme }) as Record<string, unknown>).allowed).toBe(
+      false,
+    );
     expect((decide({ path: '/profile/./x', identity: acme }) as Record<string, unknown>).allowed).toBe(false);
   });
 
@@ -133,7 +142,12 @@ describe('examples/upstream-headers (identity headers for the upstream)', () => 
       headers: { 'x-user-email': 'forged@example.com', 'x-tenant-id': 'globex' },
     }) as Record<string, unknown>;
     expect(decision.headers).toEqual({ 'x-user-id': 'u-1' });
-    expect(decision.request_headers_to_remove).toEqual(['authorization', 'x-user-email', 'x-tenant-id', 'x-user-roles']);
+    expect(decision.request_headers_to_remove).toEqual([
+      'authorization',
+      'x-user-email',
+      'x-tenant-id',
+      'x-user-roles',
+    ]);
   });
 
   it('denies with 401 without a verified token', () => {
@@ -145,7 +159,10 @@ describe('examples/openapi-operations (grants by operationId)', () => {
   let policy: EvaluablePolicy;
   let contract: Awaited<ReturnType<typeof loadContract>>;
   beforeAll(async () => {
-    policy = await loadPolicy(path.join(policiesDir, 'examples', 'openapi-operations'), 'examples/openapi_operations/allow');
+    policy = await loadPolicy(
+      path.join(policiesDir, 'examples', 'openapi-operations'),
+      'examples/openapi_operations/allow',
+    );
     contract = await loadContract([path.join(policiesDir, '..', 'test', 'fixtures', 'openapi', 'petstore.yaml')]);
   });
   /** The input as the sidecar builds it: input.openapi comes from the contract stage on the test petstore. */
@@ -160,7 +177,9 @@ describe('examples/openapi-operations (grants by operationId)', () => {
     expect(decide({ path: '/api/v1/pets?limit=5', identity: viewer })).toBe(true);
     expect(decide({ path: '/api/v1/pets/mine', identity: viewer })).toBe(true);
     expect(decide({ method: 'POST', path: '/api/v1/pets', identity: viewer })).toBe(false);
-    expect(decide({ method: 'POST', path: '/api/v1/pets', identity: identity({ sub: 'c', roles: ['clerk'] }) })).toBe(true);
+    expect(decide({ method: 'POST', path: '/api/v1/pets', identity: identity({ sub: 'c', roles: ['clerk'] }) })).toBe(
+      true,
+    );
   });
 
   it('lets anyone call the public operation, and nobody an undocumented path', () => {

@@ -41,7 +41,11 @@ describe('policies/README.md', () => {
     const outputIndex = all.findIndex((f) => attribute(f.info, 'eval-output') !== undefined);
     expect(outputIndex).toBeGreaterThan(0);
     const commandLine = all[outputIndex - 1]!.body.split('\n').find((l) => l.startsWith('portcullis policy eval '))!;
-    const argv = commandLine.replace('portcullis policy eval ', '').trim().split(/\s+/).map((arg) => (arg.includes('/') ? path.join(repoRoot, arg) : arg));
+    const argv = commandLine
+      .replace('portcullis policy eval ', '')
+      .trim()
+      .split(/\s+/)
+      .map((arg) => (arg.includes('/') ? path.join(repoRoot, arg) : arg));
     let stdout = '';
     let stderr = '';
     const code = await policyEval(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
@@ -73,13 +77,17 @@ describe('policies/README.md', () => {
   it('lists exactly the builtins the compiler accepts', () => {
     const section = /<!-- builtins:start -->([\s\S]*?)<!-- builtins:end -->/.exec(guide)![1]!;
     const listed = [...section.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
-    const userBuiltins = Object.entries(CATALOG).filter(([, spec]) => spec.lowering !== 'host').map(([name]) => name);
+    const userBuiltins = Object.entries(CATALOG)
+      .filter(([, spec]) => spec.lowering !== 'host')
+      .map(([name]) => name);
     expect(listed).toEqual(userBuiltins.sort());
   });
 
   it('lists every refused OPA builtin with the reason the compiler gives', () => {
     const section = /<!-- refused:start -->([\s\S]*?)<!-- refused:end -->/.exec(guide)![1]!;
-    const rows = [...section.matchAll(/^\| `([^`]+)` \| (.*) \|$/gm)].map((m) => [m[1]!, m[2]!.replace(/\\\|/g, '|')] as const);
+    const rows = [...section.matchAll(/^\| `([^`]+)` \| (.*) \|$/gm)].map(
+      (m) => [m[1]!, m[2]!.replace(/\\\|/g, '|')] as const,
+    );
     expect(Object.fromEntries(rows)).toEqual(REFUSED);
   });
 });

@@ -54,7 +54,8 @@ beforeAll(async () => {
 });
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-const deniedBody = (response: CheckResponse): Record<string, unknown> => JSON.parse(response.deniedResponse!.body!) as Record<string, unknown>;
+const deniedBody = (response: CheckResponse): Record<string, unknown> =>
+  JSON.parse(response.deniedResponse!.body!) as Record<string, unknown>;
 
 describe('the default policy, served', () => {
   let served: TestSidecar;
@@ -93,7 +94,9 @@ describe('the default policy, served', () => {
 
   it("denies a viewer's write with 403 and Portcullis's body carrying the decision_id", async () => {
     const token = await issuer.sign({ sub: 'u-viewer', roles: ['viewer'] });
-    const response = await served.client.check(checkRequest({ method: 'POST', path: '/api/orders', headers: bearer(token) }));
+    const response = await served.client.check(
+      checkRequest({ method: 'POST', path: '/api/orders', headers: bearer(token) }),
+    );
     expect(response.status?.code).toBe(GRPC_PERMISSION_DENIED);
     expect(response.deniedResponse?.status?.code).toBe(403);
     expect(deniedBody(response)).toHaveProperty('decision_id');
@@ -101,7 +104,9 @@ describe('the default policy, served', () => {
 
   it('removes a client-sent x-user-id when the token has no subject', async () => {
     const token = await issuer.sign({ roles: ['viewer'] });
-    const response = await served.client.check(checkRequest({ path: '/api/orders', headers: { ...bearer(token), 'x-user-id': 'forged' } }));
+    const response = await served.client.check(
+      checkRequest({ path: '/api/orders', headers: { ...bearer(token), 'x-user-id': 'forged' } }),
+    );
     expect(response.status?.code ?? GRPC_OK).toBe(GRPC_OK);
     expect(response.okResponse?.headersToRemove).toContain('x-user-id');
   });
@@ -109,7 +114,9 @@ describe('the default policy, served', () => {
   it('never lets a forged token reach the policy: 401 from the identity stage', async () => {
     const token = await issuer.sign({ sub: 'u-admin', roles: ['admin'] });
     const [header, payload] = token.split('.');
-    const response = await served.client.check(checkRequest({ path: '/api/orders', headers: bearer(`${header}.${payload}.AAAA`) }));
+    const response = await served.client.check(
+      checkRequest({ path: '/api/orders', headers: bearer(`${header}.${payload}.AAAA`) }),
+    );
     expect(response.status?.code).toBe(GRPC_UNAUTHENTICATED);
     expect(response.deniedResponse?.status?.code).toBe(401);
     expect(headerMap(response.deniedResponse?.headers)['www-authenticate']).toMatch(/error="invalid_token"/);
@@ -137,7 +144,6 @@ describe('the upstream-headers example, served', () => {
   });
 });
 
-
 describe('the allowlist example, served', () => {
   let served: TestSidecar;
   beforeAll(async () => {
@@ -153,7 +159,9 @@ describe('the allowlist example, served', () => {
   });
 
   it('hides unlisted paths behind 404 and lets listed ones through', async () => {
-    expect((await served.client.check(checkRequest({ path: '/internal/metrics' }))).deniedResponse?.status?.code).toBe(404);
+    expect((await served.client.check(checkRequest({ path: '/internal/metrics' }))).deniedResponse?.status?.code).toBe(
+      404,
+    );
     expect((await served.client.check(checkRequest({ path: '/products/42' }))).okResponse).toBeDefined();
   });
 });

@@ -41,7 +41,10 @@ describe('an input the policy engine cannot load', () => {
   });
 
   it('leaves the next evaluation unaffected', () => {
-    expect(policy.evaluate({ parsed_path: ['admin', 'x'], parsed_body: nested(100) })).toEqual({ defined: true, value: false });
+    expect(policy.evaluate({ parsed_path: ['admin', 'x'], parsed_body: nested(100) })).toEqual({
+      defined: true,
+      value: false,
+    });
     expect(policy.evaluate({ parsed_path: ['public'] })).toEqual({ defined: true, value: true });
   });
 });

@@ -24,7 +24,10 @@ beforeAll(async () => {
   await mkdir(join(dir, 'policies'));
   await writeFile(join(dir, 'policies', 'authz.rego'), POLICY);
   // ~3 MiB of JSON: more than a 2 MiB cap holds once parsed
-  await writeFile(join(dir, 'data.json'), JSON.stringify({ items: Array.from({ length: 150_000 }, (_, i) => `item-${i}`) }));
+  await writeFile(
+    join(dir, 'data.json'),
+    JSON.stringify({ items: Array.from({ length: 150_000 }, (_, i) => `item-${i}`) }),
+  );
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

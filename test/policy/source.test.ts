@@ -73,7 +73,10 @@ describe('loadPolicySource', () => {
 
   it('follows symbolic links as a Kubernetes ConfigMap mount lays them out, reading each file once', async () => {
     const dir = join(work, 'configmap');
-    await writeTree(join(dir, '..2026_11_23_10_00_00.123'), { 'authz.rego': POLICY, 'data.json': '{"users": {"alice": {"role": "admin"}}, "config": {"limits": {"role": "admin"}}}' });
+    await writeTree(join(dir, '..2026_11_23_10_00_00.123'), {
+      'authz.rego': POLICY,
+      'data.json': '{"users": {"alice": {"role": "admin"}}, "config": {"limits": {"role": "admin"}}}',
+    });
     await symlink('..2026_11_23_10_00_00.123', join(dir, '..data'));
     await symlink('..data/authz.rego', join(dir, 'authz.rego'));
     await symlink('..data/data.json', join(dir, 'data.json'));
@@ -104,7 +107,15 @@ describe('loadPolicySource', () => {
   it('loads a bundle with its manifest revision and data', async () => {
     const compiled = await loadPolicySource(join(work, 'dir'), ['envoy/authz/allow']);
     const file = join(work, 'bundle.tar.gz');
-    await writeFile(file, await writeBundle({ wasm: compiled.wasm, data: compiled.data, revision: 'release-7', entrypoints: ['envoy/authz/allow'] }));
+    await writeFile(
+      file,
+      await writeBundle({
+        wasm: compiled.wasm,
+        data: compiled.data,
+        revision: 'release-7',
+        entrypoints: ['envoy/authz/allow'],
+      }),
+    );
     const source = await loadPolicySource(file, ['envoy/authz/allow']);
     expect(source).toMatchObject({ kind: 'bundle', revision: 'release-7', entrypoints: ['envoy/authz/allow'] });
     expect(await evaluate(source.wasm, source.data, { user: 'alice' })).toEqual([{ result: true }]);
@@ -112,7 +123,10 @@ describe('loadPolicySource', () => {
 
   it('compiles the .rego files of a bundle that carries no Wasm', async () => {
     const blocks: Buffer[] = [];
-    for (const [path, text] of [['envoy/authz/policy.rego', POLICY], ['data.json', '{"users": {"alice": {"role": "admin"}}, "config": {"limits": {"role": "admin"}}}']] as const) {
+    for (const [path, text] of [
+      ['envoy/authz/policy.rego', POLICY],
+      ['data.json', '{"users": {"alice": {"role": "admin"}}, "config": {"limits": {"role": "admin"}}}'],
+    ] as const) {
       const body = Buffer.from(text);
       const block = Buffer.alloc(512);
       new Header({ path, size: body.length, type: 'File', mode: 0o644, mtime: new Date(0) }).encode(block, 0);
@@ -140,7 +154,9 @@ describe('loadPolicySource', () => {
       (failure: unknown) => failure as Error,
     );
     expect(error).toBeInstanceOf(PolicyLoadError);
-    expect(error?.message).toMatch(/entrypoint envoy\/authz\/alow names no rule in the policy \(rules: envoy\/authz\/allow\)/);
+    expect(error?.message).toMatch(
+      /entrypoint envoy\/authz\/alow names no rule in the policy \(rules: envoy\/authz\/allow\)/,
+    );
     expect((await loadPolicySource(join(work, 'dir'), ['envoy/authz'])).kind).toBe('rego');
   });
 
@@ -181,6 +197,8 @@ describe('loadPolicySource', () => {
 
 describe('policy.path that is not a regular file or directory', () => {
   it('is refused without reading it (a device would never end)', async () => {
-    await expect(loadPolicySource('/dev/zero', ['envoy/authz/allow'])).rejects.toThrow('policy /dev/zero: is neither a regular file nor a directory');
+    await expect(loadPolicySource('/dev/zero', ['envoy/authz/allow'])).rejects.toThrow(
+      'policy /dev/zero: is neither a regular file nor a directory',
+    );
   });
 });

@@ -46,7 +46,13 @@ describe('buildDenyResponse', () => {
   it.each([401, 429, 503, 404])(
     'answers a policy-chosen http_status %i with PERMISSION_DENIED, as OPA-Envoy does for every policy denial',
     (httpStatus) => {
-      const res = buildDenyResponse({ decisionId: 'd', reason: 'policy_denied', headers: [], httpStatus, dynamicMetadata: {} });
+      const res = buildDenyResponse({
+        decisionId: 'd',
+        reason: 'policy_denied',
+        headers: [],
+        httpStatus,
+        dynamicMetadata: {},
+      });
       expect(res.status.code).toBe(GrpcCode.PERMISSION_DENIED);
       expect(res.deniedResponse?.status.code).toBe(httpStatus);
     },
@@ -105,7 +111,9 @@ describe('buildAllowResponse', () => {
 
 describe('bearerChallenge', () => {
   it('replaces control characters so a description cannot split the header', () => {
-    expect(bearerChallenge('invalid_token', 'a\r\nb')).toBe('Bearer realm="portcullis", error="invalid_token", error_description="a??b"');
+    expect(bearerChallenge('invalid_token', 'a\r\nb')).toBe(
+      'Bearer realm="portcullis", error="invalid_token", error_description="a??b"',
+    );
   });
 
   it('escapes quotes and backslashes and replaces non-ASCII', () => {

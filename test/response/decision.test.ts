@@ -68,7 +68,9 @@ describe('interpretDecision', () => {
   });
 
   it('accepts response_headers_to_add as a list of objects', () => {
-    expect(interpretDecision({ allowed: true, response_headers_to_add: [{ a: '1' }, { b: '2' }] }).responseHeadersToAdd).toEqual([
+    expect(
+      interpretDecision({ allowed: true, response_headers_to_add: [{ a: '1' }, { b: '2' }] }).responseHeadersToAdd,
+    ).toEqual([
       { name: 'a', value: '1', append: false },
       { name: 'b', value: '2', append: false },
     ]);
@@ -100,7 +102,11 @@ describe('interpretDecision', () => {
     ['headers as a list of strings', { allowed: true, headers: ['x'] }, 'headers[0]'],
     ['headers as a string', { allowed: false, headers: 'x' }, 'headers'],
     ['a numeric header value in a headers list', { allowed: false, headers: [{ a: 'x' }, { b: 2 }] }, 'headers[1].b'],
-    ['request_headers_to_remove as a string', { allowed: true, request_headers_to_remove: 'x' }, 'request_headers_to_remove'],
+    [
+      'request_headers_to_remove as a string',
+      { allowed: true, request_headers_to_remove: 'x' },
+      'request_headers_to_remove',
+    ],
     ['a non-string body', { allowed: false, body: { a: 1 } }, 'body'],
     ['http_status out of range', { allowed: false, http_status: 99 }, 'http_status'],
     ["http_status 418 (not in Envoy's StatusCode enum)", { allowed: false, http_status: 418 }, 'http_status'],
@@ -109,7 +115,11 @@ describe('interpretDecision', () => {
     ['http_status 403.5', { allowed: false, http_status: 403.5 }, 'http_status'],
     ['http_status as a string', { allowed: false, http_status: '403' }, 'http_status'],
     ['dynamic_metadata as a list', { allowed: true, dynamic_metadata: [] }, 'dynamic_metadata'],
-    ['query_parameters_to_remove with a number', { allowed: true, query_parameters_to_remove: [1] }, 'query_parameters_to_remove'],
+    [
+      'query_parameters_to_remove with a number',
+      { allowed: true, query_parameters_to_remove: [1] },
+      'query_parameters_to_remove',
+    ],
   ];
   for (const [name, value, key] of wrongTypes) {
     it(`rejects ${name}, naming the key "${key}"`, () => {

@@ -23,7 +23,10 @@ describe('admin HTTP', () => {
   const post = (body: unknown, token?: string) =>
     fetch(`${t.adminUrl}/v1/denylist`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: JSON.stringify(body),
     });
 
@@ -103,8 +106,13 @@ describe('admin HTTP', () => {
     const old = await issuer.sign({ sub: 'carol', iat: now - 100 });
     expect((await post({ sub: 'carol', before: now - 50 }, ADMIN_TOKEN)).status).toBe(200);
     const fresh = await issuer.sign({ sub: 'carol', iat: now });
-    expect((await t.client.check(checkRequest({ headers: { authorization: `Bearer ${old}` } }))).deniedResponse?.status?.code).toBe(401);
-    expect((await t.client.check(checkRequest({ headers: { authorization: `Bearer ${fresh}` } }))).status?.code).toBe(0);
+    expect(
+      (await t.client.check(checkRequest({ headers: { authorization: `Bearer ${old}` } }))).deniedResponse?.status
+        ?.code,
+    ).toBe(401);
+    expect((await t.client.check(checkRequest({ headers: { authorization: `Bearer ${fresh}` } }))).status?.code).toBe(
+      0,
+    );
   });
 
   it('answers 404 for unknown paths and 405 for wrong methods', async () => {

@@ -16,8 +16,12 @@ describe('check pipeline', () => {
     const jwksFile = issuer.writeJwksFile(makeTempDir());
     t = await startTestSidecar({
       config: {
-        jwt: { providers: [issuer.provider(jwksFile, { forwardClaims: { 'x-user-id': 'sub', 'x-tenant': 'tenant' } })] },
-        rateLimits: [{ name: 'per-user', key: ['jwt.sub'], limit: 2, periodSeconds: 60, when: { pathPrefix: '/limited' } }],
+        jwt: {
+          providers: [issuer.provider(jwksFile, { forwardClaims: { 'x-user-id': 'sub', 'x-tenant': 'tenant' } })],
+        },
+        rateLimits: [
+          { name: 'per-user', key: ['jwt.sub'], limit: 2, periodSeconds: 60, when: { pathPrefix: '/limited' } },
+        ],
         decisionLog: { includeInput: true },
       },
       options: {
@@ -55,7 +59,9 @@ describe('check pipeline', () => {
     const before = seen.length;
     const res = await t.client.check(checkRequest({ headers: { authorization: `Bearer ${token}` } }));
     expect(res.deniedResponse?.status?.code).toBe(401);
-    expect(header(res.deniedResponse?.headers, 'www-authenticate')).toMatch(/^Bearer realm="portcullis", error="invalid_token", error_description="/);
+    expect(header(res.deniedResponse?.headers, 'www-authenticate')).toMatch(
+      /^Bearer realm="portcullis", error="invalid_token", error_description="/,
+    );
     expect(seen.length).toBe(before);
   });
 
@@ -69,7 +75,11 @@ describe('check pipeline', () => {
   it('forwards claims as headers with append false, followed by the policy headers', async () => {
     const res = await t.client.check(checkRequest({ headers: await bearer('alice') }));
     const headers = res.okResponse?.headers ?? [];
-    expect(headers[0]).toMatchObject({ header: { key: 'x-user-id', value: 'alice' }, append: { value: false }, appendAction: 2 });
+    expect(headers[0]).toMatchObject({
+      header: { key: 'x-user-id', value: 'alice' },
+      append: { value: false },
+      appendAction: 2,
+    });
     expect(headers.map((h) => h.header.key)).toEqual(['x-user-id', 'x-user-id']);
   });
 
@@ -77,7 +87,9 @@ describe('check pipeline', () => {
     const res = await t.client.check(checkRequest({ headers: { ...(await bearer('alice')), 'x-tenant': 'forged' } }));
     expect(res.okResponse?.headersToRemove).toContain('x-tenant');
     expect(res.okResponse?.headersToRemove ?? []).not.toContain('x-user-id');
-    const withTenant = await t.client.check(checkRequest({ headers: { ...(await bearer('bob', { tenant: 't1' })), 'x-tenant': 'forged' } }));
+    const withTenant = await t.client.check(
+      checkRequest({ headers: { ...(await bearer('bob', { tenant: 't1' })), 'x-tenant': 'forged' } }),
+    );
     expect(headerMap(withTenant.okResponse?.headers)['x-tenant']).toBe('t1');
     expect(withTenant.okResponse?.headersToRemove ?? []).not.toContain('x-tenant');
   });
@@ -108,7 +120,9 @@ describe('check pipeline', () => {
   });
 
   it('logs one decision line per check with id, result, status, reason, method, path, subject, revision, duration', async () => {
-    const res = await t.client.check(checkRequest({ method: 'DELETE', path: '/deny/7?x=1', headers: await bearer('frank') }));
+    const res = await t.client.check(
+      checkRequest({ method: 'DELETE', path: '/deny/7?x=1', headers: await bearer('frank') }),
+    );
     const id = res.dynamicMetadata?.fields?.['decision_id']?.stringValue;
     const line = t.logs.find((l) => l['decision_id'] === id);
     expect(line).toMatchObject({

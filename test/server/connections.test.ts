@@ -55,7 +55,9 @@ describe('grpc.maxConnections', () => {
       expect(metrics).toMatch(/portcullis_grpc_connections_refused_total [1-9]/);
       expect(metrics).toMatch(/portcullis_grpc_connections 4/);
       expect((await fetch(`${t.adminUrl}/healthz`)).status).toBe(200);
-      expect(t.logs.some((l) => l['msg'] === 'gRPC connection refused: grpc.maxConnections connections are open')).toBe(true);
+      expect(t.logs.some((l) => l['msg'] === 'gRPC connection refused: grpc.maxConnections connections are open')).toBe(
+        true,
+      );
 
       sessions.pop()?.close();
       await eventually(async () => {
@@ -79,7 +81,10 @@ describe('grpc.maxConnections', () => {
 
 describe('connection lifetimes', () => {
   it('closes a connection idle for grpc.maxConnectionIdleSeconds', async () => {
-    const t = await startTestSidecar({ config: { grpc: { maxConnectionIdleSeconds: 0.3, maxConnectionAgeSeconds: 0 } }, options: allowAll });
+    const t = await startTestSidecar({
+      config: { grpc: { maxConnectionIdleSeconds: 0.3, maxConnectionAgeSeconds: 0 } },
+      options: allowAll,
+    });
     try {
       const session = await openSession(t.sidecar.grpcPort);
       expect(await ended(session)).toBeDefined();
@@ -103,7 +108,9 @@ describe('connection lifetimes', () => {
 
   it('ends a connection older than grpc.maxConnectionAgeSeconds with a GOAWAY, even a busy one', async () => {
     const t = await startTestSidecar({
-      config: { grpc: { maxConnectionIdleSeconds: 0, maxConnectionAgeSeconds: 0.5, maxConnectionAgeGraceSeconds: 0.2 } },
+      config: {
+        grpc: { maxConnectionIdleSeconds: 0, maxConnectionAgeSeconds: 0.5, maxConnectionAgeGraceSeconds: 0.2 },
+      },
       options: allowAll,
     });
     const client = createTestClient(t.sidecar.grpcPort);
@@ -122,7 +129,10 @@ describe('connection lifetimes', () => {
   });
 
   it('keeps an idle connection open when no idle limit is set', async () => {
-    const t = await startTestSidecar({ config: { grpc: { maxConnectionIdleSeconds: 0, maxConnectionAgeSeconds: 0 } }, options: allowAll });
+    const t = await startTestSidecar({
+      config: { grpc: { maxConnectionIdleSeconds: 0, maxConnectionAgeSeconds: 0 } },
+      options: allowAll,
+    });
     try {
       const session = await openSession(t.sidecar.grpcPort);
       await new Promise((r) => setTimeout(r, 1000));
@@ -143,17 +153,27 @@ describe('under a small open-file limit (ulimit -n 400)', () => {
     });
     const root = fileURLToPath(new URL('../../', import.meta.url));
     const runCli = fileURLToPath(new URL('../helpers/runCli.ts', import.meta.url));
-    const child = spawn('sh', ['-c', `ulimit -n 400 && exec "${process.execPath}" --import tsx "${runCli}" serve --config "${join(dir, 'c.yaml')}"`], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        `ulimit -n 400 && exec "${process.execPath}" --import tsx "${runCli}" serve --config "${join(dir, 'c.yaml')}"`,
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const sockets: Socket[] = [];
     try {
       await eventually(() => output.includes('portcullis serving'), 'the sidecar to start', 60_000);
-      const serving = JSON.parse(output.split('\n').find((l) => l.includes('portcullis serving')) ?? '{}') as { grpcPort: number; adminPort: number };
+      const serving = JSON.parse(output.split('\n').find((l) => l.includes('portcullis serving')) ?? '{}') as {
+        grpcPort: number;
+        adminPort: number;
+      };
       expect(output).toContain('grpc.maxConnections lowered');
       for (let i = 0; i < 450; i++) {
         const socket = connectTcp(serving.grpcPort, '127.0.0.1');
@@ -161,11 +181,16 @@ describe('under a small open-file limit (ulimit -n 400)', () => {
         sockets.push(socket);
       }
       await new Promise((r) => setTimeout(r, 500));
-      const health = await fetch(`http://127.0.0.1:${serving.adminPort}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      const health = await fetch(`http://127.0.0.1:${serving.adminPort}/healthz`, {
+        signal: AbortSignal.timeout(10_000),
+      });
       expect(health.status).toBe(200);
       const client = createTestClient(serving.grpcPort);
       for (const s of sockets.splice(0, 50)) s.destroy();
-      await eventually(async () => (await client.check(checkRequest()).catch(() => undefined))?.okResponse !== undefined, 'a check once connections were freed');
+      await eventually(
+        async () => (await client.check(checkRequest()).catch(() => undefined))?.okResponse !== undefined,
+        'a check once connections were freed',
+      );
       client.close();
     } finally {
       for (const s of sockets) s.destroy();

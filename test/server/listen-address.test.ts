@@ -31,12 +31,18 @@ function externalAddress(): string | undefined {
 }
 
 describe('isLoopbackHost', () => {
-  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'])('%s is loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
-  it.each(['0.0.0.0', '::', '[::]', '10.0.0.5', '192.0.2.2', 'portcullis', '128.0.0.1', '::ffff:10.0.0.1'])('%s is not', (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'])(
+    '%s is loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
+  it.each(['0.0.0.0', '::', '[::]', '10.0.0.5', '192.0.2.2', 'portcullis', '128.0.0.1', '::ffff:10.0.0.1'])(
+    '%s is not',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 });
 
 describe('plaintextExposureWarning', () => {
@@ -55,7 +61,9 @@ describe('plaintextExposureWarning', () => {
     expect(adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't' })).toContain('admin.tls');
     expect(adminTokenExposureWarning({ address: '0.0.0.0:9192' })).toBeNull();
     expect(adminTokenExposureWarning({ address: '127.0.0.1:9192', token: 't' })).toBeNull();
-    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't', tls: { certFile: 'c', keyFile: 'k' } })).toBeNull();
+    expect(
+      adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't', tls: { certFile: 'c', keyFile: 'k' } }),
+    ).toBeNull();
   });
 });
 
@@ -68,7 +76,8 @@ describe('the Check port of a running sidecar', () => {
 
   const start = (address: string) =>
     startTestSidecar({ config: { grpc: { address } }, options: { loadPolicy: functionPolicy(() => true) } });
-  const exposureWarnings = (s: TestSidecar) => s.logs.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('grpc.address'));
+  const exposureWarnings = (s: TestSidecar) =>
+    s.logs.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('grpc.address'));
 
   it('listens only on loopback with the default grpc.address', async () => {
     const defaultAddress = configSchema.parse({}).grpc.address;

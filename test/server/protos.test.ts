@@ -36,7 +36,10 @@ describe("the server's Envoy protos (proto/)", () => {
     for (const name of copied) {
       const upstream = upstreamFile(name);
       expect(upstream, `${name} has no upstream file`).toBeDefined();
-      expect(readFileSync(join(ownProtoDir(), name)).equals(readFileSync(upstream!)), `${name} differs from upstream`).toBe(true);
+      expect(
+        readFileSync(join(ownProtoDir(), name)).equals(readFileSync(upstream!)),
+        `${name} differs from upstream`,
+      ).toBe(true);
     }
   });
 
@@ -53,7 +56,9 @@ describe("the server's Envoy protos (proto/)", () => {
     visit(ENTRY);
     visit(RLS_ENTRY);
     expect([...reached].sort()).toEqual(copied);
-    expect(() => protoLoader.loadSync([ENTRY, RLS_ENTRY], { ...protoLoaderOptions, includeDirs: [ownProtoDir()] })).not.toThrow();
+    expect(() =>
+      protoLoader.loadSync([ENTRY, RLS_ENTRY], { ...protoLoaderOptions, includeDirs: [ownProtoDir()] }),
+    ).not.toThrow();
   });
 
   it('describe every message the Authorization service reaches exactly as upstream does', () => {
@@ -62,7 +67,9 @@ describe("the server's Envoy protos (proto/)", () => {
     expect(Object.keys(own).sort()).toEqual(Object.keys(upstream).sort());
     // Message and enum types: their descriptors (field numbers, types, labels, oneofs) fix the wire format.
     const types = Object.keys(own).filter((name) => 'format' in own[name]!);
-    expect(types).toEqual(expect.arrayContaining(['envoy.service.auth.v3.CheckRequest', 'envoy.service.auth.v3.CheckResponse']));
+    expect(types).toEqual(
+      expect.arrayContaining(['envoy.service.auth.v3.CheckRequest', 'envoy.service.auth.v3.CheckResponse']),
+    );
     const described = (definition: protoLoader.PackageDefinition, name: string) => {
       const { format, type, fileDescriptorProtos } = definition[name] as protoLoader.MessageTypeDefinition;
       return { format, type, fileDescriptorProtos };
@@ -73,7 +80,14 @@ describe("the server's Envoy protos (proto/)", () => {
     const method = (definition: protoLoader.PackageDefinition) => {
       const check = (definition['envoy.service.auth.v3.Authorization'] as protoLoader.ServiceDefinition)['Check']!;
       const { path, requestStream, responseStream, originalName } = check;
-      return { path, requestStream, responseStream, originalName, request: check.requestType.type, response: check.responseType.type };
+      return {
+        path,
+        requestStream,
+        responseStream,
+        originalName,
+        request: check.requestType.type,
+        response: check.responseType.type,
+      };
     };
     expect(method(own)).toEqual(method(upstream));
   });
@@ -90,7 +104,9 @@ describe("the server's Envoy protos (proto/)", () => {
     expect(types).toContain('envoy.service.ratelimit.v3.RateLimitRequest');
     expect(types.filter((name) => !isDeepStrictEqual(described(own, name), described(upstream, name)))).toEqual([]);
     const method = (definition: protoLoader.PackageDefinition) => {
-      const call = (definition['envoy.service.ratelimit.v3.RateLimitService'] as protoLoader.ServiceDefinition)['ShouldRateLimit']!;
+      const call = (definition['envoy.service.ratelimit.v3.RateLimitService'] as protoLoader.ServiceDefinition)[
+        'ShouldRateLimit'
+      ]!;
       return { path: call.path, request: call.requestType.type, response: call.responseType.type };
     };
     expect(method(own)).toEqual(method(upstream));

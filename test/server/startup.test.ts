@@ -32,7 +32,11 @@ describe('a start-up that fails half-way', () => {
       policy: { watch: false },
     });
     await expect(
-      startSidecar(config, { processMetrics: false, logDestination: { write: () => undefined }, loadPolicy: functionPolicy(() => true) }),
+      startSidecar(config, {
+        processMetrics: false,
+        logDestination: { write: () => undefined },
+        loadPolicy: functionPolicy(() => true),
+      }),
     ).rejects.toMatchObject({ code: 'EADDRINUSE' });
     const probe = createServer();
     await listen(probe, grpcPort);

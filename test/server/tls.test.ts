@@ -21,13 +21,64 @@ function openssl(dir: string, ...args: string[]): void {
 
 /** A CA, and certificates it signs: `name.crt` / `name.key`, with SANs for 127.0.0.1 and localhost. */
 function makePki(dir: string): { issue(name: string, cn: string, days?: number): void; ca: Buffer } {
-  openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=portcullis test CA');
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=portcullis test CA',
+  );
   return {
     ca: readFileSync(join(dir, 'ca.crt')),
     issue(name, cn, days = 2) {
-      writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-      openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', String(days), '-extfile', `${name}.ext`);
+      writeFileSync(
+        join(dir, `${name}.ext`),
+        'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+      );
+      openssl(
+        dir,
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+      );
+      openssl(
+        dir,
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        String(days),
+        '-extfile',
+        `${name}.ext`,
+      );
     },
   };
 }
@@ -35,11 +86,14 @@ function makePki(dir: string): { issue(name: string, cn: string, days?: number):
 /** The subject CN of the certificate a new TLS connection to the port is served. */
 function servedCertificate(port: number, ca: Buffer, extra: { cert?: Buffer; key?: Buffer } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['h2'], ...extra }, () => {
-      const cn = socket.getPeerCertificate().subject?.CN;
-      socket.destroy();
-      resolve(String(cn));
-    });
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['h2'], ...extra },
+      () => {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        socket.destroy();
+        resolve(String(cn));
+      },
+    );
     socket.once('error', reject);
   });
 }
@@ -99,21 +153,35 @@ describe('TLS on the gRPC and admin listeners', () => {
   const handshake = (versions: { minVersion: 'TLSv1' | 'TLSv1.2'; maxVersion: 'TLSv1.1' | 'TLSv1.2' }) =>
     new Promise((resolve, reject) => {
       // SECLEVEL=0: the client would speak TLS 1.1; only the server may refuse it.
-      const socket = tlsConnect({ host: '127.0.0.1', port: t.sidecar.grpcPort, ca: pki.ca, ciphers: 'DEFAULT@SECLEVEL=0', ALPNProtocols: ['h2'], ...versions }, () => {
-        resolve(socket.getProtocol());
-        socket.destroy();
-      });
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: t.sidecar.grpcPort,
+          ca: pki.ca,
+          ciphers: 'DEFAULT@SECLEVEL=0',
+          ALPNProtocols: ['h2'],
+          ...versions,
+        },
+        () => {
+          resolve(socket.getProtocol());
+          socket.destroy();
+        },
+      );
       socket.once('error', reject);
     });
 
   it('accepts TLS 1.2 and refuses TLS 1.1; the context carries minVersion TLSv1.2', async () => {
     expect(await handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' })).toBe('TLSv1.2');
     await expect(handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1' })).rejects.toThrow();
-    expect((await readTlsFiles('grpc', { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') })).minVersion).toBe('TLSv1.2');
+    expect(
+      (await readTlsFiles('grpc', { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') })).minVersion,
+    ).toBe('TLSv1.2');
   });
 
   it('refuses to start with a key that does not match the certificate, naming the files', async () => {
-    await expect(readTlsFiles('grpc', { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'admin.key') })).rejects.toThrow(/grpc\.tls: cannot use certFile .*server\.crt with keyFile .*admin\.key/);
+    await expect(
+      readTlsFiles('grpc', { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'admin.key') }),
+    ).rejects.toThrow(/grpc\.tls: cannot use certFile .*server\.crt with keyFile .*admin\.key/);
   });
 
   it('serves the admin API over HTTPS', async () => {
@@ -175,7 +243,9 @@ describe('TLS on the gRPC and admin listeners', () => {
     expect(metrics).toMatch(/portcullis_tls_certificate_reloads_total\{listener="grpc",result="ok"\} [1-9]/);
     expect(await servedCertificate(t.sidecar.grpcPort, pki.ca)).toBe('server-2');
     expect((await client.check(checkRequest({}))).status?.code).toBe(0);
-    expect(t.logs.some((l) => l['msg'] === 'TLS files not reloaded; the last good certificate stays in use')).toBe(true);
+    expect(t.logs.some((l) => l['msg'] === 'TLS files not reloaded; the last good certificate stays in use')).toBe(
+      true,
+    );
   });
 });
 
@@ -191,14 +261,25 @@ describe('mTLS on the gRPC listener', () => {
     t = await startTestSidecar({
       files: { 'policies/authz.rego': ALLOW_ALL },
       config: {
-        grpc: { tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), requireClientCert: true } },
+        grpc: {
+          tls: {
+            certFile: join(dir, 'server.crt'),
+            keyFile: join(dir, 'server.key'),
+            clientCaFile: join(dir, 'ca.crt'),
+            requireClientCert: true,
+          },
+        },
       },
     });
   });
   afterAll(async () => t?.close());
 
   it('accepts a client certificate the CA signed', async () => {
-    const credentials = grpc.credentials.createSsl(pki.ca, readFileSync(join(dir, 'envoy.key')), readFileSync(join(dir, 'envoy.crt')));
+    const credentials = grpc.credentials.createSsl(
+      pki.ca,
+      readFileSync(join(dir, 'envoy.key')),
+      readFileSync(join(dir, 'envoy.crt')),
+    );
     const client = createTestClient(t.sidecar.grpcPort, credentials);
     try {
       expect((await client.check(checkRequest({}))).status?.code).toBe(0);
@@ -218,7 +299,11 @@ describe('mTLS on the gRPC listener', () => {
     other.issue('rogue', 'rogue');
     const rogue = createTestClient(
       t.sidecar.grpcPort,
-      grpc.credentials.createSsl(pki.ca, readFileSync(join(otherDir, 'rogue.key')), readFileSync(join(otherDir, 'rogue.crt'))),
+      grpc.credentials.createSsl(
+        pki.ca,
+        readFileSync(join(otherDir, 'rogue.key')),
+        readFileSync(join(otherDir, 'rogue.crt')),
+      ),
     );
     try {
       await expect(anonymous.check(checkRequest({}))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });

@@ -1,6 +1,13 @@
 // What a log may show of a URL or a request path: no userinfo, no credential query parameter.
 import { describe, expect, it } from 'vitest';
-import { REDACTED, isSecretParameter, redactInput, redactQueryString, redactUrl, splitUserinfo } from '../../src/telemetry/redact.js';
+import {
+  REDACTED,
+  isSecretParameter,
+  redactInput,
+  redactQueryString,
+  redactUrl,
+  splitUserinfo,
+} from '../../src/telemetry/redact.js';
 
 describe('redactUrl', () => {
   it('hides the userinfo of a URL, password and user alike', () => {
@@ -9,14 +16,29 @@ describe('redactUrl', () => {
   });
 
   it('redacts credential query parameters and keeps the others, in order', () => {
-    expect(redactUrl('/orders?page=2&access_token=eyJ.x.y&sort=asc')).toBe(`/orders?page=2&access_token=${REDACTED}&sort=asc`);
+    expect(redactUrl('/orders?page=2&access_token=eyJ.x.y&sort=asc')).toBe(
+      `/orders?page=2&access_token=${REDACTED}&sort=asc`,
+    );
     expect(redactUrl('https://app.example/cb?code=abc&state=xyz#access_token=t&token_type=bearer')).toBe(
       `https://app.example/cb?code=${REDACTED}&state=xyz#access_token=${REDACTED}&token_type=${REDACTED}`,
     );
   });
 
   it('recognises credential names by their words, however they are written', () => {
-    for (const name of ['access_token', 'id_token', 'X-Amz-Signature', 'X-Amz-Credential', 'apiKey', 'api-key', 'client_secret', 'password', 'sessionId', 'sig', 'jwt', 'access%5Ftoken']) {
+    for (const name of [
+      'access_token',
+      'id_token',
+      'X-Amz-Signature',
+      'X-Amz-Credential',
+      'apiKey',
+      'api-key',
+      'client_secret',
+      'password',
+      'sessionId',
+      'sig',
+      'jwt',
+      'access%5Ftoken',
+    ]) {
       expect(redactQueryString(`${name}=v`), name).toBe(`${name}=${REDACTED}`);
     }
     for (const name of ['page', 'monkey', 'tokenizer', 'q', 'sort']) expect(isSecretParameter(name), name).toBe(false);
@@ -34,7 +56,11 @@ describe('redactUrl', () => {
 
 describe('splitUserinfo', () => {
   it('returns the URL without credentials and the decoded credentials', () => {
-    expect(splitUserinfo('https://alice:s3cr%40t@idp.example/jwks')).toEqual({ url: 'https://idp.example/jwks', username: 'alice', password: 's3cr@t' });
+    expect(splitUserinfo('https://alice:s3cr%40t@idp.example/jwks')).toEqual({
+      url: 'https://idp.example/jwks',
+      username: 'alice',
+      password: 's3cr@t',
+    });
     expect(splitUserinfo('https://idp.example/jwks')).toBeNull();
   });
 });
@@ -70,7 +96,11 @@ describe('redactInput', () => {
           http: {
             path: `/x?access_token=${REDACTED}&page=2`,
             query: `access_token=${REDACTED}&page=2`,
-            headers: { ':path': `/x?access_token=${REDACTED}&page=2`, 'x-envoy-original-path': `/orig?token=${REDACTED}&page=2`, 'user-agent': 'curl/8' },
+            headers: {
+              ':path': `/x?access_token=${REDACTED}&page=2`,
+              'x-envoy-original-path': `/orig?token=${REDACTED}&page=2`,
+              'user-agent': 'curl/8',
+            },
           },
         },
       },

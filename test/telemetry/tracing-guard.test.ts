@@ -10,7 +10,10 @@ import { checkRequest } from '../helpers/checkClient.js';
 
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }
 
@@ -24,14 +27,21 @@ function pipelineWith(tracer: CheckTracer, logger: Logger) {
     },
     policy: () => ({ revision: 'r1', evaluate: () => ({ defined: true, value: true }) }),
     logger,
-    decisionLog: createDecisionLogger(logger, { enabled: false, includeInput: false, secrets: { headers: new Set(), queryParameters: new Set() } }),
+    decisionLog: createDecisionLogger(logger, {
+      enabled: false,
+      includeInput: false,
+      secrets: { headers: new Set(), queryParameters: new Set() },
+    }),
     observeCheck: () => undefined,
     observePolicyEval: () => undefined,
     tracer,
   });
 }
 
-const request = checkRequest({ path: '/x', headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } }) as DecodedCheckRequest;
+const request = checkRequest({
+  path: '/x',
+  headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+}) as DecodedCheckRequest;
 
 describe('a failing tracer', () => {
   it('throwing when a check starts: the check is answered, one warning', async () => {

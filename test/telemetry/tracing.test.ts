@@ -58,7 +58,8 @@ const attribute = (span: OtlpSpan, key: string): string | undefined =>
   span.attributes?.find((a) => a.key === key)?.value.stringValue;
 
 // The OTLP JSON encoding writes ids as hex (as the spec says); accept base64 too so the check is about ids.
-const hex = (id: string): string => (/^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex'));
+const hex = (id: string): string =>
+  /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -84,10 +85,9 @@ describe('tracing over OTLP/HTTP', () => {
     await sidecar.close();
     spans = spansOf(receiver.requests);
     expect(revision).toBeTruthy();
-    expect(spans.filter((s) => s.name === 'portcullis.check').map((s) => attribute(s, 'portcullis.policy_revision'))).toEqual([
-      revision,
-      revision,
-    ]);
+    expect(
+      spans.filter((s) => s.name === 'portcullis.check').map((s) => attribute(s, 'portcullis.policy_revision')),
+    ).toEqual([revision, revision]);
   }, 60_000);
 
   afterAll(() => new Promise<void>((resolve) => receiver.server.close(() => resolve())));
@@ -108,7 +108,11 @@ describe('tracing over OTLP/HTTP', () => {
     expect(attribute(check!, 'portcullis.decision')).toBe('allowed');
     expect(attribute(check!, 'portcullis.reason')).toBe('allowed');
     const children = spans.filter((s) => s.parentSpanId !== undefined && hex(s.parentSpanId) === hex(check!.spanId));
-    expect(children.map((s) => s.name).sort()).toEqual(['portcullis.identity', 'portcullis.limits', 'portcullis.policy']);
+    expect(children.map((s) => s.name).sort()).toEqual([
+      'portcullis.identity',
+      'portcullis.limits',
+      'portcullis.policy',
+    ]);
     expect(children.every((s) => hex(s.traceId) === TRACE_ID)).toBe(true);
   });
 

@@ -10,14 +10,19 @@ await mkdir(`${root}dist/runtime`, { recursive: true });
 const { error, stderr } = await asc.main(
   [
     'src/runtime/assembly/index.ts',
-    '--runtime', 'stub',
+    '--runtime',
+    'stub',
     // The SDK creates the memory (env.memory) and reads values out of it.
     '--importMemory',
     '--noExportMemory',
-    '--use', 'abort=src/runtime/assembly/index/asAbort',
-    '--optimizeLevel', '3',
-    '--shrinkLevel', '0',
-    '--outFile', 'dist/runtime/runtime.wasm',
+    '--use',
+    'abort=src/runtime/assembly/index/asAbort',
+    '--optimizeLevel',
+    '3',
+    '--shrinkLevel',
+    '0',
+    '--outFile',
+    'dist/runtime/runtime.wasm',
   ],
   { stdout: process.stdout, stderr: process.stderr, baseDir: root },
 );

@@ -84,7 +84,9 @@ export async function writeBundle(spec: BundleSpec): Promise<Uint8Array> {
     pack.on('error', reject);
   });
   for (const [path, bytes] of files) {
-    const entry = new ReadEntry(new Header({ path, size: bytes.length, type: 'File', mode: 0o644, mtime: new Date(0) }));
+    const entry = new ReadEntry(
+      new Header({ path, size: bytes.length, type: 'File', mode: 0o644, mtime: new Date(0) }),
+    );
     pack.add(entry);
     entry.end(bytes);
   }
@@ -94,14 +96,22 @@ export async function writeBundle(spec: BundleSpec): Promise<Uint8Array> {
 }
 
 /** Reads a bundle `.tar.gz` (or plain `.tar`) from memory. */
-export async function readBundle(archive: Uint8Array, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<BundleContents> {
+export async function readBundle(
+  archive: Uint8Array,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): Promise<BundleContents> {
   const files = await extractFiles(archive, limits);
   const manifestBytes = files.get('.manifest');
   const manifest = manifestBytes === undefined ? undefined : parseManifest(manifestBytes);
 
-  const modulePaths = [...new Set((manifest?.wasm ?? []).map((entry) => normaliseEntryName(entry.module, '.manifest')))];
+  const modulePaths = [
+    ...new Set((manifest?.wasm ?? []).map((entry) => normaliseEntryName(entry.module, '.manifest'))),
+  ];
   if (modulePaths.length > 1) {
-    throw new BundleError('.manifest', `lists ${modulePaths.length} Wasm modules (${modulePaths.join(', ')}); Portcullis loads one module per bundle — build the entrypoints into one module`);
+    throw new BundleError(
+      '.manifest',
+      `lists ${modulePaths.length} Wasm modules (${modulePaths.join(', ')}); Portcullis loads one module per bundle — build the entrypoints into one module`,
+    );
   }
   const modulePath = modulePaths[0] ?? 'policy.wasm';
   const wasm = files.get(modulePath);
@@ -151,10 +161,13 @@ async function extractFiles(archive: Uint8Array, limits: BundleLimits): Promise<
       return fail(error as BundleError);
     }
     if (entry.size > limits.maxEntryBytes) {
-      return fail(new BundleError(entry.path, `is ${entry.size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`));
+      return fail(
+        new BundleError(entry.path, `is ${entry.size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`),
+      );
     }
     total += entry.size;
-    if (total > limits.maxTotalBytes) return fail(new BundleError(null, `holds more than ${limits.maxTotalBytes} bytes in total`));
+    if (total > limits.maxTotalBytes)
+      return fail(new BundleError(null, `holds more than ${limits.maxTotalBytes} bytes in total`));
     if (files.has(name)) return fail(new BundleError(entry.path, 'appears twice in the bundle'));
     const chunks: Buffer[] = [];
     entry.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -173,7 +186,11 @@ async function extractFiles(archive: Uint8Array, limits: BundleLimits): Promise<
     parser.end(Buffer.from(archive));
   }).catch((error: unknown) => {
     if (failure.error === undefined) {
-      failure.error = new BundleError(null, `is not a readable .tar.gz: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      failure.error = new BundleError(
+        null,
+        `is not a readable .tar.gz: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   });
   if (failure.error !== undefined) throw failure.error;
@@ -187,9 +204,13 @@ async function extractFiles(archive: Uint8Array, limits: BundleLimits): Promise<
  */
 export function normaliseEntryName(raw: string, referencedFrom: string | null): string {
   const refuse = (why: string): never => {
-    throw new BundleError(referencedFrom ?? raw, referencedFrom === null ? why : `entry name ${JSON.stringify(raw)} ${why}`);
+    throw new BundleError(
+      referencedFrom ?? raw,
+      referencedFrom === null ? why : `entry name ${JSON.stringify(raw)} ${why}`,
+    );
   };
-  if (raw.includes('\0') || raw.includes('\\')) refuse('contains a backslash or NUL; entry names must be plain /-separated paths');
+  if (raw.includes('\0') || raw.includes('\\'))
+    refuse('contains a backslash or NUL; entry names must be plain /-separated paths');
   const segments = raw.split('/').filter((segment) => segment !== '' && segment !== '.');
   if (segments.includes('..')) refuse('contains `..`; bundle entries must stay inside the bundle');
   if (segments.length === 0) refuse('is empty');
@@ -218,7 +239,11 @@ function parseDataFile(name: string, bytes: Uint8Array): unknown {
   try {
     return name.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
   } catch (error) {
-    throw new BundleError(name, `is not valid ${name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { cause: error });
+    throw new BundleError(
+      name,
+      `is not valid ${name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 

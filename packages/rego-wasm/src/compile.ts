@@ -20,14 +20,22 @@ export function planRego(sources: RegoSource[], entrypoints: string[], options: 
     // cleanly instead of crashing.
     if (err instanceof RangeError) {
       const loc = modules[0]?.package.loc ?? { file: sources[0]?.path ?? '<policy>', line: 1, col: 1 };
-      throw new RegoCompileError(loc, 'policy size', 'a rule body or collection is too large to compile; split it into several rules', 'limit');
+      throw new RegoCompileError(
+        loc,
+        'policy size',
+        'a rule body or collection is too large to compile; split it into several rules',
+        'limit',
+      );
     }
     throw err;
   }
 }
 
 export function compileRego(sources: RegoSource[], options: CompileOptions): CompileResult {
-  const policy = planRego(sources, options.entrypoints, { print: options.print === true, coverage: options.coverage === true });
+  const policy = planRego(sources, options.entrypoints, {
+    print: options.print === true,
+    coverage: options.coverage === true,
+  });
   const wasm = emitWasm(policy, { fuel: options.fuel ?? true });
   return { wasm, entrypoints: options.entrypoints.map((entrypoint) => entrypointPath(entrypoint).slice(1).join('/')) };
 }

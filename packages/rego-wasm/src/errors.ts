@@ -12,7 +12,8 @@ import type { Location } from './ast.js';
  * - `unsupported`: valid Rego outside the subset this compiler turns into Wasm (`with`, `http.send`, ...);
  * - `limit`: a policy too large to compile.
  */
-export type CompileErrorKind = 'syntax' | 'unsafe' | 'conflict' | 'undefined' | 'invalid' | 'recursion' | 'unsupported' | 'limit';
+export type CompileErrorKind =
+  'syntax' | 'unsafe' | 'conflict' | 'undefined' | 'invalid' | 'recursion' | 'unsupported' | 'limit';
 
 /**
  * A policy the compiler will not turn into Wasm. `kind` classifies it (above); `construct` names what was

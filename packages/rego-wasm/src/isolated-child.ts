@@ -3,14 +3,16 @@ import type { ChildReply, ChildRequest } from './isolated-protocol.js';
 
 const BACKEND_MISSING =
   'compiling Rego needs binaryen (an optional peer dependency of @portcullis/rego-wasm, installed with the ' +
-  "development dependencies): run `npm install binaryen`, or serve a bundle built by `portcullis policy build`";
+  'development dependencies): run `npm install binaryen`, or serve a bundle built by `portcullis policy build`';
 
 async function compile(request: ChildRequest): Promise<ChildReply> {
   let compiler: typeof import('./index.js');
   try {
     compiler = await import('./index.js');
   } catch (error) {
-    const missing = (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'binaryen'");
+    const missing =
+      (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes("'binaryen'");
     if (missing) return { ok: false, error: { kind: 'backend-missing', message: BACKEND_MISSING } };
     throw error;
   }
@@ -23,7 +25,16 @@ async function compile(request: ChildRequest): Promise<ChildReply> {
     return { ok: true, result: { ...compiled, rules } };
   } catch (error) {
     if (error instanceof compiler.RegoCompileError) {
-      return { ok: false, error: { kind: 'compile', loc: error.loc, construct: error.construct, detail: error.detail, errorKind: error.kind } };
+      return {
+        ok: false,
+        error: {
+          kind: 'compile',
+          loc: error.loc,
+          construct: error.construct,
+          detail: error.detail,
+          errorKind: error.kind,
+        },
+      };
     }
     const code = (error as { code?: unknown }).code;
     return {

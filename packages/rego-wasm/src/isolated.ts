@@ -53,7 +53,11 @@ export function compileIsolated(sources: RegoSource[], options: CompileOptions):
   return new Promise((resolve, reject) => {
     // execArgv: [] so the child is plain Node whatever loaders or flags the parent runs with (tsx, a test
     // runner, --inspect); 'advanced' serialization moves the module bytes as a Uint8Array, not JSON.
-    const child = fork(CHILD_URL, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(CHILD_URL, [], {
+      execArgv: [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     // The compile yields the CPU to its parent: on a small CPU share, a server answering checks while a policy
     // reloads keeps its latency, and the reload takes longer instead. Raising niceness needs no privilege.
     if (child.pid !== undefined) {
@@ -79,7 +83,11 @@ export function compileIsolated(sources: RegoSource[], options: CompileOptions):
       settle(() => (reply.ok ? resolve(reply.result) : reject(fromReply(reply.error))));
       child.disconnect();
     });
-    child.once('error', (error) => settle(() => reject(new CompilerUnavailableError('child-failed', `the compiler process could not start: ${error.message}`))));
+    child.once('error', (error) =>
+      settle(() =>
+        reject(new CompilerUnavailableError('child-failed', `the compiler process could not start: ${error.message}`)),
+      ),
+    );
     child.once('exit', (code, signal) => {
       settle(() =>
         reject(

@@ -32,8 +32,7 @@ function punctuatorAt(source: string, index: number): string | undefined {
   return SINGLE_PUNCTUATORS.has(first) ? first : undefined;
 }
 
-const isIdentStart = (cp: number): boolean =>
-  (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) || cp === 0x5f;
+const isIdentStart = (cp: number): boolean => (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) || cp === 0x5f;
 const isDigit = (cp: number): boolean => cp >= 0x30 && cp <= 0x39;
 const isIdentPart = (cp: number): boolean => isIdentStart(cp) || isDigit(cp);
 const isHexDigit = (ch: string): boolean => /^[0-9a-fA-F]$/.test(ch);
@@ -100,7 +99,8 @@ export function tokenize(file: string, source: string, comments?: Comment[]): To
       const start = cursor.index;
       const loc = here();
       while (!cursor.done && cursor.peek() !== 0x0a) cursor.advance();
-      const trailing = !newlineBefore || (tokens.length > 0 && (tokens[tokens.length - 1] as Token).loc.line === loc.line);
+      const trailing =
+        !newlineBefore || (tokens.length > 0 && (tokens[tokens.length - 1] as Token).loc.line === loc.line);
       comments?.push({ text: source.slice(start, cursor.index).trimEnd(), loc, trailing });
       spaceBefore = true;
       continue;
@@ -128,7 +128,12 @@ export function tokenize(file: string, source: string, comments?: Comment[]): To
       const punct = punctuatorAt(source, cursor.index);
       if (punct === undefined) throw unexpectedCharacter(loc, cp);
       if ((punct === '&' || punct === '|') && source[cursor.index + 1] === punct) {
-        throw new RegoCompileError(loc, 'operator', `Rego has no \`${punct}${punct}\`: the expressions of a body must all hold (one per line), and a rule defined twice holds when either definition does; \`${punct}\` alone is set ${punct === '&' ? 'intersection' : 'union'}`, 'syntax');
+        throw new RegoCompileError(
+          loc,
+          'operator',
+          `Rego has no \`${punct}${punct}\`: the expressions of a body must all hold (one per line), and a rule defined twice holds when either definition does; \`${punct}\` alone is set ${punct === '&' ? 'intersection' : 'union'}`,
+          'syntax',
+        );
       }
       for (let i = 0; i < punct.length; i++) cursor.advance();
       kind = 'punct';
@@ -145,9 +150,19 @@ export function tokenize(file: string, source: string, comments?: Comment[]): To
 function unexpectedCharacter(loc: Location, cp: number): RegoCompileError {
   const shown = JSON.stringify(String.fromCodePoint(cp));
   if (cp === 0x27 /* ' */) {
-    return new RegoCompileError(loc, 'character', `unexpected character ${shown}; Rego strings use double quotes ("...") or backticks (\`...\`)`, 'syntax');
+    return new RegoCompileError(
+      loc,
+      'character',
+      `unexpected character ${shown}; Rego strings use double quotes ("...") or backticks (\`...\`)`,
+      'syntax',
+    );
   }
-  return new RegoCompileError(loc, 'character', `unexpected character ${shown}; remove it or quote it in a string`, 'syntax');
+  return new RegoCompileError(
+    loc,
+    'character',
+    `unexpected character ${shown}; remove it or quote it in a string`,
+    'syntax',
+  );
 }
 
 // JSON number syntax: int [frac] [exp]. The text is kept as written so big integers stay exact.
@@ -173,25 +188,43 @@ function scanNumber(cursor: Cursor, loc: Location): string {
     while (isDigit(cursor.peek())) cursor.advance();
   }
   if (isIdentStart(cursor.peek())) {
-    throw new RegoCompileError(loc, 'number literal', 'a number must not run into a name; separate them with a space or operator', 'syntax');
+    throw new RegoCompileError(
+      loc,
+      'number literal',
+      'a number must not run into a name; separate them with a space or operator',
+      'syntax',
+    );
   }
   return cursor.source.slice(start, cursor.index);
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
-  '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t',
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
 };
 
 function scanString(cursor: Cursor, loc: Location): string {
   cursor.advance(); // opening quote
   let value = '';
   for (;;) {
-    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
+    if (cursor.done)
+      throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
     const escLoc: Location = { file: loc.file, line: cursor.line, col: cursor.col };
     const cp = cursor.advance();
     if (cp === 0x22) return value;
     if (cp === 0x0a) {
-      throw new RegoCompileError(loc, 'string literal', 'unterminated string (line break inside "..."); use \\n or a `raw string`', 'syntax');
+      throw new RegoCompileError(
+        loc,
+        'string literal',
+        'unterminated string (line break inside "..."); use \\n or a `raw string`',
+        'syntax',
+      );
     }
     if (cp < 0x20) {
       throw new RegoCompileError(escLoc, 'string literal', `control character U+${hex4(cp)} must be escaped`, 'syntax');
@@ -200,7 +233,8 @@ function scanString(cursor: Cursor, loc: Location): string {
       value += String.fromCodePoint(cp);
       continue;
     }
-    if (cursor.done) throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
+    if (cursor.done)
+      throw new RegoCompileError(loc, 'string literal', 'unterminated string; add the closing `"`', 'syntax');
     const esc = String.fromCodePoint(cursor.advance());
     if (esc in SIMPLE_ESCAPES) {
       value += SIMPLE_ESCAPES[esc];
@@ -208,7 +242,7 @@ function scanString(cursor: Cursor, loc: Location): string {
       const unit = readHex4(cursor, escLoc);
       if (unit >= 0xd800 && unit <= 0xdbff) {
         // A high surrogate must be followed by an escaped low surrogate; together they are one code point.
-        if (!(cursor.startsWith('\\u'))) throw loneSurrogate(escLoc, unit);
+        if (!cursor.startsWith('\\u')) throw loneSurrogate(escLoc, unit);
         cursor.advance();
         cursor.advance();
         const low = readHex4(cursor, escLoc);
@@ -220,7 +254,12 @@ function scanString(cursor: Cursor, loc: Location): string {
         value += String.fromCharCode(unit);
       }
     } else {
-      throw new RegoCompileError(escLoc, 'string literal', `unknown escape \\${esc}; valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`, 'syntax');
+      throw new RegoCompileError(
+        escLoc,
+        'string literal',
+        `unknown escape \\${esc}; valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`,
+        'syntax',
+      );
     }
   }
 }
@@ -230,7 +269,8 @@ function readHex4(cursor: Cursor, escLoc: Location): number {
   for (let i = 0; i < 4; i++) {
     const cp = cursor.peek();
     const ch = cp < 0 ? '' : String.fromCodePoint(cp);
-    if (!isHexDigit(ch)) throw new RegoCompileError(escLoc, 'string literal', '\\u must be followed by exactly 4 hex digits', 'syntax');
+    if (!isHexDigit(ch))
+      throw new RegoCompileError(escLoc, 'string literal', '\\u must be followed by exactly 4 hex digits', 'syntax');
     digits += ch;
     cursor.advance();
   }
@@ -240,13 +280,24 @@ function readHex4(cursor: Cursor, escLoc: Location): number {
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
 
 const loneSurrogate = (loc: Location, unit: number): RegoCompileError =>
-  new RegoCompileError(loc, 'string literal', `\\u${hex4(unit)} is half of a surrogate pair; write the pair (\\uD83D\\uDE00) or the character itself`, 'syntax');
+  new RegoCompileError(
+    loc,
+    'string literal',
+    `\\u${hex4(unit)} is half of a surrogate pair; write the pair (\\uD83D\\uDE00) or the character itself`,
+    'syntax',
+  );
 
 function scanRawString(cursor: Cursor, loc: Location): string {
   cursor.advance();
   const start = cursor.index;
   while (!cursor.done && cursor.peek() !== 0x60) cursor.advance();
-  if (cursor.done) throw new RegoCompileError(loc, 'raw string literal', 'unterminated raw string; add the closing backtick', 'syntax');
+  if (cursor.done)
+    throw new RegoCompileError(
+      loc,
+      'raw string literal',
+      'unterminated raw string; add the closing backtick',
+      'syntax',
+    );
   const value = cursor.source.slice(start, cursor.index);
   cursor.advance();
   return value;

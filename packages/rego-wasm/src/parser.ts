@@ -44,7 +44,18 @@ class ParseFailure {
 
 /** Words that can never name a variable or a rule (they always start or join a construct). */
 const RESERVED = new Set([
-  'not', 'some', 'every', 'with', 'as', 'else', 'if', 'contains', 'in', 'import', 'package', 'default',
+  'not',
+  'some',
+  'every',
+  'with',
+  'as',
+  'else',
+  'if',
+  'contains',
+  'in',
+  'import',
+  'package',
+  'default',
 ]);
 const MAX_NESTING = 200;
 const RELATION_OPS = new Set(['==', '!=', '<', '<=', '>', '>=']);
@@ -84,7 +95,8 @@ class Parser {
     return token.kind === 'ident' && token.text === word;
   }
   private expectPunct(text: string, construct: string): Token {
-    if (!this.isPunct(text)) this.fail(this.peek().loc, construct, `expected \`${text}\`, found ${describe(this.peek())}`);
+    if (!this.isPunct(text))
+      this.fail(this.peek().loc, construct, `expected \`${text}\`, found ${describe(this.peek())}`);
     return this.next();
   }
   private fail(loc: Location, construct: string, detail: string): never {
@@ -128,7 +140,11 @@ class Parser {
   module(): Module {
     const packageToken = this.peek();
     if (!this.isWord('package')) {
-      this.fail(packageToken.loc, 'package', `a module must start with \`package <name>\`, found ${describe(packageToken)}`);
+      this.fail(
+        packageToken.loc,
+        'package',
+        `a module must start with \`package <name>\`, found ${describe(packageToken)}`,
+      );
     }
     this.next();
     const packagePath = this.dottedPath('package');
@@ -139,7 +155,11 @@ class Parser {
     while (this.peek().kind !== 'eof') {
       const start = this.peek();
       if (!start.newlineBefore) {
-        this.fail(start.loc, 'statement', `expected a line break before ${describe(start)}; put each rule on its own line${hintFor(start)}`);
+        this.fail(
+          start.loc,
+          'statement',
+          `expected a line break before ${describe(start)}; put each rule on its own line${hintFor(start)}`,
+        );
       }
       if (this.isWord('import')) {
         if (rules.length > 0) this.fail(start.loc, 'import', 'imports must come before the first rule');
@@ -164,12 +184,14 @@ class Parser {
       if (this.isPunct('.')) {
         this.next();
         const name = this.peek();
-        if (name.kind !== 'ident' || name.spaceBefore) this.fail(name.loc, construct, `expected a name after \`.\`, found ${describe(name)}`);
+        if (name.kind !== 'ident' || name.spaceBefore)
+          this.fail(name.loc, construct, `expected a name after \`.\`, found ${describe(name)}`);
         path.push(this.next().text);
       } else if (this.isPunct('[')) {
         this.next();
         const key = this.peek();
-        if (key.kind !== 'string') this.fail(key.loc, construct, `only string keys are allowed in a ${construct} path, found ${describe(key)}`);
+        if (key.kind !== 'string')
+          this.fail(key.loc, construct, `only string keys are allowed in a ${construct} path, found ${describe(key)}`);
         path.push(this.next().text);
         this.expectPunct(']', construct);
       } else {
@@ -186,36 +208,62 @@ class Parser {
     if (this.isWord('as')) {
       this.next();
       const name = this.peek();
-      if (name.kind !== 'ident' || RESERVED.has(name.text)) this.fail(name.loc, 'import', `expected an alias name after \`as\`, found ${describe(name)}`);
+      if (name.kind !== 'ident' || RESERVED.has(name.text))
+        this.fail(name.loc, 'import', `expected an alias name after \`as\`, found ${describe(name)}`);
       alias = this.next().text;
     }
     if (root === 'rego') {
       if (path.length === 2 && /^v\d+$/.test(path[1] as string) && path[1] !== 'v1') {
         // A later Rego version's semantics are not known here: refuse rather than guess.
-        throw new RegoCompileError(loc, 'import', `\`import ${path.join('.')}\` is refused: Portcullis compiles Rego v1 and cannot tell what a later version would change: use \`import rego.v1\` or no import`, 'unsupported');
+        throw new RegoCompileError(
+          loc,
+          'import',
+          `\`import ${path.join('.')}\` is refused: Portcullis compiles Rego v1 and cannot tell what a later version would change: use \`import rego.v1\` or no import`,
+          'unsupported',
+        );
       }
-      if (path.length !== 2 || path[1] !== 'v1') this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; only \`rego.v1\` exists`);
+      if (path.length !== 2 || path[1] !== 'v1')
+        this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; only \`rego.v1\` exists`);
       if (alias !== null) this.fail(loc, 'import', '`import rego.v1` cannot have an alias');
       if (this.strictV1) this.fail(loc, 'import', '`rego.v1` is imported twice; remove one');
-      if (this.futureKeywords) this.fail(loc, 'import', '`import rego.v1` already implies `future.keywords`; remove the `future.keywords` import');
+      if (this.futureKeywords)
+        this.fail(
+          loc,
+          'import',
+          '`import rego.v1` already implies `future.keywords`; remove the `future.keywords` import',
+        );
       this.strictV1 = true;
     } else if (root === 'future') {
-      if (path[1] !== 'keywords' || path.length > 3) this.fail(loc, 'import', `unknown import \`${path.join('.')}\`; use \`future.keywords\` or \`future.keywords.<kw>\``);
+      if (path[1] !== 'keywords' || path.length > 3)
+        this.fail(
+          loc,
+          'import',
+          `unknown import \`${path.join('.')}\`; use \`future.keywords\` or \`future.keywords.<kw>\``,
+        );
       const keyword = path[2];
       if (keyword !== undefined && !['in', 'every', 'if', 'contains'].includes(keyword)) {
         this.fail(loc, 'import', `unknown future keyword \`${keyword}\`; known: in, every, if, contains`);
       }
       if (alias !== null) this.fail(loc, 'import', '`import future.keywords` cannot have an alias');
-      if (this.strictV1) this.fail(loc, 'import', '`import rego.v1` already implies `future.keywords`; remove this import');
+      if (this.strictV1)
+        this.fail(loc, 'import', '`import rego.v1` already implies `future.keywords`; remove this import');
       this.futureKeywords = true;
     } else if (root !== 'data' && root !== 'input') {
-      this.fail(loc, 'import', `imports must start with \`data\` or \`input\` (or be \`rego.v1\` / \`future.keywords\`), found \`${root}\``);
+      this.fail(
+        loc,
+        'import',
+        `imports must start with \`data\` or \`input\` (or be \`rego.v1\` / \`future.keywords\`), found \`${root}\``,
+      );
     } else {
       // Each import binds one name in the module; two imports binding the same name would shadow each other.
       const bound = alias ?? (path[path.length - 1] as string);
       const earlier = this.importedNames.get(bound);
       if (earlier !== undefined) {
-        this.fail(loc, 'import', `\`${bound}\` is already imported at line ${earlier.line}; use \`as <name>\` to import it under another name`);
+        this.fail(
+          loc,
+          'import',
+          `\`${bound}\` is already imported at line ${earlier.line}; use \`as <name>\` to import it under another name`,
+        );
       }
       this.importedNames.set(bound, loc);
     }
@@ -227,7 +275,11 @@ class Parser {
     const isDefault = this.isWord('default');
     if (isDefault) this.next();
     const nameToken = this.peek();
-    if (nameToken.kind !== 'ident' || RESERVED.has(nameToken.text) || ['true', 'false', 'null'].includes(nameToken.text)) {
+    if (
+      nameToken.kind !== 'ident' ||
+      RESERVED.has(nameToken.text) ||
+      ['true', 'false', 'null'].includes(nameToken.text)
+    ) {
       this.fail(nameToken.loc, 'rule', `expected a rule name, found ${describe(nameToken)}`);
     }
     const loc = nameToken.loc;
@@ -241,13 +293,19 @@ class Parser {
     if (this.isPunct('(')) {
       this.next();
       args = this.termList(')', 'function arguments');
-      if (args.length === 0) this.fail(nameToken.loc, 'function', 'a function needs at least one argument (use a rule for a constant)');
+      if (args.length === 0)
+        this.fail(nameToken.loc, 'function', 'a function needs at least one argument (use a rule for a constant)');
     }
 
     let setElement: Term | null = null;
     if (this.isWord('contains')) {
       const containsToken = this.next();
-      if (args !== null || isDefault) this.fail(containsToken.loc, 'rule head', '`contains` defines a partial set; it cannot follow a function head or `default`');
+      if (args !== null || isDefault)
+        this.fail(
+          containsToken.loc,
+          'rule head',
+          '`contains` defines a partial set; it cannot follow a function head or `default`',
+        );
       setElement = this.termIn(false);
     }
 
@@ -265,19 +323,35 @@ class Parser {
       // A default function answers for any arguments, so its parameters can only be distinct plain names.
       const seen = new Set<string>();
       for (const arg of args ?? []) {
-        if (arg.type !== 'var') this.fail(arg.loc, 'default rule', `default function parameters must be plain variable names, found ${describeTerm(arg)}`);
+        if (arg.type !== 'var')
+          this.fail(
+            arg.loc,
+            'default rule',
+            `default function parameters must be plain variable names, found ${describeTerm(arg)}`,
+          );
         if (seen.has(arg.name)) this.fail(arg.loc, 'default rule', `parameter \`${arg.name}\` is repeated`);
         if (arg.wildcard !== true) seen.add(arg.name);
       }
       const notConstant = firstNonConstant(value);
       if (notConstant !== null) {
-        this.fail(notConstant.loc, 'default rule', `a default value must be a constant (no variables, references, calls or operators outside comprehensions), found ${describeTerm(notConstant)}`);
+        this.fail(
+          notConstant.loc,
+          'default rule',
+          `a default value must be a constant (no variables, references, calls or operators outside comprehensions), found ${describeTerm(notConstant)}`,
+        );
       }
       if (hasIf || hasBraces) this.fail(this.peek().loc, 'default rule', 'a default rule has no body');
     }
     if (hasBraces && this.strictV1) {
-      const partialSetHint = value === null && args === null && segments.length === 2 ? '; a v0 partial set `p[x] { ... }` is written `p contains x if { ... }`' : '';
-      this.fail(this.peek().loc, 'rule body', `\`if\` is required before a rule body in Rego v1 (\`import rego.v1\`)${partialSetHint}`);
+      const partialSetHint =
+        value === null && args === null && segments.length === 2
+          ? '; a v0 partial set `p[x] { ... }` is written `p contains x if { ... }`'
+          : '';
+      this.fail(
+        this.peek().loc,
+        'rule body',
+        `\`if\` is required before a rule body in Rego v1 (\`import rego.v1\`)${partialSetHint}`,
+      );
     }
 
     // Classify the head as OPA does. A two-part head without a value (`p[x]`, `p.q`) is the v0 partial set
@@ -287,7 +361,9 @@ class Parser {
     const last = segments[segments.length - 1] as HeadSegment;
     // A variable before the last position (`p[x][y] := v`, `o.s[x][x] contains x`): the rule is named by the
     // segments before it and builds nested objects keyed by the rest, as OPA's general ref heads do.
-    const firstVar = segments.findIndex((segment, i) => i > 0 && segment.kind === 'term' && segment.term.type !== 'string');
+    const firstVar = segments.findIndex(
+      (segment, i) => i > 0 && segment.kind === 'term' && segment.term.type !== 'string',
+    );
     let keyPath: Term[] | undefined;
     const segmentTerm = (segment: HeadSegment): Term =>
       segment.kind === 'term' ? segment.term : { type: 'string', loc: segment.loc, value: segment.name, raw: false };
@@ -313,7 +389,11 @@ class Parser {
       key = last.kind === 'term' ? last.term : { type: 'string', loc: last.loc, value: last.name, raw: false };
       nameSegments = segments.slice(0, -1);
     } else if (value === null && segments.length === 2 && last.kind === 'term' && !hasIf) {
-      this.fail(loc, 'rule head', '`name[x]` needs a body or a value; write `name contains x` for a set or `name[x] := value` for an object');
+      this.fail(
+        loc,
+        'rule head',
+        '`name[x]` needs a body or a value; write `name contains x` for a set or `name[x] := value` for an object',
+      );
     } else if (last.kind === 'term' && last.term.type !== 'string') {
       kind = 'partialObject';
       key = last.term;
@@ -324,7 +404,11 @@ class Parser {
     const name = nameSegments.map((segment): string => {
       if (segment.kind === 'name') return segment.name;
       if (segment.term.type === 'string') return segment.term.value;
-      return this.fail(segment.term.loc, 'rule head', 'only the last `[...]` of a rule name may be a variable key; earlier ones must be strings');
+      return this.fail(
+        segment.term.loc,
+        'rule head',
+        'only the last `[...]` of a rule name may be a variable key; earlier ones must be strings',
+      );
     });
     if (isDefault && (kind === 'partialSet' || kind === 'partialObject')) {
       this.fail(loc, 'default rule', 'only complete rules and functions can have a default');
@@ -339,21 +423,31 @@ class Parser {
     } else if (hasBraces) {
       bodies.push(this.bracedBody());
     } else if (implicitValue && kind !== 'partialSet') {
-      this.fail(this.peek().loc, 'rule', `rule \`${name.join('.')}\` needs a value (\`:= value\`) or a body (\`if { ... }\`), found ${describe(this.peek())}`);
+      this.fail(
+        this.peek().loc,
+        'rule',
+        `rule \`${name.join('.')}\` needs a value (\`:= value\`) or a body (\`if { ... }\`), found ${describe(this.peek())}`,
+      );
     } else {
       bodies.push({ loc, exprs: [] });
     }
     // v0 allowed several bodies after one head (`p { a } { b }`): each is its own rule (logical OR).
     const bracedFirstBody = this.isPunct('}', this.tokens[this.pos - 1]);
     while (bracedFirstBody && this.isPunct('{') && !isDefault) {
-      if (this.strictV1) this.fail(this.peek().loc, 'rule body', 'several bodies after one head are not allowed in Rego v1; write the rule twice');
+      if (this.strictV1)
+        this.fail(
+          this.peek().loc,
+          'rule body',
+          'several bodies after one head are not allowed in Rego v1; write the rule twice',
+        );
       bodies.push(this.bracedBody());
     }
 
     const elses: ElseClause[] = [];
     while (this.isWord('else')) {
       const elseToken = this.next();
-      if (kind !== 'complete' && kind !== 'function') this.fail(elseToken.loc, 'else', '`else` only follows complete rules and functions');
+      if (kind !== 'complete' && kind !== 'function')
+        this.fail(elseToken.loc, 'else', '`else` only follows complete rules and functions');
       if (isDefault) this.fail(elseToken.loc, 'else', 'a default rule cannot have `else`');
       if (bodies.length > 1) this.fail(elseToken.loc, 'else', '`else` cannot follow a rule with several bodies');
       let elseValue: Term | null = null;
@@ -371,7 +465,11 @@ class Parser {
       } else if (elseValue !== null) {
         body = { loc: elseToken.loc, exprs: [] };
       } else {
-        this.fail(this.peek().loc, 'else', `expected \`:= value\`, \`if\` or \`{\` after \`else\`, found ${describe(this.peek())}`);
+        this.fail(
+          this.peek().loc,
+          'else',
+          `expected \`:= value\`, \`if\` or \`{\` after \`else\`, found ${describe(this.peek())}`,
+        );
       }
       elses.push({
         loc: elseToken.loc,
@@ -407,7 +505,8 @@ class Parser {
       if (this.isPunct('.')) {
         this.next();
         const name = this.peek();
-        if (name.kind !== 'ident' || name.spaceBefore) this.fail(name.loc, 'rule head', `expected a name after \`.\`, found ${describe(name)}`);
+        if (name.kind !== 'ident' || name.spaceBefore)
+          this.fail(name.loc, 'rule head', `expected a name after \`.\`, found ${describe(name)}`);
         this.next();
         segments.push({ kind: 'name', name: name.text, loc: name.loc });
       } else if (this.isPunct('[')) {
@@ -428,12 +527,16 @@ class Parser {
    */
   private ifBody(): Body {
     const start = this.peek();
-    if (this.isWord('else') || start.kind === 'eof') this.fail(start.loc, 'rule body', `expected a body after \`if\`, found ${describe(start)}`);
+    if (this.isWord('else') || start.kind === 'eof')
+      this.fail(start.loc, 'rule body', `expected a body after \`if\`, found ${describe(start)}`);
     if (!this.isPunct('{')) return { loc: start.loc, exprs: [this.literal()] };
     if (this.isPunct('}', this.peek(1))) return this.bracedBody(); // reports the empty body
     const saved = { pos: this.pos, wildcards: this.wildcards };
     const literal = this.attempt(() => this.literal());
-    if (literal !== undefined && !(literal.type === 'term' && literal.term.type === 'set' && literal.term.loc === start.loc)) {
+    if (
+      literal !== undefined &&
+      !(literal.type === 'term' && literal.term.type === 'set' && literal.term.loc === start.loc)
+    ) {
       return { loc: start.loc, exprs: [literal] };
     }
     this.pos = saved.pos;
@@ -450,7 +553,8 @@ class Parser {
 
   /** Literals up to (not including) the closing `end`, separated by line breaks or `;`. */
   private query(end: string, open: Token): Expr[] {
-    if (this.isPunct(end)) this.fail(open.loc, 'body', `empty body; a body needs at least one expression (use \`true\`)`);
+    if (this.isPunct(end))
+      this.fail(open.loc, 'body', `empty body; a body needs at least one expression (use \`true\`)`);
     const exprs: Expr[] = [];
     for (;;) {
       exprs.push(this.literal());
@@ -463,7 +567,11 @@ class Parser {
       const token = this.peek();
       if (token.kind === 'eof') this.fail(open.loc, 'body', `\`${open.text}\` is never closed; add \`${end}\``);
       if (!token.newlineBefore) {
-        this.fail(token.loc, 'body', `expected a line break, \`;\` or \`${end}\` after the expression, found ${describe(token)}${hintFor(token)}`);
+        this.fail(
+          token.loc,
+          'body',
+          `expected a line break, \`;\` or \`${end}\` after the expression, found ${describe(token)}${hintFor(token)}`,
+        );
       }
     }
   }
@@ -476,7 +584,11 @@ class Parser {
     if (this.isWord('not')) {
       this.next();
       if (this.isWord('some') || this.isWord('every') || this.isWord('not')) {
-        this.fail(this.peek().loc, 'not', `\`not ${this.peek().text}\` is not allowed; negate a rule that holds the \`${this.peek().text}\` instead`);
+        this.fail(
+          this.peek().loc,
+          'not',
+          `\`not ${this.peek().text}\` is not allowed; negate a rule that holds the \`${this.peek().text}\` instead`,
+        );
       }
       const inner = this.expr();
       this.withModifiers(inner.with);
@@ -500,7 +612,8 @@ class Parser {
     const left = this.termIn(true);
     if (this.isPunct(':=') || this.isPunct('=')) {
       const op = this.next();
-      if (left.type === 'in' && left.key !== null) this.fail(op.loc, 'assignment', '`k, v in xs` cannot be assigned to; use `some k, v in xs`');
+      if (left.type === 'in' && left.key !== null)
+        this.fail(op.loc, 'assignment', '`k, v in xs` cannot be assigned to; use `some k, v in xs`');
       const right = this.termIn(true);
       return op.text === ':='
         ? { type: 'assign', loc, left, right, with: [] }
@@ -513,7 +626,8 @@ class Parser {
     while (this.isWord('with')) {
       const loc = this.next().loc;
       const target = this.postfix();
-      if (!this.isWord('as')) this.fail(this.peek().loc, 'with', `expected \`as\` after the \`with\` target, found ${describe(this.peek())}`);
+      if (!this.isWord('as'))
+        this.fail(this.peek().loc, 'with', `expected \`as\` after the \`with\` target, found ${describe(this.peek())}`);
       this.next();
       const value = this.termIn(false);
       into.push({ loc, target, value });
@@ -533,7 +647,11 @@ class Parser {
     for (;;) {
       const token = this.peek();
       if (token.kind !== 'ident' || RESERVED.has(token.text) || ['true', 'false', 'null', '_'].includes(token.text)) {
-        this.fail(token.loc, 'some', `expected a variable name (\`some x, y\` or \`some x in xs\`), found ${describe(token)}`);
+        this.fail(
+          token.loc,
+          'some',
+          `expected a variable name (\`some x, y\` or \`some x in xs\`), found ${describe(token)}`,
+        );
       }
       this.next();
       vars.push({ type: 'var', loc: token.loc, name: token.text });
@@ -549,9 +667,17 @@ class Parser {
       this.fail(domain.loc, 'every', 'expected `every x in xs {` or `every k, v in xs {` with plain variable names');
     }
     const open = this.peek();
-    if (!this.isPunct('{')) this.fail(open.loc, 'every', `expected \`{\` to start the \`every\` body, found ${describe(open)}`);
+    if (!this.isPunct('{'))
+      this.fail(open.loc, 'every', `expected \`{\` to start the \`every\` body, found ${describe(open)}`);
     const body = this.bracedBody();
-    return { type: 'every', loc, key: domain.key as VarTerm | null, value: domain.value, collection: domain.collection, body };
+    return {
+      type: 'every',
+      loc,
+      key: domain.key as VarTerm | null,
+      value: domain.value,
+      collection: domain.collection,
+      body,
+    };
   }
 
   // ---------- terms, loosest binding first ----------
@@ -636,7 +762,11 @@ class Parser {
     const minus = this.next();
     const operand = this.peek();
     if (operand.kind !== 'number') {
-      this.fail(minus.loc, 'unary minus', `\`-\` only negates number literals, found ${describe(operand)}; write \`0 - x\` to negate a value`);
+      this.fail(
+        minus.loc,
+        'unary minus',
+        `\`-\` only negates number literals, found ${describe(operand)}; write \`0 - x\` to negate a value`,
+      );
     }
     this.next();
     return { type: 'number', loc: minus.loc, text: `-${operand.text}` };
@@ -654,7 +784,8 @@ class Parser {
       if (token.text === '.') {
         this.next();
         const name = this.peek();
-        if (name.kind !== 'ident' || name.spaceBefore) this.fail(name.loc, 'reference', `expected a field name after \`.\`, found ${describe(name)}`);
+        if (name.kind !== 'ident' || name.spaceBefore)
+          this.fail(name.loc, 'reference', `expected a field name after \`.\`, found ${describe(name)}`);
         this.next();
         term = appendPath(term, { type: 'string', loc: name.loc, value: name.text, raw: false });
       } else if (token.text === '[') {
@@ -665,7 +796,11 @@ class Parser {
         callable = false;
       } else if (token.text === '(') {
         if (!callable) {
-          this.fail(token.loc, 'call', 'only a plain or dotted name can be called (`f(x)`, `lib.f(x)`, `object.get(o, k, d)`)');
+          this.fail(
+            token.loc,
+            'call',
+            'only a plain or dotted name can be called (`f(x)`, `lib.f(x)`, `object.get(o, k, d)`)',
+          );
         }
         term = this.call(term, token);
         callable = false;
@@ -678,7 +813,11 @@ class Parser {
   private call(callee: Term, open: Token): Term {
     const name = dottedName(callee);
     if (name === null) {
-      this.fail(open.loc, 'call', 'only a plain or dotted name can be called (`f(x)`, `lib.f(x)`, `object.get(o, k, d)`)');
+      this.fail(
+        open.loc,
+        'call',
+        'only a plain or dotted name can be called (`f(x)`, `lib.f(x)`, `object.get(o, k, d)`)',
+      );
     }
     this.next();
     const args = this.termList(')', 'call arguments');
@@ -743,7 +882,10 @@ class Parser {
         return { type: 'var', loc, name: `$wildcard${this.wildcards++}`, wildcard: true };
     }
     // `contains(s, "x")` is the builtin even though `contains` is a keyword in rule heads.
-    if (RESERVED.has(token.text) && !(token.text === 'contains' && this.isPunct('(', this.peek(1)) && !this.peek(1).spaceBefore)) {
+    if (
+      RESERVED.has(token.text) &&
+      !(token.text === 'contains' && this.isPunct('(', this.peek(1)) && !this.peek(1).spaceBefore)
+    ) {
       this.fail(loc, 'term', `\`${token.text}\` is a keyword and cannot be used as a value here`);
     }
     this.next();
@@ -778,7 +920,13 @@ class Parser {
       this.pos = start;
       return this.either<Term>(
         () => ({ type: 'array', loc: open.loc, items: this.restOfList(this.termIn(false), ']', 'array') }),
-        () => this.operatorHeadComprehension(']', open, (opHead, body) => ({ type: 'arraycompr', loc: open.loc, head: opHead, body })),
+        () =>
+          this.operatorHeadComprehension(']', open, (opHead, body) => ({
+            type: 'arraycompr',
+            loc: open.loc,
+            head: opHead,
+            body,
+          })),
       );
     }
     return { type: 'array', loc: open.loc, items: this.restOfList(head, ']', 'array') };
@@ -812,7 +960,13 @@ class Parser {
           if (this.isPunct(':')) return this.object(open, key);
           return { type: 'set', loc: open.loc, items: this.restOfList(key, '}', 'set') };
         },
-        () => this.operatorHeadComprehension('}', open, (opHead, body) => ({ type: 'setcompr', loc: open.loc, head: opHead, body })),
+        () =>
+          this.operatorHeadComprehension('}', open, (opHead, body) => ({
+            type: 'setcompr',
+            loc: open.loc,
+            head: opHead,
+            body,
+          })),
       );
     }
     if (this.isPunct(':')) return this.object(open, head);
@@ -827,13 +981,21 @@ class Parser {
     if (this.isPunct('|')) {
       this.next();
       const comprehension = this.attempt(() => this.comprehensionBody('}', open));
-      if (comprehension !== undefined) return { type: 'objectcompr', loc: open.loc, key: firstKey, value, body: comprehension };
+      if (comprehension !== undefined)
+        return { type: 'objectcompr', loc: open.loc, key: firstKey, value, body: comprehension };
     }
     if (!this.isPunct(',') && !this.isPunct('}')) {
       this.pos = valueStart;
       return this.either<Term>(
         () => this.objectEntries(open, firstKey, this.termIn(false)),
-        () => this.operatorHeadComprehension('}', open, (opValue, body) => ({ type: 'objectcompr', loc: open.loc, key: firstKey, value: opValue, body })),
+        () =>
+          this.operatorHeadComprehension('}', open, (opValue, body) => ({
+            type: 'objectcompr',
+            loc: open.loc,
+            key: firstKey,
+            value: opValue,
+            body,
+          })),
       );
     }
     return this.objectEntries(open, firstKey, value);
@@ -904,7 +1066,8 @@ class Parser {
   }
 
   private closeCollection(end: string, construct: string): void {
-    if (!this.isPunct(end)) this.fail(this.peek().loc, construct, `expected \`,\` or \`${end}\`, found ${describe(this.peek())}`);
+    if (!this.isPunct(end))
+      this.fail(this.peek().loc, construct, `expected \`,\` or \`${end}\`, found ${describe(this.peek())}`);
     this.next();
   }
 
@@ -917,7 +1080,8 @@ class Parser {
         this.next();
         continue;
       }
-      if (!this.isPunct(end)) this.fail(this.peek().loc, construct, `expected \`,\` or \`${end}\`, found ${describe(this.peek())}`);
+      if (!this.isPunct(end))
+        this.fail(this.peek().loc, construct, `expected \`,\` or \`${end}\`, found ${describe(this.peek())}`);
     }
     this.next();
     return items;

@@ -21,7 +21,14 @@ function rawTarGz(entries: RawEntry[]): Uint8Array {
   for (const entry of entries) {
     const body = Buffer.from(entry.body ?? '');
     const size = entry.size ?? (entry.type === undefined || entry.type === 'File' ? body.length : 0);
-    const header = new Header({ path: entry.path, type: entry.type ?? 'File', size, mode: 0o644, mtime: new Date(0), linkpath: entry.linkpath });
+    const header = new Header({
+      path: entry.path,
+      type: entry.type ?? 'File',
+      size,
+      mode: 0o644,
+      mtime: new Date(0),
+      linkpath: entry.linkpath,
+    });
     const block = Buffer.alloc(512);
     header.encode(block, 0);
     blocks.push(block);
@@ -45,11 +52,20 @@ async function bundleError(archive: Uint8Array, limits = DEFAULT_BUNDLE_LIMITS):
 
 describe('bundle write/read', () => {
   it('writes /policy.wasm, /data.json and /.manifest and reads them back', async () => {
-    const archive = await writeBundle({ wasm: WASM, data: { roles: { alice: 'admin' } }, revision: 'rev-1', entrypoints: ['envoy/authz/allow'] });
+    const archive = await writeBundle({
+      wasm: WASM,
+      data: { roles: { alice: 'admin' } },
+      revision: 'rev-1',
+      entrypoints: ['envoy/authz/allow'],
+    });
     const bundle = await readBundle(archive);
     expect(bundle.wasm).toEqual(WASM);
     expect(bundle.data).toEqual({ roles: { alice: 'admin' } });
-    expect(bundle.manifest).toEqual({ revision: 'rev-1', roots: [''], wasm: [{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }] });
+    expect(bundle.manifest).toEqual({
+      revision: 'rev-1',
+      roots: [''],
+      wasm: [{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }],
+    });
   });
 
   it('names entries with a leading slash, as opa build does', async () => {
@@ -57,7 +73,7 @@ describe('bundle write/read', () => {
     const { gunzipSync } = await import('node:zlib');
     const raw = gunzipSync(Buffer.from(archive));
     const names: string[] = [];
-    for (let offset = 0; offset + 512 <= raw.length; ) {
+    for (let offset = 0; offset + 512 <= raw.length;) {
       const header = new Header(raw, offset);
       if (header.path === undefined || header.path === '') break;
       names.push(header.path);
@@ -74,12 +90,14 @@ describe('bundle write/read', () => {
 
 describe('bundle read: bundles from other tools', () => {
   it('reads entries named without a leading slash and ignores extra files', async () => {
-    const bundle = await readBundle(rawTarGz([
-      { path: 'policy.wasm', body: WASM },
-      { path: 'data.json', body: '{"x": 1}' },
-      { path: 'README.md', body: 'hello' },
-      { path: 'envoy/authz.rego', body: 'package envoy.authz\n' },
-    ]));
+    const bundle = await readBundle(
+      rawTarGz([
+        { path: 'policy.wasm', body: WASM },
+        { path: 'data.json', body: '{"x": 1}' },
+        { path: 'README.md', body: 'hello' },
+        { path: 'envoy/authz.rego', body: 'package envoy.authz\n' },
+      ]),
+    );
     expect(bundle.wasm).toEqual(WASM);
     expect(bundle.manifest).toBeUndefined();
     expect(bundle.data).toEqual({ x: 1 });
@@ -88,32 +106,50 @@ describe('bundle read: bundles from other tools', () => {
 
   it('reads an uncompressed .tar as well', async () => {
     const { gunzipSync } = await import('node:zlib');
-    const plain = new Uint8Array(gunzipSync(Buffer.from(rawTarGz([{ path: 'policy.wasm', body: WASM }, { path: 'data.json', body: '{"k": 2}' }]))));
+    const plain = new Uint8Array(
+      gunzipSync(
+        Buffer.from(
+          rawTarGz([
+            { path: 'policy.wasm', body: WASM },
+            { path: 'data.json', body: '{"k": 2}' },
+          ]),
+        ),
+      ),
+    );
     const bundle = await readBundle(plain);
     expect(bundle.wasm).toEqual(WASM);
     expect(bundle.data).toEqual({ k: 2 });
   });
 
   it('loads the module the manifest names, wherever it is', async () => {
-    const bundle = await readBundle(rawTarGz([
-      { path: '/.manifest', body: JSON.stringify({ revision: 'abc', wasm: [{ entrypoint: 'p/allow', module: '/mods/main.wasm' }] }) },
-      { path: './mods/main.wasm', body: WASM },
-    ]));
+    const bundle = await readBundle(
+      rawTarGz([
+        {
+          path: '/.manifest',
+          body: JSON.stringify({ revision: 'abc', wasm: [{ entrypoint: 'p/allow', module: '/mods/main.wasm' }] }),
+        },
+        { path: './mods/main.wasm', body: WASM },
+      ]),
+    );
     expect(bundle.wasm).toEqual(WASM);
     expect(bundle.manifest?.revision).toBe('abc');
   });
 
   it('places nested data.json and data.yaml files at their directory path and merges them', async () => {
-    const bundle = await readBundle(rawTarGz([
-      { path: '/data.json', body: '{"top": true, "roles": {"a": 1}}' },
-      { path: '/roles/data.json', body: '{"b": 2}' },
-      { path: '/config/limits/data.yaml', body: 'max: 5\n' },
-    ]));
+    const bundle = await readBundle(
+      rawTarGz([
+        { path: '/data.json', body: '{"top": true, "roles": {"a": 1}}' },
+        { path: '/roles/data.json', body: '{"b": 2}' },
+        { path: '/config/limits/data.yaml', body: 'max: 5\n' },
+      ]),
+    );
     expect(bundle.data).toEqual({ top: true, roles: { a: 1, b: 2 }, config: { limits: { max: 5 } } });
   });
 
   it('refuses a manifest naming a module the bundle lacks', async () => {
-    const err = await bundleError(rawTarGz([{ path: '/.manifest', body: '{"wasm": [{"entrypoint": "a", "module": "/x.wasm"}]}' }]));
+    const err = await bundleError(
+      rawTarGz([{ path: '/.manifest', body: '{"wasm": [{"entrypoint": "a", "module": "/x.wasm"}]}' }]),
+    );
     expect(err.entry).toBe('.manifest');
     expect(err.message).toMatch(/no such file/);
   });
@@ -124,10 +160,12 @@ describe('bundle read: bundles from other tools', () => {
   });
 
   it('refuses conflicting data from two files', async () => {
-    const err = await bundleError(rawTarGz([
-      { path: '/data.json', body: '{"a": {"b": 1}}' },
-      { path: '/a/data.json', body: '{"b": 2}' },
-    ]));
+    const err = await bundleError(
+      rawTarGz([
+        { path: '/data.json', body: '{"a": {"b": 1}}' },
+        { path: '/a/data.json', body: '{"b": 2}' },
+      ]),
+    );
     expect(err.message).toMatch(/conflicts/);
   });
 
@@ -148,7 +186,9 @@ describe('bundle read: hostile archives', () => {
   });
 
   it('refuses a manifest module path that escapes the bundle', async () => {
-    const err = await bundleError(rawTarGz([{ path: '/.manifest', body: '{"wasm": [{"entrypoint": "a", "module": "../policy.wasm"}]}' }]));
+    const err = await bundleError(
+      rawTarGz([{ path: '/.manifest', body: '{"wasm": [{"entrypoint": "a", "module": "../policy.wasm"}]}' }]),
+    );
     expect(err.entry).toBe('.manifest');
   });
 
@@ -158,10 +198,10 @@ describe('bundle read: hostile archives', () => {
   });
 
   it('refuses an entry over the size limit before reading it', async () => {
-    const err = await bundleError(
-      rawTarGz([{ path: 'policy.wasm', body: new Uint8Array(4096) }]),
-      { ...DEFAULT_BUNDLE_LIMITS, maxEntryBytes: 1024 },
-    );
+    const err = await bundleError(rawTarGz([{ path: 'policy.wasm', body: new Uint8Array(4096) }]), {
+      ...DEFAULT_BUNDLE_LIMITS,
+      maxEntryBytes: 1024,
+    });
     expect(err.message).toMatch(/over the 1024-byte limit/);
   });
 
@@ -172,7 +212,12 @@ describe('bundle read: hostile archives', () => {
   });
 
   it('refuses duplicate entries that would shadow each other', async () => {
-    const err = await bundleError(rawTarGz([{ path: '/policy.wasm', body: WASM }, { path: 'policy.wasm', body: WASM }]));
+    const err = await bundleError(
+      rawTarGz([
+        { path: '/policy.wasm', body: WASM },
+        { path: 'policy.wasm', body: WASM },
+      ]),
+    );
     expect(err.message).toMatch(/twice/);
   });
 

@@ -5,7 +5,9 @@ import { RegoCompileError, type CompileErrorKind } from '../src/errors.js';
 
 function kindOf(source: string, entrypoint = 'test/p'): CompileErrorKind {
   try {
-    compileRego([{ path: 'p.rego', source: `package test\n\nimport rego.v1\n\n${source}\n` }], { entrypoints: [entrypoint] });
+    compileRego([{ path: 'p.rego', source: `package test\n\nimport rego.v1\n\n${source}\n` }], {
+      entrypoints: [entrypoint],
+    });
   } catch (error) {
     if (error instanceof RegoCompileError) return error.kind;
     throw error;
@@ -23,7 +25,7 @@ describe('compile error kinds', () => {
     ['undefined', 'a call to nothing', 'p := nosuch.fn(1)'],
     ['invalid', 'literals that can never unify', 'p if [1, 2] = [1]'],
     ['recursion', 'a rule that depends on itself', 'p if p'],
-    ['unsupported', '`with` on part of a rule\'s value', 'r := {"a": 1}\np if { r.a == 2 with data.test.r.a as 2 }'],
+    ['unsupported', "`with` on part of a rule's value", 'r := {"a": 1}\np if { r.a == 2 with data.test.r.a as 2 }'],
     ['unsupported', 'a network call', 'p := http.send({})'],
   ];
   for (const [kind, what, source] of cases) {

@@ -17,13 +17,29 @@ function lexError(source: string): RegoCompileError {
 describe('lexer', () => {
   it('splits operators longest-first so := and == are single tokens', () => {
     expect(kinds('x := a == b != c <= d >= e')).toEqual([
-      'ident:x', 'punct::=', 'ident:a', 'punct:==', 'ident:b', 'punct:!=', 'ident:c', 'punct:<=', 'ident:d', 'punct:>=', 'ident:e', 'eof:',
+      'ident:x',
+      'punct::=',
+      'ident:a',
+      'punct:==',
+      'ident:b',
+      'punct:!=',
+      'ident:c',
+      'punct:<=',
+      'ident:d',
+      'punct:>=',
+      'ident:e',
+      'eof:',
     ]);
   });
 
   it('keeps number literals as written, including big integers and exponents', () => {
     expect(kinds('12345678901234567890 1.50 2e10 3.5E-2 0')).toEqual([
-      'number:12345678901234567890', 'number:1.50', 'number:2e10', 'number:3.5E-2', 'number:0', 'eof:',
+      'number:12345678901234567890',
+      'number:1.50',
+      'number:2e10',
+      'number:3.5E-2',
+      'number:0',
+      'eof:',
     ]);
   });
 

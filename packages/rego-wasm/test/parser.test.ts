@@ -5,7 +5,9 @@ import type { Expr, Module, Rule, Term } from '../src/ast.js';
 
 /** Drops positions so structure can be compared with toEqual. */
 function strip<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === 'loc' || key === 'nameLoc' ? undefined : v))) as T;
+  return JSON.parse(
+    JSON.stringify(value, (key, v: unknown) => (key === 'loc' || key === 'nameLoc' ? undefined : v)),
+  ) as T;
 }
 
 const mod = (body: string, header = 'package test\n'): Module => parseModule('test.rego', header + body);
@@ -51,7 +53,9 @@ describe('parser: module structure', () => {
   });
 
   it('reads imports with and without aliases', () => {
-    const m = mod('import future.keywords\nimport future.keywords.in\nimport input.attributes.request.http as req\nimport data.lib\n');
+    const m = mod(
+      'import future.keywords\nimport future.keywords.in\nimport input.attributes.request.http as req\nimport data.lib\n',
+    );
     expect(strip(m.imports)).toEqual([
       { path: ['future', 'keywords'], alias: null },
       { path: ['future', 'keywords', 'in'], alias: null },
@@ -73,7 +77,10 @@ describe('parser: module structure', () => {
     const err = parseError('package a\nimport data.x.lib\nimport data.y.lib\n');
     expect(err.loc).toEqual({ file: 'bad.rego', line: 3, col: 1 });
     expect(err.detail).toMatch(/`lib` is already imported at line 2/);
-    expect(mod('import data.x.lib\nimport data.y.lib as lib2\nimport future.keywords.in\nimport future.keywords.if\n').imports).toHaveLength(4);
+    expect(
+      mod('import data.x.lib\nimport data.y.lib as lib2\nimport future.keywords.in\nimport future.keywords.if\n')
+        .imports,
+    ).toHaveLength(4);
   });
 
   it('refuses imports after rules and a second package', () => {
@@ -95,7 +102,13 @@ describe('parser: module structure', () => {
 describe('parser: rule heads', () => {
   it('reads a default rule', () => {
     const r = strip(rule('default allow := false\n'));
-    expect(r).toMatchObject({ kind: 'complete', default: true, name: ['allow'], value: { type: 'boolean', value: false }, assign: true });
+    expect(r).toMatchObject({
+      kind: 'complete',
+      default: true,
+      name: ['allow'],
+      value: { type: 'boolean', value: false },
+      assign: true,
+    });
     expect(r.body.exprs).toEqual([]);
   });
 
@@ -106,7 +119,12 @@ describe('parser: rule heads', () => {
   });
 
   it('reads `p := v if { ... }` and `p = v` (no body)', () => {
-    expect(strip(rule('p := 7 if { true }\n'))).toMatchObject({ kind: 'complete', value: n('7'), implicitValue: false, assign: true });
+    expect(strip(rule('p := 7 if { true }\n'))).toMatchObject({
+      kind: 'complete',
+      value: n('7'),
+      implicitValue: false,
+      assign: true,
+    });
     const r = strip(rule('p = "x"\n'));
     expect(r).toMatchObject({ kind: 'complete', value: s('x'), assign: false });
     expect(r.body.exprs).toEqual([]);
@@ -123,30 +141,58 @@ describe('parser: rule heads', () => {
   });
 
   it('reads `p[k] := v if { ... }` as a partial object', () => {
-    expect(strip(rule('headers[k] := v if { k := "a"; v := "b" }\n'))).toMatchObject({ kind: 'partialObject', name: ['headers'], key: v('k'), value: v('v') });
+    expect(strip(rule('headers[k] := v if { k := "a"; v := "b" }\n'))).toMatchObject({
+      kind: 'partialObject',
+      name: ['headers'],
+      key: v('k'),
+      value: v('v'),
+    });
   });
 
   it('reads ref heads `a.b.c := v` and string-keyed segments as name segments', () => {
     expect(strip(rule('a.b.c := 1\n'))).toMatchObject({ kind: 'complete', name: ['a', 'b', 'c'] });
     expect(strip(rule('a["b-c"] := 1\n'))).toMatchObject({ kind: 'complete', name: ['a', 'b-c'] });
-    expect(strip(rule('a.b[k] := 1 if { k := "x" }\n'))).toMatchObject({ kind: 'partialObject', name: ['a', 'b'], key: v('k') });
+    expect(strip(rule('a.b[k] := 1 if { k := "x" }\n'))).toMatchObject({
+      kind: 'partialObject',
+      name: ['a', 'b'],
+      key: v('k'),
+    });
   });
 
   it('reads a variable key before the last segment as object levels of the rule named before it', () => {
-    expect(strip(rule('p[x].y := 1 if { x := 1 }\n'))).toMatchObject({ kind: 'partialObject', name: ['p'], keyPath: [v('x')], key: s('y') });
-    expect(strip(rule('o.s[x][x] contains x if { x := 1 }\n'))).toMatchObject({ kind: 'partialSet', name: ['o', 's'], keyPath: [v('x'), v('x')], key: v('x') });
+    expect(strip(rule('p[x].y := 1 if { x := 1 }\n'))).toMatchObject({
+      kind: 'partialObject',
+      name: ['p'],
+      keyPath: [v('x')],
+      key: s('y'),
+    });
+    expect(strip(rule('o.s[x][x] contains x if { x := 1 }\n'))).toMatchObject({
+      kind: 'partialSet',
+      name: ['o', 's'],
+      keyPath: [v('x'), v('x')],
+      key: v('x'),
+    });
   });
 
   it('reads functions with pattern arguments and implicit true', () => {
     const f = strip(rule('f(x, [a, _]) := y if { y := x + a }\n'));
     expect(f).toMatchObject({ kind: 'function', name: ['f'], value: v('y') });
-    expect(f.args).toEqual([v('x'), { type: 'array', items: [v('a'), { type: 'var', name: '$wildcard0', wildcard: true }] }]);
-    expect(strip(rule('is_admin(u) if u.role == "admin"\n'))).toMatchObject({ kind: 'function', implicitValue: true, value: t });
+    expect(f.args).toEqual([
+      v('x'),
+      { type: 'array', items: [v('a'), { type: 'var', name: '$wildcard0', wildcard: true }] },
+    ]);
+    expect(strip(rule('is_admin(u) if u.role == "admin"\n'))).toMatchObject({
+      kind: 'function',
+      implicitValue: true,
+      value: t,
+    });
     expect(strip(rule('default f(_) := false\n'))).toMatchObject({ kind: 'function', default: true });
   });
 
   it('reads an else chain with values, implicit values and bodiless else', () => {
-    const r = strip(rule('r := 1 if { input.a } else := 2 if { input.b } else = 3 { input.c } else := 4\n', 'package test\n'));
+    const r = strip(
+      rule('r := 1 if { input.a } else := 2 if { input.b } else = 3 { input.c } else := 4\n', 'package test\n'),
+    );
     expect(r.elses.map((e) => [e.value, e.implicitValue, e.body.exprs.length])).toEqual([
       [n('2'), false, 1],
       [n('3'), false, 1],
@@ -196,7 +242,12 @@ describe('parser: rule heads', () => {
   });
 
   it('reads `p[x] if` in a v1 file as an object with value true, and `p["k"] if` as the rule p.k', () => {
-    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport rego.v1\n'))).toMatchObject({ kind: 'partialObject', key: v('x'), value: t, implicitValue: true });
+    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport rego.v1\n'))).toMatchObject({
+      kind: 'partialObject',
+      key: v('x'),
+      value: t,
+      implicitValue: true,
+    });
     expect(strip(rule('p[x] if { x := 1 }\n'))).toMatchObject({ kind: 'partialObject', key: v('x') });
     expect(strip(rule('p["fixed"] if { true }\n'))).toMatchObject({ kind: 'complete', name: ['p', 'fixed'], value: t });
   });
@@ -212,7 +263,9 @@ describe('parser: rule heads', () => {
 
 describe('parser: v0 syntax', () => {
   it('reads bodies without `if`, `p[x] { }` partial sets, and `p[k] = v { }` objects', () => {
-    const [complete, set, obj, fn] = strip(rules('allow { input.x }\nusers[u] { u := "a" }\nm[k] = 1 { k := "a" }\nf(x) = y { y := x }\n'));
+    const [complete, set, obj, fn] = strip(
+      rules('allow { input.x }\nusers[u] { u := "a" }\nm[k] = 1 { k := "a" }\nf(x) = y { y := x }\n'),
+    );
     expect(complete).toMatchObject({ kind: 'complete', implicitValue: true });
     expect(set).toMatchObject({ kind: 'partialSet', name: ['users'], key: v('u') });
     expect(obj).toMatchObject({ kind: 'partialObject', name: ['m'], key: v('k'), value: n('1') });
@@ -226,12 +279,21 @@ describe('parser: v0 syntax', () => {
   it('reads a two-part v0 head without value (`x.a { }`) as a partial set, and longer ones as true values', () => {
     expect(strip(rule('x.a { true }\n'))).toMatchObject({ kind: 'partialSet', name: ['x'], key: s('a') });
     expect(strip(rule('x.a.b { true }\n'))).toMatchObject({ kind: 'complete', name: ['x', 'a', 'b'], value: t });
-    expect(strip(rule('x.a[k] { k := 1 }\n'))).toMatchObject({ kind: 'partialObject', name: ['x', 'a'], key: v('k'), value: t });
+    expect(strip(rule('x.a[k] { k := 1 }\n'))).toMatchObject({
+      kind: 'partialObject',
+      name: ['x', 'a'],
+      key: v('k'),
+      value: t,
+    });
     expect(strip(rule('x.a if { true }\n'))).toMatchObject({ kind: 'complete', name: ['x', 'a'], value: t });
   });
 
   it('reads `p[x] if` as a partial object of true values in files that import future.keywords, as OPA does', () => {
-    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport future.keywords.if\n'))).toMatchObject({ kind: 'partialObject', key: v('x'), value: { type: 'boolean', value: true } });
+    expect(strip(rule('p[x] if { x := 1 }\n', 'package a\nimport future.keywords.if\n'))).toMatchObject({
+      kind: 'partialObject',
+      key: v('x'),
+      value: { type: 'boolean', value: true },
+    });
   });
 
   it('turns several bodies after one head into one rule per body', () => {
@@ -259,7 +321,15 @@ describe('parser: terms', () => {
   it('reads scalars, keeping number text', () => {
     expect(term('[null, true, false, 1.50, -2, "s", `r\\n`]')).toEqual({
       type: 'array',
-      items: [{ type: 'null' }, t, { type: 'boolean', value: false }, n('1.50'), n('-2'), s('s'), { type: 'string', value: 'r\\n', raw: true }],
+      items: [
+        { type: 'null' },
+        t,
+        { type: 'boolean', value: false },
+        n('1.50'),
+        n('-2'),
+        s('s'),
+        { type: 'string', value: 'r\\n', raw: true },
+      ],
     });
   });
 
@@ -274,7 +344,11 @@ describe('parser: terms', () => {
   });
 
   it('reads dotted call names as written', () => {
-    expect(term('object.get(input, "a", 1)')).toEqual({ type: 'call', name: 'object.get', args: [v('input'), s('a'), n('1')] });
+    expect(term('object.get(input, "a", 1)')).toEqual({
+      type: 'call',
+      name: 'object.get',
+      args: [v('input'), s('a'), n('1')],
+    });
     expect(term('data.lib.f(1)')).toMatchObject({ type: 'call', name: 'data.lib.f' });
     expect(term('contains(x, "a")')).toMatchObject({ type: 'call', name: 'contains' });
   });
@@ -290,7 +364,13 @@ describe('parser: terms', () => {
 
   it('reads arrays, objects and sets with trailing commas; {} is an object and set() the empty set', () => {
     expect(term('[1, 2,]')).toEqual({ type: 'array', items: [n('1'), n('2')] });
-    expect(term('{"a": 1, 2: [3],}')).toEqual({ type: 'object', entries: [{ key: s('a'), value: n('1') }, { key: n('2'), value: { type: 'array', items: [n('3')] } }] });
+    expect(term('{"a": 1, 2: [3],}')).toEqual({
+      type: 'object',
+      entries: [
+        { key: s('a'), value: n('1') },
+        { key: n('2'), value: { type: 'array', items: [n('3')] } },
+      ],
+    });
     expect(term('{1, "x"}')).toEqual({ type: 'set', items: [n('1'), s('x')] });
     expect(term('{}')).toEqual({ type: 'object', entries: [] });
     expect(term('set()')).toEqual({ type: 'set', items: [] });
@@ -305,32 +385,57 @@ describe('parser: terms', () => {
   });
 
   it('treats a parenthesised union as a set element, not a comprehension', () => {
-    expect(term('{ ({1} | {2}) }')).toEqual({ type: 'set', items: [bin('|', { type: 'set', items: [n('1')] }, { type: 'set', items: [n('2')] })] });
+    expect(term('{ ({1} | {2}) }')).toEqual({
+      type: 'set',
+      items: [bin('|', { type: 'set', items: [n('1')] }, { type: 'set', items: [n('2')] })],
+    });
     expect(term('{ (1) | 1 }')).toMatchObject({ type: 'setcompr', head: n('1') });
   });
 
   it('starts a comprehension only when a single term precedes `|`, as OPA does', () => {
     expect(term('[ x - {10} | y, 5 in {5}]')).toEqual({
       type: 'array',
-      items: [bin('|', bin('-', v('x'), { type: 'set', items: [n('10')] }), v('y')), { type: 'in', key: null, value: n('5'), collection: { type: 'set', items: [n('5')] } }],
+      items: [
+        bin('|', bin('-', v('x'), { type: 'set', items: [n('10')] }), v('y')),
+        { type: 'in', key: null, value: n('5'), collection: { type: 'set', items: [n('5')] } },
+      ],
     });
     expect(term('[ q & {1} | {true} ]')).toMatchObject({ type: 'array', items: [{ type: 'binary', op: '|' }] });
     expect(term('[ (q & {1}) | {true} ]')).toMatchObject({ type: 'arraycompr', head: { type: 'binary', op: '&' } });
-    expect(term('{ a + 1: b | true }')).toMatchObject({ type: 'objectcompr', key: { type: 'binary', op: '+' }, value: v('b') });
-    expect(term('{ "k": b | c }')).toEqual({ type: 'objectcompr', key: s('k'), value: v('b'), body: { exprs: [{ type: 'term', term: v('c'), with: [] }] } });
+    expect(term('{ a + 1: b | true }')).toMatchObject({
+      type: 'objectcompr',
+      key: { type: 'binary', op: '+' },
+      value: v('b'),
+    });
+    expect(term('{ "k": b | c }')).toEqual({
+      type: 'objectcompr',
+      key: s('k'),
+      value: v('b'),
+      body: { exprs: [{ type: 'term', term: v('c'), with: [] }] },
+    });
   });
 
   it('accepts an operator expression as comprehension head when no collection reading exists', () => {
     expect(term('[x * 2 | some x in xs]')).toMatchObject({ type: 'arraycompr', head: bin('*', v('x'), n('2')) });
     expect(term('{x + 1 | some x in xs}')).toMatchObject({ type: 'setcompr', head: bin('+', v('x'), n('1')) });
-    expect(term('{k: v * 2 | some k, v in o}')).toMatchObject({ type: 'objectcompr', key: v('k'), value: bin('*', v('v'), n('2')) });
+    expect(term('{k: v * 2 | some k, v in o}')).toMatchObject({
+      type: 'objectcompr',
+      key: v('k'),
+      value: bin('*', v('v'), n('2')),
+    });
     expect(term('[x * 2 | y]')).toEqual({ type: 'array', items: [bin('|', bin('*', v('x'), n('2')), v('y'))] });
   });
 
   it('reads a rule body after `if` as a literal first: `{ 1 | 1 }` is a set comprehension, `{ x }` a body', () => {
-    expect(strip(rule('x if { 1 | 1 }\n').body.exprs)).toMatchObject([{ type: 'term', term: { type: 'setcompr', head: n('1') } }]);
-    expect(strip(rule('x if { input.a }\n').body.exprs)).toEqual([{ type: 'term', term: ref(v('input'), s('a')), with: [] }]);
-    expect(strip(rule('x if {"a": 1}.a == 1\n').body.exprs)).toMatchObject([{ type: 'term', term: { type: 'binary', op: '==' } }]);
+    expect(strip(rule('x if { 1 | 1 }\n').body.exprs)).toMatchObject([
+      { type: 'term', term: { type: 'setcompr', head: n('1') } },
+    ]);
+    expect(strip(rule('x if { input.a }\n').body.exprs)).toEqual([
+      { type: 'term', term: ref(v('input'), s('a')), with: [] },
+    ]);
+    expect(strip(rule('x if {"a": 1}.a == 1\n').body.exprs)).toMatchObject([
+      { type: 'term', term: { type: 'binary', op: '==' } },
+    ]);
     expect(strip(rule('x if { y := 1\n y > 0 }\n').body.exprs)).toHaveLength(2);
   });
 
@@ -338,11 +443,20 @@ describe('parser: terms', () => {
     expect(term('[ x | y, 5]')).toEqual({ type: 'array', items: [bin('|', v('x'), v('y')), n('5')] });
     expect(term('[ x | y, 5 in {5}]')).toMatchObject({ type: 'arraycompr', head: v('x') });
     expect(term('{ x | y, 5}')).toEqual({ type: 'set', items: [bin('|', v('x'), v('y')), n('5')] });
-    expect(term('{ "k": x | y, "j": 5}')).toMatchObject({ type: 'object', entries: [{ key: s('k'), value: bin('|', v('x'), v('y')) }, { key: s('j') }] });
+    expect(term('{ "k": x | y, "j": 5}')).toMatchObject({
+      type: 'object',
+      entries: [{ key: s('k'), value: bin('|', v('x'), v('y')) }, { key: s('j') }],
+    });
   });
 
   it('renames each `_` to a distinct wildcard var', () => {
-    expect(term('x[_][_]')).toEqual(ref(v('x'), { type: 'var', name: '$wildcard0', wildcard: true }, { type: 'var', name: '$wildcard1', wildcard: true }));
+    expect(term('x[_][_]')).toEqual(
+      ref(
+        v('x'),
+        { type: 'var', name: '$wildcard0', wildcard: true },
+        { type: 'var', name: '$wildcard1', wildcard: true },
+      ),
+    );
   });
 
   it('refuses keywords used as values', () => {
@@ -365,7 +479,12 @@ describe('parser: operator precedence (as OPA: in < comparison < | < & < + - < *
   });
 
   it('binds `in` looser than comparison: `x in xs == true` is `x in (xs == true)`', () => {
-    expect(term('x in xs == true')).toEqual({ type: 'in', key: null, value: v('x'), collection: bin('==', v('xs'), t) });
+    expect(term('x in xs == true')).toEqual({
+      type: 'in',
+      key: null,
+      value: v('x'),
+      collection: bin('==', v('xs'), t),
+    });
   });
 
   it('chains comparisons left to right', () => {
@@ -392,22 +511,37 @@ describe('parser: operator precedence (as OPA: in < comparison < | < & < + - < *
 
   it('reads key-value membership in expressions but not inside lists', () => {
     expect(term('"a", 1 in {"a": 1}')).toMatchObject({ type: 'in', key: s('a'), value: n('1') });
-    expect(term('f(x, y in ys)')).toEqual({ type: 'call', name: 'f', args: [v('x'), { type: 'in', key: null, value: v('y'), collection: v('ys') }] });
+    expect(term('f(x, y in ys)')).toEqual({
+      type: 'call',
+      name: 'f',
+      args: [v('x'), { type: 'in', key: null, value: v('y'), collection: v('ys') }],
+    });
   });
 });
 
 describe('parser: expressions', () => {
   it('reads := and = with destructuring patterns', () => {
-    expect(expr('[a, b] := [1, 2]')).toEqual({ type: 'assign', left: { type: 'array', items: [v('a'), v('b')] }, right: { type: 'array', items: [n('1'), n('2')] }, with: [] });
+    expect(expr('[a, b] := [1, 2]')).toEqual({
+      type: 'assign',
+      left: { type: 'array', items: [v('a'), v('b')] },
+      right: { type: 'array', items: [n('1'), n('2')] },
+      with: [],
+    });
     expect(expr('x = y')).toEqual({ type: 'unify', left: v('x'), right: v('y'), with: [] });
   });
 
   it('reads key-value membership on the right of := and =', () => {
-    expect(expr('b := 0, 2 in [5, 6]')).toMatchObject({ type: 'assign', right: { type: 'in', key: n('0'), value: n('2') } });
+    expect(expr('b := 0, 2 in [5, 6]')).toMatchObject({
+      type: 'assign',
+      right: { type: 'in', key: n('0'), value: n('2') },
+    });
   });
 
   it('reads not', () => {
-    expect(expr('not input.x == 1')).toEqual({ type: 'not', expr: { type: 'term', term: bin('==', ref(v('input'), s('x')), n('1')), with: [] } });
+    expect(expr('not input.x == 1')).toEqual({
+      type: 'not',
+      expr: { type: 'term', term: bin('==', ref(v('input'), s('x')), n('1')), with: [] },
+    });
   });
 
   it('refuses `not some` and `not every`', () => {
@@ -417,7 +551,12 @@ describe('parser: expressions', () => {
   it('reads `some x, y` declarations and `some x in xs` / `some k, v in obj` iterations', () => {
     expect(expr('some x, y')).toEqual({ type: 'some', vars: [v('x'), v('y')] });
     expect(expr('some x in xs')).toEqual({ type: 'somein', key: null, value: v('x'), collection: v('xs') });
-    expect(expr('some k, [a, b] in input.pairs')).toEqual({ type: 'somein', key: v('k'), value: { type: 'array', items: [v('a'), v('b')] }, collection: ref(v('input'), s('pairs')) });
+    expect(expr('some k, [a, b] in input.pairs')).toEqual({
+      type: 'somein',
+      key: v('k'),
+      value: { type: 'array', items: [v('a'), v('b')] },
+      collection: ref(v('input'), s('pairs')),
+    });
   });
 
   it('refuses `some` without variables', () => {
@@ -439,9 +578,15 @@ describe('parser: expressions', () => {
   it('reads `with` modifiers, also under not', () => {
     expect(expr('allow with input as {"a": 1} with data.x as 2')).toMatchObject({
       type: 'term',
-      with: [{ target: v('input'), value: { type: 'object' } }, { target: ref(v('data'), s('x')), value: n('2') }],
+      with: [
+        { target: v('input'), value: { type: 'object' } },
+        { target: ref(v('data'), s('x')), value: n('2') },
+      ],
     });
-    expect(expr('not allow with input.x as 1')).toMatchObject({ type: 'not', expr: { with: [{ target: ref(v('input'), s('x')) }] } });
+    expect(expr('not allow with input.x as 1')).toMatchObject({
+      type: 'not',
+      expr: { with: [{ target: ref(v('input'), s('x')) }] },
+    });
   });
 
   it('separates expressions by line breaks and by `;`', () => {

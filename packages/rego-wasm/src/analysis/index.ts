@@ -4,7 +4,13 @@
 // subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
 import type { Body, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type ModuleSet, type RuleTreeNode } from './modules.js';
+import {
+  buildModuleSet,
+  UNSUPPORTED_CALL_CONSTRUCTS,
+  type ModuleScope,
+  type ModuleSet,
+  type RuleTreeNode,
+} from './modules.js';
 import { checkBody } from './safety.js';
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
 
@@ -29,7 +35,11 @@ function argNames(rule: Rule): string[] {
 /** The scope of a rule's body, or of one of its else bodies (which see the same parameters). */
 export function clauseScope(rule: Rule, body: Body, value: Term, module: ModuleScope, root: RuleTreeNode): ClauseScope {
   const heads = body === rule.body ? headTerms(rule) : [value];
-  const scope = levelScope(body, null, module, root, { exprs: body.exprs, terms: [...heads, ...(rule.args ?? [])], declared: argNames(rule) });
+  const scope = levelScope(body, null, module, root, {
+    exprs: body.exprs,
+    terms: [...heads, ...(rule.args ?? [])],
+    declared: argNames(rule),
+  });
   const bound = new Set(argNames(rule).map((name) => `${scope.id}:${name}`));
   return { scope, bound };
 }
@@ -39,7 +49,12 @@ export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): 
     const vars = [rule.value, ...(rule.args ?? [])].flatMap(varsOfTerm).filter((v) => !argNames(rule).includes(v.name));
     const first = vars[0];
     if (first !== undefined) {
-      throw new RegoCompileError(first.loc, 'default', `a default value must be a constant; ${first.name} is a variable or a rule`, 'invalid');
+      throw new RegoCompileError(
+        first.loc,
+        'default',
+        `a default value must be a constant; ${first.name} is a variable or a rule`,
+        'invalid',
+      );
     }
     return;
   }

@@ -62,7 +62,12 @@ function resolveImport(imp: Import): [string, string[]] | null {
   if (isKeywordImport(imp.path)) return null;
   const root = imp.path[0];
   if (root !== 'input' && root !== 'data') {
-    throw new RegoCompileError(imp.loc, 'import', `cannot import "${imp.path.join('.')}": only data.* and input.* imports are supported`, 'unsupported');
+    throw new RegoCompileError(
+      imp.loc,
+      'import',
+      `cannot import "${imp.path.join('.')}": only data.* and input.* imports are supported`,
+      'unsupported',
+    );
   }
   const alias = imp.alias ?? imp.path[imp.path.length - 1];
   if (alias === undefined) throw new RegoCompileError(imp.loc, 'import', 'empty import path', 'syntax');
@@ -77,7 +82,12 @@ function checkKeywordImports(imports: Import[]): void {
     if (!isKeywordImport(imp.path)) continue;
     const isRegoV1 = imp.path[0] === 'rego';
     if ((isRegoV1 && (seenRegoV1 || seenFuture)) || (!isRegoV1 && seenRegoV1)) {
-      throw new RegoCompileError(imp.loc, 'import', `"import ${imp.path.join('.')}" shadows a previous import: rego.v1 already includes the future keywords; keep one`, 'conflict');
+      throw new RegoCompileError(
+        imp.loc,
+        'import',
+        `"import ${imp.path.join('.')}" shadows a previous import: rego.v1 already includes the future keywords; keep one`,
+        'conflict',
+      );
     }
     seenRegoV1 ||= isRegoV1;
     seenFuture ||= !isRegoV1;
@@ -93,7 +103,12 @@ function buildModuleScope(module: Module): ModuleScope {
     const [alias, path] = resolved;
     const previous = aliases.get(alias);
     if (previous !== undefined && previous.join('.') !== path.join('.')) {
-      throw new RegoCompileError(imp.loc, 'import', `import alias "${alias}" is declared twice with different paths`, 'conflict');
+      throw new RegoCompileError(
+        imp.loc,
+        'import',
+        `import alias "${alias}" is declared twice with different paths`,
+        'conflict',
+      );
     }
     aliases.set(alias, path);
   }
@@ -115,7 +130,12 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
     // As in OPA, rules may sit below a partial object (`c[k] := v` beside `c["hello"] := false`): the object
     // gets their keys too. Below any other rule they would give one document two definitions.
     if (node.group !== null && !(node.group.kind === 'partialObject' && node.group.keyDepth === 0)) {
-      throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`, 'conflict');
+      throw new RegoCompileError(
+        ruleLoc(rule),
+        'rule path conflict',
+        `rule ${path.join('.')} is below rule ${node.group.name}, which already defines that document`,
+        'conflict',
+      );
     }
     const segment = path[i] as string;
     let child = node.children.get(segment);
@@ -126,7 +146,12 @@ function nodeForRule(root: RuleTreeNode, path: string[], rule: Rule): RuleTreeNo
     node = child;
   }
   if (node.children.size > 0 && !(rule.kind === 'partialObject' && (rule.keyPath?.length ?? 0) === 0)) {
-    throw new RegoCompileError(ruleLoc(rule), 'rule path conflict', `rule ${path.join('.')} would replace the rules defined below it`, 'conflict');
+    throw new RegoCompileError(
+      ruleLoc(rule),
+      'rule path conflict',
+      `rule ${path.join('.')} would replace the rules defined below it`,
+      'conflict',
+    );
   }
   return node;
 }
@@ -135,22 +160,50 @@ function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, ru
   const path = [...scope.packagePath, ...rule.name];
   const name = path.join('.');
   if (rule.name[0] === 'input' || rule.name[0] === 'data') {
-    throw new RegoCompileError(rule.loc, `${rule.name[0]} shadowed`, `a rule cannot be named ${rule.name[0]}`, 'conflict');
+    throw new RegoCompileError(
+      rule.loc,
+      `${rule.name[0]} shadowed`,
+      `a rule cannot be named ${rule.name[0]}`,
+      'conflict',
+    );
   }
   const node = nodeForRule(root, path, rule);
   findNode(root, scope.packagePath)?.ruleNames.add(rule.name[0] as string);
   let group = node.group;
   const arity = rule.kind === 'function' ? (rule.args?.length ?? 0) : null;
   if (group === null) {
-    group = { path, name, kind: rule.kind, definitions: [], defaultDefinition: null, arity, keyDepth: rule.keyPath?.length ?? 0 };
+    group = {
+      path,
+      name,
+      kind: rule.kind,
+      definitions: [],
+      defaultDefinition: null,
+      arity,
+      keyDepth: rule.keyPath?.length ?? 0,
+    };
     node.group = group;
     groups.push(group);
   } else if (group.kind !== rule.kind) {
-    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`, 'conflict');
+    throw new RegoCompileError(
+      rule.loc,
+      'rule kind conflict',
+      `${name} is defined both as a ${group.kind} rule and as a ${rule.kind} rule`,
+      'conflict',
+    );
   } else if (group.keyDepth !== (rule.keyPath?.length ?? 0)) {
-    throw new RegoCompileError(rule.loc, 'rule kind conflict', `${name} is defined with ${group.keyDepth} and with ${rule.keyPath?.length ?? 0} variable levels in its head`, 'conflict');
+    throw new RegoCompileError(
+      rule.loc,
+      'rule kind conflict',
+      `${name} is defined with ${group.keyDepth} and with ${rule.keyPath?.length ?? 0} variable levels in its head`,
+      'conflict',
+    );
   } else if (group.arity !== arity) {
-    throw new RegoCompileError(rule.loc, 'function arity conflict', `${name} is defined with ${group.arity} and with ${arity} arguments`, 'conflict');
+    throw new RegoCompileError(
+      rule.loc,
+      'function arity conflict',
+      `${name} is defined with ${group.arity} and with ${arity} arguments`,
+      'conflict',
+    );
   }
   const definition = { rule, module: scope };
   if (rule.default) {
@@ -158,12 +211,22 @@ function addRule(root: RuleTreeNode, groups: RuleGroup[], scope: ModuleScope, ru
       throw new RegoCompileError(rule.loc, 'default', `${name} has more than one default`, 'conflict');
     }
     if (rule.kind !== 'complete' && rule.kind !== 'function') {
-      throw new RegoCompileError(rule.loc, 'default', `default is only allowed on complete rules and functions, not on ${name}`, 'invalid');
+      throw new RegoCompileError(
+        rule.loc,
+        'default',
+        `default is only allowed on complete rules and functions, not on ${name}`,
+        'invalid',
+      );
     }
     group.defaultDefinition = definition;
   } else {
     if (rule.elses.length > 0 && rule.kind !== 'complete' && rule.kind !== 'function') {
-      throw new RegoCompileError(rule.elses[0]?.loc ?? rule.loc, 'else', `else is only allowed on complete rules and functions`, 'invalid');
+      throw new RegoCompileError(
+        rule.elses[0]?.loc ?? rule.loc,
+        'else',
+        `else is only allowed on complete rules and functions`,
+        'invalid',
+      );
     }
     group.definitions.push(definition);
   }
@@ -228,8 +291,17 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
   // Host probes (print output, coverage) are emitted by the compiler only; a policy cannot call them.
   const builtinArity = spec === undefined || spec.lowering === 'host' ? undefined : spec.arity;
   // OPA 1.0 removed the deprecated builtins from Rego v1: a module that imports rego.v1 cannot call them.
-  if (spec?.deprecated === true && globalPath === null && scope.module.imports.some((imp) => imp.path.join('.') === 'rego.v1')) {
-    throw new RegoCompileError(loc, name, `${name} is deprecated and not available in Rego v1 (import rego.v1); the policy authors' guide names its replacement`, 'invalid');
+  if (
+    spec?.deprecated === true &&
+    globalPath === null &&
+    scope.module.imports.some((imp) => imp.path.join('.') === 'rego.v1')
+  ) {
+    throw new RegoCompileError(
+      loc,
+      name,
+      `${name} is deprecated and not available in Rego v1 (import rego.v1); the policy authors' guide names its replacement`,
+      'invalid',
+    );
   }
   // As in OPA, names the module defines (its package's rules, its import aliases, `data`) shadow builtins:
   // `max(x, y) := ...` in the package makes `max(7, 3)` call it.
@@ -242,11 +314,21 @@ export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string
     if (node?.group?.kind === 'function') {
       return { kind: 'function', group: node.group, arity: node.group.arity ?? 0 };
     }
-    throw new RegoCompileError(loc, 'unknown function', `${name} (${path.join('.')}) is not a function defined by the policy`, 'undefined');
+    throw new RegoCompileError(
+      loc,
+      'unknown function',
+      `${name} (${path.join('.')}) is not a function defined by the policy`,
+      'undefined',
+    );
   }
   if (builtinArity !== undefined) return { kind: 'builtin', name, arity: builtinArity };
   if (name === 'print') return { kind: 'print' };
   const refusal = Object.hasOwn(REFUSED, name) ? REFUSED[name] : undefined;
   if (refusal !== undefined) throw new RegoCompileError(loc, name, refusal, 'unsupported');
-  throw new RegoCompileError(loc, 'unknown function', `${name} is not a supported builtin or a function of the policy`, 'undefined');
+  throw new RegoCompileError(
+    loc,
+    'unknown function',
+    `${name} is not a supported builtin or a function of the policy`,
+    'undefined',
+  );
 }

@@ -111,7 +111,13 @@ export function probeTerm(term: Term, scope: VarScope, probe: Probe): void {
       requireOuterBindings(term.body.exprs, [term.head], comprehensionScope(term, scope) as VarScope, scope, probe);
       return;
     case 'objectcompr':
-      requireOuterBindings(term.body.exprs, [term.key, term.value], comprehensionScope(term, scope) as VarScope, scope, probe);
+      requireOuterBindings(
+        term.body.exprs,
+        [term.key, term.value],
+        comprehensionScope(term, scope) as VarScope,
+        scope,
+        probe,
+      );
       return;
     case 'call':
       for (const arg of term.args) probeTerm(arg, scope, probe);
@@ -251,7 +257,12 @@ export function probeUnify(l: Term, r: Term, scope: VarScope, probe: Probe): voi
   const split = unifyPairs(l, r);
   if (split !== null) {
     if (split.mismatch) {
-      throw new RegoCompileError(l.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed', 'invalid');
+      throw new RegoCompileError(
+        l.loc,
+        'unification',
+        'these two literals have different shapes (array length or object keys), so = can never succeed',
+        'invalid',
+      );
     }
     unifyPairOrder(split.pairs, scope, probe);
     return;
@@ -294,7 +305,12 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
   if (left.type === 'var') {
     const resolved = resolveVar(scope, left.name);
     if (resolved?.kind !== 'local' || probe.bound.has(resolved.id)) {
-      throw new RegoCompileError(left.loc, `var ${left.name} assigned above`, `${left.name} is already bound; use = or == to compare, or pick another name`, 'conflict');
+      throw new RegoCompileError(
+        left.loc,
+        `var ${left.name} assigned above`,
+        `${left.name} is already bound; use = or == to compare, or pick another name`,
+        'conflict',
+      );
     }
     probe.bound.add(resolved.id);
     return;
@@ -311,7 +327,12 @@ function probeAssignTarget(left: Term, scope: VarScope, probe: Probe): void {
     return;
   }
   if (left.type === 'ref' || left.type === 'call' || left.type === 'set' || left.type.endsWith('compr')) {
-    throw new RegoCompileError(left.loc, ':=', 'the left side of := must be a variable or an array/object pattern of variables', 'invalid');
+    throw new RegoCompileError(
+      left.loc,
+      ':=',
+      'the left side of := must be a variable or an array/object pattern of variables',
+      'invalid',
+    );
   }
   probeTerm(left, scope, probe); // scalars inside a pattern are compared
 }
@@ -411,7 +432,12 @@ function findVar(terms: Term[], name: string): VarTerm | null {
 }
 
 export function unsafeVarError(v: VarTerm): RegoCompileError {
-  return new RegoCompileError(v.loc, `unsafe var ${v.name}`, `nothing binds ${v.name} before it is used; bind it (for example with := or some ... in) or fix the name`, 'unsafe');
+  return new RegoCompileError(
+    v.loc,
+    `unsafe var ${v.name}`,
+    `nothing binds ${v.name} before it is used; bind it (for example with := or some ... in) or fix the name`,
+    'unsafe',
+  );
 }
 
 /** The first expression, in source order, that can run with what is bound; -1 when none can. */
@@ -435,7 +461,12 @@ export function orderBody(exprs: Expr[], scope: VarScope, bound: Set<string>): {
       probeExpr(remaining[0] as Expr, scope, probe);
       const [first] = probe.missing.values();
       if (first !== undefined) throw unsafeVarError(first);
-      throw new RegoCompileError((remaining[0] as Expr).loc, 'unsafe expression', 'this expression cannot be ordered after its bindings', 'unsafe');
+      throw new RegoCompileError(
+        (remaining[0] as Expr).loc,
+        'unsafe expression',
+        'this expression cannot be ordered after its bindings',
+        'unsafe',
+      );
     }
     const [expr] = remaining.splice(index, 1) as [Expr];
     const probe = newProbe(current);

@@ -17,8 +17,7 @@ export interface VarScope {
 }
 
 export type ResolvedVar =
-  | { kind: 'local'; id: string; name: string; scope: VarScope }
-  | { kind: 'global'; path: string[] };
+  { kind: 'local'; id: string; name: string; scope: VarScope } | { kind: 'global'; path: string[] };
 
 let nextScopeId = 0;
 
@@ -81,10 +80,12 @@ export function dottedName(term: Term): string | null {
  */
 export function withValueTerms(expr: Expr): Term[] {
   if (expr.type === 'not') return [];
-  return (expr.with ?? []).map((modifier) => modifier.value).filter((value) => {
-    const name = dottedName(value);
-    return name === null || builtinSpec(name) === undefined;
-  });
+  return (expr.with ?? [])
+    .map((modifier) => modifier.value)
+    .filter((value) => {
+      const name = dottedName(value);
+      return name === null || builtinSpec(name) === undefined;
+    });
 }
 
 function ownLevelTerms(expr: Expr): Term[] {
@@ -162,14 +163,28 @@ export function levelScope(
     const declaredHere = declaredByExpr(expr);
     for (const name of new Set(declaredHere)) {
       if (declared.has(name) && !name.startsWith('$')) {
-        const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
-        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} declared above`, `${name} is declared twice in the same body; rename one of them`, 'conflict');
+        const v = levelTermsOfExpr(expr)
+          .flatMap(varsOfTerm)
+          .find((t) => t.name === name);
+        throw new RegoCompileError(
+          v?.loc ?? expr.loc,
+          `var ${name} declared above`,
+          `${name} is declared twice in the same body; rename one of them`,
+          'conflict',
+        );
       }
     }
     for (const name of declaredHere) {
       if (usedAbove.has(name)) {
-        const v = levelTermsOfExpr(expr).flatMap(varsOfTerm).find((t) => t.name === name);
-        throw new RegoCompileError(v?.loc ?? expr.loc, `var ${name} referenced above`, `${name} is declared here but already used earlier in the body; rename one of them`, 'conflict');
+        const v = levelTermsOfExpr(expr)
+          .flatMap(varsOfTerm)
+          .find((t) => t.name === name);
+        throw new RegoCompileError(
+          v?.loc ?? expr.loc,
+          `var ${name} referenced above`,
+          `${name} is declared here but already used earlier in the body; rename one of them`,
+          'conflict',
+        );
       }
       declared.add(name);
     }
@@ -178,7 +193,12 @@ export function levelScope(
   }
   for (const name of declared) {
     if (name === 'input' || name === 'data') {
-      throw new RegoCompileError(parts.exprs[0]?.loc ?? { file: module.module.file, line: 1, col: 1 }, `${name} shadowed`, `${name} cannot be redeclared as a local variable`, 'conflict');
+      throw new RegoCompileError(
+        parts.exprs[0]?.loc ?? { file: module.module.file, line: 1, col: 1 },
+        `${name} shadowed`,
+        `${name} cannot be redeclared as a local variable`,
+        'conflict',
+      );
     }
   }
   const scope: VarScope = { id: nextScopeId++, parent, locals: new Set(declared), declared, module, root };

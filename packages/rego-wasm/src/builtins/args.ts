@@ -19,7 +19,8 @@ export function str(builtin: string, v: unknown): string {
 }
 
 export function num(builtin: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BuiltinArgError(builtin, `expected a number, got ${typeName(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new BuiltinArgError(builtin, `expected a number, got ${typeName(v)}`);
   return v;
 }
 

@@ -3,9 +3,14 @@ import { createHash, createHmac, createPrivateKey, timingSafeEqual } from 'node:
 import { BuiltinArgError } from './args.js';
 import { str } from './args.js';
 
-const digest = (alg: string) => (s: unknown) => createHash(alg).update(str(`crypto.${alg}`, s), 'utf8').digest('hex');
+const digest = (alg: string) => (s: unknown) =>
+  createHash(alg)
+    .update(str(`crypto.${alg}`, s), 'utf8')
+    .digest('hex');
 const hmac = (alg: string) => (s: unknown, key: unknown) =>
-  createHmac(alg, str(`crypto.hmac.${alg}`, key)).update(str(`crypto.hmac.${alg}`, s), 'utf8').digest('hex');
+  createHmac(alg, str(`crypto.hmac.${alg}`, key))
+    .update(str(`crypto.hmac.${alg}`, s), 'utf8')
+    .digest('hex');
 
 /** PEM text, or PEM text in base64 (OPA accepts both). */
 function pemText(name: string, v: unknown): string {
@@ -20,7 +25,8 @@ export const cryptoBuiltins = {
   // The first RSA private key of the PEM data as a JWK (kty, n, e, d, p, q, dp, dq, qi), for io.jwt.encode_sign.
   'crypto.x509.parse_rsa_private_key': (pem: unknown) => {
     const key = createPrivateKey(pemText('crypto.x509.parse_rsa_private_key', pem));
-    if (key.asymmetricKeyType !== 'rsa') throw new BuiltinArgError('crypto.x509.parse_rsa_private_key', 'not an RSA private key');
+    if (key.asymmetricKeyType !== 'rsa')
+      throw new BuiltinArgError('crypto.x509.parse_rsa_private_key', 'not an RSA private key');
     return key.export({ format: 'jwk' });
   },
   'crypto.sha256': digest('sha256'),

@@ -24,7 +24,8 @@ export function queryEscape(s: string): string {
 }
 
 function queryUnescape(s: string): string {
-  if (/%(?![0-9a-fA-F]{2})/.test(s)) throw new BuiltinArgError('urlquery.decode', `invalid escape in ${JSON.stringify(s)}`);
+  if (/%(?![0-9a-fA-F]{2})/.test(s))
+    throw new BuiltinArgError('urlquery.decode', `invalid escape in ${JSON.stringify(s)}`);
   return decodeURIComponent(s.replace(/\+/g, ' '));
 }
 
@@ -52,7 +53,8 @@ export const encodingBuiltins = {
     const raw = Buffer.from(str('base64url.encode', s), 'utf8').toString('base64url');
     return raw + '='.repeat((4 - (raw.length % 4)) % 4);
   },
-  'base64url.encode_no_pad': (s: unknown) => Buffer.from(str('base64url.encode_no_pad', s), 'utf8').toString('base64url'),
+  'base64url.encode_no_pad': (s: unknown) =>
+    Buffer.from(str('base64url.encode_no_pad', s), 'utf8').toString('base64url'),
   'base64url.decode': (s: unknown) => decodeBase64('base64url.decode', str('base64url.decode', s), true),
   'urlquery.encode': (s: unknown) => queryEscape(str('urlquery.encode', s)),
   'urlquery.decode': (s: unknown) => queryUnescape(str('urlquery.decode', s)),
@@ -60,7 +62,8 @@ export const encodingBuiltins = {
     const entries = Object.entries(obj('urlquery.encode_object', o)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const parts: string[] = [];
     for (const [k, v] of entries) {
-      const values = typeof v === 'string' ? [v] : list('urlquery.encode_object', v).map((x) => str('urlquery.encode_object', x));
+      const values =
+        typeof v === 'string' ? [v] : list('urlquery.encode_object', v).map((x) => str('urlquery.encode_object', x));
       for (const x of values) parts.push(`${queryEscape(k)}=${queryEscape(x)}`);
     }
     return parts.join('&');

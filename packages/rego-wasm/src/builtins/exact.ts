@@ -38,7 +38,12 @@ export function parseExactJson(text: string): unknown {
         ws();
         if (text[pos++] !== ':') fail();
         // defineProperty: a key named __proto__ is data, never the object's prototype.
-        Object.defineProperty(out, key as string, { value: value(), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key as string, {
+          value: value(),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         ws();
         const sep = text[pos++];
         if (sep === '}') return out;
@@ -74,10 +79,14 @@ export function parseExactJson(text: string): unknown {
     pos += hit[0].length;
     const parsed = JSON.parse(hit[0]) as unknown;
     // A number no double can hold (2e308, 1e-400) keeps its text: the nearest double would be another number.
-    if (typeof parsed === 'number' && (!Number.isFinite(parsed) || (parsed === 0 && /[1-9]/.test(hit[0].split(/[eE]/)[0]!)))) {
+    if (
+      typeof parsed === 'number' &&
+      (!Number.isFinite(parsed) || (parsed === 0 && /[1-9]/.test(hit[0].split(/[eE]/)[0]!)))
+    ) {
       return new NumberText(hit[0]);
     }
-    if (typeof parsed === 'number' && Math.abs(parsed) > Number.MAX_SAFE_INTEGER) return integralBigInt(hit[0]) ?? parsed;
+    if (typeof parsed === 'number' && Math.abs(parsed) > Number.MAX_SAFE_INTEGER)
+      return integralBigInt(hit[0]) ?? parsed;
     return parsed;
   };
   const result = value();
@@ -110,7 +119,9 @@ export function stringifyExactJson(v: unknown): string {
   if (v instanceof NumberText) return v.text;
   if (Array.isArray(v)) return `[${v.map(stringifyExactJson).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
-    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`).join(',')}}`;
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -5,7 +5,8 @@ import { entriesOf, isObjectValue, RegoSet, regoEqual, setOf } from './values.js
 
 export const graphBuiltins = {
   'graph.reachable': (graph: unknown, initial: unknown) => {
-    if (!isObjectValue(graph)) throw new BuiltinArgError('graph.reachable', `expected an object, got ${typeName(graph)}`);
+    if (!isObjectValue(graph))
+      throw new BuiltinArgError('graph.reachable', `expected an object, got ${typeName(graph)}`);
     const edges = entriesOf(graph);
     const queue = [...list('graph.reachable', initial)];
     const reached: unknown[] = [];

@@ -12,7 +12,10 @@ function pointerSegments(path: unknown): string[] {
   const text = str('json.patch', path);
   if (text === '') return [];
   if (!text.startsWith('/')) throw new BuiltinArgError('json.patch', `invalid path ${JSON.stringify(text)}`);
-  return text.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return text
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function clone(v: Json): Json {
@@ -33,7 +36,8 @@ function getAt(doc: Json, path: string[]): Json {
 function changeAt(doc: Json, path: string[], change: (parent: Json, key: string) => void): Json {
   if (path.length === 0) throw new BuiltinArgError('json.patch', 'the root cannot be the target of this operation');
   const parent = getAt(doc, path.slice(0, -1));
-  if (typeof parent !== 'object' || parent === null) throw new BuiltinArgError('json.patch', `no parent for /${path.join('/')}`);
+  if (typeof parent !== 'object' || parent === null)
+    throw new BuiltinArgError('json.patch', `no parent for /${path.join('/')}`);
   change(parent, path[path.length - 1]!);
   return doc;
 }
@@ -43,7 +47,8 @@ function addAt(doc: Json, path: string[], value: Json): Json {
   return changeAt(doc, path, (parent, key) => {
     if (Array.isArray(parent)) {
       const i = key === '-' ? parent.length : Number(key);
-      if (!Number.isInteger(i) || i < 0 || i > parent.length) throw new BuiltinArgError('json.patch', `bad index ${key}`);
+      if (!Number.isInteger(i) || i < 0 || i > parent.length)
+        throw new BuiltinArgError('json.patch', `bad index ${key}`);
       parent.splice(i, 0, value);
     } else (parent as Record<string, Json>)[key] = value;
   });
@@ -53,7 +58,8 @@ function removeAt(doc: Json, path: string[]): Json {
   return changeAt(doc, path, (parent, key) => {
     if (Array.isArray(parent)) {
       const i = Number(key);
-      if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw new BuiltinArgError('json.patch', `bad index ${key}`);
+      if (!Number.isInteger(i) || i < 0 || i >= parent.length)
+        throw new BuiltinArgError('json.patch', `bad index ${key}`);
       parent.splice(i, 1);
     } else {
       if (!(key in (parent as object))) throw new BuiltinArgError('json.patch', `no member ${key}`);
@@ -89,7 +95,8 @@ function jsonPatch(target: unknown, patches: unknown): Json {
         break;
       }
       case 'test':
-        if (JSON.stringify(getAt(doc, path)) !== JSON.stringify(p.value)) throw new BuiltinArgError('json.patch', 'test failed');
+        if (JSON.stringify(getAt(doc, path)) !== JSON.stringify(p.value))
+          throw new BuiltinArgError('json.patch', 'test failed');
         break;
       default:
         throw new BuiltinArgError('json.patch', `unknown op ${String(p.op)}`);
@@ -135,7 +142,8 @@ function keep(doc: unknown, tree: PathTree): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(doc)) {
       const sub = tree.get(k);
-      if (sub !== undefined) Object.defineProperty(out, k, { value: keep(v, sub), enumerable: true, writable: true, configurable: true });
+      if (sub !== undefined)
+        Object.defineProperty(out, k, { value: keep(v, sub), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
@@ -145,18 +153,20 @@ function keep(doc: unknown, tree: PathTree): unknown {
 /** json.remove: doc without the parts the paths name. */
 function drop(doc: unknown, tree: PathTree): unknown {
   if (tree.has('')) return undefined;
-  if (Array.isArray(doc)) return doc.flatMap((x, i) => {
-    const sub = tree.get(String(i));
-    if (sub === undefined) return [x];
-    const rest = drop(x, sub);
-    return rest === undefined ? [] : [rest];
-  });
+  if (Array.isArray(doc))
+    return doc.flatMap((x, i) => {
+      const sub = tree.get(String(i));
+      if (sub === undefined) return [x];
+      const rest = drop(x, sub);
+      return rest === undefined ? [] : [rest];
+    });
   if (typeof doc === 'object' && doc !== null && !(doc instanceof RegoSet)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(doc)) {
       const sub = tree.get(k);
       const rest = sub === undefined ? v : drop(v, sub);
-      if (rest !== undefined) Object.defineProperty(out, k, { value: rest, enumerable: true, writable: true, configurable: true });
+      if (rest !== undefined)
+        Object.defineProperty(out, k, { value: rest, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
@@ -173,7 +183,8 @@ function objectDoc(name: string, v: unknown): Record<string, unknown> {
 export const jsonBuiltins = {
   'json.patch': jsonPatch,
   'json.filter': (o: unknown, paths: unknown) => keep(objectDoc('json.filter', o), pathTree('json.filter', paths)),
-  'json.remove': (o: unknown, paths: unknown) => drop(objectDoc('json.remove', o), pathTree('json.remove', paths)) ?? {},
+  'json.remove': (o: unknown, paths: unknown) =>
+    drop(objectDoc('json.remove', o), pathTree('json.remove', paths)) ?? {},
   'json.marshal': (v: unknown) => goJsonMarshal(toPlainJson(v)),
   // Exact: integers beyond 2^53 stay BigInt, a key named __proto__ stays data.
   'json.unmarshal': (s: unknown) => parseExactJson(str('json.unmarshal', s)),

@@ -1,7 +1,16 @@
 // io.jwt.verify_* and io.jwt.decode_verify for bundles built by `opa build` (Portcullis's own policies get
 // verified claims in input.identity instead). Synchronous, on node:crypto, because the SDK calls builtins
 // synchronously. Keys: `secret` for HMAC; `cert` as PEM (certificate or public key), a JWK or a JWKS.
-import { constants, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { BuiltinArgError, obj, str } from './args.js';
 import { goJsonMarshal } from './encoding.js';
 import { nowNs } from './time.js';
@@ -23,14 +32,17 @@ export function jwtDecode(token: unknown, depth = 0): [Record<string, unknown>, 
   const parts = str('io.jwt.decode', token).split('.');
   if (parts.length !== 3) throw new BuiltinArgError('io.jwt.decode', 'a JWS compact token has three parts');
   const header = decodeJsonPart(parts[0]!, 'header');
-  if (header.enc !== undefined) throw new BuiltinArgError('io.jwt.decode', 'JWT is a JWE object, which is not supported');
+  if (header.enc !== undefined)
+    throw new BuiltinArgError('io.jwt.decode', 'JWT is a JWE object, which is not supported');
   if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
     if (depth >= 8) throw new BuiltinArgError('io.jwt.decode', 'tokens nested too deeply');
-    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[1]!)) throw new BuiltinArgError('io.jwt.decode', 'payload is not base64url');
+    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[1]!))
+      throw new BuiltinArgError('io.jwt.decode', 'payload is not base64url');
     return jwtDecode(Buffer.from(parts[1]!, 'base64url').toString('utf8'), depth + 1);
   }
   const payload = decodeJsonPart(parts[1]!, 'payload');
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[2]!)) throw new BuiltinArgError('io.jwt.decode', 'signature is not base64url');
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[2]!))
+    throw new BuiltinArgError('io.jwt.decode', 'signature is not base64url');
   return [header, payload, Buffer.from(parts[2]!, 'base64url').toString('hex')];
 }
 
@@ -40,8 +52,11 @@ function publicKeys(cert: string, kid: unknown): KeyObject[] {
   if (cert.trimStart().startsWith('-----BEGIN')) return [createPublicKey(cert)];
   const parsed = JSON.parse(cert) as { keys?: Record<string, unknown>[] } & Record<string, unknown>;
   const jwks = Array.isArray(parsed.keys) ? parsed.keys : [parsed];
-  const matching = typeof kid === 'string' && jwks.some((k) => k.kid === kid) ? jwks.filter((k) => k.kid === kid) : jwks;
-  return matching.map((jwk) => createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }));
+  const matching =
+    typeof kid === 'string' && jwks.some((k) => k.kid === kid) ? jwks.filter((k) => k.kid === kid) : jwks;
+  return matching.map((jwk) =>
+    createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }),
+  );
 }
 
 /** Checks the token's signature with `alg`; throws on a malformed token or key, false on a bad signature. */
@@ -68,7 +83,12 @@ function signatureValid(alg: string, token: string, key: { secret?: string; cert
       if (!hash) return false;
       if (family === 'RS') return verify(hash, input, { key: k, padding: constants.RSA_PKCS1_PADDING }, signature);
       if (family === 'PS') {
-        return verify(hash, input, { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+        return verify(
+          hash,
+          input,
+          { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+          signature,
+        );
       }
       if (family === 'ES') return verify(hash, input, { key: k, dsaEncoding: 'ieee-p1363' }, signature);
       return false;
@@ -78,7 +98,21 @@ function signatureValid(alg: string, token: string, key: { secret?: string; cert
   });
 }
 
-const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ALGS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 export const jwtVerifyBuiltins: Record<string, (...args: unknown[]) => unknown> = Object.fromEntries(
   ALGS.map((alg) => [
@@ -107,7 +141,10 @@ export function decodeVerify(token: unknown, constraints: unknown, nowNs: number
   const alg = typeof header.alg === 'string' ? header.alg : '';
   if (typeof c.alg === 'string' && c.alg !== alg) return invalid;
   if (!ALGS.includes(alg)) return invalid;
-  const key = { secret: typeof c.secret === 'string' ? c.secret : undefined, cert: typeof c.cert === 'string' ? c.cert : undefined };
+  const key = {
+    secret: typeof c.secret === 'string' ? c.secret : undefined,
+    cert: typeof c.cert === 'string' ? c.cert : undefined,
+  };
   if (!signatureValid(alg, text, key)) return invalid;
   const timeSec = (typeof c.time === 'number' ? c.time : nowNs) / 1e9;
   if (typeof payload.exp === 'number' && timeSec >= payload.exp) return invalid;
@@ -126,10 +163,13 @@ export function decodeVerify(token: unknown, constraints: unknown, nowNs: number
 function signingKey(alg: string, jwkText: string): KeyObject | Buffer {
   const parsed = JSON.parse(jwkText) as { keys?: unknown[] } & Record<string, unknown>;
   const jwk = (Array.isArray(parsed.keys) ? parsed.keys[0] : parsed) as Record<string, unknown> | undefined;
-  if (jwk === undefined || typeof jwk.kty !== 'string') throw new BuiltinArgError('io.jwt.encode_sign', 'the key is not a JWK');
+  if (jwk === undefined || typeof jwk.kty !== 'string')
+    throw new BuiltinArgError('io.jwt.encode_sign', 'the key is not a JWK');
   const family = alg.slice(0, 2);
-  const expected = family === 'HS' ? 'oct' : family === 'RS' || family === 'PS' ? 'RSA' : family === 'ES' ? 'EC' : 'OKP';
-  if (jwk.kty !== expected) throw new BuiltinArgError('io.jwt.encode_sign', `a ${alg} signature needs a ${expected} key, got ${jwk.kty}`);
+  const expected =
+    family === 'HS' ? 'oct' : family === 'RS' || family === 'PS' ? 'RSA' : family === 'ES' ? 'EC' : 'OKP';
+  if (jwk.kty !== expected)
+    throw new BuiltinArgError('io.jwt.encode_sign', `a ${alg} signature needs a ${expected} key, got ${jwk.kty}`);
   if (expected === 'oct') {
     if (typeof jwk.k !== 'string') throw new BuiltinArgError('io.jwt.encode_sign', 'an oct JWK needs k');
     return Buffer.from(jwk.k, 'base64url');
@@ -143,7 +183,8 @@ const SIGNING_ALGS = new Set([...ALGS, 'EdDSA']);
 function signCompact(headerText: string, payloadText: string, jwkText: string): string {
   const header = JSON.parse(headerText) as Record<string, unknown>;
   const alg = typeof header.alg === 'string' ? header.alg : '';
-  if (!SIGNING_ALGS.has(alg)) throw new BuiltinArgError('io.jwt.encode_sign', `unknown signature algorithm ${JSON.stringify(alg)}`);
+  if (!SIGNING_ALGS.has(alg))
+    throw new BuiltinArgError('io.jwt.encode_sign', `unknown signature algorithm ${JSON.stringify(alg)}`);
   // A JWT (typ absent or JWT) must carry a JSON payload, as OPA checks.
   if (header.typ === undefined || header.typ === 'JWT') JSON.parse(payloadText);
   const key = signingKey(alg, jwkText);
@@ -153,7 +194,12 @@ function signCompact(headerText: string, payloadText: string, jwkText: string): 
   else if (alg === 'EdDSA') signature = sign(null, Buffer.from(input), key);
   else {
     const hash = HASHES[alg.slice(2)]!;
-    if (alg.startsWith('PS')) signature = sign(hash, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    if (alg.startsWith('PS'))
+      signature = sign(hash, Buffer.from(input), {
+        key,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+      });
     else if (alg.startsWith('ES')) signature = sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
     else signature = sign(hash, Buffer.from(input), key);
   }
@@ -165,8 +211,16 @@ export const jwtBuiltins: Record<string, (...args: unknown[]) => unknown> = {
   'io.jwt.decode_verify': (token: unknown, constraints: unknown) => decodeVerify(token, constraints, Number(nowNs())),
   ...jwtVerifyBuiltins,
   'io.jwt.encode_sign_raw': (header: unknown, payload: unknown, key: unknown) =>
-    signCompact(str('io.jwt.encode_sign_raw', header), str('io.jwt.encode_sign_raw', payload), str('io.jwt.encode_sign_raw', key)),
+    signCompact(
+      str('io.jwt.encode_sign_raw', header),
+      str('io.jwt.encode_sign_raw', payload),
+      str('io.jwt.encode_sign_raw', key),
+    ),
   // Objects are written as Go's json.Marshal writes them (sorted keys, HTML escaped), then signed as above.
   'io.jwt.encode_sign': (header: unknown, payload: unknown, key: unknown) =>
-    signCompact(goJsonMarshal(obj('io.jwt.encode_sign', header)), goJsonMarshal(obj('io.jwt.encode_sign', payload)), goJsonMarshal(obj('io.jwt.encode_sign', key))),
+    signCompact(
+      goJsonMarshal(obj('io.jwt.encode_sign', header)),
+      goJsonMarshal(obj('io.jwt.encode_sign', payload)),
+      goJsonMarshal(obj('io.jwt.encode_sign', key)),
+    ),
 };

@@ -106,7 +106,7 @@ function formatAddr(bits: bigint, width: number): string {
   const groups = Array.from({ length: 8 }, (_, i) => Number((bits >> BigInt(112 - 16 * i)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -210,7 +210,8 @@ export const netBuiltins = {
   'net.cidr_expand': (c: unknown) => {
     const p = parseCidrStrict('net.cidr_expand', c);
     const count = 1n << BigInt(p.width - p.length);
-    if (count > MAX_EXPAND) throw new BuiltinArgError('net.cidr_expand', `${String(c)} holds ${count} addresses, more than ${MAX_EXPAND}`);
+    if (count > MAX_EXPAND)
+      throw new BuiltinArgError('net.cidr_expand', `${String(c)} holds ${count} addresses, more than ${MAX_EXPAND}`);
     const start = masked(p.bits, p.width, p.length);
     return new RegoSet(Array.from({ length: Number(count) }, (_, i) => formatAddr(start + BigInt(i), p.width)));
   },

@@ -12,7 +12,8 @@ export const numbersBuiltins = {
     const step = bigIntArg('numbers.range_step', s);
     if (step <= 0n) throw new BuiltinArgError('numbers.range_step', 'step must be a positive integer');
     const length = (to >= from ? to - from : from - to) / step + 1n;
-    if (length > MAX_RANGE) throw new BuiltinArgError('numbers.range_step', `a range of ${length} numbers is too large`);
+    if (length > MAX_RANGE)
+      throw new BuiltinArgError('numbers.range_step', `a range of ${length} numbers is too large`);
     const signed = from <= to ? step : -step;
     return Array.from({ length: Number(length) }, (_, i) => exactInt(from + BigInt(i) * signed));
   },

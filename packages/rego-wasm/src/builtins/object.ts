@@ -15,7 +15,10 @@ function keysArg(name: string, v: unknown): unknown[] {
 }
 
 /** object.union: b's values win, and two objects under the same key merge recursively. */
-function union(a: Record<string, unknown> | RegoObject, b: Record<string, unknown> | RegoObject): Record<string, unknown> | RegoObject {
+function union(
+  a: Record<string, unknown> | RegoObject,
+  b: Record<string, unknown> | RegoObject,
+): Record<string, unknown> | RegoObject {
   const out = entriesOf(a);
   for (const [k, v] of entriesOf(b)) {
     const i = out.findIndex(([k2]) => regoEqual(k, k2));
@@ -47,13 +50,18 @@ function isSubset(sup: unknown, sub: unknown): boolean {
       const hit = superEntries.find(([k2]) => regoEqual(k, k2));
       if (hit === undefined) return false;
       const s = hit[1];
-      if ((isObjectValue(s) && isObjectValue(v)) || (s instanceof RegoSet && v instanceof RegoSet) || (Array.isArray(s) && Array.isArray(v))) {
+      if (
+        (isObjectValue(s) && isObjectValue(v)) ||
+        (s instanceof RegoSet && v instanceof RegoSet) ||
+        (Array.isArray(s) && Array.isArray(v))
+      ) {
         return isSubset(s, v);
       }
       return regoEqual(s, v);
     });
   }
-  if (sup instanceof RegoSet && sub instanceof RegoSet) return sub.items.every((x) => sup.items.some((y) => regoEqual(x, y)));
+  if (sup instanceof RegoSet && sub instanceof RegoSet)
+    return sub.items.every((x) => sup.items.some((y) => regoEqual(x, y)));
   if (Array.isArray(sup) && Array.isArray(sub)) return arrayContains(sup, sub);
   if (Array.isArray(sup) && sub instanceof RegoSet) return sub.items.every((x) => sup.some((y) => regoEqual(x, y)));
   throw new BuiltinArgError('object.subset', 'both arguments must be objects, sets or arrays (or an array and a set)');
@@ -70,6 +78,9 @@ export const objectBuiltins = {
   },
   'object.keys': (o: unknown) => setOf(entriesOf(objectArg('object.keys', o)).map(([k]) => k)),
   'object.union_n': (xs: unknown) =>
-    array('object.union_n', xs).reduce<Record<string, unknown> | RegoObject>((acc, x) => union(acc, objectArg('object.union_n', x)), {}),
+    array('object.union_n', xs).reduce<Record<string, unknown> | RegoObject>(
+      (acc, x) => union(acc, objectArg('object.union_n', x)),
+      {},
+    ),
   'object.subset': (sup: unknown, sub: unknown) => isSubset(sup, sub),
 };

@@ -125,7 +125,9 @@ export function translateRe2(pattern: string): RegExp {
     // Errors RE2 makes too (unbalanced groups and classes, a quantifier with nothing to repeat) mark the
     // pattern invalid; any other error may be a JavaScript-only limit, so it stays unsupported.
     const message = (err as Error).message;
-    const alsoInvalidInRe2 = /Unterminated group|Unmatched '\)'|Nothing to repeat|Unterminated character class/.test(message);
+    const alsoInvalidInRe2 = /Unterminated group|Unmatched '\)'|Nothing to repeat|Unterminated character class/.test(
+      message,
+    );
     return refuse(pattern, `is not a valid expression: ${message}`, alsoInvalidInRe2 ? 'invalid' : 'unsupported');
   }
 }
@@ -190,7 +192,11 @@ function groupsInsideRepetition(source: string): { numbers: Set<number>; names: 
 }
 
 /** Go's Regexp.Expand template: $1, ${1}, $name, ${name}, $$; an unknown name or group expands to "". */
-function expandTemplate(template: string, m: RegExpExecArray, repeated: { numbers: Set<number>; names: Set<string> }): string {
+function expandTemplate(
+  template: string,
+  m: RegExpExecArray,
+  repeated: { numbers: Set<number>; names: Set<string> },
+): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const ch = template[i]!;
@@ -224,9 +230,16 @@ function expandTemplate(template: string, m: RegExpExecArray, repeated: { number
     }
     i = next;
     const numbered = /^\d+$/.test(name);
-    const value = numbered ? (Number(name) < m.length ? m[Number(name)] : '') : m.groups?.[name] ?? (m.groups && name in m.groups ? undefined : '');
+    const value = numbered
+      ? Number(name) < m.length
+        ? m[Number(name)]
+        : ''
+      : (m.groups?.[name] ?? (m.groups && name in m.groups ? undefined : ''));
     if (value === undefined && (numbered ? repeated.numbers.has(Number(name)) : repeated.names.has(name))) {
-      throw new BuiltinArgError('regex.replace', `group ${name} sits inside a repetition, where JavaScript and Go capture differently`);
+      throw new BuiltinArgError(
+        'regex.replace',
+        `group ${name} sits inside a repetition, where JavaScript and Go capture differently`,
+      );
     }
     out += value ?? '';
   }
@@ -277,7 +290,10 @@ function findAllSubmatch(pattern: unknown, s: unknown, n: unknown): string[][] {
   const found = goMatches(re, str('regex.find_all_string_submatch_n', s)).map((m) =>
     Array.from(m, (g, i) => {
       if (g === undefined && repeated.numbers.has(i)) {
-        throw new BuiltinArgError('regex.find_all_string_submatch_n', `group ${i} sits inside a repetition, where JavaScript and Go capture differently`);
+        throw new BuiltinArgError(
+          'regex.find_all_string_submatch_n',
+          `group ${i} sits inside a repetition, where JavaScript and Go capture differently`,
+        );
       }
       return g ?? '';
     }),
@@ -294,7 +310,8 @@ function templateMatch(template: unknown, s: unknown, start: unknown, end: unkno
   const t = str(name, template);
   const open = str(name, start);
   const close = str(name, end);
-  if (Array.from(open).length !== 1 || Array.from(close).length !== 1) throw new BuiltinArgError(name, 'delimiters must be single characters');
+  if (Array.from(open).length !== 1 || Array.from(close).length !== 1)
+    throw new BuiltinArgError(name, 'delimiters must be single characters');
   let pattern = '';
   let level = 0;
   let literal = '';

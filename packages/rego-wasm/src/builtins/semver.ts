@@ -67,7 +67,8 @@ function semverCompare(a: unknown, b: unknown): number {
     const c = cmp(x.parts[i]!, y.parts[i]!);
     if (c !== 0) return c;
   }
-  if (x.preRelease === '' || y.preRelease === '') return x.preRelease === y.preRelease ? 0 : x.preRelease === '' ? 1 : -1;
+  if (x.preRelease === '' || y.preRelease === '')
+    return x.preRelease === y.preRelease ? 0 : x.preRelease === '' ? 1 : -1;
   return preReleaseCompare(x.preRelease.split('.'), y.preRelease.split('.'));
 }
 

@@ -12,10 +12,14 @@ export function regoText(v: unknown, quoted: boolean): string {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (v instanceof NumberText) return v.text;
   if (Array.isArray(v)) return `[${v.map((x) => regoText(x, true)).join(', ')}]`;
-  if (v instanceof RegoSet) return v.items.length === 0 ? 'set()' : `{${v.items.map((x) => regoText(x, true)).join(', ')}}`;
-  if (v instanceof RegoObject) return `{${v.entries.map(([k, x]) => `${regoText(k, true)}: ${regoText(x, true)}`).join(', ')}}`;
+  if (v instanceof RegoSet)
+    return v.items.length === 0 ? 'set()' : `{${v.items.map((x) => regoText(x, true)).join(', ')}}`;
+  if (v instanceof RegoObject)
+    return `{${v.entries.map(([k, x]) => `${regoText(k, true)}: ${regoText(x, true)}`).join(', ')}}`;
   if (typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${regoText(x, true)}`);
+    const entries = Object.entries(v as Record<string, unknown>).map(
+      ([k, x]) => `${JSON.stringify(k)}: ${regoText(x, true)}`,
+    );
     return `{${entries.join(', ')}}`;
   }
   return String(v);
@@ -114,8 +118,15 @@ function formatOne(spec: Spec, v: unknown): string {
   switch (spec.verb) {
     case 'v':
     case 's':
-      if (spec.verb === 's' && typeof v !== 'string' && spec.precision === undefined) return pad(regoText(v, false), spec, false);
-      return pad(spec.precision !== undefined && typeof v === 'string' ? Array.from(v).slice(0, spec.precision).join('') : regoText(v, false), spec, false);
+      if (spec.verb === 's' && typeof v !== 'string' && spec.precision === undefined)
+        return pad(regoText(v, false), spec, false);
+      return pad(
+        spec.precision !== undefined && typeof v === 'string'
+          ? Array.from(v).slice(0, spec.precision).join('')
+          : regoText(v, false),
+        spec,
+        false,
+      );
     case 'q':
       if (typeof v !== 'string') return bad(spec, v);
       return pad(JSON.stringify(v), spec, false);
@@ -213,7 +224,10 @@ export function sprintf(format: unknown, values: unknown): string {
     out += formatOne(spec, args[argIndex++]);
   }
   if (argIndex < args.length) {
-    out += `%!(EXTRA ${args.slice(argIndex).map((a) => `${goType(a)}=${regoText(a, false)}`).join(', ')})`;
+    out += `%!(EXTRA ${args
+      .slice(argIndex)
+      .map((a) => `${goType(a)}=${regoText(a, false)}`)
+      .join(', ')})`;
   }
   return out;
 }

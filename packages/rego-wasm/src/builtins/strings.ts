@@ -28,7 +28,8 @@ function replaceN(patterns: unknown, s: unknown): string {
     .map(([k, v]) => [k, str('strings.replace_n', v)] as const)
     .sort(([x], [y]) => utf8Compare(x, y));
   // Go's replacer treats an empty pattern specially (it matches between all characters); refuse it.
-  if (pairs.some(([from]) => from === '')) throw new BuiltinArgError('strings.replace_n', 'an empty pattern is not supported');
+  if (pairs.some(([from]) => from === ''))
+    throw new BuiltinArgError('strings.replace_n', 'an empty pattern is not supported');
   let out = '';
   let i = 0;
   outer: while (i < text.length) {
@@ -89,7 +90,11 @@ export const stringBuiltins = {
     return suffix !== '' && text.endsWith(suffix) ? text.slice(0, text.length - suffix.length) : text;
   },
   // Go's unicode.IsSpace set, which (unlike JS's trim) excludes U+FEFF.
-  trim_space: (s: unknown) => str('trim_space', s).replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/gu, ''),
+  trim_space: (s: unknown) =>
+    str('trim_space', s).replace(
+      /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/gu,
+      '',
+    ),
   replace: (s: unknown, o: unknown, n: unknown) => {
     const text = str('replace', s);
     const old = str('replace', o);
@@ -114,7 +119,8 @@ export const stringBuiltins = {
   },
   format_int: (n: unknown, b: unknown) => {
     const base = int('format_int', b);
-    if (![2, 8, 10, 16].includes(base)) throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
+    if (![2, 8, 10, 16].includes(base))
+      throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
     // OPA reads the number as a big.Float (64-bit mantissa) and truncates toward zero: -10.5 formats as -10.
     if (typeof n === 'bigint') return roundToMantissa64(n).toString(base);
     return Math.trunc(num('format_int', n)).toString(base);
@@ -135,8 +141,10 @@ export const stringBuiltins = {
     return value;
   },
   'strings.reverse': (s: unknown) => codePoints(str('strings.reverse', s)).reverse().join(''),
-  'strings.any_prefix_match': (s: unknown, p: unknown) => anyMatch('strings.any_prefix_match', s, p, (a, b) => a.startsWith(b)),
-  'strings.any_suffix_match': (s: unknown, p: unknown) => anyMatch('strings.any_suffix_match', s, p, (a, b) => a.endsWith(b)),
+  'strings.any_prefix_match': (s: unknown, p: unknown) =>
+    anyMatch('strings.any_prefix_match', s, p, (a, b) => a.startsWith(b)),
+  'strings.any_suffix_match': (s: unknown, p: unknown) =>
+    anyMatch('strings.any_suffix_match', s, p, (a, b) => a.endsWith(b)),
 };
 
 function anyMatch(name: string, s: unknown, p: unknown, test: (a: string, b: string) => boolean): boolean {

@@ -25,7 +25,8 @@ export function parseRfc3339Ns(s: unknown): bigint | number {
   // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear does not.
   const date = new Date(Date.UTC(2000, month - 1, day, Number(h), Number(mi), Number(sec)));
   date.setUTCFullYear(Number(y), month - 1, day);
-  if (date.getUTCDate() !== day) throw new BuiltinArgError('time.parse_rfc3339_ns', `no such day: ${JSON.stringify(text)}`);
+  if (date.getUTCDate() !== day)
+    throw new BuiltinArgError('time.parse_rfc3339_ns', `no such day: ${JSON.stringify(text)}`);
   let ns = BigInt(date.getTime()) * 1_000_000n;
   if (frac) ns += BigInt(frac.slice(1, 10).padEnd(9, '0'));
   if (zone && zone !== 'Z') {
@@ -37,7 +38,8 @@ export function parseRfc3339Ns(s: unknown): bigint | number {
     ns -= sign * offsetMin * 60_000_000_000n;
   }
   // Go's UnixNano is undefined outside int64 (before 1678, after 2262): an error here, not OPA's wrapped value.
-  if (ns < -(1n << 63n) || ns >= 1n << 63n) throw new BuiltinArgError('time.parse_rfc3339_ns', `out of range: ${JSON.stringify(text)}`);
+  if (ns < -(1n << 63n) || ns >= 1n << 63n)
+    throw new BuiltinArgError('time.parse_rfc3339_ns', `out of range: ${JSON.stringify(text)}`);
   return exactInt(ns);
 }
 
@@ -90,8 +92,16 @@ function zoneFormat(name: string, zone: string): Intl.DateTimeFormat {
     const timeZone = zone === 'Local' ? new Intl.DateTimeFormat().resolvedOptions().timeZone : zone;
     try {
       format = new Intl.DateTimeFormat('en-US', {
-        timeZone, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric',
-        hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'long',
+        timeZone,
+        hourCycle: 'h23',
+        era: 'short',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+        weekday: 'long',
       });
     } catch {
       throw new BuiltinArgError(name, `unknown time zone ${JSON.stringify(zone)}`);
@@ -107,18 +117,29 @@ function civilTime(name: string, x: unknown): CivilTime {
   const date = new Date(msOf(ns));
   if (zone === 'UTC') {
     return {
-      year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(),
-      hour: date.getUTCHours(), minute: date.getUTCMinutes(), second: date.getUTCSeconds(),
+      year: date.getUTCFullYear(),
+      month: date.getUTCMonth() + 1,
+      day: date.getUTCDate(),
+      hour: date.getUTCHours(),
+      minute: date.getUTCMinutes(),
+      second: date.getUTCSeconds(),
       weekday: WEEKDAYS[date.getUTCDay()] ?? '',
     };
   }
-  const parts = Object.fromEntries(zoneFormat(name, zone).formatToParts(date).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    zoneFormat(name, zone)
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  );
   const yearOfEra = Number(parts['year']);
   return {
     // Go counts years astronomically (1 BC is year 0).
     year: parts['era'] === 'BC' ? 1 - yearOfEra : yearOfEra,
-    month: Number(parts['month']), day: Number(parts['day']),
-    hour: Number(parts['hour']), minute: Number(parts['minute']), second: Number(parts['second']),
+    month: Number(parts['month']),
+    day: Number(parts['day']),
+    hour: Number(parts['hour']),
+    minute: Number(parts['minute']),
+    second: Number(parts['second']),
     weekday: parts['weekday'] ?? '',
   };
 }
@@ -140,12 +161,20 @@ function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | numbe
   const subMs = ns - BigInt(msOf(ns)) * NS_PER_MS;
   const result = BigInt(date.getTime()) * NS_PER_MS + subMs;
   // Go's UnixNano is undefined outside int64: an error here, not a wrapped value.
-  if (result < INT64_MIN || result > INT64_MAX) throw new BuiltinArgError('time.add_date', 'result outside the int64 nanosecond range');
+  if (result < INT64_MIN || result > INT64_MAX)
+    throw new BuiltinArgError('time.add_date', 'result outside the int64 nanosecond range');
   return exactInt(result);
 }
 
 const DURATION_UNITS: Record<string, bigint> = {
-  ns: 1n, us: 1_000n, '\u00b5s': 1_000n, '\u03bcs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+  ns: 1n,
+  us: 1_000n,
+  '\u00b5s': 1_000n,
+  '\u03bcs': 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
 };
 
 /**
@@ -178,7 +207,8 @@ function parseDurationNs(s: unknown): bigint | number {
   for (const part of text.matchAll(/(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) {
     const unit = DURATION_UNITS[part[3]!]!;
     total += BigInt(part[1] || '0') * unit + fractionNs(part[2] ?? '', unit);
-    if (total > INT64_MAX + (negative ? 1n : 0n)) throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
+    if (total > INT64_MAX + (negative ? 1n : 0n))
+      throw new BuiltinArgError('time.parse_duration_ns', `invalid duration ${JSON.stringify(s)}`);
   }
   return exactInt(negative ? -total : total);
 }
@@ -207,7 +237,11 @@ function timeDiff(a: unknown, b: unknown): number[] {
   let y = zonedNs('time.diff', b);
   // Both are read in the first argument's zone; then ordered so that the difference is not negative.
   y = { ns: y.ns, zone: x.zone };
-  if (x.ns > y.ns) [x, y] = [{ ns: y.ns, zone: x.zone }, { ns: x.ns, zone: x.zone }];
+  if (x.ns > y.ns)
+    [x, y] = [
+      { ns: y.ns, zone: x.zone },
+      { ns: x.ns, zone: x.zone },
+    ];
   const t1 = civilTime('time.diff', [exactInt(x.ns), x.zone]);
   const t2 = civilTime('time.diff', [exactInt(y.ns), y.zone]);
   let year = t2.year - t1.year;
@@ -228,7 +262,20 @@ function timeDiff(a: unknown, b: unknown): number[] {
   return [year, month, day, hour, min, sec];
 }
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** The zone's UTC offset in seconds at an instant, and Go's abbreviation for it. */
 function zoneOffset(name: string, ms: number, zone: string): { seconds: number; abbreviation: string } {
@@ -252,7 +299,8 @@ function zoneOffset(name: string, ms: number, zone: string): { seconds: number; 
 const pad = (n: number, width: number, fill = '0'): string => String(n).padStart(width, fill);
 
 /** Go's layout tokens, longest first where they share a prefix (as Go's nextStdChunk tries them). */
-const LAYOUT_TOKEN = /January|Jan|Monday|Mon|MST|2006|002|__2|_2|01|02|03|04|05|06|15|1|2|3|4|5|PM|pm|Z070000|Z07:00:00|Z0700|Z07:00|Z07|-070000|-07:00:00|-0700|-07:00|-07|[.,](?:0+|9+)(?!\d)/y;
+const LAYOUT_TOKEN =
+  /January|Jan|Monday|Mon|MST|2006|002|__2|_2|01|02|03|04|05|06|15|1|2|3|4|5|PM|pm|Z070000|Z07:00:00|Z0700|Z07:00|Z07|-070000|-07:00:00|-0700|-07:00|-07|[.,](?:0+|9+)(?!\d)/y;
 
 /** time.format: Go's Time.Format with the layout (default RFC 3339 with nanoseconds, zeros trimmed). */
 function timeFormat(x: unknown): string {
@@ -279,7 +327,7 @@ function timeFormat(x: unknown): string {
     return out;
   };
   let out = '';
-  for (let i = 0; i < layout.length; ) {
+  for (let i = 0; i < layout.length;) {
     LAYOUT_TOKEN.lastIndex = i;
     const m = LAYOUT_TOKEN.exec(layout);
     if (!m) {
@@ -290,10 +338,18 @@ function timeFormat(x: unknown): string {
     const tok = m[0];
     i += tok.length;
     switch (tok) {
-      case 'January': out += MONTHS[t.month - 1]; break;
-      case 'Jan': out += MONTHS[t.month - 1]!.slice(0, 3); break;
-      case 'Monday': out += t.weekday; break;
-      case 'Mon': out += t.weekday.slice(0, 3); break;
+      case 'January':
+        out += MONTHS[t.month - 1];
+        break;
+      case 'Jan':
+        out += MONTHS[t.month - 1]!.slice(0, 3);
+        break;
+      case 'Monday':
+        out += t.weekday;
+        break;
+      case 'Mon':
+        out += t.weekday.slice(0, 3);
+        break;
       case 'MST': {
         if (!/^[A-Z]{3,5}$/.test(offset.abbreviation) && offset.abbreviation !== 'UTC') {
           throw new BuiltinArgError(name, `no abbreviation for time zone ${JSON.stringify(zone)}`);
@@ -301,34 +357,90 @@ function timeFormat(x: unknown): string {
         out += offset.abbreviation;
         break;
       }
-      case '2006': out += t.year < 0 ? `-${pad(-t.year, 4)}` : pad(t.year, 4); break;
-      case '06': out += pad(((t.year % 100) + 100) % 100, 2); break;
-      case '002': out += pad(yearDay, 3); break;
-      case '__2': out += pad(yearDay, 3, ' '); break;
-      case '_2': out += pad(t.day, 2, ' '); break;
-      case '01': out += pad(t.month, 2); break;
-      case '02': out += pad(t.day, 2); break;
-      case '03': out += pad(hour12, 2); break;
-      case '04': out += pad(t.minute, 2); break;
-      case '05': out += pad(t.second, 2); break;
-      case '15': out += pad(t.hour, 2); break;
-      case '1': out += String(t.month); break;
-      case '2': out += String(t.day); break;
-      case '3': out += String(hour12); break;
-      case '4': out += String(t.minute); break;
-      case '5': out += String(t.second); break;
-      case 'PM': out += t.hour >= 12 ? 'PM' : 'AM'; break;
-      case 'pm': out += t.hour >= 12 ? 'pm' : 'am'; break;
-      case 'Z070000': out += zoneText(true, false, true, false); break;
-      case 'Z07:00:00': out += zoneText(true, true, true, false); break;
-      case 'Z0700': out += zoneText(true, false, false, false); break;
-      case 'Z07:00': out += zoneText(true, true, false, false); break;
-      case 'Z07': out += zoneText(true, false, false, true); break;
-      case '-070000': out += zoneText(false, false, true, false); break;
-      case '-07:00:00': out += zoneText(false, true, true, false); break;
-      case '-0700': out += zoneText(false, false, false, false); break;
-      case '-07:00': out += zoneText(false, true, false, false); break;
-      case '-07': out += zoneText(false, false, false, true); break;
+      case '2006':
+        out += t.year < 0 ? `-${pad(-t.year, 4)}` : pad(t.year, 4);
+        break;
+      case '06':
+        out += pad(((t.year % 100) + 100) % 100, 2);
+        break;
+      case '002':
+        out += pad(yearDay, 3);
+        break;
+      case '__2':
+        out += pad(yearDay, 3, ' ');
+        break;
+      case '_2':
+        out += pad(t.day, 2, ' ');
+        break;
+      case '01':
+        out += pad(t.month, 2);
+        break;
+      case '02':
+        out += pad(t.day, 2);
+        break;
+      case '03':
+        out += pad(hour12, 2);
+        break;
+      case '04':
+        out += pad(t.minute, 2);
+        break;
+      case '05':
+        out += pad(t.second, 2);
+        break;
+      case '15':
+        out += pad(t.hour, 2);
+        break;
+      case '1':
+        out += String(t.month);
+        break;
+      case '2':
+        out += String(t.day);
+        break;
+      case '3':
+        out += String(hour12);
+        break;
+      case '4':
+        out += String(t.minute);
+        break;
+      case '5':
+        out += String(t.second);
+        break;
+      case 'PM':
+        out += t.hour >= 12 ? 'PM' : 'AM';
+        break;
+      case 'pm':
+        out += t.hour >= 12 ? 'pm' : 'am';
+        break;
+      case 'Z070000':
+        out += zoneText(true, false, true, false);
+        break;
+      case 'Z07:00:00':
+        out += zoneText(true, true, true, false);
+        break;
+      case 'Z0700':
+        out += zoneText(true, false, false, false);
+        break;
+      case 'Z07:00':
+        out += zoneText(true, true, false, false);
+        break;
+      case 'Z07':
+        out += zoneText(true, false, false, true);
+        break;
+      case '-070000':
+        out += zoneText(false, false, true, false);
+        break;
+      case '-07:00:00':
+        out += zoneText(false, true, true, false);
+        break;
+      case '-0700':
+        out += zoneText(false, false, false, false);
+        break;
+      case '-07:00':
+        out += zoneText(false, true, false, false);
+        break;
+      case '-07':
+        out += zoneText(false, false, false, true);
+        break;
       default: {
         // Fractional seconds: .000 keeps that many digits, .999 trims trailing zeros (and the point when none remain).
         const digits = tok.length - 1;
@@ -343,4 +455,3 @@ function timeFormat(x: unknown): string {
   }
   return out;
 }
-

@@ -8,15 +8,42 @@ import { exactInt } from './exact.js';
  */
 const UNIT_MULTIPLIERS: Record<string, bigint> = {
   '': 1n,
-  k: 10n ** 3n, kb: 10n ** 3n, ki: 1n << 10n, kib: 1n << 10n,
-  m: 10n ** 6n, mb: 10n ** 6n, mi: 1n << 20n, mib: 1n << 20n,
-  g: 10n ** 9n, gb: 10n ** 9n, gi: 1n << 30n, gib: 1n << 30n,
-  t: 10n ** 12n, tb: 10n ** 12n, ti: 1n << 40n, tib: 1n << 40n,
-  p: 10n ** 15n, pb: 10n ** 15n, pi: 1n << 50n, pib: 1n << 50n,
-  e: 10n ** 18n, eb: 10n ** 18n, ei: 1n << 60n, eib: 1n << 60n,
-  z: 10n ** 21n, zb: 10n ** 21n, zi: 1n << 70n, zib: 1n << 70n,
-  y: 10n ** 24n, yb: 10n ** 24n, yi: 1n << 80n, yib: 1n << 80n,
-  r: 10n ** 27n, rb: 10n ** 27n, q: 10n ** 30n, qb: 10n ** 30n,
+  k: 10n ** 3n,
+  kb: 10n ** 3n,
+  ki: 1n << 10n,
+  kib: 1n << 10n,
+  m: 10n ** 6n,
+  mb: 10n ** 6n,
+  mi: 1n << 20n,
+  mib: 1n << 20n,
+  g: 10n ** 9n,
+  gb: 10n ** 9n,
+  gi: 1n << 30n,
+  gib: 1n << 30n,
+  t: 10n ** 12n,
+  tb: 10n ** 12n,
+  ti: 1n << 40n,
+  tib: 1n << 40n,
+  p: 10n ** 15n,
+  pb: 10n ** 15n,
+  pi: 1n << 50n,
+  pib: 1n << 50n,
+  e: 10n ** 18n,
+  eb: 10n ** 18n,
+  ei: 1n << 60n,
+  eib: 1n << 60n,
+  z: 10n ** 21n,
+  zb: 10n ** 21n,
+  zi: 1n << 70n,
+  zib: 1n << 70n,
+  y: 10n ** 24n,
+  yb: 10n ** 24n,
+  yi: 1n << 80n,
+  yib: 1n << 80n,
+  r: 10n ** 27n,
+  rb: 10n ** 27n,
+  q: 10n ** 30n,
+  qb: 10n ** 30n,
 };
 
 const MANTISSA_BITS = 64n;
@@ -60,20 +87,36 @@ export function parseBytes(s: unknown): bigint | number {
   const scale = BigInt(m[2] ?? '0') - BigInt(fraction.length);
   const [num, den] = scale >= 0n ? [digits * 10n ** scale, 1n] : [digits, 10n ** -scale];
   const [mantissa, exp] = roundToFloat64Mantissa(num, den);
-  const [product, exp2] = roundToFloat64Mantissa(mantissa * multiplier * (exp >= 0n ? 1n << exp : 1n), exp >= 0n ? 1n : 1n << -exp);
+  const [product, exp2] = roundToFloat64Mantissa(
+    mantissa * multiplier * (exp >= 0n ? 1n << exp : 1n),
+    exp >= 0n ? 1n : 1n << -exp,
+  );
   return exactInt(exp2 >= 0n ? product << exp2 : product >> -exp2);
 }
 
 const SI_UNITS: Record<string, number> = {
-  '': 1, m: 1e-3, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 export const unitsBuiltins = {
   'units.parse_bytes': parseBytes,
   'units.parse': (s: unknown) => {
     const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(str('units.parse', s).replace(/"/g, ''));
-    const unit = m ? SI_UNITS[m[2]!] ?? SI_UNITS[m[2]!.toUpperCase()] : undefined;
+    const unit = m ? (SI_UNITS[m[2]!] ?? SI_UNITS[m[2]!.toUpperCase()]) : undefined;
     if (!m || unit === undefined) throw new BuiltinArgError('units.parse', `could not parse ${JSON.stringify(s)}`);
     return Number(m[1]) * unit;
   },

@@ -20,7 +20,9 @@ export function isRegoSet(v: unknown): v is RegoSet {
 export function toPlainJson(v: unknown): unknown {
   if (v instanceof RegoSet) return v.items.map(toPlainJson);
   if (v instanceof RegoObject) {
-    return Object.fromEntries(v.entries.map(([k, x]) => [typeof k === 'string' ? k : JSON.stringify(toPlainJson(k)), toPlainJson(x)]));
+    return Object.fromEntries(
+      v.entries.map(([k, x]) => [typeof k === 'string' ? k : JSON.stringify(toPlainJson(k)), toPlainJson(x)]),
+    );
   }
   if (Array.isArray(v)) return v.map(toPlainJson);
   if (typeof v === 'object' && v !== null) {
@@ -64,7 +66,8 @@ export function entriesOf(v: Record<string, unknown> | RegoObject): Array<readon
 export function objectFrom(entries: ReadonlyArray<readonly [unknown, unknown]>): Record<string, unknown> | RegoObject {
   if (entries.every(([k]) => typeof k === 'string')) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) Object.defineProperty(out, k as string, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of entries)
+      Object.defineProperty(out, k as string, { value: v, enumerable: true, writable: true, configurable: true });
     return out;
   }
   const kept: Array<readonly [unknown, unknown]> = [];

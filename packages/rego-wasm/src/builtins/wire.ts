@@ -18,7 +18,9 @@ function revive(v: unknown): unknown {
     return new RegoSet((record[SET_TAG] as unknown[]).map(revive));
   }
   if (keys.length === 1 && keys[0] === OBJ_TAG && Array.isArray(record[OBJ_TAG])) {
-    const pairs = (record[OBJ_TAG] as unknown[]).map((p) => (Array.isArray(p) && p.length === 2 ? ([revive(p[0]), revive(p[1])] as const) : undefined));
+    const pairs = (record[OBJ_TAG] as unknown[]).map((p) =>
+      Array.isArray(p) && p.length === 2 ? ([revive(p[0]), revive(p[1])] as const) : undefined,
+    );
     if (pairs.some((p) => p === undefined)) return v;
     const entries = pairs as Array<readonly [unknown, unknown]>;
     // All keys strings (an object only tagged for a NUL-led key): a plain object is the exact value.
@@ -30,7 +32,8 @@ function revive(v: unknown): unknown {
 
 function plainObject(entries: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, x] of entries) Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+  for (const [k, x] of entries)
+    Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
   return out;
 }
 

@@ -1,7 +1,17 @@
 // Planning of bodies, expressions and terms in continuation-passing style: planning something that iterates
 // (a scan) plans the rest of the body inside the scan's block, so backtracking is only block exits. Every
 // `k` continuation is called exactly once, at the point where the rest of the body must be planned.
-import { withModifiersOf, type Body, type Expr, type Location, type RefTerm, type StringTerm, type Term, type VarTerm, type WithModifier } from '../ast.js';
+import {
+  withModifiersOf,
+  type Body,
+  type Expr,
+  type Location,
+  type RefTerm,
+  type StringTerm,
+  type Term,
+  type VarTerm,
+  type WithModifier,
+} from '../ast.js';
 import { resolveCall, type CallTarget, type RuleTreeNode } from '../analysis/index.js';
 import {
   callOutputArgument,
@@ -21,7 +31,15 @@ import { forEachLevelTerm, resolveVar, type VarScope } from '../analysis/scope.j
 import { RegoCompileError } from '../errors.js';
 import { type Local, type Operand } from '../ir.js';
 import { builtinSpec } from '../builtins/catalog.js';
-import { CONFLICT_OBJECT_KEY, extendContext, isDataMocked, type FuncBuilder, type FuncMock, type MockContext, type PolicyBuilder } from './builder.js';
+import {
+  CONFLICT_OBJECT_KEY,
+  extendContext,
+  isDataMocked,
+  type FuncBuilder,
+  type FuncMock,
+  type MockContext,
+  type PolicyBuilder,
+} from './builder.js';
 
 export interface PlanContext {
   policy: PolicyBuilder;
@@ -49,8 +67,19 @@ type Continue = () => void;
 type ContinueWith = (value: Operand) => void;
 
 const BINARY_BUILTINS: Readonly<Record<string, string>> = {
-  '+': 'plus', '-': 'minus', '*': 'mul', '/': 'div', '%': 'rem', '&': 'and', '|': 'or',
-  '==': 'equal', '!=': 'neq', '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte',
+  '+': 'plus',
+  '-': 'minus',
+  '*': 'mul',
+  '/': 'div',
+  '%': 'rem',
+  '&': 'and',
+  '|': 'or',
+  '==': 'equal',
+  '!=': 'neq',
+  '<': 'lt',
+  '<=': 'lte',
+  '>': 'gt',
+  '>=': 'gte',
 };
 
 function boundIds(ctx: PlanContext): Set<string> {
@@ -228,13 +257,19 @@ function functionTarget(key: string, arity: number, modifier: WithModifier, ctx:
   if (replacement !== null) {
     const replacementArity = mockArity(replacement);
     if (replacementArity !== null && replacementArity !== arity) {
-      refuseWithTarget(modifier.value.loc, `the replacement takes ${replacementArity} argument(s), the function it replaces ${arity}`);
+      refuseWithTarget(
+        modifier.value.loc,
+        `the replacement takes ${replacementArity} argument(s), the function it replaces ${arity}`,
+      );
     }
     return { kind: 'function', key, mock: replacement };
   }
   const json = constantJson(modifier.value);
   if (json === null) {
-    refuseWithTarget(modifier.value.loc, 'a function or builtin can be replaced by another function, a builtin or a constant value; bind a computed value to a rule instead');
+    refuseWithTarget(
+      modifier.value.loc,
+      'a function or builtin can be replaced by another function, a builtin or a constant value; bind a computed value to a rule instead',
+    );
   }
   return { kind: 'function', key, mock: { kind: 'value', json } };
 }
@@ -242,14 +277,26 @@ function functionTarget(key: string, arity: number, modifier: WithModifier, ctx:
 /** Resolves a `with` target the way OPA does: input, a data path (base or rules), a function or a builtin. */
 function withTarget(modifier: WithModifier, ctx: PlanContext): WithTarget {
   const names = namePath(modifier.target);
-  if (names === null) refuseWithTarget(modifier.target.loc, 'a `with` target must be input, data or a function, written as a path of names (input.a.b, data.x.y, f)');
+  if (names === null)
+    refuseWithTarget(
+      modifier.target.loc,
+      'a `with` target must be input, data or a function, written as a path of names (input.a.b, data.x.y, f)',
+    );
   const head = names[0] as string;
   const resolved = resolveVar(ctx.scope, head);
-  if (resolved?.kind === 'local') refuseWithTarget(modifier.target.loc, `${head} is a local variable; a \`with\` target must be input, data or a function`);
+  if (resolved?.kind === 'local')
+    refuseWithTarget(
+      modifier.target.loc,
+      `${head} is a local variable; a \`with\` target must be input, data or a function`,
+    );
   if (resolved === null) {
     const name = names.join('.');
     const arity = builtinSpec(name)?.arity;
-    if (arity === undefined) refuseWithTarget(modifier.target.loc, `${name} is not input, data, a function of the policy or a supported builtin`);
+    if (arity === undefined)
+      refuseWithTarget(
+        modifier.target.loc,
+        `${name} is not input, data, a function of the policy or a supported builtin`,
+      );
     return functionTarget(`builtin:${name}`, arity, modifier, ctx);
   }
   const path = [...resolved.path, ...names.slice(1)];
@@ -265,11 +312,15 @@ function withTarget(modifier: WithModifier, ctx: PlanContext): WithTarget {
     const group = node.group;
     if (group === null) continue;
     if (group.kind === 'function') {
-      if (i !== path.length - 1) refuseWithTarget(modifier.target.loc, `${group.name} is a function; replace the function itself`);
+      if (i !== path.length - 1)
+        refuseWithTarget(modifier.target.loc, `${group.name} is a function; replace the function itself`);
       return functionTarget(`function:${group.name}`, group.arity ?? 0, modifier, ctx);
     }
     if (i !== path.length - 1) {
-      refuseWithTarget(modifier.target.loc, `replacing part of the value of rule ${group.name} is not supported; replace the whole rule (with ${group.name} as ...)`);
+      refuseWithTarget(
+        modifier.target.loc,
+        `replacing part of the value of rule ${group.name} is not supported; replace the whole rule (with ${group.name} as ...)`,
+      );
     }
   }
   return { kind: 'data', path: path.slice(1), value: modifier.value, replacesRules };
@@ -289,7 +340,10 @@ function upsertPath(root: Operand, path: string[], value: Operand, ctx: PlanCont
   const [first, ...rest] = path;
   if (first === undefined) return value;
   const key = ctx.policy.constant(JSON.stringify(first));
-  const inner = rest.length === 0 ? value : upsertPath({ kind: 'local', local: lookupOrUndefined(root, key, ctx) }, rest, value, ctx);
+  const inner =
+    rest.length === 0
+      ? value
+      : upsertPath({ kind: 'local', local: lookupOrUndefined(root, key, ctx) }, rest, value, ctx);
   const target = ctx.func.newLocal();
   ctx.func.emit({ op: 'objectUpsert', source: root, key, value: inner, target });
   return { kind: 'local', local: target };
@@ -326,13 +380,21 @@ function planWith(expr: Expr, modifiers: WithModifier[], ctx: PlanContext, k: Co
         if (target.replacesRules) dataMocks.push(target.path);
       }
     }
-    const inner: PlanContext = { ...ctx, inputBox, data: ctx.func.toLocal(data), mocks: extendContext(ctx.mocks, dataMocks, funcMocks) };
+    const inner: PlanContext = {
+      ...ctx,
+      inputBox,
+      data: ctx.func.toLocal(data),
+      mocks: extendContext(ctx.mocks, dataMocks, funcMocks),
+    };
     planPlainExpr(expr, inner, k);
   });
 }
 
 function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
-  const refs = callOutputArgument(term, ctx.scope.root, ctx.scope.module) === null ? iteratingRefs(term, ctx.scope, boundIds(ctx)) : [];
+  const refs =
+    callOutputArgument(term, ctx.scope.root, ctx.scope.module) === null
+      ? iteratingRefs(term, ctx.scope, boundIds(ctx))
+      : [];
   if (refs.length > 0) {
     // As OPA does: the refs that iterate run first and bind their variables, then the expression.
     const hoisted = new Map(ctx.hoisted ?? []);
@@ -359,7 +421,11 @@ function planPlainTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
     planCall(term, output.inputs, ctx, (result) => matchPattern(output.output, result, ctx, k));
     return;
   }
-  if (term.type === 'call' && term.name === 'print' && resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc).kind === 'print') {
+  if (
+    term.type === 'call' &&
+    term.name === 'print' &&
+    resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc).kind === 'print'
+  ) {
     // Without a host to show it (production), print is a no-op; OPA's print never fails either way.
     if (ctx.policy.options.print === true) planPrint(term.args, ctx, k);
     else k();
@@ -492,7 +558,12 @@ export function matchPattern(pattern: Term, value: Operand, ctx: PlanContext, k:
         return;
       }
       const element = ctx.func.newLocal();
-      ctx.func.emit({ op: 'dot', source: { kind: 'local', local: source }, key: ctx.policy.constant(String(index)), target: element });
+      ctx.func.emit({
+        op: 'dot',
+        source: { kind: 'local', local: source },
+        key: ctx.policy.constant(String(index)),
+        target: element,
+      });
       matchPattern(item, { kind: 'local', local: element }, ctx, () => matchItem(index + 1));
     };
     matchItem(0);
@@ -535,7 +606,12 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
   const split = unifyPairs(left, right);
   if (split !== null) {
     if (split.mismatch) {
-      throw new RegoCompileError(left.loc, 'unification', 'these two literals have different shapes (array length or object keys), so = can never succeed', 'invalid');
+      throw new RegoCompileError(
+        left.loc,
+        'unification',
+        'these two literals have different shapes (array length or object keys), so = can never succeed',
+        'invalid',
+      );
     }
     const probe = newProbe(boundIds(ctx));
     const order = unifyPairOrder(split.pairs, ctx.scope, probe);
@@ -692,14 +768,18 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
       });
       return;
     case 'object':
-      planTerms(term.entries.flatMap((entry) => [entry.key, entry.value]), ctx, (parts) => {
-        const object = ctx.func.newLocal();
-        ctx.func.emit({ op: 'makeObject', target: object });
-        for (let i = 0; i < parts.length; i += 2) {
-          ctx.func.emit({ op: 'objectInsert', object, key: parts[i] as Operand, value: parts[i + 1] as Operand });
-        }
-        k({ kind: 'local', local: object });
-      });
+      planTerms(
+        term.entries.flatMap((entry) => [entry.key, entry.value]),
+        ctx,
+        (parts) => {
+          const object = ctx.func.newLocal();
+          ctx.func.emit({ op: 'makeObject', target: object });
+          for (let i = 0; i < parts.length; i += 2) {
+            ctx.func.emit({ op: 'objectInsert', object, key: parts[i] as Operand, value: parts[i + 1] as Operand });
+          }
+          k({ kind: 'local', local: object });
+        },
+      );
       return;
     case 'arraycompr':
     case 'setcompr':
@@ -751,10 +831,16 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
     return;
   }
   if (args.length !== target.arity) {
-    throw new RegoCompileError(term.nameLoc, term.name, `${term.name} takes ${target.arity} argument(s), got ${args.length}`, 'invalid');
+    throw new RegoCompileError(
+      term.nameLoc,
+      term.name,
+      `${term.name} takes ${target.arity} argument(s), got ${args.length}`,
+      'invalid',
+    );
   }
   if (target.kind === 'builtin') {
-    if (builtinSpec(target.name) === undefined) throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
+    if (builtinSpec(target.name) === undefined)
+      throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
     planTerms(args, ctx, (ops) => callBuiltin(target.name, ops, ctx, k));
     return;
   }
@@ -765,11 +851,22 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
   });
 }
 
-function callFunction(group: Extract<CallTarget, { kind: 'function' }>['group'], ops: Operand[], loc: Location, ctx: PlanContext, k: ContinueWith): void {
+function callFunction(
+  group: Extract<CallTarget, { kind: 'function' }>['group'],
+  ops: Operand[],
+  loc: Location,
+  ctx: PlanContext,
+  k: ContinueWith,
+): void {
   const func = ctx.policy.funcFor({ kind: 'group', group }, ctx.mocks);
   ctx.policy.addDependency(ctx.owner, func, loc);
   const target = ctx.func.newLocal();
-  ctx.func.emit({ op: 'call', func, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, ...ops], target });
+  ctx.func.emit({
+    op: 'call',
+    func,
+    args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, ...ops],
+    target,
+  });
   k({ kind: 'local', local: target });
 }
 
@@ -806,11 +903,21 @@ function planComprehension(
     planBody(term.body, inner, () => {
       if (term.type === 'objectcompr') {
         planHeadTerms([term.key, term.value], inner, ([key, value]) =>
-          ctx.func.emit({ op: 'objectInsertOnce', object: collection, key: key as Operand, value: value as Operand, message: ctx.policy.message(CONFLICT_OBJECT_KEY) }),
+          ctx.func.emit({
+            op: 'objectInsertOnce',
+            object: collection,
+            key: key as Operand,
+            value: value as Operand,
+            message: ctx.policy.message(CONFLICT_OBJECT_KEY),
+          }),
         );
       } else {
         planHeadTerms([term.head], inner, ([value]) =>
-          ctx.func.emit(term.type === 'arraycompr' ? { op: 'arrayAppend', array: collection, value: value as Operand } : { op: 'setAdd', set: collection, value: value as Operand }),
+          ctx.func.emit(
+            term.type === 'arraycompr'
+              ? { op: 'arrayAppend', array: collection, value: value as Operand }
+              : { op: 'setAdd', set: collection, value: value as Operand },
+          ),
         );
       }
     }),
@@ -864,7 +971,12 @@ function walkPath(source: Operand, path: Term[], index: number, ctx: PlanContext
     return;
   }
   if (isPattern(part, ctx.scope, boundIds(ctx))) {
-    throw new RegoCompileError(part.loc, 'ref pattern', 'a composite key with unbound variables in a reference is not supported; iterate with a variable and compare', 'unsupported');
+    throw new RegoCompileError(
+      part.loc,
+      'ref pattern',
+      'a composite key with unbound variables in a reference is not supported; iterate with a variable and compare',
+      'unsupported',
+    );
   }
   planTerm(part, ctx, (key) => {
     const target = ctx.func.newLocal();
@@ -887,11 +999,22 @@ function isGroundKey(part: Term, ctx: PlanContext): boolean {
  * calls its function; stopping at an inner node (a variable or the end) builds that node's virtual document;
  * leaving the tree is a plain lookup in base data.
  */
-export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, ctx: PlanContext, k: ContinueWith): void {
+export function planAbsoluteRef(
+  prefix: string[],
+  rest: Term[],
+  loc: Location,
+  ctx: PlanContext,
+  k: ContinueWith,
+): void {
   const path: Term[] = [...prefix.slice(1).map((segment) => stringTerm(segment, loc)), ...rest];
   if (prefix[0] === 'input') {
     const input = ctx.func.newLocal();
-    ctx.func.emit({ op: 'dot', source: { kind: 'local', local: ctx.inputBox }, key: ctx.policy.constant('0'), target: input });
+    ctx.func.emit({
+      op: 'dot',
+      source: { kind: 'local', local: ctx.inputBox },
+      key: ctx.policy.constant('0'),
+      target: input,
+    });
     walkPath({ kind: 'local', local: input }, path, 0, ctx, k);
     return;
   }
@@ -916,16 +1039,32 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   }
   const group = node.group;
   if (group?.kind === 'function') {
-    throw new RegoCompileError(loc, 'function reference', `${group.name} is a function: call it with arguments`, 'invalid');
+    throw new RegoCompileError(
+      loc,
+      'function reference',
+      `${group.name} is a function: call it with arguments`,
+      'invalid',
+    );
   }
   const keyPart = path[index];
-  if (group?.kind === 'partialObject' && group.keyDepth === 0 && node.children.size === 0 && keyPart !== undefined && isGroundKey(keyPart, ctx)) {
+  if (
+    group?.kind === 'partialObject' &&
+    group.keyDepth === 0 &&
+    node.children.size === 0 &&
+    keyPart !== undefined &&
+    isGroundKey(keyPart, ctx)
+  ) {
     // A partial object read at one key evaluates that key only, so only its conflicts are raised (as in OPA).
     const lookup = ctx.policy.funcFor({ kind: 'lookup', group }, ctx.mocks);
     ctx.policy.addDependency(ctx.owner, lookup, loc);
     planTerm(keyPart, ctx, (key) => {
       const value = ctx.func.newLocal();
-      ctx.func.emit({ op: 'call', func: lookup, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, key], target: value });
+      ctx.func.emit({
+        op: 'call',
+        func: lookup,
+        args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, key],
+        target: value,
+      });
       walkPath({ kind: 'local', local: value }, path, index + 1, ctx, k);
     });
     return;
@@ -933,10 +1072,17 @@ export function planAbsoluteRef(prefix: string[], rest: Term[], loc: Location, c
   const func = ctx.policy.funcFor(group === null ? { kind: 'node', node } : { kind: 'group', group }, ctx.mocks);
   ctx.policy.addDependency(ctx.owner, func, loc);
   const value = ctx.func.newLocal();
-  ctx.func.emit({ op: 'call', func, args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }], target: value });
+  ctx.func.emit({
+    op: 'call',
+    func,
+    args: [
+      { kind: 'local', local: ctx.inputBox },
+      { kind: 'local', local: ctx.data },
+    ],
+    target: value,
+  });
   walkPath({ kind: 'local', local: value }, path, index, ctx, k);
 }
-
 
 /**
  * print(a, b) as OPA compiles it: each argument becomes the set of its values (empty when undefined, which
@@ -949,7 +1095,9 @@ function planPrint(args: Term[], ctx: PlanContext, k: Continue): void {
     const values = ctx.func.newLocal();
     ctx.func.emit({ op: 'makeSet', target: values });
     const inner = child(ctx, ctx.scope);
-    const block = ctx.func.nested(() => planTerm(arg, inner, (value) => ctx.func.emit({ op: 'setAdd', set: values, value })));
+    const block = ctx.func.nested(() =>
+      planTerm(arg, inner, (value) => ctx.func.emit({ op: 'setAdd', set: values, value })),
+    );
     ctx.func.emit({ op: 'blocks', blocks: [block] });
     ctx.func.emit({ op: 'arrayAppend', array, value: { kind: 'local', local: values } });
   }

@@ -19,7 +19,8 @@ export const CONFLICT_OBJECT_KEY = 'eval_conflict_error: object keys must be uni
  * one key of a partial object (`lookup`: the value at a key given as the third argument, so that, as in OPA,
  * reading `obj["a"]` raises no conflict that only another key has).
  */
-export type FuncSource = { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode } | { kind: 'lookup'; group: RuleGroup };
+export type FuncSource =
+  { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode } | { kind: 'lookup'; group: RuleGroup };
 
 /** A distinct map key for a group's lookup function. */
 const lookupKeys = new WeakMap<RuleGroup, object>();
@@ -33,7 +34,8 @@ function lookupKey(group: RuleGroup): object {
 }
 
 /** What a `with` modifier puts in place of a function or builtin for the calls planned under it. */
-export type FuncMock = { kind: 'builtin'; name: string } | { kind: 'function'; group: RuleGroup } | { kind: 'value'; json: string };
+export type FuncMock =
+  { kind: 'builtin'; name: string } | { kind: 'function'; group: RuleGroup } | { kind: 'value'; json: string };
 
 /**
  * The `with` modifiers in force where a function is planned. Overridden input and data travel in the input
@@ -54,21 +56,32 @@ export interface MockContext {
 export const ROOT_CONTEXT: MockContext = { key: '', dataMocks: [], funcMocks: new Map() };
 
 function mockKey(dataMocks: string[][], funcMocks: ReadonlyMap<string, FuncMock>): string {
-  const funcs = [...funcMocks].map(([target, mock]) => [target, mock.kind === 'function' ? mock.group.name : mock.kind === 'builtin' ? mock.name : mock.json, mock.kind]);
+  const funcs = [...funcMocks].map(([target, mock]) => [
+    target,
+    mock.kind === 'function' ? mock.group.name : mock.kind === 'builtin' ? mock.name : mock.json,
+    mock.kind,
+  ]);
   return `with:${JSON.stringify([dataMocks.map((path) => path.join('\u0000')).sort(), funcs.sort()])}`;
 }
 
 /** A context that adds `dataMocks` and `funcMocks` to `parent` (later modifiers win). */
-export function extendContext(parent: MockContext, dataMocks: string[][], funcMocks: ReadonlyMap<string, FuncMock>): MockContext {
+export function extendContext(
+  parent: MockContext,
+  dataMocks: string[][],
+  funcMocks: ReadonlyMap<string, FuncMock>,
+): MockContext {
   const data = [...parent.dataMocks];
-  for (const path of dataMocks) if (!data.some((known) => known.length === path.length && known.every((s, i) => s === path[i]))) data.push(path);
+  for (const path of dataMocks)
+    if (!data.some((known) => known.length === path.length && known.every((s, i) => s === path[i]))) data.push(path);
   const funcs = new Map([...parent.funcMocks, ...funcMocks]);
   return { key: mockKey(data, funcs), dataMocks: data, funcMocks: funcs };
 }
 
 /** True when the value at `path` (below data) is replaced by a `with` in this context. */
 export function isDataMocked(context: MockContext, path: readonly string[]): boolean {
-  return context.dataMocks.some((mock) => mock.length <= path.length && mock.every((segment, i) => segment === path[i]));
+  return context.dataMocks.some(
+    (mock) => mock.length <= path.length && mock.every((segment, i) => segment === path[i]),
+  );
 }
 
 export interface Dependency {
@@ -82,7 +95,10 @@ export class FuncBuilder {
   /** How many Blocks enclose `current` (1 in a top-level block); `break` indexes are computed from it. */
   depth = 0;
 
-  constructor(firstFreeLocal: number, readonly blocks: Block[] = []) {
+  constructor(
+    firstFreeLocal: number,
+    readonly blocks: Block[] = [],
+  ) {
     this.nextLocal = firstFreeLocal;
     this.current = [];
   }
@@ -183,7 +199,8 @@ export class PolicyBuilder {
 
   /** The IR name of the function for a group or tree node; schedules its planning the first time. */
   funcFor(source: FuncSource, context: MockContext = ROOT_CONTEXT): string {
-    const key = source.kind === 'group' ? source.group : source.kind === 'lookup' ? lookupKey(source.group) : source.node;
+    const key =
+      source.kind === 'group' ? source.group : source.kind === 'lookup' ? lookupKey(source.group) : source.node;
     let names = this.funcNames.get(context.key);
     if (names === undefined) {
       names = new Map();
@@ -191,7 +208,12 @@ export class PolicyBuilder {
     }
     let name = names.get(key);
     if (name === undefined) {
-      const label = source.kind === 'group' ? source.group.name : source.kind === 'lookup' ? `${source.group.name}[key]` : source.node.path.join('.');
+      const label =
+        source.kind === 'group'
+          ? source.group.name
+          : source.kind === 'lookup'
+            ? `${source.group.name}[key]`
+            : source.node.path.join('.');
       let contextId = this.contextIds.get(context.key);
       if (contextId === undefined) {
         contextId = this.contextIds.size;

@@ -6,7 +6,15 @@ import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
 import { planAbsoluteRef, type PlanContext } from './body.js';
-import { DATA_LOCAL, FuncBuilder, INPUT_LOCAL, PolicyBuilder, ROOT_CONTEXT, type Dependency, type PlanOptions } from './builder.js';
+import {
+  DATA_LOCAL,
+  FuncBuilder,
+  INPUT_LOCAL,
+  PolicyBuilder,
+  ROOT_CONTEXT,
+  type Dependency,
+  type PlanOptions,
+} from './builder.js';
 import { planGroupFunc, planNodeFunc } from './rules.js';
 
 export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
@@ -14,15 +22,29 @@ export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule def
 /** `envoy/authz/allow` -> `['data', 'envoy', 'authz', 'allow']`; `data.x.y` is accepted as well. */
 export function entrypointPath(entrypoint: string): string[] {
   // `data` and the empty name stand for the whole data document.
-  const trimmed = entrypoint.startsWith('data.') ? entrypoint.slice(5).split('.') : entrypoint === 'data' || entrypoint === '' ? [] : entrypoint.split('/');
+  const trimmed = entrypoint.startsWith('data.')
+    ? entrypoint.slice(5).split('.')
+    : entrypoint === 'data' || entrypoint === ''
+      ? []
+      : entrypoint.split('/');
   if (trimmed.some((segment) => segment.length === 0)) {
-    throw new RegoCompileError({ file: '<entrypoint>', line: 1, col: 1 }, 'entrypoint', `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`, 'invalid');
+    throw new RegoCompileError(
+      { file: '<entrypoint>', line: 1, col: 1 },
+      'entrypoint',
+      `"${entrypoint}" is not a valid entrypoint (expected a/b/c)`,
+      'invalid',
+    );
   }
   return ['data', ...trimmed];
 }
 
 function entrypointModule(): ModuleScope {
-  const module: Module = { file: '<entrypoint>', package: { path: [], loc: { file: '<entrypoint>', line: 1, col: 1 } }, imports: [], rules: [] };
+  const module: Module = {
+    file: '<entrypoint>',
+    package: { path: [], loc: { file: '<entrypoint>', line: 1, col: 1 } },
+    imports: [],
+    rules: [],
+  };
   return { module, packagePath: ['data'], aliases: new Map() };
 }
 
@@ -32,7 +54,16 @@ function planEntrypoint(policy: PolicyBuilder, moduleSet: ModuleSet, entrypoint:
   const func = new FuncBuilder(2);
   const scope = levelScope({}, null, entrypointModule(), moduleSet.root, { exprs: [], terms: [], declared: [] });
   const inputBox = func.newLocal();
-  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: `plan:${entrypoint}`, inputBox, data: DATA_LOCAL, mocks: ROOT_CONTEXT };
+  const ctx: PlanContext = {
+    policy,
+    func,
+    scope,
+    env: new Map(),
+    owner: `plan:${entrypoint}`,
+    inputBox,
+    data: DATA_LOCAL,
+    mocks: ROOT_CONTEXT,
+  };
   func.startBlock();
   func.emit({ op: 'makeArray', target: inputBox, capacity: 1 });
   func.startBlock();
@@ -50,8 +81,15 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
     for (const edge of dependencies.get(name) ?? []) {
       const seen = state.get(edge.to);
       if (seen === 'visiting') {
-        const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) => n.replace(/^g\d+\.(with\d+\.)?/, ''));
-        throw new RegoCompileError(edge.loc, 'recursion', `rules must not depend on themselves: ${cycle.join(' -> ')}`, 'recursion');
+        const cycle = [...trail.slice(trail.indexOf(edge.to)), edge.to].map((n) =>
+          n.replace(/^g\d+\.(with\d+\.)?/, ''),
+        );
+        throw new RegoCompileError(
+          edge.loc,
+          'recursion',
+          `rules must not depend on themselves: ${cycle.join(' -> ')}`,
+          'recursion',
+        );
       }
       if (seen === undefined) visit(edge.to, [...trail, edge.to]);
     }
@@ -92,12 +130,23 @@ function conflictTrie(policy: PolicyBuilder): ConflictTrie {
  * Walks base data along the rule paths, sharing prefixes, so the usual case (no base data under the
  * package) costs one lookup: data at a rule's path, or a non-object where rules sit below, aborts.
  */
-function emitConflictChecks(policy: PolicyBuilder, func: FuncBuilder, node: ConflictTrie, source: number, path: string[]): void {
+function emitConflictChecks(
+  policy: PolicyBuilder,
+  func: FuncBuilder,
+  node: ConflictTrie,
+  source: number,
+  path: string[],
+): void {
   const checks = [...node.children].map(([segment, child]) =>
     func.nested(() => {
       const value = func.newLocal();
       const childPath = [...path, segment];
-      func.emit({ op: 'dot', source: { kind: 'local', local: source }, key: policy.constant(JSON.stringify(segment)), target: value });
+      func.emit({
+        op: 'dot',
+        source: { kind: 'local', local: source },
+        key: policy.constant(JSON.stringify(segment)),
+        target: value,
+      });
       if (child.rule !== null) {
         func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${child.rule}`) });
         return;
@@ -110,7 +159,10 @@ function emitConflictChecks(policy: PolicyBuilder, func: FuncBuilder, node: Conf
       });
       const notObject = func.nested(() => {
         func.emit({ op: 'isUndefined', source: isObject });
-        func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${childPath.join('.')} is not an object in data`) });
+        func.emit({
+          op: 'abort',
+          message: policy.message(`${CONFLICT_RULE_DATA}: ${childPath.join('.')} is not an object in data`),
+        });
       });
       func.emit({ op: 'blocks', blocks: [typeCheck, notObject] });
       emitConflictChecks(policy, func, child, value, childPath);
@@ -134,7 +186,9 @@ export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options:
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {
     const { source, name, context } = next;
     funcs.push(
-      source.kind === 'node' ? planNodeFunc(policy, source.node, name, context) : planGroupFunc(policy, source.group, name, context, source.kind === 'lookup'),
+      source.kind === 'node'
+        ? planNodeFunc(policy, source.node, name, context)
+        : planGroupFunc(policy, source.group, name, context, source.kind === 'lookup'),
     );
   }
   refuseRecursion(policy.dependencies);

@@ -61,7 +61,16 @@ function planClause(
   emitResult: (values: Operand[]) => void,
 ): void {
   const { scope } = clauseScope(definition.rule, clause.body, clause.value, definition.module, policy.root);
-  const ctx: PlanContext = { policy, func, scope, env: new Map(), owner, inputBox: INPUT_LOCAL, data: DATA_LOCAL, mocks: context };
+  const ctx: PlanContext = {
+    policy,
+    func,
+    scope,
+    env: new Map(),
+    owner,
+    inputBox: INPUT_LOCAL,
+    data: DATA_LOCAL,
+    mocks: context,
+  };
   matchArguments(definition.rule, ctx, () =>
     planBody(clause.body, ctx, () => planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult)),
   );
@@ -72,7 +81,13 @@ function planClause(
  * values, then adds the element (partial set) or inserts key: value (partial object) at the deepest level.
  * Levels are objects this evaluation created, so inserting into them in place is safe.
  */
-function storeNested(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup, result: Local, values: Operand[]): void {
+function storeNested(
+  policy: PolicyBuilder,
+  func: FuncBuilder,
+  group: RuleGroup,
+  result: Local,
+  values: Operand[],
+): void {
   const levels = group.keyDepth;
   let current = result;
   for (let i = 0; i < levels; i++) {
@@ -80,13 +95,20 @@ function storeNested(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup,
     const last = i === levels - 1;
     const next = func.newLocal();
     func.emit({ op: 'reset', target: next });
-    func.emit({ op: 'blocks', blocks: [func.nested(() => func.emit({ op: 'dot', source: { kind: 'local', local: current }, key, target: next }))] });
+    func.emit({
+      op: 'blocks',
+      blocks: [
+        func.nested(() => func.emit({ op: 'dot', source: { kind: 'local', local: current }, key, target: next })),
+      ],
+    });
     func.emit({
       op: 'blocks',
       blocks: [
         func.nested(() => {
           func.emit({ op: 'isUndefined', source: next });
-          func.emit(last && group.kind === 'partialSet' ? { op: 'makeSet', target: next } : { op: 'makeObject', target: next });
+          func.emit(
+            last && group.kind === 'partialSet' ? { op: 'makeSet', target: next } : { op: 'makeObject', target: next },
+          );
           func.emit({ op: 'objectInsert', object: current, key, value: { kind: 'local', local: next } });
         }),
       ],
@@ -100,24 +122,54 @@ function storeNested(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup,
     return;
   }
   func.emit({ op: 'isType', source: { kind: 'local', local: current }, type: 'object' });
-  func.emit({ op: 'objectInsertOnce', object: current, key: element, value: values[levels + 1] as Operand, message: policy.message(CONFLICT_OBJECT_KEY) });
+  func.emit({
+    op: 'objectInsertOnce',
+    object: current,
+    key: element,
+    value: values[levels + 1] as Operand,
+    message: policy.message(CONFLICT_OBJECT_KEY),
+  });
 }
 
 /**
  * Rules below a partial object (`c["hello"] := false` beside `c[k] := v`) add their keys to it, as in OPA;
  * a key both produce with different values is the usual object key conflict.
  */
-function addRulesBelow(policy: PolicyBuilder, func: FuncBuilder, group: RuleGroup, name: string, result: Local, context: MockContext): void {
+function addRulesBelow(
+  policy: PolicyBuilder,
+  func: FuncBuilder,
+  group: RuleGroup,
+  name: string,
+  result: Local,
+  context: MockContext,
+): void {
   const node = findNode(policy.root, group.path);
   for (const [key, childNode] of node?.children ?? []) {
     if (childNode.group?.kind === 'function') continue;
     if (isDataMocked(context, childNode.path.slice(1))) continue;
-    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group }, context);
+    const childFunc = policy.funcFor(
+      childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group },
+      context,
+    );
     policy.addDependency(name, childFunc, firstLocation(childNode));
     func.startBlock();
     const value = func.newLocal();
-    func.emit({ op: 'call', func: childFunc, args: [{ kind: 'local', local: INPUT_LOCAL }, { kind: 'local', local: DATA_LOCAL }], target: value });
-    func.emit({ op: 'objectInsertOnce', object: result, key: policy.constant(JSON.stringify(key)), value: { kind: 'local', local: value }, message: policy.message(CONFLICT_OBJECT_KEY) });
+    func.emit({
+      op: 'call',
+      func: childFunc,
+      args: [
+        { kind: 'local', local: INPUT_LOCAL },
+        { kind: 'local', local: DATA_LOCAL },
+      ],
+      target: value,
+    });
+    func.emit({
+      op: 'objectInsertOnce',
+      object: result,
+      key: policy.constant(JSON.stringify(key)),
+      value: { kind: 'local', local: value },
+      message: policy.message(CONFLICT_OBJECT_KEY),
+    });
   }
 }
 
@@ -133,31 +185,44 @@ function planDefinition(
 ): void {
   const conflict = policy.message(group.kind === 'function' ? CONFLICT_FUNCTION : CONFLICT_COMPLETE);
   const clauses = clausesOf(definition.rule);
-  const store = (target: Local) => (allValues: Operand[]): void => {
-    if (group.keyDepth > 0) {
-      storeNested(policy, func, group, target, allValues);
-      return;
-    }
-    const [first, second] = allValues as [Operand, Operand | undefined];
-    if (lookupKey !== null) {
-      // One key of a partial object: other keys' solutions are skipped, this key's must agree.
-      func.emit({ op: 'equal', a: first, b: { kind: 'local', local: lookupKey } });
-      func.emit({ op: 'assignOnce', source: second as Operand, target, message: policy.message(CONFLICT_OBJECT_KEY) });
-      return;
-    }
-    switch (group.kind) {
-      case 'partialSet':
-        func.emit({ op: 'setAdd', set: target, value: first });
+  const store =
+    (target: Local) =>
+    (allValues: Operand[]): void => {
+      if (group.keyDepth > 0) {
+        storeNested(policy, func, group, target, allValues);
         return;
-      case 'partialObject':
-        func.emit({ op: 'objectInsertOnce', object: target, key: first, value: second as Operand, message: policy.message(CONFLICT_OBJECT_KEY) });
+      }
+      const [first, second] = allValues as [Operand, Operand | undefined];
+      if (lookupKey !== null) {
+        // One key of a partial object: other keys' solutions are skipped, this key's must agree.
+        func.emit({ op: 'equal', a: first, b: { kind: 'local', local: lookupKey } });
+        func.emit({
+          op: 'assignOnce',
+          source: second as Operand,
+          target,
+          message: policy.message(CONFLICT_OBJECT_KEY),
+        });
         return;
-      default:
-        func.emit({ op: 'assignOnce', source: first, target, message: conflict });
-        // A constant value cannot conflict with the body's other solutions: stop at the first one.
-        if (first.kind === 'const') func.breakOutTo(1);
-    }
-  };
+      }
+      switch (group.kind) {
+        case 'partialSet':
+          func.emit({ op: 'setAdd', set: target, value: first });
+          return;
+        case 'partialObject':
+          func.emit({
+            op: 'objectInsertOnce',
+            object: target,
+            key: first,
+            value: second as Operand,
+            message: policy.message(CONFLICT_OBJECT_KEY),
+          });
+          return;
+        default:
+          func.emit({ op: 'assignOnce', source: first, target, message: conflict });
+          // A constant value cannot conflict with the body's other solutions: stop at the first one.
+          if (first.kind === 'const') func.breakOutTo(1);
+      }
+    };
   if (clauses.length === 1) {
     func.startBlock();
     planClause(policy, func, owner, group, definition, clauses[0] as Clause, context, store(result));
@@ -176,27 +241,50 @@ function planDefinition(
   func.emit({ op: 'assignOnce', source: { kind: 'local', local: chain }, target: result, message: conflict });
 }
 
-export function planGroupFunc(policy: PolicyBuilder, group: RuleGroup, name: string, context: MockContext, lookup = false): Func {
-  for (const definition of [...group.definitions, ...(group.defaultDefinition === null ? [] : [group.defaultDefinition])]) {
+export function planGroupFunc(
+  policy: PolicyBuilder,
+  group: RuleGroup,
+  name: string,
+  context: MockContext,
+  lookup = false,
+): Func {
+  for (const definition of [
+    ...group.definitions,
+    ...(group.defaultDefinition === null ? [] : [group.defaultDefinition]),
+  ]) {
     const refusal = policy.deferredRefusals.get(definition.rule);
     if (refusal !== undefined) throw refusal;
   }
-  const arity = lookup ? 1 : group.arity ?? 0;
+  const arity = lookup ? 1 : (group.arity ?? 0);
   const func = new FuncBuilder(2 + arity);
   const result = func.newLocal();
   const lookupKey = lookup ? 2 : null;
   if (lookupKey === null && (group.kind === 'partialSet' || group.kind === 'partialObject')) {
     func.startBlock();
-    func.emit(group.kind === 'partialSet' && group.keyDepth === 0 ? { op: 'makeSet', target: result } : { op: 'makeObject', target: result });
+    func.emit(
+      group.kind === 'partialSet' && group.keyDepth === 0
+        ? { op: 'makeSet', target: result }
+        : { op: 'makeObject', target: result },
+    );
   }
-  for (const definition of group.definitions) planDefinition(policy, func, name, group, definition, result, context, lookupKey);
+  for (const definition of group.definitions)
+    planDefinition(policy, func, name, group, definition, result, context, lookupKey);
   if (group.kind === 'partialObject' && lookupKey === null) addRulesBelow(policy, func, group, name, result, context);
   const fallback = group.defaultDefinition;
   if (fallback !== null) {
     func.startBlock();
     func.emit({ op: 'isUndefined', source: result });
     const { scope } = clauseScope(fallback.rule, fallback.rule.body, fallback.rule.value, fallback.module, policy.root);
-    const ctx: PlanContext = { policy, func, scope, env: new Map(), owner: name, inputBox: INPUT_LOCAL, data: DATA_LOCAL, mocks: context };
+    const ctx: PlanContext = {
+      policy,
+      func,
+      scope,
+      env: new Map(),
+      owner: name,
+      inputBox: INPUT_LOCAL,
+      data: DATA_LOCAL,
+      mocks: context,
+    };
     matchArguments(fallback.rule, ctx, () =>
       planTerm(fallback.rule.value, ctx, (value) => func.emit({ op: 'assign', source: value, target: result })),
     );
@@ -225,7 +313,12 @@ export function emitDataLookup(policy: PolicyBuilder, func: FuncBuilder, path: s
   let source: Local = DATA_LOCAL;
   for (const segment of path.slice(1)) {
     const target = func.newLocal();
-    func.emit({ op: 'dot', source: { kind: 'local', local: source }, key: policy.constant(JSON.stringify(segment)), target });
+    func.emit({
+      op: 'dot',
+      source: { kind: 'local', local: source },
+      key: policy.constant(JSON.stringify(segment)),
+      target,
+    });
     source = target;
   }
   return source;
@@ -242,19 +335,47 @@ export function planNodeFunc(policy: PolicyBuilder, node: RuleTreeNode, name: st
     if (childNode.group?.kind === 'function') continue;
     // A path a `with` replaced comes from the data argument, merged in below.
     if (isDataMocked(context, childNode.path.slice(1))) continue;
-    const childFunc = policy.funcFor(childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group }, context);
+    const childFunc = policy.funcFor(
+      childNode.group === null ? { kind: 'node', node: childNode } : { kind: 'group', group: childNode.group },
+      context,
+    );
     policy.addDependency(name, childFunc, firstLocation(childNode));
     func.startBlock();
     const value = func.newLocal();
-    func.emit({ op: 'call', func: childFunc, args: [{ kind: 'local', local: INPUT_LOCAL }, { kind: 'local', local: DATA_LOCAL }], target: value });
-    func.emit({ op: 'objectInsert', object, key: policy.constant(JSON.stringify(key)), value: { kind: 'local', local: value } });
+    func.emit({
+      op: 'call',
+      func: childFunc,
+      args: [
+        { kind: 'local', local: INPUT_LOCAL },
+        { kind: 'local', local: DATA_LOCAL },
+      ],
+      target: value,
+    });
+    func.emit({
+      op: 'objectInsert',
+      object,
+      key: policy.constant(JSON.stringify(key)),
+      value: { kind: 'local', local: value },
+    });
   }
   func.startBlock();
   func.emit({ op: 'assign', source: { kind: 'local', local: object }, target: result });
   func.startBlock();
   const base = emitDataLookup(policy, func, node.path);
   const merged = func.newLocal();
-  func.emit({ op: 'objectMerge', a: { kind: 'local', local: object }, b: { kind: 'local', local: base }, target: merged });
+  func.emit({
+    op: 'objectMerge',
+    a: { kind: 'local', local: object },
+    b: { kind: 'local', local: base },
+    target: merged,
+  });
   func.emit({ op: 'assign', source: { kind: 'local', local: merged }, target: result });
-  return { name, params: [INPUT_LOCAL, DATA_LOCAL], result, numLocals: func.numLocals, blocks: func.blocks, memoize: context.key === '' };
+  return {
+    name,
+    params: [INPUT_LOCAL, DATA_LOCAL],
+    result,
+    numLocals: func.numLocals,
+    blocks: func.blocks,
+    memoize: context.key === '',
+  };
 }

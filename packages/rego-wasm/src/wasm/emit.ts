@@ -16,7 +16,11 @@ import binaryen from 'binaryen';
 import { type Block, type Func, type Operand, type Plan, type Policy, type Stmt } from '../ir.js';
 import { WasmEmitError } from './errors.js';
 import {
-  addFuelMeter, FUEL_EXHAUSTED_MESSAGE, SCAN_ELEMENTS_PER_STEP_SHIFT, SCANNING_BUILTINS, type FuelMeter,
+  addFuelMeter,
+  FUEL_EXHAUSTED_MESSAGE,
+  SCAN_ELEMENTS_PER_STEP_SHIFT,
+  SCANNING_BUILTINS,
+  type FuelMeter,
 } from './fuel.js';
 import { builtinSpec } from '../builtins/catalog.js';
 import { builtinWireName } from '../builtins/index.js';
@@ -35,10 +39,25 @@ const NULLARY_CACHE = 'pc:nullary:';
 
 /** Exports the SDK (or the older ctx API) uses; every other runtime export is internal and gets dropped. */
 const ABI_EXPORTS = new Set([
-  'opa_malloc', 'opa_free', 'opa_json_parse', 'opa_value_parse', 'opa_json_dump', 'opa_value_dump',
-  'opa_heap_ptr_get', 'opa_heap_ptr_set', 'opa_eval', 'builtins', 'entrypoints', 'opa_eval_ctx_new',
-  'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint', 'opa_eval_ctx_get_result',
-  'eval', 'opa_wasm_abi_version', 'opa_wasm_abi_minor_version',
+  'opa_malloc',
+  'opa_free',
+  'opa_json_parse',
+  'opa_value_parse',
+  'opa_json_dump',
+  'opa_value_dump',
+  'opa_heap_ptr_get',
+  'opa_heap_ptr_set',
+  'opa_eval',
+  'builtins',
+  'entrypoints',
+  'opa_eval_ctx_new',
+  'opa_eval_ctx_set_input',
+  'opa_eval_ctx_set_data',
+  'opa_eval_ctx_set_entrypoint',
+  'opa_eval_ctx_get_result',
+  'eval',
+  'opa_wasm_abi_version',
+  'opa_wasm_abi_minor_version',
 ]);
 
 /** Type tags of the runtime's value model (src/runtime/assembly/value.ts). */
@@ -239,7 +258,10 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
   const userFunc = f.m.funcs.get(stmt.func);
   if (userFunc) {
     if (userFunc.params.length !== args.length) {
-      throw new WasmEmitError('bad-ir', `${f.funcName}: ${stmt.func} takes ${userFunc.params.length} arguments, got ${args.length}`);
+      throw new WasmEmitError(
+        'bad-ir',
+        `${f.funcName}: ${stmt.func} takes ${userFunc.params.length} arguments, got ${args.length}`,
+      );
     }
     call = mod.call(funcName(stmt.func), args, i32);
   } else {
@@ -247,11 +269,15 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     if (spec === undefined) throw new WasmEmitError('bad-ir', `${f.funcName}: unknown function ${stmt.func}`);
     const arity = spec.arity;
     if (arity !== args.length) {
-      throw new WasmEmitError('bad-ir', `${f.funcName}: builtin ${stmt.func} takes ${arity} arguments, got ${args.length}`);
+      throw new WasmEmitError(
+        'bad-ir',
+        `${f.funcName}: builtin ${stmt.func} takes ${arity} arguments, got ${args.length}`,
+      );
     }
     if (spec.lowering === 'native') {
       const native = nativeExport(stmt.func);
-      if (!f.m.rt.exports.has(native)) throw new WasmEmitError('bad-ir', `the runtime lacks ${native} for ${stmt.func}`);
+      if (!f.m.rt.exports.has(native))
+        throw new WasmEmitError('bad-ir', `the runtime lacks ${native} for ${stmt.func}`);
       // After the guards: an undefined argument has failed the statement before its length is read.
       guards.push(chargeScan(f, stmt.func, stmt.args));
       call = callRt(f.m, native, args);
@@ -265,29 +291,41 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
         // big integers, sets and non-string keys cross the SDK's JSON unchanged.
         const texts = argExprs().map((a) => callRt(f.m, 'rt_wire_dump', [a]));
         const raw = f.temp();
-        call = mod.block(null, [
-          mod.local.set(raw, mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...texts], i32)),
-          mod.if(mod.local.get(raw, i32), callRt(f.m, 'rt_wire_parse', [mod.local.get(raw, i32)]), mod.i32.const(0)),
-        ], i32);
+        call = mod.block(
+          null,
+          [
+            mod.local.set(
+              raw,
+              mod.call(f.m.builtinImport(arity), [mod.i32.const(id), mod.i32.const(0), ...texts], i32),
+            ),
+            mod.if(mod.local.get(raw, i32), callRt(f.m, 'rt_wire_parse', [mod.local.get(raw, i32)]), mod.i32.const(0)),
+          ],
+          i32,
+        );
       }
       const fast = fastPathExport(stmt.func);
       if (spec.fastPath === true) {
         if (!f.m.rt.exports.has(fast)) throw new WasmEmitError('bad-ir', `the runtime lacks ${fast} for ${stmt.func}`);
         // The runtime's fast path answers the common case; 0 means "ask the JS implementation".
         const tmp = f.temp();
-        call = mod.block(null, [
-          mod.local.set(tmp, callRt(f.m, fast, argExprs())),
-          mod.if(mod.i32.eqz(mod.local.get(tmp, i32)), mod.local.set(tmp, call)),
-          mod.local.get(tmp, i32),
-        ], i32);
+        call = mod.block(
+          null,
+          [
+            mod.local.set(tmp, callRt(f.m, fast, argExprs())),
+            mod.if(mod.i32.eqz(mod.local.get(tmp, i32)), mod.local.set(tmp, call)),
+            mod.local.get(tmp, i32),
+          ],
+          i32,
+        );
       }
       if (arity === 0) {
         // Argument-less builtins (time.now_ns) answer once per evaluation, as OPA caches them per query.
         const slot = `${NULLARY_CACHE}${id}`;
-        call = mod.block(null, [
-          mod.if(mod.i32.eqz(mod.global.get(slot, i32)), mod.global.set(slot, call)),
-          mod.global.get(slot, i32),
-        ], i32);
+        call = mod.block(
+          null,
+          [mod.if(mod.i32.eqz(mod.global.get(slot, i32)), mod.global.set(slot, call)), mod.global.get(slot, i32)],
+          i32,
+        );
       }
     }
   }
@@ -332,8 +370,14 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
           mod.block(null, [
             mod.br(exit, mod.i32.ge_u(mod.local.get(i, i32), mod.local.get(n, i32))),
             chargeFuel(f),
-            mod.local.set(f.local(stmt.key), callRt(f.m, 'rt_iter_key', [mod.local.get(src, i32), mod.local.get(i, i32)])),
-            mod.local.set(f.local(stmt.value), callRt(f.m, 'rt_iter_value', [mod.local.get(src, i32), mod.local.get(i, i32)])),
+            mod.local.set(
+              f.local(stmt.key),
+              callRt(f.m, 'rt_iter_key', [mod.local.get(src, i32), mod.local.get(i, i32)]),
+            ),
+            mod.local.set(
+              f.local(stmt.value),
+              callRt(f.m, 'rt_iter_value', [mod.local.get(src, i32), mod.local.get(i, i32)]),
+            ),
             body,
             mod.local.set(i, mod.i32.add(mod.local.get(i, i32), mod.i32.const(1))),
             mod.br(loop),
@@ -347,7 +391,10 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
       return compileBlock(f, stmt.block, [mod.br(outerFail)]);
     }
     case 'blocks':
-      return mod.block(null, stmt.blocks.map((b) => compileBlock(f, b)));
+      return mod.block(
+        null,
+        stmt.blocks.map((b) => compileBlock(f, b)),
+      );
     case 'break':
       return mod.br(f.breakLabel(stmt.index));
     case 'call':
@@ -370,7 +417,10 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
     case 'lenEqual':
       return fail(mod.i32.eqz(callRt(f.m, 'rt_len_equal', [operand(f, stmt.source), mod.i32.const(stmt.length)])));
     case 'makeArray':
-      return mod.local.set(f.local(stmt.target), callRt(f.m, 'rt_new_array', [mod.i32.const(Math.max(0, stmt.capacity))]));
+      return mod.local.set(
+        f.local(stmt.target),
+        callRt(f.m, 'rt_new_array', [mod.i32.const(Math.max(0, stmt.capacity))]),
+      );
     case 'makeObject':
       return mod.local.set(f.local(stmt.target), callRt(f.m, 'rt_new_object', []));
     case 'makeSet':
@@ -381,17 +431,25 @@ function compileStmt(f: FunctionContext, stmt: Stmt): number {
       return callRt(f.m, 'rt_set_add', [mod.local.get(f.local(stmt.set), i32), operand(f, stmt.value)], none);
     case 'objectInsert':
       return callRt(
-        f.m, 'rt_object_insert', [mod.local.get(f.local(stmt.object), i32), operand(f, stmt.key), operand(f, stmt.value)], none,
+        f.m,
+        'rt_object_insert',
+        [mod.local.get(f.local(stmt.object), i32), operand(f, stmt.key), operand(f, stmt.value)],
+        none,
       );
     case 'objectInsertOnce':
       return mod.if(
         callRt(f.m, 'rt_object_insert_once', [
-          mod.local.get(f.local(stmt.object), i32), operand(f, stmt.key), operand(f, stmt.value),
+          mod.local.get(f.local(stmt.object), i32),
+          operand(f, stmt.key),
+          operand(f, stmt.value),
         ]),
         abortWith(f, stmt.message),
       );
     case 'objectUpsert':
-      return mod.local.set(f.local(stmt.target), callRt(f.m, 'rt_object_upsert', [operand(f, stmt.source), operand(f, stmt.key), operand(f, stmt.value)]));
+      return mod.local.set(
+        f.local(stmt.target),
+        callRt(f.m, 'rt_object_upsert', [operand(f, stmt.source), operand(f, stmt.key), operand(f, stmt.value)]),
+      );
     case 'objectMerge':
       return setOrFail(f, stmt.target, callRt(f.m, 'rt_object_merge', [operand(f, stmt.a), operand(f, stmt.b)]));
     case 'resultSetAdd':
@@ -439,7 +497,13 @@ function compileFunc(m: ModuleContext, fn: Func, memoIndex: number | undefined):
     ];
   }
   const vars = [...new Array<number>(fn.numLocals).fill(i32), ...f.extraLocals];
-  mod.addFunction(funcName(fn.name), binaryen.createType(new Array<number>(nParams).fill(i32)), i32, vars, mod.block(null, stmts));
+  mod.addFunction(
+    funcName(fn.name),
+    binaryen.createType(new Array<number>(nParams).fill(i32)),
+    i32,
+    vars,
+    mod.block(null, stmts),
+  );
 }
 
 function compilePlan(m: ModuleContext, plan: Plan, index: number): string {
@@ -465,9 +529,17 @@ function collectCalls(blocks: Block[], into: Set<string>): void {
 }
 
 /** Replaces a `portcullis.*` import of the runtime with a definition. */
-function defineHook(mod: binaryen.Module, rt: RuntimeNames, base: string, params: number[], result: number, body: number): void {
+function defineHook(
+  mod: binaryen.Module,
+  rt: RuntimeNames,
+  base: string,
+  params: number[],
+  result: number,
+  body: number,
+): void {
   const name = rt.hooks.get(base);
-  if (!name) throw new WasmEmitError('runtime-missing', `the policy runtime lacks the portcullis.${base} hook; rebuild it`);
+  if (!name)
+    throw new WasmEmitError('runtime-missing', `the policy runtime lacks the portcullis.${base} hook; rebuild it`);
   mod.removeFunction(name);
   mod.addFunction(name, binaryen.createType(params), result, [], body);
 }
@@ -528,7 +600,10 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   policy.plans.forEach((plan, i) => (entrypointTable[plan.name] = i));
 
   const texts = [
-    ...policy.constants, JSON.stringify(builtinTable), JSON.stringify(entrypointTable), JSON.stringify(FUEL_EXHAUSTED_MESSAGE),
+    ...policy.constants,
+    JSON.stringify(builtinTable),
+    JSON.stringify(entrypointTable),
+    JSON.stringify(FUEL_EXHAUSTED_MESSAGE),
   ];
   const builtinsConst = policy.constants.length;
   const entrypointsConst = builtinsConst + 1;
@@ -548,7 +623,13 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
     const name = `pc:opa_builtin${arity}`;
     if (!importedArities.has(arity)) {
       importedArities.add(arity);
-      mod.addFunctionImport(name, 'env', `opa_builtin${arity}`, binaryen.createType(new Array<number>(arity + 2).fill(i32)), i32);
+      mod.addFunctionImport(
+        name,
+        'env',
+        `opa_builtin${arity}`,
+        binaryen.createType(new Array<number>(arity + 2).fill(i32)),
+        i32,
+      );
     }
     return name;
   };
@@ -567,14 +648,34 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   const planNames = policy.plans.map((plan, i) => compilePlan(m, plan, i));
 
   // dispatch(ep, input, data): run the entrypoint's plan; an unknown id yields an empty result set.
-  defineHook(mod, rt, 'dispatch', [i32, i32, i32], none, mod.block(null, planNames.map((name, i) =>
-    mod.if(mod.i32.eq(mod.local.get(0, i32), mod.i32.const(i)), mod.call(name, [mod.local.get(1, i32), mod.local.get(2, i32)], none)),
-  )));
-  defineHook(mod, rt, 'reset', [], none, mod.block(null, [
-    ...(fuel === undefined ? [] : [fuel.refill()]),
-    ...memoized.map((_, i) => mod.global.set(`pc:memo:done:${i}`, mod.i32.const(0))),
-    ...nullaryIds.map((id) => mod.global.set(`${NULLARY_CACHE}${id}`, mod.i32.const(0))),
-  ]));
+  defineHook(
+    mod,
+    rt,
+    'dispatch',
+    [i32, i32, i32],
+    none,
+    mod.block(
+      null,
+      planNames.map((name, i) =>
+        mod.if(
+          mod.i32.eq(mod.local.get(0, i32), mod.i32.const(i)),
+          mod.call(name, [mod.local.get(1, i32), mod.local.get(2, i32)], none),
+        ),
+      ),
+    ),
+  );
+  defineHook(
+    mod,
+    rt,
+    'reset',
+    [],
+    none,
+    mod.block(null, [
+      ...(fuel === undefined ? [] : [fuel.refill()]),
+      ...memoized.map((_, i) => mod.global.set(`pc:memo:done:${i}`, mod.i32.const(0))),
+      ...nullaryIds.map((id) => mod.global.set(`${NULLARY_CACHE}${id}`, mod.i32.const(0))),
+    ]),
+  );
   defineHook(mod, rt, 'builtins', [], i32, mod.global.get(constGlobal(builtinsConst), i32));
   defineHook(mod, rt, 'entrypoints', [], i32, mod.global.get(constGlobal(entrypointsConst), i32));
 
@@ -588,7 +689,12 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   };
   for (let i = 0; i < dataApi.getNumDataSegments(); i++) {
     const info = dataApi.getDataSegmentInfo(mod.getDataSegmentByIndex(i));
-    segments.push({ name: `rt:${info.name}`, offset: mod.i32.const(info.offset), data: new Uint8Array(info.data), passive: false } as binaryen.MemorySegment);
+    segments.push({
+      name: `rt:${info.name}`,
+      offset: mod.i32.const(info.offset),
+      data: new Uint8Array(info.data),
+      passive: false,
+    } as binaryen.MemorySegment);
   }
   segments.push({ name: CONST_SEGMENT, offset: 0, data: bytes, passive: true } as binaryen.MemorySegment);
   mod.setMemory(1, -1, null, segments, false, false, MEMORY_NAME);
@@ -600,12 +706,26 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   const init: number[] = [];
   if (oldStart) init.push(mod.call(binaryen.getFunctionInfo(oldStart).name, [], none));
   init.push(mod.local.set(base, callRt(m, 'opa_malloc', [mod.i32.const(bytes.length)])));
-  init.push(mod.memory.init(CONST_SEGMENT, mod.local.get(base, i32), mod.i32.const(0), mod.i32.const(bytes.length), MEMORY_NAME));
+  init.push(
+    mod.memory.init(
+      CONST_SEGMENT,
+      mod.local.get(base, i32),
+      mod.i32.const(0),
+      mod.i32.const(bytes.length),
+      MEMORY_NAME,
+    ),
+  );
   init.push(mod.data.drop(CONST_SEGMENT));
   texts.forEach((_, i) => {
-    init.push(mod.global.set(constGlobal(i), callRt(m, 'opa_json_parse', [
-      mod.i32.add(mod.local.get(base, i32), mod.i32.const(offsets[i] ?? 0)), mod.i32.const(lengths[i] ?? 0),
-    ])));
+    init.push(
+      mod.global.set(
+        constGlobal(i),
+        callRt(m, 'opa_json_parse', [
+          mod.i32.add(mod.local.get(base, i32), mod.i32.const(offsets[i] ?? 0)),
+          mod.i32.const(lengths[i] ?? 0),
+        ]),
+      ),
+    );
   });
   const start = mod.addFunction('pc:start', none, none, [i32], mod.block(null, init));
   mod.setStart(start);
@@ -616,7 +736,8 @@ function build(mod: binaryen.Module, rt: RuntimeNames, policy: Policy, options: 
   }
   fuel?.exportGlobals();
 
-  if (!mod.validate()) throw new WasmEmitError('invalid-module', 'the emitted module does not validate (a compiler bug)');
+  if (!mod.validate())
+    throw new WasmEmitError('invalid-module', 'the emitted module does not validate (a compiler bug)');
   // The runtime arrives optimized (asc -O3). The added functions are left as emitted: measured on the RBAC
   // bench policy, binaryen -O2 on them cost ~250 ms per compile (a whole-module -O2 about a second) and
   // changed neither evaluation latency (V8's optimizing tier compiles the module anyway) nor size by more

@@ -30,13 +30,20 @@ function orderOf(source: string): string[] {
   const lines = source.split('\n');
   return orderBody(rule.body.exprs, scope, bound).ordered.map((expr: Expr) => {
     const line = lines[expr.loc.line - 1] ?? '';
-    return line.slice(expr.loc.col - 1).split(/[;}]/)[0]?.trim() ?? '';
+    return (
+      line
+        .slice(expr.loc.col - 1)
+        .split(/[;}]/)[0]
+        ?.trim() ?? ''
+    );
   });
 }
 
 describe('rule grouping', () => {
   it('groups definitions by full path across files of the same package', () => {
-    const set = analyzeModules(parse('package a.b\np := 1 if input.x', 'package a.b\np := 2 if input.y', 'package c\np := 3'));
+    const set = analyzeModules(
+      parse('package a.b\np := 1 if input.x', 'package a.b\np := 2 if input.y', 'package c\np := 3'),
+    );
     expect(set.groups.map((g) => [g.name, g.definitions.length])).toEqual([
       ['data.a.b.p', 2],
       ['data.c.p', 1],
@@ -93,11 +100,19 @@ describe('name resolution', () => {
 
 describe('safety and reordering', () => {
   it('moves an expression after the one that binds its variable, keeping source order otherwise', () => {
-    expect(orderOf('package t\np if { x > 1; y == 2; x = input.a; y = 2 }')).toEqual(['x = input.a', 'x > 1', 'y = 2', 'y == 2']);
+    expect(orderOf('package t\np if { x > 1; y == 2; x = input.a; y = 2 }')).toEqual([
+      'x = input.a',
+      'x > 1',
+      'y = 2',
+      'y == 2',
+    ]);
   });
 
   it('schedules a comprehension after the outer binding it uses', () => {
-    expect(orderOf('package t\np if { ys := [v | some v in xs]; xs := input.list }')).toEqual(['xs := input.list', 'ys := [v | some v in xs]']);
+    expect(orderOf('package t\np if { ys := [v | some v in xs]; xs := input.list }')).toEqual([
+      'xs := input.list',
+      'ys := [v | some v in xs]',
+    ]);
   });
 
   it('schedules not after the binding of its variables', () => {
@@ -119,7 +134,9 @@ describe('safety and reordering', () => {
   });
 
   it('refuses a second := of the same variable', () => {
-    expect(refusal(() => analyzeModules(parse('package t\np if { x := 1; x := 2 }'))).construct).toMatch(/^var x (assigned|referenced|declared) above$/);
+    expect(refusal(() => analyzeModules(parse('package t\np if { x := 1; x := 2 }'))).construct).toMatch(
+      /^var x (assigned|referenced|declared) above$/,
+    );
   });
 
   it('refuses a default whose value is not constant', () => {
@@ -129,19 +146,27 @@ describe('safety and reordering', () => {
 
 describe('imports', () => {
   it('refuses rego.v1 beside future.keywords or twice, and accepts future keywords twice', () => {
-    expect(refusal(() => analyzeModules(parse('package t\nimport rego.v1\nimport future.keywords.in'))).construct).toBe('import');
+    expect(refusal(() => analyzeModules(parse('package t\nimport rego.v1\nimport future.keywords.in'))).construct).toBe(
+      'import',
+    );
     expect(refusal(() => analyzeModules(parse('package t\nimport rego.v1\nimport rego.v1'))).construct).toBe('import');
-    expect(() => analyzeModules(parse('package t\nimport future.keywords.in\nimport future.keywords.if'))).not.toThrow();
+    expect(() =>
+      analyzeModules(parse('package t\nimport future.keywords.in\nimport future.keywords.if')),
+    ).not.toThrow();
   });
 
   it('refuses one alias for two different paths', () => {
-    expect(refusal(() => analyzeModules(parse('package t\nimport data.a as x\nimport data.b as x'))).construct).toBe('import');
+    expect(refusal(() => analyzeModules(parse('package t\nimport data.a as x\nimport data.b as x'))).construct).toBe(
+      'import',
+    );
   });
 });
 
 describe('declarations', () => {
   it('refuses declaring the same variable twice in one body (some x in a; some x in b)', () => {
-    expect(refusal(() => analyzeModules(parse('package t\np if { some x in [1]; some x in [2] }'))).construct).toBe('var x declared above');
+    expect(refusal(() => analyzeModules(parse('package t\np if { some x in [1]; some x in [2] }'))).construct).toBe(
+      'var x declared above',
+    );
   });
 
   it('allows the same name in separate comprehension bodies', () => {

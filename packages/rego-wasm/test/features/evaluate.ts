@@ -17,7 +17,12 @@ export interface Evaluated {
 }
 
 /** Evaluates `entrypoint` (e.g. `test/allow`) once. Runtime errors (conflicts) propagate as exceptions. */
-export async function evaluate(modules: Sources, entrypoint: string, input?: unknown, data: object = {}): Promise<Evaluated> {
+export async function evaluate(
+  modules: Sources,
+  entrypoint: string,
+  input?: unknown,
+  data: object = {},
+): Promise<Evaluated> {
   const { wasm } = compileRego(toSources(modules), { entrypoints: [entrypoint] });
   const policy = await opa.loadPolicy(wasm, undefined, customBuiltins);
   policy.setData(data);
@@ -27,7 +32,12 @@ export async function evaluate(modules: Sources, entrypoint: string, input?: unk
 }
 
 /** The value of `entrypoint`; fails the test if it is undefined. */
-export async function valueOf(modules: Sources, entrypoint: string, input?: unknown, data: object = {}): Promise<unknown> {
+export async function valueOf(
+  modules: Sources,
+  entrypoint: string,
+  input?: unknown,
+  data: object = {},
+): Promise<unknown> {
   const result = await evaluate(modules, entrypoint, input, data);
   if (!result.defined) throw new Error(`${entrypoint} is undefined`);
   return result.value;

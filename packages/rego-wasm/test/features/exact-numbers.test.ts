@@ -32,14 +32,19 @@ describe('number comparison and equality are exact for every JSON number', () =>
     expect(await holds(expr)).toBe(true);
   });
 
-  it.each([['1e400 == 1e399'], ['1.00000000000000001 == 1'], ['1e-400 == 0'], ['1e-400 < 0']])('not %s', async (expr) => {
-    expect(await holds(expr)).toBe(false);
-  });
+  it.each([['1e400 == 1e399'], ['1.00000000000000001 == 1'], ['1e-400 == 0'], ['1e-400 < 0']])(
+    'not %s',
+    async (expr) => {
+      expect(await holds(expr)).toBe(false);
+    },
+  );
 
   it('orders parsed JSON numbers exactly too (a set keeps each distinct one)', async () => {
     // The SDK's JSON.stringify cannot carry 1e400 in input, so the policy parses the text itself.
     const policy = `${head}p := count({x | some x in json.unmarshal(input.text)})`;
-    expect(await valueOf(policy, 'test/p', { text: '[1e400, 1e399, 1e400, 0.1234567890123456789, 0.1234567890123456788]' })).toBe(4);
+    expect(
+      await valueOf(policy, 'test/p', { text: '[1e400, 1e399, 1e400, 0.1234567890123456789, 0.1234567890123456788]' }),
+    ).toBe(4);
   });
 
   it('a literal whose double is an integer is not an integer index unless its text is', async () => {

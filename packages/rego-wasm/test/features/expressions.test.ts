@@ -28,7 +28,10 @@ describe('iteration', () => {
   it('nested a[i].b[j] iterates both levels', async () => {
     const policy = 'package test\np contains [i, j] if { input.a[i].b[j] == "x" }';
     const input = { a: [{ b: ['y', 'x'] }, { b: ['x'] }] };
-    expect(sorted(await valueOf(policy, 'test/p', input))).toEqual([[0, 1], [1, 0]]);
+    expect(sorted(await valueOf(policy, 'test/p', input))).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   it('some x in xs, some k, v in obj, and some x; ... declare and iterate', async () => {
@@ -86,7 +89,9 @@ describe('comparison, assignment and unification', () => {
   });
 
   it('object patterns bind values by key', async () => {
-    expect(await valueOf('package test\np := n if { {"name": n, "age": _} := input }', 'test/p', { name: 'a', age: 1 })).toBe('a');
+    expect(
+      await valueOf('package test\np := n if { {"name": n, "age": _} := input }', 'test/p', { name: 'a', age: 1 }),
+    ).toBe('a');
   });
 
   it('= between two bound values compares them', async () => {
@@ -96,7 +101,9 @@ describe('comparison, assignment and unification', () => {
 
 describe('arithmetic and sets', () => {
   it('+ - * / % and unary minus on literals', async () => {
-    expect(await valueOf('package test\np := [1 + 2, 5 - 7, 3 * 4, 7 / 2, 7 % 3, -4]', 'test/p')).toEqual([3, -2, 12, 3.5, 1, -4]);
+    expect(await valueOf('package test\np := [1 + 2, 5 - 7, 3 * 4, 7 / 2, 7 % 3, -4]', 'test/p')).toEqual([
+      3, -2, 12, 3.5, 1, -4,
+    ]);
   });
 
   it('% on a non-integer and division by zero are undefined (builtin errors)', async () => {
@@ -121,7 +128,8 @@ describe('arithmetic and sets', () => {
 
 describe('comprehensions', () => {
   it('array, set and object comprehensions collect solutions', async () => {
-    const policy = 'package test\np := [[y | some x in [1, 2]; y := x * 2], {x | some x in [1, 1]}, {k: v | some k, v in {"a": 1}}]';
+    const policy =
+      'package test\np := [[y | some x in [1, 2]; y := x * 2], {x | some x in [1, 1]}, {k: v | some k, v in {"a": 1}}]';
     expect(await valueOf(policy, 'test/p')).toEqual([[2, 4], [1], { a: 1 }]);
   });
 
@@ -160,7 +168,9 @@ describe('safety reordering and builtins', () => {
   });
 
   it('a := declaration after a use of the same name is refused (var referenced above)', async () => {
-    await expect(valueOf('package test\np := y if { y > 1; y := input.n }', 'test/p')).rejects.toThrow(/referenced above/);
+    await expect(valueOf('package test\np := y if { y > 1; y := input.n }', 'test/p')).rejects.toThrow(
+      /referenced above/,
+    );
   });
 
   it('a builtin error makes the expression undefined (non-strict)', async () => {
@@ -196,14 +206,16 @@ describe('early exits keep the answers', () => {
   });
 
   it('statements after an early exit in an enclosing scan still run for later elements', async () => {
-    const policy = 'package test\np contains x if { some x in input.xs; not x in input.skip; every y in input.ys { y != x } }';
+    const policy =
+      'package test\np contains x if { some x in input.xs; not x in input.skip; every y in input.ys { y != x } }';
     expect(sorted(await valueOf(policy, 'test/p', { xs: [1, 2, 3, 4], skip: [2], ys: [3] }))).toEqual([1, 4]);
   });
 });
 
 describe('numbers', () => {
   it('large integer literals keep their precision through the compiler (compared, not rounded)', async () => {
-    const policy = 'package test\np := [12345678901234567890 == 12345678901234567891, 9007199254740993 > 9007199254740992]';
+    const policy =
+      'package test\np := [12345678901234567890 == 12345678901234567891, 9007199254740993 > 9007199254740992]';
     expect(await valueOf(policy, 'test/p')).toEqual([false, true]);
   });
 

@@ -17,13 +17,15 @@ describe('answers as OPA gives them', () => {
   });
 
   it('a comparison whose iterating ref binds the variable the other side reads', async () => {
-    const policy = 'package test\nimport rego.v1\np contains foo if {\n  some foo\n  foo == input.foos[foo]\n}\nq contains k if { k == input.m[k] }';
+    const policy =
+      'package test\nimport rego.v1\np contains foo if {\n  some foo\n  foo == input.foos[foo]\n}\nq contains k if { k == input.m[k] }';
     expect(await valueOf(policy, 'test/p', { foos: [0, 5, 2] })).toEqual([0, 2]);
     expect(await valueOf(policy, 'test/q', { m: { a: 'a', b: 'c' } })).toEqual(['a']);
   });
 
-  it('a partial object read at one key raises only that key\'s conflicts', async () => {
-    const policy = 'package test\nimport rego.v1\nobj[k] := v if { some k, v in {"a": 1, "b": 2} }\nobj[k] := 3 if { k := "b" }\nkey := "a"\np := obj.a\nq := obj[key]\nr := [v | some y in ["a"]; v := obj[y]]\nall := obj\nb := obj.b';
+  it("a partial object read at one key raises only that key's conflicts", async () => {
+    const policy =
+      'package test\nimport rego.v1\nobj[k] := v if { some k, v in {"a": 1, "b": 2} }\nobj[k] := 3 if { k := "b" }\nkey := "a"\np := obj.a\nq := obj[key]\nr := [v | some y in ["a"]; v := obj[y]]\nall := obj\nb := obj.b';
     expect(await valueOf(policy, 'test/p')).toBe(1);
     expect(await valueOf(policy, 'test/q')).toBe(1);
     expect(await valueOf(policy, 'test/r')).toEqual([1]);
@@ -32,15 +34,20 @@ describe('answers as OPA gives them', () => {
   });
 
   it('rule heads with variables before the last position build nested objects', async () => {
-    const policy = 'package test\nimport rego.v1\nobj.sub[x][x] contains x if { some x in [1, 2] }\np[a][b] := v if {\n  some a, row in input.m\n  some b, v in row\n}\nq.a[x].b := 1 if { some x in ["u", "v"] }\nc[x][y] := 1 if { x := 1; y := 2 }\nc[x][y] := 2 if { x := 1; y := 2 }';
+    const policy =
+      'package test\nimport rego.v1\nobj.sub[x][x] contains x if { some x in [1, 2] }\np[a][b] := v if {\n  some a, row in input.m\n  some b, v in row\n}\nq.a[x].b := 1 if { some x in ["u", "v"] }\nc[x][y] := 1 if { x := 1; y := 2 }\nc[x][y] := 2 if { x := 1; y := 2 }';
     expect(await valueOf(policy, 'test/obj')).toEqual({ sub: { 1: { 1: [1] }, 2: { 2: [2] } } });
-    expect(await valueOf(policy, 'test/p', { m: { a: { k: 1 }, b: { k: 2, j: 3 } } })).toEqual({ a: { k: 1 }, b: { j: 3, k: 2 } });
+    expect(await valueOf(policy, 'test/p', { m: { a: { k: 1 }, b: { k: 2, j: 3 } } })).toEqual({
+      a: { k: 1 },
+      b: { j: 3, k: 2 },
+    });
     expect(await valueOf(policy, 'test/q')).toEqual({ a: { u: { b: 1 }, v: { b: 1 } } });
     await expect(evaluate(policy, 'test/c')).rejects.toThrow(/object keys must be unique/);
   });
 
   it('rules below a partial object add their keys to it', async () => {
-    const policy = 'package test\nimport rego.v1\nc[null] := true\nc["hello"] := false\nc[7] := "w"\nc.x.y := 1\np := c.hello\nd[k] := 1 if { some k in ["a"] }\nd.a := 2';
+    const policy =
+      'package test\nimport rego.v1\nc[null] := true\nc["hello"] := false\nc[7] := "w"\nc.x.y := 1\np := c.hello\nd[k] := 1 if { some k in ["a"] }\nd.a := 2';
     expect(await valueOf(policy, 'test/c')).toEqual({ 7: 'w', null: true, hello: false, x: { y: 1 } });
     expect(await valueOf(policy, 'test/p')).toBe(false);
     await expect(evaluate(policy, 'test/d')).rejects.toThrow(/object keys must be unique/);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileError, valueOf } from './evaluate.js';
 
 describe('constructs outside the subset are refused at compile time with file:line:col', () => {
-  it('with on part of a rule\'s value', () => {
+  it("with on part of a rule's value", () => {
     const error = compileError('package test\nr := {"a": 1}\np if {\n  r.a == 2 with data.test.r.a as 2\n}');
     expect(error.construct).toBe('with');
     expect(error.loc).toMatchObject({ file: 'policy0.rego', line: 4 });
@@ -10,11 +10,14 @@ describe('constructs outside the subset are refused at compile time with file:li
   });
 
   it('with replacing a function by a computed value', () => {
-    expect(compileError('package test\nf(x) := x\np if {\n  v := input.v\n  f(1) == v with f as v\n}').construct).toBe('with');
+    expect(compileError('package test\nf(x) := x\np if {\n  v := input.v\n  f(1) == v with f as v\n}').construct).toBe(
+      'with',
+    );
   });
 
   it('but not an unsupported call in a rule no entrypoint reaches', async () => {
-    const policy = 'package test\np := 1\nhelper := http.send({"method": "GET", "url": "http://x"})\nnot_used := crypto.x509.parse_certificates("x")';
+    const policy =
+      'package test\np := 1\nhelper := http.send({"method": "GET", "url": "http://x"})\nnot_used := crypto.x509.parse_certificates("x")';
     expect(await valueOf(policy, 'test/p')).toBe(1);
     expect(compileError(policy, 'test/helper').construct).toBe('http.send');
   });

@@ -62,7 +62,8 @@ describe('partial rules', () => {
 
 describe('functions', () => {
   it('several definitions: the ones that fail are skipped', async () => {
-    const policy = 'package test\nsign(x) := -1 if x < 0\nsign(x) := 1 if x > 0\nsign(0) := 0\np := [sign(-5), sign(0), sign(3)]';
+    const policy =
+      'package test\nsign(x) := -1 if x < 0\nsign(x) := 1 if x > 0\nsign(0) := 0\np := [sign(-5), sign(0), sign(3)]';
     expect(await valueOf(policy, 'test/p')).toEqual([-1, 0, 1]);
   });
 
@@ -73,7 +74,8 @@ describe('functions', () => {
   });
 
   it('arguments are patterns: constants compare and arrays destructure', async () => {
-    const policy = 'package test\nfirst([a, _]) := a\nkind("admin") := "root"\nkind(_) := "user" if input.other\np := [first([1, 2]), kind("admin")]';
+    const policy =
+      'package test\nfirst([a, _]) := a\nkind("admin") := "root"\nkind(_) := "user" if input.other\np := [first([1, 2]), kind("admin")]';
     expect(await valueOf(policy, 'test/p', {})).toEqual([1, 'root']);
   });
 
@@ -83,7 +85,8 @@ describe('functions', () => {
 
   it('calls through data.lib.f, an import alias and the bare name all reach the function', async () => {
     const lib = 'package lib\ndouble(x) := x * 2';
-    const app = 'package test\nimport data.lib\nimport data.lib as l\nhalf(x) := x / 2\np := [lib.double(1), data.lib.double(2), l.double(3), half(8)]';
+    const app =
+      'package test\nimport data.lib\nimport data.lib as l\nhalf(x) := x / 2\np := [lib.double(1), data.lib.double(2), l.double(3), half(8)]';
     expect(await valueOf([lib, app], 'test/p')).toEqual([2, 4, 6, 4]);
   });
 
@@ -127,7 +130,11 @@ describe('virtual documents', () => {
   });
 
   it('data.pkg merges base data under the same path', async () => {
-    expect(await valueOf([pkg, 'package main\np := data.test'], 'main/p', {}, { test: { z: 'base' } })).toEqual({ a: 1, b: [2], z: 'base' });
+    expect(await valueOf([pkg, 'package main\np := data.test'], 'main/p', {}, { test: { z: 'base' } })).toEqual({
+      a: 1,
+      b: [2],
+      z: 'base',
+    });
   });
 
   it('data.pkg[x] iterates the rules of a package', async () => {
@@ -140,7 +147,12 @@ describe('virtual documents', () => {
   });
 
   it('data.x for a path beside the rules merges base data with packages below it', async () => {
-    const doc = await valueOf(['package top.test\na := 1', 'package main\np := data.top'], 'main/p', {}, { top: { base: true } });
+    const doc = await valueOf(
+      ['package top.test\na := 1', 'package main\np := data.top'],
+      'main/p',
+      {},
+      { top: { base: true } },
+    );
     expect(doc).toEqual({ base: true, test: { a: 1 } });
   });
 
@@ -165,11 +177,15 @@ describe('virtual documents', () => {
 
 describe('imports', () => {
   it('import input.x as y reads input.x', async () => {
-    expect(await valueOf('package test\nimport input.user as u\np := u.name', 'test/p', { user: { name: 'ann' } })).toBe('ann');
+    expect(
+      await valueOf('package test\nimport input.user as u\np := u.name', 'test/p', { user: { name: 'ann' } }),
+    ).toBe('ann');
   });
 
   it('import data.lib makes lib a reference to data.lib', async () => {
-    expect(await valueOf(['package lib\nlimit := 3', 'package test\nimport data.lib\np := lib.limit'], 'test/p')).toBe(3);
+    expect(await valueOf(['package lib\nlimit := 3', 'package test\nimport data.lib\np := lib.limit'], 'test/p')).toBe(
+      3,
+    );
   });
 });
 

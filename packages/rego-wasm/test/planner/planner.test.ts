@@ -80,7 +80,9 @@ describe('rule functions', () => {
 describe('virtual documents', () => {
   it('a package object calls its rules but not its functions, then merges base data', () => {
     const policy = plan('package t\na := 1\nf(x) := x', ['t']);
-    const calls = statements(func(policy, 'data.t').blocks).filter((s) => s.stmt.op === 'call').map((s) => (s.stmt.op === 'call' ? s.stmt.func : ''));
+    const calls = statements(func(policy, 'data.t').blocks)
+      .filter((s) => s.stmt.op === 'call')
+      .map((s) => (s.stmt.op === 'call' ? s.stmt.func : ''));
     expect(calls.map((c) => c.replace(/^g\d+\./, ''))).toEqual(['data.t.a']);
     expect(statements(func(policy, 'data.t').blocks).some((s) => s.stmt.op === 'objectMerge')).toBe(true);
   });
@@ -88,7 +90,11 @@ describe('virtual documents', () => {
   it('a ref that leaves the rule tree is a plain lookup in data', () => {
     const policy = plan('package t\np := data.config.x');
     const lookups = statements(func(policy, 'data.t.p').blocks).filter((s) => s.stmt.op === 'dot');
-    expect(lookups.map((s) => (s.stmt.op === 'dot' && s.stmt.key.kind === 'const' ? constantOf(policy, s.stmt.key.index) : null))).toEqual(['config', 'x']);
+    expect(
+      lookups.map((s) =>
+        s.stmt.op === 'dot' && s.stmt.key.kind === 'const' ? constantOf(policy, s.stmt.key.index) : null,
+      ),
+    ).toEqual(['config', 'x']);
   });
 });
 

@@ -16,7 +16,9 @@ let loaded: Awaited<ReturnType<typeof load>>;
 
 beforeAll(async () => {
   const c = new Consts();
-  loaded = await load(policy(c, [plan('t/data', 3, block({ op: 'assign', source: L(1), target: 2 }, { op: 'resultSetAdd', value: 2 }))]));
+  loaded = await load(
+    policy(c, [plan('t/data', 3, block({ op: 'assign', source: L(1), target: 2 }, { op: 'resultSetAdd', value: 2 }))]),
+  );
   const inner = loaded as unknown as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
   exportsOf = inner.wasmInstance.exports as unknown as Exports;
   memory = inner.mem;
@@ -71,7 +73,7 @@ describe('runtime JSON', () => {
     loaded.setData(data);
     expect(loaded.evaluate({})).toEqual([{ result: data }]);
   });
-  it('grows memory for values larger than the SDK\'s initial 5 pages', () => {
+  it("grows memory for values larger than the SDK's initial 5 pages", () => {
     const big = Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `user-${i}` }));
     loaded.setData({ big });
     const rs = loaded.evaluate({}) as { result: { big: unknown[] } }[];
@@ -84,7 +86,11 @@ describe('an input the runtime cannot load', () => {
   // A plan whose result is the input itself (local 0).
   let echo: Awaited<ReturnType<typeof load>>;
   beforeAll(async () => {
-    echo = await load(policy(new Consts(), [plan('t/input', 3, block({ op: 'assign', source: L(0), target: 2 }, { op: 'resultSetAdd', value: 2 }))]));
+    echo = await load(
+      policy(new Consts(), [
+        plan('t/input', 3, block({ op: 'assign', source: L(0), target: 2 }, { op: 'resultSetAdd', value: 2 })),
+      ]),
+    );
   });
   const text = (s: string) => new TextEncoder().encode(s).buffer;
 

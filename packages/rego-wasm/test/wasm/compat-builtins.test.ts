@@ -11,16 +11,33 @@ const call = (name: string, ...args: unknown[]): unknown => {
 
 describe('customBuiltins for OPA-built bundles', () => {
   it('covers what the SDK lacks and OPA policies commonly call', () => {
-    for (const name of ['time.now_ns', 'time.parse_rfc3339_ns', 'io.jwt.decode', 'urlquery.encode', 'urlquery.decode',
-      'urlquery.encode_object', 'base64url.encode_no_pad', 'net.cidr_contains', 'glob.match', 'regex.match',
-      'units.parse_bytes', 'crypto.sha256', 'hex.encode', 'time.date', 'semver.compare', 'portcullis.wire.sprintf']) {
+    for (const name of [
+      'time.now_ns',
+      'time.parse_rfc3339_ns',
+      'io.jwt.decode',
+      'urlquery.encode',
+      'urlquery.decode',
+      'urlquery.encode_object',
+      'base64url.encode_no_pad',
+      'net.cidr_contains',
+      'glob.match',
+      'regex.match',
+      'units.parse_bytes',
+      'crypto.sha256',
+      'hex.encode',
+      'time.date',
+      'semver.compare',
+      'portcullis.wire.sprintf',
+    ]) {
       expect(typeof customBuiltins[name], name).toBe('function');
     }
   });
   it('hashes and HMACs as hex', () => {
     expect(call('crypto.sha256', 'abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(call('crypto.md5', '')).toBe('d41d8cd98f00b204e9800998ecf8427e');
-    expect(call('crypto.hmac.sha256', 'msg', 'key')).toBe('2d93cbc1be167bcb1637a4a23cbff01a7878f0c50ee833954ea5221bb1b8c628');
+    expect(call('crypto.hmac.sha256', 'msg', 'key')).toBe(
+      '2d93cbc1be167bcb1637a4a23cbff01a7878f0c50ee833954ea5221bb1b8c628',
+    );
     expect(call('crypto.hmac.equal', 'a', 'a')).toBe(true);
     expect(call('crypto.hmac.equal', 'a', 'ab')).toBe(false);
   });
@@ -65,14 +82,16 @@ describe('customBuiltins for OPA-built bundles', () => {
   });
   it('json.patch applies RFC 6902 operations and refuses failed tests', () => {
     const doc = { a: { b: [1, 2] }, c: 'x' };
-    expect(call('json.patch', doc, [
-      { op: 'add', path: '/a/b/-', value: 3 },
-      { op: 'replace', path: '/c', value: 'y' },
-      { op: 'copy', from: '/c', path: '/d' },
-      { op: 'move', from: '/a/b/0', path: '/first' },
-      { op: 'remove', path: ['a', 'b', '0'] },
-      { op: 'test', path: '/d', value: 'y' },
-    ])).toEqual({ a: { b: [3] }, c: 'y', d: 'y', first: 1 });
+    expect(
+      call('json.patch', doc, [
+        { op: 'add', path: '/a/b/-', value: 3 },
+        { op: 'replace', path: '/c', value: 'y' },
+        { op: 'copy', from: '/c', path: '/d' },
+        { op: 'move', from: '/a/b/0', path: '/first' },
+        { op: 'remove', path: ['a', 'b', '0'] },
+        { op: 'test', path: '/d', value: 'y' },
+      ]),
+    ).toEqual({ a: { b: [3] }, c: 'y', d: 'y', first: 1 });
     expect(doc).toEqual({ a: { b: [1, 2] }, c: 'x' });
     expect(call('json.patch', doc, [{ op: 'test', path: '/c', value: 'nope' }])).toBeUndefined();
     expect(call('json.patch', doc, [{ op: 'remove', path: '/zzz' }])).toBeUndefined();

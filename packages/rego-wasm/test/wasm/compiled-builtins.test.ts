@@ -29,13 +29,24 @@ not_a_subarray := object.subset({"a": [1, 2, 3]}, {"a": [3, 1]})`,
       ['big', 'tiny', 'a_set', 'number_keys', 'subset_of_set', 'not_a_subarray'],
     );
     expect(r).toEqual({
-      big: '2e308', tiny: '[1e-400]', a_set: '{"k": {1, 2}}', number_keys: { 2: 'b' }, subset_of_set: true, not_a_subarray: false,
+      big: '2e308',
+      tiny: '[1e-400]',
+      a_set: '{"k": {1, 2}}',
+      number_keys: { 2: 'b' },
+      subset_of_set: true,
+      not_a_subarray: false,
     });
   });
 
   it('deprecated builtins compile in v0 modules and are refused under import rego.v1', () => {
-    expect(() => compileRego([{ path: 'v1.rego', source: 'package t\nimport rego.v1\np := any([true])\n' }], { entrypoints: ['t/p'] })).toThrow(/deprecated/);
-    expect(() => compileRego([{ path: 'v0.rego', source: 'package t\np := any([true])\n' }], { entrypoints: ['t/p'] })).not.toThrow();
+    expect(() =>
+      compileRego([{ path: 'v1.rego', source: 'package t\nimport rego.v1\np := any([true])\n' }], {
+        entrypoints: ['t/p'],
+      }),
+    ).toThrow(/deprecated/);
+    expect(() =>
+      compileRego([{ path: 'v0.rego', source: 'package t\np := any([true])\n' }], { entrypoints: ['t/p'] }),
+    ).not.toThrow();
   });
 
   it('strings.replace_n is undefined for a non-string key (JSON would have turned 1 into "1")', async () => {
@@ -50,7 +61,11 @@ set_keys := strings.replace_n({"a": "b"}, {"a"})`,
       ['string_keys', 'number_key', 'mixed_first', 'mixed_last', 'empty', 'set_keys'],
     );
     expect(r).toEqual({
-      string_keys: 'oneB', number_key: undefined, mixed_first: undefined, mixed_last: undefined, empty: 'ab',
+      string_keys: 'oneB',
+      number_key: undefined,
+      mixed_first: undefined,
+      mixed_last: undefined,
+      empty: 'ab',
       set_keys: undefined,
     });
   });
@@ -69,8 +84,14 @@ n := strings.count("banana", "an")`,
       ['hmac', 'same', 'decoded', 'newer', 'valid_cidrs', 'swapped', 'words', 'n'],
     );
     expect(r).toEqual({
-      hmac: 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8', same: true, decoded: 'héllo', newer: true,
-      valid_cidrs: ['10.0.0.0/8', '::/0'], swapped: 'smith john', words: ['a', 'bb'], n: 2,
+      hmac: 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8',
+      same: true,
+      decoded: 'héllo',
+      newer: true,
+      valid_cidrs: ['10.0.0.0/8', '::/0'],
+      swapped: 'smith john',
+      words: ['a', 'bb'],
+      n: 2,
     });
   });
 
@@ -88,8 +109,13 @@ r := numbers.range(1, 3)`,
       ['date', 'clock', 'weekday', 'next_month', 'cet', 'timeout', 'r'],
     );
     expect(r).toEqual({
-      date: [2024, 2, 29], clock: [13, 14, 15], weekday: 'Thursday', next_month: 1711718055000000000, cet: [14, 14, 15],
-      timeout: 90_000_000_000, r: [1, 2, 3],
+      date: [2024, 2, 29],
+      clock: [13, 14, 15],
+      weekday: 'Thursday',
+      next_month: 1711718055000000000,
+      cet: [14, 14, 15],
+      timeout: 90_000_000_000,
+      r: [1, 2, 3],
     });
   });
 });

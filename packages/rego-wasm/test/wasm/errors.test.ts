@@ -35,16 +35,25 @@ describe('emitWasm refuses broken IR', () => {
     expect(emitError(onePlan([], ['{nope'])).message).toMatch(/constant 0 is not JSON/);
   });
   it('a reference to a missing constant', () => {
-    expect(emitError(onePlan([{ op: 'assign', source: { kind: 'const', index: 7 }, target: 2 }])).message).toMatch(/constant 7/);
+    expect(emitError(onePlan([{ op: 'assign', source: { kind: 'const', index: 7 }, target: 2 }])).message).toMatch(
+      /constant 7/,
+    );
   });
   it('a local outside the declared range', () => {
-    expect(emitError(onePlan([{ op: 'assign', source: { kind: 'local', local: 9 }, target: 2 }])).message).toMatch(/local 9/);
+    expect(emitError(onePlan([{ op: 'assign', source: { kind: 'local', local: 9 }, target: 2 }])).message).toMatch(
+      /local 9/,
+    );
   });
   it('a break that leaves more blocks than enclose it', () => {
     expect(emitError(onePlan([{ op: 'break', index: 3 }])).message).toMatch(/break 3/);
   });
   it('accepts a well-formed policy and yields a valid module', () => {
-    const wasm = emitWasm(onePlan([{ op: 'assign', source: { kind: 'const', index: 0 }, target: 2 }, { op: 'resultSetAdd', value: 2 }]));
+    const wasm = emitWasm(
+      onePlan([
+        { op: 'assign', source: { kind: 'const', index: 0 }, target: 2 },
+        { op: 'resultSetAdd', value: 2 },
+      ]),
+    );
     expect(WebAssembly.validate(wasm)).toBe(true);
   });
 });

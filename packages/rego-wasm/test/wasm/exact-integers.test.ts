@@ -93,7 +93,9 @@ float_text := time.clock(1704067199999999999.0)`,
     expect(r.frac).toBeUndefined();
     // 2023-12-31T23:59:59.999999999Z is already 2024 in Paris; Local follows the process's zone (TZ).
     expect(r.paris).toEqual([2024, 1, 1]);
-    const localHour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23' }).format(new Date(1704067199999)));
+    const localHour = Number(
+      new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23' }).format(new Date(1704067199999)),
+    );
     expect((r.local as number[])[0]).toBe(localHour);
     expect(r.float_text).toEqual([23, 59, 59]);
     const check = await evalRules('ok if time.add_date(1704067199999999999, 0, 0, 1) == 1704153599999999999', ['ok']);
@@ -144,7 +146,10 @@ bad := sprintf("%f", [123456789012345678901234567890])`,
     expect(stringifyExactJson(value)).toBe(text);
     expect(() => parseExactJson('[1,]')).toThrow();
     expect(parseExactJson('[1704067199999999999.0, 1.5e18, 1e19, 9007199254740993.5]')).toEqual([
-      1704067199999999999n, 1500000000000000000n, 10000000000000000000n, 9007199254740994,
+      1704067199999999999n,
+      1500000000000000000n,
+      10000000000000000000n,
+      9007199254740994,
     ]);
   });
 });

@@ -32,7 +32,14 @@ export function plan(name: string, numLocals: number, ...blocks: Block[]): Plan 
   return { name, numLocals, blocks };
 }
 
-export function func(name: string, params: number[], result: number, numLocals: number, blocks: Block[], memoize = false): Func {
+export function func(
+  name: string,
+  params: number[],
+  result: number,
+  numLocals: number,
+  blocks: Block[],
+  memoize = false,
+): Func {
   return { name, params, result, numLocals, blocks, memoize };
 }
 
@@ -50,9 +57,19 @@ export async function load(p: Policy) {
  * Returns the result set of evaluating it.
  */
 export async function evalStmts(
-  consts: Consts, numLocals: number, resultLocal: number, stmts: Stmt[], input?: unknown, data?: unknown, funcs: Func[] = [],
+  consts: Consts,
+  numLocals: number,
+  resultLocal: number,
+  stmts: Stmt[],
+  input?: unknown,
+  data?: unknown,
+  funcs: Func[] = [],
 ): Promise<unknown> {
-  const p = policy(consts, [plan('t/p', numLocals, block(...stmts, { op: 'resultSetAdd', value: resultLocal }))], funcs);
+  const p = policy(
+    consts,
+    [plan('t/p', numLocals, block(...stmts, { op: 'resultSetAdd', value: resultLocal }))],
+    funcs,
+  );
   const loaded = await load(p);
   if (data !== undefined) loaded.setData(data as object);
   return loaded.evaluate(input);
@@ -92,7 +109,8 @@ export async function callBuiltins(calls: [string, unknown[]][]): Promise<unknow
         for (const m of v) stmts.push({ op: 'arrayAppend', array: local, value: build(m) });
       } else {
         stmts.push({ op: 'makeObject', target: local });
-        for (const [k, m] of Object.entries(v as object)) stmts.push({ op: 'objectInsert', object: local, key: c.c(k), value: build(m) });
+        for (const [k, m] of Object.entries(v as object))
+          stmts.push({ op: 'objectInsert', object: local, key: c.c(k), value: build(m) });
       }
       return L(local);
     };

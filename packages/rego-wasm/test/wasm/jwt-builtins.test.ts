@@ -10,7 +10,12 @@ const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const otherEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-const ecJwks = JSON.stringify({ keys: [{ ...otherEc.publicKey.export({ format: 'jwk' }), kid: 'old' }, { ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1' }] });
+const ecJwks = JSON.stringify({
+  keys: [
+    { ...otherEc.publicKey.export({ format: 'jwk' }), kid: 'old' },
+    { ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1' },
+  ],
+});
 const secret = 'sekrit-sekrit-sekrit-sekrit-1234';
 const nowSec = Math.floor(Date.now() / 1000);
 
@@ -21,10 +26,19 @@ let expired = '';
 
 beforeAll(async () => {
   const claims = { sub: 'alice', iss: 'https://id.example', aud: 'api' };
-  rs256 = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setExpirationTime(nowSec + 600).sign(rsa.privateKey);
-  es256 = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime(nowSec + 600).sign(ec.privateKey);
+  rs256 = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256' })
+    .setExpirationTime(nowSec + 600)
+    .sign(rsa.privateKey);
+  es256 = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setExpirationTime(nowSec + 600)
+    .sign(ec.privateKey);
   hs256 = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
-  expired = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime(nowSec - 10).sign(ec.privateKey);
+  expired = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setExpirationTime(nowSec - 10)
+    .sign(ec.privateKey);
 });
 
 describe('io.jwt verification builtins', () => {
@@ -42,15 +56,25 @@ describe('io.jwt verification builtins', () => {
     expect(call('io.jwt.verify_es256', es256, JSON.stringify(otherEc.publicKey.export({ format: 'jwk' })))).toBe(false);
   });
   it('decode_verify checks signature, exp, iss and aud', () => {
-    const ok = call('io.jwt.decode_verify', es256, { cert: ecJwks, iss: 'https://id.example', aud: 'api' }) as [boolean, object, object];
+    const ok = call('io.jwt.decode_verify', es256, { cert: ecJwks, iss: 'https://id.example', aud: 'api' }) as [
+      boolean,
+      object,
+      object,
+    ];
     expect(ok[0]).toBe(true);
     expect(ok[2]).toMatchObject({ sub: 'alice' });
     expect(call('io.jwt.decode_verify', expired, { cert: ecJwks, aud: 'api' })).toEqual([false, {}, {}]);
     expect(call('io.jwt.decode_verify', es256, { cert: ecJwks, aud: 'other' })).toEqual([false, {}, {}]);
     expect(call('io.jwt.decode_verify', es256, { cert: ecJwks })).toEqual([false, {}, {}]);
-    expect(call('io.jwt.decode_verify', es256, { cert: ecJwks, aud: 'api', iss: 'https://evil' })).toEqual([false, {}, {}]);
+    expect(call('io.jwt.decode_verify', es256, { cert: ecJwks, aud: 'api', iss: 'https://evil' })).toEqual([
+      false,
+      {},
+      {},
+    ]);
     expect(call('io.jwt.decode_verify', hs256, { secret, aud: 'api', alg: 'RS256' })).toEqual([false, {}, {}]);
-    const atTime = call('io.jwt.decode_verify', expired, { cert: ecJwks, aud: 'api', time: (nowSec - 60) * 1e9 }) as [boolean];
+    const atTime = call('io.jwt.decode_verify', expired, { cert: ecJwks, aud: 'api', time: (nowSec - 60) * 1e9 }) as [
+      boolean,
+    ];
     expect(atTime[0]).toBe(true);
   });
   it('a malformed token is undefined, not an exception', () => {
