@@ -26,6 +26,7 @@ import { setHeaders } from '../response/headers.js';
 import { reasonEntry, type CheckReason } from '../response/reasons.js';
 import type { DecisionLogger } from '../telemetry/decisionLog.js';
 import type { CheckTrace, CheckTracer } from '../telemetry/tracing.js';
+import { startLaps, type StageLaps, type StageTimes } from './stageTimes.js';
 
 /** The part of a loaded policy a check needs. */
 export interface ActivePolicy {
@@ -57,6 +58,8 @@ export interface PipelineDeps {
   countDryRunDenial?(reason: CheckReason): void;
   /** config `tracing`; absent: no spans */
   tracer?: CheckTracer | null;
+  /** per-stage CPU time (bench:check); absent: the clock is not read */
+  stageTimes?: StageTimes;
 }
 
 export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckAnswer>;
@@ -84,6 +87,8 @@ interface CheckContext {
   policyOutcome?: { defined: boolean; value?: unknown; error?: string; evalSeconds: number };
   /** the check's spans, when tracing is on */
   trace?: CheckTrace;
+  /** the stage timers, when deps.stageTimes is given */
+  laps?: StageLaps;
 }
 
 export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
@@ -93,15 +98,22 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     // 0. Failed-authentication throttling: a key blocked for failed authentications costs no verification.
     // Traced as part of the identity stage: it is the gate in front of verification.
     const endIdentity = context.trace?.startStage('identity');
+    const laps = context.laps;
     let identityOutcome: IdentityOutcome;
     try {
-      const gate = await deps.limits.authGate(context.request);
+      const pendingGate = deps.limits.authGate(context.request);
+      laps?.lap('identity');
+      const gate = await pendingGate;
+      laps?.resume();
       if (gate.kind === 'blocked') {
         return deny('auth_blocked', { headers: setHeaders(gate.headers), detail: 'too many failed authentications' });
       }
 
       // 1. Token
-      identityOutcome = await deps.identity.verify(context.request);
+      const pendingIdentity = deps.identity.verify(context.request);
+      laps?.lap('identity');
+      identityOutcome = await pendingIdentity;
+      laps?.resume();
     } finally {
       endIdentity?.();
     }
@@ -115,10 +127,15 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
 
     // 2-3. Denylist and rate limits (one store round trip)
     const endLimits = context.trace?.startStage('limits');
-    const limitsOutcome = await deps.limits.evaluate(context.request, tokenFactsOf(verified)).finally(endLimits);
+    laps?.lap('identity');
+    const pendingLimits = deps.limits.evaluate(context.request, tokenFactsOf(verified));
+    laps?.lap('limits');
+    const limitsOutcome = await (endLimits === undefined ? pendingLimits : pendingLimits.finally(endLimits));
+    laps?.resume();
     if (limitsOutcome.kind !== 'pass') return denialForLimits(limitsOutcome);
     context.forwardHeaders = verified?.forwardHeaders ?? {};
     context.rateHeaders = limitsOutcome.headers;
+    laps?.lap('limits');
 
     // OpenAPI contract: after identity (scopes) and limits (a flood is refused before it costs validation).
     const contractOutcome: ContractOutcome = deps.contract?.evaluate(
@@ -126,6 +143,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       requestBodyOf(check, context.request),
       context.identity,
     ) ?? { kind: 'pass', openapi: null };
+    laps?.lap('contract');
     if (contractOutcome.kind !== 'pass') return denialForContract(contractOutcome);
 
     // 4. Policy. Its input is built only now: it carries the verified identity, and a request refused at
@@ -137,11 +155,13 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
         ...deps.input,
         openapi: contractOutcome.openapi,
       });
+      laps?.lap('input');
       if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
       context.input = built.input;
       evaluated = evaluatePolicy(context.policy, context.input, deps.observePolicyEval, context);
     } finally {
       endPolicy?.();
+      laps?.lap('policy');
     }
     if (evaluated.kind === 'deny') return evaluated;
     if (!evaluated.decision.allowed) {
@@ -163,16 +183,20 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
 
   return async function check(checkRequest: DecodedCheckRequest): Promise<CheckAnswer> {
     const start = process.hrtime.bigint();
+    const laps = deps.stageTimes === undefined ? undefined : startLaps(deps.stageTimes);
     const decisionId = newDecisionId();
     const context: CheckContext = {
       request: toRequestView(checkRequest.attributes),
       policy: deps.policy(),
       identity: null,
     };
+    if (laps !== undefined) context.laps = laps;
     context.trace = deps.tracer?.startCheck(context.request.headers);
+    laps?.lap('request');
     let verdict: Verdict;
     try {
       verdict = await decide(checkRequest, context);
+      laps?.resume();
     } catch (error) {
       // A stage broke its never-throws contract: answer 503 rather than fail the gRPC call.
       deps.logger.error({ err: error, decision_id: decisionId }, 'check failed unexpectedly');
@@ -187,6 +211,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       mode === 'grpc_error' && decided.kind === 'deny'
         ? buildCallError(decided.reason, decisionId)
         : toResponse(verdict, decisionId, deps.forwardHeaderNames ?? []);
+    laps?.lap('response');
     const reason: CheckReason = verdict.kind === 'allow' ? 'allowed' : verdict.reason;
     const entry = reasonEntry(reason);
     const seconds = secondsSince(start);
@@ -218,6 +243,10 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       durationMs: seconds * 1000,
       input: context.input,
     });
+    if (laps !== undefined) {
+      laps.lap('telemetry');
+      deps.stageTimes!.checked();
+    }
     return response;
   };
 }

@@ -22,6 +22,7 @@ import { startRateLimitService } from './rateLimitService.js';
 import { createCheckPipeline } from './pipeline.js';
 import { readiness } from './readiness.js';
 import { createStoreMonitor } from './storeMonitor.js';
+import type { StageTimes } from './stageTimes.js';
 import { clientCertOptions, readTlsFiles, reloadTlsOnChange } from './tlsFiles.js';
 
 export interface SidecarOptions {
@@ -40,6 +41,8 @@ export interface SidecarOptions {
   loadPolicy?: (settings: PolicySettings, observer?: EvaluatorObserver) => Promise<LoadedPolicy>;
   /** how often grpc.tls / admin.tls files are checked for a change (default 1000 ms) */
   tlsWatchIntervalMs?: number;
+  /** the pipeline's per-stage CPU time (bench:check) */
+  stageTimes?: StageTimes;
 }
 
 export interface Sidecar {
@@ -159,6 +162,7 @@ async function assemble(
   if (tracer !== null) opened.push(() => tracer.shutdown());
 
   const check = createCheckPipeline({
+    ...(options.stageTimes === undefined ? {} : { stageTimes: options.stageTimes }),
     tracer,
     identity,
     limits,
