@@ -6,20 +6,12 @@ import { RegoCompileError } from '../errors.js';
 import { CATALOG } from '../builtins/catalog.js';
 import { walkRule, walkTerm } from './walk.js';
 
-/** Builtins OPA marks deprecated (kept for old policies; each has a replacement). */
-const DEPRECATED: ReadonlySet<string> = new Set([
-  'any',
-  'all',
-  're_match',
-  'set_diff',
-  'net.cidr_overlap',
-  'cast_array',
-  'cast_set',
-  'cast_string',
-  'cast_boolean',
-  'cast_null',
-  'cast_object',
-]);
+/** Builtins OPA marks deprecated (kept for old policies; each has a replacement): the catalog's one list. */
+const DEPRECATED: ReadonlySet<string> = new Set(
+  Object.entries(CATALOG)
+    .filter(([, spec]) => spec.deprecated === true)
+    .map(([name]) => name),
+);
 
 const BUILTIN_ROOTS: ReadonlySet<string> = new Set(Object.keys(CATALOG).map((name) => name.split('.')[0] as string));
 
