@@ -2,6 +2,7 @@
 // custom builtins (src/policy/evaluator.ts), its data set once at load, and a synchronous evaluate for the
 // hot path.
 import { readFile } from 'node:fs/promises';
+import { dataConflict } from '@portcullis/rego-wasm/bundle';
 import { stringifyInput } from '../input/exactJson.js';
 import { loadPolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
@@ -45,6 +46,7 @@ export async function loadPolicyFromSettings(
   const extraData = settings.data === undefined ? {} : await readDataFile(settings.data);
   const module = await loadStep(settings.path, 'is not a WebAssembly module', () => WebAssembly.compile(source.wasm));
   const data = mergeOver(source.data ?? {}, extraData);
+  checkDataConflicts(settings, source.rules, data);
   const evaluator = await loadStep(settings.path, 'is not a loadable OPA Wasm module', () =>
     createEvaluator(module, data, limits, observer),
   );
@@ -67,6 +69,21 @@ export async function loadPolicyFromSettings(
     memoryBytes: () => evaluator.memoryBytes(),
     fuelMetered: evaluator.metered,
   };
+}
+
+/**
+ * Data at or below a rule's path (or a non-object above one) is refused at load, as OPA refuses it: the
+ * module would raise the same conflict on every evaluation, so this keeps the policy already serving.
+ */
+function checkDataConflicts(settings: PolicySettings, rules: string[][] | undefined, data: unknown): void {
+  const conflict = dataConflict(rules ?? [], data);
+  if (conflict === null) return;
+  const from = settings.data === undefined ? 'its data' : `its data (with policy.data ${settings.data})`;
+  throw new PolicyLoadError(
+    settings.path,
+    `conflicting rule for data path ${conflict} found: ${from} holds a value at or below that rule's path, ` +
+      'or a non-object above it; move the data or rename the rule',
+  );
 }
 
 const utf8 = new TextEncoder();

@@ -18,6 +18,8 @@ export interface PolicySource {
   /** The bundle manifest's revision, else a short sha256 of everything that went in. */
   revision: string;
   kind: 'rego' | 'wasm' | 'bundle';
+  /** Paths of the rules compiled from Rego sources (unknown for a prebuilt module). */
+  rules?: string[][];
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -94,7 +96,14 @@ async function loadBundle(
     .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
   const compiled = await compileSources(path, sources, entrypoints, options);
   checkEntrypointsDefined(path, compiled.rules, bundle.data, compiled.entrypoints);
-  return { wasm: compiled.wasm, data: bundle.data, entrypoints: compiled.entrypoints, revision, kind: 'bundle' };
+  return {
+    wasm: compiled.wasm,
+    data: bundle.data,
+    entrypoints: compiled.entrypoints,
+    revision,
+    kind: 'bundle',
+    rules: compiled.rules,
+  };
 }
 
 export interface PolicyDirectory {
@@ -148,7 +157,14 @@ async function loadRegoDirectory(dir: string, entrypoints: string[], options: So
   }
   const compiled = await compileSources(dir, sources, entrypoints, options);
   checkEntrypointsDefined(dir, compiled.rules, data, compiled.entrypoints);
-  return { wasm: compiled.wasm, data, entrypoints: compiled.entrypoints, revision, kind: 'rego' };
+  return {
+    wasm: compiled.wasm,
+    data,
+    entrypoints: compiled.entrypoints,
+    revision,
+    kind: 'rego',
+    rules: compiled.rules,
+  };
 }
 
 /**

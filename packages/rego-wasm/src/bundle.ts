@@ -6,6 +6,8 @@ import { Header, Pack, Parser, ReadEntry } from 'tar';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+export { dataConflict } from './dataConflicts.js';
+
 export class BundleError extends Error {
   readonly code = 'POLICY_BUNDLE';
   constructor(

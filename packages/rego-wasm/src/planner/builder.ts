@@ -176,7 +176,6 @@ export class PolicyBuilder {
   private readonly contextIds = new Map<string, number>();
   readonly pending: Array<{ source: FuncSource; name: string; context: MockContext }> = [];
   readonly dependencies = new Map<string, Dependency[]>();
-  readonly plannedGroups: RuleGroup[] = [];
 
   constant(json: string): Operand {
     let index = this.constantIndex.get(json);
@@ -223,7 +222,6 @@ export class PolicyBuilder {
       this.funcCount++;
       names.set(key, name);
       this.pending.push({ source, name, context });
-      if (source.kind !== 'node') this.plannedGroups.push(source.group);
     }
     return name;
   }

@@ -1,7 +1,7 @@
 // Planner: analyzed modules + entrypoints -> IR Policy. Only what an entrypoint reaches is planned; recursion
 // (a rule or function that depends on itself) is refused because OPA refuses it too.
 import type { Location, Module } from '../ast.js';
-import type { ModuleScope, ModuleSet } from '../analysis/index.js';
+import type { ModuleScope, ModuleSet, RuleGroup } from '../analysis/index.js';
 import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
@@ -17,7 +17,7 @@ import {
 } from './builder.js';
 import { planGroupFunc, planNodeFunc } from './rules.js';
 
-export const CONFLICT_RULE_DATA = 'eval_conflict_error: base data and a rule define the same path';
+export const CONFLICT_RULE_DATA = 'rego_compile_error: conflicting rule for data path';
 
 /** `envoy/authz/allow` -> `['data', 'envoy', 'authz', 'allow']`; `data.x.y` is accepted as well. */
 export function entrypointPath(entrypoint: string): string[] {
@@ -99,29 +99,36 @@ function refuseRecursion(dependencies: Map<string, Dependency[]>): void {
 }
 
 /**
- * Base data and a rule at the same path is an error in OPA (the document would have two definitions); the
- * compiler cannot see data, so each plan checks the paths of the rules it uses before evaluating.
+ * Base data at or below a rule's path, or a non-object in data above one, is an error in OPA: it refuses to
+ * load such data beside such rules ("conflicting rule for data path a/b found"), for every rule of the
+ * policy whether a query reaches it or not, functions included. The compiler cannot see data, so each plan
+ * checks every rule path before it evaluates (the sidecar also checks its data at load, see dataConflicts).
  */
 interface ConflictTrie {
   children: Map<string, ConflictTrie>;
-  /** Full name of the rule at this path, when one is. */
-  rule: string | null;
+  /** The message for a rule at this path, when one is. */
+  message: string | null;
 }
 
-function conflictTrie(policy: PolicyBuilder): ConflictTrie {
-  const root: ConflictTrie = { children: new Map(), rule: null };
-  for (const group of policy.plannedGroups) {
-    if (group.kind === 'function') continue;
+export function dataConflictMessage(path: readonly string[], loc: Location | null): string {
+  const where = loc === null ? '' : ` (${loc.file}:${loc.line}:${loc.col})`;
+  return `${CONFLICT_RULE_DATA} ${path.join('/')} found${where}`;
+}
+
+function conflictTrie(groups: readonly RuleGroup[]): ConflictTrie {
+  const root: ConflictTrie = { children: new Map(), message: null };
+  for (const group of groups) {
     let node = root;
     for (const segment of group.path.slice(1)) {
       let next = node.children.get(segment);
       if (next === undefined) {
-        next = { children: new Map(), rule: null };
+        next = { children: new Map(), message: null };
         node.children.set(segment, next);
       }
       node = next;
     }
-    node.rule = group.name;
+    const definition = group.definitions[0] ?? group.defaultDefinition;
+    node.message = dataConflictMessage(group.path.slice(1), definition?.rule.loc ?? null);
   }
   return root;
 }
@@ -130,25 +137,18 @@ function conflictTrie(policy: PolicyBuilder): ConflictTrie {
  * Walks base data along the rule paths, sharing prefixes, so the usual case (no base data under the
  * package) costs one lookup: data at a rule's path, or a non-object where rules sit below, aborts.
  */
-function emitConflictChecks(
-  policy: PolicyBuilder,
-  func: FuncBuilder,
-  node: ConflictTrie,
-  source: number,
-  path: string[],
-): void {
+function emitConflictChecks(policy: PolicyBuilder, func: FuncBuilder, node: ConflictTrie, source: number): void {
   const checks = [...node.children].map(([segment, child]) =>
     func.nested(() => {
       const value = func.newLocal();
-      const childPath = [...path, segment];
       func.emit({
         op: 'dot',
         source: { kind: 'local', local: source },
         key: policy.constant(JSON.stringify(segment)),
         target: value,
       });
-      if (child.rule !== null) {
-        func.emit({ op: 'abort', message: policy.message(`${CONFLICT_RULE_DATA}: ${child.rule}`) });
+      if (child.message !== null) {
+        func.emit({ op: 'abort', message: policy.message(child.message) });
         return;
       }
       const isObject = func.newLocal();
@@ -157,24 +157,28 @@ function emitConflictChecks(
         func.emit({ op: 'isType', source: { kind: 'local', local: value }, type: 'object' });
         func.emit({ op: 'assign', source: policy.constant('true'), target: isObject });
       });
+      // A non-object above rules conflicts with the first of them, as OPA reports it.
       const notObject = func.nested(() => {
         func.emit({ op: 'isUndefined', source: isObject });
-        func.emit({
-          op: 'abort',
-          message: policy.message(`${CONFLICT_RULE_DATA}: ${childPath.join('.')} is not an object in data`),
-        });
+        func.emit({ op: 'abort', message: policy.message(firstMessage(child)) });
       });
       func.emit({ op: 'blocks', blocks: [typeCheck, notObject] });
-      emitConflictChecks(policy, func, child, value, childPath);
+      emitConflictChecks(policy, func, child, value);
     }),
   );
   if (checks.length > 0) func.emit({ op: 'blocks', blocks: checks });
 }
 
-function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan): void {
+function firstMessage(node: ConflictTrie): string {
+  if (node.message !== null) return node.message;
+  for (const child of node.children.values()) return firstMessage(child);
+  return CONFLICT_RULE_DATA;
+}
+
+function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan, trie: ConflictTrie): void {
   const func = new FuncBuilder(plan.numLocals);
   func.startBlock();
-  emitConflictChecks(policy, func, conflictTrie(policy), DATA_LOCAL, ['data']);
+  emitConflictChecks(policy, func, trie, DATA_LOCAL);
   plan.numLocals = func.numLocals;
   plan.blocks.unshift(...func.blocks);
 }
@@ -192,6 +196,7 @@ export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options:
     );
   }
   refuseRecursion(policy.dependencies);
-  for (const plan of plans) ruleDataConflictBlocks(policy, plan);
+  const trie = conflictTrie(moduleSet.groups);
+  for (const plan of plans) ruleDataConflictBlocks(policy, plan, trie);
   return { constants: policy.constants, funcs, plans };
 }

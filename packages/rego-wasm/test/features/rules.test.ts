@@ -165,13 +165,48 @@ describe('virtual documents', () => {
   });
 
   it('base data at a rule path is an error, not a silent pick', async () => {
-    await expect(evaluate('package test\np := 1', 'test/p', {}, { test: { p: 2 } })).rejects.toThrow();
+    await expect(evaluate('package test\np := 1', 'test/p', {}, { test: { p: 2 } })).rejects.toThrow(
+      'rego_compile_error: conflicting rule for data path test/p found (policy0.rego:2:1)',
+    );
   });
 
   it('base data holding a non-object where rules sit below is an error; unrelated base data is fine', async () => {
     const policy = 'package test.users\nalice := 1';
-    await expect(evaluate(policy, 'test/users/alice', {}, { test: { users: 'x' } })).rejects.toThrow();
+    await expect(evaluate(policy, 'test/users/alice', {}, { test: { users: 'x' } })).rejects.toThrow(
+      /conflicting rule for data path test\/users\/alice found/,
+    );
     expect(await valueOf(policy, 'test/users/alice', {}, { test: { other: 1, users: { bob: 2 } } })).toBe(1);
+  });
+
+  // OPA refuses such data for every rule of the policy (its path-conflict check at load), not only for the
+  // rules a query reaches.
+  it('base data below a rule path, at a function, or at a rule no entrypoint reads is the same error', async () => {
+    const policy = 'package test\np := 1\nq := 2\nf(x) := x\nobj[k] := 1 if { some k in ["a"] }';
+    await expect(evaluate(policy, 'test/p', {}, { test: { q: { deep: 1 } } })).rejects.toThrow(
+      /conflicting rule for data path test\/q found/,
+    );
+    await expect(evaluate(policy, 'test/p', {}, { test: { f: 1 } })).rejects.toThrow(
+      /conflicting rule for data path test\/f found/,
+    );
+    await expect(evaluate(policy, 'test/p', {}, { test: { obj: { b: 1 } } })).rejects.toThrow(
+      /conflicting rule for data path test\/obj found/,
+    );
+    const nested = 'package test\nimport rego.v1\na.b[x].c := 1 if { some x in ["u"] }\np := 1';
+    await expect(evaluate(nested, 'test/p', {}, { test: { a: { b: { v: 1 } } } })).rejects.toThrow(
+      /conflicting rule for data path test\/a\/b found/,
+    );
+  });
+
+  it('rules below a base-data object merge with it: the document holds both', async () => {
+    const policy = 'package test.users\nalice := 1';
+    const reader = 'package main\nusers := data.test.users\nkeys contains k if { some k, _ in data.test.users }';
+    const data = { test: { users: { bob: 2 } } };
+    expect(await valueOf([policy, reader], 'main/users', {}, data)).toEqual({ alice: 1, bob: 2 });
+    expect(sorted(await valueOf([policy, reader], 'main/keys', {}, data))).toEqual(['alice', 'bob']);
+    expect(await valueOf([policy, reader], 'test/users/bob', {}, data)).toBe(2);
+    const heads = 'package test\nimport rego.v1\na.b.c := 1\np := a';
+    expect(await valueOf(heads, 'test/p', {}, { test: { a: { x: 1 } } })).toEqual({ b: { c: 1 }, x: 1 });
+    expect(await valueOf(heads, 'test/a', {}, { test: { a: { x: 1 } } })).toEqual({ b: { c: 1 }, x: 1 });
   });
 });
 
