@@ -27,6 +27,7 @@ const USAGE_ERROR_CODES = new Set([
   'REDIS_ADDRESS',
   'RATELIMIT_RULES',
   'OPENAPI_INVALID',
+  'PROTO_DESCRIPTOR_INVALID',
 ]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {

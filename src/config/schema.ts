@@ -233,7 +233,10 @@ export const policySchema = z
   .prefault({});
 
 // OPA-Envoy's skip-request-body-parse: the body still reaches the policy in attributes, unparsed.
-export const inputSchema = z.strictObject({ skipRequestBodyParse: z.boolean().default(false) }).prefault({});
+// protoDescriptor: OPA-Envoy's proto-descriptor, a FileDescriptorSet gRPC request bodies are decoded with.
+export const inputSchema = z
+  .strictObject({ skipRequestBodyParse: z.boolean().default(false), protoDescriptor: z.string().min(1).optional() })
+  .prefault({});
 
 export const openapiSchema = z.strictObject({
   specs: z.array(z.string().min(1)).min(1),

@@ -7,6 +7,7 @@ import type { HttpRequestView } from './types.js';
 import { attributesToProtoJson } from './attributes.js';
 import { parseBody, type BodyError } from './parseBody.js';
 import { parsePathAndQuery } from './parsePath.js';
+import type { GrpcBodyDecoder } from './protoDescriptor.js';
 
 export const INPUT_VERSION = Object.freeze({ ext_authz: 'v3', encoding: 'protojson' });
 
@@ -30,6 +31,8 @@ export interface InputOptions {
   skipRequestBodyParse?: boolean;
   /** the OpenAPI operation the contract stage matched (`input.openapi`); null when none */
   openapi?: OpenApiInput | null;
+  /** `input.protoDescriptor`, loaded: decodes gRPC request bodies */
+  grpcBody?: GrpcBodyDecoder | undefined;
 }
 
 /** `invalid`: the request cannot become an input the policy could judge (answered 400). */
@@ -53,6 +56,8 @@ export function buildPolicyInput(
     body: http?.body,
     rawBody: http?.rawBody !== undefined ? Buffer.from(http.rawBody, 'base64') : undefined,
     skip: options.skipRequestBodyParse ?? false,
+    grpc: options.grpcBody,
+    parsedPath: pathAndQuery.parsedPath,
   });
   const input: PolicyInput = {
     attributes: protoJson.value,

@@ -2,9 +2,11 @@
 // multipart/form-data). A body that is cut, too large, too deep or malformed is `null`, and
 // `input.body_error` says why; it never fails the check and never leaves the input undefined.
 import { parseBoundedJson } from './exactJson.js';
+import { isGrpcContentType, type GrpcBodyError } from './grpcBody.js';
 import { MAX_BODY_BYTES, MAX_FORM_FIELDS } from './limits.js';
 import { mediaTypeParameters } from './mediaType.js';
 import { parseMultipart } from './multipart.js';
+import type { GrpcBodyDecoder } from './protoDescriptor.js';
 import { parseQueryString } from './parseQuery.js';
 
 /** The stable codes of `input.body_error` (policies/README.md lists them). */
@@ -17,7 +19,8 @@ export type BodyError =
   | 'invalid_json'
   | 'invalid_form'
   | 'invalid_multipart'
-  | 'skipped';
+  | 'skipped'
+  | GrpcBodyError;
 
 export interface BodyFacts {
   parsedBody: unknown;
@@ -36,12 +39,22 @@ export interface BodySource {
   rawBody: Buffer | undefined;
   /** `input.skipRequestBodyParse` */
   skip?: boolean;
+  /** `input.protoDescriptor` loaded: gRPC bodies are decoded with it; left null without it */
+  grpc?: GrpcBodyDecoder | undefined;
+  /** `input.parsed_path`, which names the gRPC method */
+  parsedPath?: readonly string[];
 }
 
 export function parseBody(source: BodySource): BodyFacts {
   const bytes = source.rawBody ?? (source.body !== undefined ? Buffer.from(source.body, 'utf8') : undefined);
   if (bytes === undefined || bytes.length === 0) return facts(null, null);
   if (source.skip === true) return facts(null, 'skipped');
+  // The frame's length says whether the message is whole, so a partial body whose first message arrived
+  // complete is decoded, as OPA-Envoy decodes it.
+  if (source.grpc !== undefined && isGrpcContentType(source.contentType)) {
+    if (source.rawBody === undefined) return facts(null, 'grpc_needs_raw_body');
+    return source.grpc.decode(source.parsedPath ?? [], source.rawBody);
+  }
   // A prefix cannot be parsed reliably: a cut form or JSON body may even parse into different values.
   if (source.partialBody?.trim().toLowerCase() === 'true') return { ...facts(null, 'truncated'), truncatedBody: true };
   const declaredLength = source.contentLength === undefined ? NaN : Number(source.contentLength);

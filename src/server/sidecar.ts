@@ -11,6 +11,7 @@ import { createPolicyRuntime, type PolicyRuntime } from '../policy/runtime.js';
 import type { LoadedPolicy, PolicySettings } from '../policy/engine.js';
 import type { EvaluatorObserver } from '../policy/evaluator.js';
 import { createDecisionLogger, ALWAYS_SECRET_HEADERS } from '../telemetry/decisionLog.js';
+import { createGrpcBodyStage } from '../input/protoDescriptor.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { loadTracer } from '../telemetry/tracing.js';
@@ -157,6 +158,11 @@ async function assemble(
           countReload: (result) => metrics.openapiReloads.inc({ result }),
         });
   if (contract !== undefined) opened.push(() => contract.close());
+  const grpcBody =
+    config.input.protoDescriptor === undefined
+      ? undefined
+      : await createGrpcBodyStage(config.input.protoDescriptor, logger.child({ component: 'grpc-body' }));
+  if (grpcBody !== undefined) opened.push(() => grpcBody.close());
 
   const tracer = await loadTracer(config.tracing, logger.child({ component: 'tracing' }));
   if (tracer !== null) opened.push(() => tracer.shutdown());
@@ -169,7 +175,7 @@ async function assemble(
     ...(contract === undefined ? {} : { contract }),
     policy: () => policy.current(),
     forwardHeaderNames: forwardClaimHeaderNames(config.jwt),
-    input: { skipRequestBodyParse: config.input.skipRequestBodyParse },
+    input: { skipRequestBodyParse: config.input.skipRequestBodyParse, grpcBody },
     logger,
     decisionLog: createDecisionLogger(logger, {
       enabled: config.decisionLog.enabled,
@@ -258,6 +264,7 @@ async function assemble(
   }
   if (config.policy.watch) {
     await contract?.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
+    await grpcBody?.watch({ debounceMs: options.watchDebounceMs, pollMs: config.policy.watchPollSeconds * 1000 });
   }
   const exposure = plaintextExposureWarning(config.grpc);
   if (exposure !== null) logger.warn({ grpc: config.grpc.address }, exposure);
@@ -290,6 +297,7 @@ async function assemble(
       policy.close();
       rateLimitService?.close();
       contract?.close();
+      grpcBody?.close();
       // Stops accepting; in-flight checks get until the deadline, then their calls are cancelled.
       await grpcShell.shutdown(timeoutMs);
       const remaining = (): number => Math.max(deadline - Date.now(), 100);
