@@ -31,6 +31,18 @@ const DEFAULT_MAX_BUCKETS = 100_000;
 /** How often expired revocations are dropped when no check reads them. */
 const SWEEP_INTERVAL_MS = 60_000;
 
+/**
+ * An LRU of at most `max` entries whose storage grows as entries come. lru-cache's `max` allocates room for
+ * all of them up front (3-4 MB per 100,000-entry cache: the four of them were most of an idle sidecar's
+ * heap); its `maxSize`, counting each entry as 1, bounds the count the same way and allocates as it goes.
+ */
+function growingLru<V extends object | number>(
+  max: number,
+  options: Pick<LRUCache.Options<string, V, unknown>, 'ttl' | 'perf' | 'ttlResolution'> = {},
+): LRUCache<string, V> {
+  return new LRUCache<string, V>({ maxSize: max, sizeCalculation: () => 1, ...options });
+}
+
 export class MemoryStore implements DecisionStore {
   readonly kind = 'memory' as const;
   private readonly nowUs: () => number;
@@ -55,10 +67,11 @@ export class MemoryStore implements DecisionStore {
     // The caches' TTLs run on the store's clock, so a fake clock moves expiry too.
     const perf = { now: () => this.nowUs() / 1000 };
     const clock = { perf, ttlResolution: 0 };
-    this.buckets = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
-    this.authFailures = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS, ttl: 1, ...clock });
-    this.penalties = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS });
-    this.authBlocks = new LRUCache({ max: options.maxBuckets ?? DEFAULT_MAX_BUCKETS });
+    const max = options.maxBuckets ?? DEFAULT_MAX_BUCKETS;
+    this.buckets = growingLru(max, { ttl: 1, ...clock });
+    this.authFailures = growingLru(max, { ttl: 1, ...clock });
+    this.penalties = growingLru(max);
+    this.authBlocks = growingLru(max);
     this.sweep = setInterval(() => this.dropExpired(), SWEEP_INTERVAL_MS);
     this.sweep.unref();
   }

@@ -2,7 +2,7 @@
 // the two network shells. `shutdown()` (SIGTERM) and `close()` drain in the order that loses no check.
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createContractStage } from '../contract/index.js';
+import type { ContractDeps, ContractStage, OpenApiSettings } from '../contract/types.js';
 import { createIdentityStage, forwardClaimHeaderNames } from '../identity/index.js';
 import { createLimitsStage, createStore } from '../limits/index.js';
 import type { IdentityDeps } from '../identity/types.js';
@@ -151,7 +151,7 @@ async function assemble(
   const contract =
     config.openapi === undefined
       ? undefined
-      : await createContractStage(config.openapi, {
+      : await loadContractStage(config.openapi, {
           logger: logger.child({ stage: 'openapi' }),
           countRequest: (operation, result) => metrics.openapiRequests.inc({ operation, result }),
           countUnknown: (method) => metrics.unknownOperations.inc({ method }),
@@ -325,6 +325,12 @@ async function assemble(
       return stop(0);
     },
   };
+}
+
+/** Imported only when `openapi` is configured: ajv, the OpenAPI schemas and the ref parser weigh ~6 MB. */
+async function loadContractStage(settings: OpenApiSettings, deps: ContractDeps): Promise<ContractStage> {
+  const { createContractStage } = await import('../contract/index.js');
+  return createContractStage(settings, deps);
 }
 
 /** Waits for `pending` at most `ms`; past that, reports and goes on (shutdown must not hang on a dependency). */

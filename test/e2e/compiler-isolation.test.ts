@@ -132,6 +132,20 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
+  it('features left off load none of their libraries (OpenAPI, tracing, Redis)', async () => {
+    const served = await serve(dir, join(dir, 'bundle.tar.gz'));
+    try {
+      expect(await served.check('/open')).toBe(200);
+      const modules = served.modules();
+      expect(modules.some((url) => url.includes('/node_modules/@grpc/grpc-js/'))).toBe(true);
+      const offFeatures =
+        /\/node_modules\/(ajv|ajv-formats|@apidevtools|@readme|@opentelemetry\/sdk-trace-base|ioredis)\/|\/src\/contract\/index\.ts$/;
+      expect(modules.filter((url) => offFeatures.test(url))).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('serving a directory of .rego: compiled in a child process, no binaryen in the server', async () => {
     const served = await serve(dir, join(dir, 'policies'));
     try {
