@@ -13,6 +13,12 @@ export class BuiltinArgError extends Error {
   }
 }
 
+/**
+ * An input whose OPA result this implementation cannot reproduce with certainty: the call fails (undefined)
+ * rather than answer differently from OPA. Builtins that turn their own errors into values re-throw it.
+ */
+export class NotReproducedError extends BuiltinArgError {}
+
 export function str(builtin: string, v: unknown): string {
   if (typeof v !== 'string') throw new BuiltinArgError(builtin, `expected a string, got ${typeName(v)}`);
   return v;

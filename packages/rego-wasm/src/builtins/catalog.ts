@@ -204,6 +204,9 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   'crypto.hmac.md5': js(2),
   'crypto.hmac.equal': js(2),
   'crypto.x509.parse_rsa_private_key': js(1),
+  'crypto.x509.parse_certificates': js(1),
+  'crypto.x509.parse_and_verify_certificates': js(1),
+  'crypto.x509.parse_and_verify_certificates_with_options': js(2),
   // versions, units, identifiers, runtime
   'semver.is_valid': js(1),
   'semver.compare': js(2),
@@ -242,12 +245,6 @@ export const REFUSED: Readonly<Record<string, string>> = {
   'strings.render_template': 'Go text/template rendering is not compiled: use sprintf or concat',
   'time.parse_ns': 'Go time layouts are not parsed: use time.parse_rfc3339_ns',
   'regex.globs_match': 'intersection of regular-expression globs is not compiled',
-  'crypto.x509.parse_certificates':
-    'certificate parsing is not compiled yet: use input.identity or the source_principal Envoy sends',
-  'crypto.x509.parse_and_verify_certificates':
-    'certificate verification is not compiled yet: let Envoy verify client certificates (mTLS)',
-  'crypto.x509.parse_and_verify_certificates_with_options':
-    'certificate verification is not compiled yet: let Envoy verify client certificates (mTLS)',
   'crypto.x509.parse_certificate_request': 'certificate parsing is not compiled yet',
   'crypto.x509.parse_keypair': 'key parsing is not compiled yet',
   'crypto.parse_private_keys': 'key parsing is not compiled yet',

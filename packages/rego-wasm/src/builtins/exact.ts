@@ -130,6 +130,10 @@ export function stringifyExactJson(v: unknown): string {
 export function toJsNumbers(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(toJsNumbers);
+  // Objects too: a certificate's serial number or RSA modulus sits inside one.
+  if (typeof v === 'object' && v !== null && !(v instanceof NumberText)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsNumbers(x)]));
+  }
   return v;
 }
 

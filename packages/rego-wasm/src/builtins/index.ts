@@ -24,6 +24,7 @@ import { timeBuiltins } from './time.js';
 import { typeBuiltins } from './types.js';
 import { unitsBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
+import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
 import { toJsNumbers } from './exact.js';
 import { toPlainJson } from './values.js';
@@ -55,6 +56,7 @@ export const implementations: Readonly<Record<string, Builtin>> = Object.assign(
   typeBuiltins,
   unitsBuiltins,
   uuidBuiltins,
+  x509Builtins,
   yamlBuiltins,
 );
 

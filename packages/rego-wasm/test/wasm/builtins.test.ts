@@ -1,5 +1,6 @@
 // Every builtin of the catalog through an emitted module and the real SDK, native or JS alike.
 import { constants, createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../src/builtins/catalog.js';
 import { Consts, L, SetArg, block, callBuiltins, evalStmts, load, only, plan, policy } from './helpers.js';
@@ -741,8 +742,19 @@ describe('exact integers', () => {
   });
 });
 
+// Certificates: the Let's Encrypt certificate of OPA's test cases (x509-builtins.test.ts has the rest).
+const letsEncrypt = readFileSync(new URL('fixtures/x509-letsencrypt.pem', import.meta.url), 'utf8');
+const certificates = cases([
+  ['crypto.x509.parse_certificates', ['not base64!'], U],
+  ['crypto.x509.parse_and_verify_certificates', [letsEncrypt], [false, []]],
+  ['crypto.x509.parse_and_verify_certificates', [1], U],
+  ['crypto.x509.parse_and_verify_certificates_with_options', [letsEncrypt + letsEncrypt, {}], [false, []]],
+  ['crypto.x509.parse_and_verify_certificates_with_options', [letsEncrypt, { Nope: 1 }], U],
+]);
+
 describe('builtins', () => {
   it('operators', () => check(operators));
+  it('certificates', () => check(certificates));
   it('aggregates', () => check(aggregates));
   it('strings', () => check(strings));
   it('type checks', () => check(types));
