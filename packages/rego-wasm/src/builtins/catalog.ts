@@ -207,6 +207,9 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   'crypto.x509.parse_certificates': js(1),
   'crypto.x509.parse_and_verify_certificates': js(1),
   'crypto.x509.parse_and_verify_certificates_with_options': js(2),
+  'crypto.x509.parse_certificate_request': js(1),
+  'crypto.x509.parse_keypair': js(2),
+  'crypto.parse_private_keys': js(1),
   // versions, units, identifiers, runtime
   'semver.is_valid': js(1),
   'semver.compare': js(2),
@@ -245,9 +248,6 @@ export const REFUSED: Readonly<Record<string, string>> = {
   'strings.render_template': 'Go text/template rendering is not compiled: use sprintf or concat',
   'time.parse_ns': 'Go time layouts are not parsed: use time.parse_rfc3339_ns',
   'regex.globs_match': 'intersection of regular-expression globs is not compiled',
-  'crypto.x509.parse_certificate_request': 'certificate parsing is not compiled yet',
-  'crypto.x509.parse_keypair': 'key parsing is not compiled yet',
-  'crypto.parse_private_keys': 'key parsing is not compiled yet',
   'uri.parse': 'not compiled yet: use the parsed_path and parsed_query Portcullis puts in input',
   'uri.is_valid': 'not compiled yet',
   walk: 'walk is not compiled yet: iterate with `some path, value in` over the levels you need',
@@ -262,9 +262,9 @@ export const REFUSED: Readonly<Record<string, string>> = {
   'graph.reachable_paths': 'not compiled yet: use graph.reachable',
   'json.marshal_with_options': 'not compiled yet: use json.marshal',
   'json.verify_schema':
-    'JSON Schema validation is not compiled: Portcullis validates requests against OpenAPI documents before the policy (openapi)',
+    "not compiled: OPA checks schemas with its own fork of gojsonschema (RE2 patterns, its draft detection, its error texts), which is not reproduced exactly; validate request bodies with Portcullis's openapi stage",
   'json.match_schema':
-    'JSON Schema validation is not compiled: Portcullis validates requests against OpenAPI documents before the policy (openapi)',
+    "not compiled: OPA lists errors from its fork of gojsonschema in an order that follows Go map iteration (not stable even between OPA runs) and with its own texts; validate request bodies with Portcullis's openapi stage",
   'internal.template_string': 'template strings are not supported yet: use sprintf',
 };
 

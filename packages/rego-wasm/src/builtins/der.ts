@@ -150,6 +150,14 @@ export class Der {
   }
 }
 
+/** One DER element: a one-byte tag, the minimal length, the contents. */
+export function encodeElement(tag: number, content: Uint8Array): Uint8Array {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : undefined;
+  if (!len) throw new DerError('element too long to encode');
+  return Uint8Array.from([tag, ...len, ...content]);
+}
+
 /** checkASN1Integer and the two's-complement value. */
 export function integerValue(b: Uint8Array): bigint | undefined {
   if (b.length === 0) return undefined;

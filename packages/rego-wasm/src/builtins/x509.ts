@@ -1,10 +1,20 @@
-// crypto.x509.parse_certificates and crypto.x509.parse_and_verify_certificates(_with_options): OPA's
-// inputs (PEM text, base64 of PEM, base64 of concatenated DER), its errors, and its results (the
-// encoding/json of Go's x509.Certificate, x509Parse.ts; chains verified as Go does, x509Verify.ts).
+// crypto.x509.* and crypto.parse_private_keys: OPA's inputs (PEM text, base64 of PEM, base64 of DER), its
+// errors, and its results: the encoding/json of Go's x509.Certificate (x509Parse.ts), chains verified as
+// Go does (x509Verify.ts), x509.CertificateRequest (x509Csr.ts), private keys and tls.Certificate
+// (x509Keys.ts).
 import { BuiltinArgError, str, typeName } from './args.js';
 import { RegoObject, RegoSet } from './values.js';
 import { goBytes, pemDecode, stdBase64, bytesOf } from './pem.js';
-import { ExtKeyUsage, NotReproducedError, extendedJson, parseCertificates, type Certificate } from './x509Parse.js';
+import {
+  ExtKeyUsage,
+  NotReproducedError,
+  extendedJson,
+  parseCertificate,
+  parseCertificates,
+  type Certificate,
+} from './x509Parse.js';
+import { parseCertificateRequest } from './x509Csr.js';
+import { parseEc, parsePkcs1, parsePkcs8, type PrivateKey } from './x509Keys.js';
 import { VerifyError, verifyChain, type VerifyOptions } from './x509Verify.js';
 import { INT64_MAX, INT64_MIN } from './exact.js';
 
@@ -138,6 +148,107 @@ function parseAndVerify(builtin: string, input: unknown, options: () => VerifyOp
   }
 }
 
+const KEYS = 'crypto.parse_private_keys';
+
+/** getPrivateKeysFromPEMData: RSA PRIVATE KEY, PRIVATE KEY and EC PRIVATE KEY blocks; others skipped. */
+function privateKeys(input: string): PrivateKey[] {
+  let text = goBytes(input);
+  const decoded = stdBase64(text);
+  if (decoded) text = Buffer.from(decoded).toString('latin1');
+  const keys: PrivateKey[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const next = pemDecode(rest);
+    if (!next) break;
+    rest = next.rest;
+    const der = next.block.bytes;
+    if (next.block.type === 'RSA PRIVATE KEY') keys.push(parsePkcs1(der));
+    else if (next.block.type === 'PRIVATE KEY') keys.push(parsePkcs8(der));
+    else if (next.block.type === 'EC PRIVATE KEY') keys.push(parseEc(der));
+  }
+  return keys;
+}
+
+const KEYPAIR = 'crypto.x509.parse_keypair';
+
+/** tls.parsePrivateKey: PKCS #1, then PKCS #8, then SEC 1. */
+function tlsPrivateKey(der: Uint8Array): PrivateKey {
+  for (const parse of [parsePkcs1, parsePkcs8, parseEc]) {
+    try {
+      return parse(der);
+    } catch (err) {
+      if (err instanceof NotReproducedError) throw err;
+    }
+  }
+  return fail(KEYPAIR, 'tls: failed to parse private key');
+}
+
+/** PEM text, or base64 of PEM, or base64 of DER wrapped in a PEM block of this type (getTLSx509KeyPairFromString). */
+function pemOrDer(text: string, type: string): string {
+  let bytes = goBytes(text);
+  if (!bytes.startsWith('-----BEGIN ')) {
+    const decoded = stdBase64(bytes) ?? fail(KEYPAIR, 'illegal base64 data');
+    bytes = Buffer.from(decoded).toString('latin1');
+  }
+  if (bytes.startsWith('-----BEGIN')) return bytes;
+  const body = Buffer.from(bytes, 'latin1').toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`;
+}
+
+/** tls.X509KeyPair, as the JSON of the tls.Certificate (Leaf filled, as Go 1.23+ does). */
+function keyPair(certText: string, keyText: string): Record<string, unknown> {
+  const certPem = pemOrDer(certText, 'CERTIFICATE');
+  const keyPem = pemOrDer(keyText, 'PRIVATE KEY');
+  const ders: Uint8Array[] = [];
+  for (let rest = certPem, next = pemDecode(rest); next; rest = next.rest, next = pemDecode(rest)) {
+    if (next.block.type === 'CERTIFICATE') ders.push(next.block.bytes);
+  }
+  if (ders.length === 0) fail(KEYPAIR, 'tls: failed to find any PEM data in certificate input');
+  let keyDer: Uint8Array | undefined;
+  for (let rest = keyPem, next = pemDecode(rest); ; rest = next.rest, next = pemDecode(rest)) {
+    if (!next) return fail(KEYPAIR, 'tls: failed to find any PEM data in key input');
+    if (next.block.type === 'PRIVATE KEY' || next.block.type.endsWith(' PRIVATE KEY')) {
+      keyDer = next.block.bytes;
+      break;
+    }
+  }
+  const leaf = parseCertificate(ders[0]!);
+  if (leaf.raw.length !== ders[0]!.length) fail(KEYPAIR, 'x509: trailing data');
+  const key = tlsPrivateKey(keyDer);
+  const pub = leaf.json.PublicKey as Record<string, unknown> | string | null;
+  const matches =
+    leaf.publicKeyAlgorithm === 1
+      ? key.kind === 'rsa' && key.publicId.split(':')[1] === String((pub as { N: unknown }).N)
+      : leaf.publicKeyAlgorithm === 3
+        ? key.kind === 'ecdsa' &&
+          key.publicId.endsWith(`:${String((pub as { X: unknown }).X)}:${String((pub as { Y: unknown }).Y)}`)
+        : leaf.publicKeyAlgorithm === 4
+          ? key.kind === 'ed25519' && key.publicId === `ed25519:${Buffer.from(pub as string, 'base64').toString('hex')}`
+          : fail(KEYPAIR, 'tls: unknown public key algorithm');
+  if (!matches) fail(KEYPAIR, 'tls: private key does not match public key');
+  return {
+    Certificate: ders.map((d) => Buffer.from(d).toString('base64')),
+    PrivateKey: key.json,
+    SupportedSignatureAlgorithms: null,
+    OCSPStaple: null,
+    SignedCertificateTimestamps: null,
+    Leaf: leaf.json,
+  };
+}
+
+const CSR = 'crypto.x509.parse_certificate_request';
+
+/** A PEM CERTIFICATE REQUEST, or base64 of one or of its DER. */
+function certificateRequest(input: string): Record<string, unknown> {
+  let bytes = goBytes(input);
+  if (!bytes.startsWith('-----BEGIN CERTIFICATE REQUEST-----')) {
+    bytes = Buffer.from(stdBase64(bytes) ?? fail(CSR, 'illegal base64 data')).toString('latin1');
+  }
+  const block = pemDecode(bytes);
+  if (block && block.block.type !== 'CERTIFICATE REQUEST') fail(CSR, 'invalid PEM-encoded certificate signing request');
+  return parseCertificateRequest(block ? block.block.bytes : bytesOf(bytes));
+}
+
 export const x509Builtins = {
   'crypto.x509.parse_certificates': (input: unknown) =>
     certsFromString('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', input)).map(extendedJson),
@@ -145,4 +256,11 @@ export const x509Builtins = {
     parseAndVerify('crypto.x509.parse_and_verify_certificates', input, () => ({}), true),
   [WITH_OPTIONS]: (input: unknown, options: unknown) =>
     parseAndVerify(WITH_OPTIONS, input, () => verifyOptions(options), false),
+  [CSR]: (input: unknown) => certificateRequest(str(CSR, input)),
+  [KEYPAIR]: (cert: unknown, key: unknown) => keyPair(str(KEYPAIR, cert), str(KEYPAIR, key)),
+  [KEYS]: (input: unknown) => {
+    const text = str(KEYS, input);
+    if (text === '') return null;
+    return privateKeys(text).map((k) => k.json);
+  },
 };

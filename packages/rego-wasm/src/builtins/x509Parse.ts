@@ -11,13 +11,13 @@ import {
   ctx,
   ctxC,
   Der,
+  encodeElement,
   integerValue,
   oidArcs,
   oidArcsBig,
   readTime,
   rightAlign,
   TAG,
-  type BitString,
   type GoTime,
 } from './der.js';
 import { exactInt } from './exact.js';
@@ -33,13 +33,36 @@ const must = <T>(v: T | undefined, detail: string): T => (v === undefined ? fail
 export const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const dotted = (oid: readonly (number | bigint)[]): string => oid.join('.');
 
-/** A string Go holds as raw bytes, as json.Marshal writes it; bytes that are not UTF-8 are refused. */
-function utf8(b: Uint8Array, what: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b);
-  } catch {
-    return notReproduced(`${what} that is not valid UTF-8`);
+/**
+ * A string Go holds as raw bytes, as json.Marshal writes it: each byte that does not start a valid UTF-8
+ * sequence (utf8.DecodeRuneInString's rules: no overlong forms, no surrogates, nothing past U+10FFFF)
+ * becomes U+FFFD.
+ */
+export function goJsonString(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    const size = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    // The second byte's range depends on the first (utf8.acceptRanges); later ones are 0x80–0xBF.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    let ok = size > 0 && i + size <= b.length && b[i + 1]! >= lo && b[i + 1]! <= hi;
+    for (let k = 2; ok && k < size; k++) ok = b[i + k]! >= 0x80 && b[i + k]! <= 0xbf;
+    if (!ok) {
+      out += '\ufffd';
+      i++;
+      continue;
+    }
+    out += Buffer.from(b.subarray(i, i + size)).toString('utf8');
+    i += size;
   }
+  return out;
 }
 
 // ---- names ----------------------------------------------------------------------------------------
@@ -66,7 +89,8 @@ const isIA5 = (b: Uint8Array): boolean => b.every((x) => x < 0x80);
 function asn1String(tag: number, v: Uint8Array): string | undefined {
   switch (tag) {
     case TAG.T61String:
-      return String.fromCharCode(...v);
+      // Go releases differ on bytes above 0x7F here (raw bytes, later Latin-1): only ASCII is certain.
+      return v.every((b) => b < 0x80) ? Buffer.from(v).toString('latin1') : notReproduced('a T61String beyond ASCII');
     case TAG.PrintableString:
       return v.every(isPrintable) ? Buffer.from(v).toString('latin1') : undefined;
     case TAG.UTF8String:
@@ -82,8 +106,9 @@ function asn1String(tag: number, v: Uint8Array): string | undefined {
       const units: number[] = [];
       for (let i = 0; i < end; i += 2) {
         const p = (v[i]! << 8) | v[i + 1]!;
+        // Go releases differ on surrogates and noncharacters here: they are not answered.
         if (p === 0xfffe || p === 0xffff || (p >= 0xfdd0 && p <= 0xfdef) || (p >= 0xd800 && p <= 0xdfff)) {
-          return undefined;
+          return notReproduced('a BMPString with surrogates or noncharacters');
         }
         units.push(p);
       }
@@ -107,46 +132,19 @@ const STRING_TAGS = new Set<number>([
   TAG.NumericString,
 ]);
 
-const bitStringJson = (bs: BitString): Record<string, unknown> => ({ Bytes: b64(bs.bytes), BitLength: bs.bitLength });
-
-/** readASN1Any: an attribute value as encoding/json writes the Go value Go reads it into. */
-function attributeValue(der: Der): unknown {
-  const full = must(der.readAny(), 'invalid ASN.1 element in a name');
-  const value = new Der(full.full);
-  if (STRING_TAGS.has(full.tag)) {
-    const e = must(value.readElement(full.tag), 'invalid ASN.1 element in a name');
-    return must(asn1String(full.tag, e.content), 'invalid string in a name');
-  }
-  switch (full.tag) {
-    case TAG.INTEGER:
-      return exactInt(must(value.readInt64(), 'invalid ASN.1 integer in a name'));
-    case TAG.BIT_STRING:
-      return bitStringJson(must(value.readBitString(), 'invalid BIT STRING in a name'));
-    case TAG.OCTET_STRING:
-      return b64(must(value.readElement(TAG.OCTET_STRING), 'invalid OCTET STRING in a name').content);
-    case TAG.OID:
-      return must(value.readOid(), 'invalid OBJECT IDENTIFIER in a name');
-    case TAG.UTCTime:
-    case TAG.GeneralizedTime:
-      return must(readTime(value), 'invalid time in a name').json;
-    case TAG.BOOLEAN:
-      return must(value.readBoolean(), 'invalid BOOLEAN in a name');
-    case TAG.NULL:
-      return null;
-    default:
-      return {
-        Class: full.tag >> 6,
-        Tag: full.tag & 0x1f,
-        IsCompound: (full.tag & 0x20) === 0x20,
-        Bytes: b64(full.content),
-        FullBytes: b64(full.full),
-      };
-  }
+/** The attribute value of a name: Go 1.24–1.26 read only the string types (parseASN1String). */
+function attributeValue(der: Der): string {
+  const value = must(der.readAny(), 'x509: invalid RDNSequence: invalid attribute value');
+  if (!STRING_TAGS.has(value.tag))
+    return fail(`x509: invalid RDNSequence: invalid attribute value: unsupported string type: ${value.tag}`);
+  return must(asn1String(value.tag, value.content), 'x509: invalid RDNSequence: invalid attribute value');
 }
 
-interface Atv {
+export interface Atv {
   readonly type: number[];
   readonly value: unknown;
+  /** A Go string (the name fields take only these; []byte values are base64 text here but not strings). */
+  readonly isString: boolean;
 }
 
 /** parseName: the RDNSequence of a DER Name. */
@@ -159,7 +157,7 @@ function parseName(full: Uint8Array): Atv[][] {
     while (!set.empty()) {
       const atv = must(set.read(TAG.SEQUENCE), 'x509: invalid RDNSequence: invalid attribute');
       const type = must(atv.readOid(), 'x509: invalid RDNSequence: invalid attribute type');
-      rdn.push({ type, value: attributeValue(atv) });
+      rdn.push({ type, value: attributeValue(atv), isString: true });
     }
     rdns.push(rdn);
   }
@@ -167,7 +165,7 @@ function parseName(full: Uint8Array): Atv[][] {
 }
 
 /** pkix.Name after FillFromRDNSequence, as JSON. */
-function nameJson(rdns: Atv[][]): Record<string, unknown> {
+export function nameJson(rdns: Atv[][]): Record<string, unknown> {
   const lists: Record<string, string[] | null> = {
     Country: null,
     Organization: null,
@@ -186,7 +184,7 @@ function nameJson(rdns: Atv[][]): Record<string, unknown> {
   for (const rdn of rdns) {
     for (const atv of rdn) {
       names.push({ Type: atv.type, Value: atv.value });
-      if (typeof atv.value !== 'string') continue;
+      if (!atv.isString || typeof atv.value !== 'string') continue;
       const t = atv.type;
       if (t.length !== 4 || t[0] !== 2 || t[1] !== 5 || t[2] !== 4) continue;
       switch (t[3]) {
@@ -231,13 +229,13 @@ function nameJson(rdns: Atv[][]): Record<string, unknown> {
 
 // ---- algorithms and keys ----------------------------------------------------------------------------
 
-interface AlgorithmIdentifier {
+export interface AlgorithmIdentifier {
   readonly oid: number[];
   /** The parameters element, identifier and length included (empty when absent). */
   readonly params: Uint8Array;
 }
 
-function parseAI(der: Der): AlgorithmIdentifier {
+export function parseAI(der: Der): AlgorithmIdentifier {
   const oid = must(der.readOid(), 'x509: malformed OID');
   if (der.empty()) return { oid, params: new Uint8Array(0) };
   const p = must(der.readAny(), 'x509: malformed parameters');
@@ -333,7 +331,7 @@ function parseOptionalAI(der: Der): AlgorithmIdentifier | undefined {
 }
 
 /** getSignatureAlgorithmFromAI. */
-function signatureAlgorithm(ai: AlgorithmIdentifier): number {
+export function signatureAlgorithm(ai: AlgorithmIdentifier): number {
   const oid = dotted(ai.oid);
   if (oid === '1.3.101.112' && ai.params.length !== 0) return SignatureAlgorithm.Unknown;
   if (oid === '1.2.840.113549.1.1.10') return pssAlgorithm(ai.params);
@@ -356,10 +354,37 @@ const CURVES: Record<string, number> = {
   '1.3.132.0.35': 66,
 };
 
+/** getPublicKeyAlgorithmFromOID. */
+export function publicKeyAlgorithmOf(ai: AlgorithmIdentifier): number {
+  return PUBLIC_KEY_OIDS[dotted(ai.oid)] ?? PublicKeyAlgorithm.Unknown;
+}
+
+const ID_EC_PUBLIC_KEY = Uint8Array.from([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
+
+/** A SubjectPublicKeyInfo holding only this named curve and point. */
+export function ecSpki(curve: readonly number[], point: Uint8Array): Uint8Array {
+  const oid = encodeElement(TAG.OID, oidBytes(curve));
+  const algorithm = encodeElement(TAG.SEQUENCE, Uint8Array.from([...ID_EC_PUBLIC_KEY, ...oid]));
+  const bits = encodeElement(TAG.BIT_STRING, Uint8Array.from([0, ...point]));
+  return encodeElement(TAG.SEQUENCE, Uint8Array.from([...algorithm, ...bits]));
+}
+
+function oidBytes(arcs: readonly number[]): Uint8Array {
+  const out: number[] = [];
+  const base128 = (v: number): void => {
+    const parts = [v & 0x7f];
+    for (v = Math.floor(v / 128); v > 0; v = Math.floor(v / 128)) parts.unshift((v & 0x7f) | 0x80);
+    out.push(...parts);
+  };
+  base128(arcs[0]! * 40 + arcs[1]!);
+  for (const a of arcs.slice(2)) base128(a);
+  return Uint8Array.from(out);
+}
+
 const bigOf = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt(`0x${hex(b)}`));
 
 /** parsePublicKey, as the JSON of the Go key value (*rsa.PublicKey, *ecdsa.PublicKey, ...). */
-function publicKeyJson(ai: AlgorithmIdentifier, key: Uint8Array, spki: Uint8Array): unknown {
+export function publicKeyJson(ai: AlgorithmIdentifier, key: Uint8Array): unknown {
   const oid = dotted(ai.oid);
   switch (PUBLIC_KEY_OIDS[oid]) {
     case PublicKeyAlgorithm.RSA: {
@@ -375,8 +400,9 @@ function publicKeyJson(ai: AlgorithmIdentifier, key: Uint8Array, spki: Uint8Arra
       const curve = must(new Der(ai.params).readOid(), 'x509: invalid ECDSA parameters');
       const size = must(CURVES[dotted(curve)], 'x509: unsupported elliptic curve');
       if (key.length !== 1 + 2 * size || key[0] !== 4) fail('x509: invalid ECDSA public key');
+      // On the curve? Asked of OpenSSL with a key of just these parts (Go ignores what else the SPKI holds).
       try {
-        createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+        createPublicKey({ key: Buffer.from(ecSpki(curve, key)), format: 'der', type: 'spki' });
       } catch {
         fail('x509: invalid ECDSA public key');
       }
@@ -609,6 +635,8 @@ export interface Certificate {
   readonly signatureAlgorithm: number;
   readonly publicKeyAlgorithm: number;
   readonly hasPublicKey: boolean;
+  /** The named curve of an ECDSA key (its OID arcs). */
+  readonly curve: readonly number[] | undefined;
   readonly version: number;
   readonly notBefore: GoTime;
   readonly notAfter: GoTime;
@@ -645,7 +673,9 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
   let version = 0n;
   if (tbs.peekTag(ctxC(0))) {
-    version = must(tbs.read(ctxC(0))?.readInt64(), 'x509: malformed version');
+    const explicit = must(tbs.read(ctxC(0)), 'x509: malformed version');
+    version = must(explicit.readInt64(), 'x509: malformed version');
+    if (!explicit.empty()) fail('x509: malformed version');
   }
   if (version < 0n || version > 2n) fail('x509: malformed version');
   const v = Number(version) + 1;
@@ -673,10 +703,9 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const spkiElement = must(tbs.readElement(TAG.SEQUENCE), 'x509: malformed spki');
   const spki = new Der(spkiElement.content);
   const pkAI = parseAI(must(spki.read(TAG.SEQUENCE), 'x509: malformed public key algorithm identifier'));
-  const pkAlg = PUBLIC_KEY_OIDS[dotted(pkAI.oid)] ?? PublicKeyAlgorithm.Unknown;
+  const pkAlg = publicKeyAlgorithmOf(pkAI);
   const spk = must(spki.readBitString(), 'x509: malformed subjectPublicKey');
-  const publicKey =
-    pkAlg === PublicKeyAlgorithm.Unknown ? null : publicKeyJson(pkAI, rightAlign(spk), spkiElement.full);
+  const publicKey = pkAlg === PublicKeyAlgorithm.Unknown ? null : publicKeyJson(pkAI, rightAlign(spk));
 
   const extensions: Extension[] = [];
   if (v > 1) {
@@ -775,7 +804,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
             while (!full.empty()) {
               if (!full.peekTag(ctx(6))) break;
               const uri = must(full.readElement(ctx(6)), 'x509: invalid CRL distribution point');
-              (crlDistributionPoints ??= []).push(utf8(uri.content, 'a CRL distribution point'));
+              (crlDistributionPoints ??= []).push(goJsonString(uri.content));
             }
           }
           break;
@@ -877,8 +906,8 @@ export function parseCertificate(der: Uint8Array): Certificate {
         if (!aia.peekTag(ctx(6))) continue;
         const loc = must(aia.readElement(ctx(6)), 'x509: invalid authority info access').content;
         const m = dotted(method);
-        if (m === '1.3.6.1.5.5.7.48.1') (ocspServer ??= []).push(utf8(loc, 'an OCSP server'));
-        else if (m === '1.3.6.1.5.5.7.48.2') (issuingCertificateURL ??= []).push(utf8(loc, 'an issuer URL'));
+        if (m === '1.3.6.1.5.5.7.48.1') (ocspServer ??= []).push(goJsonString(loc));
+        else if (m === '1.3.6.1.5.5.7.48.2') (issuingCertificateURL ??= []).push(goJsonString(loc));
       }
     } else {
       unhandled = true;
@@ -952,6 +981,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     signatureAlgorithm: sigAlg,
     publicKeyAlgorithm: pkAlg,
     hasPublicKey: publicKey !== null,
+    curve: pkAlg === PublicKeyAlgorithm.ECDSA ? new Der(pkAI.params).readOid() : undefined,
     version: v,
     notBefore,
     notAfter,

@@ -5,11 +5,11 @@
 // Signatures are checked with node:crypto under Go's rules: SHA-1 and MD5 signatures are refused, RSA keys
 // below 1024 bits are refused, DSA is unsupported. Name constraints and explicit-policy requirements are
 // not reproduced: a chain that carries them fails the call rather than get a guessed answer.
-import { createPublicKey, verify as cryptoVerify, constants } from 'node:crypto';
+import { constants, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { NotReproducedError } from './args.js';
 import { stringifyExactJson } from './exact.js';
-import { ExtKeyUsage, PublicKeyAlgorithm, SignatureAlgorithm, type Certificate } from './x509Parse.js';
+import { ecSpki, ExtKeyUsage, PublicKeyAlgorithm, SignatureAlgorithm, type Certificate } from './x509Parse.js';
 
 /** Why a chain does not verify (OPA answers [false, []]). */
 export class VerifyError extends Error {}
@@ -87,11 +87,47 @@ function keyAlgorithmOf(sigAlg: number): number | undefined {
   return undefined;
 }
 
+const jwkInt = (v: unknown): string => {
+  let h = BigInt(v as number | bigint).toString(16);
+  if (h.length % 2) h = `0${h}`;
+  return Buffer.from(h, 'hex').toString('base64url');
+};
+
+/** The parent's key from the values Go parsed (its SPKI may carry bytes Go ignores and OpenSSL refuses). */
+function publicKeyObject(c: Certificate): KeyObject {
+  const pub = c.json.PublicKey;
+  if (c.publicKeyAlgorithm === PublicKeyAlgorithm.Ed25519) {
+    return createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(String(pub), 'base64').toString('base64url') },
+      format: 'jwk',
+    });
+  }
+  if (c.publicKeyAlgorithm === PublicKeyAlgorithm.RSA) {
+    const { N, E } = pub as { N: unknown; E: unknown };
+    return createPublicKey({ key: { kty: 'RSA', n: jwkInt(N), e: jwkInt(E) }, format: 'jwk' });
+  }
+  const { X, Y } = pub as { X: unknown; Y: unknown };
+  const size = ecSize(c.curve);
+  const point = Buffer.concat([Buffer.from([4]), fixed(X, size), fixed(Y, size)]);
+  return createPublicKey({ key: Buffer.from(ecSpki(c.curve!, point)), format: 'der', type: 'spki' });
+}
+
+const ecSize = (curve: readonly number[] | undefined): number =>
+  ({ '1.3.132.0.33': 28, '1.2.840.10045.3.1.7': 32, '1.3.132.0.34': 48, '1.3.132.0.35': 66 })[curve?.join('.') ?? ''] ??
+  0;
+
+function fixed(v: unknown, size: number): Buffer {
+  const h = BigInt(v as number | bigint)
+    .toString(16)
+    .padStart(size * 2, '0');
+  return Buffer.from(h, 'hex');
+}
+
 /** checkSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature, parent.PublicKey, allowSHA1=false). */
 function signatureValid(c: Certificate, parent: Certificate): boolean {
   const keyAlg = keyAlgorithmOf(c.signatureAlgorithm);
   if (keyAlg === undefined || keyAlg !== parent.publicKeyAlgorithm) return false;
-  const key = createPublicKey({ key: Buffer.from(parent.rawSpki), format: 'der', type: 'spki' });
+  const key = publicKeyObject(parent);
   const data = Buffer.from(c.rawTbs);
   const sig = Buffer.from(c.signature);
   try {

@@ -742,7 +742,8 @@ describe('exact integers', () => {
   });
 });
 
-// Certificates: the Let's Encrypt certificate of OPA's test cases (x509-builtins.test.ts has the rest).
+// Certificates and keys: the Let's Encrypt certificate of OPA's test cases (x509-builtins.test.ts and
+// x509-keys.test.ts have the rest).
 const letsEncrypt = readFileSync(new URL('fixtures/x509-letsencrypt.pem', import.meta.url), 'utf8');
 const certificates = cases([
   ['crypto.x509.parse_certificates', ['not base64!'], U],
@@ -750,6 +751,10 @@ const certificates = cases([
   ['crypto.x509.parse_and_verify_certificates', [1], U],
   ['crypto.x509.parse_and_verify_certificates_with_options', [letsEncrypt + letsEncrypt, {}], [false, []]],
   ['crypto.x509.parse_and_verify_certificates_with_options', [letsEncrypt, { Nope: 1 }], U],
+  ['crypto.x509.parse_certificate_request', [letsEncrypt], U],
+  ['crypto.x509.parse_keypair', [letsEncrypt, 'no key'], U],
+  ['crypto.parse_private_keys', [''], null],
+  ['crypto.parse_private_keys', ['no PEM here'], []],
 ]);
 
 describe('builtins', () => {

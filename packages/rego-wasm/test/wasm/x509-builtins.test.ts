@@ -12,6 +12,8 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileRego } from '../../src/index.js';
 import { builtinWireName, customBuiltins } from '../../src/builtins/index.js';
+import { goUrlString, ipString, parseGoUrl } from '../../src/builtins/goValues.js';
+import { goJsonString } from '../../src/builtins/x509Parse.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 const call = (name: string, ...args: unknown[]): unknown => customBuiltins[name]!(...args);
@@ -236,5 +238,44 @@ chain := crypto.x509.parse_and_verify_certificates(input.pem)
     expect(value('t/names')).toEqual(['openpolicyagent.org', 'www.openpolicyagent.org']);
     expect(value('t/exact_serial')).toBe(true);
     expect(value('t/chain')).toEqual([false, []]);
+  });
+});
+
+describe("Go's text forms of certificate values", () => {
+  it('writes IP addresses as net.IP does (RFC 5952, the first longest zero run compressed)', () => {
+    const v6 = (...groups: number[]): Uint8Array => Uint8Array.from(groups.flatMap((g) => [g >> 8, g & 0xff]));
+    expect(ipString(Uint8Array.from([10, 0, 0, 7]))).toBe('10.0.0.7');
+    expect(ipString(v6(0, 0, 0, 0, 0, 0, 0, 0))).toBe('::');
+    expect(ipString(v6(0, 0, 0, 0, 0, 0, 0, 1))).toBe('::1');
+    expect(ipString(v6(1, 0, 0, 2, 0, 0, 0, 3))).toBe('1:0:0:2::3');
+    expect(ipString(v6(0xfe80, 0, 0, 0, 1, 0, 0, 1))).toBe('fe80::1:0:0:1');
+    expect(ipString(v6(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1))).toBe('2001:db8:0:1:1:1:1:1');
+  });
+
+  it('parses the URI spellings certificates carry as url.Parse does, and refuses the others', () => {
+    const spiffe = parseGoUrl('spiffe://example.com/ns/a');
+    expect(spiffe).toMatchObject({
+      Scheme: 'spiffe',
+      Host: 'example.com',
+      Path: '/ns/a',
+      RawPath: '',
+      OmitHost: false,
+    });
+    expect(goUrlString(parseGoUrl('HTTP://up/'))).toBe('http://up/');
+    expect(parseGoUrl('urn:uuid:1234')).toMatchObject({ Scheme: 'urn', Opaque: 'uuid:1234', Path: '' });
+    expect(parseGoUrl('https://h:8443/a?x=1&y=2#frag')).toMatchObject({
+      Host: 'h:8443',
+      RawQuery: 'x=1&y=2',
+      Fragment: 'frag',
+    });
+    expect(goUrlString(parseGoUrl('https://h/a?#'))).toBe('https://h/a?');
+    expect(() => parseGoUrl('https://h/a%20b')).toThrow(/not reproduced/);
+    expect(() => parseGoUrl('https://user@h/')).toThrow(/not reproduced/);
+  });
+
+  it('writes bytes that are not UTF-8 as json.Marshal does, one U+FFFD per bad byte', () => {
+    expect(goJsonString(Uint8Array.from([0x61, 0xff, 0xc3, 0xa9, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98, 0x80]))).toBe(
+      'a\ufffdé\ufffd\ufffd\ufffd😀',
+    );
   });
 });
