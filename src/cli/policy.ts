@@ -6,6 +6,8 @@ import { RegoCompileError } from '@portcullis/rego-wasm/isolated';
 import { PolicyLoadError } from '../policy/errors.js';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 import { isRecord, mergeOver } from '../json/records.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/bundle-schema.js';
+import type { KeyObject } from 'node:crypto';
 
 // The policy loader and the Wasm SDK are loaded only once the arguments are valid, so `--help` and usage
 // errors answer at once; the compiler itself runs in a child process (policy/source.ts).
@@ -68,27 +70,64 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
       `rule to export, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`,
       collect,
     )
-    .option('--revision <REV>', 'bundle revision for the manifest (default: sha256 of the sources)');
+    .option('--revision <REV>', 'bundle revision for the manifest (default: sha256 of the sources)')
+    .option(
+      '--signing-key <KEY>',
+      'sign the bundle (.signatures.json, as opa build --signing-key): a PEM private key file, or the HMAC secret (or a file holding it) for HS*',
+    )
+    .option('--signing-alg <ALG>', `signature algorithm (${SIGNING_ALGORITHMS.join(', ')})`, 'RS256')
+    .option('--signing-key-id <ID>', 'key id written in the signature (kid), naming the verification key')
+    .option('--scope <SCOPE>', 'scope claim written in the signature');
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
   return run(out, async () => {
     const [dir] = program.processedArgs as [string];
-    const options = program.opts<{ output: string; entrypoint?: string[]; revision?: string }>();
+    const options = program.opts<{
+      output: string;
+      entrypoint?: string[];
+      revision?: string;
+      signingKey?: string;
+      signingAlg: string;
+      signingKeyId?: string;
+      scope?: string;
+    }>();
     const isBundle = /\.(tar\.gz|tgz)$/.test(options.output);
     if (!isBundle && !options.output.endsWith('.wasm')) {
       throw new UsageError(`-o ${options.output}: the output must end with .tar.gz (bundle) or .wasm (bare module)`);
     }
+    const algorithm = SIGNING_ALGORITHMS.find((alg) => alg === options.signingAlg);
+    if (algorithm === undefined)
+      throw new UsageError(`--signing-alg ${options.signingAlg}: expected one of ${SIGNING_ALGORITHMS.join(', ')}`);
+    if (options.signingKey === undefined && (options.signingKeyId !== undefined || options.scope !== undefined))
+      throw new UsageError('--signing-key-id and --scope need --signing-key');
+    if (options.signingKey !== undefined && !isBundle)
+      throw new UsageError('--signing-key signs bundles: the output must end with .tar.gz');
+    const signing =
+      options.signingKey === undefined
+        ? undefined
+        : {
+            key: await loadSigningKeyOrUsage(options.signingKey, algorithm),
+            algorithm,
+            keyId: options.signingKeyId,
+            scope: options.scope,
+          };
     if (!(await isDirectory(dir)))
       throw new UsageError(`${dir}: not a directory; policy build compiles a directory of .rego files`);
     const entrypoints = entrypointsOf(options.entrypoint);
 
-    const { loadPolicySource, writeBundle } = await loadCompiler();
+    const { loadPolicySource, bundleFiles, packBundleFiles } = await loadCompiler();
     const source = await loadPolicySource(dir, entrypoints);
     const revision = options.revision ?? source.revision;
-    const bytes = isBundle
-      ? await writeBundle({ wasm: source.wasm, data: source.data, revision, entrypoints: source.entrypoints })
-      : source.wasm;
+    let bytes = source.wasm;
+    if (isBundle) {
+      const files = bundleFiles({ wasm: source.wasm, data: source.data, revision, entrypoints: source.entrypoints });
+      if (signing !== undefined) {
+        const { signBundleFiles } = await import('../bundle/sign.js');
+        files.push(['/.signatures.json', await signBundleFiles(files, signing)]);
+      }
+      bytes = await packBundleFiles(files);
+    }
     await writeFile(options.output, bytes);
     if (!isBundle && source.data !== undefined) {
       out.stderr(
@@ -100,6 +139,16 @@ export async function policyBuild(argv: string[], out: CliOutput = processOutput
     );
     return 0;
   });
+}
+
+async function loadSigningKeyOrUsage(value: string, algorithm: SigningAlgorithm): Promise<KeyObject | Uint8Array> {
+  const { loadSigningKey, BundleKeyError } = await import('../bundle/keys.js');
+  try {
+    return await loadSigningKey(value, algorithm);
+  } catch (error) {
+    if (error instanceof BundleKeyError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export async function policyEval(argv: string[], out: CliOutput = processOutput): Promise<number> {

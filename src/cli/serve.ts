@@ -28,6 +28,7 @@ const USAGE_ERROR_CODES = new Set([
   'RATELIMIT_RULES',
   'OPENAPI_INVALID',
   'PROTO_DESCRIPTOR_INVALID',
+  'BUNDLE_KEY',
 ]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { EntrypointFormatError, normalizeEntrypoint } from '../policy/entrypoint.js';
 import { DEFAULT_FUEL, DEFAULT_MEMORY_MIB, MAX_FUEL, MAX_MEMORY_MIB } from '../policy/limits.js';
+import { bundleSchema } from './bundle-schema.js';
 import { authFailuresSchema, limitFromSchema, penaltySchema, rateLimitServiceSchema } from './limits-schema.js';
 
 const portInRange = (hostPort: string): boolean => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1)) <= 65535;
@@ -229,6 +230,8 @@ export const policySchema = z
     // so Envoy's failure_mode_allow / status_on_error decide
     onError: z.enum(['deny', 'error']).default('deny'),
     onUndefined: z.enum(['deny', 'error']).default('deny'),
+    // Instead of path: fetched from a bundle server with OPA's bundle protocol (src/bundle/)
+    bundle: bundleSchema.optional(),
   })
   .prefault({});
 

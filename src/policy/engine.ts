@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dataConflict } from '@portcullis/rego-wasm/bundle';
 import { stringifyInput } from '../input/exactJson.js';
-import { loadPolicySource } from './source.js';
+import { loadPolicySource, type PolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
 import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
 import { DEFAULT_LIMITS, type EvaluationLimits } from './limits.js';
@@ -39,10 +39,19 @@ export async function loadPolicyFromSettings(
   settings: PolicySettings,
   observer?: EvaluatorObserver,
 ): Promise<LoadedPolicy> {
-  const limits = settings.limits ?? DEFAULT_LIMITS;
   const source = await loadStep(settings.path, 'does not compile', () =>
     loadPolicySource(settings.path, [settings.entrypoint]),
   );
+  return policyFromSource(source, settings, observer);
+}
+
+/** A policy from a source already read (a file's, or a bundle the bundle service fetched); `settings.path` names it. */
+export async function policyFromSource(
+  source: PolicySource,
+  settings: PolicySettings,
+  observer?: EvaluatorObserver,
+): Promise<LoadedPolicy> {
+  const limits = settings.limits ?? DEFAULT_LIMITS;
   const extraData = settings.data === undefined ? {} : await readDataFile(settings.data);
   const module = await loadStep(settings.path, 'is not a WebAssembly module', () => WebAssembly.compile(source.wasm));
   const data = mergeOver(source.data ?? {}, extraData);

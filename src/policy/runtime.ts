@@ -19,7 +19,10 @@ export interface PolicyRuntimeDeps {
 }
 
 export interface PolicyRuntime {
+  /** The policy checks evaluate (a bundle runtime without a bundle yet: one whose evaluation fails). */
   current(): LoadedPolicy;
+  /** The policy in force, or null while none is (a bundle runtime before its first activation). */
+  loaded(): LoadedPolicy | null;
   /** Reloads now; resolves true when the new policy is in force. */
   reload(): Promise<boolean>;
   /** Reloads on file changes, after `debounceMs` of quiet; `pollMs` (0: off) is the stat fallback's period. */
@@ -62,6 +65,7 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
 
   return {
     current: () => active,
+    loaded: () => active,
     reload,
     async watch({ debounceMs = 200, pollMs = 5000 } = {}) {
       const paths = [settings.path, ...(settings.data === undefined ? [] : [settings.data])];

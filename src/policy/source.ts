@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BundleError, mergeAt, readBundle } from '@portcullis/rego-wasm/bundle';
+import { BundleError, mergeAt, readBundle, type BundleContents } from '@portcullis/rego-wasm/bundle';
 import type { IsolatedCompileResult, RegoSource } from '@portcullis/rego-wasm/isolated';
 import { MAX_POLICY_FILE_BYTES } from '../config/files.js';
 import { PolicyLoadError } from './errors.js';
@@ -73,6 +73,22 @@ async function loadBundle(
     if (error instanceof BundleError) throw new PolicyLoadError(path, `bundle ${error.message}`, { cause: error });
     throw error;
   }
+  return policySourceFromBundle(path, bundle, archive, entrypoints, options);
+}
+
+/**
+ * A bundle already read (the bundle service reads and verifies it first): its Wasm module as is, or its Rego
+ * compiled in the isolated child like a directory. `name` is what errors call it; `archive` feeds the revision
+ * when the manifest has none.
+ */
+export async function policySourceFromBundle(
+  name: string,
+  bundle: BundleContents,
+  archive: Uint8Array,
+  entrypoints: string[],
+  options: SourceOptions = {},
+): Promise<PolicySource> {
+  const path = name;
   const revision = bundle.manifest?.revision || shortHash([['bundle', archive]]);
   if (bundle.wasm !== undefined) {
     const manifestEntrypoints = (bundle.manifest?.wasm ?? []).map((entry) => entry.entrypoint);

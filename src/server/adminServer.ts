@@ -31,6 +31,8 @@ export interface AdminDeps {
     loadedAt: Date;
   } | null;
   isDraining(): boolean;
+  /** policy.bundle: the bundle client's state, shown on GET /v1/policy */
+  bundleStatus?: () => object;
   /** unknown OpenAPI operations seen, most frequent first; null when `openapi` is not configured */
   inventory?: () => Array<{ method: string; shape: string; count: number; lastSeen: string }> | null;
   logger: Logger;
@@ -135,7 +137,8 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
     case '/v1/policy': {
       allow(['GET']);
       const policy = deps.policyInfo();
-      if (policy === null) throw new HttpError(503, 'no policy loaded');
+      const bundle = deps.bundleStatus === undefined ? {} : { bundle: deps.bundleStatus() };
+      if (policy === null) return sendJson(res, 503, { error: 'no policy loaded', ...bundle });
       return sendJson(res, 200, {
         revision: policy.revision,
         kind: policy.kind,
@@ -143,6 +146,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps)
         entrypoint: policy.entrypoint,
         entrypoints: policy.entrypoints,
         loaded_at: policy.loadedAt.toISOString(),
+        ...bundle,
       });
     }
     case '/v1/inventory': {

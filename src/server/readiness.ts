@@ -13,6 +13,8 @@ export interface ReadinessInputs {
   storeOnError: 'deny' | 'allow' | null;
   jwks: Record<string, JwksStatus>;
   nowMs: number;
+  /** policy.bundle: the bundle client's state */
+  bundle?: { consecutiveFailures: number; lastError: { message: string } | null; revision: string | null };
 }
 
 export interface JwksReadiness {
@@ -50,7 +52,15 @@ export function readiness(inputs: ReadinessInputs): { status: 200 | 503; body: R
   const { policy, draining, store, storeOnError, nowMs } = inputs;
   const jwks = Object.fromEntries(Object.entries(inputs.jwks).map(([name, s]) => [name, jwksReadiness(s, nowMs)]));
   const degraded: string[] = [];
-  if (policy === null) degraded.push('policy: none loaded yet');
+  const bundle = inputs.bundle;
+  if (policy === null) {
+    const why = bundle?.lastError === null || bundle === undefined ? '' : ` (bundle: ${bundle.lastError.message})`;
+    degraded.push(`policy: none loaded yet${why}`);
+  } else if (bundle !== undefined && bundle.consecutiveFailures > 0) {
+    degraded.push(
+      `bundle: ${bundle.consecutiveFailures} failed requests (${bundle.lastError?.message ?? 'unknown'}); serving revision ${bundle.revision ?? policy.revision}`,
+    );
+  }
   if (draining) degraded.push('draining: shutting down, still answering checks until shutdown.delaySeconds ends');
   if (!store.up) {
     degraded.push(

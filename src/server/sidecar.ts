@@ -7,9 +7,10 @@ import { createIdentityStage, forwardClaimHeaderNames } from '../identity/index.
 import { createLimitsStage, createStore } from '../limits/index.js';
 import type { IdentityDeps } from '../identity/types.js';
 import type { LimitsDeps } from '../limits/types.js';
-import { createPolicyRuntime, type PolicyRuntime } from '../policy/runtime.js';
+import { createPolicyRuntime, type PolicyRuntime, type PolicyRuntimeDeps } from '../policy/runtime.js';
 import type { LoadedPolicy, PolicySettings } from '../policy/engine.js';
 import type { EvaluatorObserver } from '../policy/evaluator.js';
+import type { BundleStatus } from '../bundle/runtime.js';
 import { createDecisionLogger, ALWAYS_SECRET_HEADERS } from '../telemetry/decisionLog.js';
 import { createGrpcBodyStage } from '../input/protoDescriptor.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -97,27 +98,40 @@ async function assemble(
     countAuthFailureBlocked: () => metrics.authFailuresBlocked.inc(),
   };
 
-  const policy = await createPolicyRuntime(
-    {
-      path: config.policy.path,
-      entrypoint: config.policy.entrypoint,
-      data: config.policy.data,
-      limits: config.policy.limits,
+  const policySettings = {
+    path: config.policy.path,
+    entrypoint: config.policy.entrypoint,
+    data: config.policy.data,
+    limits: config.policy.limits,
+  };
+  const policyDeps: PolicyRuntimeDeps = {
+    logger: logger.child({ stage: 'policy' }),
+    countReload: (result) => metrics.policyReloads.inc({ result }),
+    setRevision: (revision) => metrics.setPolicyRevision(revision),
+    countWatchProblem: (kind) => metrics.policyWatchProblems.inc({ kind }),
+    observeEvaluator: {
+      evalFailed: (reason) => metrics.policyEvalFailures.inc({ reason }),
+      instanceReset: (reason) => metrics.policyInstanceResets.inc({ reason }),
     },
-    {
-      logger: logger.child({ stage: 'policy' }),
-      countReload: (result) => metrics.policyReloads.inc({ result }),
-      setRevision: (revision) => metrics.setPolicyRevision(revision),
-      countWatchProblem: (kind) => metrics.policyWatchProblems.inc({ kind }),
-      observeEvaluator: {
-        evalFailed: (reason) => metrics.policyEvalFailures.inc({ reason }),
-        instanceReset: (reason) => metrics.policyInstanceResets.inc({ reason }),
-      },
-      ...(options.loadPolicy === undefined ? {} : { load: options.loadPolicy }),
-    },
-  );
+    ...(options.loadPolicy === undefined ? {} : { load: options.loadPolicy }),
+  };
+  // The bundle client is loaded only when policy.bundle is configured.
+  let bundleStatus: (() => BundleStatus) | undefined;
+  let policy: PolicyRuntime;
+  if (config.policy.bundle === undefined) {
+    policy = await createPolicyRuntime(policySettings, policyDeps);
+  } else {
+    const { createBundleRuntime } = await import('../bundle/runtime.js');
+    const bundleRuntime = await createBundleRuntime(policySettings, config.policy.bundle, {
+      ...policyDeps,
+      countFetch: (result) => metrics.bundleFetches.inc({ result }),
+      setLastSuccess: (unixSeconds) => metrics.bundleLastSuccess.set(unixSeconds),
+    });
+    bundleStatus = () => bundleRuntime.status();
+    policy = bundleRuntime;
+  }
   opened.push(() => policy.close());
-  metrics.setPolicyMemorySource(() => policy.current().memoryBytes?.());
+  metrics.setPolicyMemorySource(() => policy.loaded()?.memoryBytes?.());
   const store = await createStore(config, limitsDeps);
   opened.push(() => store.close());
   logStore(logger, config, store.kind);
@@ -231,7 +245,8 @@ async function assemble(
     store,
     readiness: () =>
       readiness({
-        policy: policy.current(),
+        policy: policy.loaded(),
+        ...(bundleStatus === undefined ? {} : { bundle: bundleStatus() }),
         draining,
         store: storeMonitor.health(),
         storeOnError: config.redis?.onError ?? null,
@@ -239,7 +254,8 @@ async function assemble(
         nowMs: Date.now(),
       }),
     registry: options.metricsSource ?? metrics.registry,
-    policyInfo: () => policy.current(),
+    policyInfo: () => policy.loaded(),
+    ...(bundleStatus === undefined ? {} : { bundleStatus }),
     isDraining: () => draining,
     inventory: () => contract?.inventory() ?? null,
     logger: logger.child({ component: 'admin' }),

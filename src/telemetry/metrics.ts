@@ -34,6 +34,10 @@ export interface Metrics {
   openapiRequests: Counter<'operation' | 'result'>;
   unknownOperations: Counter<'method'>;
   openapiReloads: Counter<'result'>;
+  /** bundle_fetches_total{result}: ok | not_modified | error | refused (policy.bundle) */
+  bundleFetches: Counter<'result'>;
+  /** unix seconds of the bundle server's last answer that left a current bundle in force (200 activated or 304) */
+  bundleLastSuccess: Gauge;
 }
 
 const PREFIX = 'portcullis_';
@@ -214,5 +218,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     watchJwksRefresh(source) {
       jwksRefreshSource = source;
     },
+    bundleFetches: new Counter({
+      name: `${PREFIX}bundle_fetches_total`,
+      help: 'Bundle server requests (policy.bundle) by result: ok (new bundle activated), not_modified (304), error (no answer, HTTP error), refused (unreadable, unsigned, tampered or not compiling: the policy in force stays)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    bundleLastSuccess: new Gauge({
+      name: `${PREFIX}bundle_last_success_timestamp_seconds`,
+      help: 'Unix time of the last bundle server answer that left a current bundle in force (activated or 304); 0 before the first',
+      registers,
+    }),
   };
 }

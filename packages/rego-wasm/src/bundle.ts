@@ -67,16 +67,28 @@ const WASM_ENTRY = '/policy.wasm';
 
 /** Builds a bundle in memory. The output is deterministic (fixed mtimes) so equal inputs give equal bytes. */
 export async function writeBundle(spec: BundleSpec): Promise<Uint8Array> {
+  return packBundleFiles(bundleFiles(spec));
+}
+
+/**
+ * The files `writeBundle` packs, named as OPA names them (`/.manifest`, `/data.json`, `/policy.wasm`), so a
+ * caller can add files computed over them (a `.signatures.json`) before packing.
+ */
+export function bundleFiles(spec: BundleSpec): Array<[string, Uint8Array]> {
   const manifest: BundleManifest = {
     revision: spec.revision,
     roots: spec.roots ?? [''],
     wasm: spec.entrypoints.map((entrypoint) => ({ entrypoint, module: WASM_ENTRY })),
   };
-  const files: Array<[string, Buffer]> = [
-    ['/.manifest', Buffer.from(JSON.stringify(manifest))],
-    ['/data.json', Buffer.from(JSON.stringify(spec.data ?? {}))],
-    [WASM_ENTRY, Buffer.from(spec.wasm)],
+  return [
+    ['/.manifest', new Uint8Array(Buffer.from(JSON.stringify(manifest)))],
+    ['/data.json', new Uint8Array(Buffer.from(JSON.stringify(spec.data ?? {})))],
+    [WASM_ENTRY, spec.wasm],
   ];
+}
+
+/** Packs files into a deterministic `.tar.gz` (fixed mtimes and modes), in the order given. */
+export async function packBundleFiles(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<Uint8Array> {
   // preservePaths keeps the leading `/` that OPA writes in its own bundles.
   const pack = new Pack({ gzip: true, preservePaths: true, portable: true });
   const chunks: Buffer[] = [];
@@ -90,7 +102,7 @@ export async function writeBundle(spec: BundleSpec): Promise<Uint8Array> {
       new Header({ path, size: bytes.length, type: 'File', mode: 0o644, mtime: new Date(0) }),
     );
     pack.add(entry);
-    entry.end(bytes);
+    entry.end(Buffer.from(bytes));
   }
   pack.end();
   await finished;
@@ -102,7 +114,22 @@ export async function readBundle(
   archive: Uint8Array,
   limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
 ): Promise<BundleContents> {
-  const files = await extractFiles(archive, limits);
+  return bundleFromFiles(await readBundleFiles(archive, limits));
+}
+
+/**
+ * Every regular file of a bundle archive by normalised name (`data.json`, `authz/policy.rego`, `.manifest`,
+ * `.signatures.json`), with the same checks as readBundle: what a signature verifier hashes.
+ */
+export function readBundleFiles(
+  archive: Uint8Array,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): Promise<Map<string, Uint8Array>> {
+  return extractFiles(archive, limits);
+}
+
+/** The bundle held by files from readBundleFiles (read once, verified, then interpreted). */
+export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array>): BundleContents {
   const manifestBytes = files.get('.manifest');
   const manifest = manifestBytes === undefined ? undefined : parseManifest(manifestBytes);
 
