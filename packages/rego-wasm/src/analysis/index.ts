@@ -1,20 +1,26 @@
 // Analysis of a parsed module set: rule groups and the virtual document tree, imports, and safety of every
-// body (the planner re-derives the same order when it plans a rule that an entrypoint reaches). Errors in
-// the policy are raised for every rule; refusals of unsupported constructs (calls outside the builtin
-// subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
+// body. It returns the annotated program (./annotated.ts): each body's scope and safe order, which the
+// planner reads. Errors in the policy are raised for every rule; refusals of unsupported constructs (calls
+// outside the builtin subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
 import type { Body, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import {
-  buildModuleSet,
-  UNSUPPORTED_CALL_CONSTRUCTS,
-  type ModuleScope,
-  type ModuleSet,
-  type RuleTreeNode,
-} from './modules.js';
-import { checkBody } from './safety.js';
+import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type RuleTreeNode } from './modules.js';
+import { annotatedProgram, type AnnotatedProgram, type Annotations } from './annotated.js';
+import { annotateCalls, checkBody, checkNestedTerm } from './safety.js';
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
 
 export type { ModuleSet, RuleGroup, RuleTreeNode, ModuleScope, RuleDefinition, CallTarget } from './modules.js';
+export {
+  annotatedBody,
+  annotatedHoists,
+  annotatedProgram,
+  annotatedUnification,
+  resolvedCall,
+  type AnnotatedBody,
+  type AnnotatedProgram,
+  type Annotations,
+  type CallResolution,
+} from './annotated.js';
 export { findNode, resolveCall, resolveGlobalName } from './modules.js';
 
 /** Everything a clause (rule body or else body) needs to be planned: its scope and its parameters' ids. */
@@ -44,7 +50,8 @@ export function clauseScope(rule: Rule, body: Body, value: Term, module: ModuleS
   return { scope, bound };
 }
 
-export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): void {
+/** Checks one rule; records each of its bodies (with its scope and safe order) and calls in `into`. */
+export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode, into: Annotations): void {
   if (rule.default) {
     const vars = [rule.value, ...(rule.args ?? [])].flatMap(varsOfTerm).filter((v) => !argNames(rule).includes(v.name));
     const first = vars[0];
@@ -56,23 +63,31 @@ export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode): 
         'invalid',
       );
     }
+    // A default value has no body, but a comprehension in it does.
+    const { scope, bound } = clauseScope(rule, rule.body, rule.value, module, root);
+    annotateCalls([rule.value, ...(rule.args ?? [])], scope, into);
+    checkNestedTerm(rule.value, scope, bound, into);
     return;
   }
   const main = clauseScope(rule, rule.body, rule.value, module, root);
-  checkBody(rule.body, main.scope, main.bound, headTerms(rule));
+  annotateCalls(rule.args ?? [], main.scope, into);
+  checkBody(rule.body, main.scope, main.bound, headTerms(rule), into);
   for (const clause of rule.elses) {
     const elseScope = clauseScope(rule, clause.body, clause.value, module, root);
-    checkBody(clause.body, elseScope.scope, elseScope.bound, [clause.value]);
+    checkBody(clause.body, elseScope.scope, elseScope.bound, [clause.value], into);
   }
 }
 
-/** Builds the rule tree and checks every rule of every module; throws RegoCompileError on the first problem. */
-export function analyzeModules(modules: Module[]): ModuleSet {
-  const moduleSet = buildModuleSet(modules);
+/**
+ * Builds the rule tree and checks every rule of every module, annotating their bodies; throws
+ * RegoCompileError on the first problem.
+ */
+export function analyzeModules(modules: Module[]): AnnotatedProgram {
+  const moduleSet = annotatedProgram(buildModuleSet(modules));
   for (const scope of moduleSet.modules) {
     for (const rule of scope.module.rules) {
       try {
-        checkRule(rule, scope, moduleSet.root);
+        checkRule(rule, scope, moduleSet.root, moduleSet);
       } catch (err) {
         if (!(err instanceof RegoCompileError) || !UNSUPPORTED_CALL_CONSTRUCTS.has(err.construct)) throw err;
         moduleSet.deferredRefusals.set(rule, err);

@@ -1,16 +1,22 @@
 // Safety: every local variable is used only after something binds it. Expressions are reordered (stable,
 // first ready expression first) so a body may mention a variable before the expression that binds it, as
-// Rego allows. The planner asks the same questions (`probeExpr`, `unifyPairOrder`) at planning time, so the
-// order it plans in and the order checked here cannot drift apart.
-import type { Body, Expr, RefTerm, Term, VarTerm } from '../ast.js';
+// Rego allows. The order chosen for each body is recorded in the annotated program (./annotated.ts), which
+// the planner plans from.
+import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
+import type { Annotations } from './annotated.js';
 import { RegoCompileError } from '../errors.js';
-import { resolveCall, type ModuleScope, type RuleTreeNode } from './modules.js';
+import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import { bodyScope, forEachLevelTerm, levelTermsOfExpr, resolveVar, withValueTerms, type VarScope } from './scope.js';
 
 /** Working state of one readiness question: what is bound, and which unbound variables blocked it. */
 export interface Probe {
   bound: Set<string>;
   missing: Map<string, VarTerm>;
+  /**
+   * Set only on the probe of an expression at its final place in its body (checkBody): the orders chosen
+   * inside the expression are recorded there for the planner. Trial probes record nothing.
+   */
+  record?: Annotations;
 }
 
 export function newProbe(bound: Set<string>): Probe {
@@ -264,7 +270,8 @@ export function probeUnify(l: Term, r: Term, scope: VarScope, probe: Probe): voi
         'invalid',
       );
     }
-    unifyPairOrder(split.pairs, scope, probe);
+    const order = unifyPairOrder(split.pairs, scope, probe);
+    if (order !== null) probe.record?.unifications.set(l, order);
     return;
   }
   const leftPattern = isPattern(l, scope, probe.bound);
@@ -293,7 +300,11 @@ export function callOutputArgument(
   module: ModuleScope,
 ): { inputs: Term[]; output: Term } | null {
   if (term.type !== 'call') return null;
-  const target = resolveCall(root, module, term.name, term.nameLoc);
+  return outputArgument(term, resolveCall(root, module, term.name, term.nameLoc));
+}
+
+/** callOutputArgument for a call whose target is known. */
+export function outputArgument(term: CallTerm, target: CallTarget): { inputs: Term[]; output: Term } | null {
   if (target.kind === 'print') return null;
   if (term.args.length === target.arity + 1) {
     return { inputs: term.args.slice(0, target.arity), output: term.args[target.arity] as Term };
@@ -376,7 +387,9 @@ export function probeExpr(expr: Expr, scope: VarScope, probe: Probe): void {
     case 'term': {
       const output = callOutputArgument(expr.term, scope.root, scope.module);
       if (output === null) {
-        for (const ref of iteratingRefs(expr.term, scope, probe.bound)) probeTerm(ref, scope, probe);
+        const refs = iteratingRefs(expr.term, scope, probe.bound);
+        probe.record?.hoists.set(expr.term, refs);
+        for (const ref of refs) probeTerm(ref, scope, probe);
         probeTerm(expr.term, scope, probe);
         return;
       }
@@ -393,7 +406,7 @@ export function probeExpr(expr: Expr, scope: VarScope, probe: Probe): void {
       return;
     case 'not': {
       // Negation binds nothing outside; wildcards in it are its own, any other variable must be bound first.
-      const inner = newProbe(probe.bound);
+      const inner: Probe = { ...newProbe(probe.bound), record: probe.record };
       probeExpr(expr.expr, scope, inner);
       for (const [id, v] of inner.missing) probe.missing.set(id, v);
       for (const id of inner.bound) {
@@ -486,35 +499,59 @@ export function requireBound(terms: Term[], scope: VarScope, bound: Set<string>)
   return probe.bound;
 }
 
-/** Checks a body and, recursively, the comprehension and `every` bodies inside it. */
-export function checkBody(body: Body, scope: VarScope, bound: Set<string>, heads: Term[]): void {
-  const { ordered, bound: after } = orderBody(body.exprs, scope, bound);
-  let current = new Set(bound);
-  for (const expr of ordered) {
-    const probe = newProbe(current);
-    probeExpr(expr, scope, probe);
-    current = probe.bound;
-    checkNested(expr, scope, current);
+/**
+ * Records what each call in `terms` (at this level) calls, or the refusal a plan that reaches it raises:
+ * the deferred kinds (an unknown function, a refused builtin) and the errors only planning raised before.
+ */
+export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations): void {
+  for (const term of terms) {
+    forEachLevelTerm(term, (t) => {
+      if (t.type !== 'call' || into.calls.has(t)) return;
+      try {
+        into.calls.set(t, resolveCall(scope.root, scope.module, t.name, t.nameLoc));
+      } catch (error) {
+        if (!(error instanceof RegoCompileError)) throw error;
+        into.calls.set(t, { kind: 'refused', error });
+      }
+    });
   }
-  const final = requireBound(heads, scope, after);
-  for (const head of heads) checkNestedTerm(head, scope, final);
 }
 
-function checkNested(expr: Expr, scope: VarScope, bound: Set<string>): void {
-  for (const term of levelTermsOfExpr(expr)) checkNestedTerm(term, scope, bound);
+/**
+ * Checks a body and, recursively, the comprehension and `every` bodies inside it; records each body (its
+ * scope and safe order) and each call in them in `into`.
+ */
+export function checkBody(body: Body, scope: VarScope, bound: Set<string>, heads: Term[], into: Annotations): void {
+  const { ordered, bound: after } = orderBody(body.exprs, scope, bound);
+  into.bodies.set(body, { scope, exprs: ordered });
+  annotateCalls([...heads, ...ordered.flatMap(levelTermsOfExpr)], scope, into);
+  let current = new Set(bound);
+  for (const expr of ordered) {
+    const probe: Probe = { ...newProbe(current), record: into };
+    probeExpr(expr, scope, probe);
+    current = probe.bound;
+    checkNested(expr, scope, current, into);
+  }
+  const final = requireBound(heads, scope, after);
+  for (const head of heads) checkNestedTerm(head, scope, final, into);
+}
+
+function checkNested(expr: Expr, scope: VarScope, bound: Set<string>, into: Annotations): void {
+  for (const term of levelTermsOfExpr(expr)) checkNestedTerm(term, scope, bound, into);
   forEachEvery(expr, (every) => {
     const inner = everyScope(every, scope);
     const declared = new Set(bound);
     for (const v of [every.value, ...(every.key === null ? [] : [every.key])]) declared.add(`${inner.id}:${v.name}`);
-    checkBody(every.body, inner, declared, []);
+    checkBody(every.body, inner, declared, [], into);
   });
 }
 
-function checkNestedTerm(term: Term, scope: VarScope, bound: Set<string>): void {
+/** Checks the comprehension bodies inside a term (at this level), with `bound` bound around them. */
+export function checkNestedTerm(term: Term, scope: VarScope, bound: Set<string>, into: Annotations): void {
   forEachLevelTerm(term, (t) => {
     const nested = comprehensionScope(t, scope);
     if (nested === null) return;
-    if (t.type === 'objectcompr') checkBody(t.body, nested, bound, [t.key, t.value]);
-    else if (t.type === 'arraycompr' || t.type === 'setcompr') checkBody(t.body, nested, bound, [t.head]);
+    if (t.type === 'objectcompr') checkBody(t.body, nested, bound, [t.key, t.value], into);
+    else if (t.type === 'arraycompr' || t.type === 'setcompr') checkBody(t.body, nested, bound, [t.head], into);
   });
 }

@@ -12,18 +12,21 @@ import {
   type VarTerm,
   type WithModifier,
 } from '../ast.js';
-import { resolveCall, type CallTarget, type RuleTreeNode } from '../analysis/index.js';
 import {
-  callOutputArgument,
+  annotatedBody,
+  annotatedHoists,
+  annotatedUnification,
+  resolveCall,
+  resolvedCall,
+  type CallTarget,
+  type RuleTreeNode,
+} from '../analysis/index.js';
+import {
+  outputArgument,
   comprehensionScope,
   everyScope,
   isPattern,
-  iteratingRefs,
-  newProbe,
-  orderBody,
-  requireBound,
   unboundLocal,
-  unifyPairOrder,
   unifyPairs,
   unsafeVarError,
 } from '../analysis/safety.js';
@@ -59,7 +62,7 @@ export interface PlanContext {
   data: Local;
   /** The `with` replacements in force (see MockContext). */
   mocks: MockContext;
-  /** Values of iterating refs already evaluated ahead of their expression (see iteratingRefs). */
+  /** Values of iterating refs already evaluated ahead of their expression (see AnnotatedProgram.hoists). */
   hoisted?: ReadonlyMap<RefTerm, Operand>;
 }
 
@@ -129,10 +132,9 @@ export function constantJson(term: Term): string | null {
 
 // ---------- bodies ----------
 
-/** Plans a body (reordered for safety at this point, from what is bound now), then `k`. */
+/** Plans a body in the order the analysis chose for it (see AnnotatedBody), then `k`. */
 export function planBody(body: Body, ctx: PlanContext, k: Continue): void {
-  const { ordered } = orderBody(body.exprs, ctx.scope, boundIds(ctx));
-  planExprs(ordered, 0, ctx, k);
+  planExprs(annotatedBody(ctx.policy.program, body).exprs, 0, ctx, k);
 }
 
 /**
@@ -140,7 +142,7 @@ export function planBody(body: Body, ctx: PlanContext, k: Continue): void {
  * opened no scan), the rest is planned by the loop rather than inside the callback: every continuation is
  * the last thing its planner does, so the order of statements is the same, and long bodies cost no stack.
  */
-function planExprs(exprs: Expr[], start: number, ctx: PlanContext, k: Continue): void {
+function planExprs(exprs: readonly Expr[], start: number, ctx: PlanContext, k: Continue): void {
   for (let index = start; index < exprs.length; index++) {
     const expr = exprs[index] as Expr;
     if (ctx.policy.options.coverage === true) planCoverProbe(expr, ctx);
@@ -158,9 +160,8 @@ function planExprs(exprs: Expr[], start: number, ctx: PlanContext, k: Continue):
   k();
 }
 
-/** Checks head terms are safe after the body, then evaluates them. */
+/** Evaluates head terms after the body (the analysis checked that the body binds all their variables). */
 export function planHeadTerms(terms: Term[], ctx: PlanContext, k: (values: Operand[]) => void): void {
-  requireBound(terms, ctx.scope, boundIds(ctx));
   planTerms(terms, ctx, k);
 }
 
@@ -390,11 +391,13 @@ function planWith(expr: Expr, modifiers: WithModifier[], ctx: PlanContext, k: Co
   });
 }
 
+/** The output argument of a call used as an expression (see callOutputArgument), from the call's annotation. */
+function plannedOutputArgument(term: Term, ctx: PlanContext): { inputs: Term[]; output: Term } | null {
+  return term.type === 'call' ? outputArgument(term, resolvedCall(ctx.policy.program, term)) : null;
+}
+
 function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
-  const refs =
-    callOutputArgument(term, ctx.scope.root, ctx.scope.module) === null
-      ? iteratingRefs(term, ctx.scope, boundIds(ctx))
-      : [];
+  const refs = plannedOutputArgument(term, ctx) === null ? annotatedHoists(ctx.policy.program, term) : [];
   if (refs.length > 0) {
     // As OPA does: the refs that iterate run first and bind their variables, then the expression.
     const hoisted = new Map(ctx.hoisted ?? []);
@@ -416,16 +419,12 @@ function planTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
 }
 
 function planPlainTermExpr(term: Term, ctx: PlanContext, k: Continue): void {
-  const output = callOutputArgument(term, ctx.scope.root, ctx.scope.module);
+  const output = plannedOutputArgument(term, ctx);
   if (output !== null && term.type === 'call') {
     planCall(term, output.inputs, ctx, (result) => matchPattern(output.output, result, ctx, k));
     return;
   }
-  if (
-    term.type === 'call' &&
-    term.name === 'print' &&
-    resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc).kind === 'print'
-  ) {
+  if (term.type === 'call' && term.name === 'print' && resolvedCall(ctx.policy.program, term).kind === 'print') {
     // Without a host to show it (production), print is a no-op; OPA's print never fails either way.
     if (ctx.policy.options.print === true) planPrint(term.args, ctx, k);
     else k();
@@ -613,12 +612,7 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
         'invalid',
       );
     }
-    const probe = newProbe(boundIds(ctx));
-    const order = unifyPairOrder(split.pairs, ctx.scope, probe);
-    if (order === null) {
-      const [first] = probe.missing.values();
-      throw unsafeVarError(first ?? (left as VarTerm));
-    }
+    const order = annotatedUnification(ctx.policy.program, left);
     const planPair = (index: number): void => {
       const pair = order[index];
       if (pair === undefined) {
@@ -788,7 +782,7 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
       return;
     case 'call':
       if (term.name === 'print') {
-        const target = resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc);
+        const target = resolvedCall(ctx.policy.program, term);
         if (target.kind === 'print') {
           k(ctx.policy.constant('true'));
           return;
@@ -825,7 +819,7 @@ function callBuiltin(name: string, args: Operand[], ctx: PlanContext, k: Continu
 }
 
 function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: PlanContext, k: ContinueWith): void {
-  const target = resolveCall(ctx.scope.root, ctx.scope.module, term.name, term.nameLoc);
+  const target = resolvedCall(ctx.policy.program, term);
   if (target.kind === 'print') {
     k(ctx.policy.constant('true'));
     return;

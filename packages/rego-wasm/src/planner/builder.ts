@@ -2,7 +2,7 @@
 // recursion) and, per function, the local counter and the block statements are appended to.
 import type { Location, Rule } from '../ast.js';
 import type { RegoCompileError } from '../errors.js';
-import type { RuleGroup, RuleTreeNode } from '../analysis/index.js';
+import type { AnnotatedProgram, RuleGroup, RuleTreeNode } from '../analysis/index.js';
 import type { Block, Func, Local, Operand, Stmt } from '../ir.js';
 
 /** In Funcs, param 0 is the input box (see PlanContext.inputBox); in Plans, local 0 is input itself. */
@@ -160,13 +160,19 @@ export interface PlanOptions {
 }
 
 export class PolicyBuilder {
+  readonly root: RuleTreeNode;
+  /** Refusals the analysis deferred until a rule is reached (see ModuleSet.deferredRefusals). */
+  readonly deferredRefusals: ReadonlyMap<Rule, RegoCompileError>;
+
   constructor(
-    readonly root: RuleTreeNode,
-    /** Refusals the analysis deferred until a rule is reached (see ModuleSet.deferredRefusals). */
-    readonly deferredRefusals: ReadonlyMap<Rule, RegoCompileError> = new Map(),
+    /** What the analysis decided: the rule tree, and each body's scope and order. */
+    readonly program: AnnotatedProgram,
     /** Host probes to emit (print output, coverage); production modules have none. */
     readonly options: PlanOptions = {},
-  ) {}
+  ) {
+    this.root = program.root;
+    this.deferredRefusals = program.deferredRefusals;
+  }
 
   readonly constants: string[] = [];
   private readonly constantIndex = new Map<string, number>();

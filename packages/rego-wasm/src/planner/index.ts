@@ -1,7 +1,7 @@
 // Planner: analyzed modules + entrypoints -> IR Policy. Only what an entrypoint reaches is planned; recursion
 // (a rule or function that depends on itself) is refused because OPA refuses it too.
 import type { Location, Module } from '../ast.js';
-import type { ModuleScope, ModuleSet, RuleGroup } from '../analysis/index.js';
+import type { AnnotatedProgram, ModuleScope, ModuleSet, RuleGroup } from '../analysis/index.js';
 import { levelScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import type { Plan, Policy } from '../ir.js';
@@ -183,8 +183,8 @@ function ruleDataConflictBlocks(policy: PolicyBuilder, plan: Plan, trie: Conflic
   plan.blocks.unshift(...func.blocks);
 }
 
-export function planPolicy(moduleSet: ModuleSet, entrypoints: string[], options: PlanOptions = {}): Policy {
-  const policy = new PolicyBuilder(moduleSet.root, moduleSet.deferredRefusals, options);
+export function planPolicy(moduleSet: AnnotatedProgram, entrypoints: string[], options: PlanOptions = {}): Policy {
+  const policy = new PolicyBuilder(moduleSet, options);
   const plans = entrypoints.map((entrypoint) => planEntrypoint(policy, moduleSet, entrypoint));
   const funcs = [];
   for (let next = policy.pending.shift(); next !== undefined; next = policy.pending.shift()) {

@@ -4,7 +4,7 @@
 // an entrypoint, so the errors only planning finds are reported too.
 import type { Location, Module } from '../ast.js';
 import { buildModuleSet } from '../analysis/modules.js';
-import { checkRule } from '../analysis/index.js';
+import { annotatedProgram, checkRule } from '../analysis/index.js';
 import { RegoCompileError } from '../errors.js';
 import { parseModule } from '../parser.js';
 import { planPolicy } from '../planner/index.js';
@@ -25,13 +25,22 @@ export function checkRego(sources: RegoSource[], options: CheckOptions = {}): Re
   }
   if (options.strict === true) for (const module of modules) problems.add(...strictProblems(module));
 
-  const moduleSet = problems.attempt(() => buildModuleSet(modules));
-  if (moduleSet === undefined) return problems.sorted();
+  const built = problems.attempt(() => buildModuleSet(modules));
+  if (built === undefined) return problems.sorted();
+  const moduleSet = annotatedProgram(built);
   const failedRules = new Set<unknown>();
   for (const scope of moduleSet.modules) {
     for (const rule of scope.module.rules) {
       problems.attempt(
-        () => checkRule(rule, scope, moduleSet.root),
+        () => {
+          try {
+            checkRule(rule, scope, moduleSet.root, moduleSet);
+          } catch (error) {
+            // A rule another group reaches is refused again, with this error, when that group is planned.
+            if (error instanceof RegoCompileError) moduleSet.deferredRefusals.set(rule, error);
+            throw error;
+          }
+        },
         () => failedRules.add(rule),
       );
     }

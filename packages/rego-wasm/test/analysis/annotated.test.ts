@@ -1,0 +1,112 @@
+// The annotated program: the analysis records every body's scope and safe order and what every call calls,
+// and the planner plans from that record instead of working it out again.
+import { describe, expect, it } from 'vitest';
+import type { Body, Expr, Module, Rule, Term } from '../../src/ast.js';
+import { analyzeModules, type AnnotatedProgram } from '../../src/analysis/index.js';
+import type { Block, Stmt } from '../../src/ir.js';
+import { parseModule } from '../../src/parser.js';
+import { planPolicy } from '../../src/planner/index.js';
+
+function analyze(source: string): { program: AnnotatedProgram; rules: Rule[] } {
+  const modules: Module[] = [parseModule('t.rego', source)];
+  return { program: analyzeModules(modules), rules: modules[0]!.rules };
+}
+
+/** The annotated order of a body, as the line:col of each expression. */
+function orderOf(program: AnnotatedProgram, body: Body): string[] {
+  const annotated = program.bodies.get(body);
+  if (annotated === undefined) throw new Error('body not annotated');
+  return annotated.exprs.map((expr: Expr) => `${expr.loc.line}:${expr.loc.col}`);
+}
+
+function comprehensionBody(term: Term): Body {
+  if (term.type !== 'arraycompr' && term.type !== 'setcompr' && term.type !== 'objectcompr')
+    throw new Error('not a comprehension');
+  return term.body;
+}
+
+/** Every string constant a plan's `dot` statements look up, in statement order. */
+function dotKeys(blocks: Block[], constants: string[]): string[] {
+  const keys: string[] = [];
+  const visit = (stmts: Stmt[]): void => {
+    for (const stmt of stmts) {
+      if (stmt.op === 'dot' && stmt.key.kind === 'const') keys.push(JSON.parse(constants[stmt.key.index]!) as string);
+      if (stmt.op === 'scan' || stmt.op === 'not') visit(stmt.block.stmts);
+      if (stmt.op === 'blocks') for (const b of stmt.blocks) visit(b.stmts);
+    }
+  };
+  for (const block of blocks) visit(block.stmts);
+  return keys;
+}
+
+describe('the annotated program', () => {
+  it('records a rule body in safe order: a use moves after the expression that binds it', () => {
+    const { program, rules } = analyze('package t\np if {\n  x > 1\n  x = input.a\n}');
+    expect(orderOf(program, rules[0]!.body)).toEqual(['4:3', '3:3']);
+  });
+
+  it('records else, comprehension, every and default-value bodies, each with its own scope', () => {
+    const { program, rules } = analyze(
+      [
+        'package t',
+        'p := 1 if { input.a } else := 2 if { input.b }',
+        'q := [y | y := input.xs[_]]',
+        'r if { every z in input.zs { z > 0 } }',
+        'default s := [w | some w in [1]]',
+      ].join('\n'),
+    );
+    const [p, q, r, s] = rules as [Rule, Rule, Rule, Rule];
+    const every = r.body.exprs[0]!;
+    if (every.type !== 'every') throw new Error('not every');
+    const bodies = [p.body, p.elses[0]!.body, comprehensionBody(q.value), every.body, comprehensionBody(s.value)];
+    for (const body of bodies) expect(program.bodies.has(body)).toBe(true);
+    const scopes = new Set(bodies.map((body) => program.bodies.get(body)!.scope.id));
+    expect(scopes.size).toBe(bodies.length);
+  });
+
+  it('is what the planner plans from: a different recorded order yields a different plan', () => {
+    const source = 'package t\np if {\n  input.a == 1\n  input.b == 2\n}';
+    const planned = (reverse: boolean): string[] => {
+      const { program, rules } = analyze(source);
+      const body = rules[0]!.body;
+      const annotated = program.bodies.get(body)!;
+      if (reverse) program.bodies.set(body, { ...annotated, exprs: [...annotated.exprs].reverse() });
+      const policy = planPolicy(program, ['t/p']);
+      const fn = policy.funcs.find((f) => f.name.endsWith('.data.t.p'))!;
+      return dotKeys(fn.blocks, policy.constants).filter((key) => key === 'a' || key === 'b');
+    };
+    expect(planned(false)).toEqual(['a', 'b']);
+    expect(planned(true)).toEqual(['b', 'a']);
+  });
+
+  it('resolves every call: a function of the policy, a builtin, print; an unknown one as the refusal to raise', () => {
+    const { program } = analyze(
+      'package t\nf(x) := x\np if { f(1) == count([]); print(1) }\nq := nope(2)\nr := http.send({})',
+    );
+    const calls = new Map([...program.calls].map(([term, resolution]) => [term.name, resolution]));
+    expect(calls.get('f')).toMatchObject({ kind: 'function', arity: 1 });
+    expect(calls.get('count')).toEqual({ kind: 'builtin', name: 'count', arity: 1 });
+    expect(calls.get('print')).toEqual({ kind: 'print' });
+    // Refused only where a plan reaches them, with the usual kinds.
+    expect(calls.get('nope')).toMatchObject({ kind: 'refused', error: { kind: 'undefined' } });
+    expect(calls.get('http.send')).toMatchObject({ kind: 'refused', error: { kind: 'unsupported' } });
+    expect(() => planPolicy(program, ['t/p'])).not.toThrow();
+    expect(() => planPolicy(program, ['t/r'])).toThrow(/http\.send/);
+  });
+
+  it('records the references an expression iterates first, and the order two literals unify in', () => {
+    const { program, rules } = analyze('package t\np if {\n  some i\n  input.xs[i] == i\n  [a, b] = [b, input.y]\n}');
+    const [, compare, unify] = rules[0]!.body.exprs as [Expr, Expr, Expr];
+    if (compare.type !== 'term' || unify.type !== 'unify') throw new Error('unexpected shapes');
+    expect(program.hoists.get(compare.term)?.map((ref) => `${ref.loc.line}:${ref.loc.col}`)).toEqual(['4:3']);
+    // `a = b` binds neither (both unbound), so `b = input.y` unifies first although it comes second.
+    const order = program.unifications.get(unify.left)!;
+    expect(order.map(([left]) => (left.type === 'var' ? left.name : left.type))).toEqual(['b', 'a']);
+  });
+
+  it('a body the analysis never saw is a compiler bug, not a silent re-analysis', () => {
+    const { program, rules } = analyze('package t\np if input.a');
+    program.bodies.delete(rules[0]!.body);
+    expect(() => planPolicy(program, ['t/p'])).toThrow(/compiler bug: the body at t\.rego:2/);
+  });
+});
