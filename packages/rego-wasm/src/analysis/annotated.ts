@@ -3,8 +3,9 @@
 // expressions in the order safety chose, so the planner plans them in that order. Per call: what it calls (a
 // function of the policy, a builtin of the catalog, print), or the refusal to raise if a plan reaches it.
 // Per expression, the orders safety chose inside it: which references iterate first, in which order the
-// elements of two literals unify.
-import type { Body, CallTerm, Expr, RefTerm, Term } from '../ast.js';
+// elements of two literals unify. Per variable occurrence: the local it is (by scope id) or the global path
+// it stands for.
+import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
 import type { RegoCompileError } from '../errors.js';
 import type { CallTarget, ModuleSet } from './modules.js';
 import type { UnifyPair } from './safety.js';
@@ -15,6 +16,13 @@ export interface AnnotatedBody {
   readonly scope: VarScope;
   /** The expressions after safety reordering: each runs once every variable it needs is bound. */
   readonly exprs: readonly Expr[];
+  /**
+   * For a rule's body or else body: the variables of its head and of the function's parameter patterns, as
+   * this body resolves them. Clauses can share those terms (a rule's else bodies share its parameters; the
+   * bodies of a legacy `p[k] = v { ... } { ... }` share its head) while each is a level of its own, so their
+   * bindings depend on the clause; AnnotatedProgram.vars holds one clause's.
+   */
+  readonly clauseVars: ReadonlyMap<VarTerm, VarBinding>;
 }
 
 /**
@@ -23,8 +31,19 @@ export interface AnnotatedBody {
  */
 export type CallResolution = CallTarget | { kind: 'refused'; error: RegoCompileError };
 
+/** What a variable occurrence refers to. */
+export type VarBinding =
+  /** A variable of a body (`id` is `<scope id>:<name>`); `parameter` when it is a function's parameter. */
+  | { kind: 'local'; id: string; parameter: boolean }
+  /** `input`, `data`, a rule of the module's package or an import alias: the absolute path it stands for. */
+  | { kind: 'global'; path: string[]; via: 'root' | 'rule' | 'import' };
+
 /** What the analysis records as it checks rules. */
 export interface Annotations {
+  /** Every variable occurrence in those rules (bodies, heads, arguments), by its AST node. */
+  readonly vars: Map<VarTerm, VarBinding>;
+  /** Ids of the locals that are function parameters. */
+  readonly parameters: Set<string>;
   /** Every body of every rule the analysis accepted, by its AST node. */
   readonly bodies: Map<Body, AnnotatedBody>;
   /** Every call in those rules (bodies, heads, arguments, default values), by its AST node. */
@@ -46,7 +65,15 @@ export interface AnnotatedProgram extends ModuleSet, Annotations {}
 
 /** A program with no annotations yet, for the analysis to fill in. */
 export function annotatedProgram(moduleSet: ModuleSet): AnnotatedProgram {
-  return { ...moduleSet, bodies: new Map(), calls: new Map(), hoists: new Map(), unifications: new Map() };
+  return {
+    ...moduleSet,
+    vars: new Map(),
+    parameters: new Set(),
+    bodies: new Map(),
+    calls: new Map(),
+    hoists: new Map(),
+    unifications: new Map(),
+  };
 }
 
 function unanalysed(what: string, node: Term | Body): Error {
@@ -59,6 +86,13 @@ export function annotatedBody(program: AnnotatedProgram, body: Body): AnnotatedB
   const annotated = program.bodies.get(body);
   if (annotated === undefined) throw unanalysed('body', body);
   return annotated;
+}
+
+/** What a variable occurrence refers to. */
+export function varBinding(program: AnnotatedProgram, v: VarTerm): VarBinding {
+  const binding = program.vars.get(v);
+  if (binding === undefined) throw unanalysed('variable', v);
+  return binding;
 }
 
 /** The references of an expression's term that iterate first. */

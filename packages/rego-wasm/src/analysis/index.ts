@@ -6,7 +6,7 @@ import type { Body, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
 import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type RuleTreeNode } from './modules.js';
 import { annotatedProgram, type AnnotatedProgram, type Annotations } from './annotated.js';
-import { annotateCalls, checkBody, checkNestedTerm } from './safety.js';
+import { annotateCalls, annotateVars, bindVars, checkBody, checkNestedTerm } from './safety.js';
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
 
 export type { ModuleSet, RuleGroup, RuleTreeNode, ModuleScope, RuleDefinition, CallTarget } from './modules.js';
@@ -16,10 +16,12 @@ export {
   annotatedProgram,
   annotatedUnification,
   resolvedCall,
+  varBinding,
   type AnnotatedBody,
   type AnnotatedProgram,
   type Annotations,
   type CallResolution,
+  type VarBinding,
 } from './annotated.js';
 export { findNode, resolveCall, resolveGlobalName } from './modules.js';
 
@@ -65,16 +67,25 @@ export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode, i
     }
     // A default value has no body, but a comprehension in it does.
     const { scope, bound } = clauseScope(rule, rule.body, rule.value, module, root);
+    for (const id of bound) into.parameters.add(id);
     annotateCalls([rule.value, ...(rule.args ?? [])], scope, into);
+    annotateVars([rule.value, ...(rule.args ?? [])], scope, into);
     checkNestedTerm(rule.value, scope, bound, into);
     return;
   }
+  const args = rule.args ?? [];
   const main = clauseScope(rule, rule.body, rule.value, module, root);
-  annotateCalls(rule.args ?? [], main.scope, into);
-  checkBody(rule.body, main.scope, main.bound, headTerms(rule), into);
+  for (const id of main.bound) into.parameters.add(id);
+  annotateCalls(args, main.scope, into);
+  annotateVars(args, main.scope, into);
+  const heads = headTerms(rule);
+  const clauseVars = bindVars([...heads, ...args], main.scope, into.parameters);
+  checkBody(rule.body, main.scope, main.bound, heads, into, clauseVars);
   for (const clause of rule.elses) {
     const elseScope = clauseScope(rule, clause.body, clause.value, module, root);
-    checkBody(clause.body, elseScope.scope, elseScope.bound, [clause.value], into);
+    for (const id of elseScope.bound) into.parameters.add(id);
+    const elseVars = bindVars([clause.value, ...args], elseScope.scope, into.parameters);
+    checkBody(clause.body, elseScope.scope, elseScope.bound, [clause.value], into, elseVars);
   }
 }
 

@@ -3,10 +3,18 @@
 // Rego allows. The order chosen for each body is recorded in the annotated program (./annotated.ts), which
 // the planner plans from.
 import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
-import type { Annotations } from './annotated.js';
+import type { Annotations, VarBinding } from './annotated.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
-import { bodyScope, forEachLevelTerm, levelTermsOfExpr, resolveVar, withValueTerms, type VarScope } from './scope.js';
+import {
+  bodyScope,
+  forEachLevelTerm,
+  levelTermsOfExpr,
+  resolveVar,
+  varsOfTerm,
+  withValueTerms,
+  type VarScope,
+} from './scope.js';
 
 /** Working state of one readiness question: what is bound, and which unbound variables blocked it. */
 export interface Probe {
@@ -517,14 +525,50 @@ export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations)
   }
 }
 
+/** What each variable occurrence in `terms` (at this level) refers to; `parameters` are the function's. */
+export function bindVars(terms: Term[], scope: VarScope, parameters: ReadonlySet<string>): Map<VarTerm, VarBinding> {
+  const bindings = new Map<VarTerm, VarBinding>();
+  for (const v of terms.flatMap(varsOfTerm)) {
+    const resolved = resolveVar(scope, v.name);
+    if (resolved === null) continue; // unsafe: the probe that orders the body reports it
+    if (resolved.kind === 'local') {
+      bindings.set(v, { kind: 'local', id: resolved.id, parameter: parameters.has(resolved.id) });
+      continue;
+    }
+    const alias = scope.module.aliases.get(v.name);
+    const via =
+      v.name === 'input' || v.name === 'data'
+        ? 'root'
+        : alias !== undefined && alias.join('.') === resolved.path.join('.')
+          ? 'import'
+          : 'rule';
+    bindings.set(v, { kind: 'global', path: resolved.path, via });
+  }
+  return bindings;
+}
+
+/** Records what each variable occurrence in `terms` (at this level) refers to. */
+export function annotateVars(terms: Term[], scope: VarScope, into: Annotations): void {
+  for (const [v, binding] of bindVars(terms, scope, into.parameters)) into.vars.set(v, binding);
+}
+
 /**
  * Checks a body and, recursively, the comprehension and `every` bodies inside it; records each body (its
- * scope and safe order) and each call in them in `into`.
+ * scope and safe order), each call and each variable occurrence in them in `into`.
  */
-export function checkBody(body: Body, scope: VarScope, bound: Set<string>, heads: Term[], into: Annotations): void {
+export function checkBody(
+  body: Body,
+  scope: VarScope,
+  bound: Set<string>,
+  heads: Term[],
+  into: Annotations,
+  clauseVars: ReadonlyMap<VarTerm, VarBinding> = new Map(),
+): void {
   const { ordered, bound: after } = orderBody(body.exprs, scope, bound);
-  into.bodies.set(body, { scope, exprs: ordered });
-  annotateCalls([...heads, ...ordered.flatMap(levelTermsOfExpr)], scope, into);
+  into.bodies.set(body, { scope, exprs: ordered, clauseVars });
+  const levelTerms = [...heads, ...ordered.flatMap(levelTermsOfExpr)];
+  annotateCalls(levelTerms, scope, into);
+  annotateVars(levelTerms, scope, into);
   let current = new Set(bound);
   for (const expr of ordered) {
     const probe: Probe = { ...newProbe(current), record: into };

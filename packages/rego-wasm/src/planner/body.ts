@@ -18,18 +18,12 @@ import {
   annotatedUnification,
   resolveCall,
   resolvedCall,
+  varBinding,
   type CallTarget,
   type RuleTreeNode,
+  type VarBinding,
 } from '../analysis/index.js';
-import {
-  outputArgument,
-  comprehensionScope,
-  everyScope,
-  isPattern,
-  unboundLocal,
-  unifyPairs,
-  unsafeVarError,
-} from '../analysis/safety.js';
+import { outputArgument, comprehensionScope, everyScope, unifyPairs, unsafeVarError } from '../analysis/safety.js';
 import { forEachLevelTerm, resolveVar, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { type Local, type Operand } from '../ir.js';
@@ -62,6 +56,8 @@ export interface PlanContext {
   data: Local;
   /** The `with` replacements in force (see MockContext). */
   mocks: MockContext;
+  /** In a rule's clause: its head's and parameters' variables as that clause resolves them (AnnotatedBody.clauseVars). */
+  clauseVars?: ReadonlyMap<VarTerm, VarBinding>;
   /** Values of iterating refs already evaluated ahead of their expression (see AnnotatedProgram.hoists). */
   hoisted?: ReadonlyMap<RefTerm, Operand>;
 }
@@ -84,10 +80,6 @@ const BINARY_BUILTINS: Readonly<Record<string, string>> = {
   '>': 'gt',
   '>=': 'gte',
 };
-
-function boundIds(ctx: PlanContext): Set<string> {
-  return new Set(ctx.env.keys());
-}
 
 function child(ctx: PlanContext, scope: VarScope): PlanContext {
   return { ...ctx, scope, env: new Map(ctx.env) };
@@ -523,14 +515,30 @@ function scan(collection: Operand, ctx: PlanContext, body: (key: Local, value: L
   ctx.func.emit({ op: 'scan', source, key, value, block });
 }
 
-function bindVar(v: VarTerm, value: Operand, ctx: PlanContext): void {
-  const resolved = resolveVar(ctx.scope, v.name);
-  if (resolved?.kind !== 'local') throw unsafeVarError(v);
-  ctx.env.set(resolved.id, ctx.func.toLocal(value));
+/** What a variable refers to, as the analysis resolved it (a clause's head and parameters for that clause). */
+function bindingOf(v: VarTerm, ctx: PlanContext): VarBinding {
+  return ctx.clauseVars?.get(v) ?? varBinding(ctx.policy.program, v);
 }
 
+function bindVar(v: VarTerm, value: Operand, ctx: PlanContext): void {
+  const binding = bindingOf(v, ctx);
+  if (binding.kind !== 'local') throw unsafeVarError(v);
+  ctx.env.set(binding.id, ctx.func.toLocal(value));
+}
+
+/** The id of a local variable nothing has bound yet on this path, else null. */
 function unboundVarId(term: Term, ctx: PlanContext): string | null {
-  return unboundLocal(term, ctx.scope, boundIds(ctx));
+  if (term.type !== 'var') return null;
+  const binding = bindingOf(term, ctx);
+  return binding.kind === 'local' && !ctx.env.has(binding.id) ? binding.id : null;
+}
+
+/** An unbound variable, or an array/object literal with one in a pattern position (a value position). */
+function isPattern(term: Term, ctx: PlanContext): boolean {
+  if (unboundVarId(term, ctx) !== null) return true;
+  if (term.type === 'array') return term.items.some((item) => isPattern(item, ctx));
+  if (term.type === 'object') return term.entries.some((entry) => isPattern(entry.value, ctx));
+  return false;
 }
 
 /** `left := value`: left is a variable or an array/object pattern; its variables are new. */
@@ -545,8 +553,7 @@ export function matchPattern(pattern: Term, value: Operand, ctx: PlanContext, k:
     k();
     return;
   }
-  const bound = boundIds(ctx);
-  if (pattern.type === 'array' && isPattern(pattern, ctx.scope, bound)) {
+  if (pattern.type === 'array' && isPattern(pattern, ctx)) {
     const source = ctx.func.toLocal(value);
     ctx.func.emit({ op: 'isType', source: { kind: 'local', local: source }, type: 'array' });
     ctx.func.emit({ op: 'lenEqual', source: { kind: 'local', local: source }, length: pattern.items.length });
@@ -568,7 +575,7 @@ export function matchPattern(pattern: Term, value: Operand, ctx: PlanContext, k:
     matchItem(0);
     return;
   }
-  if (pattern.type === 'object' && isPattern(pattern, ctx.scope, bound)) {
+  if (pattern.type === 'object' && isPattern(pattern, ctx)) {
     const source = ctx.func.toLocal(value);
     ctx.func.emit({ op: 'isType', source: { kind: 'local', local: source }, type: 'object' });
     ctx.func.emit({ op: 'lenEqual', source: { kind: 'local', local: source }, length: pattern.entries.length });
@@ -624,9 +631,8 @@ function planUnify(left: Term, right: Term, ctx: PlanContext, k: Continue): void
     planPair(0);
     return;
   }
-  const bound = boundIds(ctx);
-  const leftPattern = isPattern(left, ctx.scope, bound);
-  const rightPattern = isPattern(right, ctx.scope, bound);
+  const leftPattern = isPattern(left, ctx);
+  const rightPattern = isPattern(right, ctx);
   if (leftPattern !== rightPattern) {
     const [pattern, value] = leftPattern ? [left, right] : [right, left];
     planTerm(value, ctx, (computed) => matchPattern(pattern, computed, ctx, k));
@@ -921,15 +927,14 @@ function planComprehension(
 }
 
 function planVar(term: VarTerm, ctx: PlanContext, k: ContinueWith): void {
-  const resolved = resolveVar(ctx.scope, term.name);
-  if (resolved === null) throw unsafeVarError(term);
-  if (resolved.kind === 'local') {
-    const local = ctx.env.get(resolved.id);
+  const binding = bindingOf(term, ctx);
+  if (binding.kind === 'local') {
+    const local = ctx.env.get(binding.id);
     if (local === undefined) throw unsafeVarError(term);
     k({ kind: 'local', local });
     return;
   }
-  planAbsoluteRef(resolved.path, [], term.loc, ctx, k);
+  planAbsoluteRef(binding.path, [], term.loc, ctx, k);
 }
 
 function planRef(term: RefTerm, ctx: PlanContext, k: ContinueWith): void {
@@ -940,10 +945,9 @@ function planRef(term: RefTerm, ctx: PlanContext, k: ContinueWith): void {
   }
   const head = term.head;
   if (head.type === 'var') {
-    const resolved = resolveVar(ctx.scope, head.name);
-    if (resolved === null) throw unsafeVarError(head);
-    if (resolved.kind === 'global') {
-      planAbsoluteRef(resolved.path, term.path, term.loc, ctx, k);
+    const binding = bindingOf(head, ctx);
+    if (binding.kind === 'global') {
+      planAbsoluteRef(binding.path, term.path, term.loc, ctx, k);
       return;
     }
   }
@@ -964,7 +968,7 @@ function walkPath(source: Operand, path: Term[], index: number, ctx: PlanContext
     });
     return;
   }
-  if (isPattern(part, ctx.scope, boundIds(ctx))) {
+  if (isPattern(part, ctx)) {
     throw new RegoCompileError(
       part.loc,
       'ref pattern',

@@ -1,7 +1,14 @@
 // One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
 // virtual document tree (a package's object of rules, merged with the base data under the same path).
 import type { Body, Location, Rule, Term } from '../ast.js';
-import { clauseScope, findNode, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
+import {
+  annotatedBody,
+  clauseScope,
+  findNode,
+  type RuleDefinition,
+  type RuleGroup,
+  type RuleTreeNode,
+} from '../analysis/index.js';
 import type { Func, Local, Operand } from '../ir.js';
 import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
 import {
@@ -70,6 +77,7 @@ function planClause(
     inputBox: INPUT_LOCAL,
     data: DATA_LOCAL,
     mocks: context,
+    clauseVars: annotatedBody(policy.program, clause.body).clauseVars,
   };
   matchArguments(definition.rule, ctx, () =>
     planBody(clause.body, ctx, () => planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult)),

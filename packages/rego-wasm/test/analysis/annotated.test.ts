@@ -1,5 +1,5 @@
-// The annotated program: the analysis records every body's scope and safe order and what every call calls,
-// and the planner plans from that record instead of working it out again.
+// The annotated program: the analysis records every body's scope and safe order, what every call calls and
+// what every variable is, and the planner plans from that record instead of working it out again.
 import { describe, expect, it } from 'vitest';
 import type { Body, Expr, Module, Rule, Term } from '../../src/ast.js';
 import { analyzeModules, type AnnotatedProgram } from '../../src/analysis/index.js';
@@ -102,6 +102,37 @@ describe('the annotated program', () => {
     // `a = b` binds neither (both unbound), so `b = input.y` unifies first although it comes second.
     const order = program.unifications.get(unify.left)!;
     expect(order.map(([left]) => (left.type === 'var' ? left.name : left.type))).toEqual(['b', 'a']);
+  });
+
+  it('resolves every variable: a local by scope id, a parameter, input, a rule, an import', () => {
+    const { program, rules } = analyze(
+      'package t\nimport data.lib as l\nq := 1\nf(a) := b if { b := [a, q, l.x, input.y] }',
+    );
+    const f = rules[1]!;
+    // Every occurrence of a name (head, parameter, body) resolves alike here.
+    const byName = new Map<string, unknown[]>();
+    for (const [v, binding] of program.vars) byName.set(v.name, [...(byName.get(v.name) ?? []), binding]);
+    const only = (name: string): unknown => {
+      const found = new Set(byName.get(name)?.map((binding) => JSON.stringify(binding)));
+      expect(found.size).toBe(1);
+      return JSON.parse([...found][0]!);
+    };
+    const scope = program.bodies.get(f.body)!.scope.id;
+    expect(only('a')).toEqual({ kind: 'local', id: `${scope}:a`, parameter: true });
+    expect(only('b')).toEqual({ kind: 'local', id: `${scope}:b`, parameter: false });
+    expect(only('q')).toEqual({ kind: 'global', path: ['data', 't', 'q'], via: 'rule' });
+    expect(only('l')).toEqual({ kind: 'global', path: ['data', 'lib'], via: 'import' });
+    expect(only('input')).toEqual({ kind: 'global', path: ['input'], via: 'root' });
+  });
+
+  it('binds a head shared by several bodies in the scope of each body', () => {
+    const { program, rules } = analyze('package t\nvalues[k] = true {\n  k := "a"\n} {\n  k := "b"\n}');
+    const [first, second] = rules as [Rule, Rule];
+    expect(first.key).toBe(second.key); // one head term, two levels
+    const key = first.key as Extract<Term, { type: 'var' }>;
+    const ids = [first, second].map((rule) => program.bodies.get(rule.body)!.clauseVars.get(key));
+    expect(ids[0]).not.toEqual(ids[1]);
+    expect(ids.map((binding) => binding?.kind)).toEqual(['local', 'local']);
   });
 
   it('a body the analysis never saw is a compiler bug, not a silent re-analysis', () => {
