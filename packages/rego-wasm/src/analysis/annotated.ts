@@ -4,12 +4,13 @@
 // function of the policy, a builtin of the catalog, print), or the refusal to raise if a plan reaches it.
 // Per expression, the orders safety chose inside it: which references iterate first, in which order the
 // elements of two literals unify. Per variable occurrence: the local it is (by scope id) or the global path
-// it stands for.
-import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
+// it stands for. Per `with` modifier: what it replaces (input, a data path, a function or builtin).
+import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm, WithModifier } from '../ast.js';
 import type { RegoCompileError } from '../errors.js';
 import type { CallTarget, ModuleSet } from './modules.js';
 import type { UnifyPair } from './safety.js';
 import type { VarScope } from './scope.js';
+import type { WithTarget } from './with.js';
 
 export interface AnnotatedBody {
   /** The body's level: every variable it binds has the id `<scope.id>:<name>`. */
@@ -55,6 +56,8 @@ export interface Annotations {
   readonly hoists: Map<Term, readonly RefTerm[]>;
   /** Per unification of two literals of the same shape, by its left term: the order its element pairs unify in. */
   readonly unifications: Map<Term, readonly UnifyPair[]>;
+  /** Per `with` modifier: its target, or the refusal to raise if a plan reaches it. */
+  readonly withTargets: Map<WithModifier, WithTarget | { kind: 'refused'; error: RegoCompileError }>;
 }
 
 /**
@@ -73,6 +76,7 @@ export function annotatedProgram(moduleSet: ModuleSet): AnnotatedProgram {
     calls: new Map(),
     hoists: new Map(),
     unifications: new Map(),
+    withTargets: new Map(),
   };
 }
 
@@ -107,6 +111,14 @@ export function annotatedUnification(program: AnnotatedProgram, left: Term): rea
   const order = program.unifications.get(left);
   if (order === undefined) throw unanalysed('unification', left);
   return order;
+}
+
+/** What a `with` modifier replaces; throws the refusal the analysis recorded for it. */
+export function annotatedWithTarget(program: AnnotatedProgram, modifier: WithModifier): WithTarget {
+  const target = program.withTargets.get(modifier);
+  if (target === undefined) throw unanalysed('with modifier', modifier.target);
+  if (target.kind === 'refused') throw target.error;
+  return target;
 }
 
 /** What a call calls; throws the refusal the analysis recorded for it. */

@@ -10,11 +10,14 @@ import { annotateCalls, annotateVars, bindVars, checkBody, checkNestedTerm } fro
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
 
 export type { ModuleSet, RuleGroup, RuleTreeNode, ModuleScope, RuleDefinition, CallTarget } from './modules.js';
+export { constantJson } from './constants.js';
+export type { FuncMock, WithTarget } from './with.js';
 export {
   annotatedBody,
   annotatedHoists,
   annotatedProgram,
   annotatedUnification,
+  annotatedWithTarget,
   resolvedCall,
   varBinding,
   type AnnotatedBody,

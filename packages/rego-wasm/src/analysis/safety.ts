@@ -2,8 +2,9 @@
 // first ready expression first) so a body may mention a variable before the expression that binds it, as
 // Rego allows. The order chosen for each body is recorded in the annotated program (./annotated.ts), which
 // the planner plans from.
-import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
+import { withModifiersOf, type Body, type CallTerm, type Expr, type RefTerm, type Term, type VarTerm } from '../ast.js';
 import type { Annotations, VarBinding } from './annotated.js';
+import { withTarget } from './with.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
@@ -547,6 +548,18 @@ export function bindVars(terms: Term[], scope: VarScope, parameters: ReadonlySet
   return bindings;
 }
 
+/** Records the target of each `with` modifier of `expr` (or of the expression a `not` negates). */
+export function annotateWith(expr: Expr, scope: VarScope, into: Annotations): void {
+  for (const modifier of withModifiersOf(expr)) {
+    try {
+      into.withTargets.set(modifier, withTarget(modifier, scope));
+    } catch (error) {
+      if (!(error instanceof RegoCompileError)) throw error;
+      into.withTargets.set(modifier, { kind: 'refused', error });
+    }
+  }
+}
+
 /** Records what each variable occurrence in `terms` (at this level) refers to. */
 export function annotateVars(terms: Term[], scope: VarScope, into: Annotations): void {
   for (const [v, binding] of bindVars(terms, scope, into.parameters)) into.vars.set(v, binding);
@@ -569,6 +582,7 @@ export function checkBody(
   const levelTerms = [...heads, ...ordered.flatMap(levelTermsOfExpr)];
   annotateCalls(levelTerms, scope, into);
   annotateVars(levelTerms, scope, into);
+  for (const expr of ordered) annotateWith(expr, scope, into);
   let current = new Set(bound);
   for (const expr of ordered) {
     const probe: Probe = { ...newProbe(current), record: into };

@@ -16,7 +16,8 @@ import {
   annotatedBody,
   annotatedHoists,
   annotatedUnification,
-  resolveCall,
+  annotatedWithTarget,
+  constantJson,
   resolvedCall,
   varBinding,
   type CallTarget,
@@ -24,7 +25,7 @@ import {
   type VarBinding,
 } from '../analysis/index.js';
 import { outputArgument, comprehensionScope, everyScope, unifyPairs, unsafeVarError } from '../analysis/safety.js';
-import { forEachLevelTerm, resolveVar, type VarScope } from '../analysis/scope.js';
+import { forEachLevelTerm, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { type Local, type Operand } from '../ir.js';
 import { builtinSpec } from '../builtins/catalog.js';
@@ -87,39 +88,6 @@ function child(ctx: PlanContext, scope: VarScope): PlanContext {
 
 function stringTerm(value: string, loc: Location): StringTerm {
   return { type: 'string', value, raw: false, loc };
-}
-
-/** JSON text of a term that needs no evaluation (sets excluded: JSON cannot express them). */
-export function constantJson(term: Term): string | null {
-  switch (term.type) {
-    case 'null':
-      return 'null';
-    case 'boolean':
-      return String(term.value);
-    case 'number':
-      return term.text;
-    case 'string':
-      return JSON.stringify(term.value);
-    case 'array': {
-      const items = term.items.map(constantJson);
-      return items.every((item) => item !== null) ? `[${items.join(',')}]` : null;
-    }
-    case 'object': {
-      const entries: string[] = [];
-      const seen = new Set<string>();
-      for (const entry of term.entries) {
-        if (entry.key.type !== 'string') return null;
-        if (seen.has(entry.key.value)) return null;
-        seen.add(entry.key.value);
-        const value = constantJson(entry.value);
-        if (value === null) return null;
-        entries.push(`${JSON.stringify(entry.key.value)}:${value}`);
-      }
-      return `{${entries.join(',')}}`;
-    }
-    default:
-      return null;
-  }
 }
 
 // ---------- bodies ----------
@@ -202,123 +170,6 @@ function planPlainExpr(expr: Expr, ctx: PlanContext, k: Continue): void {
 
 // ---------- with ----------
 
-/** What one `with` modifier replaces. */
-type WithTarget =
-  | { kind: 'input'; path: string[]; value: Term }
-  | { kind: 'data'; path: string[]; value: Term; replacesRules: boolean }
-  | { kind: 'function'; key: string; mock: FuncMock };
-
-function refuseWithTarget(loc: Location, detail: string): never {
-  throw new RegoCompileError(loc, 'with', detail, 'unsupported');
-}
-
-/** The names of a var or of a ref whose segments are all strings (`input.a["b"]` -> input, a, b). */
-function namePath(term: Term): string[] | null {
-  if (term.type === 'var') return [term.name];
-  if (term.type !== 'ref' || term.head.type !== 'var') return null;
-  const names = [term.head.name];
-  for (const part of term.path) {
-    if (part.type !== 'string') return null;
-    names.push(part.value);
-  }
-  return names;
-}
-
-/** The function or builtin a `with` value names, when it names one (and is not a local variable). */
-function functionReplacement(value: Term, ctx: PlanContext): FuncMock | null {
-  const names = namePath(value);
-  if (names === null) return null;
-  if (resolveVar(ctx.scope, names[0] as string)?.kind === 'local') return null;
-  let target: CallTarget;
-  try {
-    target = resolveCall(ctx.scope.root, ctx.scope.module, names.join('.'), value.loc);
-  } catch {
-    return null; // not a function: a value (a rule or data), handled by the caller
-  }
-  if (target.kind === 'print') return null;
-  return target.kind === 'builtin' ? { kind: 'builtin', name: target.name } : { kind: 'function', group: target.group };
-}
-
-function mockArity(mock: FuncMock): number | null {
-  if (mock.kind === 'builtin') return builtinSpec(mock.name)?.arity ?? null;
-  if (mock.kind === 'function') return mock.group.arity ?? 0;
-  return null;
-}
-
-function functionTarget(key: string, arity: number, modifier: WithModifier, ctx: PlanContext): WithTarget {
-  const replacement = functionReplacement(modifier.value, ctx);
-  if (replacement !== null) {
-    const replacementArity = mockArity(replacement);
-    if (replacementArity !== null && replacementArity !== arity) {
-      refuseWithTarget(
-        modifier.value.loc,
-        `the replacement takes ${replacementArity} argument(s), the function it replaces ${arity}`,
-      );
-    }
-    return { kind: 'function', key, mock: replacement };
-  }
-  const json = constantJson(modifier.value);
-  if (json === null) {
-    refuseWithTarget(
-      modifier.value.loc,
-      'a function or builtin can be replaced by another function, a builtin or a constant value; bind a computed value to a rule instead',
-    );
-  }
-  return { kind: 'function', key, mock: { kind: 'value', json } };
-}
-
-/** Resolves a `with` target the way OPA does: input, a data path (base or rules), a function or a builtin. */
-function withTarget(modifier: WithModifier, ctx: PlanContext): WithTarget {
-  const names = namePath(modifier.target);
-  if (names === null)
-    refuseWithTarget(
-      modifier.target.loc,
-      'a `with` target must be input, data or a function, written as a path of names (input.a.b, data.x.y, f)',
-    );
-  const head = names[0] as string;
-  const resolved = resolveVar(ctx.scope, head);
-  if (resolved?.kind === 'local')
-    refuseWithTarget(
-      modifier.target.loc,
-      `${head} is a local variable; a \`with\` target must be input, data or a function`,
-    );
-  if (resolved === null) {
-    const name = names.join('.');
-    const arity = builtinSpec(name)?.arity;
-    if (arity === undefined)
-      refuseWithTarget(
-        modifier.target.loc,
-        `${name} is not input, data, a function of the policy or a supported builtin`,
-      );
-    return functionTarget(`builtin:${name}`, arity, modifier, ctx);
-  }
-  const path = [...resolved.path, ...names.slice(1)];
-  if (path[0] === 'input') return { kind: 'input', path: path.slice(1), value: modifier.value };
-  let node: RuleTreeNode | undefined = ctx.scope.root;
-  let replacesRules = node.children.size > 0;
-  for (let i = 1; i < path.length && node !== undefined; i++) {
-    node = node.children.get(path[i] as string);
-    if (node === undefined) {
-      replacesRules = false; // below no rule: plain base data
-      break;
-    }
-    const group = node.group;
-    if (group === null) continue;
-    if (group.kind === 'function') {
-      if (i !== path.length - 1)
-        refuseWithTarget(modifier.target.loc, `${group.name} is a function; replace the function itself`);
-      return functionTarget(`function:${group.name}`, group.arity ?? 0, modifier, ctx);
-    }
-    if (i !== path.length - 1) {
-      refuseWithTarget(
-        modifier.target.loc,
-        `replacing part of the value of rule ${group.name} is not supported; replace the whole rule (with ${group.name} as ...)`,
-      );
-    }
-  }
-  return { kind: 'data', path: path.slice(1), value: modifier.value, replacesRules };
-}
-
 /** target := source[key], or undefined when there is no such key (never fails). */
 function lookupOrUndefined(source: Operand, key: Operand, ctx: PlanContext): Local {
   const target = ctx.func.newLocal();
@@ -348,7 +199,7 @@ function upsertPath(root: Operand, path: string[], value: Operand, ctx: PlanCont
  * reaches is planned again for that context (see MockContext). Modifiers apply in order.
  */
 function planWith(expr: Expr, modifiers: WithModifier[], ctx: PlanContext, k: Continue): void {
-  const targets = modifiers.map((modifier) => withTarget(modifier, ctx));
+  const targets = modifiers.map((modifier) => annotatedWithTarget(ctx.policy.program, modifier));
   const valueTerms = targets.flatMap((target) => (target.kind === 'function' ? [] : [target.value]));
   planTerms(valueTerms, ctx, (values) => {
     let inputBox = ctx.inputBox;

@@ -2,7 +2,7 @@
 // recursion) and, per function, the local counter and the block statements are appended to.
 import type { Location, Rule } from '../ast.js';
 import type { RegoCompileError } from '../errors.js';
-import type { AnnotatedProgram, RuleGroup, RuleTreeNode } from '../analysis/index.js';
+import type { AnnotatedProgram, FuncMock, RuleGroup, RuleTreeNode } from '../analysis/index.js';
 import type { Block, Func, Local, Operand, Stmt } from '../ir.js';
 
 /** In Funcs, param 0 is the input box (see PlanContext.inputBox); in Plans, local 0 is input itself. */
@@ -33,9 +33,7 @@ function lookupKey(group: RuleGroup): object {
   return key;
 }
 
-/** What a `with` modifier puts in place of a function or builtin for the calls planned under it. */
-export type FuncMock =
-  { kind: 'builtin'; name: string } | { kind: 'function'; group: RuleGroup } | { kind: 'value'; json: string };
+export type { FuncMock } from '../analysis/index.js';
 
 /**
  * The `with` modifiers in force where a function is planned. Overridden input and data travel in the input

@@ -1,7 +1,8 @@
-// The annotated program: the analysis records every body's scope and safe order, what every call calls and
-// what every variable is, and the planner plans from that record instead of working it out again.
+// The annotated program: the analysis records every body's scope and safe order, what every call calls,
+// what every variable is and what every `with` replaces, and the planner plans from that record instead of
+// working it out again.
 import { describe, expect, it } from 'vitest';
-import type { Body, Expr, Module, Rule, Term } from '../../src/ast.js';
+import { withModifiersOf, type Body, type Expr, type Module, type Rule, type Term } from '../../src/ast.js';
 import { analyzeModules, type AnnotatedProgram } from '../../src/analysis/index.js';
 import type { Block, Stmt } from '../../src/ir.js';
 import { parseModule } from '../../src/parser.js';
@@ -133,6 +134,33 @@ describe('the annotated program', () => {
     const ids = [first, second].map((rule) => program.bodies.get(rule.body)!.clauseVars.get(key));
     expect(ids[0]).not.toEqual(ids[1]);
     expect(ids.map((binding) => binding?.kind)).toEqual(['local', 'local']);
+  });
+
+  it('resolves every `with` target: input, a rule, a function; a local as the refusal to raise', () => {
+    const { program, rules } = analyze(
+      [
+        'package t',
+        'f(x) := x',
+        'g(x) := 2',
+        'q := 1',
+        'p if { f(1) == 1 with input.a as 1 with q as 2 with f as g }',
+        'r if { y := 1; input.a with y as 2 }',
+      ].join('\n'),
+    );
+    const targets = (rule: Rule): unknown[] =>
+      rule.body.exprs.flatMap((expr) =>
+        withModifiersOf(expr).map((modifier) => {
+          const target = program.withTargets.get(modifier)!;
+          if (target.kind === 'refused') return `refused ${target.error.kind}`;
+          return target.kind === 'function'
+            ? `${target.key} -> ${target.mock.kind}`
+            : `${target.kind} ${target.path.join('.')}`;
+        }),
+      );
+    expect(targets(rules[3]!)).toEqual(['input a', 'data t.q', 'function:data.t.f -> function']);
+    expect(targets(rules[4]!)).toEqual(['refused unsupported']);
+    expect(() => planPolicy(program, ['t/p'])).not.toThrow();
+    expect(() => planPolicy(program, ['t/r'])).toThrow(/y is a local variable/);
   });
 
   it('a body the analysis never saw is a compiler bug, not a silent re-analysis', () => {
