@@ -895,26 +895,29 @@ export function planAbsoluteRef(
       'invalid',
     );
   }
-  const keyPart = path[index];
-  if (
-    group?.kind === 'partialObject' &&
-    group.keyDepth === 0 &&
-    node.children.size === 0 &&
-    keyPart !== undefined &&
-    isGroundKey(keyPart, ctx)
-  ) {
-    // A partial object read at one key evaluates that key only, so only its conflicts are raised (as in OPA).
-    const lookup = ctx.policy.funcFor({ kind: 'lookup', group }, ctx.mocks);
+  // A partial object read at its first keys evaluates those keys only, so only their conflicts are raised
+  // (as in OPA): `obj.a`, `obj[k]`, `p.a.k` for a head `p[x][y] := v`.
+  let depth = 0;
+  if (group?.kind === 'partialObject') {
+    while (
+      depth <= group.keyDepth &&
+      path[index + depth] !== undefined &&
+      isGroundKey(path[index + depth] as Term, ctx)
+    )
+      depth++;
+  }
+  if (group !== null && depth > 0) {
+    const lookup = ctx.policy.funcFor({ kind: 'lookup', group, depth }, ctx.mocks);
     ctx.policy.addDependency(ctx.owner, lookup, loc);
-    planTerm(keyPart, ctx, (key) => {
+    planTerms(path.slice(index, index + depth), ctx, (keys) => {
       const value = ctx.func.newLocal();
       ctx.func.emit({
         op: 'call',
         func: lookup,
-        args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, key],
+        args: [{ kind: 'local', local: ctx.inputBox }, { kind: 'local', local: ctx.data }, ...keys],
         target: value,
       });
-      walkPath({ kind: 'local', local: value }, path, index + 1, ctx, k);
+      walkPath({ kind: 'local', local: value }, path, index + depth, ctx, k);
     });
     return;
   }

@@ -13,22 +13,28 @@ export const CONFLICT_COMPLETE = 'eval_conflict_error: complete rules must not p
 export const CONFLICT_FUNCTION = 'eval_conflict_error: functions must not produce multiple outputs for same inputs';
 export const CONFLICT_OBJECT_KEY = 'eval_conflict_error: object keys must be unique';
 
-/** What a Func is planned from: one rule group, or a node of the virtual document tree (a package object). */
 /**
  * What a Func is planned from: one rule group, a node of the virtual document tree (a package object), or
- * one key of a partial object (`lookup`: the value at a key given as the third argument, so that, as in OPA,
- * reading `obj["a"]` raises no conflict that only another key has).
+ * the value of a partial object at its first `depth` keys (`lookup`: the keys as the arguments after input
+ * and data), so that, as in OPA, reading `obj["a"]` or `p.a.k` raises no conflict that only other keys have.
  */
 export type FuncSource =
-  { kind: 'group'; group: RuleGroup } | { kind: 'node'; node: RuleTreeNode } | { kind: 'lookup'; group: RuleGroup };
+  | { kind: 'group'; group: RuleGroup }
+  | { kind: 'node'; node: RuleTreeNode }
+  | { kind: 'lookup'; group: RuleGroup; depth: number };
 
-/** A distinct map key for a group's lookup function. */
-const lookupKeys = new WeakMap<RuleGroup, object>();
-function lookupKey(group: RuleGroup): object {
-  let key = lookupKeys.get(group);
+/** A distinct map key for each of a group's lookup functions (one per depth). */
+const lookupKeys = new WeakMap<RuleGroup, Map<number, object>>();
+function lookupKey(group: RuleGroup, depth: number): object {
+  let keys = lookupKeys.get(group);
+  if (keys === undefined) {
+    keys = new Map();
+    lookupKeys.set(group, keys);
+  }
+  let key = keys.get(depth);
   if (key === undefined) {
     key = {};
-    lookupKeys.set(group, key);
+    keys.set(depth, key);
   }
   return key;
 }
@@ -203,7 +209,11 @@ export class PolicyBuilder {
   /** The IR name of the function for a group or tree node; schedules its planning the first time. */
   funcFor(source: FuncSource, context: MockContext = ROOT_CONTEXT): string {
     const key =
-      source.kind === 'group' ? source.group : source.kind === 'lookup' ? lookupKey(source.group) : source.node;
+      source.kind === 'group'
+        ? source.group
+        : source.kind === 'lookup'
+          ? lookupKey(source.group, source.depth)
+          : source.node;
     let names = this.funcNames.get(context.key);
     if (names === undefined) {
       names = new Map();
@@ -215,7 +225,7 @@ export class PolicyBuilder {
         source.kind === 'group'
           ? source.group.name
           : source.kind === 'lookup'
-            ? `${source.group.name}[key]`
+            ? `${source.group.name}${'[key]'.repeat(source.depth)}`
             : source.node.path.join('.');
       let contextId = this.contextIds.get(context.key);
       if (contextId === undefined) {

@@ -192,7 +192,7 @@ export function planPolicy(moduleSet: AnnotatedProgram, entrypoints: string[], o
     funcs.push(
       source.kind === 'node'
         ? planNodeFunc(policy, source.node, name, context)
-        : planGroupFunc(policy, source.group, name, context, source.kind === 'lookup'),
+        : planGroupFunc(policy, source.group, name, context, source.kind === 'lookup' ? source.depth : 0),
     );
   }
   refuseRecursion(policy.dependencies);

@@ -85,18 +85,18 @@ function planClause(
 }
 
 /**
- * A head with variables before its last position: walks (creating) the object levels keyed by the keyPath
- * values, then adds the element (partial set) or inserts key: value (partial object) at the deepest level.
- * Levels are objects this evaluation created, so inserting into them in place is safe.
+ * A head with variables before its last position: walks (creating) `levels` object levels keyed by the
+ * first values, then adds the element (partial set) or inserts key: value (partial object) at the deepest
+ * level. Levels are objects this evaluation created, so inserting into them in place is safe.
  */
 function storeNested(
   policy: PolicyBuilder,
   func: FuncBuilder,
-  group: RuleGroup,
+  kind: RuleGroup['kind'],
+  levels: number,
   result: Local,
   values: Operand[],
 ): void {
-  const levels = group.keyDepth;
   let current = result;
   for (let i = 0; i < levels; i++) {
     const key = values[i] as Operand;
@@ -115,7 +115,7 @@ function storeNested(
         func.nested(() => {
           func.emit({ op: 'isUndefined', source: next });
           func.emit(
-            last && group.kind === 'partialSet' ? { op: 'makeSet', target: next } : { op: 'makeObject', target: next },
+            last && kind === 'partialSet' ? { op: 'makeSet', target: next } : { op: 'makeObject', target: next },
           );
           func.emit({ op: 'objectInsert', object: current, key, value: { kind: 'local', local: next } });
         }),
@@ -124,7 +124,7 @@ function storeNested(
     current = next;
   }
   const element = values[levels] as Operand;
-  if (group.kind === 'partialSet') {
+  if (kind === 'partialSet') {
     func.emit({ op: 'isType', source: { kind: 'local', local: current }, type: 'set' });
     func.emit({ op: 'setAdd', set: current, value: element });
     return;
@@ -140,8 +140,18 @@ function storeNested(
 }
 
 /**
+ * A partial object read at its first keys (see FuncSource `lookup`): the keys (locals) a solution's head
+ * must match, and the object the remaining levels are built in when the value below them is an object.
+ */
+interface Lookup {
+  keys: Local[];
+  accumulator: Local | null;
+}
+
+/**
  * Rules below a partial object (`c["hello"] := false` beside `c[k] := v`) add their keys to it, as in OPA;
- * a key both produce with different values is the usual object key conflict.
+ * a key both produce with different values is the usual object key conflict. Read at one key (a lookup,
+ * the key in param 2), only the rule below at that key counts.
  */
 function addRulesBelow(
   policy: PolicyBuilder,
@@ -150,6 +160,7 @@ function addRulesBelow(
   name: string,
   result: Local,
   context: MockContext,
+  atLookupKey: boolean,
 ): void {
   const node = findNode(policy.root, group.path);
   for (const [key, childNode] of node?.children ?? []) {
@@ -161,6 +172,8 @@ function addRulesBelow(
     );
     policy.addDependency(name, childFunc, firstLocation(childNode));
     func.startBlock();
+    const keyOperand = policy.constant(JSON.stringify(key));
+    if (atLookupKey) func.emit({ op: 'equal', a: { kind: 'local', local: 2 }, b: keyOperand });
     const value = func.newLocal();
     func.emit({
       op: 'call',
@@ -171,13 +184,13 @@ function addRulesBelow(
       ],
       target: value,
     });
-    func.emit({
-      op: 'objectInsertOnce',
-      object: result,
-      key: policy.constant(JSON.stringify(key)),
-      value: { kind: 'local', local: value },
-      message: policy.message(CONFLICT_OBJECT_KEY),
-    });
+    const source: Operand = { kind: 'local', local: value };
+    const message = policy.message(CONFLICT_OBJECT_KEY);
+    func.emit(
+      atLookupKey
+        ? { op: 'assignOnce', source, target: result, message }
+        : { op: 'objectInsertOnce', object: result, key: keyOperand, value: source, message },
+    );
   }
 }
 
@@ -189,29 +202,37 @@ function planDefinition(
   definition: RuleDefinition,
   result: Local,
   context: MockContext,
-  lookupKey: Local | null,
+  lookup: Lookup | null,
 ): void {
   const conflict = policy.message(group.kind === 'function' ? CONFLICT_FUNCTION : CONFLICT_COMPLETE);
   const clauses = clausesOf(definition.rule);
   const store =
     (target: Local) =>
     (allValues: Operand[]): void => {
+      if (lookup !== null) {
+        // Only the solutions at the keys read count (other keys' conflicts are not raised), as in OPA.
+        lookup.keys.forEach((key, i) =>
+          func.emit({ op: 'equal', a: allValues[i] as Operand, b: { kind: 'local', local: key } }),
+        );
+        const rest = allValues.slice(lookup.keys.length);
+        if (lookup.accumulator === null) {
+          func.emit({
+            op: 'assignOnce',
+            source: rest[0] as Operand,
+            target,
+            message: policy.message(CONFLICT_OBJECT_KEY),
+          });
+          return;
+        }
+        storeNested(policy, func, group.kind, rest.length - 2, lookup.accumulator, rest);
+        func.emit({ op: 'assign', source: { kind: 'local', local: lookup.accumulator }, target });
+        return;
+      }
       if (group.keyDepth > 0) {
-        storeNested(policy, func, group, target, allValues);
+        storeNested(policy, func, group.kind, group.keyDepth, target, allValues);
         return;
       }
       const [first, second] = allValues as [Operand, Operand | undefined];
-      if (lookupKey !== null) {
-        // One key of a partial object: other keys' solutions are skipped, this key's must agree.
-        func.emit({ op: 'equal', a: first, b: { kind: 'local', local: lookupKey } });
-        func.emit({
-          op: 'assignOnce',
-          source: second as Operand,
-          target,
-          message: policy.message(CONFLICT_OBJECT_KEY),
-        });
-        return;
-      }
       switch (group.kind) {
         case 'partialSet':
           func.emit({ op: 'setAdd', set: target, value: first });
@@ -254,7 +275,7 @@ export function planGroupFunc(
   group: RuleGroup,
   name: string,
   context: MockContext,
-  lookup = false,
+  lookupDepth = 0,
 ): Func {
   for (const definition of [
     ...group.definitions,
@@ -263,11 +284,19 @@ export function planGroupFunc(
     const refusal = policy.deferredRefusals.get(definition.rule);
     if (refusal !== undefined) throw refusal;
   }
-  const arity = lookup ? 1 : (group.arity ?? 0);
+  const arity = lookupDepth > 0 ? lookupDepth : (group.arity ?? 0);
   const func = new FuncBuilder(2 + arity);
   const result = func.newLocal();
-  const lookupKey = lookup ? 2 : null;
-  if (lookupKey === null && (group.kind === 'partialSet' || group.kind === 'partialObject')) {
+  let lookup: Lookup | null = null;
+  if (lookupDepth > 0) {
+    // Below the keys read: the value itself (all keys given), or an object of the levels left.
+    const accumulator = lookupDepth <= group.keyDepth ? func.newLocal() : null;
+    lookup = { keys: Array.from({ length: lookupDepth }, (_, i) => 2 + i), accumulator };
+    if (accumulator !== null) {
+      func.startBlock();
+      func.emit({ op: 'makeObject', target: accumulator });
+    }
+  } else if (group.kind === 'partialSet' || group.kind === 'partialObject') {
     func.startBlock();
     func.emit(
       group.kind === 'partialSet' && group.keyDepth === 0
@@ -276,8 +305,9 @@ export function planGroupFunc(
     );
   }
   for (const definition of group.definitions)
-    planDefinition(policy, func, name, group, definition, result, context, lookupKey);
-  if (group.kind === 'partialObject' && lookupKey === null) addRulesBelow(policy, func, group, name, result, context);
+    planDefinition(policy, func, name, group, definition, result, context, lookup);
+  // Rules below a partial object exist only beside one-level heads, so a lookup there has one key.
+  if (group.kind === 'partialObject') addRulesBelow(policy, func, group, name, result, context, lookup !== null);
   const fallback = group.defaultDefinition;
   if (fallback !== null) {
     func.startBlock();
@@ -303,7 +333,7 @@ export function planGroupFunc(
     result,
     numLocals: func.numLocals,
     blocks: func.blocks,
-    memoize: group.kind !== 'function' && !lookup && context.key === '',
+    memoize: group.kind !== 'function' && lookupDepth === 0 && context.key === '',
   };
 }
 

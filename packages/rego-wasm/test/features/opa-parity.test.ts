@@ -53,6 +53,52 @@ describe('answers as OPA gives them', () => {
     await expect(evaluate(policy, 'test/d')).rejects.toThrow(/object keys must be unique/);
   });
 
+  it("a partial object with rules below it, read at one key, raises only that key's conflicts", async () => {
+    const policy =
+      'package test\nimport rego.v1\nc[k] := 1 if { some k in ["x", "y"] }\nc[k] := 2 if { k := "x" }\nc["hello"] := false\nc.y := 1\nc.z := 3\nh := c.hello\ny := c.y\nz := c.z\nx := c.x\nall := c';
+    expect(await valueOf(policy, 'test/h')).toBe(false);
+    expect(await valueOf(policy, 'test/y')).toBe(1);
+    expect(await valueOf(policy, 'test/z')).toBe(3);
+    expect(await valueOf(policy, 'test/c/hello')).toBe(false);
+    await expect(evaluate(policy, 'test/x')).rejects.toThrow(/object keys must be unique/);
+    await expect(evaluate(policy, 'test/all')).rejects.toThrow(/object keys must be unique/);
+    const clash = 'package test\nimport rego.v1\nc[k] := 1 if { k := "hello" }\nc["hello"] := false\np := c.hello';
+    await expect(evaluate(clash, 'test/p')).rejects.toThrow(/object keys must be unique/);
+  });
+
+  it("multi-level heads read at their first keys raise only those keys' conflicts", async () => {
+    const policy = [
+      'package test',
+      'import rego.v1',
+      'a.b[x].c := 1 if { some x in ["u", "v"] }',
+      'a.b[x].c := 2 if { x := "v" }',
+      'p[x][y] := 1 if { x := "a"; y := "k" }',
+      'p[x][y] := 2 if { x := "a"; y := "j" }',
+      'p[x][y] := 3 if { x := "a"; y := "j" }',
+      'p[x][y] := 4 if { x := "b"; y := "j" }',
+      'uc := a.b.u.c',
+      'u := a.b.u',
+      'vc := a.b.v.c',
+      'ak := p.a.k',
+      'b := p.b',
+      'key := "k"',
+      'dyn := p.a[key]',
+      'aj := p.a.j',
+      'pa := p.a',
+      'some_c contains v if { some x; v := a.b[x].c }',
+    ].join('\n');
+    expect(await valueOf(policy, 'test/uc')).toBe(1);
+    expect(await valueOf(policy, 'test/u')).toEqual({ c: 1 });
+    expect(await valueOf(policy, 'test/ak')).toBe(1);
+    expect(await valueOf(policy, 'test/dyn')).toBe(1);
+    expect(await valueOf(policy, 'test/b')).toEqual({ j: 4 });
+    expect(await valueOf(policy, 'test/p/b/j')).toBe(4);
+    for (const conflicting of ['test/vc', 'test/aj', 'test/pa', 'test/some_c', 'test/a']) {
+      await expect(evaluate(policy, conflicting), conflicting).rejects.toThrow(/object keys must be unique/);
+    }
+    expect((await evaluate(policy, 'test/a/b/w/c')).defined).toBe(false);
+  });
+
   it('refuses `import rego.v2` with a clear reason', () => {
     const error = compileError('package test\nimport rego.v2\np := 1');
     expect(error.construct).toBe('import');
