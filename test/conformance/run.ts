@@ -190,6 +190,8 @@ const OPA_DIVERGENCES: Readonly<Record<string, string>> = {
     'regorus computes in IEEE doubles (0.1 + 0.2 = 0.30000000000000004); OPA never does: its Wasm runtime, which Portcullis modules stand in for, uses decimal arithmetic (0.3), and its Go evaluator 64-bit-mantissa big floats',
   'regorus-interpreter/loop/basic.yaml :: early return':
     'regorus writes the object key null as "" in JSON; OPA writes a non-string key as its JSON text, "null" (every other value of the case matches)',
+  'regorus-interpreter/builtins/numbers/div.yaml :: div':
+    "regorus divides in IEEE doubles (15.3 / 3 = 5.1000000000000005); OPA's Go evaluator divides 64-bit-mantissa big floats and writes the shortest decimal, 5.1, which Portcullis reproduces",
   'regorus-interpreter/builtins/strings/sprintf.yaml :: numeric formatting':
     'OPA formats with Go\'s fmt, where %o of 64 is "100" ("0O100" is not what Go prints for %o or %O)',
 };

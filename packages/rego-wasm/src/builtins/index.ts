@@ -3,6 +3,7 @@
 // (wire.ts), bundles built by `opa build -t wasm` under the plain name with the SDK's JSON (sets as
 // arrays). Every entry catches its own errors and returns undefined: in OPA's non-strict evaluation a
 // builtin error makes the expression undefined, it never fails the query.
+import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './array.js';
 import { bitsBuiltins } from './bits.js';
 import { cryptoBuiltins } from './crypto.js';
@@ -26,7 +27,8 @@ import { unitsBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
-import { toJsNumbers } from './exact.js';
+import { parseExactJson, toJsNumbers } from './exact.js';
+import { takesTexts } from './texts.js';
 import { toPlainJson } from './values.js';
 import { parseWire, stringifyWire } from './wire.js';
 
@@ -35,6 +37,7 @@ type Builtin = (...args: unknown[]) => unknown;
 /** Every JavaScript implementation, by OPA name: one table per OPA namespace. */
 export const implementations: Readonly<Record<string, Builtin>> = Object.assign(
   Object.create(null) as Record<string, Builtin>,
+  arithmeticBuiltins,
   arrayBuiltins,
   bitsBuiltins,
   cryptoBuiltins,
@@ -74,6 +77,16 @@ function isJsonValue(v: unknown): boolean {
 }
 
 function plainJson(impl: Builtin): Builtin {
+  if (takesTexts(impl)) {
+    return (...args: unknown[]) => {
+      try {
+        const result = impl(...args.map((arg) => stringifyWire(arg)));
+        return result === undefined ? undefined : toJsNumbers(parseExactJson(result));
+      } catch {
+        return undefined;
+      }
+    };
+  }
   return (...args: unknown[]) => {
     try {
       // Bundles built by `opa build` take plain JSON back: BigInt becomes the nearest double, sets arrays.
@@ -86,6 +99,16 @@ function plainJson(impl: Builtin): Builtin {
 }
 
 function wire(impl: Builtin): Builtin {
+  // Exact texts in and out, unparsed (see texts.ts).
+  if (takesTexts(impl)) {
+    return (...texts: unknown[]) => {
+      try {
+        return texts.every((t) => typeof t === 'string') ? impl(...texts) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+  }
   return (...texts: unknown[]) => {
     try {
       const args = texts.map((t) => (typeof t === 'string' ? parseWire(t) : undefined));

@@ -1,14 +1,14 @@
-// Builtins implemented natively: operators, aggregates, type checks, and everything that returns a set or
+// Builtins implemented natively: comparisons, aggregates, type checks, arithmetic on machine integers (the
+// fast paths f_<name>; OPA's big-number cases go to JavaScript), and everything that returns a set or
 // depends on set/object identity. Exported as `b_<name with dots as underscores>`; the emitter calls them
 // directly. Wrong argument types yield undefined (0), as OPA's non-strict evaluation does on a type error.
 import { alloc } from './alloc';
 import {
-  T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_BIG, NULL_V, TRUE_V, FALSE_V,
-  tagOf, isTag, boolV, newInt, newFloat, newNumText, numKind, numF64, numToInt, gInt, newStr, strLen, strPtr, strLit,
+  T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, NULL_V, TRUE_V, FALSE_V,
+  tagOf, isTag, boolV, newInt, numKind, numToInt, gInt, newStr, strLen, strPtr, strLit,
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
   objKeyAt, objValAt, isCollection, compare, equal, sortU32,
 } from './value';
-import { bigAdd, bigMul, bigSub, bothDecimal, bothIntegers, decimalAdd, decimalMul } from './bignum';
 
 // ---------------------------------------------------------------- comparison operators
 
@@ -37,186 +37,126 @@ export function b_gte(a: usize, b: usize): usize {
   return boolV(compare(a, b) >= 0);
 }
 
-// ---------------------------------------------------------------- arithmetic
+// ---------------------------------------------------------------- arithmetic (fast paths)
+// `+ - * / %`, abs, round, ceil, floor, sum and product give OPA's answers, which its Go evaluator computes
+// with math/big (builtins/opaNumbers.ts reproduces it in JavaScript). These answer in Wasm where machine
+// integers give exactly that answer; 0 hands the call over to JavaScript (which also answers type errors).
 
-function bothNums(a: usize, b: usize): bool {
-  return isTag(a, T_NUM) && isTag(b, T_NUM);
+function bothI64(a: usize, b: usize): bool {
+  return isTag(a, T_NUM) && isTag(b, T_NUM) && numKind(a) == N_INT && numKind(b) == N_INT;
 }
 
-function anyBig(a: usize, b: usize): bool {
-  return numKind(a) == N_BIG || numKind(b) == N_BIG;
+export function f_plus(a: usize, b: usize): usize {
+  if (!bothI64(a, b)) return 0;
+  const x = load<i64>(a, 8);
+  const y = load<i64>(b, 8);
+  const r = x + y;
+  return ((x ^ r) & (y ^ r)) >= 0 ? newInt(r) : 0;
 }
 
-function bothInts(a: usize, b: usize): bool {
-  return numKind(a) == N_INT && numKind(b) == N_INT;
+export function f_minus(a: usize, b: usize): usize {
+  if (isTag(a, T_SET) && isTag(b, T_SET)) return setDifference(a, b);
+  if (!bothI64(a, b)) return 0;
+  const x = load<i64>(a, 8);
+  const y = load<i64>(b, 8);
+  const r = x - y;
+  return ((x ^ y) & (x ^ r)) >= 0 ? newInt(r) : 0;
 }
 
-export function b_plus(a: usize, b: usize): usize {
-  if (!bothNums(a, b)) return 0;
-  if (bothInts(a, b)) {
-    const x = load<i64>(a, 8);
-    const y = load<i64>(b, 8);
-    const r = x + y;
-    if (((x ^ r) & (y ^ r)) >= 0) return newInt(r);
-  }
-  // Integers beyond i64 (as operands or as the result) are added exactly.
-  if (bothIntegers(a, b)) return bigAdd(a, b);
-  if (bothDecimal(a, b)) {
-    const exact = decimalAdd(a, b, false);
-    if (exact != 0) return exact;
-  }
-  return newFloat(numF64(a) + numF64(b));
+export function f_mul(a: usize, b: usize): usize {
+  if (!bothI64(a, b)) return 0;
+  const x = load<i64>(a, 8);
+  const y = load<i64>(b, 8);
+  if (x == 0 || y == 0) return newInt(0);
+  if ((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE)) return 0;
+  const r = x * y;
+  return r / y == x ? newInt(r) : 0;
 }
 
-export function b_minus(a: usize, b: usize): usize {
-  if (isTag(a, T_SET) && isTag(b, T_SET)) {
-    const out = newSet(colLen(a));
-    const n = colLen(a);
-    for (let i: u32 = 0; i < n; i++) {
-      const x = arrGet(a, i);
-      if (setFind(b, x) < 0) setAdd(out, x);
-    }
-    return out;
-  }
-  if (!bothNums(a, b)) return 0;
-  if (bothInts(a, b)) {
-    const x = load<i64>(a, 8);
-    const y = load<i64>(b, 8);
-    const r = x - y;
-    if (((x ^ y) & (x ^ r)) >= 0) return newInt(r);
-  }
-  if (bothIntegers(a, b)) return bigSub(a, b);
-  if (bothDecimal(a, b)) {
-    const exact = decimalAdd(a, b, true);
-    if (exact != 0) return exact;
-  }
-  return newFloat(numF64(a) - numF64(b));
+export function f_div(a: usize, b: usize): usize {
+  if (!bothI64(a, b)) return 0;
+  const x = load<i64>(a, 8);
+  const y = load<i64>(b, 8);
+  // A zero dividend is a float quotient in OPA (-0 for a negative divisor): JavaScript answers it.
+  if (x == 0 || y == 0 || (x == i64.MIN_VALUE && y == -1) || x % y != 0) return 0;
+  return newInt(x / y);
 }
 
-export function b_mul(a: usize, b: usize): usize {
-  if (!bothNums(a, b)) return 0;
-  if (bothInts(a, b)) {
-    const x = load<i64>(a, 8);
-    const y = load<i64>(b, 8);
-    if (x == 0 || y == 0) return newInt(0);
-    const r = x * y;
-    if (!((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE) || r / y != x)) return newInt(r);
-  }
-  if (bothIntegers(a, b)) return bigMul(a, b);
-  if (bothDecimal(a, b)) {
-    const exact = decimalMul(a, b);
-    if (exact != 0) return exact;
-  }
-  return newFloat(numF64(a) * numF64(b));
-}
-
-export function b_div(a: usize, b: usize): usize {
-  if (!bothNums(a, b) || anyBig(a, b)) return 0;
-  if (numF64(b) == 0) return 0; // divide by zero is an error
-  if (bothInts(a, b)) {
-    const x = load<i64>(a, 8);
-    const y = load<i64>(b, 8);
-    if (x == i64.MIN_VALUE && y == -1) return 0;
-    if (x % y == 0) return newInt(x / y);
-  }
-  return newFloat(numF64(a) / numF64(b));
-}
-
-/** The decimal text "9223372036854775808": |i64 minimum|, which only a big integer holds. */
-const I64_MIN_ABS = memory.data<u8>([57, 50, 50, 51, 51, 55, 50, 48, 51, 54, 56, 53, 52, 55, 55, 53, 56, 48, 56]);
-
-function isInteger(v: usize): bool {
-  return numKind(v) == N_BIG || numToInt(v);
-}
-
-/**
- * `%` with a big integer on either side, as OPA's big.Int Rem: truncated (the sign of the dividend),
- * by long division over the dividend's decimal digits.
- */
-function bigRem(a: usize, b: usize): usize {
-  const divisor = b_abs(b);
-  const zero = newInt(0);
-  if (divisor == 0 || compare(divisor, zero) == 0) return 0;
-  let text: usize;
-  let len: usize;
-  if (numKind(a) == N_BIG) {
-    text = <usize>load<u32>(a, 16);
-    len = <usize>load<u32>(a, 20);
-  } else {
-    const digits = b_abs(a);
-    if (digits == 0) return 0;
-    if (numKind(digits) == N_BIG) {
-      text = <usize>load<u32>(digits, 16);
-      len = <usize>load<u32>(digits, 20);
-    } else {
-      // |a| fits i64 here, so it is smaller than any big divisor; the result is a itself.
-      if (numKind(divisor) == N_BIG) return a;
-      return 0;
-    }
-  }
-  const ten = newInt(10);
-  let r = zero;
-  const neg = load<u8>(text) == 45;
-  for (let i: usize = neg ? 1 : 0; i < len; i++) {
-    r = bigAdd(bigMul(r, ten), newInt(<i64>(load<u8>(text + i) - 48)));
-    if (r == 0) return 0;
-    while (compare(r, divisor) >= 0) {
-      r = bigSub(r, divisor);
-      if (r == 0) return 0;
-    }
-  }
-  return neg && compare(r, zero) != 0 ? bigSub(zero, r) : r;
-}
-
-export function b_rem(a: usize, b: usize): usize {
-  if (!bothNums(a, b)) return 0;
-  if (anyBig(a, b)) {
-    if (!isInteger(a) || !isInteger(b)) return 0; // modulo on a non-integer is an error
-    return bigRem(a, b);
-  }
-  if (!numToInt(a)) return 0; // modulo on a non-integer is an error
-  const x = gInt;
-  if (!numToInt(b)) return 0;
-  const y = gInt;
+export function f_rem(a: usize, b: usize): usize {
+  if (!bothI64(a, b)) return 0;
+  const x = load<i64>(a, 8);
+  const y = load<i64>(b, 8);
   if (y == 0) return 0;
-  if (y == -1) return newInt(0);
-  return newInt(x % y);
+  return newInt(y == -1 ? 0 : x % y);
 }
 
-export function b_abs(a: usize): usize {
-  if (!isTag(a, T_NUM)) return 0;
-  if (numKind(a) == N_BIG) {
-    const text = <usize>load<u32>(a, 16);
-    if (load<u8>(text) != 45) return a;
-    return newNumText(N_BIG, -load<f64>(a, 8), text + 1, <usize>load<u32>(a, 20) - 1);
+export function f_abs(a: usize): usize {
+  if (!isTag(a, T_NUM) || numKind(a) != N_INT) return 0;
+  const x = load<i64>(a, 8);
+  if (x == i64.MIN_VALUE) return 0;
+  return x < 0 ? newInt(-x) : a;
+}
+
+function intOrZero(a: usize): usize {
+  return isTag(a, T_NUM) && numKind(a) == N_INT ? a : 0;
+}
+
+export function f_round(a: usize): usize {
+  return intOrZero(a);
+}
+
+export function f_ceil(a: usize): usize {
+  return intOrZero(a);
+}
+
+export function f_floor(a: usize): usize {
+  return intOrZero(a);
+}
+
+/** sum or product of an array or set of machine integers that does not overflow; else 0. */
+function foldI64(v: usize, product: bool): usize {
+  if (!isTag(v, T_ARR) && !isTag(v, T_SET)) return 0;
+  let acc: i64 = product ? 1 : 0;
+  const n = colLen(v);
+  for (let i: u32 = 0; i < n; i++) {
+    const x = arrGet(v, i);
+    if (!isTag(x, T_NUM) || numKind(x) != N_INT) return 0;
+    const y = load<i64>(x, 8);
+    if (product) {
+      if (y == 0 || acc == 0) {
+        acc = 0;
+        continue;
+      }
+      if ((acc == -1 && y == i64.MIN_VALUE) || (y == -1 && acc == i64.MIN_VALUE)) return 0;
+      const r = acc * y;
+      if (r / y != acc) return 0;
+      acc = r;
+    } else {
+      const r = acc + y;
+      if (((acc ^ r) & (y ^ r)) < 0) return 0;
+      acc = r;
+    }
   }
-  if (numKind(a) == N_INT) {
-    const x = load<i64>(a, 8);
-    if (x == i64.MIN_VALUE) return newNumText(N_BIG, 9223372036854775808.0, I64_MIN_ABS, 19);
-    return x < 0 ? newInt(-x) : a;
+  return newInt(acc);
+}
+
+export function f_sum(v: usize): usize {
+  return foldI64(v, false);
+}
+
+export function f_product(v: usize): usize {
+  return foldI64(v, true);
+}
+
+/** Set difference (`-` on two sets); `-` on numbers is f_minus's and JavaScript's. */
+function setDifference(a: usize, b: usize): usize {
+  const out = newSet(colLen(a));
+  const n = colLen(a);
+  for (let i: u32 = 0; i < n; i++) {
+    const x = arrGet(a, i);
+    if (setFind(b, x) < 0) setAdd(out, x);
   }
-  return newFloat(Math.abs(numF64(a)));
-}
-
-export function b_round(a: usize): usize {
-  if (!isTag(a, T_NUM)) return 0;
-  if (numKind(a) == N_INT || numKind(a) == N_BIG) return a;
-  const x = numF64(a);
-  // Half away from zero, like Go's math.Round.
-  const r = x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
-  return newFloat(r);
-}
-
-export function b_ceil(a: usize): usize {
-  if (!isTag(a, T_NUM)) return 0;
-  if (numKind(a) == N_INT || numKind(a) == N_BIG) return a;
-  return newFloat(Math.ceil(numF64(a)));
-}
-
-export function b_floor(a: usize): usize {
-  if (!isTag(a, T_NUM)) return 0;
-  if (numKind(a) == N_INT || numKind(a) == N_BIG) return a;
-  return newFloat(Math.floor(numF64(a)));
+  return out;
 }
 
 // ---------------------------------------------------------------- sets as operators
@@ -328,25 +268,6 @@ function isArrOrSet(v: usize): bool {
 }
 
 /** Folds an array or set with an arithmetic operator from `start`; undefined as soon as one step is. */
-function foldNumbers(v: usize, start: i64, op: (a: usize, b: usize) => usize): usize {
-  if (!isArrOrSet(v)) return 0;
-  let acc = newInt(start);
-  const n = colLen(v);
-  for (let i: u32 = 0; i < n; i++) {
-    acc = op(acc, arrGet(v, i));
-    if (acc == 0) return 0;
-  }
-  return acc;
-}
-
-export function b_sum(v: usize): usize {
-  return foldNumbers(v, 0, b_plus);
-}
-
-export function b_product(v: usize): usize {
-  return foldNumbers(v, 1, b_mul);
-}
-
 export function b_max(v: usize): usize {
   if (!isArrOrSet(v)) return 0;
   const n = colLen(v);
@@ -649,4 +570,5 @@ function stringsOf(v: usize): usize {
   for (let i: u32 = 0; i < colLen(v); i++) if (!isTag(arrGet(v, i), T_STR)) return 0;
   return v;
 }
+
 

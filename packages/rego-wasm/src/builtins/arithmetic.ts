@@ -1,0 +1,22 @@
+// `+ - * / %`, abs, round, ceil, floor, sum and product as OPA answers them (opaNumbers.ts). The runtime
+// answers machine integers itself (its f_<name> fast paths); everything else comes here as exact number
+// texts, so no digit is lost to a double on the way.
+import { aggregate, arithmetic, unary, type ArithOp, type UnaryOp } from './opaNumbers.js';
+import { textBuiltin, type TextBuiltin } from './texts.js';
+
+const binary = (op: ArithOp): TextBuiltin => textBuiltin((a, b) => arithmetic(op, a as string, b as string));
+const single = (op: UnaryOp): TextBuiltin => textBuiltin((a) => unary(op, a as string));
+
+export const arithmeticBuiltins: Readonly<Record<string, TextBuiltin>> = {
+  plus: binary('plus'),
+  minus: binary('minus'),
+  mul: binary('mul'),
+  div: binary('div'),
+  rem: binary('rem'),
+  abs: single('abs'),
+  round: single('round'),
+  ceil: single('ceil'),
+  floor: single('floor'),
+  sum: textBuiltin((v) => aggregate('sum', v as string)),
+  product: textBuiltin((v) => aggregate('product', v as string)),
+};
