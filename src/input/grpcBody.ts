@@ -31,11 +31,6 @@ export interface GrpcBodyFacts {
 
 const FRAME_HEADER_BYTES = 5;
 
-/** Whether the body is one to decode with the descriptor set; matched as OPA-Envoy matches it. */
-export function isGrpcContentType(contentType: string | undefined): boolean {
-  return contentType !== undefined && contentType.toLowerCase().includes('application/grpc');
-}
-
 /**
  * Decodes the first frame of a gRPC request body. `parsedPath` is `input.parsed_path` (for `/pkg.Svc/Method`,
  * `["pkg.Svc", "Method"]`). Never throws.

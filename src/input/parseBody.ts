@@ -2,7 +2,7 @@
 // multipart/form-data). A body that is cut, too large, too deep or malformed is `null`, and
 // `input.body_error` says why; it never fails the check and never leaves the input undefined.
 import { parseBoundedJson } from './exactJson.js';
-import { isGrpcContentType, type GrpcBodyError } from './grpcBody.js';
+import type { GrpcBodyError } from './grpcBody.js';
 import { MAX_BODY_BYTES, MAX_FORM_FIELDS } from './limits.js';
 import { mediaTypeParameters } from './mediaType.js';
 import { parseMultipart } from './multipart.js';
@@ -51,7 +51,8 @@ export function parseBody(source: BodySource): BodyFacts {
   if (source.skip === true) return facts(null, 'skipped');
   // The frame's length says whether the message is whole, so a partial body whose first message arrived
   // complete is decoded, as OPA-Envoy decodes it.
-  if (source.grpc !== undefined && isGrpcContentType(source.contentType)) {
+  // Matched as OPA-Envoy matches it (any application/grpc... type).
+  if (source.grpc !== undefined && source.contentType?.toLowerCase().includes('application/grpc') === true) {
     if (source.rawBody === undefined) return facts(null, 'grpc_needs_raw_body');
     return source.grpc.decode(source.parsedPath ?? [], source.rawBody);
   }

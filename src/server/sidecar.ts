@@ -12,7 +12,7 @@ import type { LoadedPolicy, PolicySettings } from '../policy/engine.js';
 import type { EvaluatorObserver } from '../policy/evaluator.js';
 import type { BundleStatus } from '../bundle/runtime.js';
 import { createDecisionLogger, ALWAYS_SECRET_HEADERS } from '../telemetry/decisionLog.js';
-import { createGrpcBodyStage } from '../input/protoDescriptor.js';
+import type { GrpcBodyStage } from '../input/protoDescriptor.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { loadTracer } from '../telemetry/tracing.js';
@@ -175,7 +175,7 @@ async function assemble(
   const grpcBody =
     config.input.protoDescriptor === undefined
       ? undefined
-      : await createGrpcBodyStage(config.input.protoDescriptor, logger.child({ component: 'grpc-body' }));
+      : await loadGrpcBodyStage(config.input.protoDescriptor, logger.child({ component: 'grpc-body' }));
   if (grpcBody !== undefined) opened.push(() => grpcBody.close());
 
   const tracer = await loadTracer(config.tracing, logger.child({ component: 'tracing' }));
@@ -347,6 +347,12 @@ async function assemble(
 async function loadContractStage(settings: OpenApiSettings, deps: ContractDeps): Promise<ContractStage> {
   const { createContractStage } = await import('../contract/index.js');
   return createContractStage(settings, deps);
+}
+
+/** Imported only when `input.protoDescriptor` is configured: @bufbuild/protobuf is not needed otherwise. */
+async function loadGrpcBodyStage(file: string, logger: Logger): Promise<GrpcBodyStage> {
+  const { createGrpcBodyStage } = await import('../input/protoDescriptor.js');
+  return createGrpcBodyStage(file, logger);
 }
 
 /** Waits for `pending` at most `ms`; past that, reports and goes on (shutdown must not hang on a dependency). */
