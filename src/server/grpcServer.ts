@@ -62,13 +62,17 @@ export async function startGrpcServer(options: {
   tls?: TlsOptions;
 }): Promise<GrpcShell> {
   const protos = loadProtos();
+  /** verified client certificates by `address:port` of their open connection (grpc.tls with a client CA) */
+  const peers = new Map<string, PeerIdentity>();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     ...connectionOptions(options.connections),
   });
   server.addService(protos.authorization, {
     Check(call: grpc.ServerUnaryCall<DecodedCheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      options.check(call.request).then(
+      // mTLS: the client certificate verified when its connection was accepted, found by the peer address.
+      const peer = peers.size === 0 ? undefined : peers.get(call.getPeer());
+      options.check(call.request, peer === undefined ? undefined : { peer }).then(
         (answer) =>
           isCallError(answer)
             ? callback({ code: answer.grpcError.code, details: answer.grpcError.message })
@@ -101,7 +105,7 @@ export async function startGrpcServer(options: {
     maxConnections,
     accept: (socket) => {
       // mTLS: the verified client (Envoy) is logged once per connection; Envoy keeps a few long-lived ones.
-      if (options.tls?.requestCert === true) logPeer(options.logger, socket as TLSSocket);
+      if (options.tls?.requestCert === true) rememberPeer(options.logger, socket as TLSSocket, peers);
       injector.injectConnection(socket);
     },
     ...(options.tls === undefined ? {} : { tls: options.tls }),
@@ -161,19 +165,53 @@ function refusalReporter(logger: Logger, maxConnections: number): { refused(): v
   };
 }
 
-/** The verified client certificate's subject and SANs (never logged for an unverified one). */
-export function peerIdentity(socket: TLSSocket): { subject: string; san: string | undefined } | null {
+/** A verified client certificate: its subject, its SANs as Node prints them, and its URI SANs (a SPIFFE id). */
+export interface PeerIdentity {
+  subject: string;
+  san: string | undefined;
+  uris: string[];
+}
+
+/** The verified client certificate's identity (null for an unverified one, which is never logged). */
+export function peerIdentity(socket: TLSSocket): PeerIdentity | null {
   if (!socket.authorized) return null;
   const cert = socket.getPeerCertificate();
   const subject = Object.entries(cert.subject ?? {})
     .map(([key, value]) => `${key}=${String(value)}`)
     .join(',');
-  return { subject, san: cert.subjectaltname };
+  return { subject, san: cert.subjectaltname, uris: uriSans(cert.subjectaltname) };
 }
 
-function logPeer(logger: Logger, socket: TLSSocket): void {
+/**
+ * The URI entries of Node's `subjectaltname` (`DNS:a, URI:spiffe://td/ns/x/sa/y, IP Address:…`); Node quotes
+ * an entry holding a comma or quote as a JSON string.
+ */
+export function uriSans(san: string | undefined): string[] {
+  if (san === undefined) return [];
+  const uris: string[] = [];
+  for (const match of san.matchAll(/(?:^|, )URI:("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+    const value = match[1] as string;
+    try {
+      uris.push(value.startsWith('"') ? (JSON.parse(value) as string) : value);
+    } catch {
+      uris.push(value);
+    }
+  }
+  return uris;
+}
+
+/** Logs the client once per connection and keeps its identity for the decision log until the connection closes. */
+function rememberPeer(logger: Logger, socket: TLSSocket, peers: Map<string, PeerIdentity>): void {
   const peer = peerIdentity(socket);
   const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-  if (peer === null) logger.info({ remote }, 'gRPC client connected over TLS without a verified certificate');
-  else logger.info({ remote, peer }, 'gRPC client certificate verified');
+  if (peer === null) {
+    logger.info({ remote }, 'gRPC client connected over TLS without a verified certificate');
+    return;
+  }
+  logger.info({ remote, peer }, 'gRPC client certificate verified');
+  // The key grpc-js's call.getPeer() gives for the same socket.
+  if (socket.remoteAddress === undefined || socket.remotePort === undefined) return;
+  const key = `${socket.remoteAddress}:${socket.remotePort}`;
+  peers.set(key, peer);
+  socket.once('close', () => peers.delete(key));
 }

@@ -24,7 +24,7 @@ import {
 } from '../response/buildCheckResponse.js';
 import { setHeaders } from '../response/headers.js';
 import { reasonEntry, type CheckReason } from '../response/reasons.js';
-import type { DecisionLogger } from '../telemetry/decisionLog.js';
+import type { DecisionLogger, DecisionPeer } from '../telemetry/decisionLog.js';
 import type { CheckTrace, CheckTracer } from '../telemetry/tracing.js';
 import { startLaps, type StageLaps, type StageTimes } from './stageTimes.js';
 
@@ -62,7 +62,12 @@ export interface PipelineDeps {
   stageTimes?: StageTimes;
 }
 
-export type CheckPipeline = (request: DecodedCheckRequest) => Promise<CheckAnswer>;
+/** What the connection a check arrived on tells: with mTLS, the verified client certificate. */
+export interface CheckConnection {
+  peer?: DecisionPeer;
+}
+
+export type CheckPipeline = (request: DecodedCheckRequest, connection?: CheckConnection) => Promise<CheckAnswer>;
 
 /** What a finished check produced, before it becomes a CheckResponse and a log line. */
 type Verdict =
@@ -181,7 +186,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     };
   }
 
-  return async function check(checkRequest: DecodedCheckRequest): Promise<CheckAnswer> {
+  return async function check(checkRequest: DecodedCheckRequest, connection?: CheckConnection): Promise<CheckAnswer> {
     const start = process.hrtime.bigint();
     const laps = deps.stageTimes === undefined ? undefined : startLaps(deps.stageTimes);
     const decisionId = newDecisionId();
@@ -242,6 +247,7 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       revision: context.policy.revision,
       durationMs: seconds * 1000,
       input: context.input,
+      ...(connection?.peer === undefined ? {} : { peer: connection.peer }),
     });
     if (laps !== undefined) {
       laps.lap('telemetry');

@@ -226,10 +226,10 @@ async function assemble(
     connections: config.grpc,
     onConnectionRefused: () => metrics.grpcConnectionsRefused.inc(),
     onConnections: (open) => metrics.grpcConnections.set(open),
-    check: async (request) => {
+    check: async (request, connection) => {
       metrics.checksInFlight.inc();
       try {
-        return await check(request);
+        return await check(request, connection);
       } finally {
         metrics.checksInFlight.dec();
       }

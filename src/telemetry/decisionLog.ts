@@ -30,6 +30,15 @@ export interface DecisionRecord {
   grpcStatus?: string;
   /** what the policy itself gave, when it ran: its value (undefined: no value) or its error, and its time */
   policy?: { defined: boolean; value?: unknown; error?: string; evalSeconds: number };
+  /** grpc.tls with a client CA: the verified client certificate the check came over */
+  peer?: DecisionPeer;
+}
+
+/** A verified mTLS client: certificate subject, SANs as Node prints them, URI SANs (a SPIFFE id) apart. */
+export interface DecisionPeer {
+  subject: string;
+  san: string | undefined;
+  uris: string[];
 }
 
 export interface DecisionLogger {
@@ -68,6 +77,7 @@ export function createDecisionLogger(logger: Logger, options: DecisionLogOptions
       if (record.detail !== undefined) line['detail'] = record.detail;
       if (record.dryRun === true) line['dry_run'] = true;
       if (record.grpcStatus !== undefined) line['grpc_status'] = record.grpcStatus;
+      if (record.peer !== undefined) line['peer'] = record.peer;
       if (options.includeInput && record.input !== undefined)
         line['input'] = withoutSecrets(record.input, options.secrets);
       decisions.info(line, 'check');
@@ -118,6 +128,7 @@ function opaDecisionLogger(logger: Logger, options: DecisionLogOptions): Decisio
       if (record.detail !== undefined) portcullis['detail'] = record.detail;
       if (record.dryRun === true) portcullis['dry_run'] = true;
       if (record.grpcStatus !== undefined) portcullis['grpc_status'] = record.grpcStatus;
+      if (record.peer !== undefined) portcullis['peer'] = record.peer;
       event['portcullis'] = portcullis;
       logger.info(event, 'Decision Log');
     },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { packBundleFiles } from '@portcullis/rego-wasm/bundle';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, type CheckResponse } from '../helpers/checkClient.js';
+import { makeCa } from '../helpers/pki.js';
 import { makeTempDir, startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { policyBuild } from '../../src/cli/policy.js';
 import {
@@ -13,7 +14,6 @@ import {
   DATA_DRIVEN_POLICY,
   eventually,
   makeBundle,
-  makeCa,
   metricValue,
   startBundleServer,
   type BundleServer,

@@ -4,7 +4,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,39 +161,4 @@ export async function eventually(
 export async function metricValue(adminUrl: string, pattern: RegExp): Promise<number> {
   const match = pattern.exec(await (await fetch(`${adminUrl}/metrics`)).text());
   return match === null ? 0 : Number(match[1]);
-}
-
-/** A CA made by openssl in `dir`, and certificates it signs (`name.crt`, `name.key`) for 127.0.0.1. */
-export function makeCa(dir: string): {
-  caFile: string;
-  issue(name: string, cn: string): { certFile: string; keyFile: string };
-} {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=bundle test CA');
-  return {
-    caFile: join(dir, 'ca.crt'),
-    issue(name, cn) {
-      writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-      openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '2',
-        '-extfile',
-        `${name}.ext`,
-      );
-      return { certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
-    },
-  };
 }
