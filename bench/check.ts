@@ -43,6 +43,14 @@ const configFile = setup.writeConfig('portcullis.json', {
   admin: { address: '127.0.0.1:0' },
   logLevel: 'silent',
 });
+// The same pipeline with each check's Redis call written on its own (redis.batchWrites: false), for the effect of
+// batching measured in the same run.
+const unbatchedConfigFile = setup.writeConfig('portcullis-unbatched.json', {
+  redis: { ...(setup.pipelineConfig['redis'] as object), batchWrites: false },
+  grpc: { address: '127.0.0.1:0' },
+  admin: { address: '127.0.0.1:0' },
+  logLevel: 'silent',
+});
 // The same pipeline with `workers: 2`, through `portcullis serve` (node:cluster needs the CLI's primary). Logs
 // on, for the workers' start-up lines; no decision log, so nothing is logged per check on either side.
 const workersPort = await freePort();
@@ -90,13 +98,18 @@ async function measure(server: Server, distinct: boolean, stages: boolean): Prom
 
 const noop = await startServer('no-op', ['bench/check/server.ts', 'noop']);
 const portcullis = await startServer('portcullis', ['bench/check/server.ts', 'portcullis', configFile]);
+const unbatched = await startServer('portcullis unbatched', [
+  'bench/check/server.ts',
+  'portcullis',
+  unbatchedConfigFile,
+]);
 let serving = 0;
 const workers = await startServer(
   `portcullis workers: ${WORKERS}`,
   ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile],
   (line) => (line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null),
 );
-const servers = [noop, portcullis, workers];
+const servers = [noop, portcullis, unbatched, workers];
 for (const server of servers) {
   // Every request must be allowed by both, or the comparison is of different work.
   const client = createTestClient(server.port);
@@ -122,23 +135,26 @@ console.log(
 );
 console.log('| run | server | checks/s | p50 ms @rate | p99 ms @rate | CPU µs/check | RSS MiB |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
-const staged: Array<{ label: string; noop: Row; portcullis: Row }> = [];
+const staged: Array<{ label: string; noop: Row; portcullis: Row; unbatched: Row }> = [];
 for (const [label, distinct] of [
   ['1 token (h2load)', false],
   [`${TOKENS} tokens (framesLoad)`, true],
 ] as const) {
   const a = await measure(noop, distinct, false);
   const b = await measure(portcullis, distinct, true);
+  const u = await measure(unbatched, distinct, true);
   const c = await measure(workers, distinct, false);
-  staged.push({ label, noop: a, portcullis: b });
+  staged.push({ label, noop: a, portcullis: b, unbatched: u });
   const row = (name: string, r: Row) =>
     `| ${label} | ${name} | ${fmt(r.throughput)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.rss)} |`;
   const ratio = (name: string, r: Row) =>
     `| ${label} | ${name} | ${fmt((r.throughput / a.throughput) * 100)}% | ${fmt(r.p50 / a.p50, 2)}× | ${fmt(r.p99 / a.p99, 2)}× | ${fmt(r.cpuUs / a.cpuUs, 2)}× | ${fmt(r.rss / a.rss, 2)}× |`;
   console.log(row('no-op grpc-js', a));
   console.log(row('Portcullis', b));
+  console.log(row('Portcullis, redis.batchWrites: false', u));
   console.log(row(`Portcullis, workers: ${WORKERS}`, c));
   console.log(ratio('Portcullis / no-op', b));
+  console.log(ratio('batchWrites: false / no-op', u));
   console.log(ratio(`workers: ${WORKERS} / no-op`, c));
   console.log(`| ${label} | workers: ${WORKERS} / workers: 1 | ${fmt(c.throughput / b.throughput, 2)}× | | | | |`);
 }
@@ -146,17 +162,22 @@ for (const [label, distinct] of [
 // Where a check's CPU goes: each stage's time from the pipeline's own timers (workers: 1, closed loop), and
 // what is left of the process's CPU per check beyond the no-op's: HTTP/2 and protobuf are in the no-op too.
 console.log('');
-console.log(
-  `| stage (µs/check, closed loop) | ${staged.map((s) => s.label).join(' | ')} |\n|---|${staged.map(() => '---:').join('|')}|`,
-);
+const columns = staged.flatMap((s) => [
+  { title: s.label, row: s.portcullis },
+  { title: `${s.label}, batchWrites: false`, row: s.unbatched },
+]);
+console.log(`| stage (µs/check, closed loop) | ${columns.map((c) => c.title).join(' | ')} |`);
+console.log(`|---|${columns.map(() => '---:').join('|')}|`);
 for (const stage of CHECK_STAGES)
-  console.log(`| ${stage} | ${staged.map((s) => fmt(s.portcullis.stages?.[stage] ?? NaN, 1)).join(' | ')} |`);
+  console.log(`| ${stage} | ${columns.map((c) => fmt(c.row.stages?.[stage] ?? NaN, 1)).join(' | ')} |`);
 const sum = (s: Row) => CHECK_STAGES.reduce((total, stage) => total + (s.stages?.[stage] ?? NaN), 0);
-console.log(`| all stages | ${staged.map((s) => fmt(sum(s.portcullis), 1)).join(' | ')} |`);
+console.log(`| all stages | ${columns.map((c) => fmt(sum(c.row), 1)).join(' | ')} |`);
 console.log(
-  `| rest of the process (transport, Redis I/O, GC) | ${staged.map((s) => fmt(s.portcullis.cpuUs - sum(s.portcullis), 1)).join(' | ')} |`,
+  `| rest of the process (transport, Redis I/O, GC) | ${columns.map((c) => fmt(c.row.cpuUs - sum(c.row), 1)).join(' | ')} |`,
 );
-console.log(`| no-op's whole process | ${staged.map((s) => fmt(s.noop.cpuUs, 1)).join(' | ')} |`);
+console.log(
+  `| no-op's whole process | ${staged.flatMap((s) => [fmt(s.noop.cpuUs, 1), fmt(s.noop.cpuUs, 1)]).join(' | ')} |`,
+);
 
 for (const server of servers) server.child.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, 500));

@@ -3,10 +3,11 @@
 // warm-up excluded), then summarized as self time per module and per function in µs per check, next to the
 // process's CPU µs per check (/proc) and the pipeline's stage timers. The profiler's own cost inflates the CPU
 // figure a little; compare profiles with profiles.
-//   npm run bench:profile            (SECONDS=10 TOP=30 DISTINCT=1 for 1,000 tokens, KEEP=FILE to keep the profile)
-import { copyFileSync } from 'node:fs';
+//   npm run bench:profile   (SECONDS=10 TOP=30; DISTINCT=1: 1,000 tokens; BATCH_WRITES=false; KEEP=FILE keeps the
+//                            .cpuprofile; HEAP=FILE writes a sampling heap profile (allocations) instead;
+//                            SERVER_NODE_OPTIONS="--max-semi-space-size=32" for the server's node)
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { CHECK_STAGES } from '../src/server/stageTimes.js';
 import { profileTables, type CpuProfile } from './check/cpuProfile.js';
 import { CHECK_PATH, prepareBench } from './check/setup.js';
@@ -18,11 +19,19 @@ const DISTINCT = process.env.DISTINCT === '1';
 
 const setup = await prepareBench(DISTINCT ? 1000 : 1);
 const configFile = setup.writeConfig('portcullis.json', {
+  ...(process.env.BATCH_WRITES === 'false'
+    ? { redis: { ...(setup.pipelineConfig['redis'] as object), batchWrites: false } }
+    : {}),
   grpc: { address: '127.0.0.1:0' },
   admin: { address: '127.0.0.1:0' },
   logLevel: 'silent',
 });
-const server = await startServer('portcullis', ['bench/check/server.ts', 'portcullis', configFile]);
+const server = await startServer(
+  'portcullis',
+  ['bench/check/server.ts', 'portcullis', configFile],
+  undefined,
+  (process.env.SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+);
 const shape = { seconds: SECONDS, connections: 8, streams: 16, path: CHECK_PATH, dir: setup.dir };
 const load = (seconds: number) =>
   DISTINCT
@@ -30,15 +39,17 @@ const load = (seconds: number) =>
     : h2load(server.port, setup.oneTokenFile, { ...shape, seconds });
 await load(2); // warm-up: JIT, caches
 
+const HEAP = process.env.HEAP;
 const profileFile = join(setup.dir, 'check.cpuprofile');
-await server.ask('profile-start', 'PROFILING');
+await server.ask(HEAP === undefined ? 'profile-start' : 'heap-start', 'PROFILING');
 const stages0 = await stageTotals(server);
 const cpu0 = cpuSeconds(server.child.pid!);
 const result = await load(SECONDS);
 const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / result.done) * 1e6;
 const stages = stageMicros(stages0, await stageTotals(server));
-await server.ask(`profile-stop ${profileFile}`, 'PROFILED');
+await server.ask(`${HEAP === undefined ? 'profile-stop' : 'heap-stop'} ${profileFile}`, 'PROFILED');
 if (process.env.KEEP !== undefined) copyFileSync(profileFile, process.env.KEEP);
+if (HEAP !== undefined) copyFileSync(profileFile, HEAP);
 
 const [load1] = readFileSync('/proc/loadavg', 'utf8').split(' ');
 console.log(
@@ -52,7 +63,8 @@ console.log(
   `stage timers (µs/check): ${CHECK_STAGES.map((s) => `${s} ${stages[s].toFixed(1)}`).join(', ')}; sum ${staged.toFixed(1)}`,
 );
 console.log('');
-console.log(profileTables(JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile, result.done, TOP));
+if (HEAP === undefined)
+  console.log(profileTables(JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile, result.done, TOP));
 
 server.child.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, 500));

@@ -56,6 +56,19 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
       process.stdout.write('PROFILING\n');
+    } else if (command === 'heap-start') {
+      await session.post('HeapProfiler.enable');
+      // every allocation sampled, also those already collected: what the garbage collector has to deal with
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      process.stdout.write('PROFILING\n');
+    } else if (command === 'heap-stop' && argument !== undefined) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(argument, JSON.stringify(profile));
+      process.stdout.write('PROFILED\n');
     } else if (command === 'profile-stop' && argument !== undefined) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(argument, JSON.stringify(profile));

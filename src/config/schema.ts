@@ -96,6 +96,8 @@ export const redisSchema = z
     keyPrefix: z.string().default('portcullis:'),
     commandTimeoutMs: z.number().int().positive().max(60_000).default(50),
     onError: z.enum(['deny', 'allow']).default('deny'),
+    // concurrent checks' store calls leave in one socket write (standalone and Sentinel; Cluster writes each)
+    batchWrites: z.boolean().default(true),
   })
   .refine((r) => [r.url, r.cluster, r.sentinel].filter((x) => x !== undefined).length === 1, {
     message: 'set exactly one of redis.url, redis.cluster or redis.sentinel',

@@ -1,6 +1,6 @@
 // Tokens verified recently, so a hot token skips signature verification. It holds verification results
 // only, never decisions: the denylist and rate limits still run on every check.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { IdentityOutcome } from './types.js';
 
@@ -12,10 +12,14 @@ interface Entry {
   acceptedSources: ReadonlySet<string>;
 }
 
-/** The cache key: the raw token never sits in memory longer than the check that carried it. */
-export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
+/**
+ * The cache key: the raw token never sits in memory longer than the check that carried it. One-shot
+ * crypto.hash (Node 20.12+) where it exists: no Hash object per check.
+ */
+export const tokenDigest: (token: string) => string =
+  typeof crypto.hash === 'function'
+    ? (token) => crypto.hash('sha256', token, 'base64url')
+    : (token) => crypto.createHash('sha256').update(token).digest('base64url');
 
 export class VerifiedTokenCache {
   private readonly entries: LRUCache<string, Entry> | null;

@@ -29,10 +29,9 @@ function failFastOptions(config: RedisConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: Math.max(1000, config.commandTimeoutMs * 10),
-    // Off: a command is written when called, so its deadline (set at the call) and the store's timer both
-    // start when it leaves. Auto-pipelining defers the write to a later turn of the event loop, which under
-    // load spent part of the timeout before the command was even sent. Redis still reads concurrent checks
-    // as a pipeline from its socket; each costs one round trip.
+    // Off: ioredis's auto-pipelining defers the write to a later turn of the event loop with the command's
+    // deadline already set, which under load spent part of the timeout before the command was even sent.
+    // The store batches writes itself (write-batch.ts, redis.batchWrites), setting each deadline at the write.
     enableAutoPipelining: false,
     retryStrategy: reconnectDelayMs,
   };

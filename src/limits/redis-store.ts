@@ -1,5 +1,5 @@
 // The Redis store: denylist and rate limits shared by every sidecar on the same Redis, in any shape.
-import type { Result } from 'ioredis';
+import { Redis, type Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { deleteDenylistEntry, scanDenylist, type DenylistEntries } from './denylist.js';
@@ -13,6 +13,7 @@ import {
   type CheckCall,
 } from './redis-check.js';
 import { RedisClockOffset } from './redis-clock.js';
+import { createWriteBatch, type WriteBatch } from './write-batch.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { authFailureScript, checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
 import {
@@ -49,6 +50,8 @@ export class RedisStore implements DecisionStore {
   private readonly client: RedisClient;
   private readonly splitBySlot: boolean;
   private readonly clock: RedisClockOffset;
+  /** redis.batchWrites, standalone and Sentinel (one socket); null: each call written when made */
+  private readonly writeBatch: WriteBatch | null;
 
   constructor(
     connection: RedisConnection,
@@ -57,6 +60,11 @@ export class RedisStore implements DecisionStore {
     this.client = connection.client;
     this.splitBySlot = connection.shape === 'cluster';
     this.clock = new RedisClockOffset(this.client);
+    const client = this.client;
+    this.writeBatch =
+      config.batchWrites !== false && client instanceof Redis
+        ? createWriteBatch(() => client.stream ?? undefined)
+        : null;
     // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
     this.client.defineCommand('portcullisCheck', { lua: checkScript });
     this.client.defineCommand('portcullisRefund', { lua: refundScript });
@@ -64,7 +72,13 @@ export class RedisStore implements DecisionStore {
     this.client.defineCommand('portcullisAuthFailure', { lua: authFailureScript, numberOfKeys: 2 });
   }
 
-  async check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
+  check(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
+    if (this.writeBatch === null) return this.checkNow(token, limits);
+    return this.writeBatch.defer(() => this.checkNow(token, limits));
+  }
+
+  /** The check's script calls, sent now: the deadline and the timeout start here. */
+  private async checkNow(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
     const deadlineMs = this.clock.deadlineInRedisClock(this.config.commandTimeoutMs);
     const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot, deadlineMs);
     if (calls.length === 0) return { revoked: null, limits: [] };

@@ -3,7 +3,7 @@
 // hot path.
 import { readFile } from 'node:fs/promises';
 import { dataConflict } from '@portcullis/rego-wasm/bundle';
-import { stringifyInput } from '../input/exactJson.js';
+import { policyInputJson } from '../input/inputJson.js';
 import { loadPolicySource, type PolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
 import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
@@ -95,24 +95,16 @@ function checkDataConflicts(settings: PolicySettings, rules: string[][] | undefi
   );
 }
 
-const utf8 = new TextEncoder();
-
+/**
+ * The input goes in as JSON text of our own making (policyInputJson): the SDK's JSON.stringify would round
+ * integers beyond 2^53 that a request body carried, and it could not reuse the identity's text.
+ */
 function evaluateEntrypoint(evaluator: Evaluator, entrypoint: string, input: unknown): PolicyResult {
-  const resultSet = evaluator.evaluate(inputText(input), entrypoint);
+  const resultSet = evaluator.evaluateJson(input === undefined ? undefined : policyInputJson(input), entrypoint);
   if (!Array.isArray(resultSet) || resultSet.length === 0) return { defined: false };
   const first: unknown = resultSet[0];
   if (typeof first !== 'object' || first === null || !('result' in first)) return { defined: false };
   return { defined: true, value: (first as { result: unknown }).result };
-}
-
-/**
- * The input as the JSON text the SDK loads as is (it takes an ArrayBuffer that way); its own JSON.stringify
- * would round integers beyond 2^53 that a request body carried.
- */
-function inputText(input: unknown): ArrayBuffer | undefined {
-  if (input === undefined) return undefined;
-  const text = utf8.encode(stringifyInput(input));
-  return text.buffer.slice(text.byteOffset, text.byteOffset + text.byteLength);
 }
 
 async function loadStep<T>(path: string, what: string, step: () => T | Promise<T>): Promise<T> {

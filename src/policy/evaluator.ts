@@ -57,6 +57,11 @@ export interface Evaluator {
   metered: boolean;
   /** the result set of one evaluation; throws PolicyEvaluationError */
   evaluate(input: unknown, entrypoint: string): unknown;
+  /**
+   * The same with the input as JSON text in pieces to concatenate (undefined: no input), written straight
+   * into the instance's memory.
+   */
+  evaluateJson(inputJson: readonly string[] | undefined, entrypoint: string): unknown;
   /** the live instance's Wasm memory, in bytes */
   memoryBytes(): number;
 }
@@ -113,40 +118,101 @@ export function createEvaluator(
     }
   };
 
+  const run = (evaluate: (sdk: SdkPolicy) => unknown): unknown => {
+    let current: Instance;
+    try {
+      current = instance ?? instantiate();
+    } catch (error) {
+      observer.evalFailed('error');
+      throw new PolicyEvaluationError(`the policy could not be instantiated: ${messageOf(error)}`, {
+        cause: error,
+        reason: 'error',
+      });
+    }
+    instance = current;
+    let resultSet: unknown;
+    try {
+      resultSet = evaluate(current.sdk);
+    } catch (error) {
+      const reason = classifyFailure({
+        error,
+        fuelLeft: fuelGlobal(current.sdk, FUEL_LEFT_EXPORT)?.value as number | undefined,
+        memoryBytes: current.sdk.mem.buffer.byteLength,
+        maximumBytes,
+      });
+      replace('failure');
+      observer.evalFailed(reason);
+      throw new PolicyEvaluationError(describeFailure(reason, limits, messageOf(error)), { cause: error, reason });
+    }
+    if (current.sdk.mem.buffer.byteLength - current.baselineBytes > RETAINED_GROWTH_BYTES) replace('memory');
+    return resultSet;
+  };
+
   return {
     entrypoints,
     metered,
     memoryBytes: () => instance?.sdk.mem.buffer.byteLength ?? 0,
-    evaluate(input, entrypoint) {
-      let current: Instance;
-      try {
-        current = instance ?? instantiate();
-      } catch (error) {
-        observer.evalFailed('error');
-        throw new PolicyEvaluationError(`the policy could not be instantiated: ${messageOf(error)}`, {
-          cause: error,
-          reason: 'error',
-        });
-      }
-      instance = current;
-      let resultSet: unknown;
-      try {
-        resultSet = current.sdk.evaluate(input, entrypoint);
-      } catch (error) {
-        const reason = classifyFailure({
-          error,
-          fuelLeft: fuelGlobal(current.sdk, FUEL_LEFT_EXPORT)?.value as number | undefined,
-          memoryBytes: current.sdk.mem.buffer.byteLength,
-          maximumBytes,
-        });
-        replace('failure');
-        observer.evalFailed(reason);
-        throw new PolicyEvaluationError(describeFailure(reason, limits, messageOf(error)), { cause: error, reason });
-      }
-      if (current.sdk.mem.buffer.byteLength - current.baselineBytes > RETAINED_GROWTH_BYTES) replace('memory');
-      return resultSet;
-    },
+    evaluate: (input, entrypoint) => run((sdk) => sdk.evaluate(input, entrypoint)),
+    evaluateJson: (inputJson, entrypoint) => run((sdk) => evaluateJsonText(sdk, inputJson, entrypoint)),
   };
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/**
+ * The SDK's ABI 1.2 fast path (one `opa_eval` call: parse the input, evaluate, dump the result) with the input
+ * encoded straight into the instance's memory: the SDK takes an ArrayBuffer and copies it in, and producing
+ * that ArrayBuffer (TextEncoder.encode, an exact-size allocation per check) cost more than the evaluation's own
+ * JSON parse. Modules without `opa_eval` (ABI 1.0/1.1) take the SDK's path.
+ */
+function evaluateJsonText(sdk: SdkPolicy, inputJson: readonly string[] | undefined, entrypoint: string): unknown {
+  const exports = (sdk.wasmInstance as WebAssembly.Instance).exports;
+  const opaEval = exports['opa_eval'];
+  if (!((sdk.minorVersion as number) >= 2) || typeof opaEval !== 'function') {
+    if (inputJson === undefined) return sdk.evaluate(undefined, entrypoint);
+    const bytes = utf8Encoder.encode(inputJson.join(''));
+    return sdk.evaluate(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), entrypoint);
+  }
+  const entrypoints = sdk.entrypoints as Record<string, number>;
+  if (!Object.hasOwn(entrypoints, entrypoint))
+    throw new Error(`entrypoint ${entrypoint} is not valid in this instance`);
+  const entrypointId = entrypoints[entrypoint]!;
+  const inputAddr = sdk.dataHeapPtr as number;
+  let inputLength = 0;
+  if (inputJson !== undefined) {
+    let written = writePieces(inputJson, new Uint8Array(sdk.mem.buffer, inputAddr));
+    if (written < 0) {
+      // Too little memory left above the data: grow (a RangeError past policy.limits.memoryMiB), write again.
+      const bytes = inputJson.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+      sdk.mem.grow(Math.ceil((inputAddr + bytes - sdk.mem.buffer.byteLength) / WASM_PAGE_BYTES));
+      written = writePieces(inputJson, new Uint8Array(sdk.mem.buffer, inputAddr));
+    }
+    inputLength = written;
+  }
+  const resultAddr = (opaEval as (...args: number[]) => number)(
+    0,
+    entrypointId,
+    sdk.dataAddr,
+    inputAddr,
+    inputLength,
+    inputAddr + inputLength,
+    0,
+  );
+  const memory = new Uint8Array(sdk.mem.buffer);
+  const end = memory.indexOf(0, resultAddr);
+  return JSON.parse(utf8Decoder.decode(memory.subarray(resultAddr, end))) as unknown;
+}
+
+/** UTF-8 of the pieces one after the other into `target`; the bytes written, or -1 when they do not fit. */
+function writePieces(pieces: readonly string[], target: Uint8Array): number {
+  let at = 0;
+  for (const piece of pieces) {
+    const { read, written } = utf8Encoder.encodeInto(piece, target.subarray(at));
+    if (read < piece.length) return -1;
+    at += written;
+  }
+  return at;
 }
 
 function setFuelBudget(sdk: SdkPolicy, fuel: number): void {

@@ -125,6 +125,42 @@ describe('redis store on a shared standalone server', () => {
     expect(checks).toHaveLength(25);
     expect(new Set(checks)).toEqual(new Set(checks.includes('eval') ? ['eval', 'evalsha'] : ['evalsha']));
   });
+
+  // redis.batchWrites: the calls of concurrent checks leave in one socket write, each still its own EVALSHA
+  // (the test above counts those). Observed on the store's real socket: Node writes a corked batch with one writev.
+  it.each([
+    [true, (writes: number) => expect(writes).toBe(1)],
+    [false, (writes: number) => expect(writes).toBeGreaterThanOrEqual(20)],
+  ])('batchWrites %s: 20 concurrent checks in how many socket writes', async (batchWrites, expectWrites) => {
+    const store = await createRedisStore(
+      { url: server.url, keyPrefix: unique('batch') + ':', commandTimeoutMs: 1000, onError: 'deny', batchWrites },
+      silentLogger,
+    );
+    try {
+      const limited = limitRequest(rule({ limit: 100 }), 'batched');
+      await store.check(null, [limited]); // the script is loaded
+      const socket = (store as unknown as { client: Redis }).client.stream as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (...args: unknown[]) => void;
+      };
+      let writes = 0;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = socket[method].bind(socket);
+        socket[method] = (...args: unknown[]) => {
+          writes++;
+          original(...args);
+        };
+      }
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.check(null, [limited])));
+      expect(results.map((r) => r.limits[0]!.allowed)).toEqual(Array(20).fill(true));
+      expect(results.map((r) => r.limits[0]!.remaining).sort((a, b) => b - a)).toEqual(
+        Array.from({ length: 20 }, (_, i) => 98 - i),
+      );
+      expectWrites(writes);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('redis store when redis stops, hangs and returns', () => {
