@@ -1,7 +1,6 @@
 // The gRPC face of the rate limit service: Envoy's rls.proto (envoy.service.ratelimit.v3.RateLimitService)
 // on the same server as Check. Decoding and encoding only; the decisions are src/limits/service.ts's.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import {
   createRateLimitService,
@@ -13,23 +12,14 @@ import { loadServiceRules } from '../limits/service-rules-source.js';
 import type { DecisionStore } from '../limits/types.js';
 import { watchPaths } from '../policy/watch.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { ownProtoDir, protoLoaderOptions } from './protos.js';
+import { loadRateLimitProtos } from './protos.js';
 
 export const RATE_LIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 
 let cached: grpc.ServiceDefinition | undefined;
 
 export function loadRateLimitServiceDefinition(): grpc.ServiceDefinition {
-  if (cached !== undefined) return cached;
-  const definition = protoLoader.loadSync(['envoy/service/ratelimit/v3/rls.proto'], {
-    ...protoLoaderOptions,
-    includeDirs: [ownProtoDir()],
-  });
-  const service = definition[RATE_LIMIT_SERVICE];
-  if (service === undefined || 'format' in service || 'type' in service) {
-    throw new Error(`proto service ${RATE_LIMIT_SERVICE} not found in proto/envoy/service/ratelimit/v3/rls.proto`);
-  }
-  cached = service as unknown as grpc.ServiceDefinition;
+  cached ??= loadRateLimitProtos();
   return cached;
 }
 
