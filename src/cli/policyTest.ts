@@ -97,16 +97,22 @@ function resultLine(r: TestResult): string {
   return r.outcome === 'SKIPPED' ? `${r.name}: SKIPPED` : `${r.name}: ${r.outcome} (${ms(r.durationNs)})`;
 }
 
+/** 3,4,5,9 -> [[3, 5], [9, 9]] */
+function lineRanges(lines: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const line of lines) {
+    const last = out[out.length - 1];
+    if (last !== undefined && line === last[1] + 1) last[1] = line;
+    else out.push([line, line]);
+  }
+  return out;
+}
+
 /** 3,4,5,9 -> "3-5, 9" */
 function ranges(lines: number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < lines.length;) {
-    let j = i;
-    while (j + 1 < lines.length && (lines[j + 1] as number) === (lines[j] as number) + 1) j++;
-    parts.push(i === j ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);
-    i = j + 1;
-  }
-  return parts.join(', ');
+  return lineRanges(lines)
+    .map(([start, end]) => (start === end ? `${start}` : `${start}-${end}`))
+    .join(', ');
 }
 
 function percent(covered: number, total: number): string {
@@ -128,7 +134,10 @@ function coverageLines(coverage: Map<string, FileCoverage>): string[] {
   return lines;
 }
 
-/** As `opa test --format json`: one record per test; with --coverage, an object with tests and coverage. */
+/**
+ * As `opa test --format json`: one record per test. With --coverage, OPA's coverage report (what `opa test
+ * --coverage` prints) with the test records under `tests`.
+ */
 function jsonReport(report: RunReport): string {
   const tests = report.results.map((r) => ({
     location: { file: r.file, row: r.line, col: r.col },
@@ -142,15 +151,37 @@ function jsonReport(report: RunReport): string {
     ...(r.bench === undefined ? {} : { bench: { N: r.bench.iterations, ns_per_op: r.bench.nsPerOp } }),
   }));
   if (report.coverage === undefined) return `${JSON.stringify(tests, null, 2)}\n`;
+  return `${JSON.stringify({ ...coverageReport(report.coverage), tests }, null, 2)}\n`;
+}
+
+/**
+ * OPA's coverage report (`opa test --coverage`): per file the covered and not covered line ranges, their
+ * line counts and percentage (fields left out when empty or zero, as OPA's JSON does), then the totals.
+ */
+function coverageReport(coverage: Map<string, FileCoverage>): Record<string, unknown> {
+  const rangesOf = (lines: number[]): Array<{ start: { row: number }; end: { row: number } }> =>
+    lineRanges(lines).map(([start, end]) => ({ start: { row: start }, end: { row: end } }));
+  const pct = (covered: number, total: number): number => (total === 0 ? 0 : (100 * covered) / total);
+  let coveredLines = 0;
+  let notCoveredLines = 0;
   const files = Object.fromEntries(
-    [...report.coverage].map(([file, c]) => [
-      file,
-      {
-        covered: c.covered,
-        not_covered: c.notCovered,
-        coverage: Number(percent(c.covered.length, c.covered.length + c.notCovered.length).slice(0, -1)),
-      },
-    ]),
+    [...coverage].map(([file, c]) => {
+      coveredLines += c.covered.length;
+      notCoveredLines += c.notCovered.length;
+      const fields = {
+        covered: c.covered.length > 0 ? rangesOf(c.covered) : undefined,
+        not_covered: c.notCovered.length > 0 ? rangesOf(c.notCovered) : undefined,
+        covered_lines: c.covered.length || undefined,
+        not_covered_lines: c.notCovered.length || undefined,
+        coverage: pct(c.covered.length, c.covered.length + c.notCovered.length) || undefined,
+      };
+      return [file, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))];
+    }),
   );
-  return `${JSON.stringify({ tests, coverage: { files } }, null, 2)}\n`;
+  return {
+    files,
+    covered_lines: coveredLines,
+    not_covered_lines: notCoveredLines,
+    coverage: pct(coveredLines, coveredLines + notCoveredLines),
+  };
 }

@@ -44,11 +44,9 @@ export interface FileCoverage {
 
 export interface RunReport {
   results: TestResult[];
-  /** Per file (test files excluded), when coverage was asked for. */
+  /** Per file (test files included, as OPA reports them), when coverage was asked for. */
   coverage?: Map<string, FileCoverage>;
 }
-
-const isTestFile = (path: string): boolean => path.endsWith('_test.rego');
 
 /** Test rules as OPA finds them: rules whose name starts with test_ (todo_test_ ones are skipped). */
 export function findTests(sources: RegoSource[], run?: RegExp): TestCase[] {
@@ -146,9 +144,10 @@ function bench(evaluate: () => unknown): { iterations: number; nsPerOp: number }
   return { iterations, nsPerOp: Math.round(Number(elapsed) / iterations) };
 }
 
+/** As `opa test --coverage`: every file, test files included, with every rule head and expression line. */
 function coverageOf(sources: RegoSource[], hits: Map<string, Set<number>>): Map<string, FileCoverage> {
   const report = new Map<string, FileCoverage>();
-  for (const [file, lines] of coverableLines(sources.filter((s) => !isTestFile(s.path)))) {
+  for (const [file, lines] of coverableLines(sources)) {
     const hit = hits.get(file) ?? new Set<number>();
     report.set(file, { covered: lines.filter((l) => hit.has(l)), notCovered: lines.filter((l) => !hit.has(l)) });
   }

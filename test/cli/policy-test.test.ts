@@ -105,29 +105,60 @@ describe('portcullis policy test', () => {
     expect(byName.get('todo_test_later')).toMatchObject({ skip: true });
   });
 
-  it('--coverage reports covered and not covered lines of the policy files', async () => {
+  // As `opa test --coverage`: every rule head and every expression of every file (test files included) is
+  // covered or not covered, reached by a test or not.
+  it('--coverage reports covered and not covered lines of every file', async () => {
     const io = capture();
     expect(await policyTest(['--coverage', '--run', 'test_double$', dir], io)).toBe(0);
-    expect(io.out).toContain(`${join(dir, 'p.rego')}: 0.0% of 2 lines covered\n  not covered: 6, 14`);
+    // double's head (line 9) is covered; allow, admins and unused_rule, never reached, are not.
+    expect(io.out).toContain(`${join(dir, 'p.rego')}: 16.7% of 6 lines covered\n  not covered: 5-6, 11, 13-14`);
     const json = capture();
     expect(await policyTest(['--coverage', '--format', 'json', '--run', 'test_double$', dir], json)).toBe(0);
-    expect(JSON.parse(json.out).coverage.files[join(dir, 'p.rego')]).toEqual({
-      covered: [],
-      not_covered: [6, 14],
-      coverage: 0,
+    const report = JSON.parse(json.out) as {
+      files: Record<string, unknown>;
+      covered_lines: number;
+      not_covered_lines: number;
+      coverage: number;
+      tests: unknown[];
+    };
+    expect(report.files[join(dir, 'p.rego')]).toEqual({
+      covered: [{ start: { row: 9 }, end: { row: 9 } }],
+      not_covered: [
+        { start: { row: 5 }, end: { row: 6 } },
+        { start: { row: 11 }, end: { row: 11 } },
+        { start: { row: 13 }, end: { row: 14 } },
+      ],
+      covered_lines: 1,
+      not_covered_lines: 5,
+      coverage: 100 / 6,
     });
+    // The test file: test_double's line is covered, the other tests' heads and bodies are not.
+    expect(report.files[join(dir, 'p_test.rego')]).toMatchObject({
+      covered: [{ start: { row: 6 }, end: { row: 6 } }],
+      covered_lines: 1,
+    });
+    expect(report.covered_lines + report.not_covered_lines).toBeGreaterThan(6);
+    expect(report.coverage).toBeCloseTo(
+      (100 * report.covered_lines) / (report.covered_lines + report.not_covered_lines),
+    );
+    expect(report.tests).toHaveLength(1);
   });
 
-  it('--coverage counts a line once a test reaches it', async () => {
+  it('--coverage counts a rule head once its rule produces a value, and a default when it applies', async () => {
     const covered = await writeTree(join(work, 'covered'), {
-      'q.rego': 'package q\n\nimport rego.v1\n\nallow if {\n\tinput.user == "alice"\n}\n',
+      'q.rego':
+        'package q\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n\tsome x in input.xs\n\tx == "alice"\n}\n\nlevel := "high" if {\n\tinput.n > 10\n} else := "low"\n',
       'q_test.rego':
-        'package q_test\n\nimport rego.v1\n\ntest_allow if data.q.allow with input as {"user": "alice"}\n\ntest_plain if not data.q.allow\n',
+        'package q_test\n\nimport rego.v1\n\ntest_allow if data.q.allow with input as {"xs": ["alice"]}\n\ntest_plain if not data.q.allow\n\ntest_low if data.q.level == "low" with input as {"n": 1}\n',
     });
     const io = capture();
-    const code = await policyTest(['--coverage', '--run', 'test_plain', covered], io);
-    expect(code).toBe(0);
-    expect(io.out).toContain(`${join(covered, 'q.rego')}: 100.0% of 1 lines covered`);
+    expect(await policyTest(['--coverage', '--run', 'test_plain', covered], io)).toBe(0);
+    // The default applies (line 5); allow's body runs to line 8 only (input.xs is undefined); level is never read.
+    expect(io.out).toContain(`${join(covered, 'q.rego')}: 28.6% of 7 lines covered\n  not covered: 7, 9, 12-14`);
+    const all = capture();
+    expect(await policyTest(['--coverage', covered], all)).toBe(0);
+    // allow's head (7) once a test makes it true; line 12's rule is never true, its else (14) is.
+    expect(all.out).toContain(`${join(covered, 'q.rego')}: 85.7% of 7 lines covered\n  not covered: 12`);
   });
 
   it('--bench reports ns/op for each test', async () => {

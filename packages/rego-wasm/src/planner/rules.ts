@@ -26,10 +26,15 @@ import {
 interface Clause {
   body: Body;
   value: Term;
+  /** Where the clause's head is (the rule's, or its `else`). */
+  loc: Location;
 }
 
 function clausesOf(rule: Rule): Clause[] {
-  return [{ body: rule.body, value: rule.value }, ...rule.elses.map((e) => ({ body: e.body, value: e.value }))];
+  return [
+    { body: rule.body, value: rule.value, loc: rule.loc },
+    ...rule.elses.map((e) => ({ body: e.body, value: e.value, loc: e.loc })),
+  ];
 }
 
 function headsOf(group: RuleGroup, rule: Rule, clause: Clause): Term[] {
@@ -80,8 +85,18 @@ function planClause(
     clauseVars: annotatedBody(policy.program, clause.body).clauseVars,
   };
   matchArguments(definition.rule, ctx, () =>
-    planBody(clause.body, ctx, () => planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult)),
+    planBody(clause.body, ctx, () => {
+      planHeadProbe(policy, func, clause.loc);
+      planHeadTerms(headsOf(group, definition.rule, clause), ctx, emitResult);
+    }),
   );
+}
+
+/** Coverage: tells the host (`internal.cover`) that the rule whose head is at `loc` produced a value. */
+function planHeadProbe(policy: PolicyBuilder, func: FuncBuilder, loc: Location): void {
+  if (policy.options.coverage !== true) return;
+  const where = policy.constant(JSON.stringify([loc.file, loc.line]));
+  func.emit({ op: 'call', func: 'internal.cover', args: [where], target: func.newLocal() });
 }
 
 /**
@@ -324,7 +339,10 @@ export function planGroupFunc(
       mocks: context,
     };
     matchArguments(fallback.rule, ctx, () =>
-      planTerm(fallback.rule.value, ctx, (value) => func.emit({ op: 'assign', source: value, target: result })),
+      planTerm(fallback.rule.value, ctx, (value) => {
+        planHeadProbe(policy, func, fallback.rule.loc);
+        func.emit({ op: 'assign', source: value, target: result });
+      }),
     );
   }
   return {

@@ -8,7 +8,7 @@ import { walkRule } from './walk.js';
 export interface HostCallbacks {
   /** One print() call: its arguments formatted as OPA prints them, separated by spaces. */
   print?: (line: string) => void;
-  /** An expression at file:line was reached. */
+  /** An expression at file:line was reached, or a rule whose head is there produced a value. */
   cover?: (file: string, line: number) => void;
 }
 
@@ -37,13 +37,19 @@ export function hostBuiltins(callbacks: HostCallbacks): Record<string, Builtin> 
   };
 }
 
-/** Per file, the sorted lines holding an expression: what a coverage probe can report as covered. */
+/**
+ * Per file, the sorted lines `opa test --coverage` reports on: every rule head (else clauses and defaults
+ * included) and every expression, nested bodies included, except a bare `some x` declaration (which OPA
+ * does not evaluate). Each is covered once a probe reports it, else not covered.
+ */
 export function coverableLines(sources: RegoSource[]): Map<string, number[]> {
   const result = new Map<string, number[]>();
   for (const source of sources) {
     const lines = new Set<number>();
     for (const rule of parseModule(source.path, source.source).rules) {
-      walkRule(rule, { expr: (expr) => void lines.add(expr.loc.line) });
+      lines.add(rule.loc.line);
+      for (const clause of rule.elses) lines.add(clause.loc.line);
+      walkRule(rule, { expr: (expr) => void (expr.type !== 'some' && lines.add(expr.loc.line)) });
     }
     result.set(
       source.path,
