@@ -221,6 +221,11 @@ const OPA_ANSWERS: Readonly<Record<string, unknown>> = {
   'regorus-rvm/partial_object_rules.yaml :: partial_object_literal_prefix_nested_unsupported_in_rvm': {
     'object!': [{ key: 1, value: { a: 1, b: 2 } }],
   },
+  // `p["fixed"] if {...}` is a ref head with a constant key: the complete rule p.fixed, true (or 7) here.
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_constant_key_unsupported_in_rvm': true,
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_constant_key_explicit_value_unsupported_in_rvm': 7,
+  // `with input as` in the body replaces input for data.test.gate only; the items come from the real input.
+  'regorus-rvm/partial_object_rules.yaml :: partial_object_with_body_unsupported_in_rvm': { a: 1 },
   'regorus-rvm/partial_object_rules.yaml :: partial_object_three_level_nested_dynamic_unsupported_in_rvm': {
     root: { app: { read: 1, write: 2 }, ops: { deploy: 3 } },
   },
