@@ -68,8 +68,9 @@ export function checkRule(rule: Rule, module: ModuleScope, root: RuleTreeNode, i
         'invalid',
       );
     }
-    // A default value has no body, but a comprehension in it does.
+    // A default value has no body, but a comprehension in it does; the (empty) body keeps the value's scope.
     const { scope, bound } = clauseScope(rule, rule.body, rule.value, module, root);
+    into.bodies.set(rule.body, { scope, exprs: [], clauseVars: new Map() });
     for (const id of bound) into.parameters.add(id);
     annotateCalls([rule.value, ...(rule.args ?? [])], scope, into);
     annotateVars([rule.value, ...(rule.args ?? [])], scope, into);

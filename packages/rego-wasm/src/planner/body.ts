@@ -24,7 +24,7 @@ import {
   type RuleTreeNode,
   type VarBinding,
 } from '../analysis/index.js';
-import { outputArgument, comprehensionScope, everyScope, unifyPairs, unsafeVarError } from '../analysis/safety.js';
+import { outputArgument, unifyPairs, unsafeVarError } from '../analysis/safety.js';
 import { forEachLevelTerm, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { type Local, type Operand } from '../ir.js';
@@ -315,7 +315,7 @@ function planEvery(expr: Extract<Expr, { type: 'every' }>, ctx: PlanContext, k: 
     requireCollection(collection, ctx);
     const counterExample = ctx.func.newLocal();
     ctx.func.emit({ op: 'reset', target: counterExample });
-    const inner = everyScope(expr, ctx.scope);
+    const inner = annotatedBody(ctx.policy.program, expr.body).scope;
     const block = ctx.func.nested(() => {
       const searchDepth = ctx.func.depth;
       scan(collection, ctx, (key, value) => {
@@ -744,7 +744,7 @@ function planComprehension(
   ctx: PlanContext,
   k: ContinueWith,
 ): void {
-  const scope = comprehensionScope(term, ctx.scope) as VarScope;
+  const scope = annotatedBody(ctx.policy.program, term.body).scope;
   const collection = ctx.func.newLocal();
   const inner = child(ctx, scope);
   if (term.type === 'arraycompr') ctx.func.emit({ op: 'makeArray', target: collection, capacity: 0 });

@@ -1,14 +1,7 @@
 // One IR Func per rule group (complete, partial set, partial object, function) and per inner node of the
 // virtual document tree (a package's object of rules, merged with the base data under the same path).
 import type { Body, Location, Rule, Term } from '../ast.js';
-import {
-  annotatedBody,
-  clauseScope,
-  findNode,
-  type RuleDefinition,
-  type RuleGroup,
-  type RuleTreeNode,
-} from '../analysis/index.js';
+import { annotatedBody, findNode, type RuleDefinition, type RuleGroup, type RuleTreeNode } from '../analysis/index.js';
 import type { Func, Local, Operand } from '../ir.js';
 import { planBody, planHeadTerms, planTerm, matchPattern, type PlanContext } from './body.js';
 import {
@@ -72,7 +65,7 @@ function planClause(
   context: MockContext,
   emitResult: (values: Operand[]) => void,
 ): void {
-  const { scope } = clauseScope(definition.rule, clause.body, clause.value, definition.module, policy.root);
+  const { scope } = annotatedBody(policy.program, clause.body);
   const ctx: PlanContext = {
     policy,
     func,
@@ -327,7 +320,7 @@ export function planGroupFunc(
   if (fallback !== null) {
     func.startBlock();
     func.emit({ op: 'isUndefined', source: result });
-    const { scope } = clauseScope(fallback.rule, fallback.rule.body, fallback.rule.value, fallback.module, policy.root);
+    const { scope } = annotatedBody(policy.program, fallback.rule.body);
     const ctx: PlanContext = {
       policy,
       func,

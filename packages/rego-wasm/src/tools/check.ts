@@ -60,10 +60,15 @@ export function checkRego(sources: RegoSource[], options: CheckOptions = {}): Re
 
 /** Collected errors, each reported once even when several rules lead to it. */
 class Problems {
-  private readonly byMessage = new Map<string, RegoCompileError>();
+  private readonly byProblem = new Map<string, RegoCompileError>();
 
   add(...errors: RegoCompileError[]): void {
-    for (const error of errors) if (!this.byMessage.has(error.message)) this.byMessage.set(error.message, error);
+    for (const error of errors) {
+      // The same problem: same kind, place, construct and detail (compared field by field, not as text).
+      const { file, line, col } = error.loc;
+      const key = JSON.stringify([error.kind, file, line, col, error.construct, error.detail]);
+      if (!this.byProblem.has(key)) this.byProblem.set(key, error);
+    }
   }
 
   attempt<T>(work: () => T, onError?: () => void, where?: Location): T | undefined {
@@ -90,7 +95,7 @@ class Problems {
   }
 
   sorted(): RegoCompileError[] {
-    return [...this.byMessage.values()].sort(
+    return [...this.byProblem.values()].sort(
       (a, b) => compare(a.loc.file, b.loc.file) || a.loc.line - b.loc.line || a.loc.col - b.loc.col,
     );
   }
