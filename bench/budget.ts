@@ -6,12 +6,12 @@
 // 2. A runaway evaluation through the real sidecar and gRPC: how long it holds the event loop, when a check
 //    sent at the same time is answered, and the Wasm memory and RSS afterwards; with the default limits and
 //    with limits set out of reach (what happened before policy.limits existed).
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { compileRego, type RegoSource } from '@portcullis/rego-wasm';
+import { compileRego, readRegoDir, type RegoSource } from '@portcullis/rego-wasm';
 import { configSchema } from '../src/config/schema.js';
 import { createEvaluator } from '../src/policy/evaluator.js';
 import { DEFAULT_LIMITS, MAX_FUEL, MAX_MEMORY_MIB } from '../src/policy/limits.js';
@@ -20,16 +20,6 @@ import { checkRequest, createTestClient, type CheckResponse } from '../test/help
 
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const EVALS_PER_ROUND = Number(process.env.EVALS ?? 5_000);
-
-function regoFiles(dir: string): RegoSource[] {
-  const out: RegoSource[] = [];
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) continue;
-    if (name.endsWith('.rego')) out.push({ path: relative(process.cwd(), full), source: readFileSync(full, 'utf8') });
-  }
-  return out;
-}
 
 const RBAC = `package bench.rbac
 import rego.v1
@@ -200,8 +190,8 @@ async function runaway(label: string, limits: { fuel: number; memoryMiB: number 
   }
 }
 
-const policies = regoFiles('policies');
-const data = JSON.parse(readFileSync('policies/data.json', 'utf8')) as unknown;
+// Read as the sidecar reads a policy directory (its examples included, each in a package of its own).
+const { sources: policies, data } = await readRegoDir('policies');
 console.log('1. fuel checks: cost on evaluation throughput');
 await fuelOverhead({
   name: 'default policy (./policies)',

@@ -1,10 +1,9 @@
 // The files `policy check|test|fmt` work on: every .rego file under the PATHs given (a file, or a directory
-// searched recursively; test files included), and for `policy test` the data.json/yaml files beside them,
-// merged at their directory's path as `policy build` does.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+// read as `policy build` reads it, test files included), and for `policy test` the data.json/yaml files
+// beside them, merged at their directory's path.
+import { readFile, stat } from 'node:fs/promises';
 import { mergeAt } from '@portcullis/rego-wasm/bundle';
+import { readRegoDir, RegoDirError } from '@portcullis/rego-wasm/dir';
 import type { RegoSource } from '@portcullis/rego-wasm';
 import { UsageError } from './policy.js';
 
@@ -14,8 +13,6 @@ export interface RegoFiles {
   data: unknown;
 }
 
-const DATA_FILES = new Set(['data.json', 'data.yaml', 'data.yml']);
-
 export async function readRegoFiles(paths: string[]): Promise<RegoFiles> {
   const rego: RegoSource[] = [];
   let data: unknown;
@@ -23,43 +20,28 @@ export async function readRegoFiles(paths: string[]): Promise<RegoFiles> {
   for (const root of paths.length === 0 ? ['.'] : paths) {
     const info = await stat(root).catch(() => undefined);
     if (info === undefined) throw new UsageError(`${root}: no such file or directory`);
-    const files = info.isDirectory() ? await listFiles(root) : [root];
-    for (const file of files) {
-      if (seen.has(file)) continue;
-      seen.add(file);
-      const base = file.split(sep).pop() as string;
-      if (file.endsWith('.rego')) {
-        rego.push({ path: file, source: await readFile(file, 'utf8') });
-      } else if (info.isDirectory() && DATA_FILES.has(base)) {
-        const segments = relative(root, file).split(sep).slice(0, -1);
-        const text = await readFile(file, 'utf8');
-        let parsed: unknown;
-        try {
-          parsed = base.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
-        } catch (error) {
-          throw new UsageError(
-            `${file}: not valid ${base.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message})`,
-          );
-        }
-        data = mergeAt(data ?? {}, segments, parsed, file);
-      }
+    if (!info.isDirectory()) {
+      if (!seen.has(root) && root.endsWith('.rego')) rego.push({ path: root, source: await readFile(root, 'utf8') });
+      seen.add(root);
+      continue;
     }
+    const dir = await readDirectory(root);
+    for (const source of dir.sources) {
+      if (seen.has(source.path)) continue;
+      seen.add(source.path);
+      rego.push(source);
+    }
+    if (dir.data !== undefined) data = mergeAt(data ?? {}, [], dir.data, root);
   }
   if (rego.length === 0) throw new UsageError(`${paths.join(' ') || '.'}: no .rego files found`);
   return { rego, data };
 }
 
-/** Files under dir, sorted, skipping hidden entries and node_modules. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
-  const files: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(full)));
-    else if (entry.isFile()) files.push(full);
+async function readDirectory(root: string): Promise<Awaited<ReturnType<typeof readRegoDir>>> {
+  try {
+    return await readRegoDir(root, { tests: true });
+  } catch (error) {
+    if (error instanceof RegoDirError) throw new UsageError(error.message);
+    throw error;
   }
-  return files;
 }

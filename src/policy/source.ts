@@ -1,11 +1,16 @@
 // Turns `policy.path` into an OPA Wasm module plus base data, whatever the path holds: a directory of .rego
 // files (compiled in a child process, see compileSources), a bare .wasm module, or a bundle .tar.gz (ours or
 // `opa build -t wasm`'s). Serving a bundle or a .wasm module never loads the compiler.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { BundleError, mergeAt, readBundle, type BundleContents } from '@portcullis/rego-wasm/bundle';
+import { readFile, stat } from 'node:fs/promises';
+import { BundleError, readBundle, type BundleContents } from '@portcullis/rego-wasm/bundle';
+import {
+  describeFsError,
+  isRegoTestFile,
+  readRegoDir,
+  RegoDirError,
+  revisionHash,
+  type RegoDir,
+} from '@portcullis/rego-wasm/dir';
 import type { IsolatedCompileResult, RegoSource } from '@portcullis/rego-wasm/isolated';
 import { MAX_POLICY_FILE_BYTES } from '../config/files.js';
 import { PolicyLoadError } from './errors.js';
@@ -24,8 +29,6 @@ export interface PolicySource {
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const GZIP_MAGIC = [0x1f, 0x8b];
-/** Short enough to read in logs and metrics labels, long enough not to collide between two policy versions. */
-const REVISION_HEX_CHARS = 12;
 
 /** `print`: compile print() to host calls (`policy eval` shows them); the sidecar leaves it off. */
 export interface SourceOptions {
@@ -53,7 +56,13 @@ export async function loadPolicySource(
   if (path.endsWith('.wasm') || startsWith(bytes, WASM_MAGIC)) {
     if (!startsWith(bytes, WASM_MAGIC))
       throw new PolicyLoadError(path, 'is not a WebAssembly module (missing the \\0asm header)');
-    return { wasm: bytes, data: undefined, entrypoints, revision: shortHash([['module.wasm', bytes]]), kind: 'wasm' };
+    return {
+      wasm: bytes,
+      data: undefined,
+      entrypoints,
+      revision: revisionHash([['module.wasm', bytes]]),
+      kind: 'wasm',
+    };
   }
   if (/\.(tar\.gz|tgz|tar)$/.test(path) || startsWith(bytes, GZIP_MAGIC))
     return loadBundle(path, bytes, entrypoints, options);
@@ -89,7 +98,7 @@ export async function policySourceFromBundle(
   options: SourceOptions = {},
 ): Promise<PolicySource> {
   const path = name;
-  const revision = bundle.manifest?.revision || shortHash([['bundle', archive]]);
+  const revision = bundle.manifest?.revision || revisionHash([['bundle', archive]]);
   if (bundle.wasm !== undefined) {
     const manifestEntrypoints = (bundle.manifest?.wasm ?? []).map((entry) => entry.entrypoint);
     return {
@@ -108,7 +117,7 @@ export async function policySourceFromBundle(
   }
   // A source-only bundle (`opa build` without `-t wasm`): compile its Rego here. Errors name `bundle.tar.gz/x.rego`.
   const sources = bundle.regoFiles
-    .filter((file) => !isTestFile(file.path))
+    .filter((file) => !isRegoTestFile(file.path))
     .map((file) => ({ path: `${path}/${file.path}`, source: file.source }));
   const compiled = await compileSources(path, sources, entrypoints, options);
   checkEntrypointsDefined(path, compiled.rules, bundle.data, compiled.entrypoints);
@@ -122,48 +131,17 @@ export async function policySourceFromBundle(
   };
 }
 
-export interface PolicyDirectory {
-  /** The .rego files (test files ending _test.rego skipped), named by their path. */
-  sources: RegoSource[];
-  /** data.json / data.yaml files merged, each at its directory's path; undefined when there is none. */
-  data: unknown;
-  /** A short sha256 of every file read (names and bytes), so renames and moves change it too. */
-  revision: string;
-}
-
 /**
- * A policy directory as the sidecar reads it: every .rego and data file below `dir` (see listFiles for what
- * is skipped and how links are followed), in a stable order. The one reader of policy directories: the
- * loader, the policy test harness and the policy benchmark all use it.
+ * A policy directory as the sidecar reads it (test files ending _test.rego skipped): the compiler package's
+ * one reader of policy directories (`readRegoDir`), its errors as PolicyLoadError.
  */
-export async function readPolicyDirectory(dir: string): Promise<PolicyDirectory> {
-  const files = await listFiles(dir);
-  const sources: RegoSource[] = [];
-  const hashed: Array<[string, Uint8Array]> = [];
-  let data: unknown;
-  for (const file of files) {
-    const relativePath = relative(dir, file).split(sep).join('/');
-    const segments = relativePath.split('/');
-    const base = segments[segments.length - 1] as string;
-    const isRego = base.endsWith('.rego') && !isTestFile(base);
-    const isData = base === 'data.json' || base === 'data.yaml' || base === 'data.yml';
-    if (!isRego && !isData) continue;
-    const bytes = await readBytes(file);
-    hashed.push([relativePath, bytes]);
-    const text = decodeText(file, bytes);
-    if (isRego) {
-      sources.push({ path: file, source: text });
-    } else {
-      try {
-        data = mergeAt(data ?? {}, segments.slice(0, -1), parseDataText(file, text), file);
-      } catch (error) {
-        if (error instanceof BundleError)
-          throw new PolicyLoadError(file, error.message.replace(`${file}: `, ''), { cause: error });
-        throw error;
-      }
-    }
+export async function readPolicyDirectory(dir: string): Promise<RegoDir> {
+  try {
+    return await readRegoDir(dir);
+  } catch (error) {
+    if (error instanceof RegoDirError) throw new PolicyLoadError(error.path, error.detail, { cause: error });
+    throw error;
   }
-  return { sources, data, revision: shortHash(hashed) };
 }
 
 async function loadRegoDirectory(dir: string, entrypoints: string[], options: SourceOptions): Promise<PolicySource> {
@@ -235,41 +213,6 @@ function hasDataAt(data: unknown, path: string[]): boolean {
   return true;
 }
 
-/**
- * Every file under `dir`, sorted, skipping hidden entries (.git, editor swap files, and Kubernetes'
- * `..data` / `..<timestamp>` ConfigMap internals) and node_modules. Symbolic links are followed, because a
- * ConfigMap mounts each file as a link into `..data`; a directory reached twice is read once.
- */
-async function listFiles(dir: string, visited = new Set<string>()): Promise<string[]> {
-  let entries;
-  try {
-    const real = await realpath(dir);
-    if (visited.has(real)) return [];
-    visited.add(real);
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    throw new PolicyLoadError(dir, `cannot be listed: ${describeFsError(error)}`, { cause: error });
-  }
-  const files: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const full = join(dir, entry.name);
-    let isDirectory = entry.isDirectory();
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) {
-      const target = await stat(full).catch(() => undefined); // a dangling link is skipped like a missing file
-      isDirectory = target?.isDirectory() ?? false;
-      isFile = target?.isFile() ?? false;
-    }
-    if (isDirectory) files.push(...(await listFiles(full, visited)));
-    else if (isFile) files.push(full);
-  }
-  return files;
-}
-
-// OPA's own convention: `_test.rego` files hold unit tests (which use `with`), not policy.
-const isTestFile = (name: string): boolean => name.endsWith('_test.rego');
-
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
@@ -278,41 +221,4 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
-function decodeText(path: string, bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (error) {
-    throw new PolicyLoadError(path, 'is not valid UTF-8 text', { cause: error });
-  }
-}
-
-function parseDataText(path: string, text: string): unknown {
-  try {
-    return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
-  } catch (error) {
-    throw new PolicyLoadError(
-      path,
-      `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
-/** sha256 over (name, length, bytes) of each input in order, so renames and moves change the revision too. */
-function shortHash(inputs: Array<[string, Uint8Array]>): string {
-  const hash = createHash('sha256');
-  for (const [name, bytes] of inputs) {
-    hash.update(`${name}\0${bytes.length}\0`);
-    hash.update(bytes);
-  }
-  return hash.digest('hex').slice(0, REVISION_HEX_CHARS);
-}
-
 const startsWith = (bytes: Uint8Array, magic: number[]): boolean => magic.every((byte, i) => bytes[i] === byte);
-
-function describeFsError(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-}

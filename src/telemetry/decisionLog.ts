@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { copyJson, redactInput, type SecretLocations } from './redact.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
+import { isRecord } from '../json/records.js';
 
 export interface DecisionRecord {
   decisionId: string;
@@ -165,8 +166,4 @@ function setsSecretHeader(decision: Record<string, unknown>, secrets: SecretLoca
       (object) => isRecord(object) && Object.keys(object).some((name) => secrets.headers.has(name.toLowerCase())),
     );
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,19 +2,15 @@
 // hook that records every module it resolves: serving a bundle resolves neither binaryen nor the compiler's
 // entry point, and serving a directory of .rego resolves no binaryen either (the compile runs in a child
 // process). The hook also sees the compiler package's `./builtins` entry, so an empty record cannot pass.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileRego } from '@portcullis/rego-wasm';
 import { writeBundle } from '@portcullis/rego-wasm/bundle';
 import { checkRequest, createTestClient } from '../helpers/checkClient.js';
+import { serveRecordingModules } from '../helpers/moduleLog.js';
 import { freePort } from '../helpers/process.js';
 import { makeTempDir, writeFiles } from '../helpers/sidecar.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_CLI = fileURLToPath(new URL('../helpers/runCli.ts', import.meta.url));
 
 const POLICY = `package envoy.authz
 
@@ -23,20 +19,6 @@ import rego.v1
 default allow := false
 
 allow if input.parsed_path[0] == "open"
-`;
-
-// Registered with --import before the CLI: a resolve hook appending each resolved URL to a file.
-const REGISTER = `import { register } from 'node:module';
-register(new URL('./hooks.mjs', import.meta.url), { data: { log: process.env.MODULE_LOG } });
-`;
-const HOOKS = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  appendFileSync(log, resolved.url + '\\n');
-  return resolved;
-}
 `;
 
 /** Modules that belong to compiling: binaryen, and the compiler package's compile entry and its backend. */
@@ -51,57 +33,24 @@ interface Served {
 async function serve(dir: string, policyPath: string): Promise<Served> {
   const grpcPort = await freePort();
   const adminPort = await freePort();
-  const log = join(dir, 'modules.log');
-  writeFileSync(log, '');
   writeFiles(dir, {
-    'register.mjs': REGISTER,
-    'hooks.mjs': HOOKS,
     'c.yaml': [
       `grpc: { address: 127.0.0.1:${grpcPort} }`,
       `admin: { address: 127.0.0.1:${adminPort} }`,
       `policy: { path: ${policyPath}, watch: false }`,
     ].join('\n'),
   });
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      pathToFileURL(join(dir, 'register.mjs')).href,
-      RUN_CLI,
-      'serve',
-      '--config',
-      join(dir, 'c.yaml'),
-    ],
-    { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('portcullis serving')) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`serve exited ${child.exitCode}:\n${output}`));
-      }
-    }, 50);
-  });
+  const served = await serveRecordingModules(dir, join(dir, 'c.yaml'));
   const client = createTestClient(grpcPort);
   return {
-    modules: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    modules: served.modules,
     async check(path) {
       const response = await client.check(checkRequest({ path }));
       return response.deniedResponse?.status?.code ?? 200;
     },
     async close() {
       client.close();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await served.stop();
     },
   };
 }

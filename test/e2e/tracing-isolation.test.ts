@@ -1,17 +1,13 @@
 // Tracing off loads nothing: a real `portcullis serve` runs with a module loader hook that records every module
 // it resolves. Without `tracing` no @opentelemetry module is resolved; with it (the control that shows the hook
 // would see them) they are, and the check still answers the same.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, createTestClient } from '../helpers/checkClient.js';
+import { serveRecordingModules } from '../helpers/moduleLog.js';
 import { freePort } from '../helpers/process.js';
 import { makeTempDir, writeFiles } from '../helpers/sidecar.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_CLI = fileURLToPath(new URL('../helpers/runCli.ts', import.meta.url));
 
 const POLICY = `package envoy.authz
 
@@ -20,19 +16,6 @@ import rego.v1
 default allow := false
 
 allow if input.parsed_path[0] == "open"
-`;
-
-const REGISTER = `import { register } from 'node:module';
-register(new URL('./hooks.mjs', import.meta.url), { data: { log: process.env.MODULE_LOG } });
-`;
-const HOOKS = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  appendFileSync(log, resolved.url + '\\n');
-  return resolved;
-}
 `;
 
 const OTEL_MODULE = /\/node_modules\/@opentelemetry\//;
@@ -45,8 +28,6 @@ async function serveOnce(
 ): Promise<{ statuses: number[]; modules: string[] }> {
   const grpcPort = await freePort();
   const adminPort = await freePort();
-  const log = join(dir, `${name}.modules.log`);
-  writeFileSync(log, '');
   writeFiles(dir, {
     [`${name}.yaml`]: [
       `grpc: { address: 127.0.0.1:${grpcPort} }`,
@@ -55,36 +36,8 @@ async function serveOnce(
       ...extraConfig,
     ].join('\n'),
   });
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      pathToFileURL(join(dir, 'register.mjs')).href,
-      RUN_CLI,
-      'serve',
-      '--config',
-      join(dir, `${name}.yaml`),
-    ],
-    { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const served = await serveRecordingModules(dir, join(dir, `${name}.yaml`), name);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (output.includes('portcullis serving')) {
-          clearInterval(timer);
-          resolve();
-        } else if (child.exitCode !== null) {
-          clearInterval(timer);
-          reject(new Error(`serve exited ${child.exitCode}:\n${output}`));
-        }
-      }, 50);
-    });
     const client = createTestClient(grpcPort);
     const statuses: number[] = [];
     for (const path of ['/open', '/closed']) {
@@ -92,10 +45,9 @@ async function serveOnce(
       statuses.push(response.deniedResponse?.status?.code ?? 200);
     }
     client.close();
-    return { statuses, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+    return { statuses, modules: served.modules() };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await served.stop();
   }
 }
 
@@ -103,7 +55,7 @@ describe('tracing off loads no OpenTelemetry module', () => {
   let dir: string;
   beforeAll(() => {
     dir = makeTempDir('portcullis-tracing-isolation-');
-    writeFiles(dir, { 'policies/authz.rego': POLICY, 'register.mjs': REGISTER, 'hooks.mjs': HOOKS });
+    writeFiles(dir, { 'policies/authz.rego': POLICY });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

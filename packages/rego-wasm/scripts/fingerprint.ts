@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { compileRego, parseModule, type RegoSource } from '../src/index.js';
+import { readRegoDir } from '../src/regoDir.js';
 import { planRego } from '../src/compile.js';
 
 const sha = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex').slice(0, 16);
@@ -47,8 +48,8 @@ function fingerprint(sources: RegoSource[], entrypoints: string[], withoutFuel =
   }
 }
 
-function directoryUnit(dir: string): string {
-  const sources = filesUnder(dir, ['.rego']).map((path) => ({ path, source: readFileSync(path, 'utf8') }));
+async function directoryUnit(dir: string): Promise<string> {
+  const { sources } = await readRegoDir(dir, { tests: true });
   const entrypoints = new Set<string>();
   for (const source of sources) {
     try {
@@ -97,7 +98,8 @@ const args = process.argv.slice(2);
 const suiteAt = args.indexOf('--conformance');
 const suiteDir = suiteAt >= 0 ? args[suiteAt + 1] : undefined;
 const dirs = args.filter((arg, i) => arg !== '--conformance' && (suiteAt < 0 || i !== suiteAt + 1));
-const lines = dirs.map((dir) => `${dir} ${directoryUnit(dir)}`);
+const lines: string[] = [];
+for (const dir of dirs) lines.push(`${dir} ${await directoryUnit(dir)}`);
 if (suiteDir !== undefined) lines.push(...conformanceUnits(suiteDir));
 for (const line of lines) console.log(line);
 console.log(`digest ${sha(lines.join('\n'))}`);

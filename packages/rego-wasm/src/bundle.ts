@@ -13,10 +13,11 @@ export class BundleError extends Error {
   constructor(
     /** The entry at fault (as named in the archive), when there is one. */
     readonly entry: string | null,
-    message: string,
+    /** What is wrong, without the entry's name. */
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(entry === null ? message : `${entry}: ${message}`, options);
+    super(entry === null ? detail : `${entry}: ${detail}`, options);
     this.name = 'BundleError';
   }
 }

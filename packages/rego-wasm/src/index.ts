@@ -12,6 +12,8 @@ export { hostBuiltins, coverableLines, type HostCallbacks } from './tools/host.j
 export { formatModule } from './tools/format.js';
 /** Builtins a compiled policy may call (with arity and lowering), and those it refuses with the reason. */
 export { CATALOG, REFUSED, type BuiltinSpec } from './builtins/catalog.js';
+/** A directory of Rego read as one policy (also the `./dir` entry, which loads no compiler code). */
+export { readRegoDir, RegoDirError, type RegoDir, type RegoDirOptions } from './regoDir.js';
 export type { Module, Rule } from './ast.js';
 
 export interface RegoSource {
