@@ -10,7 +10,9 @@ import type { DecodedAttributes } from './checkRequest.js';
 export function toRequestView(attributes: DecodedAttributes | undefined): HttpRequestView {
   const http = attributes?.request?.http ?? {};
   const headers = Object.create(null) as Record<string, string>;
-  for (const [name, value] of Object.entries(http.headers ?? {})) headers[name.toLowerCase()] = value;
+  const map = http.headers;
+  // Object.keys, not Object.entries: no [name, value] array per header on every check
+  if (map !== undefined) for (const name of Object.keys(map)) headers[name.toLowerCase()] = map[name]!;
   for (const entry of http.headerMap?.headers ?? []) {
     if (entry.key === undefined) continue;
     const name = entry.key.toLowerCase();
