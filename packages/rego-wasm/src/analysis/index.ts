@@ -4,7 +4,7 @@
 // outside the builtin subset) only for rules an entrypoint reaches, since nothing else is ever evaluated.
 import type { Body, Module, Rule, Term } from '../ast.js';
 import { RegoCompileError } from '../errors.js';
-import { buildModuleSet, UNSUPPORTED_CALL_CONSTRUCTS, type ModuleScope, type RuleTreeNode } from './modules.js';
+import { buildModuleSet, DEFERRED_KINDS, type ModuleScope, type RuleTreeNode } from './modules.js';
 import { annotatedProgram, type AnnotatedProgram, type Annotations } from './annotated.js';
 import { annotateCalls, annotateVars, bindVars, checkBody, checkNestedTerm } from './safety.js';
 import { levelScope, varsOfTerm, type VarScope } from './scope.js';
@@ -104,7 +104,7 @@ export function analyzeModules(modules: Module[]): AnnotatedProgram {
       try {
         checkRule(rule, scope, moduleSet.root, moduleSet);
       } catch (err) {
-        if (!(err instanceof RegoCompileError) || !UNSUPPORTED_CALL_CONSTRUCTS.has(err.construct)) throw err;
+        if (!(err instanceof RegoCompileError) || !DEFERRED_KINDS.has(err.kind)) throw err;
         moduleSet.deferredRefusals.set(rule, err);
       }
     }

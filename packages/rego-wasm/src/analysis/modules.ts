@@ -2,7 +2,7 @@
 // path (`data.<package>.<rule>`), no matter how many files or packages declare it, because that is the unit
 // OPA evaluates: one value per complete rule, one collection per partial rule, one relation per function.
 import type { Import, Location, Module, Rule, RuleKind } from '../ast.js';
-import { RegoCompileError } from '../errors.js';
+import { RegoCompileError, type CompileErrorKind } from '../errors.js';
 import { builtinSpec, REFUSED } from '../builtins/catalog.js';
 
 export interface RuleDefinition {
@@ -279,8 +279,12 @@ export type CallTarget =
   | { kind: 'function'; group: RuleGroup; arity: number }
   | { kind: 'print' };
 
-/** Refusals of calls outside the subset (as opposed to errors in the policy itself). */
-export const UNSUPPORTED_CALL_CONSTRUCTS: ReadonlySet<string> = new Set(['unknown function', ...Object.keys(REFUSED)]);
+/**
+ * Kinds of the refusals that wait until a plan reaches the rule (ModuleSet.deferredRefusals): a call to a
+ * function nothing defines, or to a builtin outside the subset. While rules are checked, nothing else raises
+ * these kinds (`with` refusals are recorded, not raised), so the kind alone decides, never the text.
+ */
+export const DEFERRED_KINDS: ReadonlySet<CompileErrorKind> = new Set(['undefined', 'unsupported']);
 
 export function resolveCall(root: RuleTreeNode, scope: ModuleScope, name: string, loc: Location): CallTarget {
   const segments = name.split('.');
