@@ -1,7 +1,7 @@
-// `+ - * / %`, abs, round, ceil, floor, sum and product as OPA answers them (opaNumbers.ts). The runtime
-// answers machine integers itself (its f_<name> fast paths); everything else comes here as exact number
-// texts, so no digit is lost to a double on the way.
-import { aggregate, arithmetic, unary, type ArithOp, type UnaryOp } from './opaNumbers.js';
+// `+ - * / %`, abs, round, ceil, floor, sum, product and format_int as OPA answers them (opaNumbers.ts).
+// The runtime answers the operators on machine integers itself (its f_<name> fast paths); everything else
+// comes here as exact number texts, so no digit is lost to a double on the way.
+import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from './opaNumbers.js';
 import { textBuiltin, type TextBuiltin } from './texts.js';
 
 const binary = (op: ArithOp): TextBuiltin => textBuiltin((a, b) => arithmetic(op, a as string, b as string));
@@ -19,4 +19,8 @@ export const arithmeticBuiltins: Readonly<Record<string, TextBuiltin>> = {
   floor: single('floor'),
   sum: textBuiltin((v) => aggregate('sum', v as string)),
   product: textBuiltin((v) => aggregate('product', v as string)),
+  format_int: textBuiltin((n, base) => {
+    const digits = formatInt(n as string, base as string);
+    return digits === undefined ? undefined : JSON.stringify(digits);
+  }),
 };

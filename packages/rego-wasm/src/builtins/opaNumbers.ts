@@ -365,3 +365,16 @@ export function aggregate(op: 'sum' | 'product', wire: string): string | undefin
   }
   return floatText(acc);
 }
+
+const FORMAT_BASES: ReadonlySet<bigint> = new Set([2n, 8n, 10n, 16n]);
+
+/**
+ * OPA's format_int: the number read as a 64-bit big.Float and truncated toward zero (-5.9 is -5; digits
+ * beyond 64 bits of mantissa are rounded away first), written in base 2, 8, 10 or 16.
+ */
+export function formatInt(n: string, base: string): string | undefined {
+  const b = int64Of(base);
+  const f = parseFloat(n);
+  if (b === undefined || !FORMAT_BASES.has(b) || f === undefined) return undefined;
+  return truncate(f).toString(Number(b));
+}

@@ -1,7 +1,7 @@
 // String builtins. Rego strings are sequences of code points: counts and indexes are in code points,
 // never UTF-16 units.
 import { exactInt } from './exact.js';
-import { BuiltinArgError, int, list, num, obj, str, strings } from './args.js';
+import { BuiltinArgError, int, list, obj, str, strings } from './args.js';
 
 const codePoints = (s: string): string[] => Array.from(s);
 
@@ -117,14 +117,6 @@ export const stringBuiltins = {
     const at = text.indexOf(needle);
     return at < 0 ? -1 : codePoints(text.slice(0, at)).length;
   },
-  format_int: (n: unknown, b: unknown) => {
-    const base = int('format_int', b);
-    if (![2, 8, 10, 16].includes(base))
-      throw new BuiltinArgError('format_int', `base must be 2, 8, 10 or 16, got ${base}`);
-    // OPA reads the number as a big.Float (64-bit mantissa) and truncates toward zero: -10.5 formats as -10.
-    if (typeof n === 'bigint') return roundToMantissa64(n).toString(base);
-    return Math.trunc(num('format_int', n)).toString(base);
-  },
   to_number: (x: unknown) => {
     if (x === null) return 0;
     if (typeof x === 'boolean') return x ? 1 : 0;
@@ -151,18 +143,4 @@ function anyMatch(name: string, s: unknown, p: unknown, test: (a: string, b: str
   const texts = typeof s === 'string' ? [s] : strings(name, list(name, s));
   const pats = typeof p === 'string' ? [p] : strings(name, list(name, p));
   return texts.some((t) => pats.some((q) => test(t, q)));
-}
-
-/** n rounded to a 64-bit binary mantissa (half to even), as Go's big.Float holds a parsed integer. */
-function roundToMantissa64(n: bigint): bigint {
-  const negative = n < 0n;
-  const abs = negative ? -n : n;
-  const shift = BigInt(Math.max(0, abs.toString(2).length - 64));
-  if (shift === 0n) return n;
-  let q = abs >> shift;
-  const rest = abs - (q << shift);
-  const half = 1n << (shift - 1n);
-  if (rest > half || (rest === half && (q & 1n) === 1n)) q += 1n;
-  const rounded = q << shift;
-  return negative ? -rounded : rounded;
 }

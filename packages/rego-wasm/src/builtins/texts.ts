@@ -1,5 +1,6 @@
-// Builtins that take their arguments as the wire's JSON texts and answer with one (or undefined), for
-// values a parse into JavaScript would change: a decimal with more digits than a double holds.
+// Builtins that take their arguments as the wire's JSON texts and answer with one (a JSON text: a string
+// result is quoted) or undefined, for values a parse into JavaScript would change: a decimal with more
+// digits than a double holds.
 
 export type TextBuiltin = (...texts: unknown[]) => string | undefined;
 

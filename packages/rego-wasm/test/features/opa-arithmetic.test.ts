@@ -6,7 +6,7 @@
 // and in a compiled policy, where equality with the expected literal is exact.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { aggregate, arithmetic, unary, type ArithOp, type UnaryOp } from '../../src/builtins/opaNumbers.js';
+import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from '../../src/builtins/opaNumbers.js';
 import { valueOf } from './evaluate.js';
 
 interface Case {
@@ -53,6 +53,28 @@ describe("OPA's arithmetic", () => {
     const ok = (await valueOf(policy, 'test/ok')) as number[];
     const failed = CASES.map((c, i) => [i, c] as const).filter(([i]) => !ok.includes(i));
     expect(failed.map(([, c]) => `${regoExpr(c)} should be ${c.want ?? 'undefined'}`)).toEqual([]);
+  });
+
+  // Recorded from Go: new(big.Float).SetString(n), .Int(nil), fmt.Sprintf("%d" / "%x" / "%b") as OPA does.
+  it('format_int truncates the 64-bit float OPA reads, in JavaScript and in a compiled policy', async () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ['12345678901234567.9', '10', '12345678901234567'],
+      ['12345678901234567890123', '10', '12345678901234567889920'],
+      ['12345678901234567890123', '16', '29d42b64e7671424400'],
+      ['-5.9', '10', '-5'],
+      ['-0.5', '2', '0'],
+      ['1e20', '2', '1010110101111000111010111100010110101100011000100000000000000000000'],
+      ['255', '3', undefined],
+      ['255', '2.5', undefined],
+      ['"255"', '16', undefined],
+    ];
+    for (const [n, base, want] of cases) expect(formatInt(n, base), `${n} ${base}`).toBe(want);
+    const policy = [
+      'package test',
+      'import rego.v1',
+      'p := [format_int(12345678901234567.9, 10), format_int(12345678901234567890123, 16), format_int(-5.9, 10)]',
+    ].join('\n');
+    expect(await valueOf(policy, 'test/p')).toEqual(['12345678901234567', '29d42b64e7671424400', '-5']);
   });
 
   it('the examples that differ from plain decimal or double arithmetic', async () => {
