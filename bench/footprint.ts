@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { checkRequest, createTestClient, type TestClient } from '../test/helpers/checkClient.js';
 import { freePort } from '../test/helpers/process.js';
+import { imageNodeFlags } from './imageNodeFlags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
@@ -25,7 +26,7 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const RELOADS = Number(process.env.RELOADS ?? 5);
 const MB = 1024 * 1024;
 /** Node flags of the server: by default the image's (Dockerfile ENTRYPOINT). */
-const SERVE_NODE_FLAGS = process.env.SERVE_NODE_FLAGS ?? '--max-semi-space-size=2';
+const SERVE_NODE_FLAGS = process.env.SERVE_NODE_FLAGS ?? imageNodeFlags(ROOT).join(' ');
 
 const REQUESTS = [checkRequest({ path: '/healthz' }), checkRequest({ path: '/api/orders/1', method: 'POST' })];
 

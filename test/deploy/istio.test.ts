@@ -278,18 +278,21 @@ describe('envoy/istio manifests', () => {
       });
 
       it('requests at least the measured working set and limits above the measured peak (docs/deploy.md, Memory)', () => {
-        // The row for a policy directory compiled in-process, as the ConfigMap mounts it.
+        // The row for a policy directory compiled at start-up, as the ConfigMap mounts it: the server's own peak,
+        // and the pod's while the compiler child runs (what the memory limit counts).
         const docs = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
         const row = docs.split('\n').find((line) => line.startsWith('| directory compiled at start-up'));
-        const peakMiB = Number(/\| (\d+) MiB, a reload included \|$/.exec(row ?? '')?.[1]);
-        expect(peakMiB, 'the measured peak in docs/deploy.md').toBeGreaterThan(0);
+        const serverPeakMiB = Number(/\| (\d+) MiB, a reload included \|/.exec(row ?? '')?.[1]);
+        const podPeakMiB = Number(/\| (\d+) MiB while it compiles \|$/.exec(row ?? '')?.[1]);
+        expect(serverPeakMiB, "the server's measured peak in docs/deploy.md").toBeGreaterThan(0);
+        expect(podPeakMiB, "the pod's measured peak in docs/deploy.md").toBeGreaterThan(serverPeakMiB);
         const mebibytes = (quantity: string): number => {
           const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
           expect(match, `memory quantity ${quantity} in Mi or Gi`).not.toBeNull();
           return Number(match![1]) * (match![2] === 'Gi' ? 1024 : 1);
         };
-        expect(mebibytes(container.resources.requests.memory)).toBeGreaterThanOrEqual(peakMiB);
-        expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(Math.ceil(peakMiB * 1.25));
+        expect(mebibytes(container.resources.requests.memory)).toBeGreaterThanOrEqual(serverPeakMiB);
+        expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(Math.ceil(podPeakMiB * 1.25));
       });
 
       it('is a native sidecar: an init container with restartPolicy Always, so it outlives the app', () => {
