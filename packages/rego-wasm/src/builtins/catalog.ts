@@ -25,6 +25,16 @@ export interface BuiltinSpec {
   readonly fastPath?: boolean;
   /** OPA still accepts it but marks it deprecated (`policy check --strict` reports it). */
   readonly deprecated?: boolean;
+  /**
+   * A relation (OPA's `walk`): the implementation returns an array of every answer and the planner iterates
+   * over it, so `walk(x, [path, value])` binds once per answer.
+   */
+  readonly relation?: boolean;
+  /**
+   * OPA caches the answer per query by argument (rand.intn, uuid.rfc4122): the module answers the same
+   * arguments with the same value for the rest of one evaluation.
+   */
+  readonly perEvaluation?: boolean;
 }
 
 const native = (arity: number): BuiltinSpec => ({ arity, lowering: 'native' });
@@ -32,6 +42,7 @@ const fast = (arity: number): BuiltinSpec => ({ arity, lowering: 'js', fastPath:
 const js = (arity: number): BuiltinSpec => ({ arity, lowering: 'js' });
 const deprecated = (spec: BuiltinSpec): BuiltinSpec => ({ ...spec, deprecated: true });
 const host = (arity: number): BuiltinSpec => ({ arity, lowering: 'host' });
+const perEvaluation = (spec: BuiltinSpec): BuiltinSpec => ({ ...spec, perEvaluation: true });
 
 export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   // operators (`==`, `+`, `&`, `in`, ...) and comparisons
@@ -128,6 +139,8 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   any: deprecated(js(1)),
   all: deprecated(js(1)),
   'graph.reachable': js(2),
+  'graph.reachable_paths': js(2),
+  walk: { ...native(1), relation: true },
   // patterns
   'glob.match': js(3),
   'glob.quote_meta': js(1),
@@ -164,6 +177,9 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   'json.unmarshal': fast(1),
   'json.is_valid': native(1),
   'json.remove': js(2),
+  'json.filter': js(2),
+  'json.patch': js(2),
+  'json.marshal_with_options': js(2),
   'yaml.marshal': js(1),
   'yaml.unmarshal': js(1),
   'yaml.is_valid': js(1),
@@ -177,6 +193,7 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   'time.parse_duration_ns': js(1),
   'time.diff': js(2),
   'time.format': js(1),
+  'time.parse_ns': js(2),
   // tokens, hashes, certificates
   'io.jwt.decode': js(1),
   'io.jwt.decode_verify': js(2),
@@ -214,6 +231,12 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   'semver.is_valid': js(1),
   'semver.compare': js(2),
   'units.parse_bytes': js(1),
+  'units.parse': js(1),
+  'uuid.parse': js(1),
+  'uri.parse': js(1),
+  'uri.is_valid': js(1),
+  'uuid.rfc4122': perEvaluation(js(1)),
+  'rand.intn': perEvaluation(js(2)),
   'opa.runtime': js(0),
   trace: js(1),
   // probes emitted only when CompileOptions.print / .coverage ask for them
@@ -228,8 +251,6 @@ export const REFUSED: Readonly<Record<string, string>> = {
   'net.lookup_ip_addr':
     'DNS lookups from policies are not supported: resolve addresses outside the policy and pass them in data',
   'providers.aws.sign_req': 'request signing for outgoing calls has no use without http.send',
-  'rand.intn':
-    'a random number makes a decision unrepeatable; derive variation from input (e.g. a hash of x-request-id)',
   'rego.parse_module': 'parsing Rego inside a policy is not supported',
   'rego.metadata.chain': 'rule metadata annotations are not compiled',
   'rego.metadata.rule': 'rule metadata annotations are not compiled',
@@ -246,21 +267,8 @@ export const REFUSED: Readonly<Record<string, string>> = {
   'graphql.schema_is_valid':
     "GraphQL parsing is not compiled (OPA returns its own parser's AST, which cannot be reproduced exactly)",
   'strings.render_template': 'Go text/template rendering is not compiled: use sprintf or concat',
-  'time.parse_ns': 'Go time layouts are not parsed: use time.parse_rfc3339_ns',
   'regex.globs_match': 'intersection of regular-expression globs is not compiled',
-  'uri.parse': 'not compiled yet: use the parsed_path and parsed_query Portcullis puts in input',
-  'uri.is_valid': 'not compiled yet',
-  walk: 'walk is not compiled yet: iterate with `some path, value in` over the levels you need',
   'internal.test_case': 'internal to OPA',
-  'json.patch': "not compiled yet: OPA's handling of array indexes and the root is not reproduced exactly",
-  'json.filter':
-    "not compiled yet: OPA's path semantics for arrays and sets are not reproduced exactly; use object.filter",
-  'units.parse':
-    "not compiled yet: OPA's unit spellings are not reproduced exactly; use units.parse_bytes for byte sizes",
-  'uuid.parse': "not compiled yet: OPA's version-specific fields (time, clock sequence, node) are not reproduced",
-  'uuid.rfc4122': 'a random identifier makes a decision unrepeatable: use the x-request-id header Envoy sends',
-  'graph.reachable_paths': 'not compiled yet: use graph.reachable',
-  'json.marshal_with_options': 'not compiled yet: use json.marshal',
   'json.verify_schema':
     "not compiled: OPA checks schemas with its own fork of gojsonschema (RE2 patterns, its draft detection, its error texts), which is not reproduced exactly; validate request bodies with Portcullis's openapi stage",
   'json.match_schema':

@@ -11,8 +11,17 @@ export class NumberText {
   constructor(readonly text: string) {}
 }
 
+export interface ExactJsonOptions {
+  /**
+   * Keep every number not written as a plain integer (`1.0`, `1e2`, `0.1`, `-0`) as NumberText, for builtins
+   * whose answer depends on how a number is written: OPA keeps a number's text (json.patch refuses `1.0` as an
+   * array index, json.marshal_with_options writes `1.0` back as `1.0`).
+   */
+  readonly numberText?: boolean;
+}
+
 /** JSON.parse, except that integers outside ±(2^53-1) become BigInt (exact) and out-of-range numbers NumberText. */
-export function parseExactJson(text: string): unknown {
+export function parseExactJson(text: string, options: ExactJsonOptions = {}): unknown {
   let pos = 0;
   const fail = (): never => {
     throw new BuiltinArgError('portcullis.exact', `not JSON at offset ${pos}`);
@@ -77,6 +86,9 @@ export function parseExactJson(text: string): unknown {
     lit.lastIndex = pos;
     const hit = lit.exec(text) ?? fail();
     pos += hit[0].length;
+    if (options.numberText === true && /^-?\d/.test(hit[0]) && !/^(?:0|-?[1-9]\d*)$/.test(hit[0])) {
+      return new NumberText(hit[0]);
+    }
     const parsed = JSON.parse(hit[0]) as unknown;
     // A number no double can hold (2e308, 1e-400) keeps its text: the nearest double would be another number.
     if (
@@ -151,3 +163,42 @@ export function exactInt(v: bigint): bigint | number {
 
 export const INT64_MIN = -(1n << 63n);
 export const INT64_MAX = (1n << 63n) - 1n;
+
+/** Any Rego number as JavaScript holds it: a double, a BigInt (exact integer) or a NumberText (exact text). */
+export type RegoNumber = number | bigint | NumberText;
+
+export function isRegoNumber(v: unknown): v is RegoNumber {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof NumberText;
+}
+
+/**
+ * A number as digits × 10^exponent with no trailing zero in the digits (zero is [0n, 0]): two numbers are
+ * equal exactly when these are, whatever their spelling (`1`, `1.0`, `10e-1`). undefined for NaN/infinity.
+ */
+export function decimalOf(v: RegoNumber): readonly [bigint, number] | undefined {
+  if (typeof v === 'bigint') return normalizeDecimal(v, 0);
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return normalizeDecimal(BigInt(v), 0);
+  // A double's shortest round-trip text is the decimal the runtime wrote for it.
+  const text = typeof v === 'number' ? String(v) : v.text;
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const [, sign, whole, fraction = '', exponent = '0'] = m;
+  return normalizeDecimal(BigInt(`${sign}${whole}${fraction}`), Number(exponent) - fraction.length);
+}
+
+function normalizeDecimal(digits: bigint, exponent: number): readonly [bigint, number] {
+  if (digits === 0n) return [0n, 0];
+  while (digits % 10n === 0n) {
+    digits /= 10n;
+    exponent++;
+  }
+  return [digits, exponent];
+}
+
+/** Rego number equality, exact for every representation (1 == 1.0 == 1e0; 0.1 != 0.10000000000000001). */
+export function numbersEqual(a: RegoNumber, b: RegoNumber): boolean {
+  if (typeof a !== 'object' && typeof b !== 'object') return a == b;
+  const x = decimalOf(a);
+  const y = decimalOf(b);
+  return x !== undefined && y !== undefined && x[0] === y[0] && x[1] === y[1];
+}

@@ -24,6 +24,7 @@ import { stringBuiltins } from './strings.js';
 import { timeBuiltins } from './time.js';
 import { typeBuiltins } from './types.js';
 import { unitsBuiltins } from './units.js';
+import { uriBuiltins } from './uri.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
@@ -58,6 +59,7 @@ export const implementations: Readonly<Record<string, Builtin>> = Object.assign(
   timeBuiltins,
   typeBuiltins,
   unitsBuiltins,
+  uriBuiltins,
   uuidBuiltins,
   x509Builtins,
   yamlBuiltins,
@@ -98,7 +100,13 @@ function plainJson(impl: Builtin): Builtin {
   };
 }
 
-function wire(impl: Builtin): Builtin {
+/**
+ * Builtins whose answer depends on how a number is written (OPA keeps a number's text): they take every
+ * number not written as a plain integer as its NumberText.
+ */
+const NUMBER_TEXT_BUILTINS: ReadonlySet<string> = new Set(['json.patch', 'json.marshal_with_options', 'rand.intn']);
+
+function wire(impl: Builtin, numberText: boolean): Builtin {
   // Exact texts in and out, unparsed (see texts.ts).
   if (takesTexts(impl)) {
     return (...texts: unknown[]) => {
@@ -111,7 +119,7 @@ function wire(impl: Builtin): Builtin {
   }
   return (...texts: unknown[]) => {
     try {
-      const args = texts.map((t) => (typeof t === 'string' ? parseWire(t) : undefined));
+      const args = texts.map((t) => (typeof t === 'string' ? parseWire(t, { numberText }) : undefined));
       if (args.includes(undefined)) return undefined;
       const result = impl(...args);
       if (result === undefined) return undefined;
@@ -125,6 +133,6 @@ function wire(impl: Builtin): Builtin {
 export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
   Object.entries(implementations).flatMap(([name, impl]) => [
     [name, plainJson(impl)],
-    [builtinWireName(name), wire(impl)],
+    [builtinWireName(name), wire(impl, NUMBER_TEXT_BUILTINS.has(name))],
   ]),
 );

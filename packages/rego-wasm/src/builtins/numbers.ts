@@ -1,11 +1,50 @@
-// numbers.range and numbers.range_step.
-import { BuiltinArgError } from './args.js';
-import { bigIntArg, exactInt } from './exact.js';
+// numbers.range, numbers.range_step and rand.intn.
+import { randomBytes } from 'node:crypto';
+import { BuiltinArgError, str } from './args.js';
+import { bigIntArg, exactInt, INT64_MAX, INT64_MIN, NumberText } from './exact.js';
+
+/** OPA's IntOperand: a number written as an integer (1.0 is not), within int64. */
+function intOperand(name: string, v: unknown): bigint {
+  let n: bigint;
+  if (typeof v === 'bigint') n = v;
+  else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
+  else if (v instanceof NumberText && /^-?\d+$/.test(v.text)) n = BigInt(v.text);
+  else throw new BuiltinArgError(name, 'operand must be an integer number');
+  if (n < INT64_MIN || n > INT64_MAX) throw new BuiltinArgError(name, 'operand must fit 64 bits');
+  return n;
+}
+
+/** A uniformly random integer in [0, n) from the system's CSPRNG (rejection sampling, no modulo bias). */
+function randomBelow(n: bigint): bigint {
+  const bits = n.toString(2).length;
+  const bytes = Math.ceil(bits / 8);
+  const mask = (1n << BigInt(bits)) - 1n;
+  for (;;) {
+    const candidate = BigInt(`0x${randomBytes(bytes).toString('hex')}`) & mask;
+    if (candidate < n) return candidate;
+  }
+}
+
+/**
+ * rand.intn(key, n): a random integer in [0, |n|). The compiled module answers the same key and |n| with the
+ * same number for the rest of one evaluation, as OPA caches it per query; a decision that uses it is not
+ * repeatable.
+ */
+function randIntn(key: unknown, n: unknown): bigint | number {
+  str('rand.intn', key);
+  let bound = intOperand('rand.intn', n);
+  if (bound === 0n) return 0;
+  // Go's -n of the smallest int64 is itself, and Intn of a negative bound fails.
+  if (bound === INT64_MIN) throw new BuiltinArgError('rand.intn', 'n out of range');
+  if (bound < 0n) bound = -bound;
+  return exactInt(randomBelow(bound));
+}
 
 /** numbers.range refuses ranges whose array would not fit the policy's memory anyway. */
 const MAX_RANGE = 10_000_000n;
 
 export const numbersBuiltins = {
+  'rand.intn': randIntn,
   'numbers.range_step': (a: unknown, b: unknown, s: unknown) => {
     const from = bigIntArg('numbers.range_step', a);
     const to = bigIntArg('numbers.range_step', b);

@@ -2,6 +2,7 @@
 // exactly (see exact.ts); OPA-built bundles get the nearest double.
 import { BuiltinArgError, int, str } from './args.js';
 import { bigIntArg, exactInt, INT64_MAX, INT64_MIN } from './exact.js';
+import { goParseTime } from './goparse.js';
 
 export function nowNs(): bigint {
   return process.hrtime.bigint() - hrtimeAtStart + wallAtStartNs;
@@ -229,6 +230,8 @@ export const timeBuiltins = {
   'time.parse_duration_ns': parseDurationNs,
   'time.diff': timeDiff,
   'time.format': timeFormat,
+  'time.parse_ns': (layout: unknown, value: unknown) =>
+    exactInt(goParseTime(str('time.parse_ns', layout), str('time.parse_ns', value))),
 };
 
 /** time.diff as OPA computes it: [years, months, days, hours, minutes, seconds] between two instants. */

@@ -1,6 +1,6 @@
 // units.parse and units.parse_bytes, as OPA computes them.
 import { BuiltinArgError, str } from './args.js';
-import { exactInt } from './exact.js';
+import { exactInt, NumberText } from './exact.js';
 
 /**
  * OPA's byte units up to exa. OPA refuses zetta and beyond; they are kept (exact) because policies written
@@ -94,30 +94,123 @@ export function parseBytes(s: unknown): bigint | number {
   return exactInt(exp2 >= 0n ? product << exp2 : product >> -exp2);
 }
 
-const SI_UNITS: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
+/** OPA's unit multipliers for units.parse, after its normalization (first letter as written, the rest lowercased). */
+const UNITS_PARSE: Record<string, bigint> = {
+  '': 1n,
+  k: 10n ** 3n,
+  K: 10n ** 3n,
+  ki: 1n << 10n,
+  Ki: 1n << 10n,
+  M: 10n ** 6n,
+  mi: 1n << 20n,
+  Mi: 1n << 20n,
+  g: 10n ** 9n,
+  G: 10n ** 9n,
+  gi: 1n << 30n,
+  Gi: 1n << 30n,
+  t: 10n ** 12n,
+  T: 10n ** 12n,
+  ti: 1n << 40n,
+  Ti: 1n << 40n,
+  p: 10n ** 15n,
+  P: 10n ** 15n,
+  pi: 1n << 50n,
+  Pi: 1n << 50n,
+  e: 10n ** 18n,
+  E: 10n ** 18n,
+  ei: 1n << 60n,
+  Ei: 1n << 60n,
 };
+
+/** A double as the exact fraction it holds: OPA's milli is big.Rat.SetFloat64(0.001), not 1/1000. */
+function doubleFraction(x: number): readonly [bigint, bigint] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exponent = Number((bits >> 52n) & 0x7ffn);
+  const mantissa = (bits & ((1n << 52n) - 1n)) | (exponent === 0 ? 0n : 1n << 52n);
+  const shift = BigInt((exponent === 0 ? 1 : exponent) - 1075);
+  return shift >= 0n ? [mantissa << shift, 1n] : [mantissa, 1n << -shift];
+}
+
+const MILLI = doubleFraction(0.001);
+
+/** OPA's split of "10.5Mi" into amount and unit: sign, digits, '.', and an exponent that a digit or sign follows. */
+function splitAmount(name: string, s: string): readonly [string, string] {
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (!/[0-9.eE+-]/.test(c)) return [s.slice(0, i), s.slice(i)];
+    if (c === 'e' || c === 'E') {
+      const next = s[i + 1];
+      if (next === undefined || !/[0-9+-]/.test(next)) return [s.slice(0, i), s.slice(i)];
+      if (next === '+' || next === '-') i++;
+      const digits = /^[0-9]*/.exec(s.slice(i + 1))![0].length;
+      if (digits > 6) throw new BuiltinArgError(name, 'exponent too large');
+    }
+  }
+  return [s, ''];
+}
+
+/** The amount as Go's big.Rat.SetString reads it (sign, decimal digits, fraction, exponent), as num/den. */
+function parseRational(name: string, text: string): readonly [bigint, bigint] {
+  const m = /^([+-]?)(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) throw new BuiltinArgError(name, 'could not parse amount to a number');
+  const [, sign, whole = '', fraction1 = '', fraction2 = '', exponent = '0'] = m;
+  const fraction = fraction1 + fraction2;
+  const digits = BigInt(`${sign === '-' ? '-' : ''}${whole}${fraction}` || '0');
+  const scale = BigInt(exponent) - BigInt(fraction.length);
+  return scale >= 0n ? [digits * 10n ** scale, 1n] : [digits, 10n ** -scale];
+}
+
+/** big.Rat's FloatString(10): ten decimals, the last rounded half away from zero. */
+function floatString10(num: bigint, den: bigint): string {
+  const negative = num < 0n;
+  const abs = negative ? -num : num;
+  let whole = abs / den;
+  const p = 10n ** 10n;
+  let fraction = ((abs % den) * p) / den;
+  const rest = ((abs % den) * p) % den;
+  if (2n * rest >= den) {
+    fraction += 1n;
+    if (fraction >= p) {
+      whole += 1n;
+      fraction -= p;
+    }
+  }
+  return `${negative ? '-' : ''}${whole}.${fraction.toString().padStart(10, '0')}`;
+}
+
+/**
+ * units.parse as OPA computes it: the amount times the unit as exact fractions; an integer is exact, anything
+ * else is written with ten decimals (OPA's text, kept as such: 1m is 0.0010000000).
+ */
+function parseUnits(s: unknown): bigint | number | NumberText {
+  const name = 'units.parse';
+  const text = str(name, s).replace(/"/g, '');
+  if (text.includes(' ')) throw new BuiltinArgError(name, 'spaces not allowed in resource strings');
+  const [amount, rawUnit] = splitAmount(name, text);
+  if (amount === '') throw new BuiltinArgError(name, 'no amount provided');
+  // Only what follows the first letter is lowercased, so that m (milli) and M (mega) differ. Go lowercases
+  // U+0130 to a plain i, which makes it the binary suffix.
+  const unit =
+    rawUnit.length > 1
+      ? rawUnit[0]! +
+        rawUnit
+          .slice(1)
+          .replace(/\u0130/g, 'i')
+          .toLowerCase()
+      : rawUnit;
+  const multiplier: readonly [bigint, bigint] | undefined =
+    unit === 'm' ? MILLI : Object.hasOwn(UNITS_PARSE, unit) ? [UNITS_PARSE[unit]!, 1n] : undefined;
+  if (multiplier === undefined) throw new BuiltinArgError(name, `unit ${unit} not recognized`);
+  const [n, d] = parseRational(name, amount);
+  const num = n * multiplier[0];
+  const den = d * multiplier[1];
+  if (num % den === 0n) return exactInt(num / den);
+  return new NumberText(floatString10(num, den));
+}
 
 export const unitsBuiltins = {
   'units.parse_bytes': parseBytes,
-  'units.parse': (s: unknown) => {
-    const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(str('units.parse', s).replace(/"/g, ''));
-    const unit = m ? (SI_UNITS[m[2]!] ?? SI_UNITS[m[2]!.toUpperCase()]) : undefined;
-    if (!m || unit === undefined) throw new BuiltinArgError('units.parse', `could not parse ${JSON.stringify(s)}`);
-    return Number(m[1]) * unit;
-  },
+  'units.parse': parseUnits,
 };

@@ -1,6 +1,7 @@
 // Rego values that plain JSON cannot carry, as JavaScript builtins see them over the builtin wire (wire.ts):
 // a set, and an object with a key that is not a string. Modules Portcullis compiles pass them exactly;
 // bundles built by `opa build` hand the SDK's JSON instead (sets as arrays), which every builtin also takes.
+import { isRegoNumber, NumberText, numbersEqual } from './exact.js';
 
 /** A Rego set: its elements in the policy's order, without duplicates. */
 export class RegoSet {
@@ -18,6 +19,7 @@ export function isRegoSet(v: unknown): v is RegoSet {
 
 /** Plain JSON for the SDK (OPA-built bundles): sets become arrays, other keys their JSON text. */
 export function toPlainJson(v: unknown): unknown {
+  if (v instanceof NumberText) return Number(v.text);
   if (v instanceof RegoSet) return v.items.map(toPlainJson);
   if (v instanceof RegoObject) {
     return Object.fromEntries(
@@ -31,12 +33,9 @@ export function toPlainJson(v: unknown): unknown {
   return v;
 }
 
-/** Rego equality: numbers by value (1 == 1.0, BigInt included), collections by content. */
+/** Rego equality: numbers by value (1 == 1.0, BigInt and NumberText included), collections by content. */
 export function regoEqual(a: unknown, b: unknown): boolean {
-  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
-    // Loose equality compares a number and a BigInt by value (1 == 1n).
-    return a == b;
-  }
+  if (isRegoNumber(a) && isRegoNumber(b)) return numbersEqual(a, b);
   if (a instanceof RegoSet || b instanceof RegoSet) {
     if (!(a instanceof RegoSet && b instanceof RegoSet) || a.items.length !== b.items.length) return false;
     return a.items.every((x) => b.items.some((y) => regoEqual(x, y)));

@@ -3,7 +3,7 @@
 // Wasm parses, so nothing is lost to the SDK's JSON.parse: integers beyond 2^53 cross as digits (BigInt
 // here), a set as {"\u0000set": [...]} (RegoSet here), and an object JSON cannot carry (a key that is not a
 // string, or one starting with NUL) as {"\u0000obj": [[key, value], ...]} (RegoObject here).
-import { NumberText, parseExactJson } from './exact.js';
+import { type ExactJsonOptions, NumberText, parseExactJson } from './exact.js';
 import { RegoObject, RegoSet } from './values.js';
 
 const SET_TAG = '\u0000set';
@@ -38,8 +38,8 @@ function plainObject(entries: ReadonlyArray<readonly [string, unknown]>): Record
 }
 
 /** A builtin argument's wire text as the value it stands for. */
-export function parseWire(text: string): unknown {
-  return revive(parseExactJson(text));
+export function parseWire(text: string, options: ExactJsonOptions = {}): unknown {
+  return revive(parseExactJson(text, options));
 }
 
 /** A builtin result as wire text. */

@@ -692,6 +692,15 @@ function planCall(term: Extract<Term, { type: 'call' }>, args: Term[], ctx: Plan
   if (target.kind === 'builtin') {
     if (builtinSpec(target.name) === undefined)
       throw new RegoCompileError(term.nameLoc, term.name, 'not a supported builtin', 'undefined');
+    if (builtinSpec(target.name)?.relation === true) {
+      // A relation answers with the array of all its answers: the rest of the body runs once per answer.
+      planTerms(args, ctx, (ops) =>
+        callBuiltin(target.name, ops, ctx, (all) =>
+          scan(all, ctx, (_key, value) => k({ kind: 'local', local: value })),
+        ),
+      );
+      return;
+    }
     planTerms(args, ctx, (ops) => callBuiltin(target.name, ops, ctx, k));
     return;
   }

@@ -34,6 +34,8 @@ export interface EmitContext {
   readonly builtinTable: Record<string, number>;
   /** ids of argument-less JS builtins, cached once per evaluation */
   nullaryIds: number[];
+  /** ids of JS builtins OPA caches per query by argument (catalog `perEvaluation`), cached per evaluation */
+  byArgsIds: number[];
   /** every constant's JSON text: the policy's, then the builtins and entrypoints tables and the fuel message */
   texts: string[];
   /** indexes into texts of the constants the emitter adds */
@@ -66,6 +68,7 @@ export function createEmitContext(policy: Policy, options: EmitOptions): EmitCon
     jsBuiltins: new Map(),
     builtinTable: {},
     nullaryIds: [],
+    byArgsIds: [],
     texts: [],
     builtinsConst: -1,
     entrypointsConst: -1,
@@ -125,6 +128,11 @@ export function funcName(irName: string): string {
 /** The global caching argument-less JS builtin `id`'s answer for one evaluation (0: not asked yet). */
 export function nullaryCacheGlobal(id: number): string {
   return `pc:nullary:${id}`;
+}
+
+/** The global holding JS builtin `id`'s answers by argument array for one evaluation (0: none yet). */
+export function byArgsCacheGlobal(id: number): string {
+  return `pc:byargs:${id}`;
 }
 
 /** The two globals of memo slot `index`: whether the function ran this evaluation, and its answer. */

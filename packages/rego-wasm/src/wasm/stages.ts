@@ -13,6 +13,7 @@ import {
   constGlobal,
   memoGlobals,
   nullaryCacheGlobal,
+  byArgsCacheGlobal,
   type ConstantLayout,
   type EmitContext,
   type EmitOptions,
@@ -70,6 +71,8 @@ function numberBuiltins(m: EmitContext): void {
   }
   m.nullaryIds = [...m.jsBuiltins].filter(([name]) => builtinSpec(name)?.arity === 0).map(([, id]) => id);
   for (const id of m.nullaryIds) m.mod.addGlobal(nullaryCacheGlobal(id), i32, true, m.mod.i32.const(0));
+  m.byArgsIds = [...m.jsBuiltins].filter(([name]) => builtinSpec(name)?.perEvaluation === true).map(([, id]) => id);
+  for (const id of m.byArgsIds) m.mod.addGlobal(byArgsCacheGlobal(id), i32, true, m.mod.i32.const(0));
 }
 
 /** Every constant's text (the policy's, then the two ABI tables and the fuel message) and its global. */
@@ -149,6 +152,7 @@ function defineHooks(m: EmitContext): void {
       ...(fuel === undefined ? [] : [fuel.refill()]),
       ...[...m.memoIndex.values()].map((i) => mod.global.set(memoGlobals(i).done, mod.i32.const(0))),
       ...m.nullaryIds.map((id) => mod.global.set(nullaryCacheGlobal(id), mod.i32.const(0))),
+      ...m.byArgsIds.map((id) => mod.global.set(byArgsCacheGlobal(id), mod.i32.const(0))),
     ]),
   );
   defineHook(m, 'builtins', [], i32, mod.global.get(constGlobal(m, m.builtinsConst), i32));

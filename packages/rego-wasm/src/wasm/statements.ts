@@ -16,6 +16,7 @@ import {
   funcName,
   memoGlobals,
   nullaryCacheGlobal,
+  byArgsCacheGlobal,
   type EmitContext,
 } from './context.js';
 import { fastPathExport, nativeExport, TYPE_TAGS } from './runtime.js';
@@ -205,6 +206,7 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
           i32,
         );
       }
+      if (spec.perEvaluation === true) call = cachedByArguments(f, stmt.func, id, argExprs(), call);
       if (arity === 0) {
         // Argument-less builtins (time.now_ns) answer once per evaluation, as OPA caches them per query.
         const slot = nullaryCacheGlobal(id);
@@ -217,6 +219,55 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
     }
   }
   return mod.block(null, [...guards, setOrFail(f, stmt.target, call)]);
+}
+
+/**
+ * The answer of a builtin OPA caches per query by argument (rand.intn, uuid.rfc4122): looked up in this
+ * evaluation's cache first, the call's answer kept there. OPA keys rand.intn by the absolute bound, so
+ * rand.intn(k, -n) and rand.intn(k, n) share one answer; a bound the runtime's f_abs does not answer (not a
+ * machine integer, which rand.intn refuses anyway) leaves the key incomplete, and that call is not cached.
+ */
+function cachedByArguments(f: FunctionContext, name: string, id: number, args: number[], call: number): number {
+  const { mod } = f.m;
+  const slot = byArgsCacheGlobal(id);
+  const key = f.temp();
+  const complete = f.temp();
+  const hit = f.temp();
+  const keyArgs = name === 'rand.intn' ? args.map((a, i) => (i === 1 ? callRt(f.m, 'f_abs', [a]) : a)) : args;
+  return mod.block(
+    null,
+    [
+      mod.if(mod.i32.eqz(mod.global.get(slot, i32)), mod.global.set(slot, callRt(f.m, 'rt_new_object', []))),
+      mod.local.set(key, callRt(f.m, 'rt_new_array', [mod.i32.const(args.length)])),
+      ...keyArgs.map((a) => callRt(f.m, 'rt_array_append', [mod.local.get(key, i32), a], none)),
+      mod.local.set(complete, mod.i32.eq(callRt(f.m, 'rt_len', [mod.local.get(key, i32)]), mod.i32.const(args.length))),
+      mod.local.set(
+        hit,
+        mod.if(
+          mod.local.get(complete, i32),
+          callRt(f.m, 'rt_dot', [mod.global.get(slot, i32), mod.local.get(key, i32)]),
+          mod.i32.const(0),
+        ),
+      ),
+      mod.if(
+        mod.i32.eqz(mod.local.get(hit, i32)),
+        mod.block(null, [
+          mod.local.set(hit, call),
+          mod.if(
+            mod.i32.and(mod.i32.ne(mod.local.get(hit, i32), mod.i32.const(0)), mod.local.get(complete, i32)),
+            callRt(
+              f.m,
+              'rt_object_insert',
+              [mod.global.get(slot, i32), mod.local.get(key, i32), mod.local.get(hit, i32)],
+              none,
+            ),
+          ),
+        ]),
+      ),
+      mod.local.get(hit, i32),
+    ],
+    i32,
+  );
 }
 
 function compileStmt(f: FunctionContext, stmt: Stmt): number {

@@ -667,6 +667,44 @@ const opaEnvoyBuiltins = cases([
   ['base64.is_valid', ['YWJj'], true],
   ['base64.is_valid', ['YWJ'], false],
   ['urlquery.decode_object', ['a=1&a=2&b=x'], { a: ['1', '2'], b: ['x'] }],
+  // The native answer list the planner iterates over (test/features/walk.test.ts has the relation).
+  [
+    'walk',
+    [[1, S('a')]],
+    [
+      [[], [1, ['a']]],
+      [[0], 1],
+      [[1], ['a']],
+      [[1, 'a'], 'a'],
+    ],
+  ],
+  ['json.patch', [{ a: 1 }, [{ op: 'add', path: '/b', value: 2 }]], { a: 1, b: 2 }],
+  ['json.patch', [{ a: 1 }, [{ op: 'remove', path: '/b' }]], U],
+  ['json.filter', [{ a: { b: 1, c: 2 }, d: 3 }, ['a/b']], { a: { b: 1 } }],
+  ['json.marshal_with_options', [{ b: 1, a: [] }, { indent: ' ' }], '{\n "a": [],\n "b": 1\n}'],
+  ['json.marshal_with_options', [[], { color: true }], U],
+  ['units.parse', ['1.5Ki'], 1536],
+  ['units.parse', ['1KB'], U],
+  ['uuid.parse', ['00000000-0000-4000-8000-000000000000'], { version: 4, variant: 'RFC4122' }],
+  ['uuid.parse', ['not-a-uuid'], U],
+  [
+    'uuid.rfc4122',
+    ['k'],
+    expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+  ],
+  ['rand.intn', ['k', 1], 0],
+  ['rand.intn', ['k', 'n'], U],
+  ['graph.reachable_paths', [{ a: ['b'], b: [] }, ['a']], [['a', 'b']]],
+  ['time.parse_ns', ['2006-01-02', '1970-01-02'], 86_400e9],
+  ['time.parse_ns', ['2006-01-02', '1970-13-02'], U],
+  [
+    'uri.parse',
+    ['http://h:8/p?q#f'],
+    { scheme: 'http', hostname: 'h', port: '8', path: '/p', raw_path: '/p', raw_query: 'q', fragment: 'f' },
+  ],
+  ['uri.parse', ['http://h:x/'], U],
+  ['uri.is_valid', ['http://h/'], true],
+  ['uri.is_valid', ['%zz'], false],
 ]);
 
 describe('exact integers', () => {

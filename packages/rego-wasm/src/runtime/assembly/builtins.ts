@@ -482,6 +482,46 @@ export function b_array_reverse(a: usize): usize {
   return out;
 }
 
+/** `path` with one more key: a fresh array (each pair walk yields owns its path). */
+function pathWith(path: usize, key: usize): usize {
+  const n = colLen(path);
+  const out = newArr(n + 1);
+  memory.copy(arrElems(out), arrElems(path), <usize>n << 2);
+  store<u32>(arrElems(out) + (<usize>n << 2), <u32>key);
+  store<u32>(out, n + 1, 4);
+  return out;
+}
+
+/** Appends [path, v] and then, depth first, the pairs below v: OPA's walk order (keys and elements sorted). */
+function walkInto(out: usize, path: usize, v: usize): void {
+  const pair = newArr(2);
+  arrPush(pair, path);
+  arrPush(pair, v);
+  arrPush(out, pair);
+  const tag = tagOf(v);
+  if (tag == T_ARR) {
+    const n = colLen(v);
+    for (let i: u32 = 0; i < n; i++) walkInto(out, pathWith(path, newInt(<i64>i)), arrGet(v, i));
+  } else if (tag == T_OBJ) {
+    const n = colLen(v);
+    for (let i: u32 = 0; i < n; i++) walkInto(out, pathWith(path, objKeyAt(v, i)), objValAt(v, i));
+  } else if (tag == T_SET) {
+    const n = colLen(v);
+    for (let i: u32 = 0; i < n; i++) walkInto(out, pathWith(path, arrGet(v, i)), arrGet(v, i));
+  }
+}
+
+/**
+ * walk(x): every [path, value] pair of x, the root [[], x] first. walk is a relation in OPA; the planner
+ * iterates over this array (a call to a builtin marked `relation` in the catalog).
+ */
+export function b_walk(x: usize): usize {
+  if (x == 0) return 0;
+  const out = newArr(8);
+  walkInto(out, newArr(0), x);
+  return out;
+}
+
 // ---------------------------------------------------------------- hot-path strings (byte-exact, so UTF-8 safe)
 
 function bytesEqual(p: usize, q: usize, n: usize): bool {
