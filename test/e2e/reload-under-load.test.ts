@@ -49,19 +49,24 @@ describe('checks during a reload of policies/', () => {
 
     const authz = fs.readFileSync(path.join(POLICIES, 'authz.rego'), 'utf8');
     let answeredDuringReloads = 0;
-    for (let reload = 1; reload <= RELOADS; reload++) {
-      const before = await revision();
-      const answeredBefore = outcomes.length;
-      t.write('policies/authz.rego', `${authz}\n# reload ${reload}\n`);
-      const deadline = Date.now() + 30_000;
-      while ((await revision()) === before) {
-        if (Date.now() > deadline) throw new Error(`reload ${reload} did not happen`);
-        await new Promise((r) => setTimeout(r, 20));
+    try {
+      for (let reload = 1; reload <= RELOADS; reload++) {
+        const before = await revision();
+        const answeredBefore = outcomes.length;
+        t.write('policies/authz.rego', `${authz}\n# reload ${reload}\n`);
+        const deadline = Date.now() + 30_000;
+        while ((await revision()) === before) {
+          if (Date.now() > deadline) throw new Error(`reload ${reload} did not happen`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        answeredDuringReloads += outcomes.length - answeredBefore;
       }
-      answeredDuringReloads += outcomes.length - answeredBefore;
+    } finally {
+      // Stop the checkers even when a reload fails: once the sidecar is closed their checks reject at once, and
+      // a loop of those would starve the event loop (and the test runner) for good.
+      running = false;
+      await Promise.all(workers);
     }
-    running = false;
-    await Promise.all(workers);
 
     expect(answeredDuringReloads).toBeGreaterThan(0);
     const unexpected = outcomes.filter((outcome) => outcome !== expected);
