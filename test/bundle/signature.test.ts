@@ -50,6 +50,19 @@ describe("OPA's file digests", () => {
     );
   });
 
+  it.each([
+    // Already in Go's order with plain numbers: the native encoder's text.
+    ['{ "a": 1, "b": [2, 3.5], "c": "\u2028" }', '{"a":1,"b":[2,3.5],"c":"\\u2028"}'],
+    // Array-index keys, which JavaScript enumerates first, in byte order all the same.
+    ['{"10": 1, "9": 2, "1": 3, "a": 0}', '{"1":3,"10":1,"9":2,"a":0}'],
+    ['{"b": 1, "__proto__": {"x": -0.5}}', '{"__proto__":{"x":-0.5},"b":1}'],
+    // Characters beyond the Basic Multilingual Plane sort after U+FFFF in UTF-8, before it in UTF-16.
+    ['{"\uffff": 1, "\ud83d\ude00": 2}', '{"\uffff":1,"\ud83d\ude00":2}'],
+    ['[1, 1.0, 100, 1e2, -0]', '[1,1.0,100,1e2,-0]'],
+  ])('hashes %s as %s', (text, canonical) => {
+    expect(hashBundleFile('data.json', encode(text), 'SHA-256')).toBe(sha256(canonical));
+  });
+
   it("matches exclude patterns as Go's filepath.Match does", () => {
     expect(globToRegExp('*.md').test('README.md')).toBe(true);
     expect(globToRegExp('*.md').test('docs/README.md')).toBe(false);

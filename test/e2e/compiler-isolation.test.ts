@@ -81,14 +81,14 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
-  it('features left off load none of their libraries (OpenAPI, tracing, Redis, gRPC body decoding)', async () => {
+  it('features left off load none of their libraries (OpenAPI, tracing, Redis, gRPC body decoding, the bundle client)', async () => {
     const served = await serve(dir, join(dir, 'bundle.tar.gz'));
     try {
       expect(await served.check('/open')).toBe(200);
       const modules = served.modules();
       expect(modules.some((url) => url.includes('/node_modules/@grpc/grpc-js/'))).toBe(true);
       const offFeatures =
-        /\/node_modules\/(ajv|ajv-formats|@apidevtools|@readme|@opentelemetry\/sdk-trace-base|ioredis|@bufbuild\/protobuf)\/|\/src\/contract\/index\.ts$/;
+        /\/node_modules\/(ajv|ajv-formats|@apidevtools|@readme|@opentelemetry\/sdk-trace-base|ioredis|@bufbuild\/protobuf)\/|\/src\/contract\/index\.ts$|\/src\/bundle\//;
       expect(modules.filter((url) => offFeatures.test(url))).toEqual([]);
     } finally {
       await served.close();
