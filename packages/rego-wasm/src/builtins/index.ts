@@ -104,7 +104,12 @@ function plainJson(impl: Builtin): Builtin {
  * Builtins whose answer depends on how a number is written (OPA keeps a number's text): they take every
  * number not written as a plain integer as its NumberText.
  */
-const NUMBER_TEXT_BUILTINS: ReadonlySet<string> = new Set(['json.patch', 'json.marshal_with_options', 'rand.intn']);
+const NUMBER_TEXT_BUILTINS: ReadonlySet<string> = new Set([
+  'json.patch',
+  'json.marshal_with_options',
+  'rand.intn',
+  'crypto.x509.parse_and_verify_certificates_with_options',
+]);
 
 function wire(impl: Builtin, numberText: boolean): Builtin {
   // Exact texts in and out, unparsed (see texts.ts).

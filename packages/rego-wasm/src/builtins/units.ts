@@ -2,10 +2,7 @@
 import { BuiltinArgError, str } from './args.js';
 import { exactInt, NumberText } from './exact.js';
 
-/**
- * OPA's byte units up to exa. OPA refuses zetta and beyond; they are kept (exact) because policies written
- * for other Rego engines (regorus) use them and a refusal would change working policies.
- */
+/** OPA's byte units (topdown/parse_bytes.go): up to exa; zetta and beyond are errors there, so undefined here. */
 const UNIT_MULTIPLIERS: Record<string, bigint> = {
   '': 1n,
   k: 10n ** 3n,
@@ -32,66 +29,110 @@ const UNIT_MULTIPLIERS: Record<string, bigint> = {
   eb: 10n ** 18n,
   ei: 1n << 60n,
   eib: 1n << 60n,
-  z: 10n ** 21n,
-  zb: 10n ** 21n,
-  zi: 1n << 70n,
-  zib: 1n << 70n,
-  y: 10n ** 24n,
-  yb: 10n ** 24n,
-  yi: 1n << 80n,
-  yib: 1n << 80n,
-  r: 10n ** 27n,
-  rb: 10n ** 27n,
-  q: 10n ** 30n,
-  qb: 10n ** 30n,
 };
 
-const MANTISSA_BITS = 64n;
+/** A finite big.Float: mantissa * 2^exponent (mantissa >= 0). */
+type BinaryFloat = readonly [mantissa: bigint, exponent: bigint];
 
 function bitLength(n: bigint): bigint {
   return BigInt(n.toString(2).length);
 }
 
 /**
- * num / den rounded to a 64-bit mantissa (round half to even), as Go's big.Float at its default precision:
- * returns [mantissa, exponent] with value = mantissa * 2^exponent. num, den > 0.
+ * num / den * 2^shift rounded to a `bits`-bit mantissa (round half to even), as Go's big.Float rounds at
+ * that precision. num, den > 0.
  */
-function roundToFloat64Mantissa(num: bigint, den: bigint): [bigint, bigint] {
-  // Choose exp so that num / den / 2^exp has exactly 64 integer bits.
-  let exp = bitLength(num) - bitLength(den) - MANTISSA_BITS;
+function roundFloat(num: bigint, den: bigint, bits: bigint, shift = 0n): BinaryFloat {
+  // Choose exp so that num / den / 2^exp has exactly `bits` integer bits.
+  let exp = bitLength(num) - bitLength(den) - bits;
   const scaled = (e: bigint): [bigint, bigint] => (e >= 0n ? [num, den << e] : [num << -e, den]);
   let [n, d] = scaled(exp);
-  if (n / d >= 1n << MANTISSA_BITS) [n, d] = scaled(++exp);
-  else if (n / d < 1n << (MANTISSA_BITS - 1n)) [n, d] = scaled(--exp);
+  if (n / d >= 1n << bits) [n, d] = scaled(++exp);
+  else if (n / d < 1n << (bits - 1n)) [n, d] = scaled(--exp);
   let q = n / d;
   const r2 = (n % d) * 2n;
   if (r2 > d || (r2 === d && (q & 1n) === 1n)) q += 1n;
-  return [q, exp];
+  return [q, exp + shift];
+}
+
+/** x * y at `bits` of precision. */
+function mulFloat([m1, e1]: BinaryFloat, [m2, e2]: BinaryFloat, bits: bigint): BinaryFloat {
+  return roundFloat(m1 * m2, 1n, bits, e1 + e2);
 }
 
 /**
- * units.parse_bytes as OPA computes it: the amount parsed into a big.Float (64-bit mantissa), multiplied by
- * the unit at that precision, truncated to an integer. Exact at any size.
+ * 5^n as big.Float's scan computes it at 128 bits: exact up to 5^27, beyond that repeated squaring of a
+ * 192-bit factor, each product rounded (exact up to 5^55; beyond, OPA's answer carries these roundings).
+ */
+function pow5(n: bigint): BinaryFloat {
+  if (n <= 27n) return [5n ** n, 0n];
+  let z: BinaryFloat = [5n ** 27n, 0n];
+  let f: BinaryFloat = [5n, 0n];
+  for (let rest = n - 27n; rest > 0n; rest >>= 1n) {
+    if ((rest & 1n) === 1n) z = mulFloat(z, f, 128n);
+    f = mulFloat(f, f, 192n);
+  }
+  return z;
+}
+
+/**
+ * A decimal amount as big.Float.SetString reads it at 64 bits: the digits as an exact integer times (or
+ * divided by) 5^|exp10| from pow5, rounded once, times 2^exp10. digits > 0.
+ */
+function decimalToFloat(digits: bigint, exp10: bigint): BinaryFloat {
+  if (exp10 === 0n) return roundFloat(digits, 1n, 64n);
+  const [pm, pe] = pow5(exp10 < 0n ? -exp10 : exp10);
+  return exp10 > 0n ? roundFloat(digits * pm, 1n, 64n, pe + exp10) : roundFloat(digits, pm, 64n, exp10 - pe);
+}
+
+/**
+ * OPA's split of a lowercased "10.5mib" into amount and unit: digits, '.', signs, and an `e` that a digit or
+ * sign follows belong to the amount ("5e" is five exa, "1e3kb" is 1e3 kilo); an exponent of more than six
+ * digits is an error.
+ */
+function splitByteAmount(s: string): readonly [string, string] {
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (!/[0-9.e+-]/.test(c)) return [s.slice(0, i), s.slice(i)];
+    if (c === 'e') {
+      const next = s[i + 1];
+      if (next === undefined || !/[0-9+-]/.test(next)) return [s.slice(0, i), s.slice(i)];
+      if (next === '+' || next === '-') i++;
+      if (/^[0-9]*/.exec(s.slice(i + 1))![0].length > 6) {
+        throw new BuiltinArgError('units.parse_bytes', 'exponent too large');
+      }
+    }
+  }
+  return [s, ''];
+}
+
+/**
+ * units.parse_bytes as OPA computes it: the amount parsed into a big.Float (64-bit mantissa; a sign is
+ * allowed), multiplied by the unit at that precision, truncated toward zero to an integer. Exact at any size.
  */
 export function parseBytes(s: unknown): bigint | number {
-  const text = str('units.parse_bytes', s).toLowerCase().replace(/"/g, '');
-  // The amount: digits with an optional fraction and an optional exponent ("1e3kb", "3.2e2mib", "5e6"); an
-  // `e` that no digit or sign follows is the exa unit ("5e", "5eb"), as OPA splits it.
-  const m = /^(\d+\.?\d*|\.\d+)(?:e([+-]?\d{1,3})(?!\d))?([a-z]*)$/.exec(text);
-  if (!m) throw new BuiltinArgError('units.parse_bytes', `could not parse ${JSON.stringify(s)}`);
-  const multiplier = UNIT_MULTIPLIERS[m[3]!];
-  if (multiplier === undefined) throw new BuiltinArgError('units.parse_bytes', `unknown unit in ${JSON.stringify(s)}`);
-  const [whole, fraction = ''] = m[1]!.split('.');
+  const name = 'units.parse_bytes';
+  // Go lowercases U+0130 to a plain i (JavaScript to i + U+0307), which makes "1Kİ" kibi in OPA.
+  const text = str(name, s)
+    .replace(/\u0130/g, 'i')
+    .toLowerCase()
+    .replace(/"/g, '');
+  if (text.includes(' ')) throw new BuiltinArgError(name, 'spaces not allowed in resource strings');
+  const [amount, unit] = splitByteAmount(text);
+  if (amount === '') throw new BuiltinArgError(name, 'no byte amount provided');
+  const multiplier = Object.hasOwn(UNIT_MULTIPLIERS, unit) ? UNIT_MULTIPLIERS[unit] : undefined;
+  if (multiplier === undefined) throw new BuiltinArgError(name, `byte unit ${unit} not recognized`);
+  // big.Float.SetString's decimal syntax, which is all the amount's characters can spell.
+  const m = /^([+-]?)(\d+\.?\d*|\.\d+)(?:e([+-]?\d+))?$/.exec(amount);
+  if (!m) throw new BuiltinArgError(name, 'could not parse byte amount to a number');
+  const [whole, fraction = ''] = m[2]!.split('.');
   const digits = BigInt(`${whole}${fraction}` || '0');
   if (digits === 0n) return 0;
-  const scale = BigInt(m[2] ?? '0') - BigInt(fraction.length);
-  const [num, den] = scale >= 0n ? [digits * 10n ** scale, 1n] : [digits, 10n ** -scale];
-  const [mantissa, exp] = roundToFloat64Mantissa(num, den);
-  const [product, exp2] = roundToFloat64Mantissa(
-    mantissa * multiplier * (exp >= 0n ? 1n << exp : 1n),
-    exp >= 0n ? 1n : 1n << -exp,
-  );
-  return exactInt(exp2 >= 0n ? product << exp2 : product >> -exp2);
+  // Rounding half to even and truncation are symmetric around zero: work on the magnitude, then sign it.
+  const amountFloat = decimalToFloat(digits, BigInt(m[3] ?? '0') - BigInt(fraction.length));
+  const [product, exp] = mulFloat(amountFloat, [multiplier, 0n], 64n);
+  const magnitude = exp >= 0n ? product << exp : product >> -exp;
+  return exactInt(m[1] === '-' ? -magnitude : magnitude);
 }
 
 /** OPA's unit multipliers for units.parse, after its normalization (first letter as written, the rest lowercased). */

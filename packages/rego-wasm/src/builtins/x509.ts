@@ -16,7 +16,7 @@ import {
 import { parseCertificateRequest } from './x509Csr.js';
 import { parseEc, parsePkcs1, parsePkcs8, type PrivateKey } from './x509Keys.js';
 import { VerifyError, verifyChain, type VerifyOptions } from './x509Verify.js';
-import { INT64_MAX, INT64_MIN } from './exact.js';
+import { INT64_MAX, INT64_MIN, NumberText } from './exact.js';
 
 const fail = (builtin: string, detail: string): never => {
   throw new BuiltinArgError(builtin, detail);
@@ -66,6 +66,25 @@ const KEY_USAGES: Record<string, number> = {
 
 const WITH_OPTIONS = 'crypto.x509.parse_and_verify_certificates_with_options';
 
+const isRegoNumber = (v: unknown): v is number | bigint | NumberText =>
+  typeof v === 'number' || typeof v === 'bigint' || v instanceof NumberText;
+
+/**
+ * OPA reads these options with ast.Number's Int64, strconv.ParseInt of the number's text: only a plain integer
+ * within int64 passes, so 1e18 and 1.0 are errors although they are whole. The wire hands this builtin every
+ * number not written as a plain integer as its NumberText (index.ts).
+ */
+function int64AsWritten(v: number | bigint | NumberText): bigint | undefined {
+  let n: bigint;
+  if (v instanceof NumberText) {
+    if (!/^-?\d+$/.test(v.text)) return undefined;
+    n = BigInt(v.text);
+  } else if (typeof v === 'bigint') n = v;
+  else if (Number.isInteger(v)) n = BigInt(v);
+  else return undefined;
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
+}
+
 /** extractVerifyOpts: each key OPA knows, with its type checks; any other string key is an error. */
 function verifyOptions(options: unknown): VerifyOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options) || options instanceof RegoSet) {
@@ -86,17 +105,15 @@ function verifyOptions(options: unknown): VerifyOptions {
         dnsName = v.replace(/^"+|"+$/g, '');
         break;
       case 'CurrentTime': {
-        if (typeof v === 'bigint') currentTimeNs = v;
-        else if (typeof v === 'number' && Number.isInteger(v)) currentTimeNs = BigInt(v);
-        else return fail(WITH_OPTIONS, "'CurrentTime' should be a valid int64 number");
-        if (currentTimeNs < INT64_MIN || currentTimeNs > INT64_MAX) {
-          return fail(WITH_OPTIONS, "'CurrentTime' should be a valid int64 number");
-        }
+        if (!isRegoNumber(v)) return fail(WITH_OPTIONS, "'CurrentTime' should be a number");
+        currentTimeNs = int64AsWritten(v);
+        if (currentTimeNs === undefined) return fail(WITH_OPTIONS, "'CurrentTime' should be a valid int64 number");
         break;
       }
       case 'MaxConstraintComparisons':
         // Only name-constraint checks read it, and chains with name constraints are not verified here.
-        if (!(typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)))) {
+        if (!isRegoNumber(v)) return fail(WITH_OPTIONS, "'MaxConstraintComparisons' should be a number");
+        if (int64AsWritten(v) === undefined) {
           return fail(WITH_OPTIONS, "'MaxConstraintComparisons' should be a valid number");
         }
         break;

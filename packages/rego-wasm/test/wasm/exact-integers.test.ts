@@ -43,14 +43,15 @@ old := time.parse_rfc3339_ns("1969-12-31T23:59:59.999999999Z")`,
 eib if units.parse_bytes("10EiB") == 11529215046068469760
 eb if units.parse_bytes("9.5EB") == 9500000000000000000
 tenth := units.parse_bytes("0.1kb")
-zetta if units.parse_bytes("1ZiB") == 1180591620717411303424
+zetta := units.parse_bytes("1ZiB")
 big := units.parse_bytes("12345678901234567890")`,
       ['eib', 'eb', 'tenth', 'zetta', 'big'],
     );
     expect(r.eib).toBe(true);
     expect(r.eb).toBe(true);
     expect(r.tenth).toBe(100);
-    expect(r.zetta).toBe(true);
+    // OPA knows no unit beyond exa (an error there): undefined.
+    expect(r.zetta).toBeUndefined();
     // 12345678901234567890 < 2^64 fits a 64-bit mantissa: exact (the SDK returns it as a rounded JS number).
     expect(r.big).toBe(12345678901234567890);
   });

@@ -204,12 +204,42 @@ describe('crypto.x509.parse_and_verify_certificates', () => {
     expect(ok({ MaxConstraintComparisons: 10 })).toBe(true);
   });
 
+  it('refuses a CurrentTime or MaxConstraintComparisons not written as a plain integer, as OPA (ParseInt of the text)', async () => {
+    const pem = ['root', 'inter', 'server'].map((n) => pki.pem(n)).join('');
+    const nowNs = (BigInt(Date.now()) * 1_000_000n).toString();
+    const wired = (options: string): unknown =>
+      customBuiltins[builtinWireName('crypto.x509.parse_and_verify_certificates_with_options')]!(
+        JSON.stringify(pem),
+        options,
+      );
+    expect(wired(`{"CurrentTime":${nowNs}}`)).toMatch(/^\[true,/);
+    expect(wired(`{"CurrentTime":${nowNs.slice(0, 4)}e15}`)).toBeUndefined();
+    expect(wired('{"CurrentTime":1e18}')).toBeUndefined();
+    expect(wired(`{"CurrentTime":${nowNs}.0}`)).toBeUndefined();
+    expect(wired('{"CurrentTime":9223372036854775808}')).toBeUndefined();
+    expect(wired('{"MaxConstraintComparisons":1e3}')).toBeUndefined();
+    expect(wired('{"MaxConstraintComparisons":1000}')).toMatch(/^\[true,/);
+    // Compiled from Rego: the literal's text reaches the builtin.
+    const source = `package t
+exp := crypto.x509.parse_and_verify_certificates_with_options(input.pem, {"CurrentTime": 1.7e18})
+plain := crypto.x509.parse_and_verify_certificates_with_options(input.pem, {"CurrentTime": input.now})
+`;
+    const { wasm } = compileRego([{ path: 't.rego', source }], { entrypoints: ['t/exp', 't/plain'] });
+    const policy = await loadPolicy(wasm, undefined, customBuiltins);
+    const value = (entrypoint: string): unknown =>
+      (policy.evaluate({ pem, now: Number(nowNs) }, entrypoint) as Array<{ result: unknown }>)[0]?.result;
+    expect(value('t/exp')).toBeUndefined();
+    expect((value('t/plain') as [boolean])[0]).toBe(true);
+  });
+
   it('makes option mistakes errors, as OPA does', () => {
     expect(withOptions({ Unknown: 1 }, 'root', 'inter', 'server')).toBeUndefined();
     expect(withOptions({ KeyUsages: ['KeyUsageNope'] }, 'root', 'inter', 'server')).toBeUndefined();
     expect(withOptions({ DNSName: 5 }, 'root', 'inter', 'server')).toBeUndefined();
     expect(withOptions({ CurrentTime: 1.5 }, 'root', 'inter', 'server')).toBeUndefined();
     expect(withOptions([], 'root', 'inter', 'server')).toBeUndefined();
+    expect(withOptions({ CurrentTime: '1' }, 'root', 'inter', 'server')).toBeUndefined();
+    expect(withOptions({ MaxConstraintComparisons: 2.5 }, 'root', 'inter', 'server')).toBeUndefined();
     // Certificates that do not parse answer [false, []] before the options are read.
     expect(call('crypto.x509.parse_and_verify_certificates_with_options', 'garbage', { Unknown: 1 })).toEqual([
       false,
