@@ -20,10 +20,11 @@ const redisUrl = z
   .refine((url) => URL.canParse(url), 'not a valid URL (redis://[user:password@]host:port[/db], port up to 65535)');
 
 // TLS from files, reloaded when they change (src/server/tlsFiles.ts); minimum TLS 1.2.
-const tlsFileFields = { certFile: z.string().min(1), keyFile: z.string().min(1) };
+// The same keys on both listeners: the admin API carries the denylist and overrides, so mTLS may guard it too.
 export const grpcTlsSchema = z
   .strictObject({
-    ...tlsFileFields,
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
     // The CA that signs client certificates (mTLS): with it, clients are asked for a certificate.
     clientCaFile: z.string().min(1).optional(),
     requireClientCert: z.boolean().default(false),
@@ -32,7 +33,7 @@ export const grpcTlsSchema = z
     message: 'requireClientCert needs clientCaFile (the CA that signs the client certificates)',
     path: ['requireClientCert'],
   });
-export const adminTlsSchema = z.strictObject(tlsFileFields);
+export const adminTlsSchema = grpcTlsSchema;
 
 export const grpcSchema = z
   .strictObject({

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { denylistReadOrDelete } from './adminDenylist.js';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import { pathWithoutQuery } from '../input/parsePath.js';
 import { redactUrl } from '../telemetry/redact.js';
 import { overridesEndpoint, type OverridableRule } from './adminOverrides.js';
 import { healthAnswer } from './healthApi.js';
+import { peerIdentity } from './grpcServer.js';
 
 export interface AdminDeps {
   address: string;
@@ -38,8 +39,8 @@ export interface AdminDeps {
   logger: Logger;
   /** rateLimits rules /v1/overrides may override */
   overridableRules?: readonly OverridableRule[];
-  /** admin.tls: serve HTTPS with this certificate and key */
-  tls?: SecureContextOptions;
+  /** admin.tls: serve HTTPS with this certificate and key, asking for (or requiring) a client certificate */
+  tls?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
 }
 
 export interface AdminShell {
@@ -79,6 +80,9 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
     });
   };
   const server = deps.tls === undefined ? createServer(handle) : createHttpsServer({ ...deps.tls }, handle);
+  // mTLS: the verified client is logged once per connection, like on the gRPC port.
+  if (deps.tls?.requestCert === true)
+    server.on('secureConnection', (socket: TLSSocket) => logAdminPeer(deps.logger, socket));
   const { host, port } = splitHostPort(deps.address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -99,6 +103,13 @@ export async function startAdminServer(deps: AdminDeps): Promise<AdminShell> {
         server.closeIdleConnections();
       }),
   };
+}
+
+function logAdminPeer(logger: Logger, socket: TLSSocket): void {
+  const peer = peerIdentity(socket);
+  const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+  if (peer === null) logger.info({ remote }, 'admin client connected over TLS without a verified certificate');
+  else logger.info({ remote, peer }, 'admin client certificate verified');
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {

@@ -31,18 +31,23 @@ export function plaintextExposureWarning(grpc: { address: string; tls?: unknown 
 }
 
 /**
- * The admin port listens on every interface by default (probes, Prometheus), which is fine for those; but with
- * admin.token set, the token crosses the network in every denylist or override call. Null when it does not.
+ * The admin port listens on every interface by default so the kubelet's probes and Prometheus reach the pod IP;
+ * but in plaintext it also shows the loaded policy, the metrics and (with admin.token set) carries the token
+ * in every denylist or override call. Start-up says so, naming the fix. Null on loopback or with admin.tls.
  */
-export function adminTokenExposureWarning(admin: {
+export function adminExposureWarning(admin: {
   address: string;
   token?: string | undefined;
   tls?: unknown;
 }): string | null {
   const { host } = splitHostPort(admin.address);
-  if (admin.token === undefined || isLoopbackHost(host) || grpcTlsConfigured(admin)) return null;
+  if (isLoopbackHost(host) || grpcTlsConfigured(admin)) return null;
+  const token =
+    admin.token === undefined
+      ? ''
+      : ' and admin.token is set: the token travels in plaintext with every /v1/denylist and /v1/overrides call';
   return (
-    `admin.address ${admin.address} is reachable beyond this host without TLS and admin.token is set: the token ` +
-    'travels in plaintext with every /v1/denylist and /v1/overrides call. Configure admin.tls, or keep the network path private'
+    `admin.address ${admin.address} is reachable beyond this host without TLS${token}. ` +
+    'Probes and metrics work either way; to encrypt the API configure admin.tls, or keep the network path private'
   );
 }

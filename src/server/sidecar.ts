@@ -19,7 +19,7 @@ import { loadTracer } from '../telemetry/tracing.js';
 import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
-import { adminTokenExposureWarning, plaintextExposureWarning } from './listenAddress.js';
+import { adminExposureWarning, plaintextExposureWarning } from './listenAddress.js';
 import { startRateLimitService } from './rateLimitService.js';
 import { createCheckPipeline } from './pipeline.js';
 import { readiness } from './readiness.js';
@@ -216,7 +216,10 @@ async function assemble(
     config.grpc.tls === undefined
       ? undefined
       : { ...(await readTlsFiles('grpc', config.grpc.tls)), ...clientCertOptions(config.grpc.tls) };
-  const adminTls = config.admin.tls === undefined ? undefined : await readTlsFiles('admin', config.admin.tls);
+  const adminTls =
+    config.admin.tls === undefined
+      ? undefined
+      : { ...(await readTlsFiles('admin', config.admin.tls)), ...clientCertOptions(config.admin.tls) };
   const health = createHealthState();
   let draining = false;
   const grpcShell = await startGrpcServer({
@@ -284,7 +287,7 @@ async function assemble(
   }
   const exposure = plaintextExposureWarning(config.grpc);
   if (exposure !== null) logger.warn({ grpc: config.grpc.address }, exposure);
-  const adminExposure = adminTokenExposureWarning(config.admin);
+  const adminExposure = adminExposureWarning(config.admin);
   if (adminExposure !== null) logger.warn({ admin: config.admin.address }, adminExposure);
   logger.info(
     { grpc: config.grpc.address, grpcPort: grpcShell.port, admin: config.admin.address, adminPort: adminShell.port },

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { adminTokenExposureWarning, isLoopbackHost, plaintextExposureWarning } from '../../src/server/listenAddress.js';
+import { adminExposureWarning, isLoopbackHost, plaintextExposureWarning } from '../../src/server/listenAddress.js';
 import { functionPolicy } from '../helpers/fakePolicy.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
@@ -57,12 +57,16 @@ describe('plaintextExposureWarning', () => {
     expect(plaintextExposureWarning({ address: '0.0.0.0:9191', tls: { certFile: 'c', keyFile: 'k' } })).toBeNull();
   });
 
-  it('warns about an admin token on a non-loopback admin port without admin.tls', () => {
-    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't' })).toContain('admin.tls');
-    expect(adminTokenExposureWarning({ address: '0.0.0.0:9192' })).toBeNull();
-    expect(adminTokenExposureWarning({ address: '127.0.0.1:9192', token: 't' })).toBeNull();
+  it('warns about any non-loopback admin port without admin.tls, and names the token when one is set', () => {
+    const plain = adminExposureWarning({ address: '0.0.0.0:9192' });
+    expect(plain).toContain('admin.address 0.0.0.0:9192');
+    expect(plain).toContain('admin.tls');
+    expect(plain).not.toContain('admin.token');
+    expect(adminExposureWarning({ address: '0.0.0.0:9192', token: 't' })).toContain('admin.token is set');
+    expect(adminExposureWarning({ address: '127.0.0.1:9192', token: 't' })).toBeNull();
+    expect(adminExposureWarning({ address: '[::1]:9192' })).toBeNull();
     expect(
-      adminTokenExposureWarning({ address: '0.0.0.0:9192', token: 't', tls: { certFile: 'c', keyFile: 'k' } }),
+      adminExposureWarning({ address: '0.0.0.0:9192', token: 't', tls: { certFile: 'c', keyFile: 'k' } }),
     ).toBeNull();
   });
 });
@@ -97,5 +101,30 @@ describe('the Check port of a running sidecar', () => {
     expect(await connects(externalAddress()!, t.sidecar.grpcPort)).toBe(true);
     expect(exposureWarnings(t)).toHaveLength(1);
     expect(exposureWarnings(t)[0]).toMatchObject({ grpc: '0.0.0.0:0' });
+  });
+});
+
+describe('the admin port of a running sidecar', () => {
+  let t: TestSidecar | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  const adminWarnings = (s: TestSidecar) =>
+    s.logs.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('admin.address'));
+
+  it('logs one plaintext warning at start-up when bound to every interface without admin.tls, even without a token', async () => {
+    t = await startTestSidecar({
+      config: { admin: { address: '0.0.0.0:0' } },
+      options: { loadPolicy: functionPolicy(() => true) },
+    });
+    expect(await connects(externalAddress()!, t.sidecar.adminPort)).toBe(true);
+    expect(adminWarnings(t)).toHaveLength(1);
+    expect(adminWarnings(t)[0]).toMatchObject({ admin: '0.0.0.0:0' });
+  });
+
+  it('stays quiet on loopback', async () => {
+    t = await startTestSidecar({ options: { loadPolicy: functionPolicy(() => true) } });
+    expect(adminWarnings(t)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // TLS and mTLS on the gRPC listener and the admin server, with certificates openssl makes in the test: the
-// handshake, a client certificate required and refused, TLS 1.1 refused, and the server certificate rotated
-// on disk while checks run (none fails; new connections get the new certificate; a bad rotation keeps the
-// last good one).
+// handshake, a client certificate required and refused (on both listeners), TLS 1.1 refused, and the server
+// certificates rotated on disk while checks and admin requests run (none fails; new connections get the new
+// certificate; a bad rotation keeps the last good one).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -84,7 +84,11 @@ function makePki(dir: string): { issue(name: string, cn: string, days?: number):
 }
 
 /** The subject CN of the certificate a new TLS connection to the port is served. */
-function servedCertificate(port: number, ca: Buffer, extra: { cert?: Buffer; key?: Buffer } = {}): Promise<string> {
+function servedCertificate(
+  port: number,
+  ca: Buffer,
+  extra: { cert?: Buffer; key?: Buffer; ALPNProtocols?: string[] } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect(
       { host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['h2'], ...extra },
@@ -98,9 +102,14 @@ function servedCertificate(port: number, ca: Buffer, extra: { cert?: Buffer; key
   });
 }
 
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  ca: Buffer,
+  client: { cert?: Buffer; key?: Buffer } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca, servername: 'localhost' }, (res) => {
+    // agent: false, a new connection (and handshake) per request, so a rotation is seen by the next one.
+    const req = httpsRequest(url, { ca, servername: 'localhost', agent: false, ...client }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -312,5 +321,125 @@ describe('mTLS on the gRPC listener', () => {
       anonymous.close();
       rogue.close();
     }
+  });
+});
+
+describe('mTLS on the admin server', () => {
+  const dir = makeTempDir('portcullis-admin-mtls-');
+  let pki: ReturnType<typeof makePki>;
+  let t: TestSidecar;
+  let url: string;
+  const clientCert = () => ({ cert: readFileSync(join(dir, 'ops.crt')), key: readFileSync(join(dir, 'ops.key')) });
+  // The admin server speaks HTTP/1.1 (servedCertificate offers h2 by default, for the gRPC port).
+  const adminHandshake = () => ({ ...clientCert(), ALPNProtocols: ['http/1.1'] });
+
+  beforeAll(async () => {
+    pki = makePki(dir);
+    pki.issue('admin', 'admin-1');
+    pki.issue('ops', 'ops-client');
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': ALLOW_ALL },
+      config: {
+        admin: {
+          tls: {
+            certFile: join(dir, 'admin.crt'),
+            keyFile: join(dir, 'admin.key'),
+            clientCaFile: join(dir, 'ca.crt'),
+            requireClientCert: true,
+          },
+        },
+      },
+      options: { tlsWatchIntervalMs: 50 },
+    });
+    url = `https://127.0.0.1:${t.sidecar.adminPort}`;
+  });
+  afterAll(async () => t?.close());
+
+  it('accepts a client certificate the CA signed, and logs the verified client', async () => {
+    expect((await httpsGet(`${url}/healthz`, pki.ca, clientCert())).status).toBe(200);
+    expect(t.logs.find((l) => l['msg'] === 'admin client certificate verified')).toMatchObject({
+      peer: { subject: 'CN=ops-client', san: expect.stringContaining('IP Address:127.0.0.1') },
+    });
+  });
+
+  it('refuses a client without a certificate, and one signed by another CA', async () => {
+    await expect(httpsGet(`${url}/healthz`, pki.ca)).rejects.toThrow();
+    const otherDir = makeTempDir('portcullis-admin-mtls-other-');
+    const other = makePki(otherDir);
+    other.issue('rogue', 'rogue');
+    await expect(
+      httpsGet(`${url}/healthz`, pki.ca, {
+        cert: readFileSync(join(otherDir, 'rogue.crt')),
+        key: readFileSync(join(otherDir, 'rogue.key')),
+      }),
+    ).rejects.toThrow();
+  });
+
+  it('rotates the admin certificate under load without a failed request', async () => {
+    expect(await servedCertificate(t.sidecar.adminPort, pki.ca, adminHandshake())).toBe('admin-1');
+    let stop = false;
+    const failures: unknown[] = [];
+    let answered = 0;
+    const load = (async () => {
+      while (!stop) {
+        await Promise.all(
+          Array.from({ length: 4 }, () =>
+            httpsGet(`${url}/readyz`, pki.ca, clientCert()).then(
+              (res) => {
+                if (res.status === 200) answered += 1;
+                else failures.push(res);
+              },
+              (error: unknown) => failures.push(error),
+            ),
+          ),
+        );
+      }
+    })();
+    try {
+      pki.issue('next', 'admin-2');
+      renameSync(join(dir, 'next.key'), join(dir, 'admin.key'));
+      renameSync(join(dir, 'next.crt'), join(dir, 'admin.crt'));
+      const deadline = Date.now() + 10_000;
+      while ((await servedCertificate(t.sidecar.adminPort, pki.ca, adminHandshake())) !== 'admin-2') {
+        if (Date.now() > deadline) throw new Error('the rotated admin certificate was never served');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      stop = true;
+      await load;
+    }
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(0);
+    // The rotation kept the client CA: a certificate is still required after it.
+    await expect(httpsGet(`${url}/healthz`, pki.ca)).rejects.toThrow();
+    const metrics = (await httpsGet(`${url}/metrics`, pki.ca, clientCert())).body;
+    expect(metrics).toMatch(/portcullis_tls_certificate_reloads_total\{listener="admin",result="ok"\} [1-9]/);
+  });
+});
+
+describe('an optional client certificate on the admin server', () => {
+  const dir = makeTempDir('portcullis-admin-optional-');
+  let pki: ReturnType<typeof makePki>;
+  let t: TestSidecar;
+
+  beforeAll(async () => {
+    pki = makePki(dir);
+    pki.issue('admin', 'admin-1');
+    t = await startTestSidecar({
+      files: { 'policies/authz.rego': ALLOW_ALL },
+      config: {
+        admin: {
+          tls: { certFile: join(dir, 'admin.crt'), keyFile: join(dir, 'admin.key'), clientCaFile: join(dir, 'ca.crt') },
+        },
+      },
+    });
+  });
+  afterAll(async () => t?.close());
+
+  it('asks for a certificate but serves a client without one (the kubelet probes present none)', async () => {
+    expect((await httpsGet(`https://127.0.0.1:${t.sidecar.adminPort}/healthz`, pki.ca)).status).toBe(200);
+    expect(t.logs.some((l) => l['msg'] === 'admin client connected over TLS without a verified certificate')).toBe(
+      true,
+    );
   });
 });
