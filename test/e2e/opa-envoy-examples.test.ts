@@ -8,15 +8,17 @@
 // "Differences from OPA-Envoy" table has the row: a boolean `false` is a PERMISSION_DENIED CheckResponse
 // without denied_response under OPA-Envoy (Envoy then sends 403 with an empty body), and a 403 with a short
 // JSON body carrying the decision_id under Portcullis.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicySource } from '../../src/policy/source.js';
 import { checkRequest, headerMap, type CheckResponse, type HttpRequestSpec } from '../helpers/checkClient.js';
-import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { makeTempDir, startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
+const BUF = fileURLToPath(new URL('../../node_modules/.bin/buf', import.meta.url));
 const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
 
@@ -54,8 +56,12 @@ const basic = (user: string): Record<string, string> => ({
   authorization: `Basic ${Buffer.from(`${user}:password`).toString('base64')}`,
 });
 
-async function withSidecar(policy: string, entrypoint: string): Promise<TestSidecar> {
-  return startTestSidecar({ files: { 'policies/policy.rego': policy }, config: { policy: { entrypoint } } });
+async function withSidecar(
+  policy: string,
+  entrypoint: string,
+  input: { protoDescriptor?: string } = {},
+): Promise<TestSidecar> {
+  return startTestSidecar({ files: { 'policies/policy.rego': policy }, config: { policy: { entrypoint }, input } });
 }
 
 // OPA-Envoy README, "Quick Start" / "Example Policy": the BookInfo policy, Rego v0, queried as
@@ -289,6 +295,41 @@ action_allowed {
   });
 });
 
+// The part of examples/grpc's test service (fullstorydev's grpcui testsvr, `package test`, proto2) the example
+// reaches: the KitchenSink methods it calls and the fields of TestMessage, with their field numbers and the
+// `required` ones, so the wire bytes are those grpcurl sends. OPA-Envoy is given its descriptor set
+// (`proto-descriptor`); here buf builds one, as `protoc --descriptor_set_out --include_imports` would.
+const KITCHEN_SINK_PROTO = `syntax = "proto2";
+package test;
+
+import "google/protobuf/empty.proto";
+
+service KitchenSink {
+  rpc Ping (google.protobuf.Empty) returns (google.protobuf.Empty);
+  rpc Exchange (TestMessage) returns (TestMessage);
+}
+
+enum State {
+  INVALID = 0;
+  INITIAL = 1;
+  PENDING = 2;
+}
+
+message Person {
+  required uint64 id = 1;
+  required string name = 2;
+  repeated string labels = 6;
+}
+
+message TestMessage {
+  required Person person = 4;
+  required State state = 5;
+  required float needed_num_a = 9;
+  required double needed_num_b = 12;
+  required bytes opaque_id = 15;
+}
+`;
+
 // examples/grpc: Envoy in front of a gRPC service, with_request_body { pack_as_bytes: true }: the body arrives
 // as raw_body, a gRPC frame (1 byte compressed flag, 4 bytes length, the message).
 describe('examples/grpc (test.KitchenSink)', () => {
@@ -309,8 +350,16 @@ allow if {
 }
 `;
   let t: TestSidecar;
+  let TestMessage: protobuf.Type;
   beforeAll(async () => {
-    t = await withSidecar(POLICY, 'envoy/authz/allow');
+    const dir = makeTempDir('portcullis-kitchensink-');
+    writeFileSync(join(dir, 'test.proto'), KITCHEN_SINK_PROTO);
+    const descriptor = join(dir, 'testsrv.binpb');
+    execFileSync(BUF, ['build', dir, '--as-file-descriptor-set', '-o', descriptor], { stdio: 'pipe' });
+    TestMessage = new protobuf.Root()
+      .loadSync(join(dir, 'test.proto'), { keepCase: true })
+      .lookupType('test.TestMessage');
+    t = await withSidecar(POLICY, 'envoy/authz/allow', { protoDescriptor: descriptor });
   });
   afterAll(async () => t?.close());
 
@@ -334,9 +383,33 @@ allow if {
     expectOpaEnvoyAnswer(await t.client.check(grpcCall('Exchange', Buffer.alloc(0))), { allowed: false });
   });
 
-  // OPA-Envoy decodes the message with `proto-descriptor` (a descriptor set of the service) and allows this
-  // call; Portcullis does not decode gRPC bodies (parsed_body is null; the bytes are in raw_body).
-  it.skip('allows test.KitchenSink/Exchange with the example message — needs gRPC body decoding (OPA-Envoy proto-descriptor), not supported', () => {});
+  // The example's call: grpcurl -d '{"person": {"id": 1, "name": "alice"}, "state": "INITIAL", "neededNumA": 1,
+  // "neededNumB": 2, "opaqueId": "asdf"}' ... test.KitchenSink/Exchange. opaque_id is bytes: protojson writes
+  // them in base64, so the policy's "asdf" is the base64 of the three bytes grpcurl decoded it to.
+  const exchange = (name: string, opaqueId: string) =>
+    grpcCall(
+      'Exchange',
+      Buffer.from(
+        TestMessage.encode(
+          TestMessage.fromObject({
+            person: { id: 1, name },
+            state: 1,
+            needed_num_a: 1,
+            needed_num_b: 2,
+            opaque_id: Buffer.from(opaqueId, 'base64'),
+          }),
+        ).finish(),
+      ),
+    );
+
+  it('allows test.KitchenSink/Exchange with the example message (decoded with input.protoDescriptor): OK', async () => {
+    expectOpaEnvoyAnswer(await t.client.check(exchange('alice', 'asdf')), { allowed: true });
+  });
+
+  it('refuses test.KitchenSink/Exchange for another person or opaque id: PERMISSION_DENIED', async () => {
+    expectOpaEnvoyAnswer(await t.client.check(exchange('bob', 'asdf')), { allowed: false });
+    expectOpaEnvoyAnswer(await t.client.check(exchange('alice', 'qwer')), { allowed: false });
+  });
 });
 
 // The Envoy policy primer (openpolicyagent.org/docs/envoy/primer): parsed_path, parsed_query and parsed_body.
@@ -522,22 +595,6 @@ result["body"] := body
 result["http_status"] := http_status
 `;
 
-/** Whether Portcullis's compiler takes the policy yet (io.jwt.decode_verify is not compiled today). */
-async function compiles(policy: string): Promise<boolean> {
-  const dir = await mkdtemp(join(tmpdir(), 'portcullis-compiles-'));
-  try {
-    await writeFile(join(dir, 'policy.rego'), policy);
-    await loadPolicySource(dir, ['envoy/authz/allow']);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const decodeVerifyCompiles = await compiles(PRIMER_JWT_POLICY);
-
 const secret = new TextEncoder().encode('secret');
 async function hs256(payload: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
@@ -550,83 +607,77 @@ const bearer = (token: string) => envoyHeaders({ authorization: `Bearer ${token}
 const GUEST = { role: 'guest', sub: 'YWxpY2U=' };
 const ADMIN = { role: 'admin', sub: 'Ym9i' };
 
-describe.skipIf(!decodeVerifyCompiles)(
-  'Envoy tutorial / primer JWT policy (SKIPPED until the builtin io.jwt.decode_verify compiles)',
-  () => {
-    let t: TestSidecar;
-    beforeAll(async () => {
-      t = await withSidecar(PRIMER_JWT_POLICY, 'envoy/authz/allow');
-    });
-    afterAll(async () => t?.close());
+describe('Envoy tutorial / primer JWT policy (io.jwt.decode_verify)', () => {
+  let t: TestSidecar;
+  beforeAll(async () => {
+    t = await withSidecar(PRIMER_JWT_POLICY, 'envoy/authz/allow');
+  });
+  afterAll(async () => t?.close());
 
-    it('lets a guest GET /people/1 and refuses its POST /people: OK, then PERMISSION_DENIED 403', async () => {
-      const token = await hs256(GUEST);
-      expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers: bearer(token) })), {
-        allowed: true,
-      });
-      const body = '{"firstname":"Charlie","lastname":"Opa"}';
-      const post = checkRequest({
-        method: 'POST',
-        path: '/people',
-        body,
-        headers: { ...bearer(token), 'content-type': 'application/json' },
-      });
-      expectOpaEnvoyAnswer(await t.client.check(post), { allowed: false });
+  it('lets a guest GET /people/1 and refuses its POST /people: OK, then PERMISSION_DENIED 403', async () => {
+    const token = await hs256(GUEST);
+    expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers: bearer(token) })), {
+      allowed: true,
     });
+    const body = '{"firstname":"Charlie","lastname":"Opa"}';
+    const post = checkRequest({
+      method: 'POST',
+      path: '/people',
+      body,
+      headers: { ...bearer(token), 'content-type': 'application/json' },
+    });
+    expectOpaEnvoyAnswer(await t.client.check(post), { allowed: false });
+  });
 
-    it('lets an admin POST /people for someone else, not for itself (firstname == decoded sub)', async () => {
-      const token = await hs256(ADMIN);
-      const headers = { ...bearer(token), 'content-type': 'application/json' };
-      const other = checkRequest({ method: 'POST', path: '/people', body: '{"firstname":"Charlie"}', headers });
-      expectOpaEnvoyAnswer(await t.client.check(other), { allowed: true });
-      const self = checkRequest({ method: 'POST', path: '/people', body: '{"firstname":"Bob"}', headers });
-      expectOpaEnvoyAnswer(await t.client.check(self), { allowed: false });
-    });
+  it('lets an admin POST /people for someone else, not for itself (firstname == decoded sub)', async () => {
+    const token = await hs256(ADMIN);
+    const headers = { ...bearer(token), 'content-type': 'application/json' };
+    const other = checkRequest({ method: 'POST', path: '/people', body: '{"firstname":"Charlie"}', headers });
+    expectOpaEnvoyAnswer(await t.client.check(other), { allowed: true });
+    const self = checkRequest({ method: 'POST', path: '/people', body: '{"firstname":"Bob"}', headers });
+    expectOpaEnvoyAnswer(await t.client.check(self), { allowed: false });
+  });
 
-    it('refuses a token signed with another secret, an expired one, and none: PERMISSION_DENIED 403', async () => {
-      const forged = await new SignJWT(GUEST)
-        .setProtectedHeader({ alg: 'HS256' })
-        .sign(new TextEncoder().encode('other'));
-      const expired = await hs256({ ...GUEST, nbf: 1514851139, exp: 1641081539 });
-      for (const headers of [bearer(forged), bearer(expired), envoyHeaders()]) {
-        expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers })), { allowed: false });
-      }
-    });
-  },
-);
+  it('refuses a token signed with another secret, an expired one, and none: PERMISSION_DENIED 403', async () => {
+    const forged = await new SignJWT(GUEST)
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('other'));
+    const expired = await hs256({ ...GUEST, nbf: 1514851139, exp: 1641081539 });
+    for (const headers of [bearer(forged), bearer(expired), envoyHeaders()]) {
+      expectOpaEnvoyAnswer(await t.client.check(checkRequest({ path: '/people/1', headers })), { allowed: false });
+    }
+  });
+});
 
-describe.skipIf(!decodeVerifyCompiles)(
-  'Envoy primer "Additional Controls" decision object (SKIPPED until the builtin io.jwt.decode_verify compiles)',
-  () => {
-    let t: TestSidecar;
-    beforeAll(async () => {
-      t = await withSidecar(PRIMER_CONTROLS_POLICY, 'envoy/authz/result');
-    });
-    afterAll(async () => t?.close());
+describe('Envoy primer "Additional Controls" decision object (io.jwt.decode_verify)', () => {
+  let t: TestSidecar;
+  beforeAll(async () => {
+    t = await withSidecar(PRIMER_CONTROLS_POLICY, 'envoy/authz/result');
+  });
+  afterAll(async () => t?.close());
 
-    it('allows a guest GET /people/1 with the extra upstream headers, removals and response header', async () => {
-      const res = await t.client.check(checkRequest({ path: '/people/1', headers: bearer(await hs256(GUEST)) }));
-      expectOpaEnvoyAnswer(res, { allowed: true });
-      expect(headerMap(res.okResponse?.headers)).toMatchObject({
-        'x-ext-auth-allow': 'yes',
-        'x-validated-by': 'security-checkpoint',
-      });
-      expect(res.okResponse?.headersToRemove).toEqual(['one-auth-header', 'another-auth-header']);
-      expect(headerMap(res.okResponse?.responseHeadersToAdd)).toEqual({ 'x-foo': 'bar' });
+  it('allows a guest GET /people/1 with the extra upstream headers, removals and response header', async () => {
+    const res = await t.client.check(checkRequest({ path: '/people/1', headers: bearer(await hs256(GUEST)) }));
+    expectOpaEnvoyAnswer(res, { allowed: true });
+    expect(headerMap(res.okResponse?.headers)).toMatchObject({
+      'x-ext-auth-allow': 'yes',
+      'x-validated-by': 'security-checkpoint',
     });
+    expect(res.okResponse?.headersToRemove).toEqual(['one-auth-header', 'another-auth-header']);
+    expect(headerMap(res.okResponse?.responseHeadersToAdd)).toEqual({ 'x-foo': 'bar' });
+  });
 
-    it('answers 401 "Authentication Failed" without a valid token, 403 "Unauthorized Request" for a wrong action', async () => {
-      const none = await t.client.check(checkRequest({ path: '/people/1', headers: envoyHeaders() }));
-      expectOpaEnvoyAnswer(none, {
-        allowed: false,
-        status: 401,
-        body: 'Authentication Failed',
-        headers: { 'x-ext-auth-allow': 'yes' },
-      });
-      const wrong = await t.client.check(
-        checkRequest({ method: 'DELETE', path: '/people/1', headers: bearer(await hs256(GUEST)) }),
-      );
-      expectOpaEnvoyAnswer(wrong, { allowed: false, status: 403, body: 'Unauthorized Request' });
+  it('answers 401 "Authentication Failed" without a valid token, 403 "Unauthorized Request" for a wrong action', async () => {
+    const none = await t.client.check(checkRequest({ path: '/people/1', headers: envoyHeaders() }));
+    expectOpaEnvoyAnswer(none, {
+      allowed: false,
+      status: 401,
+      body: 'Authentication Failed',
+      headers: { 'x-ext-auth-allow': 'yes' },
     });
-  },
-);
+    const wrong = await t.client.check(
+      checkRequest({ method: 'DELETE', path: '/people/1', headers: bearer(await hs256(GUEST)) }),
+    );
+    expectOpaEnvoyAnswer(wrong, { allowed: false, status: 403, body: 'Unauthorized Request' });
+  });
+});
