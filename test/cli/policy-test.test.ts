@@ -105,6 +105,20 @@ describe('portcullis policy test', () => {
     expect(byName.get('todo_test_later')).toMatchObject({ skip: true });
   });
 
+  it('takes a data.json named on the command line as base data at the root, as opa test does', async () => {
+    const files = await writeTree(join(work, 'explicit'), {
+      'q.rego': 'package q\n\nimport rego.v1\n\nadmin if input.user in data.admins\n',
+      'q_test.rego':
+        'package q_test\n\nimport rego.v1\n\ntest_root_is_admin if data.q.admin with input as {"user": "root"}\n',
+      'data.json': '{"admins": ["root"]}',
+    });
+    const io = capture();
+    const paths = ['q.rego', 'q_test.rego', 'data.json'].map((f) => join(files, f));
+    expect(await policyTest(paths, io), io.out).toBe(0);
+    // Without it, data.admins is undefined and the test fails.
+    expect(await policyTest(paths.slice(0, 2), capture())).toBe(1);
+  });
+
   // As `opa test --coverage`: every rule head and every expression of every file (test files included) is
   // covered or not covered, reached by a test or not.
   it('--coverage reports covered and not covered lines of every file', async () => {
