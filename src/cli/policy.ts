@@ -151,6 +151,11 @@ async function loadSigningKeyOrUsage(value: string, algorithm: SigningAlgorithm)
   }
 }
 
+/** `policy eval|test --strict-builtin-errors`, OPA's flag of the same name. */
+export const STRICT_BUILTIN_ERRORS_HELP =
+  "a builtin's error (format_int with base 3, a date that does not parse) stops the evaluation with that error, as " +
+  "OPA's --strict-builtin-errors does; without it the expression is undefined, as in the sidecar";
+
 export async function policyEval(argv: string[], out: CliOutput = processOutput): Promise<number> {
   const program = command('eval', out)
     .description(
@@ -165,13 +170,20 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
       `rule to evaluate, as package/path/rule (repeatable; default ${DEFAULT_ENTRYPOINT})`,
       collect,
     )
-    .option('-f, --format <FORMAT>', "json (the result set) or pretty (each entrypoint's value, or undefined)", 'json');
+    .option('-f, --format <FORMAT>', "json (the result set) or pretty (each entrypoint's value, or undefined)", 'json')
+    .option('--strict-builtin-errors', STRICT_BUILTIN_ERRORS_HELP);
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
   return run(out, async () => {
     const [path] = program.processedArgs as [string];
-    const options = program.opts<{ input: string; data?: string; entrypoint?: string[]; format: string }>();
+    const options = program.opts<{
+      input: string;
+      data?: string;
+      entrypoint?: string[];
+      format: string;
+      strictBuiltinErrors?: boolean;
+    }>();
     if (options.format !== 'json' && options.format !== 'pretty')
       throw new UsageError(`--format ${options.format}: expected json or pretty`);
     const entrypoints = entrypointsOf(options.entrypoint);
@@ -179,13 +191,14 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
     const extraData = options.data === undefined ? undefined : await readJson(options.data, '--data');
 
     const { loadPolicySource } = await loadCompiler();
-    const { loadPolicy, customBuiltins, hostBuiltins } = await loadSdk();
+    const { loadPolicy, customBuiltins, strictCustomBuiltins, BuiltinEvalError, hostBuiltins } = await loadSdk();
+    const builtins = options.strictBuiltinErrors === true ? strictCustomBuiltins() : customBuiltins;
     const source = await loadPolicySource(path, entrypoints, { print: true });
     // print() output goes to stderr, so stdout stays the result alone.
     const host = hostBuiltins({ print: (line) => out.stderr(`${line}\n`) });
     let policy;
     try {
-      policy = await loadPolicy(source.wasm, undefined, { ...customBuiltins, ...host });
+      policy = await loadPolicy(source.wasm, undefined, { ...builtins, ...host });
     } catch (error) {
       throw new PolicyLoadError(path, `is not a loadable OPA Wasm module: ${errorText(error)}`, { cause: error });
     }
@@ -197,9 +210,15 @@ export async function policyEval(argv: string[], out: CliOutput = processOutput)
       );
     }
     policy.setData(mergeData(source.data, extraData) as object);
-    const results = entrypoints.map(
-      (entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const,
-    );
+    let results;
+    try {
+      results = entrypoints.map((entrypoint) => [entrypoint, policy.evaluate(input, entrypoint) as unknown] as const);
+    } catch (error) {
+      // Only with --strict-builtin-errors: OPA's eval reports the error and fails.
+      if (!(error instanceof BuiltinEvalError)) throw error;
+      out.stderr(`error: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
     if (options.format === 'pretty') {
       out.stdout(prettyResults(results));
       return 0;

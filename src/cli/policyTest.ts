@@ -3,7 +3,7 @@
 // the policy does not compile (every error is listed) or on bad usage.
 import { RegoCompileError } from '@portcullis/rego-wasm';
 import type { CliOutput } from './policy.js';
-import { command, parseArgs, processOutput, run, UsageError } from './policy.js';
+import { command, parseArgs, processOutput, run, STRICT_BUILTIN_ERRORS_HELP, UsageError } from './policy.js';
 import { readRegoFiles } from './regoFiles.js';
 import type { FileCoverage, RunReport, TestResult } from './testRunner.js';
 
@@ -13,6 +13,7 @@ interface TestFlags {
   format: string;
   coverage?: boolean;
   bench?: boolean;
+  strictBuiltinErrors?: boolean;
 }
 
 export async function policyTest(argv: string[], out: CliOutput = processOutput): Promise<number> {
@@ -26,7 +27,8 @@ export async function policyTest(argv: string[], out: CliOutput = processOutput)
     .option('-r, --run <REGEX>', 'run only the tests whose name (data.pkg.test_x) matches')
     .option('-f, --format <FORMAT>', 'pretty or json', 'pretty')
     .option('-c, --coverage', 'report the covered and not covered lines of each policy file')
-    .option('--bench', 'time each test over many evaluations and report ns/op');
+    .option('--bench', 'time each test over many evaluations and report ns/op')
+    .option('--strict-builtin-errors', STRICT_BUILTIN_ERRORS_HELP);
   const parsed = parseArgs(program, argv);
   if (typeof parsed === 'number') return parsed;
 
@@ -49,6 +51,7 @@ export async function policyTest(argv: string[], out: CliOutput = processOutput)
         run: filter,
         coverage: flags.coverage === true,
         bench: flags.bench === true,
+        strictBuiltinErrors: flags.strictBuiltinErrors === true,
       });
     } catch (error) {
       if (!(error instanceof RegoCompileError)) throw error;

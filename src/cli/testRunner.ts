@@ -3,7 +3,7 @@
 // test rule as an entrypoint with no input, as `opa test` does.
 import { performance } from 'node:perf_hooks';
 import { compileRego, coverableLines, hostBuiltins, parseModule, type RegoSource } from '@portcullis/rego-wasm';
-import { customBuiltins } from '@portcullis/rego-wasm/builtins';
+import { customBuiltins, strictCustomBuiltins } from '@portcullis/rego-wasm/builtins';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 
 export interface TestCase {
@@ -35,6 +35,8 @@ export interface RunOptions {
   run?: RegExp;
   coverage?: boolean;
   bench?: boolean;
+  /** a builtin's error makes the test an ERROR instead of an undefined expression (--strict-builtin-errors) */
+  strictBuiltinErrors?: boolean;
 }
 
 export interface FileCoverage {
@@ -95,7 +97,8 @@ export async function runTests(sources: RegoSource[], data: unknown, options: Ru
       lines.add(line);
     },
   });
-  const policy = await loadPolicy(compiled.wasm, undefined, { ...customBuiltins, ...host });
+  const builtins = options.strictBuiltinErrors === true ? strictCustomBuiltins() : customBuiltins;
+  const policy = await loadPolicy(compiled.wasm, undefined, { ...builtins, ...host });
   policy.setData((data ?? {}) as object);
 
   for (const test of runnable) {

@@ -29,7 +29,7 @@ import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
 import { parseExactJson, toJsNumbers } from './exact.js';
-import { takesTexts } from './texts.js';
+import { takesTexts, textBuiltin, type TextBuiltin } from './texts.js';
 import { toPlainJson } from './values.js';
 import { parseWire, stringifyWire } from './wire.js';
 
@@ -141,3 +141,61 @@ export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
     [builtinWireName(name), wire(impl, NUMBER_TEXT_BUILTINS.has(name))],
   ]),
 );
+
+/**
+ * A builtin's error under OPA's `--strict-builtin-errors` (its `eval_builtin_error`): instead of making the
+ * expression undefined, it stops the evaluation, which then throws this out of `evaluate`.
+ */
+export class BuiltinEvalError extends Error {
+  readonly code = 'eval_builtin_error';
+  constructor(
+    readonly builtin: string,
+    cause: unknown,
+  ) {
+    super(
+      cause instanceof Error && cause.message.startsWith(`${builtin}:`)
+        ? cause.message
+        : `${builtin}: ${String(cause instanceof Error ? cause.message : cause)}`,
+      { cause },
+    );
+    this.name = 'BuiltinEvalError';
+  }
+}
+
+/**
+ * customBuiltins for `policy eval|test --strict-builtin-errors`: the same implementations, but an error a
+ * JavaScript builtin raises (a bad base for format_int, a date that does not parse) is thrown as a
+ * BuiltinEvalError instead of becoming undefined. Builtins the Wasm runtime answers itself (comparisons,
+ * count, ...) raise only type errors, which the compiler's checks already refuse where it can tell.
+ */
+export function strictCustomBuiltins(): Record<string, Builtin> {
+  return Object.fromEntries(
+    Object.entries(implementations).flatMap(([name, impl]) => {
+      let failure: { error: unknown } | undefined;
+      const watch = (...args: unknown[]): unknown => {
+        try {
+          return impl(...args);
+        } catch (error) {
+          failure = { error };
+          throw error;
+        }
+      };
+      // The wrappers below decide how arguments cross by the marker on the implementation: keep it.
+      const watched = takesTexts(impl) ? textBuiltin(watch as TextBuiltin) : watch;
+      const raising =
+        (wrapped: Builtin): Builtin =>
+        (...args: unknown[]) => {
+          failure = undefined;
+          const result = wrapped(...args);
+          // `watch` sets it during the call (TypeScript cannot see that through the call).
+          const raised = failure as { error: unknown } | undefined;
+          if (raised !== undefined) throw new BuiltinEvalError(name, raised.error);
+          return result;
+        };
+      return [
+        [name, raising(plainJson(watched))],
+        [builtinWireName(name), raising(wire(watched))],
+      ];
+    }),
+  );
+}
