@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, createTestClient, type TestClient } from '../helpers/checkClient.js';
 import { makeTempDir, startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { readTlsFiles } from '../../src/server/tlsFiles.js';
+import { configSchema } from '../../src/config/schema.js';
 
 const ALLOW_ALL = 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n';
 
@@ -441,5 +442,23 @@ describe('an optional client certificate on the admin server', () => {
     expect(t.logs.some((l) => l['msg'] === 'admin client connected over TLS without a verified certificate')).toBe(
       true,
     );
+  });
+});
+
+describe('admin.tls keys', () => {
+  it('takes the keys grpc.tls takes; requireClientCert without clientCaFile is refused on both listeners', () => {
+    const files = { certFile: 'c.crt', keyFile: 'c.key' };
+    expect(
+      configSchema.parse({ admin: { tls: { ...files, clientCaFile: 'ca.crt', requireClientCert: true } } }).admin.tls,
+    ).toEqual({ ...files, clientCaFile: 'ca.crt', requireClientCert: true });
+    expect(configSchema.parse({ admin: { tls: files } }).admin.tls?.requireClientCert).toBe(false);
+    for (const listener of ['grpc', 'admin']) {
+      const result = configSchema.safeParse({ [listener]: { tls: { ...files, requireClientCert: true } } });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]).toMatchObject({
+        path: [listener, 'tls', 'requireClientCert'],
+        message: expect.stringContaining('clientCaFile'),
+      });
+    }
   });
 });
