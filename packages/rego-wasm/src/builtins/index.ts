@@ -194,7 +194,7 @@ export function strictCustomBuiltins(): Record<string, Builtin> {
         };
       return [
         [name, raising(plainJson(watched))],
-        [builtinWireName(name), raising(wire(watched))],
+        [builtinWireName(name), raising(wire(watched, NUMBER_TEXT_BUILTINS.has(name)))],
       ];
     }),
   );
