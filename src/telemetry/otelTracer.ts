@@ -1,18 +1,13 @@
-// The OpenTelemetry behind `tracing`: spans exported over OTLP/HTTP (JSON) in batches. Imported only when
-// tracing is configured (see tracing.ts). No global provider or context manager is registered: the check span's
-// parent comes from the request's W3C `traceparent`, and stage spans name their parent explicitly, so nothing
-// here touches the process beyond this tracer.
-import { ROOT_CONTEXT, SpanKind, defaultTextMapGetter, trace, type Context, type Span } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+// The tracer behind `tracing`: OpenTelemetry-compatible spans (W3C Trace Context in, OTLP/HTTP JSON out),
+// exported in batches. Imported only when tracing is configured (see tracing.ts). A check needs four fixed spans
+// and nothing of the OpenTelemetry SDK's generality (context managers, span processors, metrics and logs
+// signals), which cost 25 MB of node_modules: the parsing, sampling, encoding and batching live in
+// traceContext.ts, otlpJson.ts and otlpExporter.ts, each to its specification. Nothing global is registered:
+// the check span's parent comes from the request's `traceparent`, and stage spans name their parent explicitly.
 import type { Logger } from 'pino';
+import { createBatchExporter, otlpHeadersFromEnv, type BatchLimits } from './otlpExporter.js';
+import { encodeTraceExport, SpanKind, type SpanRecord } from './otlpJson.js';
+import { newSpanId, newTraceId, parseTraceParent, sampledByRatio } from './traceContext.js';
 import type { CheckTrace, CheckTracer, TracingSettings } from './tracing.js';
 
 /** OTLP's rule: a base endpoint gets the signal path appended; one that already names it is used as given. */
@@ -21,39 +16,78 @@ export function tracesUrl(endpoint: string): string {
   return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
 }
 
-export function createOtelTracer(settings: TracingSettings, logger: Logger): CheckTracer {
-  const exporter = new OTLPTraceExporter({ url: tracesUrl(settings.otlpEndpoint) });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
-    // A sampled (or unsampled) caller decides; a trace that starts here is kept with sampleRatio.
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+// Span times: a monotonic clock anchored once to the wall clock, so a span's duration is exact even when the
+// system clock steps, at nanosecond resolution.
+const anchorUnixNs = BigInt(Date.now()) * 1_000_000n;
+const anchorHrNs = process.hrtime.bigint();
+const nowNs = (): bigint => anchorUnixNs + (process.hrtime.bigint() - anchorHrNs);
+
+const UNSAMPLED: CheckTrace = { startStage: () => () => undefined, end: () => undefined };
+
+export function createOtelTracer(settings: TracingSettings, logger: Logger, limits?: BatchLimits): CheckTracer {
+  const resource = [['service.name', settings.serviceName]] as const;
+  const exporter = createBatchExporter({
+    url: tracesUrl(settings.otlpEndpoint),
+    headers: otlpHeadersFromEnv(process.env),
+    encode: (spans) => encodeTraceExport(resource, 'portcullis', spans),
+    logger,
+    ...(limits === undefined ? {} : { limits }),
   });
-  const tracer = provider.getTracer('portcullis');
-  const propagator = new W3CTraceContextPropagator();
 
   return {
     startCheck(headers): CheckTrace {
-      const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-      const span = tracer.startSpan('portcullis.check', { kind: SpanKind.SERVER }, parent);
-      const within: Context = trace.setSpan(parent, span);
+      const parent = parseTraceParent(headers['traceparent'], headers['tracestate']);
+      const traceId = parent?.traceId ?? newTraceId();
+      // Parent-based: a caller's sampled flag decides; a trace that starts here is kept with sampleRatio.
+      if (!(parent === null ? sampledByRatio(traceId, settings.sampleRatio) : parent.sampled)) return UNSAMPLED;
+      const traceState = parent?.traceState;
+      const check: SpanRecord = {
+        traceId,
+        spanId: newSpanId(),
+        parent: parent === null ? undefined : { spanId: parent.spanId, remote: true },
+        traceState,
+        name: 'portcullis.check',
+        kind: SpanKind.server,
+        startNs: nowNs(),
+        endNs: 0n,
+        attributes: [],
+      };
       return {
         startStage(stage) {
-          const child: Span = tracer.startSpan(`portcullis.${stage}`, {}, within);
-          return () => child.end();
+          const startNs = nowNs();
+          let ended = false; // a span ends once, as OpenTelemetry's do
+          return () => {
+            if (ended) return;
+            ended = true;
+            exporter.add({
+              traceId,
+              spanId: newSpanId(),
+              parent: { spanId: check.spanId, remote: false },
+              traceState,
+              name: `portcullis.${stage}`,
+              kind: SpanKind.internal,
+              startNs,
+              endNs: nowNs(),
+              attributes: [],
+            });
+          };
         },
         end(outcome) {
-          span.setAttributes({
-            'portcullis.decision': outcome.decision,
-            'portcullis.reason': outcome.reason,
-            'portcullis.policy_revision': outcome.policyRevision,
+          if (check.endNs !== 0n) return;
+          check.endNs = nowNs();
+          exporter.add({
+            ...check,
+            attributes: [
+              ['portcullis.decision', outcome.decision],
+              ['portcullis.reason', outcome.reason],
+              ['portcullis.policy_revision', outcome.policyRevision],
+            ],
           });
-          span.end();
         },
       };
     },
     async shutdown() {
-      await provider.shutdown();
+      await exporter.shutdown();
       logger.debug('tracing stopped');
     },
   };
