@@ -1,6 +1,6 @@
 // Unknown operations, counted by method and path shape. Raw paths never become labels or keys: ids are
 // folded into `{id}`, and the table is an LRU of bounded size, so a scanner cannot grow memory or metrics.
-import { LRUCache } from 'lru-cache';
+import { LRU } from 'tiny-lru';
 import type { UnknownOperation } from './types.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -39,9 +39,7 @@ export interface UnknownInventory {
 }
 
 export function createUnknownInventory(maxEntries = 1000): UnknownInventory {
-  const entries = new LRUCache<string, { method: string; shape: string; count: number; lastSeen: number }>({
-    max: maxEntries,
-  });
+  const entries = new LRU<{ method: string; shape: string; count: number; lastSeen: number }>(maxEntries);
   return {
     record(method, path, now) {
       const shape = pathShape(path);
@@ -55,7 +53,9 @@ export function createUnknownInventory(maxEntries = 1000): UnknownInventory {
       }
     },
     list() {
-      return [...entries.values()]
+      return entries
+        .values()
+        .filter((e) => e !== undefined)
         .sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen)
         .map((e) => ({
           method: e.method,

@@ -5,7 +5,7 @@
 // No timer ever carries a TTL: a token's `exp` may be years away, and Node clamps a timer delay above 2^31 ms
 // (~24.8 days) to 1 ms, which re-arming turns into a busy loop. Expiry is checked on read and a fixed-period
 // sweep (SWEEP_INTERVAL_MS) drops what nobody reads.
-import { LRUCache } from 'lru-cache';
+import { LRU } from 'tiny-lru';
 import { assessBucket, type BucketState } from './bucket.js';
 import { assertSubjectRevocation, assertTokenRevocation } from './errors.js';
 import { sortEntries, type DenylistEntries } from './denylist.js';
@@ -31,22 +31,26 @@ const DEFAULT_MAX_BUCKETS = 100_000;
 /** How often expired revocations are dropped when no check reads them. */
 const SWEEP_INTERVAL_MS = 60_000;
 
+/** A bucket kept until `expiresAtMs` on the store's clock: then it is full again and may be forgotten. */
+interface Expiring<V> {
+  value: V;
+  expiresAtMs: number;
+}
+
 /**
- * An LRU of at most `max` entries whose storage grows as entries come. lru-cache's `max` allocates room for
- * all of them up front (3-4 MB per 100,000-entry cache: the four of them were most of an idle sidecar's
- * heap); its `maxSize`, counting each entry as 1, bounds the count the same way and allocates as it goes.
+ * An LRU of at most `max` entries whose storage grows as entries come (tiny-lru: a linked list over a
+ * dictionary; nothing is allocated up front, where lru-cache's `max` preallocated 3-4 MB per 100,000-entry
+ * cache). Expiry is not tiny-lru's (it reads Date.now()): entries carry their end on the store's clock, so
+ * a fake clock moves it too.
  */
-function growingLru<V extends object | number>(
-  max: number,
-  options: Pick<LRUCache.Options<string, V, unknown>, 'ttl' | 'perf' | 'ttlResolution'> = {},
-): LRUCache<string, V> {
-  return new LRUCache<string, V>({ maxSize: max, sizeCalculation: () => 1, ...options });
+function growingLru<V>(max: number): LRU<V> {
+  return new LRU<V>(max);
 }
 
 export class MemoryStore implements DecisionStore {
   readonly kind = 'memory' as const;
   private readonly nowUs: () => number;
-  private readonly buckets: LRUCache<string, BucketState>;
+  private readonly buckets: LRU<Expiring<BucketState>>;
   /** jti -> expiry (ms on the store's clock). Written only by operators; never evicted before its expiry. */
   private readonly revokedTokenIds = new Map<string, number>();
   /** override key -> override (written by operators only). Expires on read and by the sweep. */
@@ -55,21 +59,18 @@ export class MemoryStore implements DecisionStore {
    * Penalty and auth-failure block keys -> end (ms). Requests create them (any key value can exceed a rule),
    * so they are capped like the buckets; expiry is checked on read and by the sweep, never by a timer.
    */
-  private readonly penalties: LRUCache<string, number>;
-  private readonly authBlocks: LRUCache<string, number>;
-  private readonly authFailures: LRUCache<string, BucketState>;
+  private readonly penalties: LRU<number>;
+  private readonly authBlocks: LRU<number>;
+  private readonly authFailures: LRU<Expiring<BucketState>>;
   private readonly sweep: NodeJS.Timeout;
   /** Subject -> cut-off (unix seconds). Written only by operators, so not request-driven growth. */
   private readonly revokedSubjects = new Map<string, number>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
-    // The caches' TTLs run on the store's clock, so a fake clock moves expiry too.
-    const perf = { now: () => this.nowUs() / 1000 };
-    const clock = { perf, ttlResolution: 0 };
     const max = options.maxBuckets ?? DEFAULT_MAX_BUCKETS;
-    this.buckets = growingLru(max, { ttl: 1, ...clock });
-    this.authFailures = growingLru(max, { ttl: 1, ...clock });
+    this.buckets = growingLru(max);
+    this.authFailures = growingLru(max);
     this.penalties = growingLru(max);
     this.authBlocks = growingLru(max);
     this.sweep = setInterval(() => this.dropExpired(), SWEEP_INTERVAL_MS);
@@ -78,6 +79,19 @@ export class MemoryStore implements DecisionStore {
 
   private nowMs(): number {
     return this.nowUs() / 1000;
+  }
+
+  /** A bucket's state while it lasts; an ended one is forgotten (it reads as full, as an absent one does). */
+  private liveBucket(cache: LRU<Expiring<BucketState>>, key: string): BucketState | undefined {
+    const entry = cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAtMs >= this.nowMs()) return entry.value;
+    cache.delete(key);
+    return undefined;
+  }
+
+  private keepBucket(cache: LRU<Expiring<BucketState>>, key: string, state: BucketState, ttlMs: number): void {
+    cache.set(key, { value: state, expiresAtMs: this.nowMs() + ttlMs });
   }
 
   private isTokenIdRevoked(jti: string): boolean {
@@ -92,8 +106,12 @@ export class MemoryStore implements DecisionStore {
     const now = this.nowMs();
     for (const [jti, expiresAtMs] of this.revokedTokenIds) if (expiresAtMs <= now) this.revokedTokenIds.delete(jti);
     for (const timed of [this.penalties, this.authBlocks]) {
-      const ended = [...timed.entries()].filter(([, endMs]) => endMs <= now).map(([key]) => key);
-      for (const key of ended) timed.delete(key);
+      const ended = timed.entries().filter(([, endMs]) => endMs === undefined || endMs <= now);
+      for (const [key] of ended) timed.delete(key);
+    }
+    for (const buckets of [this.buckets, this.authFailures]) {
+      const ended = buckets.entries().filter(([, entry]) => entry === undefined || entry.expiresAtMs < now);
+      for (const [key] of ended) buckets.delete(key);
     }
     for (const [key, override] of this.overrides) if (!this.overrideLive(override)) this.overrides.delete(key);
   }
@@ -103,7 +121,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   /** ms left of a timed entry (penalty, block), 0 once over (and then forgotten). */
-  private msLeft(map: LRUCache<string, number>, key: string): number {
+  private msLeft(map: LRU<number>, key: string): number {
     const endMs = map.get(key);
     if (endMs === undefined) return 0;
     const left = endMs - this.nowMs();
@@ -131,7 +149,13 @@ export class MemoryStore implements DecisionStore {
       const penaltyLeftMs = rule.penalty === undefined ? 0 : this.msLeft(this.penalties, keys.penalty);
       const factor = rule.penalty === undefined ? 1 : rule.penalty.block === true ? 0 : (rule.penalty.limitFactor ?? 0);
       if (penaltyLeftMs > 0) limit = Math.floor(limit * factor);
-      const assessment = assessBucket(this.buckets.get(keys.bucket), now, limit, rule.periodSeconds, request.cost ?? 1);
+      const assessment = assessBucket(
+        this.liveBucket(this.buckets, keys.bucket),
+        now,
+        limit,
+        rule.periodSeconds,
+        request.cost ?? 1,
+      );
       let retryAfterSeconds = assessment.retryAfterSeconds;
       if (limit <= 0 && penaltyLeftMs > 0) retryAfterSeconds = Math.ceil(penaltyLeftMs / 1000);
       let penalty: LimitResult['penalty'] = penaltyLeftMs > 0 ? 'active' : null;
@@ -155,7 +179,7 @@ export class MemoryStore implements DecisionStore {
     const enforcedAllow = assessed.every((a) => a.assessment.allowed || a.request.rule.shadow === true);
     if (enforcedAllow) {
       for (const { keys, assessment } of assessed) {
-        if (assessment.next !== null) this.buckets.set(keys.bucket, assessment.next, { ttl: assessment.ttlMs });
+        if (assessment.next !== null) this.keepBucket(this.buckets, keys.bucket, assessment.next, assessment.ttlMs);
       }
     }
     for (const { keys, request, result } of assessed) {
@@ -188,13 +212,13 @@ export class MemoryStore implements DecisionStore {
   async recordAuthFailure(keyValue: string, limit: AuthFailureLimit): Promise<boolean> {
     const keys = authFailureKeys('', keyValue);
     const assessment = assessBucket(
-      this.authFailures.get(keys.failures),
+      this.liveBucket(this.authFailures, keys.failures),
       this.nowUs(),
       limit.limit,
       limit.periodSeconds,
     );
     if (assessment.next !== null) {
-      this.authFailures.set(keys.failures, assessment.next, { ttl: assessment.ttlMs });
+      this.keepBucket(this.authFailures, keys.failures, assessment.next, assessment.ttlMs);
       return false;
     }
     if (this.msLeft(this.authBlocks, keys.block) > 0) return false;
@@ -229,7 +253,9 @@ export class MemoryStore implements DecisionStore {
 
   /** Live buckets (for tests and diagnostics). */
   get bucketCount(): number {
-    this.buckets.purgeStale();
+    const now = this.nowMs();
+    for (const [key, entry] of this.buckets.entries())
+      if (entry === undefined || entry.expiresAtMs < now) this.buckets.delete(key);
     return this.buckets.size;
   }
 

@@ -2,11 +2,17 @@
 // `<path>/data.json` files, placed at that path) and `/.manifest`. Written by `portcullis policy build`, read
 // from there or from `opa build -t wasm` (which may name entries without the leading slash and add the .rego
 // sources and other files). Entries are untrusted: names are normalised and checked, sizes are capped.
-import { Header, Pack, Parser, ReadEntry } from 'tar';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { packTar, unpackTar, type TarHeader } from 'modern-tar';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 export { dataConflict } from './dataConflicts.js';
+
+// zlib's own threads do the (de)compression, off the event loop.
+const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 export class BundleError extends Error {
   readonly code = 'POLICY_BUNDLE';
@@ -88,26 +94,16 @@ export function bundleFiles(spec: BundleSpec): Array<[string, Uint8Array]> {
   ];
 }
 
-/** Packs files into a deterministic `.tar.gz` (fixed mtimes and modes), in the order given. */
+/** Packs files into a deterministic `.tar.gz` (fixed mtimes, modes and owners), in the order given. */
 export async function packBundleFiles(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<Uint8Array> {
-  // preservePaths keeps the leading `/` that OPA writes in its own bundles.
-  const pack = new Pack({ gzip: true, preservePaths: true, portable: true });
-  const chunks: Buffer[] = [];
-  const finished = new Promise<void>((resolve, reject) => {
-    pack.on('data', (chunk: Buffer) => chunks.push(chunk));
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
-  });
-  for (const [path, bytes] of files) {
-    const entry = new ReadEntry(
-      new Header({ path, size: bytes.length, type: 'File', mode: 0o644, mtime: new Date(0) }),
-    );
-    pack.add(entry);
-    entry.end(Buffer.from(bytes));
-  }
-  pack.end();
-  await finished;
-  return new Uint8Array(Buffer.concat(chunks));
+  // Names keep the leading `/` that OPA writes in its own bundles.
+  const tar = await packTar(
+    files.map(([path, bytes]) => ({
+      header: { name: path, size: bytes.length, type: 'file', mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 },
+      body: bytes,
+    })),
+  );
+  return new Uint8Array(await gzip(tar));
 }
 
 /** Reads a bundle `.tar.gz` (or plain `.tar`) from memory. */
@@ -166,67 +162,87 @@ export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array>): BundleC
   return { manifest, wasm, data, regoFiles };
 }
 
+// Entry types as users of tar know them, for the refusal message.
+const ENTRY_TYPE_NAMES: Readonly<Record<string, string>> = {
+  link: 'hard link',
+  symlink: 'symbolic link',
+  'character-device': 'character device',
+  'block-device': 'block device',
+  fifo: 'FIFO',
+};
+
 /** Every regular-file entry by normalised name; rejects traversal, duplicates, links and oversize entries. */
 async function extractFiles(archive: Uint8Array, limits: BundleLimits): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
+  const tar = isGzip(archive) ? await gunzipBounded(archive, limits) : archive;
+  const names = new Set<string>();
   let total = 0;
   let count = 0;
-  const parser = new Parser({ strict: true });
-  const failure: { error?: BundleError } = {};
-  const fail = (error: BundleError): void => {
-    if (failure.error === undefined) failure.error = error;
-    parser.abort(error);
-  };
-
-  parser.on('entry', (entry: ReadEntry) => {
-    if (failure.error !== undefined) return entry.resume();
+  // Every header is checked before its body is read; a BundleError thrown here ends the reading.
+  const admit = (header: TarHeader): boolean => {
     count++;
-    if (count > limits.maxEntries) return fail(new BundleError(null, `has more than ${limits.maxEntries} entries`));
-    if (entry.type === 'Directory') return entry.resume();
-    if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') {
-      return fail(new BundleError(entry.path, `is a ${entry.type} entry; bundles may only hold regular files`));
+    if (count > limits.maxEntries) throw new BundleError(null, `has more than ${limits.maxEntries} entries`);
+    if (header.type === 'directory') return false;
+    if (header.type !== undefined && header.type !== 'file') {
+      const kind = ENTRY_TYPE_NAMES[header.type] ?? header.type;
+      throw new BundleError(header.name, `is a ${kind} entry; bundles may only hold regular files`);
     }
-    let name: string;
-    try {
-      name = normaliseEntryName(entry.path, null);
-    } catch (error) {
-      return fail(error as BundleError);
-    }
-    if (entry.size > limits.maxEntryBytes) {
-      return fail(
-        new BundleError(entry.path, `is ${entry.size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`),
+    const name = normaliseEntryName(header.name, null);
+    if (header.size > limits.maxEntryBytes) {
+      throw new BundleError(
+        header.name,
+        `is ${header.size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`,
       );
     }
-    total += entry.size;
+    total += header.size;
     if (total > limits.maxTotalBytes)
-      return fail(new BundleError(null, `holds more than ${limits.maxTotalBytes} bytes in total`));
-    if (files.has(name)) return fail(new BundleError(entry.path, 'appears twice in the bundle'));
-    const chunks: Buffer[] = [];
-    entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-    entry.on('end', () => files.set(name, new Uint8Array(Buffer.concat(chunks))));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    parser.on('end', () => resolve());
-    parser.on('abort', () => resolve());
-    parser.on('error', (error: Error) => reject(error));
-    parser.on('warn', (code: string, message: string | Error) => {
-      // A truncated or corrupt archive only warns in tar; treat it as an error.
-      const text = typeof message === 'string' ? message : message.message;
-      fail(new BundleError(null, `is not a valid tar archive (${code}: ${text})`));
-    });
-    parser.end(Buffer.from(archive));
-  }).catch((error: unknown) => {
-    if (failure.error === undefined) {
-      failure.error = new BundleError(
-        null,
-        `is not a readable .tar.gz: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-  });
-  if (failure.error !== undefined) throw failure.error;
+      throw new BundleError(null, `holds more than ${limits.maxTotalBytes} bytes in total`);
+    if (names.has(name)) throw new BundleError(header.name, 'appears twice in the bundle');
+    names.add(name);
+    return true;
+  };
+  let entries: Awaited<ReturnType<typeof unpackTar>>;
+  try {
+    // strict: a bad header checksum or magic is an error, not a skipped entry.
+    entries = await unpackTar(tar, { strict: true, filter: admit });
+  } catch (error) {
+    if (error instanceof BundleError) throw error;
+    throw new BundleError(
+      null,
+      `is not a valid tar archive (${error instanceof Error ? error.message : String(error)})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const entry of entries) {
+    files.set(normaliseEntryName(entry.header.name, null), new Uint8Array(entry.data ?? new Uint8Array(0)));
+  }
   return files;
+}
+
+const isGzip = (bytes: Uint8Array): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+/**
+ * Decompresses at most what the limits allow (the entries plus their tar headers and padding), so a small
+ * archive that inflates to gigabytes is refused without inflating it (a decompression bomb).
+ */
+async function gunzipBounded(archive: Uint8Array, limits: BundleLimits): Promise<Uint8Array> {
+  const overhead = (limits.maxEntries + 2) * 3 * 512;
+  try {
+    return await gunzip(archive, { maxOutputLength: limits.maxTotalBytes + overhead });
+  } catch (error) {
+    if (error instanceof RangeError || (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new BundleError(null, `holds more than ${limits.maxTotalBytes} bytes in total`, { cause: error });
+    }
+    throw new BundleError(
+      null,
+      `is not a readable .tar.gz: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 /**
