@@ -1,7 +1,7 @@
 // The tracer behind `tracing`: OpenTelemetry-compatible spans (W3C Trace Context in, OTLP/HTTP JSON out),
 // exported in batches. Imported only when tracing is configured (see tracing.ts). A check needs four fixed spans
 // and nothing of the OpenTelemetry SDK's generality (context managers, span processors, metrics and logs
-// signals), which cost 25 MB of node_modules: the parsing, sampling, encoding and batching live in
+// signals), which cost 24 MB of node_modules: the parsing, sampling, encoding and batching live in
 // traceContext.ts, otlpJson.ts and otlpExporter.ts, each to its specification. Nothing global is registered:
 // the check span's parent comes from the request's `traceparent`, and stage spans name their parent explicitly.
 import type { Logger } from 'pino';
