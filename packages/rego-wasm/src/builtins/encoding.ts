@@ -1,14 +1,38 @@
 // base64, base64url, hex and URL-query encodings with Go's rules (strict decoding, QueryEscape's set).
 import { BuiltinArgError, list, obj, str } from './args.js';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Go's base64.StdEncoding / URLEncoding DecodeString: CR and LF are skipped anywhere, then whole quanta of
+ * four, the last one padded ("YQ==", "YWI="); anything else is an error. The bytes must be UTF-8: OPA keeps
+ * other bytes raw in its string, which a JS string cannot hold, so that is an error here rather than text
+ * with U+FFFD in it.
+ */
 function decodeBase64(builtin: string, text: string, url: boolean): string {
-  const alphabet = url ? /^[A-Za-z0-9_-]*={0,2}$/ : /^[A-Za-z0-9+/]*={0,2}$/;
-  if (!alphabet.test(text)) throw new BuiltinArgError(builtin, 'illegal base64 data');
-  const unpadded = text.replace(/=+$/, '');
-  // std encoding requires padding; base64url.decode accepts either form, as OPA does.
-  if (!url && text.length % 4 !== 0) throw new BuiltinArgError(builtin, 'illegal base64 data (length)');
-  if (unpadded.length % 4 === 1) throw new BuiltinArgError(builtin, 'illegal base64 data (length)');
-  return Buffer.from(unpadded, url ? 'base64url' : 'base64').toString('utf8');
+  return strictUtf8.decode(Buffer.from(base64Text(builtin, text, url), url ? 'base64url' : 'base64'));
+}
+
+/** The text Go decodes, without its CR and LF, or an error where Go's decoder has one. */
+function base64Text(builtin: string, text: string, url: boolean): string {
+  const stripped = text.replace(/[\r\n]/g, '');
+  const valid = url
+    ? /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/
+    : /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+  if (!valid.test(stripped)) throw new BuiltinArgError(builtin, 'illegal base64 data');
+  return stripped;
+}
+
+/**
+ * The bytes of base64url text as OPA's base64url.decode (and io.jwt.decode, which calls it) reads them: a text
+ * not ending in '=' gets the padding its length asks for (RFC 7515 appendix C; a length of 4n+1 is an error),
+ * then Go decodes it as padded base64url.
+ */
+export function base64UrlBytes(builtin: string, text: string): Buffer {
+  const rest = text.length % 4;
+  if (!text.endsWith('=') && rest === 1) throw new BuiltinArgError(builtin, 'illegal base64url string');
+  const padded = text.endsWith('=') ? text : text + '='.repeat((4 - rest) % 4);
+  return Buffer.from(base64Text(builtin, padded, true), 'base64url');
 }
 
 /** Go's encoding/json escapes <, >, & and the JS line separators. */
@@ -29,8 +53,6 @@ function queryUnescape(s: string): string {
   return decodeURIComponent(s.replace(/\+/g, ' '));
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 export const encodingBuiltins = {
   'hex.encode': (s: unknown) => Buffer.from(str('hex.encode', s), 'utf8').toString('hex'),
   'hex.decode': (s: unknown) => {
@@ -43,7 +65,8 @@ export const encodingBuiltins = {
   'base64.decode': (s: unknown) => decodeBase64('base64.decode', str('base64.decode', s), false),
   'base64.is_valid': (s: unknown) => {
     try {
-      decodeBase64('base64.is_valid', str('base64.is_valid', s), false);
+      // Go's decoder succeeds on any bytes: UTF-8 or not, the text is valid base64.
+      base64Text('base64.is_valid', str('base64.is_valid', s), false);
       return true;
     } catch {
       return false;
@@ -55,11 +78,14 @@ export const encodingBuiltins = {
   },
   'base64url.encode_no_pad': (s: unknown) =>
     Buffer.from(str('base64url.encode_no_pad', s), 'utf8').toString('base64url'),
-  'base64url.decode': (s: unknown) => decodeBase64('base64url.decode', str('base64url.decode', s), true),
+  'base64url.decode': (s: unknown) => strictUtf8.decode(base64UrlBytes('base64url.decode', str('base64url.decode', s))),
   'urlquery.encode': (s: unknown) => queryEscape(str('urlquery.encode', s)),
   'urlquery.decode': (s: unknown) => queryUnescape(str('urlquery.decode', s)),
   'urlquery.encode_object': (o: unknown) => {
-    const entries = Object.entries(obj('urlquery.encode_object', o)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // url.Values.Encode sorts the keys in Go's byte order (UTF-8), not JavaScript's UTF-16 order.
+    const entries = Object.entries(obj('urlquery.encode_object', o)).sort(([a], [b]) =>
+      Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')),
+    );
     const parts: string[] = [];
     for (const [k, v] of entries) {
       const values =
@@ -69,8 +95,11 @@ export const encodingBuiltins = {
     return parts.join('&');
   },
   'urlquery.decode_object': (s: unknown) => {
-    const out: Record<string, string[]> = {};
+    // No prototype: a key "__proto__" is an ordinary key, as in OPA.
+    const out = Object.create(null) as Record<string, string[]>;
     for (const pair of str('urlquery.decode_object', s).split('&')) {
+      // Go's url.ParseQuery refuses ';' as a separator (an error, so OPA's builtin fails) since Go 1.17.
+      if (pair.includes(';')) throw new BuiltinArgError('urlquery.decode_object', 'invalid semicolon separator');
       if (pair === '') continue;
       const eq = pair.indexOf('=');
       const k = queryUnescape(eq < 0 ? pair : pair.slice(0, eq));

@@ -153,7 +153,33 @@ export function toJsNumbers(v: unknown): unknown {
 export function bigIntArg(builtin: string, v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  // A whole number written otherwise (1.7e18, 5.0), which OPA's NumberToFloat + Int64 takes as exact.
+  const whole = v instanceof NumberText ? wholeNumberText(v.text) : undefined;
+  if (whole !== undefined) return whole;
   throw new BuiltinArgError(builtin, `expected an integer, got ${typeof v === 'number' ? String(v) : typeof v}`);
+}
+
+/**
+ * The integer a decimal text stands for (`1.7e18`, `5.0`, `-0`), or undefined when it is not whole. Exponents
+ * beyond 40 are not expanded: such a number is far outside every range these builtins take.
+ */
+function wholeNumberText(text: string): bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const fraction = m[3] ?? '';
+  const exponent = Number(m[4] ?? '0') - fraction.length;
+  if (exponent > 40) return undefined;
+  const digits = BigInt(`${m[2]}${fraction}`);
+  // More places to drop than there are digits: whole only when zero (and 10^-exponent is never built).
+  if (-exponent > m[2]!.length + fraction.length) return digits === 0n ? 0n : undefined;
+  let value: bigint;
+  if (exponent >= 0) value = digits * 10n ** BigInt(exponent);
+  else {
+    const scale = 10n ** BigInt(-exponent);
+    if (digits % scale !== 0n) return undefined;
+    value = digits / scale;
+  }
+  return m[1] === '-' ? -value : value;
 }
 
 /** A BigInt result as a plain number when that is exact, so JSON output stays ordinary. */

@@ -109,6 +109,11 @@ const NUMBER_TEXT_BUILTINS: ReadonlySet<string> = new Set([
   'json.marshal_with_options',
   'rand.intn',
   'crypto.x509.parse_and_verify_certificates_with_options',
+  // OPA's IntOperand reads the number's text with ParseInt: 1.0 is an error for these.
+  'substring',
+  'time.add_date',
+  'regex.find_n',
+  'regex.find_all_string_submatch_n',
 ]);
 
 function wire(impl: Builtin, numberText: boolean): Builtin {

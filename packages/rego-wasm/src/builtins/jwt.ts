@@ -12,12 +12,11 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { BuiltinArgError, obj, str } from './args.js';
-import { goJsonMarshal } from './encoding.js';
+import { base64UrlBytes, goJsonMarshal } from './encoding.js';
 import { nowNs } from './time.js';
 
 function decodeJsonPart(part: string, what: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(part)) throw new BuiltinArgError('io.jwt.decode', `${what} is not base64url`);
-  const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+  const value = JSON.parse(base64UrlBytes('io.jwt.decode', part).toString('utf8')) as unknown;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BuiltinArgError('io.jwt.decode', `${what} is not a JSON object`);
   }
@@ -34,16 +33,14 @@ export function jwtDecode(token: unknown, depth = 0): [Record<string, unknown>, 
   const header = decodeJsonPart(parts[0]!, 'header');
   if (header.enc !== undefined)
     throw new BuiltinArgError('io.jwt.decode', 'JWT is a JWE object, which is not supported');
-  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
+  // OPA nests on exactly "JWT" (not "jwt"), with the quotes some encoders put around the inner token trimmed.
+  if (header.cty === 'JWT') {
     if (depth >= 8) throw new BuiltinArgError('io.jwt.decode', 'tokens nested too deeply');
-    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[1]!))
-      throw new BuiltinArgError('io.jwt.decode', 'payload is not base64url');
-    return jwtDecode(Buffer.from(parts[1]!, 'base64url').toString('utf8'), depth + 1);
+    const inner = base64UrlBytes('io.jwt.decode', parts[1]!).toString('utf8');
+    return jwtDecode(inner.replace(/^["']+|["']+$/g, ''), depth + 1);
   }
   const payload = decodeJsonPart(parts[1]!, 'payload');
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(parts[2]!))
-    throw new BuiltinArgError('io.jwt.decode', 'signature is not base64url');
-  return [header, payload, Buffer.from(parts[2]!, 'base64url').toString('hex')];
+  return [header, payload, base64UrlBytes('io.jwt.decode', parts[2]!).toString('hex')];
 }
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };

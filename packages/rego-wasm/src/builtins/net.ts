@@ -79,11 +79,39 @@ function masked(bits: bigint, width: number, length: number): bigint {
   return (bits >> hostBits) << hostBits;
 }
 
+/**
+ * A network as Go's net.IPNet.Contains reads it (networkNumberAndMask): one whose masked address is
+ * IPv4-mapped (::ffff:a.b.c.d) is an IPv4 network, its mask the last 32 bits of the IPv6 mask.
+ */
+function goNetwork(p: Prefix): Prefix {
+  const bits = masked(p.bits, p.width, p.length);
+  if (p.width === 128 && bits >> 32n === 0xffffn) {
+    return { bits: bits & 0xffffffffn, width: 32, length: Math.max(0, p.length - 96) };
+  }
+  return { bits, width: p.width, length: p.length };
+}
+
+/** net.IPNet.Contains: an IPv4-mapped address is an IPv4 address (ip.To4), so ::ffff:10.0.0.1 is in 10.0.0.0/8. */
+function goContains(network: Prefix, bits: bigint, width: number): boolean {
+  const [ip, ipWidth] = width === 128 && bits >> 32n === 0xffffn ? [bits & 0xffffffffn, 32] : [bits, width];
+  return ipWidth === network.width && masked(ip, ipWidth, network.length) === network.bits;
+}
+
+/** The first and last address of a CIDR, at its own width (OPA's getLastIP). */
+function firstAndLast(p: Prefix): [bigint, bigint] {
+  const first = masked(p.bits, p.width, p.length);
+  return [first, first | ((1n << BigInt(p.width - p.length)) - 1n)];
+}
+
+/** OPA's net.cidr_contains: an address (net.ParseIP) or a CIDR whose first and last addresses the network contains. */
 export function cidrContains(cidr: unknown, other: unknown): boolean {
-  const outer = parsePrefix(str('net.cidr_contains', cidr), false);
-  const inner = parsePrefix(str('net.cidr_contains', other), true);
-  if (outer.width !== inner.width || inner.length < outer.length) return false;
-  return masked(outer.bits, outer.width, outer.length) === masked(inner.bits, inner.width, outer.length);
+  const network = goNetwork(parsePrefix(str('net.cidr_contains', cidr), false));
+  const text = str('net.cidr_contains', other);
+  const address = text.includes('/') ? undefined : parseAddr(text);
+  if (address) return goContains(network, address.bits, address.width);
+  const inner = parsePrefix(text, false);
+  const [first, last] = firstAndLast(inner);
+  return goContains(network, first, inner.width) && goContains(network, last, inner.width);
 }
 
 /** net.cidr_is_valid: Go's net.ParseCIDR succeeds; anything but a string is false (not an error), as OPA. */
@@ -201,11 +229,12 @@ export const netBuiltins = {
   'net.cidr_overlap': cidrContains,
   'net.cidr_is_valid': cidrIsValid,
   'net.cidr_intersects': (a: unknown, b: unknown) => {
+    // OPA: either network contains the other's first address, with Go's IPv4-mapped rules.
     const x = parseCidrStrict('net.cidr_intersects', a);
     const y = parseCidrStrict('net.cidr_intersects', b);
-    if (x.width !== y.width) return false;
-    const shorter = Math.min(x.length, y.length);
-    return masked(x.bits, x.width, shorter) === masked(y.bits, y.width, shorter);
+    return (
+      goContains(goNetwork(x), firstAndLast(y)[0], y.width) || goContains(goNetwork(y), firstAndLast(x)[0], x.width)
+    );
   },
   'net.cidr_expand': (c: unknown) => {
     const p = parseCidrStrict('net.cidr_expand', c);

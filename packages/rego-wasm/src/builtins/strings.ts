@@ -46,6 +46,39 @@ function replaceN(patterns: unknown, s: unknown): string {
   return out;
 }
 
+/**
+ * Go's strings.ToLower: each code point by its simple mapping. JavaScript's full mapping differs in two
+ * places: U+0130 becomes i + U+0307 (Go: i), and a capital sigma ending a word becomes ς (Go: always σ).
+ */
+function goLower(s: string): string {
+  return s
+    .replace(/\u0130/g, 'i')
+    .replace(/\u03a3/g, '\u03c3')
+    .toLowerCase();
+}
+
+/**
+ * Go's simple uppercase mapping where JavaScript's full mapping gives several code points: the Greek letters
+ * with ypogegrammeni map to their title-case forms; every other such letter (ß, ŉ, ligatures...) has no
+ * simple mapping and stays as it is in Go.
+ */
+function simpleUpper(c: string): string {
+  const cp = c.codePointAt(0)!;
+  if ((cp >= 0x1f80 && cp <= 0x1f87) || (cp >= 0x1f90 && cp <= 0x1f97) || (cp >= 0x1fa0 && cp <= 0x1fa7)) {
+    return String.fromCodePoint(cp + 8);
+  }
+  if (cp === 0x1fb3 || cp === 0x1fc3 || cp === 0x1ff3) return String.fromCodePoint(cp + 9);
+  return c;
+}
+
+/** Go's strings.ToUpper: each code point by its simple mapping ("ß" stays "ß"; JavaScript writes "SS"). */
+function goUpper(s: string): string {
+  return s.replace(/[a-z]+|[^\u0000-\u007f]/gu, (c) => {
+    const upper = c.toUpperCase();
+    return c.charCodeAt(0) < 0x80 || [...upper].length === 1 ? upper : simpleUpper(c);
+  });
+}
+
 export const stringBuiltins = {
   indexof_n: (s: unknown, sub: unknown) => {
     const text = codePoints(str('indexof_n', s));
@@ -64,8 +97,8 @@ export const stringBuiltins = {
     if (needle === '') return Array.from(text).length + 1;
     return text.split(needle).length - 1;
   },
-  lower: (s: unknown) => str('lower', s).toLowerCase(),
-  upper: (s: unknown) => str('upper', s).toUpperCase(),
+  lower: (s: unknown) => goLower(str('lower', s)),
+  upper: (s: unknown) => goUpper(str('upper', s)),
   startswith: (s: unknown, p: unknown) => str('startswith', s).startsWith(str('startswith', p)),
   endswith: (s: unknown, p: unknown) => str('endswith', s).endsWith(str('endswith', p)),
   contains: (s: unknown, p: unknown) => str('contains', s).includes(str('contains', p)),
