@@ -2,7 +2,7 @@
 // exactly (see exact.ts); OPA-built bundles get the nearest double.
 import { BuiltinArgError, int, str } from './args.js';
 import { bigIntArg, exactInt, INT64_MAX, INT64_MIN } from './exact.js';
-import { goParseTime } from './goparse.js';
+import { goParseTime, LONG_DAYS, LONG_MONTHS } from './goparse.js';
 
 export function nowNs(): bigint {
   return process.hrtime.bigint() - hrtimeAtStart + wallAtStartNs;
@@ -44,7 +44,6 @@ export function parseRfc3339Ns(s: unknown): bigint | number {
   return exactInt(ns);
 }
 
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const NS_PER_MS = 1_000_000n;
 
 /**
@@ -124,7 +123,7 @@ function civilTime(name: string, x: unknown): CivilTime {
       hour: date.getUTCHours(),
       minute: date.getUTCMinutes(),
       second: date.getUTCSeconds(),
-      weekday: WEEKDAYS[date.getUTCDay()] ?? '',
+      weekday: LONG_DAYS[date.getUTCDay()] ?? '',
     };
   }
   const parts = Object.fromEntries(
@@ -265,21 +264,6 @@ function timeDiff(a: unknown, b: unknown): number[] {
   return [year, month, day, hour, min, sec];
 }
 
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-
 /** The zone's UTC offset in seconds at an instant, and Go's abbreviation for it. */
 function zoneOffset(name: string, ms: number, zone: string): { seconds: number; abbreviation: string } {
   if (zone === 'UTC') return { seconds: 0, abbreviation: 'UTC' };
@@ -342,10 +326,10 @@ function timeFormat(x: unknown): string {
     i += tok.length;
     switch (tok) {
       case 'January':
-        out += MONTHS[t.month - 1];
+        out += LONG_MONTHS[t.month - 1];
         break;
       case 'Jan':
-        out += MONTHS[t.month - 1]!.slice(0, 3);
+        out += LONG_MONTHS[t.month - 1]!.slice(0, 3);
         break;
       case 'Monday':
         out += t.weekday;
