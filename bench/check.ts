@@ -1,4 +1,5 @@
-// Whole-check benchmark: a no-op grpc-js ext_authz server (allows everything without looking) against
+// Whole-check benchmark: a no-op grpc-js ext_authz server (allows everything without looking; the baseline of
+// the ratios), the same no-op on the sidecar's own node:http2 transport (what the transport alone buys), and
 // Portcullis with the full pipeline — RS256 JWT (verified-token cache), denylist + one rate limit on a real
 // redis-server started here, the default RBAC decision-object policy with its data.json — each in its own
 // process, measured in the same run and alternating (no-op, Portcullis, no-op, Portcullis), so a machine
@@ -97,6 +98,7 @@ async function measure(server: Server, distinct: boolean, stages: boolean): Prom
 }
 
 const noop = await startServer('no-op', ['bench/check/server.ts', 'noop']);
+const noopHttp2 = await startServer('no-op node:http2', ['bench/check/server.ts', 'noop-http2']);
 const portcullis = await startServer('portcullis', ['bench/check/server.ts', 'portcullis', configFile]);
 const unbatched = await startServer('portcullis unbatched', [
   'bench/check/server.ts',
@@ -109,7 +111,7 @@ const workers = await startServer(
   ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile],
   (line) => (line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null),
 );
-const servers = [noop, portcullis, unbatched, workers];
+const servers = [noop, noopHttp2, portcullis, unbatched, workers];
 for (const server of servers) {
   // Every request must be allowed by both, or the comparison is of different work.
   const client = createTestClient(server.port);
@@ -141,6 +143,7 @@ for (const [label, distinct] of [
   [`${TOKENS} tokens (framesLoad)`, true],
 ] as const) {
   const a = await measure(noop, distinct, false);
+  const h = await measure(noopHttp2, distinct, false);
   const b = await measure(portcullis, distinct, true);
   const u = await measure(unbatched, distinct, true);
   const c = await measure(workers, distinct, false);
@@ -150,9 +153,11 @@ for (const [label, distinct] of [
   const ratio = (name: string, r: Row) =>
     `| ${label} | ${name} | ${fmt((r.throughput / a.throughput) * 100)}% | ${fmt(r.p50 / a.p50, 2)}× | ${fmt(r.p99 / a.p99, 2)}× | ${fmt(r.cpuUs / a.cpuUs, 2)}× | ${fmt(r.rss / a.rss, 2)}× |`;
   console.log(row('no-op grpc-js', a));
+  console.log(row('no-op node:http2', h));
   console.log(row('Portcullis', b));
   console.log(row('Portcullis, redis.batchWrites: false', u));
   console.log(row(`Portcullis, workers: ${WORKERS}`, c));
+  console.log(ratio('no-op node:http2 / no-op', h));
   console.log(ratio('Portcullis / no-op', b));
   console.log(ratio('batchWrites: false / no-op', u));
   console.log(ratio(`workers: ${WORKERS} / no-op`, c));

@@ -1,6 +1,7 @@
 // One side of `npm run bench:check`, run as its own process so the driver can read this process's CPU time
 // and RSS from /proc/PID/stat without counting the load generator.
-//   node --import tsx bench/check/server.ts noop
+//   node --import tsx bench/check/server.ts noop           (grpc-js, the issue's baseline)
+//   node --import tsx bench/check/server.ts noop-http2     (the sidecar's own node:http2 transport)
 //   node --import tsx bench/check/server.ts portcullis CONFIG.json
 // Prints `PORT <n>` on stdout once it answers, and runs until SIGTERM. Commands on stdin, one a line:
 //   stages              -> `STAGES {"checks":n,"nanoseconds":{...}}` (the pipeline's stage timers; portcullis only)
@@ -12,6 +13,9 @@ import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
+import { listenForGrpc } from '../../src/server/grpcListener.js';
+import { routeTable, unary } from '../../src/server/grpcService.js';
+import { createGrpcTransport } from '../../src/server/grpcTransport.js';
 import { loadProtos } from '../../src/server/protos.js';
 import { startSidecar } from '../../src/server/sidecar.js';
 import { createStageTimes } from '../../src/server/stageTimes.js';
@@ -35,13 +39,40 @@ if (mode === 'noop') {
     server.forceShutdown();
     process.exit(0);
   });
+} else if (mode === 'noop-http2') {
+  // The same ceiling on the sidecar's transport (listener, HTTP/2, framing, protobufjs): what is left of the
+  // gap between Portcullis and the grpc-js no-op once the transport is the sidecar's.
+  const allow = { message: { status: { code: 0 } } };
+  const transport = createGrpcTransport({
+    routes: routeTable([
+      { definition: loadProtos().authorization, handlers: { Check: unary(() => Promise.resolve(allow)) } },
+    ]),
+    maxReceiveMessageBytes: 4 * 1024 * 1024,
+    connections: {
+      maxConnections: 1000,
+      maxConnectionIdleSeconds: 0,
+      maxConnectionAgeSeconds: 0,
+      maxConnectionAgeGraceSeconds: 0,
+      keepaliveSeconds: 0,
+      keepaliveTimeoutSeconds: 20,
+    },
+    onHandlerError: (error) => process.stderr.write(`${String(error)}\n`),
+  });
+  const listener = await listenForGrpc({
+    address: '127.0.0.1:0',
+    maxConnections: 1000,
+    accept: (socket) => transport.accept(socket),
+    onRefused: () => undefined,
+  });
+  process.stdout.write(`PORT ${listener.port}\n`);
+  process.once('SIGTERM', () => process.exit(0));
 } else if (mode === 'portcullis' && configFile !== undefined) {
   const config = configSchema.parse(JSON.parse(readFileSync(configFile, 'utf8')));
   const sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }), processMetrics: false, stageTimes });
   process.stdout.write(`PORT ${sidecar.grpcPort}\n`);
   process.once('SIGTERM', () => void sidecar.close().finally(() => process.exit(0)));
 } else {
-  process.stderr.write('usage: server.ts noop | portcullis CONFIG.json\n');
+  process.stderr.write('usage: server.ts noop | noop-http2 | portcullis CONFIG.json\n');
   process.exit(2);
 }
 

@@ -8,8 +8,8 @@
 // CheckRequest is already close to the protobuf-JSON form OPA-Envoy policies read.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs/light.js';
+import type { MethodDefinition, ServiceDefinition } from './grpcService.js';
 
 /** The repository's proto/ dir (src/server and dist/server are both two levels below the root). */
 export function ownProtoDir(): string {
@@ -32,8 +32,8 @@ export const protoLoaderOptions: protobuf.IConversionOptions & { keepCase: false
 };
 
 export interface LoadedProtos {
-  authorization: grpc.ServiceDefinition;
-  health: grpc.ServiceDefinition;
+  authorization: ServiceDefinition;
+  health: ServiceDefinition;
 }
 
 let cached: LoadedProtos | undefined;
@@ -49,7 +49,7 @@ export function loadProtos(): LoadedProtos {
 }
 
 /** Envoy's rate limit service (envoy.service.ratelimit.v3.RateLimitService). */
-export function loadRateLimitProtos(): grpc.ServiceDefinition {
+export function loadRateLimitProtos(): ServiceDefinition {
   return serviceDefinition(loadRoot('ratelimit.json'), 'envoy.service.ratelimit.v3.RateLimitService');
 }
 
@@ -61,17 +61,17 @@ function loadRoot(file: string): protobuf.Root {
 }
 
 /**
- * What @grpc/proto-loader makes of a service: per method its path, and (de)serializers that go through the
+ * What @grpc/proto-loader makes of a service (test/server/protos.test.ts compares the two): per method its path, and (de)serializers that go through the
  * message type's fromObject/encode and decode/toObject exactly as proto-loader's do.
  */
-function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefinition {
+function serviceDefinition(root: protobuf.Root, name: string): ServiceDefinition {
   let service: protobuf.Service;
   try {
     service = root.lookupService(name);
   } catch (error) {
     throw new Error(`proto service ${name} not found; is the proto/ folder next to dist/ complete?`, { cause: error });
   }
-  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+  const definition: Record<string, MethodDefinition> = {};
   for (const method of service.methodsArray) {
     const request = method.resolvedRequestType;
     const response = method.resolvedResponseType;

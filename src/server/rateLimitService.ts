@@ -1,6 +1,5 @@
 // The gRPC face of the rate limit service: Envoy's rls.proto (envoy.service.ratelimit.v3.RateLimitService)
 // on the same server as Check. Decoding and encoding only; the decisions are src/limits/service.ts's.
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   createRateLimitService,
@@ -12,13 +11,15 @@ import { loadServiceRules } from '../limits/service-rules-source.js';
 import type { DecisionStore } from '../limits/types.js';
 import { watchPaths } from '../policy/watch.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { GrpcStatus } from './grpcFraming.js';
+import { unary, type MethodHandler, type ServiceBinding, type ServiceDefinition } from './grpcService.js';
 import { loadRateLimitProtos } from './protos.js';
 
 export const RATE_LIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 
-let cached: grpc.ServiceDefinition | undefined;
+let cached: ServiceDefinition | undefined;
 
-export function loadRateLimitServiceDefinition(): grpc.ServiceDefinition {
+export function loadRateLimitServiceDefinition(): ServiceDefinition {
   cached ??= loadRateLimitProtos();
   return cached;
 }
@@ -26,31 +27,25 @@ export function loadRateLimitServiceDefinition(): grpc.ServiceDefinition {
 export function rateLimitServiceHandlers(
   shouldRateLimit: (request: DecodedRateLimitRequest) => Promise<RateLimitResponseMessage>,
   logger: Logger,
-): grpc.UntypedServiceImplementation {
+): Readonly<Record<string, MethodHandler>> {
   return {
-    ShouldRateLimit(
-      call: grpc.ServerUnaryCall<DecodedRateLimitRequest, RateLimitResponseMessage>,
-      callback: grpc.sendUnaryData<RateLimitResponseMessage>,
-    ) {
-      shouldRateLimit(call.request).then(
-        (response) => callback(null, response),
+    ShouldRateLimit: unary<DecodedRateLimitRequest>((request) =>
+      shouldRateLimit(request).then(
+        (response) => ({ message: response }),
         (error: unknown) => {
           if (error instanceof RateLimitRequestError) {
-            callback({ code: grpc.status.INVALID_ARGUMENT, details: error.message });
-            return;
+            return { error: { code: GrpcStatus.INVALID_ARGUMENT, details: error.message } };
           }
           // The service answers store failures itself (redis.onError); anything else is a bug, not a verdict.
           logger.error({ err: error }, 'rate limit service failed');
-          callback({ code: grpc.status.INTERNAL, details: 'rate limit service failed' });
+          return { error: { code: GrpcStatus.INTERNAL, details: 'rate limit service failed' } };
         },
-      );
-    },
+      ),
+    ),
   };
 }
 
-export interface RateLimitServiceShell {
-  definition: grpc.ServiceDefinition;
-  handlers: grpc.UntypedServiceImplementation;
+export interface RateLimitServiceShell extends ServiceBinding {
   close(): void;
 }
 

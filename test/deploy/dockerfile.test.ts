@@ -263,12 +263,13 @@ describe.skipIf(!npmCi.ok)(
     it('keeps the final image to production dependencies and compiled output', () => {
       const app = path.join(image.root, 'app');
       expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
-      expect(fs.existsSync(path.join(app, 'node_modules', '@grpc', 'grpc-js'))).toBe(true);
+      // gRPC is served on node:http2 with protobufjs: no gRPC library in production.
+      expect(fs.existsSync(path.join(app, 'node_modules', 'protobufjs', 'light.js'))).toBe(true);
       // The Envoy proto tree is a development dependency (the server's protos are in proto/); of binaryen, a
       // development dependency too, only the library is copied in, not its command-line tools.
       expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'index.js'))).toBe(true);
       expect(fs.existsSync(path.join(app, 'node_modules', 'binaryen', 'bin')), 'binaryen/bin in the image').toBe(false);
-      for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript', '@grpc/grpc-js-xds']) {
+      for (const devOnly of ['typescript', 'vitest', 'tsx', 'assemblyscript', '@grpc/grpc-js', '@grpc/grpc-js-xds']) {
         expect(fs.existsSync(path.join(app, 'node_modules', devOnly)), `node_modules/${devOnly} in the image`).toBe(
           false,
         );
