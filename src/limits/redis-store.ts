@@ -13,6 +13,7 @@ import {
   type CheckCall,
 } from './redis-check.js';
 import { RedisClockOffset } from './redis-clock.js';
+import { scriptSender } from './script-command.js';
 import { createWriteBatch, type WriteBatch } from './write-batch.js';
 import { connectRedis, waitUntilReady, type RedisClient, type RedisConnection } from './redis-connect.js';
 import { authFailureScript, checkScript, refundScript, revokeSubjectScript } from './scripts/check.js';
@@ -28,8 +29,6 @@ import {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** scripts/check.ts: numKeys, keys..., args... */
-    portcullisCheck(numKeys: number, ...keysAndArgs: string[]): Result<unknown[], Context>;
     /** scripts/check.ts refundScript: numKeys, keys..., args... */
     portcullisRefund(numKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
     /** scripts/check.ts revokeSubjectScript */
@@ -44,6 +43,9 @@ declare module 'ioredis' {
     ): Result<number, Context>;
   }
 }
+
+/** The check script (scripts/check.ts): KEYS and ARGV as buildCheckCalls makes them. */
+const checkCommand = scriptSender(checkScript);
 
 export class RedisStore implements DecisionStore {
   readonly kind = 'redis' as const;
@@ -65,8 +67,8 @@ export class RedisStore implements DecisionStore {
       config.batchWrites !== false && client instanceof Redis
         ? createWriteBatch(() => client.stream ?? undefined)
         : null;
-    // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too).
-    this.client.defineCommand('portcullisCheck', { lua: checkScript });
+    // EVALSHA, with ioredis loading the script on a connection that has not seen it (after a restart, too); the
+    // check script goes through checkCommand (script-command.ts), the same protocol with less work per call.
     this.client.defineCommand('portcullisRefund', { lua: refundScript });
     this.client.defineCommand('portcullisRevokeSubject', { lua: revokeSubjectScript, numberOfKeys: 1 });
     this.client.defineCommand('portcullisAuthFailure', { lua: authFailureScript, numberOfKeys: 2 });
@@ -78,30 +80,41 @@ export class RedisStore implements DecisionStore {
   }
 
   /** The check's script calls, sent now: the deadline and the timeout start here. */
-  private async checkNow(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
+  private checkNow(token: TokenFacts | null, limits: LimitRequest[]): Promise<StoreCheckResult> {
     const deadlineMs = this.clock.deadlineInRedisClock(this.config.commandTimeoutMs);
     const calls = buildCheckCalls(this.config.keyPrefix, token, limits, this.splitBySlot, deadlineMs);
-    if (calls.length === 0) return { revoked: null, limits: [] };
-    // Sent together: in Cluster, the calls of different slots travel to their nodes in parallel.
-    const sent = calls.map((call) => this.client.portcullisCheck(call.keys.length, ...call.keys, ...call.args));
+    if (calls.length === 0) return Promise.resolve({ revoked: null, limits: [] });
+    if (calls.length > 1) return this.checkSlots(calls, limits);
+    // One call (standalone and Sentinel always): no Promise.all, no refunds, one hop fewer per reply.
+    const call = calls[0]!;
+    return this.withinTimeout('check', checkCommand.send(this.client, call.keys, call.args)).then((reply) =>
+      this.checkResult(calls, [reply], limits),
+    );
+  }
+
+  /** Cluster: one call per slot, sent together so they travel to their nodes in parallel. */
+  private async checkSlots(calls: CheckCall[], limits: LimitRequest[]): Promise<StoreCheckResult> {
+    const sent = calls.map((call) => checkCommand.send(this.client, call.keys, call.args));
     let replies: unknown[];
     try {
       replies = await this.withinTimeout('check', Promise.all(sent));
     } catch (error) {
-      // Cluster: a group that ran before the deadline spent for a check answered without it; give that back
-      // whenever its reply comes.
-      if (calls.length > 1) {
-        void Promise.allSettled(sent).then((outcomes) =>
-          this.refund(
-            calls,
-            outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)),
-            null,
-            limits,
-          ),
-        );
-      }
+      // A group that ran before the deadline spent for a check answered without it; give that back whenever
+      // its reply comes.
+      void Promise.allSettled(sent).then((outcomes) =>
+        this.refund(
+          calls,
+          outcomes.map((o) => (o.status === 'fulfilled' ? o.value : null)),
+          null,
+          limits,
+        ),
+      );
       throw error;
     }
+    return this.checkResult(calls, replies, limits);
+  }
+
+  private checkResult(calls: CheckCall[], replies: unknown[], limits: LimitRequest[]): StoreCheckResult {
     let result: StoreCheckResult;
     try {
       result = combineCheckReplies(calls, replies, limits);

@@ -1,9 +1,11 @@
 // What only the Redis store has: the documented keys, one view shared by many sidecars, one round trip per
 // check, and behaviour when Redis stops, hangs and returns.
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLimitsStage, createStore, RedisAddressError } from '../../src/limits/index.js';
 import { createRedisStore, type RedisStore } from '../../src/limits/redis-store.js';
+import { checkScript } from '../../src/limits/scripts/check.js';
 import type { HttpRequestView } from '../../src/input/types.js';
 import type { RedisConfig } from '../../src/config/schema.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';
@@ -124,6 +126,17 @@ describe('redis store on a shared standalone server', () => {
     const checks = fromClients.filter((c) => c !== 'ping');
     expect(checks).toHaveLength(25);
     expect(new Set(checks)).toEqual(new Set(checks.includes('eval') ? ['eval', 'evalsha'] : ['evalsha']));
+  });
+
+  it('loads the check script again after SCRIPT FLUSH, within the check that met NOSCRIPT', async () => {
+    const store = await open();
+    const limited = limitRequest(rule({ limit: 2 }), unique('flush'));
+    expect((await store.check(null, [limited])).limits[0]).toMatchObject({ allowed: true, remaining: 1 });
+    await admin.script('FLUSH');
+    // the connection has run the script before, so this check sends EVALSHA, meets NOSCRIPT and sends EVAL
+    expect((await store.check(null, [limited])).limits[0]).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await store.check(null, [limited])).limits[0]).toMatchObject({ allowed: false });
+    expect(await admin.script('EXISTS', createHash('sha1').update(checkScript).digest('hex'))).toEqual([1]);
   });
 
   // redis.batchWrites: the calls of concurrent checks leave in one socket write, each still its own EVALSHA
