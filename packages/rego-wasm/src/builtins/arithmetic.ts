@@ -1,7 +1,7 @@
-// `+ - * / %`, abs, round, ceil, floor, sum, product and format_int as OPA answers them (opaNumbers.ts).
+// `+ - * / %`, abs, round, ceil, floor, sum, product and format_int as OPA answers them (bigFloat.ts).
 // The runtime answers the operators on machine integers itself (its f_<name> fast paths); everything else
 // comes here as exact number texts, so no digit is lost to a double on the way.
-import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from './opaNumbers.js';
+import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from './bigFloat.js';
 import { BuiltinArgError } from './args.js';
 import { textBuiltin, type TextBuiltin } from './texts.js';
 

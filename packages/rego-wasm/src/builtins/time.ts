@@ -2,7 +2,7 @@
 // exactly (see exact.ts); OPA-built bundles get the nearest double.
 import { BuiltinArgError, int, str } from './args.js';
 import { bigIntArg, exactInt, INT64_MAX, INT64_MIN } from './exact.js';
-import { goParseTime, LONG_DAYS, LONG_MONTHS } from './goparse.js';
+import { goParseTime, LONG_DAYS, LONG_MONTHS } from './timeLayout.js';
 
 export function nowNs(): bigint {
   return process.hrtime.bigint() - hrtimeAtStart + wallAtStartNs;

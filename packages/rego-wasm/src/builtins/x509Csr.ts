@@ -6,7 +6,7 @@
 import { BuiltinArgError, NotReproducedError } from './args.js';
 import { ctxC, Der, readTime, rightAlign, TAG, type Element } from './der.js';
 import { exactInt } from './exact.js';
-import { ipString } from './goValues.js';
+import { ipString } from './x509AltNames.js';
 import {
   b64,
   nameJson,

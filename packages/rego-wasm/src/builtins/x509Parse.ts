@@ -21,7 +21,7 @@ import {
   type GoTime,
 } from './der.js';
 import { exactInt } from './exact.js';
-import { goUrlString, ipString, parseGoUrl, type GoUrl } from './goValues.js';
+import { goUrlString, ipString, parseGoUrl, type GoUrl } from './x509AltNames.js';
 
 const fail = (detail: string): never => {
   throw new BuiltinArgError('crypto.x509', detail);

@@ -6,7 +6,7 @@
 // and in a compiled policy, where equality with the expected literal is exact.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from '../../src/builtins/opaNumbers.js';
+import { aggregate, arithmetic, formatInt, unary, type ArithOp, type UnaryOp } from '../../src/builtins/bigFloat.js';
 import { valueOf } from './evaluate.js';
 
 interface Case {

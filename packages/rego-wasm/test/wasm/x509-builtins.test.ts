@@ -12,7 +12,7 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileRego } from '../../src/index.js';
 import { builtinWireName, customBuiltins } from '../../src/builtins/index.js';
-import { goUrlString, ipString, parseGoUrl } from '../../src/builtins/goValues.js';
+import { goUrlString, ipString, parseGoUrl } from '../../src/builtins/x509AltNames.js';
 import { goJsonString } from '../../src/builtins/x509Parse.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
