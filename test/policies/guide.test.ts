@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG, REFUSED, RegoCompileError } from '@portcullis/rego-wasm';
+import { builtinTable, CATALOG, REFUSED, RegoCompileError } from '@portcullis/rego-wasm';
 import { policyEval } from '../../src/cli/policy.js';
 import { compileRego, policiesDir } from './harness.js';
 
@@ -74,13 +74,15 @@ describe('policies/README.md', () => {
     },
   );
 
-  it('lists exactly the builtins the compiler accepts', () => {
-    const section = /<!-- builtins:start -->([\s\S]*?)<!-- builtins:end -->/.exec(guide)![1]!;
-    const listed = [...section.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
+  it('lists exactly the builtins the compiler accepts, with the types the catalog declares (npm run builtins:guide)', () => {
+    const section = /<!-- builtins:start -->\n([\s\S]*?)\n<!-- builtins:end -->/.exec(guide)![1]!;
+    expect(section).toBe(builtinTable());
+    const listed = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!).sort();
     const userBuiltins = Object.entries(CATALOG)
       .filter(([, spec]) => spec.lowering !== 'host')
       .map(([name]) => name);
     expect(listed).toEqual(userBuiltins.sort());
+    expect(section).toContain('| `substring` | string, int64, int64 | string |');
   });
 
   it('lists every refused OPA builtin with the reason the compiler gives', () => {

@@ -10,8 +10,17 @@ export { checkRego, type CheckOptions } from './tools/check.js';
 export { hostBuiltins, coverableLines, type HostCallbacks } from './tools/host.js';
 /** Canonical Rego v1 text of a module, comments kept (`policy fmt`). */
 export { formatModule } from './tools/format.js';
-/** Builtins a compiled policy may call (with arity and lowering), and those it refuses with the reason. */
-export { CATALOG, REFUSED, type BuiltinSpec } from './builtins/catalog.js';
+/** Builtins a compiled policy may call (arity, lowering, OPA's argument types), and those it refuses with the reason. */
+export {
+  CATALOG,
+  REFUSED,
+  type BuiltinSpec,
+  type IntegerOperand,
+  type Shape,
+  type ValueType,
+} from './builtins/catalog.js';
+/** The policy authors' guide's table of builtins, made from the catalog. */
+export { builtinTable } from './tools/builtinTable.js';
 /** A directory of Rego read as one policy (also the `./dir` entry, which loads no compiler code). */
 export { readRegoDir, RegoDirError, type RegoDir, type RegoDirOptions } from './regoDir.js';
 export type { Module, Rule } from './ast.js';

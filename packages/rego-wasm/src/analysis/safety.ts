@@ -5,6 +5,7 @@
 import { withModifiersOf, type Body, type CallTerm, type Expr, type RefTerm, type Term, type VarTerm } from '../ast.js';
 import type { Annotations, VarBinding } from './annotated.js';
 import { withTarget } from './with.js';
+import { checkArgumentTypes, checkOperandTypes } from './argumentTypes.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
@@ -515,13 +516,19 @@ export function requireBound(terms: Term[], scope: VarScope, bound: Set<string>)
 export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations): void {
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
+      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right]);
       if (t.type !== 'call' || into.calls.has(t)) return;
+      let target: CallTarget;
       try {
-        into.calls.set(t, resolveCall(scope.root, scope.module, t.name, t.nameLoc));
+        target = resolveCall(scope.root, scope.module, t.name, t.nameLoc);
       } catch (error) {
         if (!(error instanceof RegoCompileError)) throw error;
         into.calls.set(t, { kind: 'refused', error });
+        return;
       }
+      into.calls.set(t, target);
+      // OPA's type checker refuses the module, whether or not an entrypoint reaches the call.
+      if (target.kind === 'builtin') checkArgumentTypes(target.name, t.args);
     });
   }
 }

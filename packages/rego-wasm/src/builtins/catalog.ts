@@ -1,7 +1,9 @@
-// The one list of builtins: every builtin a compiled policy may call, how the compiler lowers it, and every
-// OPA builtin it refuses, with the reason a policy author reads. The analysis (arity, refusals), the planner,
-// the Wasm emitter (lowering), the SDK glue (index.ts) and the policy authors' guide all read this table;
-// tests check that each entry has an implementation and a test.
+// The one list of builtins: every builtin a compiled policy may call, how the compiler lowers it, what OPA
+// declares it takes and returns, and every OPA builtin it refuses, with the reason a policy author reads. The
+// analysis (arity, literal argument types, refusals), the planner (operators, relations), the Wasm emitter
+// (lowering, fuel, caches), the SDK glue (index.ts: exact number texts, integer operands) and the policy
+// authors' guide (tools/builtinTable.ts) all read this table; tests check that each entry has an
+// implementation and a test. Nothing else keys a list, a record or a switch by builtin name.
 
 export type Lowering =
   /** The AssemblyScript runtime's export `b_<name>` (dots as underscores). */
@@ -17,10 +19,39 @@ export type Lowering =
    */
   | 'host';
 
+/** A Rego value's type as OPA's type checker names it; `any` admits every value. */
+export type ValueType = 'any' | 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object' | 'set';
+
+/** What an argument or a result may be: one type, or a union (`number|set` for `-`). */
+export type Shape = readonly ValueType[];
+
+/**
+ * How OPA reads an argument that must be an integer:
+ * - `int64`: its IntOperand, which parses the number as written: `1.0` and `1e0` are errors, and so is a
+ *   value outside int64 (substring, array.slice, time.add_date, regex.find_n, rand.intn, format_int's base);
+ * - `integer`: its BigIntOperand, which takes any whole value of any size (`2.0` is 2): numbers.range, bits.*.
+ */
+export type IntegerOperand = 'int64' | 'integer';
+
 export interface BuiltinSpec {
   /** Arguments, not counting the result. */
   readonly arity: number;
   readonly lowering: Lowering;
+  /**
+   * OPA's declared type of each argument (its capabilities for v1.20.2, top level: `array` stands for an
+   * array of anything the builtin then checks), in order; as many as `arity`.
+   */
+  readonly args: readonly Shape[];
+  /** OPA's declared type of the result. */
+  readonly result: Shape;
+  /** Arguments OPA requires to be integers, by position, and how it reads them; the SDK glue checks them. */
+  readonly integers?: Readonly<Record<number, IntegerOperand>>;
+  /**
+   * js only: arguments cross as exact number texts: a number not written as a plain integer (`1.0`, `1e2`)
+   * reaches the implementation as its NumberText, for builtins whose answer depends on how a number is
+   * written. Implied by an `int64` argument.
+   */
+  readonly numberTexts?: boolean;
   /** js only: the runtime's `f_<name>` answers the common case in Wasm; 0 from it asks JavaScript. */
   readonly fastPath?: boolean;
   /** OPA still accepts it but marks it deprecated (`policy check --strict` reports it). */
@@ -32,216 +63,276 @@ export interface BuiltinSpec {
   readonly relation?: boolean;
   /**
    * OPA caches the answer per query by argument (rand.intn, uuid.rfc4122): the module answers the same
-   * arguments with the same value for the rest of one evaluation.
+   * arguments with the same value for the rest of one evaluation. `absoluteArgs` are keyed by their absolute
+   * value (OPA keys rand.intn by |n|, so rand.intn(k, -n) and rand.intn(k, n) share one answer).
    */
-  readonly perEvaluation?: boolean;
+  readonly perEvaluation?: { readonly absoluteArgs: readonly number[] };
+  /**
+   * native only: the builtin loops over a collection argument without allocating, so its time grows with it:
+   * the emitter charges fuel for its length (wasm/fuel.ts). `arg` is its position; `setIsLookup` when a set
+   * there is a binary search, not a scan (objects are scanned by value). A native builtin with such a loop
+   * must say so here, or it escapes the budget.
+   */
+  readonly scans?: { readonly arg: number; readonly setIsLookup: boolean };
+  /** The operator Rego writes it as (`+` is plus, `in` is internal.member_2 and _3). */
+  readonly infix?: string;
 }
 
-const native = (arity: number): BuiltinSpec => ({ arity, lowering: 'native' });
-const fast = (arity: number): BuiltinSpec => ({ arity, lowering: 'js', fastPath: true });
-const js = (arity: number): BuiltinSpec => ({ arity, lowering: 'js' });
+/** Options an entry adds to what its lowering and signature say. */
+type Extra = Omit<Partial<BuiltinSpec>, 'arity' | 'lowering' | 'args' | 'result' | 'integers'>;
+
+const VALUE_TYPES: ReadonlySet<string> = new Set([
+  'any',
+  'string',
+  'number',
+  'boolean',
+  'null',
+  'array',
+  'object',
+  'set',
+]);
+
+function shape(text: string, where: string): Shape {
+  const types = text.split('|').map((t) => t.trim());
+  for (const t of types) if (!VALUE_TYPES.has(t)) throw new Error(`catalog: ${where}: unknown type ${t}`);
+  return types as ValueType[];
+}
+
+/**
+ * An entry from its signature as the guide prints it: `string, int64, int64 -> string`, each argument a type
+ * or a union of types (`array|set`), `int64` and `integer` numbers that must be integers (IntegerOperand).
+ */
+function entry(arity: number, lowering: Lowering, signature: string, extra: Extra = {}): BuiltinSpec {
+  const [argText = '', resultText = ''] = signature.split('->').map((part) => part.trim());
+  const words = argText === '' ? [] : argText.split(',').map((a) => a.trim());
+  const integers: Record<number, IntegerOperand> = {};
+  const args = words.map((word, i) => {
+    if (word !== 'int64' && word !== 'integer') return shape(word, signature);
+    integers[i] = word;
+    return ['number'] as Shape;
+  });
+  return {
+    arity,
+    lowering,
+    args,
+    result: shape(resultText, signature),
+    ...(Object.keys(integers).length > 0 ? { integers } : {}),
+    ...extra,
+  };
+}
+
+const native = (arity: number, signature: string, extra?: Extra): BuiltinSpec =>
+  entry(arity, 'native', signature, extra);
+const fast = (arity: number, signature: string, extra?: Extra): BuiltinSpec =>
+  entry(arity, 'js', signature, { fastPath: true, ...extra });
+const js = (arity: number, signature: string, extra?: Extra): BuiltinSpec => entry(arity, 'js', signature, extra);
+const host = (arity: number, signature: string): BuiltinSpec => entry(arity, 'host', signature);
 const deprecated = (spec: BuiltinSpec): BuiltinSpec => ({ ...spec, deprecated: true });
-const host = (arity: number): BuiltinSpec => ({ arity, lowering: 'host' });
-const perEvaluation = (spec: BuiltinSpec): BuiltinSpec => ({ ...spec, perEvaluation: true });
+const perEvaluation = (spec: BuiltinSpec, absoluteArgs: readonly number[] = []): BuiltinSpec => ({
+  ...spec,
+  perEvaluation: { absoluteArgs },
+});
+/** Scanning natives (see BuiltinSpec.scans). */
+const scansArg = (arg: number): Extra => ({ scans: { arg, setIsLookup: false } });
 
 export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   // operators (`==`, `+`, `&`, `in`, ...) and comparisons
-  equal: native(2),
-  neq: native(2),
-  lt: native(2),
-  lte: native(2),
-  gt: native(2),
-  gte: native(2),
-  plus: fast(2),
-  minus: fast(2),
-  mul: fast(2),
-  div: fast(2),
-  rem: fast(2),
-  and: native(2),
-  or: native(2),
-  'internal.member_2': native(2),
-  'internal.member_3': native(3),
+  equal: native(2, 'any, any -> boolean', { infix: '==' }),
+  neq: native(2, 'any, any -> boolean', { infix: '!=' }),
+  lt: native(2, 'any, any -> boolean', { infix: '<' }),
+  lte: native(2, 'any, any -> boolean', { infix: '<=' }),
+  gt: native(2, 'any, any -> boolean', { infix: '>' }),
+  gte: native(2, 'any, any -> boolean', { infix: '>=' }),
+  plus: fast(2, 'number, number -> number', { infix: '+' }),
+  minus: fast(2, 'number|set, number|set -> number|set', { infix: '-' }),
+  mul: fast(2, 'number, number -> number', { infix: '*' }),
+  div: fast(2, 'number, number -> number', { infix: '/' }),
+  rem: fast(2, 'number, number -> number', { infix: '%' }),
+  and: native(2, 'set, set -> set', { infix: '&' }),
+  or: native(2, 'set, set -> set', { infix: '|' }),
+  'internal.member_2': native(2, 'any, any -> boolean', { infix: 'in', scans: { arg: 1, setIsLookup: true } }),
+  'internal.member_3': native(3, 'any, any, any -> boolean', { infix: 'in' }),
   // numbers and aggregates
-  count: native(1),
-  sum: fast(1),
-  product: fast(1),
-  max: native(1),
-  min: native(1),
-  sort: native(1),
-  abs: fast(1),
-  round: fast(1),
-  ceil: fast(1),
-  floor: fast(1),
-  'numbers.range': js(2),
-  'numbers.range_step': js(3),
-  'bits.and': js(2),
-  'bits.or': js(2),
-  'bits.xor': js(2),
-  'bits.negate': js(1),
-  'bits.lsh': js(2),
-  'bits.rsh': js(2),
+  count: native(1, 'string|array|object|set -> number'),
+  sum: fast(1, 'array|set -> number', scansArg(0)),
+  product: fast(1, 'array|set -> number', scansArg(0)),
+  max: native(1, 'array|set -> any', scansArg(0)),
+  min: native(1, 'array|set -> any', scansArg(0)),
+  sort: native(1, 'array|set -> array'),
+  abs: fast(1, 'number -> number'),
+  round: fast(1, 'number -> number'),
+  ceil: fast(1, 'number -> number'),
+  floor: fast(1, 'number -> number'),
+  'numbers.range': js(2, 'integer, integer -> array'),
+  'numbers.range_step': js(3, 'integer, integer, integer -> array'),
+  'bits.and': js(2, 'integer, integer -> number'),
+  'bits.or': js(2, 'integer, integer -> number'),
+  'bits.xor': js(2, 'integer, integer -> number'),
+  'bits.negate': js(1, 'integer -> number'),
+  'bits.lsh': js(2, 'integer, integer -> number'),
+  'bits.rsh': js(2, 'integer, integer -> number'),
   // strings
-  startswith: native(2),
-  endswith: native(2),
-  contains: native(2),
-  concat: native(2),
-  'strings.any_prefix_match': native(2),
-  'strings.any_suffix_match': native(2),
-  lower: fast(1),
-  upper: fast(1),
-  split: fast(2),
-  replace: fast(3),
-  trim: fast(2),
-  trim_left: fast(2),
-  trim_right: fast(2),
-  trim_prefix: fast(2),
-  trim_suffix: fast(2),
-  trim_space: fast(1),
-  indexof: fast(2),
-  substring: fast(3),
-  to_number: fast(1),
-  sprintf: js(2),
-  format_int: js(2),
-  indexof_n: js(2),
-  'strings.reverse': js(1),
-  'strings.count': js(2),
-  'strings.replace_n': js(2),
+  startswith: native(2, 'string, string -> boolean'),
+  endswith: native(2, 'string, string -> boolean'),
+  contains: native(2, 'string, string -> boolean'),
+  concat: native(2, 'string, array|set -> string'),
+  'strings.any_prefix_match': native(2, 'string|array|set, string|array|set -> boolean'),
+  'strings.any_suffix_match': native(2, 'string|array|set, string|array|set -> boolean'),
+  lower: fast(1, 'string -> string'),
+  upper: fast(1, 'string -> string'),
+  split: fast(2, 'string, string -> array'),
+  replace: fast(3, 'string, string, string -> string'),
+  trim: fast(2, 'string, string -> string'),
+  trim_left: fast(2, 'string, string -> string'),
+  trim_right: fast(2, 'string, string -> string'),
+  trim_prefix: fast(2, 'string, string -> string'),
+  trim_suffix: fast(2, 'string, string -> string'),
+  trim_space: fast(1, 'string -> string'),
+  indexof: fast(2, 'string, string -> number'),
+  substring: fast(3, 'string, int64, int64 -> string'),
+  to_number: fast(1, 'null|boolean|number|string -> number'),
+  sprintf: js(2, 'string, array -> string'),
+  format_int: js(2, 'number, int64 -> string'),
+  indexof_n: js(2, 'string, string -> array'),
+  'strings.reverse': js(1, 'string -> string'),
+  'strings.count': js(2, 'string, string -> number'),
+  'strings.replace_n': js(2, 'object, string -> string'),
   // types
-  is_string: native(1),
-  is_number: native(1),
-  is_boolean: native(1),
-  is_array: native(1),
-  is_object: native(1),
-  is_set: native(1),
-  is_null: native(1),
-  type_name: native(1),
-  cast_array: deprecated(js(1)),
-  cast_boolean: deprecated(js(1)),
-  cast_null: deprecated(js(1)),
-  cast_object: deprecated(js(1)),
-  cast_set: deprecated(js(1)),
-  cast_string: deprecated(js(1)),
+  is_string: native(1, 'any -> boolean'),
+  is_number: native(1, 'any -> boolean'),
+  is_boolean: native(1, 'any -> boolean'),
+  is_array: native(1, 'any -> boolean'),
+  is_object: native(1, 'any -> boolean'),
+  is_set: native(1, 'any -> boolean'),
+  is_null: native(1, 'any -> boolean'),
+  type_name: native(1, 'any -> string'),
+  cast_array: deprecated(js(1, 'any -> array')),
+  cast_boolean: deprecated(js(1, 'any -> boolean')),
+  cast_null: deprecated(js(1, 'any -> null')),
+  cast_object: deprecated(js(1, 'any -> object')),
+  cast_set: deprecated(js(1, 'any -> set')),
+  cast_string: deprecated(js(1, 'any -> string')),
   // collections
-  'object.get': native(3),
-  'object.keys': native(1),
-  'object.union': native(2),
-  'object.remove': native(2),
-  'object.filter': js(2),
-  'object.subset': js(2),
-  'object.union_n': js(1),
-  'array.concat': native(2),
-  'array.slice': native(3),
-  'array.reverse': native(1),
-  'array.flatten': js(1),
-  intersection: native(1),
-  union: native(1),
-  set_diff: deprecated(js(2)),
-  any: deprecated(js(1)),
-  all: deprecated(js(1)),
-  'graph.reachable': js(2),
-  'graph.reachable_paths': js(2),
-  walk: { ...native(1), relation: true },
+  'object.get': native(3, 'object, any, any -> any'),
+  'object.keys': native(1, 'object -> set'),
+  'object.union': native(2, 'object, object -> object'),
+  'object.remove': native(2, 'object, array|object|set -> object'),
+  'object.filter': js(2, 'object, array|object|set -> object'),
+  'object.subset': js(2, 'array|object|set, array|object|set -> boolean'),
+  'object.union_n': js(1, 'array -> object'),
+  'array.concat': native(2, 'array, array -> array'),
+  'array.slice': native(3, 'array, int64, int64 -> array'),
+  'array.reverse': native(1, 'array -> array'),
+  'array.flatten': js(1, 'array -> array'),
+  intersection: native(1, 'set -> set'),
+  union: native(1, 'set -> set'),
+  set_diff: deprecated(js(2, 'set, set -> set')),
+  any: deprecated(js(1, 'array|set -> boolean')),
+  all: deprecated(js(1, 'array|set -> boolean')),
+  'graph.reachable': js(2, 'object, array|set -> set'),
+  'graph.reachable_paths': js(2, 'object, array|set -> set'),
+  walk: native(1, 'any -> array', { relation: true }),
   // patterns
-  'glob.match': js(3),
-  'glob.quote_meta': js(1),
-  'regex.match': js(2),
-  re_match: deprecated(js(2)),
-  'regex.is_valid': js(1),
-  'regex.split': js(2),
-  'regex.replace': js(3),
-  'regex.find_n': js(3),
-  'regex.find_all_string_submatch_n': js(3),
-  'regex.template_match': js(4),
+  'glob.match': js(3, 'string, null|array, string -> boolean'),
+  'glob.quote_meta': js(1, 'string -> string'),
+  'regex.match': js(2, 'string, string -> boolean'),
+  re_match: deprecated(js(2, 'string, string -> boolean')),
+  'regex.is_valid': js(1, 'string -> boolean'),
+  'regex.split': js(2, 'string, string -> array'),
+  'regex.replace': js(3, 'string, string, string -> string'),
+  'regex.find_n': js(3, 'string, string, int64 -> array'),
+  'regex.find_all_string_submatch_n': js(3, 'string, string, int64 -> array'),
+  'regex.template_match': js(4, 'string, string, string, string -> boolean'),
   // networks
-  'net.cidr_contains': js(2),
-  'net.cidr_is_valid': js(1),
-  'net.cidr_intersects': js(2),
-  'net.cidr_overlap': deprecated(js(2)),
-  'net.cidr_expand': js(1),
-  'net.cidr_merge': js(1),
-  'net.cidr_contains_matches': js(2),
+  'net.cidr_contains': js(2, 'string, string -> boolean'),
+  'net.cidr_is_valid': js(1, 'string -> boolean'),
+  'net.cidr_intersects': js(2, 'string, string -> boolean'),
+  'net.cidr_overlap': deprecated(js(2, 'string, string -> boolean')),
+  'net.cidr_expand': js(1, 'string -> set'),
+  'net.cidr_merge': js(1, 'array|set -> set'),
+  'net.cidr_contains_matches': js(2, 'string|array|object|set, string|array|object|set -> set'),
   // encodings
-  'base64.encode': js(1),
-  'base64.decode': js(1),
-  'base64.is_valid': js(1),
-  'base64url.encode': js(1),
-  'base64url.encode_no_pad': js(1),
-  'base64url.decode': js(1),
-  'hex.encode': js(1),
-  'hex.decode': js(1),
-  'urlquery.encode': js(1),
-  'urlquery.decode': js(1),
-  'urlquery.encode_object': js(1),
-  'urlquery.decode_object': js(1),
-  'json.marshal': fast(1),
-  'json.unmarshal': fast(1),
-  'json.is_valid': native(1),
-  'json.remove': js(2),
-  'json.filter': js(2),
-  'json.patch': js(2),
-  'json.marshal_with_options': js(2),
-  'yaml.marshal': js(1),
-  'yaml.unmarshal': js(1),
-  'yaml.is_valid': js(1),
+  'base64.encode': js(1, 'string -> string'),
+  'base64.decode': js(1, 'string -> string'),
+  'base64.is_valid': js(1, 'string -> boolean'),
+  'base64url.encode': js(1, 'string -> string'),
+  'base64url.encode_no_pad': js(1, 'string -> string'),
+  'base64url.decode': js(1, 'string -> string'),
+  'hex.encode': js(1, 'string -> string'),
+  'hex.decode': js(1, 'string -> string'),
+  'urlquery.encode': js(1, 'string -> string'),
+  'urlquery.decode': js(1, 'string -> string'),
+  'urlquery.encode_object': js(1, 'object -> string'),
+  'urlquery.decode_object': js(1, 'string -> object'),
+  'json.marshal': fast(1, 'any -> string'),
+  'json.unmarshal': fast(1, 'string -> any'),
+  'json.is_valid': native(1, 'string -> boolean'),
+  'json.remove': js(2, 'object, array|set -> object'),
+  'json.filter': js(2, 'object, array|set -> object'),
+  'json.patch': js(2, 'any, array -> any', { numberTexts: true }),
+  'json.marshal_with_options': js(2, 'any, object -> string', { numberTexts: true }),
+  'yaml.marshal': js(1, 'any -> string'),
+  'yaml.unmarshal': js(1, 'string -> any'),
+  'yaml.is_valid': js(1, 'string -> boolean'),
   // time
-  'time.now_ns': js(0),
-  'time.parse_rfc3339_ns': js(1),
-  'time.date': js(1),
-  'time.clock': js(1),
-  'time.weekday': js(1),
-  'time.add_date': js(4),
-  'time.parse_duration_ns': js(1),
-  'time.diff': js(2),
-  'time.format': js(1),
-  'time.parse_ns': js(2),
+  'time.now_ns': js(0, '-> number'),
+  'time.parse_rfc3339_ns': js(1, 'string -> number'),
+  'time.date': js(1, 'number|array -> array'),
+  'time.clock': js(1, 'number|array -> array'),
+  'time.weekday': js(1, 'number|array -> string'),
+  'time.add_date': js(4, 'number, int64, int64, int64 -> number'),
+  'time.parse_duration_ns': js(1, 'string -> number'),
+  'time.diff': js(2, 'number|array, number|array -> array'),
+  'time.format': js(1, 'number|array -> string'),
+  'time.parse_ns': js(2, 'string, string -> number'),
   // tokens, hashes, certificates
-  'io.jwt.decode': js(1),
-  'io.jwt.decode_verify': js(2),
-  'io.jwt.verify_rs256': js(2),
-  'io.jwt.verify_rs384': js(2),
-  'io.jwt.verify_rs512': js(2),
-  'io.jwt.verify_ps256': js(2),
-  'io.jwt.verify_ps384': js(2),
-  'io.jwt.verify_ps512': js(2),
-  'io.jwt.verify_es256': js(2),
-  'io.jwt.verify_es384': js(2),
-  'io.jwt.verify_es512': js(2),
-  'io.jwt.verify_hs256': js(2),
-  'io.jwt.verify_hs384': js(2),
-  'io.jwt.verify_hs512': js(2),
-  'io.jwt.verify_eddsa': js(2),
-  'io.jwt.encode_sign': js(3),
-  'io.jwt.encode_sign_raw': js(3),
-  'crypto.sha256': js(1),
-  'crypto.sha1': js(1),
-  'crypto.md5': js(1),
-  'crypto.hmac.sha256': js(2),
-  'crypto.hmac.sha1': js(2),
-  'crypto.hmac.sha512': js(2),
-  'crypto.hmac.md5': js(2),
-  'crypto.hmac.equal': js(2),
-  'crypto.x509.parse_rsa_private_key': js(1),
-  'crypto.x509.parse_certificates': js(1),
-  'crypto.x509.parse_and_verify_certificates': js(1),
-  'crypto.x509.parse_and_verify_certificates_with_options': js(2),
-  'crypto.x509.parse_certificate_request': js(1),
-  'crypto.x509.parse_keypair': js(2),
-  'crypto.parse_private_keys': js(1),
+  'io.jwt.decode': js(1, 'string -> array'),
+  'io.jwt.decode_verify': js(2, 'string, object -> array'),
+  'io.jwt.verify_rs256': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_rs384': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_rs512': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_ps256': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_ps384': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_ps512': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_es256': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_es384': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_es512': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_hs256': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_hs384': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_hs512': js(2, 'string, string -> boolean'),
+  'io.jwt.verify_eddsa': js(2, 'string, string -> boolean'),
+  'io.jwt.encode_sign': js(3, 'object, object, object -> string'),
+  'io.jwt.encode_sign_raw': js(3, 'string, string, string -> string'),
+  'crypto.sha256': js(1, 'string -> string'),
+  'crypto.sha1': js(1, 'string -> string'),
+  'crypto.md5': js(1, 'string -> string'),
+  'crypto.hmac.sha256': js(2, 'string, string -> string'),
+  'crypto.hmac.sha1': js(2, 'string, string -> string'),
+  'crypto.hmac.sha512': js(2, 'string, string -> string'),
+  'crypto.hmac.md5': js(2, 'string, string -> string'),
+  'crypto.hmac.equal': js(2, 'string, string -> boolean'),
+  'crypto.x509.parse_rsa_private_key': js(1, 'string -> object'),
+  'crypto.x509.parse_certificates': js(1, 'string -> array'),
+  'crypto.x509.parse_and_verify_certificates': js(1, 'string -> array'),
+  'crypto.x509.parse_and_verify_certificates_with_options': js(2, 'string, object -> array', { numberTexts: true }),
+  'crypto.x509.parse_certificate_request': js(1, 'string -> object'),
+  'crypto.x509.parse_keypair': js(2, 'string, string -> object'),
+  'crypto.parse_private_keys': js(1, 'string -> array'),
   // versions, units, identifiers, runtime
-  'semver.is_valid': js(1),
-  'semver.compare': js(2),
-  'units.parse_bytes': js(1),
-  'units.parse': js(1),
-  'uuid.parse': js(1),
-  'uri.parse': js(1),
-  'uri.is_valid': js(1),
-  'uuid.rfc4122': perEvaluation(js(1)),
-  'rand.intn': perEvaluation(js(2)),
-  'opa.runtime': js(0),
-  trace: js(1),
+  'semver.is_valid': js(1, 'any -> boolean'),
+  'semver.compare': js(2, 'string, string -> number'),
+  'units.parse_bytes': js(1, 'string -> number'),
+  'units.parse': js(1, 'string -> number'),
+  'uuid.parse': js(1, 'string -> object'),
+  'uri.parse': js(1, 'string -> object'),
+  'uri.is_valid': js(1, 'string -> boolean'),
+  'uuid.rfc4122': perEvaluation(js(1, 'string -> string')),
+  'rand.intn': perEvaluation(js(2, 'string, int64 -> number'), [1]),
+  'opa.runtime': js(0, '-> object'),
+  trace: js(1, 'string -> boolean'),
   // probes emitted only when CompileOptions.print / .coverage ask for them
-  'internal.print': host(1),
-  'internal.cover': host(1),
+  'internal.print': host(1, 'array -> boolean'),
+  'internal.cover': host(1, 'any -> boolean'),
 };
 
 /** OPA builtins the compiler refuses at compile time, with what the policy author should do instead. */
@@ -282,4 +373,20 @@ export const LANGUAGE_BUILTINS: readonly string[] = ['assign', 'eq', 'print'];
 /** The catalog entry of a builtin, or undefined when the compiler does not accept that name. */
 export function builtinSpec(name: string): BuiltinSpec | undefined {
   return Object.hasOwn(CATALOG, name) ? CATALOG[name] : undefined;
+}
+
+const BY_OPERATOR: ReadonlyMap<string, string> = new Map(
+  Object.entries(CATALOG).flatMap(([name, spec]) =>
+    spec.infix === undefined ? [] : [[`${spec.infix}/${spec.arity}`, name] as const],
+  ),
+);
+
+/** The builtin an operator calls with `arity` operands (`+` with 2 is plus, `in` with 3 internal.member_3). */
+export function operatorBuiltin(op: string, arity: number): string | undefined {
+  return BY_OPERATOR.get(`${op}/${arity}`);
+}
+
+/** Whether a JavaScript builtin's numbers cross as exact texts (BuiltinSpec.numberTexts, or an int64 argument). */
+export function takesNumberTexts(spec: BuiltinSpec): boolean {
+  return spec.numberTexts === true || Object.values(spec.integers ?? {}).includes('int64');
 }

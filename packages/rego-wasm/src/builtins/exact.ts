@@ -160,6 +160,20 @@ export function bigIntArg(builtin: string, v: unknown): bigint {
 }
 
 /**
+ * OPA's IntOperand: a number written as an integer (`1.0` and `1e0` are not: it parses the text), within
+ * int64. Reached with the argument's NumberText when the builtin takes number texts (catalog.ts).
+ */
+export function int64Operand(builtin: string, v: unknown): bigint {
+  let n: bigint;
+  if (typeof v === 'bigint') n = v;
+  else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
+  else if (v instanceof NumberText && /^-?\d+$/.test(v.text)) n = BigInt(v.text);
+  else throw new BuiltinArgError(builtin, 'operand must be an integer number');
+  if (n < INT64_MIN || n > INT64_MAX) throw new BuiltinArgError(builtin, 'operand must fit 64 bits');
+  return n;
+}
+
+/**
  * The integer a decimal text stands for (`1.7e18`, `5.0`, `-0`), or undefined when it is not whole. Exponents
  * beyond 40 are not expanded: such a number is far outside every range these builtins take.
  */

@@ -28,7 +28,9 @@ import { uriBuiltins } from './uri.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
+import { builtinSpec, takesNumberTexts } from './catalog.js';
 import { parseExactJson, toJsNumbers } from './exact.js';
+import { withIntegerChecks } from './operands.js';
 import { takesTexts, textBuiltin, type TextBuiltin } from './texts.js';
 import { toPlainJson } from './values.js';
 import { parseWire, stringifyWire } from './wire.js';
@@ -100,22 +102,6 @@ function plainJson(impl: Builtin): Builtin {
   };
 }
 
-/**
- * Builtins whose answer depends on how a number is written (OPA keeps a number's text): they take every
- * number not written as a plain integer as its NumberText.
- */
-const NUMBER_TEXT_BUILTINS: ReadonlySet<string> = new Set([
-  'json.patch',
-  'json.marshal_with_options',
-  'rand.intn',
-  'crypto.x509.parse_and_verify_certificates_with_options',
-  // OPA's IntOperand reads the number's text with ParseInt: 1.0 is an error for these.
-  'substring',
-  'time.add_date',
-  'regex.find_n',
-  'regex.find_all_string_submatch_n',
-]);
-
 function wire(impl: Builtin, numberText: boolean): Builtin {
   // Exact texts in and out, unparsed (see texts.ts).
   if (takesTexts(impl)) {
@@ -140,10 +126,18 @@ function wire(impl: Builtin, numberText: boolean): Builtin {
   };
 }
 
+/** Each implementation behind its catalog entry's integer checks, with whether its numbers cross as texts. */
+const checkedImplementations: ReadonlyArray<readonly [string, Builtin, boolean]> = Object.entries(implementations).map(
+  ([name, impl]) => {
+    const spec = builtinSpec(name);
+    return [name, withIntegerChecks(name, spec, impl), spec !== undefined && takesNumberTexts(spec)] as const;
+  },
+);
+
 export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
-  Object.entries(implementations).flatMap(([name, impl]) => [
+  checkedImplementations.flatMap(([name, impl, numberTexts]) => [
     [name, plainJson(impl)],
-    [builtinWireName(name), wire(impl, NUMBER_TEXT_BUILTINS.has(name))],
+    [builtinWireName(name), wire(impl, numberTexts)],
   ]),
 );
 
@@ -175,7 +169,7 @@ export class BuiltinEvalError extends Error {
  */
 export function strictCustomBuiltins(): Record<string, Builtin> {
   return Object.fromEntries(
-    Object.entries(implementations).flatMap(([name, impl]) => {
+    checkedImplementations.flatMap(([name, impl, numberTexts]) => {
       let failure: { error: unknown } | undefined;
       const watch = (...args: unknown[]): unknown => {
         try {
@@ -199,7 +193,7 @@ export function strictCustomBuiltins(): Record<string, Builtin> {
         };
       return [
         [name, raising(plainJson(watched))],
-        [builtinWireName(name), raising(wire(watched, NUMBER_TEXT_BUILTINS.has(name)))],
+        [builtinWireName(name), raising(wire(watched, numberTexts))],
       ];
     }),
   );

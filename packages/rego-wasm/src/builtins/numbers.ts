@@ -1,18 +1,7 @@
 // numbers.range, numbers.range_step and rand.intn.
 import { randomBytes } from 'node:crypto';
 import { BuiltinArgError, str } from './args.js';
-import { bigIntArg, exactInt, INT64_MAX, INT64_MIN, NumberText } from './exact.js';
-
-/** OPA's IntOperand: a number written as an integer (1.0 is not), within int64. */
-function intOperand(name: string, v: unknown): bigint {
-  let n: bigint;
-  if (typeof v === 'bigint') n = v;
-  else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
-  else if (v instanceof NumberText && /^-?\d+$/.test(v.text)) n = BigInt(v.text);
-  else throw new BuiltinArgError(name, 'operand must be an integer number');
-  if (n < INT64_MIN || n > INT64_MAX) throw new BuiltinArgError(name, 'operand must fit 64 bits');
-  return n;
-}
+import { bigIntArg, exactInt, int64Operand, INT64_MIN } from './exact.js';
 
 /** A uniformly random integer in [0, n) from the system's CSPRNG (rejection sampling, no modulo bias). */
 function randomBelow(n: bigint): bigint {
@@ -32,7 +21,7 @@ function randomBelow(n: bigint): bigint {
  */
 function randIntn(key: unknown, n: unknown): bigint | number {
   str('rand.intn', key);
-  let bound = intOperand('rand.intn', n);
+  let bound = int64Operand('rand.intn', n);
   if (bound === 0n) return 0;
   // Go's -n of the smallest int64 is itself, and Intn of a negative bound fails.
   if (bound === INT64_MIN) throw new BuiltinArgError('rand.intn', 'n out of range');

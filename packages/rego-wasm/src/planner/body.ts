@@ -28,7 +28,7 @@ import { outputArgument, unifyPairs, unsafeVarError } from '../analysis/safety.j
 import { forEachLevelTerm, type VarScope } from '../analysis/scope.js';
 import { RegoCompileError } from '../errors.js';
 import { type Local, type Operand } from '../ir.js';
-import { builtinSpec } from '../builtins/catalog.js';
+import { builtinSpec, operatorBuiltin } from '../builtins/catalog.js';
 import {
   CONFLICT_OBJECT_KEY,
   extendContext,
@@ -66,21 +66,12 @@ export interface PlanContext {
 type Continue = () => void;
 type ContinueWith = (value: Operand) => void;
 
-const BINARY_BUILTINS: Readonly<Record<string, string>> = {
-  '+': 'plus',
-  '-': 'minus',
-  '*': 'mul',
-  '/': 'div',
-  '%': 'rem',
-  '&': 'and',
-  '|': 'or',
-  '==': 'equal',
-  '!=': 'neq',
-  '<': 'lt',
-  '<=': 'lte',
-  '>': 'gt',
-  '>=': 'gte',
-};
+/** The builtin the catalog lists for an operator (`+` is plus, `in` internal.member_2 or _3). */
+function operatorCall(op: string, arity: number): string {
+  const name = operatorBuiltin(op, arity);
+  if (name === undefined) throw new Error(`the builtin catalog has no operator ${op} of ${arity} operands`);
+  return name;
+}
 
 function child(ctx: PlanContext, scope: VarScope): PlanContext {
   return { ...ctx, scope, env: new Map(ctx.env) };
@@ -649,14 +640,16 @@ export function planTerm(term: Term, ctx: PlanContext, k: ContinueWith): void {
       return;
     case 'binary':
       planTerm(term.left, ctx, (a) =>
-        planTerm(term.right, ctx, (b) => callBuiltin(BINARY_BUILTINS[term.op] as string, [a, b], ctx, k)),
+        planTerm(term.right, ctx, (b) => callBuiltin(operatorCall(term.op, 2), [a, b], ctx, k)),
       );
       return;
     case 'in':
       if (term.key === null) {
-        planTerms([term.value, term.collection], ctx, (ops) => callBuiltin('internal.member_2', ops, ctx, k));
+        planTerms([term.value, term.collection], ctx, (ops) => callBuiltin(operatorCall('in', 2), ops, ctx, k));
       } else {
-        planTerms([term.key, term.value, term.collection], ctx, (ops) => callBuiltin('internal.member_3', ops, ctx, k));
+        planTerms([term.key, term.value, term.collection], ctx, (ops) =>
+          callBuiltin(operatorCall('in', 3), ops, ctx, k),
+        );
       }
       return;
     default:

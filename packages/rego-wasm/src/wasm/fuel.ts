@@ -2,7 +2,7 @@
 // over large collections) stops in bounded time instead of holding the host's thread. The emitter charges
 // one step at the head of every `scan` iteration and at every function entry (Rego has no recursion, so
 // these bound all the work the emitted code does), and native builtins that scan a collection without
-// allocating charge for the elements they scan (SCANNING_BUILTINS; the memory cap already bounds builtins
+// allocating charge for the elements they scan (the catalog's `scans`; the memory cap already bounds builtins
 // whose work is proportional to what they allocate). The runtime's reset hook, run at the start of every
 // evaluation, refills the counter from the budget. The host sets the budget through an exported global
 // and, after a failure, reads the counter to tell "out of fuel" from other errors.
@@ -21,18 +21,6 @@ const BUDGET = 'pc:fuel_budget';
 const UNLIMITED = 2 ** 31 - 1;
 const i32 = binaryen.i32;
 
-/**
- * Native builtins whose time grows with a collection argument they scan without allocating: `arg` is its
- * position; `setIsLookup` when a set there is a binary search, not a scan (objects are scanned by value).
- * A builtin added to the runtime with such a loop belongs here, or it escapes the budget.
- */
-export const SCANNING_BUILTINS: Readonly<Record<string, { arg: number; setIsLookup: boolean }>> = {
-  'internal.member_2': { arg: 1, setIsLookup: true }, // x in xs
-  sum: { arg: 0, setIsLookup: false },
-  product: { arg: 0, setIsLookup: false },
-  max: { arg: 0, setIsLookup: false },
-  min: { arg: 0, setIsLookup: false },
-};
 /**
  * Elements a scan covers per step, as a shift (64): measured, comparing one element of `x in xs` costs
  * about a hundredth of a loop iteration, so a step per element would refuse policies that are fast.

@@ -71,7 +71,9 @@ function numberBuiltins(m: EmitContext): void {
   }
   m.nullaryIds = [...m.jsBuiltins].filter(([name]) => builtinSpec(name)?.arity === 0).map(([, id]) => id);
   for (const id of m.nullaryIds) m.mod.addGlobal(nullaryCacheGlobal(id), i32, true, m.mod.i32.const(0));
-  m.byArgsIds = [...m.jsBuiltins].filter(([name]) => builtinSpec(name)?.perEvaluation === true).map(([, id]) => id);
+  m.byArgsIds = [...m.jsBuiltins]
+    .filter(([name]) => builtinSpec(name)?.perEvaluation !== undefined)
+    .map(([, id]) => id);
   for (const id of m.byArgsIds) m.mod.addGlobal(byArgsCacheGlobal(id), i32, true, m.mod.i32.const(0));
 }
 

@@ -6,9 +6,9 @@
 //   when the emit context has a fuel meter.
 import binaryen from 'binaryen';
 import type { Block, Func, Operand, Plan, Stmt } from '../ir.js';
-import { builtinSpec } from '../builtins/catalog.js';
+import { builtinSpec, type BuiltinSpec } from '../builtins/catalog.js';
 import { WasmEmitError } from './errors.js';
-import { SCAN_ELEMENTS_PER_STEP_SHIFT, SCANNING_BUILTINS } from './fuel.js';
+import { SCAN_ELEMENTS_PER_STEP_SHIFT } from './fuel.js';
 import {
   builtinImport,
   callRt,
@@ -101,10 +101,10 @@ function chargeFuel(f: FunctionContext): number {
   return fuel === undefined ? mod.nop() : fuel.charge(abortWith(f, fuelMessage));
 }
 
-/** The steps of a scanning native builtin (fuel.ts): its collection's length per SCAN_ELEMENTS_PER_STEP. */
-function chargeScan(f: FunctionContext, builtin: string, args: Operand[]): number {
+/** The steps of a scanning native builtin (its catalog `scans`): its collection's length per SCAN_ELEMENTS_PER_STEP. */
+function chargeScan(f: FunctionContext, builtin: BuiltinSpec, args: Operand[]): number {
   const { mod, fuel, fuelMessage } = f.m;
-  const spec = SCANNING_BUILTINS[builtin];
+  const spec = builtin.scans;
   const arg = spec === undefined ? undefined : args[spec.arg];
   if (fuel === undefined || spec === undefined || arg === undefined) return mod.nop();
   let steps = mod.i32.shr_u(callRt(f.m, 'rt_len', [operand(f, arg)]), mod.i32.const(SCAN_ELEMENTS_PER_STEP_SHIFT));
@@ -167,7 +167,7 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
       if (!f.m.rt.exports.has(native))
         throw new WasmEmitError('bad-ir', `the runtime lacks ${native} for ${stmt.func}`);
       // After the guards: an undefined argument has failed the statement before its length is read.
-      guards.push(chargeScan(f, stmt.func, stmt.args));
+      guards.push(chargeScan(f, spec, stmt.args));
       call = callRt(f.m, native, args);
     } else {
       const id = f.m.jsBuiltins.get(stmt.func);
@@ -206,7 +206,8 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
           i32,
         );
       }
-      if (spec.perEvaluation === true) call = cachedByArguments(f, stmt.func, id, argExprs(), call);
+      if (spec.perEvaluation !== undefined)
+        call = cachedByArguments(f, spec.perEvaluation.absoluteArgs, id, argExprs(), call);
       if (arity === 0) {
         // Argument-less builtins (time.now_ns) answer once per evaluation, as OPA caches them per query.
         const slot = nullaryCacheGlobal(id);
@@ -227,13 +228,19 @@ function compileCall(f: FunctionContext, stmt: Extract<Stmt, { op: 'call' }>): n
  * rand.intn(k, -n) and rand.intn(k, n) share one answer; a bound the runtime's f_abs does not answer (not a
  * machine integer, which rand.intn refuses anyway) leaves the key incomplete, and that call is not cached.
  */
-function cachedByArguments(f: FunctionContext, name: string, id: number, args: number[], call: number): number {
+function cachedByArguments(
+  f: FunctionContext,
+  absoluteArgs: readonly number[],
+  id: number,
+  args: number[],
+  call: number,
+): number {
   const { mod } = f.m;
   const slot = byArgsCacheGlobal(id);
   const key = f.temp();
   const complete = f.temp();
   const hit = f.temp();
-  const keyArgs = name === 'rand.intn' ? args.map((a, i) => (i === 1 ? callRt(f.m, 'f_abs', [a]) : a)) : args;
+  const keyArgs = args.map((a, i) => (absoluteArgs.includes(i) ? callRt(f.m, 'f_abs', [a]) : a));
   return mod.block(
     null,
     [

@@ -20,7 +20,8 @@ async function rulesOf(source: string, names: readonly string[]): Promise<Record
 
 /** json.patch(doc, patch) for each case: its value, or undefined when OPA answers undefined. */
 async function patched(cases: ReadonlyArray<readonly [string, string, unknown]>): Promise<unknown[]> {
-  const rules = cases.map(([doc, patch], i) => `p${i} := json.patch(${doc}, ${patch})`).join('\n');
+  // The patch through a rule: a literal of the wrong type (an object) would be refused at compile time.
+  const rules = cases.map(([doc, patch], i) => `q${i} := ${patch}\np${i} := json.patch(${doc}, q${i})`).join('\n');
   const values = await rulesOf(
     `package t\n${rules}\n`,
     cases.map((_, i) => `p${i}`),
@@ -157,8 +158,11 @@ f7 := json.filter(doc, ["g/x"])
 r1 := json.remove(doc, ["a/b/1", "g"])
 r2 := json.remove(doc, {"/a/c/d", ["a", "f"], [7]})
 r3 := json.remove(doc, [""])
-bad1 := json.filter([1], ["a"])
-bad2 := json.filter(doc, "a")
+# Through rules: literals of these types are refused at compile time.
+not_object := [1]
+not_paths := "a"
+bad1 := json.filter(not_object, ["a"])
+bad2 := json.filter(doc, not_paths)
 bad3 := json.remove(doc, [1])`;
     const values = await rulesOf(source, [
       'f1',

@@ -57,7 +57,9 @@ number_key := strings.replace_n({1: "one"}, "1")
 mixed_first := strings.replace_n({1: "one", "b": "B"}, "1b")
 mixed_last := strings.replace_n({"b": "B", ["x"]: "y"}, "b")
 empty := strings.replace_n({}, "ab")
-set_keys := strings.replace_n({"a": "b"}, {"a"})`,
+set_keys := strings.replace_n({"a": "b"}, not_a_string)
+# Through a rule: a set literal there is refused at compile time.
+not_a_string := {"a"}`,
       ['string_keys', 'number_key', 'mixed_first', 'mixed_last', 'empty', 'set_keys'],
     );
     expect(r).toEqual({

@@ -5,7 +5,7 @@
 import { alloc } from './alloc';
 import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, NULL_V, TRUE_V, FALSE_V,
-  tagOf, isTag, boolV, newInt, numKind, numToInt, gInt, newStr, strLen, strPtr, strLit,
+  tagOf, isTag, boolV, newInt, numKind, numToInt, numToInt64Operand, gInt, newStr, strLen, strPtr, strLit,
   newArr, arrPush, arrGet, arrElems, colLen, newSet, setAdd, setFind, newObj, objPut, objGet, objFind,
   objKeyAt, objValAt, isCollection, compare, equal, sortU32,
 } from './value';
@@ -39,7 +39,7 @@ export function b_gte(a: usize, b: usize): usize {
 
 // ---------------------------------------------------------------- arithmetic (fast paths)
 // `+ - * / %`, abs, round, ceil, floor, sum and product give OPA's answers, which its Go evaluator computes
-// with math/big (builtins/opaNumbers.ts reproduces it in JavaScript). These answer in Wasm where machine
+// with math/big (builtins/bigFloat.ts reproduces it in JavaScript). These answer in Wasm where machine
 // integers give exactly that answer; 0 hands the call over to JavaScript (which also answers type errors).
 
 function bothI64(a: usize, b: usize): bool {
@@ -457,9 +457,10 @@ export function b_array_concat(a: usize, b: usize): usize {
 }
 
 export function b_array_slice(a: usize, start: usize, stop: usize): usize {
-  if (!isTag(a, T_ARR) || !numToInt(start)) return 0;
+  // Both bounds are IntOperands in OPA (builtins/catalog.ts: int64): 2.0 is an error there.
+  if (!isTag(a, T_ARR) || !numToInt64Operand(start)) return 0;
   let s = gInt;
-  if (!numToInt(stop)) return 0;
+  if (!numToInt64Operand(stop)) return 0;
   let e = gInt;
   const n = <i64>colLen(a);
   // OPA clamps both bounds into [0, len] and yields [] when they cross.

@@ -107,6 +107,29 @@ export function numToInt(v: usize): bool {
   return true;
 }
 
+/**
+ * numToInt as OPA's IntOperand reads an operand (array.slice's bounds): it parses the number's text, so a
+ * literal written with a fraction or an exponent (`2.0`, `2e0`, kept as N_TXT) is not an integer even where
+ * its value is one. A computed whole double (N_FLT) is: OPA writes it back without a fraction.
+ */
+export function numToInt64Operand(v: usize): bool {
+  if (isTag(v, T_NUM) && numKind(v) == N_TXT && !textIsIntSyntax(v)) return false;
+  return numToInt(v);
+}
+
+/** An N_TXT number written as `-?digits`. */
+function textIsIntSyntax(v: usize): bool {
+  const p = <usize>load<u32>(v, 16);
+  const n = <usize>load<u32>(v, 20);
+  let i: usize = n > 0 && load<u8>(p) == 45 ? 1 : 0;
+  if (i == n) return false;
+  for (; i < n; i++) {
+    const c = load<u8>(p + i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 // ---- strings ----
 
 export function newStr(len: usize): usize {
