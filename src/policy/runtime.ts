@@ -1,5 +1,6 @@
 // Holds the policy in force. Reloads build a complete new policy first and swap one reference, so a check
 // sees either the old or the new policy, never a mix; a reload that fails keeps the last good one.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { LoadedPolicy, PolicySettings } from './engine.js';
 import type { EvaluatorObserver } from './evaluator.js';
@@ -35,20 +36,28 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
   // The opa-wasm engine (and the Rego compiler behind it) is loaded only when no other loader is given.
   const load = deps.load ?? (await import('./engine.js')).loadPolicyFromSettings;
   const loadOne = (): Promise<LoadedPolicy> => load(settings, deps.observeEvaluator);
+  let started = performance.now();
   let active = await loadOne();
   deps.setRevision(active.revision);
-  deps.logger.info({ revision: active.revision, kind: active.kind, path: settings.path }, 'policy loaded');
+  deps.logger.info(
+    { revision: active.revision, kind: active.kind, path: settings.path, ...loadFigures(active, started) },
+    'policy loaded',
+  );
   warnIfUnmetered(deps.logger, active);
 
   let watcher: PolicyWatch | undefined;
 
   const reloadOnce = async (): Promise<boolean> => {
     try {
+      started = performance.now();
       const next = await loadOne();
       active = next;
       deps.countReload('success');
       deps.setRevision(next.revision);
-      deps.logger.info({ revision: next.revision, path: settings.path }, 'policy reloaded');
+      deps.logger.info(
+        { revision: next.revision, path: settings.path, ...loadFigures(next, started) },
+        'policy reloaded',
+      );
       warnIfUnmetered(deps.logger, next);
       return true;
     } catch (error) {
@@ -90,6 +99,20 @@ export async function createPolicyRuntime(settings: PolicySettings, deps: Policy
       watcher?.close();
     },
   };
+}
+
+/** How long the load took in all, and per step (LoadTimings), rounded to 0.1 ms for the log. */
+function loadFigures(
+  policy: LoadedPolicy,
+  started: number,
+): { durationMs: number; timingsMs?: Record<string, number> } {
+  const round = (ms: number): number => Math.round(ms * 10) / 10;
+  const durationMs = round(performance.now() - started);
+  if (policy.timings === undefined) return { durationMs };
+  const timingsMs = Object.fromEntries(
+    Object.entries(policy.timings).map(([step, ms]) => [step.replace(/Ms$/, ''), round(ms)]),
+  );
+  return { durationMs, timingsMs };
 }
 
 /** A module built by `opa build` has no fuel checks: say so once per load, since policy.limits.fuel does not apply. */

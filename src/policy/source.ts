@@ -2,6 +2,7 @@
 // files (compiled in a child process, see compileSources), a bare .wasm module, or a bundle .tar.gz (ours or
 // `opa build -t wasm`'s). Serving a bundle or a .wasm module never loads the compiler.
 import { readFile, stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { BundleError, readBundle, type BundleContents } from '@portcullis/rego-wasm/bundle';
 import {
   describeFsError,
@@ -25,6 +26,8 @@ export interface PolicySource {
   kind: 'rego' | 'wasm' | 'bundle';
   /** Paths of the rules compiled from Rego sources (unknown for a prebuilt module). */
   rules?: string[][];
+  /** Milliseconds spent reading a policy directory and compiling it in the child (Rego directories only). */
+  timings?: { readMs: number; compileMs: number };
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -145,11 +148,14 @@ export async function readPolicyDirectory(dir: string): Promise<RegoDir> {
 }
 
 async function loadRegoDirectory(dir: string, entrypoints: string[], options: SourceOptions): Promise<PolicySource> {
+  const started = performance.now();
   const { sources, data, revision } = await readPolicyDirectory(dir);
   if (sources.length === 0) {
     throw new PolicyLoadError(dir, 'holds no .rego files (test files ending _test.rego are skipped)');
   }
+  const read = performance.now();
   const compiled = await compileSources(dir, sources, entrypoints, options);
+  const timings = { readMs: read - started, compileMs: performance.now() - read };
   checkEntrypointsDefined(dir, compiled.rules, data, compiled.entrypoints);
   return {
     wasm: compiled.wasm,
@@ -158,6 +164,7 @@ async function loadRegoDirectory(dir: string, entrypoints: string[], options: So
     revision,
     kind: 'rego',
     rules: compiled.rules,
+    timings,
   };
 }
 

@@ -1,5 +1,28 @@
 // The child process of compileIsolated: one request in, one reply out, then exit (its memory goes back).
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { ChildReply, ChildRequest } from './isolated-protocol.js';
+
+/**
+ * The parent lowers this process's priority right after the fork, but on Linux a priority belongs to one
+ * thread: the threads Node started before that (V8's compiler and GC helpers) would keep competing with the
+ * server as equals. Each thread is one entry of /proc/self/task; elsewhere the parent's call is all there is.
+ */
+function lowerThreadPriorities(niceness: number): void {
+  let threads: string[];
+  try {
+    threads = readdirSync('/proc/self/task');
+  } catch {
+    return;
+  }
+  for (const thread of threads) {
+    try {
+      setPriority(Number(thread), niceness);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+}
 
 const BACKEND_MISSING =
   'compiling Rego needs binaryen (an optional peer dependency of @portcullis/rego-wasm, installed with the ' +
@@ -48,6 +71,9 @@ async function compile(request: ChildRequest): Promise<ChildReply> {
     };
   }
 }
+
+const niceness = Number(process.argv[2]);
+if (Number.isInteger(niceness)) lowerThreadPriorities(niceness);
 
 process.once('message', (message) => {
   compile(message as ChildRequest).then(
