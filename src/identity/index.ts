@@ -133,12 +133,15 @@ export async function createIdentityStage(
   }
 
   return {
-    async verify(request: HttpRequestView): Promise<IdentityOutcome> {
+    // Not async: an async function returning verifyFound's promise would settle two microtask turns later.
+    verify(request: HttpRequestView): Promise<IdentityOutcome> {
       const found = findToken(request, searchOrder);
       if (found === null) {
-        return config.required
-          ? { kind: 'rejected', failure: 'missing', description: failureDescriptions.missing, provider: null }
-          : { kind: 'anonymous' };
+        return Promise.resolve(
+          config.required
+            ? { kind: 'rejected', failure: 'missing', description: failureDescriptions.missing, provider: null }
+            : { kind: 'anonymous' },
+        );
       }
       return verifyFound(found);
     },

@@ -60,7 +60,7 @@ export function timestampToJson(value: unknown): unknown {
   const nanos = Number(value['nanos'] ?? 0);
   if (!Number.isInteger(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS) return null;
   if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) return null;
-  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+  const base = isoSeconds(seconds);
   if (nanos === 0) return `${base}Z`;
   const digits = String(nanos).padStart(9, '0');
   const fraction = digits.endsWith('000000')
@@ -69,6 +69,19 @@ export function timestampToJson(value: unknown): unknown {
       ? digits.slice(0, 6)
       : digits;
   return `${base}.${fraction}Z`;
+}
+
+/** The last second formatted: checks arriving within one second share it (a Date and its ISO text per check otherwise). */
+let lastSeconds = NaN;
+let lastIso = '';
+
+/** `2026-01-02T03:04:05`, the seconds of a protojson Timestamp. */
+function isoSeconds(seconds: number): string {
+  if (seconds !== lastSeconds) {
+    lastIso = new Date(seconds * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return lastIso;
 }
 
 function metadataToJson(metadata: Record<string, unknown>): Record<string, unknown> {

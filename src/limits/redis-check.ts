@@ -37,6 +37,7 @@ export function buildCheckCalls(
   splitBySlot: boolean,
   deadlineMs: number,
 ): CheckCall[] {
+  if (!splitBySlot) return oneCall(prefix, token, limits, deadlineMs);
   const entries: KeyEntry[] = [];
   if (token?.jti != null) entries.push({ keys: [denyTokenIdKey(prefix, token.jti)], kind: 'jti', limitIndex: -1 });
   if (token?.subject != null)
@@ -50,6 +51,32 @@ export function buildCheckCalls(
   const issuedAt = token?.issuedAt != null ? String(token.issuedAt) : '';
   const deadline = String(deadlineMs);
   return groups.map((group) => toCall(group, limits, issuedAt, deadline));
+}
+
+/** Standalone and Sentinel: the one call toCall would make of every key, built without the grouping. */
+function oneCall(
+  prefix: string,
+  token: TokenFacts | null,
+  limits: readonly LimitRequest[],
+  deadlineMs: number,
+): CheckCall[] {
+  const jti = token?.jti ?? null;
+  const subject = token?.subject ?? null;
+  if (jti === null && subject === null && limits.length === 0) return [];
+  const keys: string[] = [];
+  if (jti !== null) keys.push(denyTokenIdKey(prefix, jti));
+  if (subject !== null) keys.push(denySubjectKey(prefix, subject));
+  const issuedAt = token?.issuedAt != null ? String(token.issuedAt) : '';
+  const args = [jti !== null ? '1' : '0', subject !== null ? '1' : '0', issuedAt, String(deadlineMs)];
+  const limitIndexes: number[] = [];
+  for (let i = 0; i < limits.length; i++) {
+    const request = limits[i]!;
+    const { bucket, override, penalty } = ruleKeys(prefix, request.rule.name, request.keyValue);
+    keys.push(bucket, override, penalty);
+    args.push(...ruleArgs(request));
+    limitIndexes.push(i);
+  }
+  return [{ keys, args, limitIndexes }];
 }
 
 function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {

@@ -19,6 +19,7 @@ import type {
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
 const PASS: AuthGateOutcome = { kind: 'pass' };
+const PASSED: Promise<AuthGateOutcome> = Promise.resolve(PASS);
 
 export function createLimitsStage(config: Config, store: DecisionStore, deps: LimitsDeps): LimitsStage {
   const rules = compileRules(config.rateLimits);
@@ -93,6 +94,21 @@ export function createLimitsStage(config: Config, store: DecisionStore, deps: Li
     );
   }
 
+  /** authFailures: is this key blocked for failed authentications? */
+  async function gate(key: string): Promise<AuthGateOutcome> {
+    let seconds: number;
+    try {
+      seconds = await store.authBlockSeconds(key);
+    } catch (error) {
+      // The gate only ever refuses; a store outage leaves it to the checks after it (redis.onError).
+      onStoreError(error);
+      return PASS;
+    }
+    if (seconds <= 0) return PASS;
+    deps.countAuthFailureBlocked?.();
+    return { kind: 'blocked', headers: { 'retry-after': String(seconds) } };
+  }
+
   return {
     async evaluate(request: HttpRequestView, identity): Promise<LimitsOutcome> {
       const limits = matchLimits(rules, request, identity?.claims ?? null);
@@ -119,20 +135,10 @@ export function createLimitsStage(config: Config, store: DecisionStore, deps: Li
       return { kind: 'pass', headers: allowedHeaders(enforced) };
     },
 
-    async authGate(request: HttpRequestView): Promise<AuthGateOutcome> {
+    authGate(request: HttpRequestView): Promise<AuthGateOutcome> {
       const key = authFailureKey(request);
-      if (key === null) return PASS;
-      let seconds: number;
-      try {
-        seconds = await store.authBlockSeconds(key);
-      } catch (error) {
-        // The gate only ever refuses; a store outage leaves it to the checks after it (redis.onError).
-        onStoreError(error);
-        return PASS;
-      }
-      if (seconds <= 0) return PASS;
-      deps.countAuthFailureBlocked?.();
-      return { kind: 'blocked', headers: { 'retry-after': String(seconds) } };
+      // Without authFailures (the common case) every check shares one settled promise.
+      return key === null ? PASSED : gate(key);
     },
 
     authFailed,

@@ -83,6 +83,12 @@ describe('timestampToJson', () => {
     expect(timestampToJson({ seconds: '0', nanos: 1000 })).toBe('1970-01-01T00:00:00.000001Z');
     expect(timestampToJson({ seconds: '0', nanos: 1 })).toBe('1970-01-01T00:00:00.000000001Z');
   });
+  it('formats each second anew when consecutive timestamps differ (the last second is reused)', () => {
+    expect(timestampToJson({ seconds: '1700000000', nanos: 5_000_000 })).toBe('2023-11-14T22:13:20.005Z');
+    expect(timestampToJson({ seconds: '1700000000' })).toBe('2023-11-14T22:13:20Z');
+    expect(timestampToJson({ seconds: '1700000001' })).toBe('2023-11-14T22:13:21Z');
+    expect(timestampToJson({ seconds: '1700000000' })).toBe('2023-11-14T22:13:20Z');
+  });
   it("covers protojson's whole range and gives null outside it instead of throwing", () => {
     expect(timestampToJson({ seconds: '-62135596800' })).toBe('0001-01-01T00:00:00Z');
     expect(timestampToJson({ seconds: '253402300799', nanos: 999999999 })).toBe('9999-12-31T23:59:59.999999999Z');

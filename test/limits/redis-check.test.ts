@@ -58,6 +58,17 @@ describe('buildCheckCalls', () => {
     expect(calls.some((c) => c.limitIndexes.includes(0) && c.limitIndexes.includes(1))).toBe(true);
   });
 
+  it('outside Cluster builds the call Cluster sends when every key of the check shares one slot', () => {
+    const limits = [
+      limitRequest(rule({ limit: 5, periodSeconds: 60 }), 'alice'),
+      { ...limitRequest(rule({ limit: 9, penalty: { seconds: 30, limitFactor: 0.5 } }), 'alice'), cost: 3 },
+      limitRequest(rule({ limit: 2, shadow: true }), 'alice'),
+    ];
+    const standalone = buildCheckCalls('p:', null, limits, false, 42);
+    expect(standalone).toHaveLength(1);
+    expect(standalone).toEqual(buildCheckCalls('p:', null, limits, true, 42));
+  });
+
   it('sends an empty iat when the token has none, and no call at all for nothing to look up', () => {
     expect(buildCheckCalls('p:', { jti: null, subject: 's', issuedAt: null }, [], false, 7)[0]!.args).toEqual([
       '0',

@@ -65,6 +65,26 @@ describe('runtime JSON', () => {
       expect(roundTrip(bad), bad).toBeUndefined();
     }
   });
+  it('finds the closing quote, an escape or a control character at any offset of a string (eight bytes at a time)', () => {
+    for (let length = 0; length <= 24; length++) {
+      const plain = 'abcdefghijklmnopqrstuvwxyz'.slice(0, length);
+      expect(roundTrip(`"${plain}"`)).toBe(`"${plain}"`);
+      expect(roundTrip(`"${plain}`), `unterminated ${length}`).toBeUndefined();
+      for (let at = 0; at <= length; at++) {
+        const [head, tail] = [plain.slice(0, at), plain.slice(at)];
+        for (const escape of ['\\"', '\\\\', '\\n', '\\u00e9']) {
+          const text = `"${head}${escape}${tail}"`;
+          expect(JSON.parse(roundTrip(text)!), text).toBe(JSON.parse(text));
+        }
+        for (const raw of ['\u0000', '\u0001', '\n', '\u001f']) {
+          expect(roundTrip(`"${head}${raw}${tail}"`), `raw ${raw.charCodeAt(0)} at ${at}`).toBeUndefined();
+        }
+        for (const utf8 of ['é', '✓', '😀', '\u007f']) {
+          expect(JSON.parse(roundTrip(`"${head}${utf8}${tail}"`)!)).toBe(`${head}${utf8}${tail}`);
+        }
+      }
+    }
+  });
   it('accepts whitespace around values', () => {
     expect(roundTrip(' \n{ "a" : [ 1 , true , null ] }\t')).toBe('{"a":[1,true,null]}');
   });
