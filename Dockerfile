@@ -26,11 +26,12 @@ COPY policies ./policies
 RUN mkdir -p /app/policy && node bin/portcullis.js policy build policies -o /app/policy/bundle.tar.gz -e envoy/authz/allow
 
 # ---- runtime: production dependencies, compiled output and the bundle; no sources, no dev tools ----
-# Production dependencies are about 48 MB of node_modules as npm installs them, 23 MB once pruned below (no
-# @grpc/grpc-js-xds: the server's Envoy protos are in proto/; no binaryen: a development dependency).
+# Production dependencies are about 42 MB of node_modules as npm installs them, 19 MB once pruned below (no
+# gRPC library: the server speaks gRPC on node:http2 with protobufjs, and its Envoy protos are in proto/; no
+# binaryen: a development dependency).
 # binaryen's library (14 MB, without its 90 MB of command-line tools) is copied in beside them so the image
 # can still compile a mounted directory of .rego (envoy/istio/ mounts one from a ConfigMap); it loads only in
-# the child process that compiles, never for the baked-in bundle. About 37 MB in all, down from 170 MB.
+# the child process that compiles, never for the baked-in bundle. About 33 MB in all, down from 170 MB.
 FROM node:24-trixie-slim AS runtime
 # tini (Debian's package) runs as PID 1: it forwards SIGTERM to Node, which then shuts down as shutdown.*
 # says, and reaps zombies. Node as PID 1 would get no default signal handling from the kernel.

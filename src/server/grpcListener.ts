@@ -1,6 +1,6 @@
-// The TCP listener in front of the gRPC server. grpc-js cannot cap connections, so this owns the socket:
-// it accepts at most `maxConnections` at a time (Node refuses the rest at accept, before any HTTP/2 work)
-// and hands each accepted socket to grpc-js, which applies idle, age and keepalive limits to the session.
+// The TCP listener in front of the gRPC server. It owns the socket: it accepts at most `maxConnections` at a
+// time (Node refuses the rest at accept, before any HTTP/2 work) and hands each accepted socket to the HTTP/2
+// transport (grpcTransport.ts), which applies idle, age and keepalive limits to the session.
 // The cap is kept below the process's open-file limit so the admin port, Redis and policy reloads still get
 // descriptors when gRPC is saturated: /healthz must answer exactly then.
 import { readFile } from 'node:fs/promises';
@@ -51,7 +51,7 @@ export async function listenForGrpc(options: {
   onRefused(): void;
   onConnections?(open: number): void;
   /**
-   * TLS terminates here: grpc-js gets the decrypted stream, so the connection cap still counts TCP sockets
+   * TLS terminates here: the transport gets the decrypted stream, so the connection cap still counts TCP sockets
    * (before any handshake work) and a rotated certificate can be swapped in for new connections.
    */
   tls?: TlsOptions;
