@@ -108,12 +108,15 @@ function toJS(doc: Document, file: string, lineCounter: LineCounter): unknown {
         aliases.push({ node, keyPath: keyPathOf(path, node) });
       },
     });
-    const culprit = aliases.find((a) => a.node.resolve(doc) === undefined) ?? aliases.at(-1);
+    const unresolved = aliases.find((a) => a.node.resolve(doc) === undefined);
+    const culprit = unresolved ?? aliases.at(-1);
     const offset = rangeStart(culprit?.node);
     const at = offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`;
-    const reason = /excessive alias count/i.test(error.message)
-      ? `aliases expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); write the values out`
-      : `alias *${culprit?.node.source ?? ''} names no anchor defined before it`;
+    // yaml throws a ReferenceError for both: when every alias names an anchor before it, the count was too high.
+    const reason =
+      unresolved === undefined
+        ? `aliases expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); write the values out`
+        : `alias *${unresolved.node.source} names no anchor defined before it`;
     throw new ConfigError(
       'CONFIG_YAML',
       `${file}${at}: invalid YAML: ${culprit?.keyPath || '(root)'}: ${reason}`,

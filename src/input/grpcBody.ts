@@ -8,6 +8,7 @@
 // @bufbuild/protobuf does the wire decoding and the JSON mapping: it passes protobuf's conformance suite, so
 // its output is protojson's (the Go library OPA-Envoy uses) except for one detail fixed below (float32).
 import { fromBinary, ScalarType, toJson, type DescMessage, type Registry } from '@bufbuild/protobuf';
+import { nestsDeeperThan } from './grpcDepth.js';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from './limits.js';
 
 /** The `input.body_error` codes only a gRPC body produces (policies/README.md lists them). */
@@ -53,8 +54,10 @@ export function decodeGrpcBody(registry: Registry, parsedPath: readonly string[]
     // The recursion limit bounds the decoder's stack; a message nested deeper never reaches the policy.
     const message = fromBinary(input, frame, { readUnknownFields: false, recursionLimit: MAX_JSON_DEPTH });
     json = toJson(input, message, { registry });
-  } catch (error) {
-    return failed(error instanceof Error && /recursion/i.test(error.message) ? 'too_deep' : 'invalid_grpc');
+  } catch {
+    // The decoder's errors carry no code: a walk of our own over the frame tells a message nested past the
+    // limit from bytes that are not the input type (only here, on the error path).
+    return failed(nestsDeeperThan(input, frame, MAX_JSON_DEPTH) ? 'too_deep' : 'invalid_grpc');
   }
   json = withFloat32Digits(registry, input, json);
   if (deeperThan(json, MAX_JSON_DEPTH)) return failed('too_deep');
