@@ -76,6 +76,12 @@ export interface BuiltinSpec {
   readonly scans?: { readonly arg: number; readonly setIsLookup: boolean };
   /** The operator Rego writes it as (`+` is plus, `in` is internal.member_2 and _3). */
   readonly infix?: string;
+  /**
+   * js only: how many values the answer holds, from its integer operands (in order), so that a host can
+   * charge fuel for them before the call builds them (numbers.range(1, 1e7) would otherwise spend seconds
+   * before the module takes one step over the result).
+   */
+  readonly elementsBuilt?: (integers: readonly bigint[]) => bigint;
 }
 
 /** Options an entry adds to what its lowering and signature say. */
@@ -132,6 +138,11 @@ const perEvaluation = (spec: BuiltinSpec, absoluteArgs: readonly number[] = []):
   ...spec,
   perEvaluation: { absoluteArgs },
 });
+const magnitude = (n: bigint): bigint => (n < 0n ? -n : n);
+/** numbers.range(a, b) and numbers.range_step(a, b, step): the length of the range (see BuiltinSpec.elementsBuilt). */
+const rangeLength = ([from = 0n, to = 0n, step = 1n]: readonly bigint[]): bigint =>
+  step > 0n ? magnitude(to - from) / step + 1n : 0n;
+
 /** Scanning natives (see BuiltinSpec.scans). */
 const scansArg = (arg: number): Extra => ({ scans: { arg, setIsLookup: false } });
 
@@ -163,8 +174,8 @@ export const CATALOG: Readonly<Record<string, BuiltinSpec>> = {
   round: fast(1, 'number -> number'),
   ceil: fast(1, 'number -> number'),
   floor: fast(1, 'number -> number'),
-  'numbers.range': js(2, 'integer, integer -> array'),
-  'numbers.range_step': js(3, 'integer, integer, integer -> array'),
+  'numbers.range': js(2, 'integer, integer -> array', { elementsBuilt: rangeLength }),
+  'numbers.range_step': js(3, 'integer, integer, integer -> array', { elementsBuilt: rangeLength }),
   'bits.and': js(2, 'integer, integer -> number'),
   'bits.or': js(2, 'integer, integer -> number'),
   'bits.xor': js(2, 'integer, integer -> number'),

@@ -28,8 +28,8 @@ import { uriBuiltins } from './uri.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
-import { builtinSpec, takesNumberTexts } from './catalog.js';
-import { parseExactJson, toJsNumbers } from './exact.js';
+import { builtinSpec, CATALOG, takesNumberTexts } from './catalog.js';
+import { bigIntArg, parseExactJson, toJsNumbers } from './exact.js';
 import { withIntegerChecks } from './operands.js';
 import { takesTexts, textBuiltin, type TextBuiltin } from './texts.js';
 import { toPlainJson } from './values.js';
@@ -140,6 +140,37 @@ export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
     [builtinWireName(name), wire(impl, numberTexts)],
   ]),
 );
+
+/** A whole-number argument as the SDK hands it over: a JSON text (the builtin wire) or a JavaScript number. */
+function integerOf(arg: unknown): bigint | undefined {
+  try {
+    return bigIntArg('', typeof arg === 'string' ? parseExactJson(arg, { numberText: true }) : arg);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For each customBuiltins name (plain and wire) of a builtin whose catalog entry says how many values its
+ * answer holds (BuiltinSpec.elementsBuilt): that count for the call's arguments, or undefined when they are
+ * not integers (the builtin refuses them). A host charges fuel with it before the call builds the answer.
+ */
+export const answerSizes: Readonly<Record<string, (args: readonly unknown[]) => number | undefined>> =
+  Object.fromEntries(
+    Object.entries(CATALOG).flatMap(([name, spec]) => {
+      const elements = spec.elementsBuilt;
+      if (elements === undefined) return [];
+      const size = (args: readonly unknown[]): number | undefined => {
+        const integers = args.map(integerOf);
+        if (integers.some((n) => n === undefined)) return undefined;
+        return Number(elements(integers as bigint[]));
+      };
+      return [
+        [name, size],
+        [builtinWireName(name), size],
+      ];
+    }),
+  );
 
 /**
  * A builtin's error under OPA's `--strict-builtin-errors` (its `eval_builtin_error`): instead of making the

@@ -4,7 +4,7 @@
 import opa from '@open-policy-agent/opa-wasm';
 import { describe, expect, it } from 'vitest';
 import { CATALOG, operatorBuiltin, takesNumberTexts } from '../../src/builtins/catalog.js';
-import { customBuiltins } from '../../src/builtins/index.js';
+import { answerSizes, builtinWireName, customBuiltins } from '../../src/builtins/index.js';
 import { compileRego } from '../../src/compile.js';
 import { RegoCompileError } from '../../src/errors.js';
 import { checkRego } from '../../src/tools/check.js';
@@ -152,5 +152,28 @@ describe('declared argument types', () => {
       'p.rego:2:19: uuid.rfc4122: argument 1 is a number, but uuid.rfc4122 takes string there',
       'p.rego:3:12: lower: argument 1 is a number, but lower takes string there',
     ]);
+  });
+});
+
+describe('answerSizes (the catalog elementsBuilt a host charges fuel with)', () => {
+  it('counts what the builtin then builds, for the plain and the wire form, and nothing for non-integers', () => {
+    const calls: Array<readonly [string, number[]]> = [
+      ['numbers.range', [1, 10]],
+      ['numbers.range', [10, -5]],
+      ['numbers.range', [3, 3]],
+      ['numbers.range_step', [1, 10, 3]],
+      ['numbers.range_step', [10, 1, 4]],
+      ['numbers.range_step', [0, 1000, 7]],
+    ];
+    for (const [name, args] of calls) {
+      const built = customBuiltins[name]!(...args) as unknown[];
+      expect(answerSizes[name]!(args), `${name}(${args.join(', ')})`).toBe(built.length);
+      expect(answerSizes[builtinWireName(name)]!(args.map(String))).toBe(built.length);
+    }
+    expect(answerSizes['numbers.range']!([1, 2.5])).toBeUndefined();
+    expect(answerSizes['numbers.range']!(['1', '"a"'])).toBeUndefined();
+    expect(Object.keys(answerSizes).sort()).toEqual(
+      ['numbers.range', 'numbers.range_step'].flatMap((n) => [n, builtinWireName(n)]).sort(),
+    );
   });
 });
