@@ -60,6 +60,54 @@ describe('runtime JSON', () => {
   it('sorts object keys and drops duplicate keys (last wins)', () => {
     expect(roundTrip('{"b":1,"a":2,"c":{"z":1,"y":2},"b":3}')).toBe('{"a":2,"b":3,"c":{"y":2,"z":1}}');
   });
+  it('finds every quote, backslash and control character whatever its place in an 8-byte word', () => {
+    // The string scan reads eight bytes at a time: put each kind of stop at every offset of a few words.
+    const filler = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    for (let at = 0; at < 26; at++) {
+      for (const [piece, decoded] of [
+        ['\\"', '"'],
+        ['\\\\', '\\'],
+        ['\\u00e9', 'é'],
+        ['é', 'é'],
+        ['😀', '😀'],
+        ['\\n', '\n'],
+      ] as const) {
+        for (const tail of [0, 1, 7, 8, 9]) {
+          const text = `"${filler.slice(0, at)}${piece}${filler.slice(0, tail)}"`;
+          const expected = `${filler.slice(0, at)}${decoded}${filler.slice(0, tail)}`;
+          expect(JSON.parse(roundTrip(text) ?? 'null'), text).toBe(expected);
+          expect(roundTrip(`[${text},${text}]`), text).toBe(JSON.stringify([expected, expected]));
+        }
+      }
+      // A raw control character is refused wherever it sits; so is a string the text ends in.
+      expect(roundTrip(`"${filler.slice(0, at)}\u0001${filler.slice(0, 9)}"`), `control at ${at}`).toBeUndefined();
+      expect(roundTrip(`"${filler.slice(0, at)}\t"`), `tab at ${at}`).toBeUndefined();
+      expect(roundTrip(`"${filler.slice(0, at)}`), `unterminated at ${at}`).toBeUndefined();
+      expect(roundTrip(`"${filler.slice(0, at)}\\"`), `escaped last quote at ${at}`).toBeUndefined();
+    }
+  });
+  it('orders object keys bytewise (UTF-8) with the last duplicate winning, small and large objects alike', () => {
+    // Keys sharing long prefixes (compared eight bytes at a time), non-ASCII bytes (above every ASCII one),
+    // duplicates; sizes on both sides of the in-place sort's limit.
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const stems = ['x-envoy-', 'x-envoy-expected-', 'accept', 'accept-encoding', 'é', 'zz', '', 'x-envoy-é'];
+    for (let round = 0; round < 200; round++) {
+      const size = 1 + next(40);
+      const pairs: [string, number][] = [];
+      for (let i = 0; i < size; i++) pairs.push([`${stems[next(stems.length)]}${next(12)}`, i]);
+      const text = `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+      const last = new Map<string, number>();
+      for (const [k, v] of pairs) last.set(k, v);
+      const expectedKeys = [...last.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      const out = roundTrip(text)!;
+      const expected = `{${expectedKeys.map((k) => `${JSON.stringify(k)}:${last.get(k)}`).join(',')}}`;
+      expect(out, text).toBe(expected);
+    }
+  });
   it('rejects malformed JSON with 0', () => {
     for (const bad of ['', '{', '[1,]', '{"a" 1}', 'tru', '01x', '"unterminated', '1 2', '-', '1.', '.5']) {
       expect(roundTrip(bad), bad).toBeUndefined();

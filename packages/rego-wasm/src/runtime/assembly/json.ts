@@ -202,38 +202,43 @@ export function utf8Encode(dst: usize, cp: u32): usize {
   return 4;
 }
 
+// SWAR masks: a u64 holds eight bytes of the text, tested at once for the bytes a string scan stops at.
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
 /**
- * Whether any of the eight bytes of `w` is a quote, a backslash or a control character (below 0x20): the
- * classic "has a zero byte" / "has a byte below n" tests, exact as to whether any byte matches. UTF-8 bytes
- * (0x80 and above) never match.
+ * Whether any of the eight bytes in w is '"', '\\' or a control character (< 0x20). Exact: the zero-byte
+ * test (x - ONES) & ~x & HIGHS is nonzero iff some byte of x is 0 (a borrow only ever starts at a zero byte),
+ * and the same test with 0x20 instead of 1 flags a byte below 0x20 (bytes >= 0x80 keep their high bit).
  */
-function hasSpecialByte(w: u64): bool {
-  const quote = w ^ (ONES * 0x22);
-  const backslash = w ^ (ONES * 0x5c);
-  return ((((w - ONES * 0x20) & ~w) | ((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash)) & HIGHS) != 0;
+// @ts-ignore: decorator
+@inline function hasStringStop(w: u64): bool {
+  const q = w ^ 0x2222222222222222;
+  const b = w ^ 0x5c5c5c5c5c5c5c5c;
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - 0x2020202020202020) & ~w)) & HIGHS ? true : false;
 }
 
 function parseString(): usize {
-  // jp is just past the opening quote.
+  // jp is just past the opening quote. Scans eight bytes at a time up to the first byte that needs a look.
   const start = jp;
+  const limit = je;
+  let q = jp;
   let escapes = false;
   while (true) {
-    // Policy inputs carry long plain strings (a bearer token, claims): skip them eight bytes at a time.
-    while (jp + 8 <= je && !hasSpecialByte(load<u64>(jp))) jp += 8;
-    if (jp >= je) return 0;
-    const c = load<u8>(jp);
+    while (q + 8 <= limit && !hasStringStop(load<u64>(q))) q += 8;
+    if (q >= limit) break;
+    const c = load<u8>(q);
     if (c == 34) break;
     if (c == 92) {
       escapes = true;
-      jp += 2;
+      q += 2;
       continue;
     }
     if (c < 32) return 0;
-    jp++;
+    q++;
   }
+  jp = q;
+  if (jp >= je) return 0;
   const end = jp;
   jp++;
   if (!escapes) return strRef(start, end - start);

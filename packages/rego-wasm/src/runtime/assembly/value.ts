@@ -355,7 +355,16 @@ function cmpU(a: u32, b: u32): i32 {
 
 function cmpBytes(pa: usize, la: usize, pb: usize, lb: usize): i32 {
   const n = la < lb ? la : lb;
-  for (let i: usize = 0; i < n; i++) {
+  let i: usize = 0;
+  // Eight bytes at a time while both texts have them (never reading past either): the first differing
+  // word decides, read big-endian so that its first differing byte is the most significant one.
+  while (i + 8 <= n) {
+    const x = load<u64>(pa + i);
+    const y = load<u64>(pb + i);
+    if (x != y) return bswap<u64>(x) < bswap<u64>(y) ? -1 : 1;
+    i += 8;
+  }
+  for (; i < n; i++) {
     const x = load<u8>(pa + i);
     const y = load<u8>(pb + i);
     if (x != y) return x < y ? -1 : 1;
@@ -647,6 +656,56 @@ export function sortU32(vec: usize, n: u32, keys: usize): void {
   if (src != vec) memory.copy(vec, src, <usize>n << 2);
 }
 
+/** compare() for object keys, with the common case (two strings) first. */
+// @ts-ignore: decorator
+@inline function keyCompare(a: usize, b: usize): i32 {
+  return tagOf(a) == T_STR && tagOf(b) == T_STR ? strCompare(a, b) : compare(a, b);
+}
+
+/** Objects up to this many pairs are sorted in place by insertion (JSON objects are mostly this small). */
+const SMALL_OBJECT: u32 = 24;
+
+/**
+ * Stable insertion sort of the pairs in place, then equal keys collapse to the last one written (stability
+ * keeps that one last among its equals), as JSON decoders do.
+ */
+function insertionSortPairs(o: usize, n: u32): void {
+  const keys = objKeys(o);
+  const vals = objVals(o);
+  let duplicates = false;
+  for (let i: u32 = 1; i < n; i++) {
+    const k = <usize>load<u32>(keys + (<usize>i << 2));
+    const v = load<u32>(vals + (<usize>i << 2));
+    let j = i;
+    while (j > 0) {
+      const c = keyCompare(<usize>load<u32>(keys + (<usize>(j - 1) << 2)), k);
+      if (c <= 0) {
+        if (c == 0) duplicates = true;
+        break;
+      }
+      store<u32>(keys + (<usize>j << 2), load<u32>(keys + (<usize>(j - 1) << 2)));
+      store<u32>(vals + (<usize>j << 2), load<u32>(vals + (<usize>(j - 1) << 2)));
+      j--;
+    }
+    store<u32>(keys + (<usize>j << 2), <u32>k);
+    store<u32>(vals + (<usize>j << 2), v);
+  }
+  if (!duplicates) return;
+  let out: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const k = <usize>load<u32>(keys + (<usize>i << 2));
+    const v = load<u32>(vals + (<usize>i << 2));
+    if (out > 0 && keyCompare(<usize>load<u32>(keys + (<usize>(out - 1) << 2)), k) == 0) {
+      store<u32>(vals + (<usize>(out - 1) << 2), v); // a later duplicate wins
+      continue;
+    }
+    store<u32>(keys + (<usize>out << 2), <u32>k);
+    store<u32>(vals + (<usize>out << 2), v);
+    out++;
+  }
+  store<u32>(o, out, 4);
+}
+
 /**
  * Restores the sorted-keys invariant after objAppendPair: a stable merge sort of pair indexes (O(n log n)
  * where inserting one by one is O(n^2) for unsorted input), then equal keys collapse to the last one written,
@@ -658,12 +717,16 @@ export function objSortPairs(o: usize): void {
   const vals = objVals(o);
   let sorted = true;
   for (let i: u32 = 1; i < n; i++) {
-    if (compare(<usize>load<u32>(keys + (<usize>(i - 1) << 2)), <usize>load<u32>(keys + (<usize>i << 2))) >= 0) {
+    if (keyCompare(<usize>load<u32>(keys + (<usize>(i - 1) << 2)), <usize>load<u32>(keys + (<usize>i << 2))) >= 0) {
       sorted = false;
       break;
     }
   }
   if (sorted) return;
+  if (n <= SMALL_OBJECT) {
+    insertionSortPairs(o, n);
+    return;
+  }
   const src = alloc(<usize>n << 2);
   for (let i: u32 = 0; i < n; i++) store<u32>(src + (<usize>i << 2), i);
   sortU32(src, n, keys);
