@@ -3,9 +3,10 @@
 // First through the sidecar's own evaluator (what the pipeline's `policy` stage runs), then split into its parts by
 // calling the module's exports one at a time on a second instance: write the input text into Wasm memory, parse it
 // (opa_json_parse), evaluate the plan (eval), dump the result set (opa_json_dump), read it back (JSON.parse).
-// BASELINE=FILE.wasm adds another build of the same policy (e.g. compiled before a runtime change, with
-// `portcullis policy build policies -o FILE.tar.gz` or from an older checkout) measured the same way, rounds
-// alternating, so both sides see the same machine load. Median and best round. Prints figures; asserts nothing.
+// BASELINE=FILE adds another build of the same policy, a .wasm module (with policies/data.json) or a bundle
+// .tar.gz (e.g. `portcullis policy build policies -o FILE.tar.gz` run in a checkout from before a runtime change),
+// measured the same way in alternating rounds, so both sides see the same machine load. Median and best round.
+// Prints figures; asserts nothing.
 //   npm run bench:policy-eval        (ROUNDS=15 N=4000 BASELINE=path/to/policy.wasm)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

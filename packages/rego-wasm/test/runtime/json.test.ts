@@ -112,6 +112,52 @@ describe('runtime JSON', () => {
     for (const bad of ['', '{', '[1,]', '{"a" 1}', 'tru', '01x', '"unterminated', '1 2', '-', '1.', '.5']) {
       expect(roundTrip(bad), bad).toBeUndefined();
     }
+    // Literals cut short or misspelt, also where the text ends inside them; brackets that do not match.
+    for (const bad of ['t', 'nul', 'fals', 'truE', 'nulll', 'falsy', '[tru]', '[true', '{"a":nul}', '[1}', '{"a":1]']) {
+      expect(roundTrip(bad), bad).toBeUndefined();
+    }
+    for (const bad of ['{"a":1,}', '{,}', '{"a"}', '{"a":}', '{1:2}', '[,1]', '[1 2]', '{"a":1 "b":2}']) {
+      expect(roundTrip(bad), bad).toBeUndefined();
+    }
+  });
+  it('reads literals and integers of every length exactly', () => {
+    expect(roundTrip('[true,false,null]')).toBe('[true,false,null]');
+    expect(roundTrip('true')).toBe('true');
+    expect(roundTrip('false')).toBe('false');
+    expect(roundTrip('null')).toBe('null');
+    for (let digits = 1; digits <= 21; digits++) {
+      const n = '987654321098765432109'.slice(0, digits);
+      expect(roundTrip(n), n).toBe(n);
+      expect(roundTrip(`-${n}`), `-${n}`).toBe(`-${n}`);
+    }
+    for (const n of [
+      '0',
+      '-0',
+      '9223372036854775807',
+      '9223372036854775808',
+      '-9223372036854775809',
+      '999999999999999999',
+    ]) {
+      expect(roundTrip(`[${n}]`), n).toBe(`[${n === '-0' ? '0' : n}]`);
+    }
+  });
+  it('nests values 512 levels deep and no deeper', () => {
+    const nested = (levels: number, inner: string) => '['.repeat(levels) + inner + ']'.repeat(levels);
+    const keyed = (levels: number, inner: string) => '{"k":'.repeat(levels) + inner + '}'.repeat(levels);
+    expect(roundTrip(nested(512, '1'))).toBe(nested(512, '1'));
+    expect(roundTrip(nested(513, '1'))).toBeUndefined();
+    expect(roundTrip(nested(513, ''))).toBe(nested(513, ''));
+    expect(roundTrip(keyed(512, '1'))).toBe(keyed(512, '1'));
+    expect(roundTrip(keyed(513, '1'))).toBeUndefined();
+    expect(roundTrip(nested(700, ''))).toBeUndefined();
+  });
+  it('builds collections of any size, nested inside each other', () => {
+    const big = Array.from({ length: 300 }, (_, i) => ({
+      id: i,
+      tags: Array.from({ length: i % 7 }, (_, j) => `t${j}`),
+    }));
+    const text = JSON.stringify({ after: [[], {}, [[]], { x: {} }], big, z: 1 });
+    expect(roundTrip(text)).toBe(text);
   });
   it('finds the closing quote, an escape or a control character at any offset of a string (eight bytes at a time)', () => {
     for (let length = 0; length <= 24; length++) {

@@ -28,6 +28,12 @@ function ensureMemory(end: u64): void {
   knownEnd = size < ADDRESS_SPACE ? size : ADDRESS_SPACE - 8;
 }
 
+/** A lower bound of the memory's size in bytes (0 before the first allocation that looked). */
+// @ts-ignore: decorator
+@inline export function memoryBytes(): u64 {
+  return knownEnd;
+}
+
 export function alloc(size: usize): usize {
   // The SDK hands over heap pointers just past the input text, so align the start too.
   const start = ((<u64>heapPtr + 7) & ~(<u64>7));

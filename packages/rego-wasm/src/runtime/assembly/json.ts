@@ -4,7 +4,7 @@
 import { alloc } from './alloc';
 import {
   T_NULL, T_BOOL, T_NUM, T_STR, T_ARR, T_OBJ, T_SET, N_INT, N_FLT, NULL_V, TRUE_V, FALSE_V,
-  newInt, newNumText, newStr, strRef, objAppendPair, objSortPairs, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
+  newInt, newNumText, newStr, strRef, objSortPairs, strLen, strPtr, newArr, arrPush, arrGet, colLen, newObj, objPut,
   objKeyAt, objValAt, tagOf, numKind, N_TXT, N_BIG, newSet, setAdd,
 } from './value';
 import { dtoa_buffered } from 'util/number';
@@ -26,17 +26,6 @@ function skipWs(): void {
     if (c == 32 || c == 9 || c == 10 || c == 13) jp++;
     else break;
   }
-}
-
-function matchWord(word: string): bool {
-  const n = <usize>word.length;
-  if (je - jp < n) return false;
-  const w = changetype<usize>(word);
-  for (let i: usize = 0; i < n; i++) {
-    if (<u16>load<u8>(jp + i) != load<u16>(w + (i << 1))) return false;
-  }
-  jp += n;
-  return true;
 }
 
 function isDigit(c: u32): bool {
@@ -143,6 +132,15 @@ function parseNumber(): usize {
     let p = start;
     const neg = load<u8>(p) == 45;
     if (neg) p++;
+    if (jp - p <= 18) {
+      // At most 18 digits: below 10^18, so no overflow to check.
+      let x: i64 = 0;
+      while (p < jp) {
+        x = x * 10 + <i64>(load<u8>(p) - 48);
+        p++;
+      }
+      return newInt(neg ? -x : x);
+    }
     // Accumulate negatively so i64's minimum parses too.
     let acc: i64 = 0;
     let fits = true;
@@ -207,26 +205,34 @@ const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
 /**
- * Whether any of the eight bytes in w is '"', '\\' or a control character (< 0x20). Exact: the zero-byte
- * test (x - ONES) & ~x & HIGHS is nonzero iff some byte of x is 0 (a borrow only ever starts at a zero byte),
- * and the same test with 0x20 instead of 1 flags a byte below 0x20 (bytes >= 0x80 keep their high bit).
+ * High bit set in each byte of w that is '"', '\\' or a control character (< 0x20); exact for the lowest such
+ * byte (bytes above it may be flagged wrongly), which is the one a scan needs. The zero-byte test
+ * (x - ONES) & ~x & HIGHS flags the lowest zero byte of x exactly (a borrow only ever starts at a zero byte);
+ * the same test with 0x20 instead of 1 flags the lowest byte below 0x20 (a byte >= 0x80 keeps its high bit).
  */
 // @ts-ignore: decorator
-@inline function hasStringStop(w: u64): bool {
+@inline function stringStops(w: u64): u64 {
   const q = w ^ 0x2222222222222222;
   const b = w ^ 0x5c5c5c5c5c5c5c5c;
-  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - 0x2020202020202020) & ~w)) & HIGHS ? true : false;
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - 0x2020202020202020) & ~w)) & HIGHS;
 }
 
 function parseString(): usize {
-  // jp is just past the opening quote. Scans eight bytes at a time up to the first byte that needs a look.
+  // jp is just past the opening quote. Reads eight bytes at a time and jumps to the first that needs a look;
+  // only the last few bytes of the text go one by one.
   const start = jp;
   const limit = je;
   let q = jp;
   let escapes = false;
   while (true) {
-    while (q + 8 <= limit && !hasStringStop(load<u64>(q))) q += 8;
-    if (q >= limit) break;
+    if (q + 8 <= limit) {
+      const stops = stringStops(load<u64>(q));
+      if (stops == 0) {
+        q += 8;
+        continue;
+      }
+      q += <usize>(ctz<u64>(stops) >> 3);
+    } else if (q >= limit) break;
     const c = load<u8>(q);
     if (c == 34) break;
     if (c == 92) {
@@ -289,68 +295,182 @@ function parseString(): usize {
   return out;
 }
 
-function parseValue(depth: i32): usize {
-  if (depth > MAX_DEPTH) return 0;
-  skipWs();
-  if (jp >= je) return 0;
-  const c = load<u8>(jp);
-  if (c == 123) {
-    jp++;
-    const o = newObj();
-    skipWs();
-    if (jp < je && load<u8>(jp) == 125) {
-      jp++;
-      return o;
-    }
-    while (true) {
-      skipWs();
-      if (jp >= je || load<u8>(jp) != 34) return 0;
-      jp++;
-      const k = parseString();
-      if (k == 0) return 0;
-      skipWs();
-      if (jp >= je || load<u8>(jp) != 58) return 0;
-      jp++;
-      const v = parseValue(depth + 1);
+// The elements of the collections being parsed (u32 value pointers; an object's as key, value, key, ...),
+// from the outermost open collection to the innermost: a collection is built at its closing bracket with
+// exactly its size, in one allocation, instead of growing as its elements arrive. Lives in the heap of the
+// parse that uses it (opa_json_parse starts an empty one).
+let pending: usize = 0;
+let pendingLen: u32 = 0;
+let pendingCap: u32 = 0;
+
+function pendingGrow(): void {
+  const cap: u32 = pendingCap < 64 ? 64 : pendingCap * 2;
+  const fresh = alloc(<usize>cap << 2);
+  memory.copy(fresh, pending, <usize>pendingLen << 2);
+  pending = fresh;
+  pendingCap = cap;
+}
+
+// @ts-ignore: decorator
+@inline function pendingPush(x: usize): void {
+  if (pendingLen == pendingCap) pendingGrow();
+  store<u32>(pending + (<usize>pendingLen << 2), <u32>x);
+  pendingLen++;
+}
+
+/** The object of the pairs pending above `base` (then dropped from pending), keys sorted. */
+function closeObject(base: u32): usize {
+  const n = (pendingLen - base) >> 1;
+  const cap: u32 = n < 4 ? 4 : n;
+  // Header, keys and values in one block: each is still reached through its own pointer.
+  const o = alloc(20 + (<usize>cap << 3));
+  const keys = o + 20;
+  const vals = keys + (<usize>cap << 2);
+  store<u32>(o, T_OBJ);
+  store<u32>(o, n, 4);
+  store<u32>(o, cap, 8);
+  store<u32>(o, <u32>keys, 12);
+  store<u32>(o, <u32>vals, 16);
+  const from = pending + (<usize>base << 2);
+  for (let i: usize = 0; i < <usize>n; i++) {
+    store<u32>(keys + (i << 2), load<u32>(from + (i << 3)));
+    store<u32>(vals + (i << 2), load<u32>(from + (i << 3), 4));
+  }
+  pendingLen = base;
+  objSortPairs(o);
+  return o;
+}
+
+/** The array of the values pending above `base` (then dropped from pending). */
+function closeArray(base: u32): usize {
+  const n = pendingLen - base;
+  const cap: u32 = n < 4 ? 4 : n;
+  const a = alloc(16 + (<usize>cap << 2));
+  store<u32>(a, T_ARR);
+  store<u32>(a, n, 4);
+  store<u32>(a, cap, 8);
+  store<u32>(a, <u32>(a + 16), 12);
+  memory.copy(a + 16, pending + (<usize>base << 2), <usize>n << 2);
+  pendingLen = base;
+  return a;
+}
+
+/** The open collections of a parse, innermost last: (pending base << 1) | 1 for an object, | 0 for an array. */
+const FRAMES: usize = memory.data(<i32>((MAX_DEPTH + 2) << 2));
+
+// @ts-ignore: decorator
+@inline function skipWsAt(p: usize, end: usize): usize {
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == 32 || c == 9 || c == 10 || c == 13) p++;
+    else break;
+  }
+  return p;
+}
+
+/**
+ * An object's key and its colon, from p (after '{' or ','): the key goes to pending; returns the position
+ * after the colon, or 0 when the text is not a key and a colon.
+ */
+function parseKey(p: usize, end: usize): usize {
+  p = skipWsAt(p, end);
+  if (p >= end || load<u8>(p) != 34) return 0;
+  jp = p + 1;
+  const k = parseString();
+  if (k == 0) return 0;
+  p = skipWsAt(jp, end);
+  if (p >= end || load<u8>(p) != 58) return 0;
+  pendingPush(k);
+  return p + 1;
+}
+
+/**
+ * The value of the JSON text from jp to je (jp ends after it), or 0 when the text is not JSON or nests
+ * deeper than MAX_DEPTH. One loop with the collections kept in FRAMES and pending rather than one call per
+ * nested value, so the position stays in a local.
+ */
+function parseValue(): usize {
+  let p = jp;
+  const end = je;
+  let depth: i32 = 0;
+  while (true) {
+    // A value starts at p, nested `depth` collections deep.
+    if (depth > MAX_DEPTH) return 0;
+    p = skipWsAt(p, end);
+    if (p >= end) return 0;
+    const c = <u32>load<u8>(p);
+    let v: usize = 0;
+    if (c == 34) {
+      jp = p + 1;
+      v = parseString();
       if (v == 0) return 0;
-      objAppendPair(o, k, v);
-      skipWs();
-      if (jp >= je) return 0;
-      const d = load<u8>(jp++);
-      if (d == 125) {
-        objSortPairs(o);
-        return wireTags ? untag(o) : o;
+      p = jp;
+    } else if (c == 123 || c == 91) {
+      p = skipWsAt(p + 1, end);
+      if (p < end && <u32>load<u8>(p) == c + 2) {
+        // {} or []
+        p++;
+        v = c == 123 ? newObj() : newArr(4);
+      } else {
+        store<u32>(FRAMES + (<usize>depth << 2), (pendingLen << 1) | (c == 123 ? 1 : 0));
+        depth++;
+        if (c == 123) {
+          p = parseKey(p, end);
+          if (p == 0) return 0;
+        }
+        continue;
       }
-      if (d != 44) return 0;
-    }
-  }
-  if (c == 91) {
-    jp++;
-    const a = newArr(4);
-    skipWs();
-    if (jp < je && load<u8>(jp) == 93) {
-      jp++;
-      return a;
-    }
-    while (true) {
-      const v = parseValue(depth + 1);
+    } else if (c == 116) {
+      if (p + 4 > end || load<u32>(p) != 0x65757274) return 0; // true
+      p += 4;
+      v = TRUE_V;
+    } else if (c == 102) {
+      if (p + 5 > end || load<u32>(p) != 0x736c6166 || load<u8>(p + 4) != 101) return 0; // false
+      p += 5;
+      v = FALSE_V;
+    } else if (c == 110) {
+      if (p + 4 > end || load<u32>(p) != 0x6c6c756e) return 0; // null
+      p += 4;
+      v = NULL_V;
+    } else {
+      jp = p;
+      v = parseNumber();
       if (v == 0) return 0;
-      arrPush(a, v);
-      skipWs();
-      if (jp >= je) return 0;
-      const d = load<u8>(jp++);
-      if (d == 93) return a;
-      if (d != 44) return 0;
+      p = jp;
+    }
+    // v is complete: add it to its collection, and close every collection that ends after it.
+    while (true) {
+      if (depth == 0) {
+        jp = p;
+        return v;
+      }
+      const frame = load<u32>(FRAMES + (<usize>(depth - 1) << 2));
+      pendingPush(v);
+      p = skipWsAt(p, end);
+      if (p >= end) return 0;
+      const d = <u32>load<u8>(p++);
+      if (d == 44) {
+        if (frame & 1) {
+          p = parseKey(p, end);
+          if (p == 0) return 0;
+        }
+        break;
+      }
+      if (frame & 1) {
+        if (d != 125) return 0;
+        v = closeObject(frame >> 1);
+        if (wireTags) {
+          v = untag(v);
+          if (v == 0) return 0;
+        }
+      } else {
+        if (d != 93) return 0;
+        v = closeArray(frame >> 1);
+      }
+      depth--;
     }
   }
-  if (c == 34) {
-    jp++;
-    return parseString();
-  }
-  if (c == 116) return matchWord('true') ? TRUE_V : 0;
-  if (c == 102) return matchWord('false') ? FALSE_V : 0;
-  if (c == 110) return matchWord('null') ? NULL_V : 0;
-  return parseNumber();
+  return 0;
 }
 
 /** True when the string value k is NUL followed by the ASCII word w. */
@@ -391,7 +511,10 @@ function untag(o: usize): usize {
 export function opa_json_parse(addr: usize, len: usize): usize {
   jp = addr;
   je = addr + len;
-  const v = parseValue(0);
+  pending = 0;
+  pendingLen = 0;
+  pendingCap = 0;
+  const v = parseValue();
   if (v == 0) return 0;
   skipWs();
   return jp == je ? v : 0;

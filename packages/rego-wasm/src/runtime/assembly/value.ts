@@ -8,7 +8,7 @@
 //   set     [tag, len, cap, elems ptr]                (elements kept sorted in Rego's total order)
 // Objects and sets are sorted arrays: lookups are binary searches and iteration and dumps come out in
 // Rego's order without a sort.
-import { alloc } from './alloc';
+import { alloc, memoryBytes } from './alloc';
 
 export const T_NULL: u32 = 1;
 export const T_BOOL: u32 = 2;
@@ -226,19 +226,31 @@ export function newSet(cap: u32 = 4): usize {
   return p;
 }
 
+/** compare() with the common case of keys and set elements (two strings) first. */
+// @ts-ignore: decorator
+@inline function keyCompare(a: usize, b: usize): i32 {
+  return tagOf(a) == T_STR && tagOf(b) == T_STR ? strCompare(a, b) : compare(a, b);
+}
+
 /** Index of x in the sorted pointer vector, or -(insertion point)-1. */
 function searchSorted(vec: usize, len: u32, x: usize): i32 {
-  let lo: i32 = 0;
-  let hi: i32 = <i32>len - 1;
   // Fast path for appends in ascending order (comprehensions over sorted collections).
   if (len > 0) {
-    const c = compare(<usize>load<u32>(vec + (<usize>hi << 2)), x);
+    const hi = <i32>len - 1;
+    const c = keyCompare(<usize>load<u32>(vec + (<usize>hi << 2)), x);
     if (c < 0) return -(<i32>len) - 1;
     if (c == 0) return hi;
   }
+  return binarySearch(vec, len, x);
+}
+
+/** searchSorted without the fast path for appends: for lookups. */
+function binarySearch(vec: usize, len: u32, x: usize): i32 {
+  let lo: i32 = 0;
+  let hi: i32 = <i32>len - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const c = compare(<usize>load<u32>(vec + (<usize>mid << 2)), x);
+    const c = keyCompare(<usize>load<u32>(vec + (<usize>mid << 2)), x);
     if (c < 0) lo = mid + 1;
     else if (c > 0) hi = mid - 1;
     else return mid;
@@ -253,7 +265,7 @@ function insertAt(vec: usize, len: u32, at: u32, x: usize): void {
 }
 
 export function setFind(s: usize, x: usize): i32 {
-  return searchSorted(arrElems(s), colLen(s), x);
+  return binarySearch(arrElems(s), colLen(s), x);
 }
 
 export function setAdd(s: usize, x: usize): void {
@@ -301,7 +313,7 @@ export function objValAt(o: usize, i: u32): usize {
 }
 
 export function objFind(o: usize, k: usize): i32 {
-  return searchSorted(objKeys(o), colLen(o), k);
+  return binarySearch(objKeys(o), colLen(o), k);
 }
 
 export function objGet(o: usize, k: usize): usize {
@@ -364,6 +376,16 @@ function cmpBytes(pa: usize, la: usize, pb: usize, lb: usize): i32 {
     if (x != y) return bswap<u64>(x) < bswap<u64>(y) ? -1 : 1;
     i += 8;
   }
+  const rest = n - i;
+  const memoryEnd = memoryBytes();
+  if (rest > 0 && <u64>(pa + i) + 8 <= memoryEnd && <u64>(pb + i) + 8 <= memoryEnd) {
+    // The last 1-7 bytes as one word too, the bytes past them masked off (read, but inside the memory).
+    const mask: u64 = <u64>0xffffffffffffffff >> (<u64>(8 - rest) << 3);
+    const x = load<u64>(pa + i) & mask;
+    const y = load<u64>(pb + i) & mask;
+    if (x != y) return bswap<u64>(x) < bswap<u64>(y) ? -1 : 1;
+    i = n;
+  }
   for (; i < n; i++) {
     const x = load<u8>(pa + i);
     const y = load<u8>(pb + i);
@@ -372,8 +394,19 @@ function cmpBytes(pa: usize, la: usize, pb: usize, lb: usize): i32 {
   return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
-export function strCompare(a: usize, b: usize): i32 {
-  return cmpBytes(strPtr(a), strLen(a), strPtr(b), strLen(b));
+// @ts-ignore: decorator
+@inline export function strCompare(a: usize, b: usize): i32 {
+  const pa = strPtr(a);
+  const la = strLen(a);
+  const pb = strPtr(b);
+  const lb = strLen(b);
+  // Keys a lookup passes by mostly differ in their first byte: decide those here, without the call.
+  if (la != 0 && lb != 0) {
+    const x = load<u8>(pa);
+    const y = load<u8>(pb);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return cmpBytes(pa, la, pb, lb);
 }
 
 /** Exact order of two integers written in decimal (optional leading '-', no leading zeros). */
@@ -591,6 +624,12 @@ export function compare(a: usize, b: usize): i32 {
 
 export function equal(a: usize, b: usize): bool {
   if (a == 0 || b == 0) return false;
+  if (a == b) return true;
+  if (tagOf(a) == T_STR && tagOf(b) == T_STR) {
+    // Strings of different lengths differ: no need to find where.
+    const n = strLen(a);
+    return n == strLen(b) && cmpBytes(strPtr(a), n, strPtr(b), n) == 0;
+  }
   return compare(a, b) == 0;
 }
 
@@ -654,12 +693,6 @@ export function sortU32(vec: usize, n: u32, keys: usize): void {
     dst = t;
   }
   if (src != vec) memory.copy(vec, src, <usize>n << 2);
-}
-
-/** compare() for object keys, with the common case (two strings) first. */
-// @ts-ignore: decorator
-@inline function keyCompare(a: usize, b: usize): i32 {
-  return tagOf(a) == T_STR && tagOf(b) == T_STR ? strCompare(a, b) : compare(a, b);
 }
 
 /** Objects up to this many pairs are sorted in place by insertion (JSON objects are mostly this small). */
