@@ -383,6 +383,42 @@ describe('the life of a call', () => {
   });
 });
 
+describe('connection lifetimes', () => {
+  it('never counts a connection with a call in flight as idle, and closes it once idle for the limit', async () => {
+    const { port } = await serve({
+      check: () => new Promise((r) => setTimeout(() => r(ALLOW), 600)),
+      connections: { maxConnectionIdleSeconds: 0.2 },
+    });
+    const s = session(port);
+    let goawayAt: number | undefined;
+    s.once('goaway', () => (goawayAt = Date.now()));
+    const started = Date.now();
+    // 600 ms in flight, three idle periods long: the connection stays, and the call is answered.
+    expect(statusOf(await rawRequest(s, {}, frame(checkBytes(checkRequest()))))).toBe(0);
+    const answeredAt = Date.now();
+    expect(goawayAt).toBeUndefined();
+    await new Promise((r) => s.once('close', r));
+    expect(goawayAt).toBeDefined();
+    expect(goawayAt! - answeredAt).toBeGreaterThanOrEqual(150);
+    expect(answeredAt - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('sends GOAWAY at grpc.maxConnectionAgeSeconds and closes a busy connection after the grace', async () => {
+    const { port } = await serve({
+      check: () => new Promise(() => undefined),
+      connections: { maxConnectionAgeSeconds: 0.3, maxConnectionAgeGraceSeconds: 0.3 },
+    });
+    const s = session(port);
+    const events: string[] = [];
+    s.once('goaway', () => events.push('goaway'));
+    const inFlight = rawRequest(s, {}, frame(checkBytes(checkRequest())));
+    await new Promise((r) => s.once('close', r));
+    events.push('close');
+    expect(events).toEqual(['goaway', 'close']);
+    expect(statusOf(await inFlight)).not.toBe(0);
+  });
+});
+
 describe('keepalive', () => {
   it('pings a connection every grpc.keepaliveSeconds and keeps it while the client answers', async () => {
     const { port } = await serve({ connections: { keepaliveSeconds: 0.1, keepaliveTimeoutSeconds: 0.5 } });
