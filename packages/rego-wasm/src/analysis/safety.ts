@@ -516,19 +516,26 @@ export function requireBound(terms: Term[], scope: VarScope, bound: Set<string>)
 export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations): void {
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
-      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right]);
       if (t.type !== 'call' || into.calls.has(t)) return;
-      let target: CallTarget;
       try {
-        target = resolveCall(scope.root, scope.module, t.name, t.nameLoc);
+        into.calls.set(t, resolveCall(scope.root, scope.module, t.name, t.nameLoc));
       } catch (error) {
         if (!(error instanceof RegoCompileError)) throw error;
         into.calls.set(t, { kind: 'refused', error });
-        return;
       }
-      into.calls.set(t, target);
-      // OPA's type checker refuses the module, whether or not an entrypoint reaches the call.
-      if (target.kind === 'builtin') checkArgumentTypes(target.name, t.args);
+    });
+  }
+  // Once every call of the level is resolved (a nested call's result type is its builtin's): the argument
+  // types. OPA's type checker refuses the module, whether or not an entrypoint reaches the call.
+  const builtinOf = (call: CallTerm): string | undefined => {
+    const target = into.calls.get(call);
+    return target?.kind === 'builtin' ? target.name : undefined;
+  };
+  for (const term of terms) {
+    forEachLevelTerm(term, (t) => {
+      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf);
+      const name = t.type === 'call' ? builtinOf(t) : undefined;
+      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf);
     });
   }
 }

@@ -138,6 +138,19 @@ describe('declared argument types', () => {
     expect(compile('x := json.marshal(1)')).toBe('compiled');
   });
 
+  it('know the result type of a nested builtin call or operator, as OPA infers it', () => {
+    expect(compile('x := lower(count(input.xs))')).toBeInstanceOf(RegoCompileError);
+    expect(compile('x := upper(input.a == 1)')).toBeInstanceOf(RegoCompileError);
+    expect(compile('x := startswith(1 in input.xs, "a")')).toBeInstanceOf(RegoCompileError);
+    expect((compile('x := lower(count(input.xs))') as RegoCompileError).detail).toBe(
+      'argument 1 is a number, but lower takes string there',
+    );
+    expect(compile('x := uuid.rfc4122(concat(",", input.xs))')).toBe('compiled');
+    expect(compile('x := abs(1 - input.n)')).toBe('compiled');
+    expect(compile('x := lower(json.unmarshal(input.s))')).toBe('compiled');
+    expect(compile('f(v) := v\nx := lower(f(1))')).toBe('compiled');
+  });
+
   it('refuse in a rule no entrypoint reaches as well, since OPA type-checks the whole module', () => {
     expect(compile('x := 1\ny := uuid.rfc4122(1)')).toBeInstanceOf(RegoCompileError);
   });
