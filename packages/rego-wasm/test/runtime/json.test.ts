@@ -151,6 +151,52 @@ describe('runtime JSON', () => {
     expect(roundTrip(keyed(513, '1'))).toBeUndefined();
     expect(roundTrip(nested(700, ''))).toBeUndefined();
   });
+  it('reads random documents as JSON.parse does, keys in byte order', () => {
+    // Nested objects and arrays of every size with whitespace between tokens; strings with escapes, UTF-8
+    // and lengths around the eight-byte words; duplicate keys. Compared with JSON.parse's reading written back
+    // with the keys sorted by their UTF-8 bytes (the runtime's order).
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = [
+      '',
+      'a',
+      'abcdefgh',
+      'abcdefghi',
+      'x-envoy-',
+      'é',
+      '😀',
+      '\\"',
+      '\\\\',
+      '\\n',
+      '\\u00e9',
+      '\\ud83d\\ude00',
+    ];
+    const ws = (): string => [' ', '', '', '\n', '\t'][next(5)]!;
+    const text = (): string => `"${Array.from({ length: next(4) }, () => pieces[next(pieces.length)]).join('')}"`;
+    const value = (depth: number): string => {
+      const kind = next(depth > 4 ? 5 : 8);
+      if (kind === 0) return ['true', 'false', 'null'][next(3)]!;
+      if (kind === 1) return String(next(2000000) - 1000000);
+      if (kind <= 4) return text();
+      const n = next(depth < 2 ? 30 : 5);
+      if (kind === 5)
+        return `[${ws()}${Array.from({ length: n }, () => value(depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+      return `{${ws()}${Array.from({ length: n }, () => `${text()}${ws()}:${ws()}${value(depth + 1)}`).join(`${ws()},`)}${ws()}}`;
+    };
+    const canonical = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+      if (typeof v !== 'object' || v === null) return JSON.stringify(v);
+      const keys = Object.keys(v).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    };
+    for (let round = 0; round < 300; round++) {
+      const doc = `${ws()}${value(0)}${ws()}`;
+      expect(roundTrip(doc), doc).toBe(canonical(JSON.parse(doc)));
+    }
+  });
   it('builds collections of any size, nested inside each other', () => {
     const big = Array.from({ length: 300 }, (_, i) => ({
       id: i,
