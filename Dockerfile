@@ -36,7 +36,11 @@ FROM node:24-trixie-slim AS runtime
 # tini (Debian's package) runs as PID 1: it forwards SIGTERM to Node, which then shuts down as shutdown.*
 # says, and reaps zombies. Node as PID 1 would get no default signal handling from the kernel.
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX: glibc's malloc gives threads that contend for it their own arenas (up to 8 per core), each
+# keeping its freed memory; Node's few threads need no more than two. Measured (npm run bench:footprint:flags):
+# -1.5 MB peak RSS under load, about -1 MB idle, CPU per check within the noise (+1%). npm run bench:footprint
+# applies this ENV to the server it measures, as it applies the ENTRYPOINT's Node flags.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/rego-wasm/package.json ./packages/rego-wasm/package.json

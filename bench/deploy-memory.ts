@@ -1,7 +1,7 @@
 // Memory footprint of `portcullis serve` as deployed beside a pod (the sizing behind the memory requests and
 // limits in envoy/istio/): the built CLI (`npm run build` first) in its own process, with the image's Node
-// flags (Dockerfile ENTRYPOINT), a policy directory compiled in a child process (as the Istio ConfigMap mounts
-// it), JWT verification and one rate-limit rule. Reads the server's resident set (VmRSS) and its peak (VmHWM)
+// flags (Dockerfile ENTRYPOINT) and ENV, a policy directory compiled in a child process (as the Istio ConfigMap
+// mounts it), JWT verification and one rate-limit rule. Reads the server's resident set (VmRSS) and its peak (VmHWM)
 // from /proc after start-up and under check load, with a policy reload (a recompile) half-way through the
 // load; the pod's figure adds the compiler child's resident set while it runs (what the container's memory
 // limit counts). Linux only. Prints figures; asserts nothing.
@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
 import { freePort } from '../test/helpers/process.js';
 import { createTestIssuer } from '../test/helpers/tokens.js';
-import { imageNodeFlags } from './imageNodeFlags.js';
+import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
 
 const SECONDS = Number(process.env.DURATION_SECONDS ?? 20);
 /** dir: the policy directory compiled at start-up (the Istio ConfigMap); bundle: compiled beforehand (the image). */
@@ -56,6 +56,7 @@ const child = spawn(
   process.execPath,
   [...imageNodeFlags(resolve('.')), 'bin/portcullis.js', 'serve', '--config', join(dir, 'c.yaml')],
   {
+    env: { ...process.env, ...imageNodeEnv(resolve('.')) },
     stdio: ['ignore', 'ignore', 'inherit'],
   },
 );

@@ -1,7 +1,9 @@
 // Footprint benchmark, from real processes: `node bin/portcullis.js serve` (the built dist/, as in
 // production) started on free ports, measured through /proc. Prints figures; asserts nothing.
 //   npm run bench:footprint        (runs `npm run build` first; Linux only: reads /proc)
-//   LOAD_SECONDS=5 CONCURRENCY=16 RELOADS=5 to change the load; SERVE_NODE_FLAGS="..." for the server's Node flags (default: the image's)
+//   LOAD_SECONDS=5 CONCURRENCY=16 RELOADS=5 to change the load; SERVE_NODE_FLAGS="..." for the server's Node flags
+//   (default: the image's); the server also runs under the image's ENV (MALLOC_ARENA_MAX and the like)
+// Where the idle figure goes (heap, modules, packages): npm run bench:footprint:breakdown.
 // Figures:
 // - idle RSS serving the bundle of policies/ and serving policies/ itself (after start-up, 1,000 checks and
 //   a pause for the garbage collector);
@@ -21,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { checkRequest, createTestClient, type TestClient } from '../test/helpers/checkClient.js';
 import { freePort } from '../test/helpers/process.js';
-import { imageNodeFlags } from './imageNodeFlags.js';
+import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
@@ -89,7 +91,7 @@ async function startServer(dir: string, policyPath: string, watch: boolean): Pro
     [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config],
     {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production' },
+      env: { ...process.env, ...imageNodeEnv(ROOT), NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -356,7 +358,8 @@ try {
   const row = (what: string, value: string, target: string): string =>
     `  ${what.padEnd(58)} ${value.padStart(10)}   (target ${target})`;
   console.log(
-    `footprint (node ${process.version} ${SERVE_NODE_FLAGS}, ${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`,
+    `footprint (node ${process.version} ${SERVE_NODE_FLAGS} ${JSON.stringify(imageNodeEnv(ROOT))}, ` +
+      `${CONCURRENCY} concurrent checks, ${RELOADS} reloads):`,
   );
   console.log(row('idle RSS serving the bundle of policies/', mb(bundleRss), '<= 70 MB'));
   console.log(row('idle RSS serving policies/ (compiled in a child process)', mb(regoRss), '<= 90 MB'));

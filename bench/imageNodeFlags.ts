@@ -13,3 +13,21 @@ export function imageNodeFlags(root: string): string[] {
   if (node < 0 || script < node) throw new Error(`the Dockerfile's ENTRYPOINT does not run node: ${entrypoint}`);
   return argv.slice(node + 1, script);
 }
+
+/**
+ * The environment the image's runtime stage sets for the process (its ENV lines after the last FROM), less the
+ * PORTCULLIS_* settings (config file and addresses, which a benchmark sets itself): what tunes Node and the C
+ * library (NODE_ENV, MALLOC_ARENA_MAX, ...), so a benchmark runs the server under them as it runs it with the flags.
+ */
+export function imageNodeEnv(root: string): Record<string, string> {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const runtime = dockerfile.slice(dockerfile.search(/^FROM .*$(?![\s\S]*^FROM )/m));
+  const env: Record<string, string> = {};
+  for (const line of runtime.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const pair of line[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) {
+      const [, name, value] = pair as unknown as [string, string, string];
+      if (!name.startsWith('PORTCULLIS_')) env[name] = value.replace(/^"(.*)"$/, '$1');
+    }
+  }
+  return env;
+}

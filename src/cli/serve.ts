@@ -1,18 +1,12 @@
 // `portcullis serve`: load config, start the sidecar, run until SIGTERM/SIGINT, then shut down as
 // shutdown.* says (unready, keep answering for the delay, drain) and exit 0.
-import cluster from 'node:cluster';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
 import { resolveWorkerCount } from '../server/workerCount.js';
-import {
-  metricsFromPrimary,
-  reportWorkerReady,
-  runWorkerPool,
-  shareRegistryWithPrimary,
-} from '../server/workerPool.js';
+import { isPoolWorker } from '../server/poolWorker.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** Start-up failures that are the user's input (config, policy, key files): exit 2, not 1. */
@@ -35,24 +29,31 @@ export async function serve(options: { config?: string | undefined }): Promise<n
   // Exactly one of the two: this process serves checks itself, or it is the primary of a worker pool.
   let sidecar: Sidecar | undefined;
   let pool: { count: number; config: Config } | undefined;
+  // In a worker of the pool: its side of the IPC with the primary. The pool's module (node:cluster) is loaded
+  // only by a primary and its workers.
+  let workerSide: typeof import('../server/workerPool.js') | undefined;
   try {
     const { config, file } = await loadConfig({ file: options.config });
-    const workers = cluster.isPrimary ? resolveWorkerCount(config.workers) : 1;
+    const workers = isPoolWorker() ? 1 : resolveWorkerCount(config.workers);
     if (workers > 1) {
       refuseUnsharedStore(config, workers, file);
       pool = { count: workers, config };
     } else {
-      sidecar = await startSidecar(config, cluster.isWorker ? { metricsSource: metricsFromPrimary() } : {});
+      workerSide = isPoolWorker() ? await import('../server/workerPool.js') : undefined;
+      sidecar = await startSidecar(config, workerSide ? { metricsSource: workerSide.metricsFromPrimary() } : {});
     }
   } catch (error) {
     return reportStartupFailure(error);
   }
-  if (pool !== undefined) return runWorkerPool({ count: pool.count, logger: createLogger(pool.config.logLevel) });
+  if (pool !== undefined) {
+    const { runWorkerPool } = await import('../server/workerPool.js');
+    return runWorkerPool({ count: pool.count, logger: createLogger(pool.config.logLevel) });
+  }
   if (sidecar === undefined) return 1;
   const running = sidecar;
-  if (cluster.isWorker) {
-    shareRegistryWithPrimary(running.metrics.registry);
-    reportWorkerReady();
+  if (workerSide !== undefined) {
+    workerSide.shareRegistryWithPrimary(running.metrics.registry);
+    workerSide.reportWorkerReady();
   }
   const stopped = await new Promise<Promise<void>>((resolve) => {
     let stopping: Promise<void> | undefined;
@@ -80,7 +81,7 @@ export async function serve(options: { config?: string | undefined }): Promise<n
     return 1;
   } finally {
     // A worker's IPC channel to the primary would keep its event loop alive after the drain.
-    if (cluster.isWorker) process.disconnect();
+    if (workerSide !== undefined) process.disconnect();
   }
 }
 

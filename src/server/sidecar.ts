@@ -20,7 +20,7 @@ import { startAdminServer } from './adminServer.js';
 import { startGrpcServer } from './grpcServer.js';
 import { createHealthState } from './health.js';
 import { adminExposureWarning, plaintextExposureWarning } from './listenAddress.js';
-import { startRateLimitService } from './rateLimitService.js';
+import type { startRateLimitService } from './rateLimitService.js';
 import { createCheckPipeline } from './pipeline.js';
 import { readiness } from './readiness.js';
 import { createStoreMonitor } from './storeMonitor.js';
@@ -150,7 +150,7 @@ async function assemble(
   const rateLimitService =
     config.rateLimitService === undefined
       ? null
-      : await startRateLimitService(
+      : await loadRateLimitService(
           {
             ...config.rateLimitService,
             failOpen: config.redis?.onError === 'allow',
@@ -350,6 +350,14 @@ async function assemble(
 async function loadContractStage(settings: OpenApiSettings, deps: ContractDeps): Promise<ContractStage> {
   const { createContractStage } = await import('../contract/index.js');
   return createContractStage(settings, deps);
+}
+
+/** Imported only when `rateLimitService` is configured: its rule files' parser (yaml, zod) and its protos. */
+async function loadRateLimitService(
+  ...args: Parameters<typeof startRateLimitService>
+): ReturnType<typeof startRateLimitService> {
+  const { startRateLimitService } = await import('./rateLimitService.js');
+  return startRateLimitService(...args);
 }
 
 /** Imported only when `input.protoDescriptor` is configured: @bufbuild/protobuf is not needed otherwise. */

@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Registry } from 'prom-client';
+import { POOL_WORKER_ENV } from './poolWorker.js';
 
 /** worker → primary: the sidecar is up (a worker that exits before this failed at start-up) */
 const READY = 'portcullis:worker-ready';
@@ -51,7 +52,7 @@ export function runWorkerPool(options: { count: number; logger: Logger }): Promi
     if (worker.isConnected()) worker.send(reply);
   };
   const fork = (): void => {
-    const worker = cluster.fork();
+    const worker = cluster.fork({ [POOL_WORKER_ENV]: '1' });
     logger.info({ workerPid: worker.process.pid }, 'worker started');
     worker.on('message', (message: unknown) => {
       if (isMessage<{ type: typeof READY }>(message, READY)) ready.add(worker.id);

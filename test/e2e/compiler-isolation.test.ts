@@ -98,6 +98,20 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
+  it('a single-process server without a rate limit service loads neither (node:cluster, the rule files parser)', async () => {
+    const served = await serve(dir, join(dir, 'bundle.tar.gz'));
+    try {
+      expect(await served.check('/open')).toBe(200);
+      const modules = served.modules();
+      expect(modules.some((url) => url.endsWith('/src/server/sidecar.ts'))).toBe(true);
+      const unused =
+        /^node:cluster$|\/src\/server\/(rateLimitService|workerPool)\.ts$|\/src\/limits\/service-rules\.ts$/;
+      expect(modules.filter((url) => unused.test(url))).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('serving a directory of .rego: compiled in a child process, no binaryen in the server', async () => {
     const served = await serve(dir, join(dir, 'policies'));
     try {
