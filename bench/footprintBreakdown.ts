@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
+import { MODULE_LOG_ENV, writeModuleLogHook } from '../test/helpers/moduleLog.js';
 import { freePort } from '../test/helpers/process.js';
 import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
 
@@ -54,19 +55,6 @@ process.on('SIGUSR2', () => {
     cjs: Object.keys(require.cache),
   }));
 });
-`;
-// Loaded with --import into a second server: records every ESM module it resolves.
-const REGISTER = `import { register } from 'node:module';
-register(new URL('./hooks.mjs', import.meta.url), { data: { log: process.env.FOOTPRINT_MODULE_LOG } });
-`;
-const HOOKS = `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  appendFileSync(log, resolved.url + '\\n');
-  return resolved;
-}
 `;
 
 interface Probe {
@@ -169,8 +157,7 @@ try {
   );
   if (build.status !== 0) throw new Error(`policy build failed:\n${build.stderr}`);
   writeFileSync(join(work, 'probe.mjs'), PROBE);
-  writeFileSync(join(work, 'register.mjs'), REGISTER);
-  writeFileSync(join(work, 'hooks.mjs'), HOOKS);
+  const moduleLogHook = writeModuleLogHook(work);
 
   console.log(
     `footprint breakdown (node ${process.version} ${NODE_FLAGS.join(' ')}; env ${JSON.stringify(imageNodeEnv(ROOT))}):`,
@@ -228,9 +215,7 @@ try {
   // The module list: a second server with the resolve hook (the hook's own thread would blur the figures above).
   const moduleLog = join(work, 'modules.log');
   writeFileSync(moduleLog, '');
-  const recorded = await serveBundle(work, bundle, ['--import', pathToFileURL(join(work, 'register.mjs')).href], {
-    FOOTPRINT_MODULE_LOG: moduleLog,
-  });
+  const recorded = await serveBundle(work, bundle, ['--import', moduleLogHook], { [MODULE_LOG_ENV]: moduleLog });
   await recorded.stop();
   const resolved = readFileSync(moduleLog, 'utf8')
     .split('\n')

@@ -23,6 +23,15 @@ export async function resolve(specifier, context, next) {
 }
 `;
 
+/** The environment variable naming the file the hook appends each resolved module URL to. */
+export const MODULE_LOG_ENV = 'MODULE_LOG';
+
+/** Writes the hook's files into `dir`; returns what to pass to node's `--import` to load it. */
+export function writeModuleLogHook(dir: string): string {
+  writeFiles(dir, { 'register.mjs': REGISTER, 'hooks.mjs': HOOKS });
+  return pathToFileURL(join(dir, 'register.mjs')).href;
+}
+
 export interface RecordedServe {
   /** Every module URL resolved so far, in order. */
   modules(): string[];
@@ -37,20 +46,11 @@ export interface RecordedServe {
 export async function serveRecordingModules(dir: string, config: string, name = 'serve'): Promise<RecordedServe> {
   const log = join(dir, `${name}.modules.log`);
   writeFileSync(log, '');
-  writeFiles(dir, { 'register.mjs': REGISTER, 'hooks.mjs': HOOKS });
+  const hook = writeModuleLogHook(dir);
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      pathToFileURL(join(dir, 'register.mjs')).href,
-      RUN_CLI,
-      'serve',
-      '--config',
-      config,
-    ],
-    { cwd: ROOT, env: { ...process.env, MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--import', 'tsx', '--import', hook, RUN_CLI, 'serve', '--config', config],
+    { cwd: ROOT, env: { ...process.env, [MODULE_LOG_ENV]: log }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
