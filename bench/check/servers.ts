@@ -111,9 +111,23 @@ export interface LoadShape {
   dir: string;
 }
 
-/** h2load with one body file: closed loop, or `rate` checks/s across all connections */
-export async function h2load(port: number, bodyFile: string, shape: LoadShape, rate?: number): Promise<LoadResult> {
-  const log = join(shape.dir, 'h2load.log');
+/** One request of an h2load run, from its `--log-file`. */
+export interface H2loadRecord {
+  /** when the request started, ms since the epoch (h2load logs µs) */
+  startMs: number;
+  /** the HTTP status (gRPC answers 200 whatever its grpc-status) */
+  status: number;
+  latencyMs: number;
+}
+
+/** h2load with one body file: closed loop, or `rate` checks/s across all connections; every request's record */
+export async function h2loadRecords(
+  port: number,
+  bodyFile: string,
+  shape: LoadShape,
+  rate?: number,
+): Promise<{ done: number; seconds: number; records: H2loadRecord[] }> {
+  const log = join(shape.dir, `h2load-${port}.log`);
   rmSync(log, { force: true });
   const args = [
     '-D',
@@ -136,12 +150,21 @@ export async function h2load(port: number, bodyFile: string, shape: LoadShape, r
   const { stdout } = await promisify(execFile)('h2load', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? NaN);
   const seconds = Number(/finished in ([\d.]+)s/.exec(stdout)?.[1] ?? NaN);
-  const latenciesMs = readFileSync(log, 'utf8')
+  const records = readFileSync(log, 'utf8')
     .trim()
     .split('\n')
-    .map((l) => Number(l.split('\t')[2]) / 1000)
-    .sort((a, b) => a - b);
-  return { done, seconds, latenciesMs };
+    .map((line) => {
+      const [start, status, micros] = line.split('\t');
+      return { startMs: Number(start) / 1000, status: Number(status), latencyMs: Number(micros) / 1000 };
+    });
+  rmSync(log, { force: true });
+  return { done, seconds, records };
+}
+
+/** h2load with one body file: closed loop, or `rate` checks/s across all connections */
+export async function h2load(port: number, bodyFile: string, shape: LoadShape, rate?: number): Promise<LoadResult> {
+  const { done, seconds, records } = await h2loadRecords(port, bodyFile, shape, rate);
+  return { done, seconds, latenciesMs: records.map((r) => r.latencyMs).sort((a, b) => a - b) };
 }
 
 /** framesLoad over many bodies, same shape */

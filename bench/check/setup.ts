@@ -56,13 +56,7 @@ export async function prepareBench(tokenCount: number): Promise<BenchSetup> {
   }
   const tokens = await Promise.all(Array.from({ length: tokenCount }, (_, i) => sign(i)));
   const requests = tokens.map((t, i) => envoyRequest(t, i));
-  const serialize = loadProtos().authorization['Check']!.requestSerialize;
-  const bodies = requests.map((request) => {
-    const message = serialize(request);
-    const out = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
-    out.writeUInt32BE(message.length, 1);
-    return out;
-  });
+  const bodies = requests.map(checkFrame);
   const oneTokenFile = join(dir, 'check.bin');
   writeFileSync(oneTokenFile, bodies[0]!);
 
@@ -100,6 +94,14 @@ export async function prepareBench(tokenCount: number): Promise<BenchSetup> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A decoded-form CheckRequest as one gRPC frame (5-byte prefix + message): what h2load sends with `-d`. */
+export function checkFrame(request: unknown): Buffer {
+  const message = loadProtos().authorization['Check']!.requestSerialize(request as object);
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  frame.writeUInt32BE(message.length, 1);
+  return frame;
 }
 
 /** What Envoy sends: a dozen headers, source and destination addresses, the token. */
