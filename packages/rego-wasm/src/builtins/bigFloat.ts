@@ -378,3 +378,21 @@ export function formatInt(n: string, base: string): string | undefined {
   if (b === undefined || !FORMAT_BASES.has(b) || f === undefined) return undefined;
   return truncate(f).toString(Number(b));
 }
+
+/** Integers a builtin operand may hold before it is refused rather than built (bits beyond this are refused). */
+const MAX_OPERAND_BITS = 1 << 20;
+
+/**
+ * OPA's BigIntOperand (builtins.NumberToInt): the number text read as a big.Float at Go's default 64-bit
+ * mantissa, then taken when that float is whole. So `2.0` and `1e3` are integers, `1.00000000000000001` is
+ * not, and an integer of more than 64 significant bits is rounded first (18446744073709551617 reads as
+ * 2^64), as OPA computes. `huge` when the value would have more than MAX_OPERAND_BITS bits (OPA would build
+ * it; this refuses rather than allocate it).
+ */
+export function bigIntOperandOf(text: string): bigint | 'fraction' | 'huge' | undefined {
+  const f = parseFloat(text);
+  if (f === undefined) return undefined;
+  if (!isInt(f)) return 'fraction';
+  if (f.mant !== 0n && f.exp > MAX_OPERAND_BITS) return 'huge';
+  return truncate(f);
+}

@@ -29,7 +29,10 @@ export type Shape = readonly ValueType[];
  * How OPA reads an argument that must be an integer:
  * - `int64`: its IntOperand, which parses the number as written: `1.0` and `1e0` are errors, and so is a
  *   value outside int64 (substring, array.slice, time.add_date, regex.find_n, rand.intn, format_int's base);
- * - `integer`: its BigIntOperand, which takes any whole value of any size (`2.0` is 2): numbers.range, bits.*.
+ * - `integer`: its BigIntOperand, which reads the number as a big.Float with a 64-bit mantissa and takes it
+ *   when that is whole: `2.0` is 2, `1.00000000000000001` is an error, and an integer of more than 64
+ *   significant bits is rounded to 64 (18446744073709551617 is read as 2^64): numbers.range, bits.*.
+ * Either way the implementation receives the operand as that BigInt (operands.ts), never a double.
  */
 export type IntegerOperand = 'int64' | 'integer';
 
@@ -49,7 +52,7 @@ export interface BuiltinSpec {
   /**
    * js only: arguments cross as exact number texts: a number not written as a plain integer (`1.0`, `1e2`)
    * reaches the implementation as its NumberText, for builtins whose answer depends on how a number is
-   * written. Implied by an `int64` argument.
+   * written. Implied by an integer operand (`int64` or `integer`), whose text decides how OPA reads it.
    */
   readonly numberTexts?: boolean;
   /** js only: the runtime's `f_<name>` answers the common case in Wasm; 0 from it asks JavaScript. */
@@ -397,7 +400,7 @@ export function operatorBuiltin(op: string, arity: number): string | undefined {
   return BY_OPERATOR.get(`${op}/${arity}`);
 }
 
-/** Whether a JavaScript builtin's numbers cross as exact texts (BuiltinSpec.numberTexts, or an int64 argument). */
+/** Whether a JavaScript builtin's numbers cross as exact texts (BuiltinSpec.numberTexts, or an integer operand). */
 export function takesNumberTexts(spec: BuiltinSpec): boolean {
-  return spec.numberTexts === true || Object.values(spec.integers ?? {}).includes('int64');
+  return spec.numberTexts === true || Object.keys(spec.integers ?? {}).length > 0;
 }

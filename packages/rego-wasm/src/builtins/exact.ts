@@ -4,7 +4,8 @@
 // passes each argument as its JSON text (a string) and parses the JSON text it gets back, so integers
 // cross the boundary as decimal digits. Here integers beyond 2^53 become BigInt and BigInt goes back as
 // digits.
-import { BuiltinArgError } from './args.js';
+import { BuiltinArgError, NotReproducedError } from './args.js';
+import { bigIntOperandOf } from './bigFloat.js';
 
 /** A JSON number beyond what a double holds (2e308, 1e-400), kept as its text; builtins that compute refuse it. */
 export class NumberText {
@@ -166,10 +167,42 @@ export function bigIntArg(builtin: string, v: unknown): bigint {
 export function int64Operand(builtin: string, v: unknown): bigint {
   let n: bigint;
   if (typeof v === 'bigint') n = v;
-  else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
+  else if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(safeDouble(builtin, v));
   else if (v instanceof NumberText && /^-?\d+$/.test(v.text)) n = BigInt(v.text);
   else throw new BuiltinArgError(builtin, 'operand must be an integer number');
   if (n < INT64_MIN || n > INT64_MAX) throw new BuiltinArgError(builtin, 'operand must fit 64 bits');
+  return n;
+}
+
+/**
+ * A whole double as an operand: only where it is exact. Beyond 2^53 a double stands for many integers (the
+ * SDK's JSON.parse rounded the text it came from, in bundles built by `opa build`), so the call is refused
+ * rather than answered for a neighbour of the number the policy holds.
+ */
+function safeDouble(builtin: string, v: number): number {
+  if (!Number.isSafeInteger(v)) {
+    throw new NotReproducedError(
+      builtin,
+      `${v} arrived as a double beyond 2^53, which no longer tells which integer it was`,
+    );
+  }
+  return v;
+}
+
+/**
+ * OPA's BigIntOperand: any number whose value, read as a big.Float with a 64-bit mantissa, is whole (`2.0`,
+ * `1e3`; `1.00000000000000001` is not), rounded to that mantissa as OPA reads it (bigFloat.ts). BigInt and
+ * NumberText are exact texts from the builtin wire; a double only up to 2^53.
+ */
+export function bigIntOperand(builtin: string, v: unknown): bigint {
+  let text: string;
+  if (typeof v === 'bigint') text = v.toString();
+  else if (v instanceof NumberText) text = v.text;
+  else if (typeof v === 'number' && Number.isInteger(v)) return BigInt(safeDouble(builtin, v));
+  else throw new BuiltinArgError(builtin, `expected an integer, got ${typeof v === 'number' ? String(v) : typeof v}`);
+  const n = bigIntOperandOf(text);
+  if (n === 'huge') throw new NotReproducedError(builtin, `${text} is too large an operand to build`);
+  if (n === undefined || n === 'fraction') throw new BuiltinArgError(builtin, `expected an integer, got ${text}`);
   return n;
 }
 

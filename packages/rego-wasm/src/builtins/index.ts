@@ -29,7 +29,7 @@ import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
 import { yamlBuiltins } from './yaml.js';
 import { builtinSpec, CATALOG, takesNumberTexts } from './catalog.js';
-import { bigIntArg, parseExactJson, toJsNumbers } from './exact.js';
+import { bigIntOperand, parseExactJson, toJsNumbers } from './exact.js';
 import { withIntegerChecks } from './operands.js';
 import { takesTexts, textBuiltin, type TextBuiltin } from './texts.js';
 import { toPlainJson } from './values.js';
@@ -141,10 +141,13 @@ export const customBuiltins: Record<string, Builtin> = Object.fromEntries(
   ]),
 );
 
-/** A whole-number argument as the SDK hands it over: a JSON text (the builtin wire) or a JavaScript number. */
+/**
+ * An `integer` operand (OPA's BigIntOperand, the only kind elementsBuilt reads) as the SDK hands it over: a
+ * JSON text (the builtin wire) or a JavaScript number.
+ */
 function integerOf(arg: unknown): bigint | undefined {
   try {
-    return bigIntArg('', typeof arg === 'string' ? parseExactJson(arg, { numberText: true }) : arg);
+    return bigIntOperand('', typeof arg === 'string' ? parseExactJson(arg, { numberText: true }) : arg);
   } catch {
     return undefined;
   }

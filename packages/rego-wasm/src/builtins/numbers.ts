@@ -1,7 +1,7 @@
 // numbers.range, numbers.range_step and rand.intn.
 import { randomBytes } from 'node:crypto';
 import { BuiltinArgError, str } from './args.js';
-import { bigIntArg, exactInt, int64Operand, INT64_MIN } from './exact.js';
+import { bigIntOperand, exactInt, int64Operand, INT64_MIN } from './exact.js';
 
 /** A uniformly random integer in [0, n) from the system's CSPRNG (rejection sampling, no modulo bias). */
 function randomBelow(n: bigint): bigint {
@@ -35,9 +35,9 @@ const MAX_RANGE = 10_000_000n;
 export const numbersBuiltins = {
   'rand.intn': randIntn,
   'numbers.range_step': (a: unknown, b: unknown, s: unknown) => {
-    const from = bigIntArg('numbers.range_step', a);
-    const to = bigIntArg('numbers.range_step', b);
-    const step = bigIntArg('numbers.range_step', s);
+    const from = bigIntOperand('numbers.range_step', a);
+    const to = bigIntOperand('numbers.range_step', b);
+    const step = bigIntOperand('numbers.range_step', s);
     if (step <= 0n) throw new BuiltinArgError('numbers.range_step', 'step must be a positive integer');
     const length = (to >= from ? to - from : from - to) / step + 1n;
     if (length > MAX_RANGE)
@@ -46,8 +46,8 @@ export const numbersBuiltins = {
     return Array.from({ length: Number(length) }, (_, i) => exactInt(from + BigInt(i) * signed));
   },
   'numbers.range': (a: unknown, b: unknown) => {
-    const from = bigIntArg('numbers.range', a);
-    const to = bigIntArg('numbers.range', b);
+    const from = bigIntOperand('numbers.range', a);
+    const to = bigIntOperand('numbers.range', b);
     const length = (to >= from ? to - from : from - to) + 1n;
     if (length > MAX_RANGE) throw new BuiltinArgError('numbers.range', `a range of ${length} numbers is too large`);
     const step = from <= to ? 1n : -1n;

@@ -7,7 +7,8 @@
 // \x{...} becomes \u{...}, an escaped punctuation character becomes itself (JS's u flag refuses most),
 // \s and \S become RE2's ASCII classes ([\t\n\f\r ]: JS's \s also matches \v and Unicode spaces).
 // Patterns run with the `u` flag so `.` and classes see code points, as RE2 does on UTF-8.
-import { BuiltinArgError, int, str } from './args.js';
+import { BuiltinArgError, str } from './args.js';
+import { int64Operand } from './exact.js';
 
 const cache = new Map<string, RegExp>();
 const CACHE_LIMIT = 1000;
@@ -285,7 +286,7 @@ function regexSplit(pattern: unknown, s: unknown): string[] {
 /** Go's FindAllStringSubmatch: every match with its groups, an unmatched group as "". */
 function findAllSubmatch(pattern: unknown, s: unknown, n: unknown): string[][] {
   const re = compiledRegex(str('regex.find_all_string_submatch_n', pattern));
-  const limit = int('regex.find_all_string_submatch_n', n);
+  const limit = int64Operand('regex.find_all_string_submatch_n', n);
   const repeated = groupsInsideRepetition(re.source);
   const found = goMatches(re, str('regex.find_all_string_submatch_n', s)).map((m) =>
     Array.from(m, (g, i) => {
@@ -298,7 +299,12 @@ function findAllSubmatch(pattern: unknown, s: unknown, n: unknown): string[][] {
       return g ?? '';
     }),
   );
-  return limit < 0 ? found : found.slice(0, limit);
+  return firstN(found, limit);
+}
+
+/** Go's FindAll*(s, n): every match when n < 0, else at most n (n is an int64, exact beyond 2^53). */
+function firstN<T>(found: T[], limit: bigint): T[] {
+  return limit < 0n || limit >= BigInt(found.length) ? found : found.slice(0, Number(limit));
 }
 
 /**
@@ -357,8 +363,10 @@ export const regexBuiltins = {
   'regex.replace': regexReplace,
   'regex.find_n': (pattern: unknown, s: unknown, n: unknown) => {
     const re = compiledRegex(str('regex.find_n', pattern));
-    const limit = int('regex.find_n', n);
-    const found = goMatches(re, str('regex.find_n', s)).map((m) => m[0]);
-    return limit < 0 ? found : found.slice(0, limit);
+    const limit = int64Operand('regex.find_n', n);
+    return firstN(
+      goMatches(re, str('regex.find_n', s)).map((m) => m[0]),
+      limit,
+    );
   },
 };

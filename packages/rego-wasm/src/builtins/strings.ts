@@ -1,7 +1,7 @@
 // String builtins. Rego strings are sequences of code points: counts and indexes are in code points,
 // never UTF-16 units.
-import { exactInt } from './exact.js';
-import { BuiltinArgError, int, list, obj, str, strings } from './args.js';
+import { exactInt, int64Operand, INT64_MAX } from './exact.js';
+import { BuiltinArgError, list, NotReproducedError, obj, str, strings } from './args.js';
 
 const codePoints = (s: string): string[] => Array.from(s);
 
@@ -136,12 +136,20 @@ export const stringBuiltins = {
     return text.split(old).join(neu);
   },
   substring: (s: unknown, st: unknown, ln: unknown) => {
-    const cps = codePoints(str('substring', s));
-    const start = int('substring', st);
-    const length = int('substring', ln);
-    if (start < 0) throw new BuiltinArgError('substring', 'negative offset');
-    if (start >= cps.length) return '';
-    return (length < 0 ? cps.slice(start) : cps.slice(start, start + length)).join('');
+    const text = str('substring', s);
+    // OPA's IntOperands: int64 values, exact here beyond 2^53 too.
+    const start = int64Operand('substring', st);
+    const length = int64Operand('substring', ln);
+    if (start < 0n) throw new BuiltinArgError('substring', 'negative offset');
+    const cps = codePoints(text);
+    const count = BigInt(cps.length);
+    if (start >= count) return '';
+    if (length < 0n) return cps.slice(Number(start)).join('');
+    if (start === 0n && length >= count) return text;
+    // OPA computes start + length in int64: past its end the sum wraps and Go's slice panics.
+    if (start + length > INT64_MAX) throw new NotReproducedError('substring', 'offset + length overflows int64 in OPA');
+    const end = start + length < count ? start + length : count;
+    return cps.slice(Number(start), Number(end)).join('');
   },
   indexof: (s: unknown, sub: unknown) => {
     const text = str('indexof', s);

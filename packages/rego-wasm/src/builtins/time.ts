@@ -1,7 +1,7 @@
 // time.*: nanosecond timestamps exceed 2^53, so these return BigInt: modules Portcullis emits take them back
 // exactly (see exact.ts); OPA-built bundles get the nearest double.
-import { BuiltinArgError, int, str } from './args.js';
-import { bigIntArg, exactInt, INT64_MAX, INT64_MIN } from './exact.js';
+import { BuiltinArgError, NotReproducedError, str } from './args.js';
+import { bigIntArg, exactInt, int64Operand, INT64_MAX, INT64_MIN } from './exact.js';
 import { goParseTime, LONG_DAYS, LONG_MONTHS } from './timeLayout.js';
 
 export function nowNs(): bigint {
@@ -150,19 +150,58 @@ function msOf(ns: bigint): number {
   return Number(ns % NS_PER_MS < 0n ? q - 1n : q);
 }
 
+/** Floor division and its remainder (BigInt division truncates toward zero). */
+function floorDivMod(a: bigint, b: bigint): [bigint, bigint] {
+  const q = a / b;
+  const r = a - q * b;
+  return r < 0n ? [q - 1n, r + b] : [q, r];
+}
+
+/** Days from 1970-01-01 to year-month-day of the proleptic Gregorian calendar (month 1..12, day 1..). */
+function daysFromCivil(year: bigint, month: bigint, day: bigint): bigint {
+  const y = month <= 2n ? year - 1n : year;
+  const [era, yoe] = floorDivMod(y, 400n);
+  const doy = (153n * (month > 2n ? month - 3n : month + 9n) + 2n) / 5n + day - 1n;
+  const doe = yoe * 365n + yoe / 4n - yoe / 100n + doy;
+  return era * 146_097n + doe - 719_468n;
+}
+
+/** The [year, month, day] of a day count from 1970-01-01. */
+function civilFromDays(days: bigint): [bigint, bigint, bigint] {
+  const [era, doe] = floorDivMod(days + 719_468n, 146_097n);
+  const yoe = (doe - doe / 1460n + doe / 36_524n - doe / 146_096n) / 365n;
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
+  const mp = (5n * doy + 2n) / 153n;
+  const month = mp < 10n ? mp + 3n : mp - 9n;
+  return [yoe + era * 400n + (month <= 2n ? 1n : 0n), month, doy - (153n * mp + 2n) / 5n + 1n];
+}
+
+/**
+ * Beyond these, Go's AddDate computes in wrapping int64 arithmetic, whose answer is not reproduced: the call
+ * is refused. Inside them Go's arithmetic is exact, and so is this one.
+ */
+const ADD_DATE_LIMITS = { years: 10n ** 10n, months: 10n ** 11n, days: 10n ** 13n } as const;
+const NS_PER_DAY = 86_400n * 1_000_000_000n;
+
+/**
+ * Go's t.AddDate(years, months, days) in UTC, exact in BigInt: months overflow into years, days count from
+ * the first of the month (2023-01-31 plus a month is 2023-03-03), the time of day is kept.
+ */
 function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | number {
-  const ns = utcNs('time.add_date', x);
-  const date = new Date(msOf(ns));
-  date.setUTCFullYear(
-    date.getUTCFullYear() + int('time.add_date', y),
-    date.getUTCMonth() + int('time.add_date', m),
-    date.getUTCDate() + int('time.add_date', d),
-  );
-  const subMs = ns - BigInt(msOf(ns)) * NS_PER_MS;
-  const result = BigInt(date.getTime()) * NS_PER_MS + subMs;
-  // Go's UnixNano is undefined outside int64: an error here, not a wrapped value.
-  if (result < INT64_MIN || result > INT64_MAX)
-    throw new BuiltinArgError('time.add_date', 'result outside the int64 nanosecond range');
+  const name = 'time.add_date';
+  const ns = utcNs(name, x);
+  const added = { years: int64Operand(name, y), months: int64Operand(name, m), days: int64Operand(name, d) };
+  for (const [part, limit] of Object.entries(ADD_DATE_LIMITS) as Array<[keyof typeof added, bigint]>) {
+    const value = added[part];
+    if (value > limit || value < -limit) throw new NotReproducedError(name, `${part} beyond ${limit}`);
+  }
+  const [day, timeOfDay] = floorDivMod(ns, NS_PER_DAY);
+  const [year, month, date] = civilFromDays(day);
+  const [carry, month0] = floorDivMod(month - 1n + added.months, 12n);
+  const days = daysFromCivil(year + added.years + carry, month0 + 1n, 1n) + date - 1n + added.days;
+  const result = days * NS_PER_DAY + timeOfDay;
+  // OPA refuses a result outside the int64 nanoseconds (toSafeUnixNano): an error, not a wrapped value.
+  if (result < INT64_MIN || result > INT64_MAX) throw new BuiltinArgError(name, 'time outside of valid range');
   return exactInt(result);
 }
 

@@ -182,6 +182,8 @@ export function f_substring(s: usize, start: usize, length: usize): usize {
   const st = load<i64>(start, 8);
   const ln = load<i64>(length, 8);
   if (st < 0) return 0;
+  // OPA computes start + length in int64: where that overflows, JavaScript decides (builtins/strings.ts).
+  if (ln > 0 && st > i64.MAX_VALUE - ln) return 0;
   const p = strPtr(s);
   const n = strLen(s);
   const a = byteOffset(p, n, st);
