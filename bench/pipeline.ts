@@ -1,9 +1,11 @@
-// The check path without the transport, in this process: bench:check's CheckRequest (decoded by protobufjs as the
-// server decodes it) through the pipeline the sidecar builds (RS256 JWT with the verified-token cache, denylist
+// The check path without the transport, in this process: bench:check's CheckRequest (decoded as the server
+// decodes it) through the pipeline the sidecar builds (RS256 JWT with the verified-token cache, denylist
 // and one rate limit on a real redis-server, the default policy, metrics, decision log to a silent logger), 64
-// checks in flight, and the limits stage on its own (its Redis client work). CPU µs per check from
-// process.cpuUsage over alternating rounds; the median round is the figure, the spread says how noisy the machine
-// was. The transport (HTTP/2, gRPC framing) is what bench:check adds to these. Prints figures; asserts nothing.
+// checks in flight, the answer encoded as the server encodes it, and the limits stage on its own (its Redis
+// client work). CPU µs per check from process.cpuUsage over alternating rounds; the median round is the figure,
+// the spread says how noisy the machine was. KB allocated per check (V8 heap, allocation.ts) does not depend on
+// the machine's load. The transport (HTTP/2, gRPC framing) is what bench:check adds to these. Prints figures;
+// asserts nothing.
 //   npm run bench:pipeline        (ROUNDS=12 CHECKS=10000 per round; TOKENS=1000 cycles through 1,000 tokens)
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
@@ -14,10 +16,13 @@ import type { HttpRequestView } from '../src/input/types.js';
 import { createLimitsStage, createStore } from '../src/limits/index.js';
 import type { LimitsDeps } from '../src/limits/types.js';
 import { loadPolicyFromSettings } from '../src/policy/engine.js';
+import type { CheckResponseMessage } from '../src/response/buildCheckResponse.js';
+import { encodeCheckResponse } from '../src/response/encodeCheckResponse.js';
 import { createCheckPipeline, type CheckPipeline } from '../src/server/pipeline.js';
 import { loadProtos } from '../src/server/protos.js';
 import { createDecisionLogger } from '../src/telemetry/decisionLog.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
+import { startAllocationMeter } from './check/allocation.js';
 import { prepareBench } from './check/setup.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
@@ -79,24 +84,29 @@ interface Side {
   name: string;
   one(i: number): Promise<boolean>;
   rounds: number[];
+  /** bytes allocated per check, per round */
+  allocated: number[];
   failed: number;
 }
 const sides: Side[] = [
   {
-    name: 'pipeline (decode + every stage + Redis client)',
+    name: 'pipeline (decode + every stage + Redis client + encode)',
     one: async (i) => {
       const answer = (await check(decode(messages[i % messages.length]!) as DecodedCheckRequest)) as {
         status?: { code?: number };
       };
+      encodeCheckResponse(answer as CheckResponseMessage);
       return answer.status?.code === 0;
     },
     rounds: [],
+    allocated: [],
     failed: 0,
   },
   {
     name: 'limits stage alone (denylist + rate limit, Redis client)',
     one: async (i) => (await limits.evaluate(view, facts[i % facts.length]!)).kind === 'pass',
     rounds: [],
+    allocated: [],
     failed: 0,
   },
 ];
@@ -112,9 +122,11 @@ async function run(side: Side, checks: number): Promise<void> {
 for (const side of sides) await run(side, CHECKS / 2); // warm-up: JIT, caches, connections
 for (let round = 0; round < ROUNDS; round++) {
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+    const meter = startAllocationMeter();
     const before = process.cpuUsage();
     await run(side, CHECKS);
     const used = process.cpuUsage(before);
+    side.allocated.push(meter.stop() / CHECKS);
     side.rounds.push((used.user + used.system) / CHECKS);
   }
 }
@@ -123,13 +135,14 @@ const [load1] = readFileSync('/proc/loadavg', 'utf8').split(' ');
 console.log(
   `bench:pipeline — ${setup.bodies.length} token(s), ${IN_FLIGHT} in flight, ${ROUNDS} rounds × ${CHECKS} checks, alternating; load average ${load1}; node ${process.version}`,
 );
-console.log('| part | CPU µs/check (median round) | min | max | not passed |');
-console.log('|---|---:|---:|---:|---:|');
+console.log('| part | CPU µs/check (median round) | min | max | KB allocated/check | not passed |');
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const side of sides) {
   const sorted = [...side.rounds].sort((a, b) => a - b);
   const median = sorted[sorted.length >> 1]!;
+  const allocated = [...side.allocated].sort((a, b) => a - b)[side.allocated.length >> 1]! / 1024;
   console.log(
-    `| ${side.name} | ${median.toFixed(1)} | ${sorted[0]!.toFixed(1)} | ${sorted[sorted.length - 1]!.toFixed(1)} | ${side.failed} |`,
+    `| ${side.name} | ${median.toFixed(1)} | ${sorted[0]!.toFixed(1)} | ${sorted[sorted.length - 1]!.toFixed(1)} | ${allocated.toFixed(1)} | ${side.failed} |`,
   );
 }
 

@@ -5,12 +5,13 @@ import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
-import { buildDenyResponse, isCallError } from '../response/buildCheckResponse.js';
+import { buildDenyResponse, isCallError, type CheckResponseMessage } from '../response/buildCheckResponse.js';
+import { encodeCheckResponse } from '../response/encodeCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
 import type { HealthState } from './health.js';
 import { DESCRIPTOR_HEADROOM, connectionCap, listenForGrpc, openFileLimit } from './grpcListener.js';
 import { loadProtos } from './protos.js';
-import { routeTable, unary, type CallContext, type ServiceBinding } from './grpcService.js';
+import { routeTable, unary, type CallContext, type ServiceBinding, type ServiceDefinition } from './grpcService.js';
 import type { ConnectionSettings } from './grpcSessionLimits.js';
 import { createGrpcTransport } from './grpcTransport.js';
 import { peerIdentity } from './peerIdentity.js';
@@ -62,7 +63,7 @@ export async function startGrpcServer(options: {
   );
   const transport = createGrpcTransport({
     routes: routeTable([
-      { definition: protos.authorization, handlers: { Check: check } },
+      { definition: withCheckEncoder(protos.authorization), handlers: { Check: check } },
       { definition: protos.health, handlers: options.health.handlers },
       ...(options.services ?? []),
     ]),
@@ -107,6 +108,19 @@ export async function startGrpcServer(options: {
         options.logger.warn({ graceMs }, 'in-flight checks did not finish in time; closing anyway');
       }
     },
+  };
+}
+
+/**
+ * The Authorization service with Check's answers written by encodeCheckResponse: the bytes protobufjs writes,
+ * without the message object per field and the write operation per value it makes on the way.
+ */
+function withCheckEncoder(service: ServiceDefinition): ServiceDefinition {
+  const method = service['Check'];
+  if (method === undefined) throw new Error('proto service envoy.service.auth.v3.Authorization has no Check method');
+  return {
+    ...service,
+    Check: { ...method, responseSerialize: (value) => encodeCheckResponse(value as CheckResponseMessage) },
   };
 }
 
