@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExactNumber, stringifyInput } from '../../src/input/exactJson.js';
-import { policyInputJson } from '../../src/input/inputJson.js';
+import { LONG_HEADER_VALUE, policyInputJson } from '../../src/input/inputJson.js';
 import { loadPolicyFromSettings, type LoadedPolicy } from '../../src/policy/engine.js';
 
 const POLICY = `package envoy.authz
@@ -19,6 +19,12 @@ result := {
   "body": count(input.parsed_body),
   "name": input.name,
 }
+
+headers := {
+  "subject": input.identity.subject,
+  "authorization": input.attributes.request.http.headers.authorization,
+  "accept": input.attributes.request.http.headers.accept,
+}
 `;
 
 function identity(subject: string, big: string): object {
@@ -29,10 +35,12 @@ function identity(subject: string, big: string): object {
 describe('the policy input as JSON text', () => {
   let dir: string;
   let policy: LoadedPolicy;
+  let headersPolicy: LoadedPolicy;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-input-json-'));
     writeFileSync(join(dir, 'authz.rego'), POLICY);
     policy = await loadPolicyFromSettings({ path: dir, entrypoint: 'envoy/authz/result' });
+    headersPolicy = await loadPolicyFromSettings({ path: dir, entrypoint: 'envoy/authz/headers' });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,6 +79,65 @@ describe('the policy input as JSON text', () => {
     expect(policy.evaluate({ name: 'small', parsed_body: 'x', identity: alice })).toEqual({
       defined: true,
       value: { subject: 'alice', exact: true, body: 1, name: 'small' },
+    });
+  });
+
+  describe('long header values', () => {
+    const token = `Bearer ${'eyJhbGciOiJSUzI1NiJ9.'.repeat(20)}sig_-x`;
+    const request = (headers: Record<string, unknown>) => ({
+      attributes: { request: { http: { method: 'GET', headers } } },
+      parsed_body: null,
+      name: 'n',
+    });
+
+    it('writes a long value that needs no escaping as a piece of its own, the same JSON as stringified', () => {
+      expect(token.length).toBeGreaterThanOrEqual(LONG_HEADER_VALUE);
+      const headers = { accept: 'x', authorization: token, 'x-request-id': 'r' };
+      const input = request(headers);
+      const before = JSON.stringify(input);
+      const pieces = policyInputJson(input);
+      expect(pieces).toContain(token);
+      expect(pieces.join('')).toBe(stringifyInput(input));
+      expect(JSON.stringify(input)).toBe(before);
+      const alice = identity('alice', '9007199254740993');
+      const withIdentity = { ...request({ authorization: token }), identity: alice };
+      expect(policyInputJson(withIdentity)).toContain(token);
+      expect(JSON.parse(policyInputJson(withIdentity).join(''))).toEqual(JSON.parse(stringifyInput(withIdentity)));
+    });
+
+    it('stringifies values that need escaping, short values, and inputs where it cannot swap the value', () => {
+      for (const value of [
+        `${token}"quoted"`,
+        `${token}\\`,
+        `${token}\u0001`,
+        `${token}é`,
+        `${token}\ud800`,
+        token.slice(0, LONG_HEADER_VALUE - 1),
+      ]) {
+        const input = request({ authorization: value });
+        expect(policyInputJson(input), JSON.stringify(value)).toEqual([stringifyInput(input)]);
+      }
+      // another header holding the marker's text: the marker no longer says where the value goes
+      const marker = '@portcullis:long-header-value@';
+      const spoofed = request({ 'x-a': marker, authorization: token });
+      expect(policyInputJson(spoofed)).toEqual([stringifyInput(spoofed)]);
+      expect(JSON.parse(policyInputJson(spoofed).join('')).attributes.request.http.headers['x-a']).toBe(marker);
+      const frozen = request(Object.freeze({ authorization: token }));
+      expect(policyInputJson(frozen)).toEqual([stringifyInput(frozen)]);
+      const readOnly = request(Object.defineProperty({}, 'authorization', { value: token, enumerable: true }));
+      expect(policyInputJson(readOnly)).toEqual([stringifyInput(readOnly)]);
+    });
+
+    it('reaches the policy whole', () => {
+      const alice = identity('alice', '9007199254740993');
+      for (let i = 0; i < 2; i++) {
+        expect(
+          headersPolicy.evaluate({ ...request({ authorization: token, accept: `a${i}` }), identity: alice }),
+        ).toEqual({
+          defined: true,
+          value: { subject: 'alice', authorization: token, accept: `a${i}` },
+        });
+      }
     });
   });
 });
