@@ -4,8 +4,10 @@
 // function of the policy, a builtin of the catalog, print), or the refusal to raise if a plan reaches it.
 // Per expression, the orders safety chose inside it: which references iterate first, in which order the
 // elements of two literals unify. Per variable occurrence: the local it is (by scope id) or the global path
-// it stands for. Per `with` modifier: what it replaces (input, a data path, a function or builtin).
+// it stands for, and per local the type its binding tells. Per `with` modifier: what it replaces (input, a
+// data path, a function or builtin).
 import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm, WithModifier } from '../ast.js';
+import type { Shape } from '../builtins/catalog.js';
 import type { RegoCompileError } from '../errors.js';
 import type { CallTarget, ModuleSet } from './modules.js';
 import type { UnifyPair } from './safety.js';
@@ -58,6 +60,11 @@ export interface Annotations {
   readonly unifications: Map<Term, readonly UnifyPair[]>;
   /** Per `with` modifier: its target, or the refusal to raise if a plan reaches it. */
   readonly withTargets: Map<WithModifier, WithTarget | { kind: 'refused'; error: RegoCompileError }>;
+  /**
+   * Per local variable id: its type where the term that binds it tells it, as OPA's type checker infers it
+   * (argumentTypes.ts); builtin arguments are checked against it. Absent: unknown until evaluation.
+   */
+  readonly localTypes: Map<string, Shape>;
 }
 
 /**
@@ -77,6 +84,7 @@ export function annotatedProgram(moduleSet: ModuleSet): AnnotatedProgram {
     hoists: new Map(),
     unifications: new Map(),
     withTargets: new Map(),
+    localTypes: new Map(),
   };
 }
 

@@ -5,7 +5,13 @@
 import { withModifiersOf, type Body, type CallTerm, type Expr, type RefTerm, type Term, type VarTerm } from '../ast.js';
 import type { Annotations, VarBinding } from './annotated.js';
 import { withTarget } from './with.js';
-import { checkArgumentTypes, checkOperandTypes } from './argumentTypes.js';
+import {
+  checkArgumentTypes,
+  checkOperandTypes,
+  inferBoundTypes,
+  type BuiltinOf,
+  type VarTypeOf,
+} from './argumentTypes.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
@@ -513,7 +519,7 @@ export function requireBound(terms: Term[], scope: VarScope, bound: Set<string>)
  * Records what each call in `terms` (at this level) calls, or the refusal a plan that reaches it raises:
  * the deferred kinds (an unknown function, a refused builtin) and the errors only planning raised before.
  */
-export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations): void {
+function resolveCalls(terms: Term[], scope: VarScope, into: Annotations): void {
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
       if (t.type !== 'call' || into.calls.has(t)) return;
@@ -525,18 +531,66 @@ export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations)
       }
     });
   }
-  // Once every call of the level is resolved (a nested call's result type is its builtin's): the argument
-  // types. OPA's type checker refuses the module, whether or not an entrypoint reaches the call.
-  const builtinOf = (call: CallTerm): string | undefined => {
+}
+
+/** The builtin a resolved call calls, for the argument types. */
+function builtinOfCalls(into: Annotations): BuiltinOf {
+  return (call) => {
     const target = into.calls.get(call);
     return target?.kind === 'builtin' ? target.name : undefined;
   };
+}
+
+/** The type inferred for a variable occurrence at this level: a local's, by its id (enclosing levels too). */
+function localTypeOf(scope: VarScope, into: Annotations): VarTypeOf {
+  return (v) => {
+    const resolved = resolveVar(scope, v.name);
+    return resolved?.kind === 'local' ? (into.localTypes.get(resolved.id) ?? null) : null;
+  };
+}
+
+/**
+ * Once every call of the level is resolved (a nested call's result type is its builtin's) and the level's
+ * locals typed: the argument types. OPA's type checker refuses the module, whether or not an entrypoint
+ * reaches the call.
+ */
+function checkCallTypes(terms: Term[], scope: VarScope, into: Annotations): void {
+  const builtinOf = builtinOfCalls(into);
+  const varType = localTypeOf(scope, into);
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
-      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf);
+      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf, varType);
       const name = t.type === 'call' ? builtinOf(t) : undefined;
-      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf);
+      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf, varType);
     });
+  }
+}
+
+/** Records the calls of `terms` (resolveCalls) and checks their argument types. */
+export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations): void {
+  resolveCalls(terms, scope, into);
+  checkCallTypes(terms, scope, into);
+}
+
+/**
+ * Types the locals a body binds (into.localTypes), walking its expressions in the safe order with what is
+ * bound before each: the expression that first binds a variable decides its type, as in OPA's checker.
+ */
+function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, into: Annotations): void {
+  const builtinOf = builtinOfCalls(into);
+  const varType = localTypeOf(scope, into);
+  let current = new Set(bound);
+  for (const expr of exprs) {
+    const before = current;
+    const bindsLocal = (t: Term): string | null => {
+      if (t.type !== 'var') return null;
+      const resolved = resolveVar(scope, t.name);
+      return resolved?.kind === 'local' && !before.has(resolved.id) ? resolved.id : null;
+    };
+    inferBoundTypes(expr, bindsLocal, builtinOf, varType, into.localTypes);
+    const probe = newProbe(current);
+    probeExpr(expr, scope, probe);
+    current = probe.bound;
   }
 }
 
@@ -594,7 +648,9 @@ export function checkBody(
   const { ordered, bound: after } = orderBody(body.exprs, scope, bound);
   into.bodies.set(body, { scope, exprs: ordered, clauseVars });
   const levelTerms = [...heads, ...ordered.flatMap(levelTermsOfExpr)];
-  annotateCalls(levelTerms, scope, into);
+  resolveCalls(levelTerms, scope, into);
+  inferLocalTypes(ordered, scope, bound, into);
+  checkCallTypes(levelTerms, scope, into);
   annotateVars(levelTerms, scope, into);
   for (const expr of ordered) annotateWith(expr, scope, into);
   let current = new Set(bound);

@@ -1,0 +1,142 @@
+// Local variables typed as OPA's type checker types them: bound by `:=` / `=` to a term whose type the
+// syntax and the catalog tell (literals, collections, comprehensions, builtin and operator results, other
+// typed variables), destructured arrays, builtin output arguments. A builtin argument of a type the catalog
+// does not admit is refused at compile time with file:line:col and kind `invalid`
+// (OPA: "rego_type_error: lower: invalid argument(s)"). Variables only evaluation can type stay unchecked,
+// so a policy OPA accepts still compiles.
+import { describe, expect, it } from 'vitest';
+import { compileRego } from '../../src/compile.js';
+import { RegoCompileError } from '../../src/errors.js';
+import { checkRego } from '../../src/tools/check.js';
+
+/** Compiles `package p` + `rules` (file p.rego, so rules start on line 3) for the entrypoint p/x. */
+function compile(rules: string): RegoCompileError | 'compiled' {
+  try {
+    compileRego([{ path: 'p.rego', source: `package p\nimport rego.v1\n${rules}\n` }], { entrypoints: ['p/x'] });
+    return 'compiled';
+  } catch (error) {
+    if (error instanceof RegoCompileError) return error;
+    throw error;
+  }
+}
+
+/** Each refusal: the rules, and the message with its file:line:col (the variable's occurrence). */
+const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
+  [
+    'x := 1; lower(x)',
+    'x if {\n  y := 1\n  lower(y)\n}',
+    'p.rego:5:9: lower: y (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'x = 1',
+    'x if {\n  y = 1\n  lower(y)\n}',
+    'p.rego:5:9: lower: y (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    '1 = x',
+    'x if {\n  1 = y\n  lower(y)\n}',
+    'p.rego:5:9: lower: y (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a use before its binding (reordered as OPA orders it)',
+    'x if {\n  upper(y)\n  y = [1]\n}',
+    'p.rego:4:9: upper: y (argument 1) is an array, but upper takes string there',
+  ],
+  [
+    'array destructuring',
+    'x if {\n  [a, b] := ["s", 2]\n  startswith(a, b)\n}',
+    'p.rego:5:17: startswith: b (argument 2) is a number, but startswith takes string there',
+  ],
+  [
+    'a variable bound to another typed variable',
+    'x if {\n  a := {"k": 1}\n  b := a\n  trim_space(b)\n}',
+    'p.rego:6:14: trim_space: b (argument 1) is an object, but trim_space takes string there',
+  ],
+  [
+    'a builtin result',
+    'x if {\n  n := count(input.xs)\n  lower(n)\n}',
+    'p.rego:5:9: lower: n (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    "a builtin's output argument",
+    'x if {\n  count(input.xs, n)\n  lower(n)\n}',
+    'p.rego:5:9: lower: n (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'an operator result, passed to an operator',
+    'x if {\n  s := input.a == 1\n  t := s + 1\n}',
+    'p.rego:5:8: plus: s (argument 1) is a boolean, but plus takes number there',
+  ],
+  [
+    'a comprehension',
+    'x if {\n  s := {v | some v in input.xs}\n  sprintf("%v", s)\n}',
+    'p.rego:5:17: sprintf: s (argument 2) is a set, but sprintf takes array there',
+  ],
+  [
+    'inside a comprehension, from the body around it',
+    'x := [lower(n) | some v in input.xs] if {\n  n := 1\n}',
+    'p.rego:3:13: lower: n (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'inside an every body',
+    'x if {\n  n := 1\n  every v in input.xs {\n    startswith(v, n)\n  }\n}',
+    'p.rego:6:19: startswith: n (argument 2) is a number, but startswith takes string there',
+  ],
+  [
+    'in a rule head',
+    'x := upper(n) if {\n  n := 2\n}',
+    'p.rego:3:12: upper: n (argument 1) is a number, but upper takes string there',
+  ],
+  [
+    'in a function body',
+    'f(a) := lower(b) if {\n  b := [a]\n}\nx := f("A")',
+    'p.rego:3:15: lower: b (argument 1) is an array, but lower takes string there',
+  ],
+  [
+    'in a rule no entrypoint reaches',
+    'x := 1\ny if {\n  z := true\n  lower(z)\n}',
+    'p.rego:6:9: lower: z (argument 1) is a boolean, but lower takes string there',
+  ],
+];
+
+/** Policies OPA accepts: the variable's type is unknown before evaluation, or it is the declared one. */
+const ACCEPTED: ReadonlyArray<readonly [string, string]> = [
+  ['a reference', 'x if {\n  y := input.a\n  lower(y)\n}'],
+  ['the declared type', 'x if {\n  y := "A"\n  lower(y)\n}'],
+  ['a union that admits it', 'x if {\n  y := input.a - input.b\n  abs(y)\n}'],
+  ['a function parameter', 'f(y) := lower(y)\nx := f("A")'],
+  ['a result of a function of the policy', 'f(a) := a\nx if {\n  y := f("A")\n  lower(y)\n}'],
+  ['a comparison after the binding', 'x if {\n  y := 1\n  y == input.a\n  format_int(y, 10)\n}'],
+  ['an argument that takes any type', 'x if {\n  y := 1\n  is_string(y)\n  json.marshal(y)\n}'],
+  ['the same name in another rule', 'y := 1\nx if {\n  y := "A"\n  lower(y)\n}'],
+  ['an array destructured from a reference', 'x if {\n  [a, b] := input.pair\n  lower(a)\n  upper(b)\n}'],
+  ['a variable bound by iteration', 'x if {\n  some y in input.names\n  lower(y)\n}'],
+  ['a typed variable inside an array argument', 'x if {\n  n := 1\n  sprintf("%d", [n])\n}'],
+  ['a number where a number is declared', 'x if {\n  n := count(input.xs)\n  format_int(n + 1, 16)\n}'],
+];
+
+describe('argument types of local variables', () => {
+  for (const [what, rules, message] of REFUSED) {
+    it(`refuses ${what} with file:line:col and kind invalid`, () => {
+      const error = compile(rules);
+      expect(error, rules).toBeInstanceOf(RegoCompileError);
+      expect((error as RegoCompileError).message).toBe(message);
+      expect((error as RegoCompileError).kind).toBe('invalid');
+    });
+  }
+
+  for (const [what, rules] of ACCEPTED) {
+    it(`compiles ${what}`, () => {
+      const result = compile(rules);
+      expect(result, result instanceof RegoCompileError ? result.message : rules).toBe('compiled');
+    });
+  }
+
+  it('are reported by checkRego (`policy check`) with every other error of the file', () => {
+    const source = 'package p\nimport rego.v1\na if {\n  n := 1\n  lower(n)\n}\nb := upper(2)\n';
+    expect(checkRego([{ path: 'p.rego', source }]).map((p) => p.message)).toEqual([
+      'p.rego:5:9: lower: n (argument 1) is a number, but lower takes string there',
+      'p.rego:7:12: upper: argument 1 is a number, but upper takes string there',
+    ]);
+  });
+});
