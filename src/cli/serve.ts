@@ -1,7 +1,7 @@
 // `portcullis serve`: load config, start the sidecar, run until SIGTERM/SIGINT, then shut down as
 // shutdown.* says (unready, keep answering for the delay, drain) and exit 0.
 import { ConfigError } from '../config/errors.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfigInChild } from '../config/loadInChild.js';
 import type { Config } from '../config/schema.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
@@ -33,7 +33,7 @@ export async function serve(options: { config?: string | undefined }): Promise<n
   // only by a primary and its workers.
   let workerSide: typeof import('../server/workerPool.js') | undefined;
   try {
-    const { config, file } = await loadConfig({ file: options.config });
+    const { config, file } = await loadConfigInChild({ file: options.config });
     const workers = isPoolWorker() ? 1 : resolveWorkerCount(config.workers);
     if (workers > 1) {
       refuseUnsharedStore(config, workers, file);

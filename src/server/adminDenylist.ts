@@ -1,14 +1,6 @@
 // GET and DELETE /v1/denylist: read and undo revocations. The admin shell authenticates (the same token as
 // POST) and reads the body; this module validates, acts on the store and says what to audit.
-import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
-
-const unixSeconds = z.number().int().positive();
-/** The same body as POST; `exp` and `before` are accepted and ignored, since the jti or subject names the entry. */
-export const denylistDeleteSchema = z.union([
-  z.strictObject({ jti: z.string().min(1), exp: unixSeconds.optional() }),
-  z.strictObject({ sub: z.string().min(1), before: unixSeconds.optional() }),
-]);
 
 export interface DenylistAnswer {
   status: number;
@@ -34,6 +26,7 @@ export async function denylistReadOrDelete(
       },
     };
   }
+  const { denylistDeleteSchema } = await import('./adminBodies.js');
   const parsed = denylistDeleteSchema.safeParse(body);
   if (!parsed.success) {
     return {

@@ -1,6 +1,5 @@
 // GET/POST/DELETE /v1/overrides: per-key rate-limit overrides an operator sets, kept in the store so every
 // instance applies them. The admin shell authenticates and reads the body; this module validates and acts.
-import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 
 /** What the endpoint needs to know of a rateLimits rule to validate an override against it. */
@@ -8,15 +7,6 @@ export interface OverridableRule {
   name: string;
   key: readonly string[];
 }
-
-const overrideKey = z.array(z.string()).min(1);
-export const overrideSetSchema = z.strictObject({
-  rule: z.string().min(1),
-  key: overrideKey,
-  limit: z.number().int().min(0),
-  until: z.number().int().positive().optional(),
-});
-export const overrideDeleteSchema = z.strictObject({ rule: z.string().min(1), key: overrideKey });
 
 export interface EndpointAnswer {
   status: number;
@@ -50,6 +40,7 @@ export async function overridesEndpoint(
     case 'GET':
       return { status: 200, body: { overrides: await store.listOverrides() } };
     case 'POST': {
+      const { overrideSetSchema } = await import('./adminBodies.js');
       const parsed = overrideSetSchema.safeParse(body);
       if (!parsed.success)
         return invalid(`expected {"rule", "key": [...], "limit", "until"?}: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -61,6 +52,7 @@ export async function overridesEndpoint(
       return { status: 200, body: { override } };
     }
     case 'DELETE': {
+      const { overrideDeleteSchema } = await import('./adminBodies.js');
       const parsed = overrideDeleteSchema.safeParse(body);
       if (!parsed.success) return invalid(`expected {"rule", "key": [...]}: ${parsed.error.issues[0]?.message ?? ''}`);
       const deleted = await store.deleteOverride(parsed.data.rule, parsed.data.key);

@@ -6,7 +6,6 @@ import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { denylistReadOrDelete } from './adminDenylist.js';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { DecisionStore } from '../limits/types.js';
 import type { ReadinessBody } from './readiness.js';
 import { pathWithoutQuery } from '../input/parsePath.js';
@@ -51,12 +50,6 @@ export interface AdminShell {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-
-const unixSeconds = z.number().int().positive();
-export const denylistRequestSchema = z.union([
-  z.strictObject({ jti: z.string().min(1), exp: unixSeconds }),
-  z.strictObject({ sub: z.string().min(1), before: unixSeconds.optional() }),
-]);
 
 class HttpError extends Error {
   constructor(
@@ -185,6 +178,7 @@ async function revoke(req: IncomingMessage, res: ServerResponse, deps: AdminDeps
     res.setHeader('www-authenticate', 'Bearer realm="portcullis-admin"');
     throw new HttpError(401, 'missing or wrong admin token');
   }
+  const { denylistRequestSchema } = await import('./adminBodies.js');
   const parsed = denylistRequestSchema.safeParse(await readJson(req));
   if (!parsed.success) {
     throw new HttpError(

@@ -112,6 +112,19 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
+  it('serving a bundle loads no zod: the config is validated in a child process, the admin bodies on first write', async () => {
+    const served = await serve(dir, join(dir, 'bundle.tar.gz'));
+    try {
+      expect(await served.check('/open')).toBe(200);
+      const modules = served.modules();
+      expect(modules.some((url) => url.endsWith('/src/config/loadInChild.ts'))).toBe(true);
+      const startUpOnly = /\/node_modules\/zod\/|\/src\/config\/(load|schema)\.ts$|\/src\/server\/adminBodies\.ts$/;
+      expect(modules.filter((url) => startUpOnly.test(url))).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('serving a directory of .rego: compiled in a child process, no binaryen in the server', async () => {
     const served = await serve(dir, join(dir, 'policies'));
     try {

@@ -2,11 +2,10 @@
 // `<path>/data.json` files, placed at that path) and `/.manifest`. Written by `portcullis policy build`, read
 // from there or from `opa build -t wasm` (which may name entries without the leading slash and add the .rego
 // sources and other files). Entries are untrusted: names are normalised and checked, sizes are capped.
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { packTar, unpackTar, type TarHeader } from 'modern-tar';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 
 export { dataConflict } from './dataConflicts.js';
 
@@ -28,13 +27,14 @@ export class BundleError extends Error {
   }
 }
 
-const manifestSchema = z.looseObject({
-  revision: z.string().optional(),
-  roots: z.array(z.string()).optional(),
-  wasm: z.array(z.looseObject({ entrypoint: z.string(), module: z.string() })).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-});
-export type BundleManifest = z.infer<typeof manifestSchema>;
+/** `/.manifest`: these fields, when present, have these types; other fields are kept as they are. */
+export interface BundleManifest {
+  [key: string]: unknown;
+  revision?: string;
+  roots?: string[];
+  wasm?: Array<{ [key: string]: unknown; entrypoint: string; module: string }>;
+  metadata?: Record<string, unknown>;
+}
 
 export interface BundleContents {
   manifest: BundleManifest | undefined;
@@ -274,12 +274,59 @@ function parseManifest(bytes: Uint8Array): BundleManifest {
     if (error instanceof BundleError) throw error;
     throw new BundleError('.manifest', `is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BundleError('.manifest', `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  const issue = manifestIssue(json);
+  if (issue !== null) throw new BundleError('.manifest', `field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  return json as BundleManifest;
+}
+
+interface ManifestIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+/**
+ * The first field of a parsed manifest that does not have its BundleManifest type, or null. Checked by hand,
+ * not with zod: a server that reads bundles would otherwise keep zod loaded (~3 MB of its idle memory) for four
+ * fields. It refuses what the zod schema it replaced (z.looseObject of the same fields) refused, first issue and
+ * message alike: test/bundleManifest.test.ts compares the two.
+ */
+function manifestIssue(json: unknown): ManifestIssue | null {
+  const expected = (path: Array<string | number>, type: string, value: unknown): ManifestIssue => ({
+    path,
+    message: `Invalid input: expected ${type}, received ${jsonType(value)}`,
+  });
+  if (!isRecord(json)) return expected([], 'object', json);
+  const { revision, roots, wasm, metadata } = json;
+  if (revision !== undefined && typeof revision !== 'string') return expected(['revision'], 'string', revision);
+  if (roots !== undefined) {
+    if (!Array.isArray(roots)) return expected(['roots'], 'array', roots);
+    const at = roots.findIndex((root) => typeof root !== 'string');
+    if (at >= 0) return expected(['roots', at], 'string', roots[at]);
   }
-  return parsed.data;
+  if (wasm !== undefined) {
+    if (!Array.isArray(wasm)) return expected(['wasm'], 'array', wasm);
+    for (const [at, entry] of wasm.entries()) {
+      if (!isRecord(entry)) return expected(['wasm', at], 'object', entry);
+      for (const key of ['entrypoint', 'module']) {
+        if (typeof entry[key] !== 'string') return expected(['wasm', at, key], 'string', entry[key]);
+      }
+    }
+  }
+  if (metadata !== undefined && !isRecord(metadata)) return expected(['metadata'], 'record', metadata);
+  return null;
+}
+
+/** A parsed JSON value's type as zod's messages name it. */
+function jsonType(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+// yaml is loaded on the first data.yaml: reading a bundle of JSON data (what `policy build` writes) never loads
+// it. require, not import(): parsing is synchronous, and yaml's Node entry is CommonJS either way.
+let yamlParse: ((text: string) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text);
 }
 
 function parseDataFile(name: string, bytes: Uint8Array): unknown {
