@@ -1,7 +1,7 @@
 // The `portcullis` command line. Every path returns an exit code (0 ok, 1 runtime failure, 2 bad usage or
 // invalid config/policy) instead of calling process.exit, so tests can drive it in-process.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 
 /** The package's version: src/cli and dist/cli both sit two levels below package.json. */
 function packageVersion(): string {
@@ -9,7 +9,17 @@ function packageVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-function buildProgram(run: (work: Promise<number>) => void): Command {
+type ServeCommand = (options: { config?: string | undefined }) => Promise<number>;
+
+// Loaded on demand: the server's modules take seconds to load and `--help` or a usage error should not wait.
+const serveCommand: ServeCommand = async (options) => (await import('./serve.js')).serve(options);
+
+/** The command line as commander parses it; `serve` is what the `serve` command runs (tests pass their own). */
+export function buildProgram(
+  { Command }: typeof import('commander'),
+  run: (work: Promise<number>) => void,
+  serve: ServeCommand = serveCommand,
+): Command {
   const program = new Command('portcullis')
     .description('Envoy ext_authz sidecar: JWT, rate limits and denylist, Rego policies compiled to WebAssembly')
     .exitOverride()
@@ -20,8 +30,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('serve')
     .description('run the sidecar (gRPC ext_authz + admin HTTP); without a config file, the embedded defaults')
     .option('-c, --config <FILE>', 'YAML config file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
-    // Loaded on demand: the server's modules take seconds to load and `--help` or a usage error should not wait.
-    .action((opts: { config?: string }) => run(import('./serve.js').then((m) => m.serve({ config: opts.config }))));
+    .action((opts: { config?: string }) => run(serve({ config: opts.config })));
 
   program
     .command('revoke')
@@ -91,14 +100,17 @@ export async function main(argv: string[]): Promise<number> {
   if (first === 'policy' && second === 'check') return (await import('./policyCheck.js')).policyCheck(rest);
   if (first === 'policy' && second === 'test') return (await import('./policyTest.js')).policyTest(rest);
   if (first === 'policy' && second === 'fmt') return (await import('./policyFmt.js')).policyFmt(rest);
+  const plainServe = plainServeOptions(argv);
+  if (plainServe !== null) return serveCommand(plainServe);
+  const commander = await import('commander');
   let work: Promise<number> | undefined;
-  const program = buildProgram((w) => {
+  const program = buildProgram(commander, (w) => {
     work = w;
   });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof commander.CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
   if (work === undefined) {
@@ -106,4 +118,20 @@ export async function main(argv: string[]): Promise<number> {
     return first === undefined ? 2 : 0;
   }
   return work;
+}
+
+/**
+ * `serve`, `serve --config FILE`, `serve -c FILE` and `serve --config=FILE`: what commander would make of them,
+ * without loading it. The serving process then never carries commander and the other commands' definitions
+ * for its whole life (~1 MB of its idle memory, bench:footprint). Any other form (help, a typo, more options)
+ * returns null and goes through commander as before.
+ */
+export function plainServeOptions(argv: readonly string[]): { config?: string } | null {
+  const [command, option, value, ...extra] = argv;
+  if (command !== 'serve' || extra.length > 0) return null;
+  if (option === undefined) return {};
+  const inline = option.startsWith('--config=') ? option.slice('--config='.length) : undefined;
+  const config = inline ?? ((option === '--config' || option === '-c') && value !== undefined ? value : undefined);
+  if (config === undefined || (inline !== undefined && value !== undefined)) return null;
+  return config === '' || config.startsWith('-') ? null : { config };
 }
