@@ -57,7 +57,7 @@ function delimited(length: number): number {
 }
 
 function measureString(value: string, lengths: number[]): number {
-  const length = value.length < SHORT_STRING ? utf8.length(value) : Buffer.byteLength(value);
+  const length = Buffer.byteLength(value);
   lengths.push(length);
   return delimited(length);
 }
@@ -250,7 +250,10 @@ class Writer {
     this.buffer[this.pos++] = tag;
     this.varint(length);
     if (length === 0) return;
-    if (value.length < SHORT_STRING) utf8.write(value, this.buffer, this.pos);
+    // ASCII (as many bytes as characters) is the same bytes either way, and Buffer copies it in one call; a
+    // character-by-character loop in JS (protobufjs's writer) cost more than the rest of the message.
+    if (length === value.length) this.buffer.write(value, this.pos, 'latin1');
+    else if (value.length < SHORT_STRING) utf8.write(value, this.buffer, this.pos);
     else this.buffer.write(value, this.pos);
     this.pos += length;
   }

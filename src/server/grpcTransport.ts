@@ -141,7 +141,9 @@ function startCall(
   // Stream errors (a reset, a broken connection) end in 'close', where the call learns it was cancelled.
   stream.on('error', ignore);
   activity.callStarted();
-  stream.once('close', activity.callEnded);
+  // `on`, not `once`, for the events a stream emits once ('close', 'end', 'wantTrailers'): `once` wraps each
+  // listener in a bound function and removes it again when it runs, per call.
+  stream.on('close', activity.callEnded);
   if (headers[':method'] !== 'POST') {
     // gRPC is POST only; grpc-go answers other methods 405 with an INTERNAL status, and so does this.
     refuse(stream, 405, `gRPC requires POST, not ${String(headers[':method'])}`);
@@ -190,8 +192,8 @@ class Call {
     this.encoding = messageEncoding(encodingHeader);
     this.reader = new SingleMessageReader(options.maxReceiveMessageBytes);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('end', () => this.onEnd());
-    stream.once('close', () => this.onClose());
+    stream.on('end', () => this.onEnd());
+    stream.on('close', () => this.onClose());
     // Timers longer than Node's (24.8 days) fire at once: such a deadline is no deadline.
     if (timeoutMs !== undefined && timeoutMs < 2 ** 31 - 1) {
       this.deadline = setTimeout(
@@ -272,7 +274,7 @@ class Call {
     }
     const stream = this.stream;
     stream.respond(RESPONSE_HEADERS, WITH_TRAILERS);
-    stream.once('wantTrailers', sendOkTrailers);
+    stream.on('wantTrailers', sendOkTrailers);
     stream.end(framed);
   }
 
