@@ -16,8 +16,7 @@ import type { HttpRequestView } from '../src/input/types.js';
 import { createLimitsStage, createStore } from '../src/limits/index.js';
 import type { LimitsDeps } from '../src/limits/types.js';
 import { loadPolicyFromSettings } from '../src/policy/engine.js';
-import type { CheckResponseMessage } from '../src/response/buildCheckResponse.js';
-import { encodeCheckResponse } from '../src/response/encodeCheckResponse.js';
+import { withCheckCodec } from '../src/server/grpcServer.js';
 import { createCheckPipeline, type CheckPipeline } from '../src/server/pipeline.js';
 import { loadProtos } from '../src/server/protos.js';
 import { createDecisionLogger } from '../src/telemetry/decisionLog.js';
@@ -72,7 +71,8 @@ const check: CheckPipeline = createCheckPipeline({
   observePolicyEval: (seconds) => metrics.policyEvalDuration.observe(seconds),
 });
 
-const decode = loadProtos().authorization['Check']!.requestDeserialize;
+// the Check method's codec as the server has it
+const { requestDeserialize: decode, responseSerialize: encode } = withCheckCodec(loadProtos().authorization)['Check']!;
 const messages = setup.bodies.map((body) => body.subarray(5));
 const facts = Array.from({ length: 1000 }, (_, i) => ({
   facts: { jti: `jti-${i}`, subject: `user-${i}`, issuedAt: 1_700_000_000 },
@@ -95,7 +95,7 @@ const sides: Side[] = [
       const answer = (await check(decode(messages[i % messages.length]!) as DecodedCheckRequest)) as {
         status?: { code?: number };
       };
-      encodeCheckResponse(answer as CheckResponseMessage);
+      encode(answer);
       return answer.status?.code === 0;
     },
     rounds: [],

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
+import { decodeCheckRequest } from '../input/decodeCheckRequest.js';
 import { buildDenyResponse, isCallError, type CheckResponseMessage } from '../response/buildCheckResponse.js';
 import { encodeCheckResponse } from '../response/encodeCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
@@ -63,7 +64,7 @@ export async function startGrpcServer(options: {
   );
   const transport = createGrpcTransport({
     routes: routeTable([
-      { definition: withCheckEncoder(protos.authorization), handlers: { Check: check } },
+      { definition: withCheckCodec(protos.authorization), handlers: { Check: check } },
       { definition: protos.health, handlers: options.health.handlers },
       ...(options.services ?? []),
     ]),
@@ -112,15 +113,21 @@ export async function startGrpcServer(options: {
 }
 
 /**
- * The Authorization service with Check's answers written by encodeCheckResponse: the bytes protobufjs writes,
- * without the message object per field and the write operation per value it makes on the way.
+ * The Authorization service with Check's requests read by decodeCheckRequest (protobufjs decodes what it leaves)
+ * and its answers written by encodeCheckResponse: the same objects and bytes as protobufjs's, without the
+ * message object per field and the copies it makes on the way.
  */
-function withCheckEncoder(service: ServiceDefinition): ServiceDefinition {
+export function withCheckCodec(service: ServiceDefinition): ServiceDefinition {
   const method = service['Check'];
   if (method === undefined) throw new Error('proto service envoy.service.auth.v3.Authorization has no Check method');
+  const protobufjs = method.requestDeserialize;
   return {
     ...service,
-    Check: { ...method, responseSerialize: (value) => encodeCheckResponse(value as CheckResponseMessage) },
+    Check: {
+      ...method,
+      requestDeserialize: (bytes) => decodeCheckRequest(bytes) ?? protobufjs(bytes),
+      responseSerialize: (value) => encodeCheckResponse(value as CheckResponseMessage),
+    },
   };
 }
 
