@@ -9,10 +9,7 @@ import type { DecodedAttributes } from './checkRequest.js';
  */
 export function toRequestView(attributes: DecodedAttributes | undefined): HttpRequestView {
   const http = attributes?.request?.http ?? {};
-  const headers = Object.create(null) as Record<string, string>;
-  const map = http.headers;
-  // Object.keys, not Object.entries: no [name, value] array per header on every check
-  if (map !== undefined) for (const name of Object.keys(map)) headers[name.toLowerCase()] = map[name]!;
+  const headers = lowerCaseHeaders(http.headers);
   for (const entry of http.headerMap?.headers ?? []) {
     if (entry.key === undefined) continue;
     const name = entry.key.toLowerCase();
@@ -26,4 +23,29 @@ export function toRequestView(attributes: DecodedAttributes | undefined): HttpRe
     headers,
     sourceAddress: attributes?.source?.address?.socketAddress?.address ?? '',
   };
+}
+
+/**
+ * Envoy's `headers` map with lower-case names, in a map without a prototype. Built as an ordinary object and cut
+ * from Object.prototype afterwards: V8 keeps such an object's properties in place (a hidden class shared by
+ * requests with the same headers), where Object.create(null) starts a hash table (2.4 KB per check against 1 KB,
+ * and slower to fill). A `__proto__` name cannot be set on an ordinary object; with one, the map is built as a
+ * hash table from the start. Object.keys, not Object.entries: no [name, value] array per header.
+ */
+function lowerCaseHeaders(map: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (map !== undefined) {
+    for (const name of Object.keys(map)) {
+      const lower = name.toLowerCase();
+      if (lower === '__proto__') return tableOf(map);
+      headers[lower] = map[name]!;
+    }
+  }
+  return Object.setPrototypeOf(headers, null) as Record<string, string>;
+}
+
+function tableOf(map: Record<string, string>): Record<string, string> {
+  const headers = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(map)) headers[name.toLowerCase()] = map[name]!;
+  return headers;
 }

@@ -139,4 +139,28 @@ describe('buildPolicyInput refusals and bounds', () => {
     });
     expect({ ...view.headers }).toEqual({ constructor: 'a,c', tostring: 'b' });
   });
+  it('reads the headers map into a map without a prototype: lower-case names, Object.prototype names as headers', () => {
+    const headers: Record<string, string> = { Accept: 'a', constructor: 'b', '10': 'c', 'X-Up': 'd', 'x-up': 'e' };
+    const view = toRequestView({ request: { http: { headers } } });
+    expect(Object.getPrototypeOf(view.headers)).toBeNull();
+    expect(Object.entries(view.headers)).toEqual([
+      ['10', 'c'],
+      ['accept', 'a'],
+      ['constructor', 'b'],
+      ['x-up', 'e'],
+    ]);
+    expect(view.headers['toString']).toBeUndefined();
+    // a __proto__ header (JSON.parse makes it an own key, as protobufjs does) is an ordinary header too
+    const withProto = JSON.parse('{"__proto__":"p","Accept":"a"}') as Record<string, string>;
+    const protoView = toRequestView({ request: { http: { headers: withProto } } });
+    expect(Object.getPrototypeOf(protoView.headers)).toBeNull();
+    expect(Object.entries(protoView.headers)).toEqual([
+      ['__proto__', 'p'],
+      ['accept', 'a'],
+    ]);
+    const merged = toRequestView({
+      request: { http: { headers: { 'x-a': '1' }, headerMap: { headers: [{ key: 'constructor', value: 'c' }] } } },
+    });
+    expect({ ...merged.headers }).toEqual({ 'x-a': '1', constructor: 'c' });
+  });
 });
