@@ -404,6 +404,7 @@ function printReloadRows(title: string, checks: Sample[], cycles: ReloadCycles, 
 const STEPS: Record<string, string> = {
   read: 'reading policies/ (asynchronous I/O)',
   compile: 'compiling in the child (off the event loop)',
+  spawn: '  of which starting the compile (on the event loop)',
   wasmCompile: 'WebAssembly.compile (off the event loop)',
   instantiate: 'data and instance (on the event loop)',
 };

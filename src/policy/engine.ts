@@ -30,14 +30,17 @@ export interface LoadedPolicy {
 }
 
 /**
- * Milliseconds per step of a load. Only `instantiateMs` runs on the thread that answers checks; reading,
- * compiling Rego (a child process) and compiling the Wasm module (V8's background threads) leave it free.
+ * Milliseconds per step of a load. Only `spawnMs` and `instantiateMs` run on the thread that answers checks;
+ * reading (asynchronous I/O), compiling Rego (a child process) and compiling the Wasm module (V8's background
+ * threads) leave it free.
  */
 export interface LoadTimings {
   /** reading the policy directory (Rego directories only) */
   readMs?: number;
   /** compiling the Rego in the child process, start to reply (Rego directories only) */
   compileMs?: number;
+  /** of `compileMs`, what starting the compile held the event loop (Rego directories only) */
+  spawnMs?: number;
   /** WebAssembly.compile of the module */
   wasmCompileMs: number;
   /** merging and checking the data, instantiating the module and loading the data into it */

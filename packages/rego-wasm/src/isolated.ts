@@ -1,12 +1,13 @@
 // compileRego in a child process that exits afterwards. The calling process never loads the compiler
 // (binaryen alone is ~80 MB of resident memory) and keeps its event loop free while a policy compiles; every
 // byte the compile used goes back to the system when the child exits. Importing this module loads no
-// compiler code: only `node:child_process` and the error classes.
-import { fork } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
+// compiler code: only `node:worker_threads` and the error classes.
+import { getPriority } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { RegoCompileError } from './errors.js';
 import type { CompileOptions, CompileResult, RegoSource } from './index.js';
-import type { ChildReply, ChildRequest } from './isolated-protocol.js';
+import type { ChildReply, LauncherData, LauncherOutcome } from './isolated-protocol.js';
 
 export { RegoCompileError, type CompileErrorKind } from './errors.js';
 export type { CompileOptions, CompileResult, RegoSource } from './index.js';
@@ -14,6 +15,11 @@ export type { CompileOptions, CompileResult, RegoSource } from './index.js';
 export interface IsolatedCompileResult extends CompileResult {
   /** Path of every rule the sources define (package path + rule name), e.g. `['envoy', 'authz', 'allow']`. */
   rules: string[][];
+  /**
+   * Milliseconds the calling thread spent starting the compile (the thread that forks the child), the one part
+   * of an isolated compile that runs on the caller's event loop.
+   */
+  spawnMs: number;
 }
 
 /**
@@ -50,64 +56,56 @@ export class IsolatedCompileError extends Error {
  */
 const CHILD_NICENESS = 19;
 
+// The built launcher next to this module (dist/isolated-launcher.js).
+const LAUNCHER_URL = new URL('./isolated-launcher.js', import.meta.url);
+
 /**
- * Node flags of the compiler child. `--liftoff-only`: V8 compiles binaryen's WebAssembly with its baseline
- * compiler only; by default it also recompiles the hot functions with its optimizing compiler, which a process
- * that lives for one compile never pays back (measured on `policies/`: ~470 ms of CPU per compile instead of
- * ~720 ms, and the compile itself 3x shorter).
+ * The child is forked from a worker thread (isolated-launcher.ts), not from the caller's thread: a fork copies
+ * the page tables of the whole process and then waits until the child has exec'ed, 1-2 ms on an idle machine
+ * and several ms when the new child waits for a core, all of it a stall of the caller's event loop. Starting a
+ * worker costs that loop ~0.5 ms; the worker's start-up, the fork and the wait run beside it. The launcher keeps
+ * the caller's priority: while a fork copies the page tables it holds the lock of the process's memory map, and
+ * every page fault of the event loop waits for it, so a fork at niceness 19 on a busy core would stall the loop
+ * for as long as the scheduler keeps the forking thread waiting.
  */
-const CHILD_NODE_FLAGS = ['--liftoff-only'];
-
-// The built child script next to this module (dist/isolated-child.js).
-const CHILD_URL = new URL('./isolated-child.js', import.meta.url);
-
 export function compileIsolated(sources: RegoSource[], options: CompileOptions): Promise<IsolatedCompileResult> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
     // The compile yields the CPU to its parent: on a small CPU share, a server answering checks while a policy
     // reloads keeps its latency, and the reload takes longer instead. Raising niceness needs no privilege.
     const niceness = Math.max(CHILD_NICENESS, currentNiceness());
-    // execArgv: only our flags, so the child is plain Node whatever loaders or flags the parent runs with (tsx,
-    // a test runner, --inspect); 'advanced' serialization moves the module bytes as a Uint8Array, not JSON. The
-    // niceness goes along for the threads Node starts before the parent's setPriority below reaches the child.
-    const child = fork(CHILD_URL, [String(niceness)], {
-      execArgv: CHILD_NODE_FLAGS,
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    if (child.pid !== undefined) lowerPriority(child.pid, niceness);
-    let stderr = '';
+    const data: LauncherData = { request: { sources, options }, niceness };
+    // execArgv: none of the caller's loaders or flags (tsx, a test runner, --inspect) in the launcher thread.
+    const worker = new Worker(LAUNCHER_URL, { workerData: data, execArgv: [] });
+    const spawnMs = performance.now() - started;
     let settled = false;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      if (stderr.length < 4096) stderr += chunk;
-    });
     const settle = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
+      // The launcher ends by itself once the child has exited; it need not keep the caller alive until then.
+      worker.unref();
       outcome();
     };
-    child.once('message', (message) => {
-      const reply = message as ChildReply;
-      settle(() => (reply.ok ? resolve(reply.result) : reject(fromReply(reply.error))));
-      child.disconnect();
+    worker.once('message', (message) => {
+      const outcome = message as LauncherOutcome;
+      settle(() => {
+        if (outcome.kind === 'failed') reject(new CompilerUnavailableError('child-failed', outcome.message));
+        else if (outcome.reply.ok) resolve({ ...outcome.reply.result, spawnMs });
+        else reject(fromReply(outcome.reply.error));
+      });
     });
-    child.once('error', (error) =>
+    worker.once('error', (error) =>
       settle(() =>
-        reject(new CompilerUnavailableError('child-failed', `the compiler process could not start: ${error.message}`)),
+        reject(new CompilerUnavailableError('child-failed', `the compiler launcher failed: ${error.message}`)),
       ),
     );
-    child.once('exit', (code, signal) => {
+    worker.once('exit', (code) =>
       settle(() =>
         reject(
-          new CompilerUnavailableError(
-            'child-failed',
-            `the compiler process exited (${signal ?? `code ${code}`}) before answering${stderr ? `: ${stderr.trim()}` : ''}`,
-          ),
+          new CompilerUnavailableError('child-failed', `the compiler launcher exited (code ${code}) before answering`),
         ),
-      );
-    });
-    const request: ChildRequest = { sources, options };
-    child.send(request);
+      ),
+    );
   });
 }
 
@@ -116,15 +114,6 @@ function currentNiceness(): number {
     return getPriority();
   } catch {
     return 0;
-  }
-}
-
-/** A platform without priorities: the compile competes as an equal. */
-function lowerPriority(pid: number, niceness: number): void {
-  try {
-    setPriority(pid, niceness);
-  } catch {
-    // nothing to lower
   }
 }
 
