@@ -6,17 +6,15 @@ import type { HttpRequestView } from '../input/types.js';
 import { MAX_TOKEN_LENGTH, decodeCompactJws } from './compact-jws.js';
 import { JwksUnavailableError, TokenRejectedError, failureDescriptions } from './errors.js';
 import { resolveForwardHeaders } from './forward-claims.js';
-import { defaultRemoteJwksOptions } from './jwks-remote.js';
-import type { RemoteJwksOptions } from './jwks-remote.js';
+import { defaultRemoteJwksOptions } from './jwks-options.js';
+import type { RemoteJwksOptions } from './jwks-options.js';
 import type { JwksStatus } from './key-set.js';
-import { createProvider } from './provider.js';
 import type { Provider } from './provider.js';
 import { buildSearchOrder, findToken } from './token-source.js';
 import type { FoundToken } from './token-source.js';
 import type { IdentityDeps, IdentityOutcome, IdentityStage } from './types.js';
 import { VerifiedTokenCache, tokenDigest } from './verified-cache.js';
 import type { VerifiedOutcome } from './verified-cache.js';
-import { toRejection, verifyToken } from './verify.js';
 
 export { forwardClaimHeaderNames } from './forward-claims.js';
 export { IdentityError, JwksInvalidError, JwksUnavailableError, ProviderConfigError } from './errors.js';
@@ -54,9 +52,11 @@ export async function createIdentityStage(
   // The shell already binds `stage: identity` on this logger; binding it again would repeat the key.
   const logger = deps.logger;
 
+  // Without a provider no token reaches verification (its issuer is unknown): jose is not even loaded.
+  const verification = config.providers.length === 0 ? undefined : await import('./verification.js');
   const started = await Promise.allSettled(
     config.providers.map((provider) =>
-      createProvider(provider, settings, logger, (name) => {
+      verification!.createProvider(provider, settings, logger, (name) => {
         logger.info({ provider: name }, 'jwks keys changed; verified-token cache cleared for the provider');
         cache.dropProvider(name);
       }),
@@ -114,13 +114,14 @@ export async function createIdentityStage(
       if (!provider.acceptedSources.has(found.sourceKey)) {
         throw new TokenRejectedError('unknown_issuer', failureDescriptions.issuerNotFromSource, 'source');
       }
-      const claims = await verifyToken(found.token, decoded, provider, new Date(nowMs));
+      // A provider was found, so one is configured and `verification` is loaded.
+      const claims = await verification!.verifyToken(found.token, decoded, provider, new Date(nowMs));
       const outcome = verifiedOutcome(provider, claims as Record<string, unknown>);
       cache.set(digest, outcome, provider.acceptedSources, nowMs);
       deps.countVerification(provider.name, 'valid');
       return outcome;
     } catch (error) {
-      const mapped = toRejection(error);
+      const mapped = verification === undefined ? rejectionWithoutProviders(error) : verification.toRejection(error);
       if (mapped instanceof JwksUnavailableError) {
         // provider is set: only a provider's key lookup raises this.
         const name = provider?.name ?? NO_PROVIDER;
@@ -152,6 +153,19 @@ export async function createIdentityStage(
       return Object.fromEntries(providers.map((provider) => [provider.name, provider.keySet.status()]));
     },
   };
+}
+
+/**
+ * toRejection (verify.ts) for a stage without providers, which throws only TokenRejectedErrors (malformed
+ * token, unknown issuer); anything else, as there, must not let the token through.
+ */
+function rejectionWithoutProviders(error: unknown): TokenRejectedError {
+  if (error instanceof TokenRejectedError) return error;
+  return new TokenRejectedError(
+    'signature',
+    failureDescriptions.unverifiable,
+    error instanceof Error ? error.name : 'unknown',
+  );
 }
 
 function verifiedOutcome(provider: Provider, claims: Record<string, unknown>): VerifiedOutcome {

@@ -11,40 +11,14 @@
 import type { Logger } from 'pino';
 import { redactUrl, splitUserinfo } from '../telemetry/redact.js';
 import { JwksInvalidError, JwksUnavailableError } from './errors.js';
+import type { RemoteJwksOptions } from './jwks-options.js';
 import { isNoMatchingKey, parseJwks } from './key-set.js';
 import type { JwksStatus, KeyLookup, KeySet, LoadedJwks } from './key-set.js';
 
-export interface RemoteJwksOptions {
-  /** Whole request, headers and body. */
-  fetchTimeoutMs: number;
-  /** Least time between two fetches triggered by an unknown key. */
-  refetchCooldownMs: number;
-  /** Least time between two fetches triggered by a check while no key set was ever loaded. */
-  emptyRetryMs: number;
-  /** Freshness when the response has no Cache-Control max-age, and the bounds applied to one. */
-  defaultMaxAgeMs: number;
-  minMaxAgeMs: number;
-  maxMaxAgeMs: number;
-  /** Refresh when this fraction of the max-age has passed, leaving time for a retry before it ages out. */
-  refreshAtFraction: number;
-  maxBodyBytes: number;
-  now: () => number;
-}
+export { defaultRemoteJwksOptions, type RemoteJwksOptions } from './jwks-options.js';
 
 /** The longest delay setTimeout honours (2^31-1 ms, ~24.8 days). */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
-
-export const defaultRemoteJwksOptions: RemoteJwksOptions = {
-  fetchTimeoutMs: 3_000,
-  refetchCooldownMs: 30_000,
-  emptyRetryMs: 1_000,
-  defaultMaxAgeMs: 5 * 60_000,
-  minMaxAgeMs: 30_000,
-  maxMaxAgeMs: 24 * 60 * 60_000,
-  refreshAtFraction: 0.75,
-  maxBodyBytes: 1024 * 1024,
-  now: Date.now,
-};
 
 /** Freshness of a JWKS response from its Cache-Control header, bounded so a bad header cannot pin or spin. */
 export function maxAgeFromCacheControl(header: string | null, options: RemoteJwksOptions): number {

@@ -1,5 +1,6 @@
 // What verification needs from a provider's keys, whatever their origin (a file or an IdP's JWKS URL).
-import { createLocalJWKSet, errors } from 'jose';
+import * as errors from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
 import { JwksInvalidError } from './errors.js';
 

@@ -2,7 +2,8 @@
 // jose checks the signature, `alg` allowlist, `crit`, `iss`, `aud`, `exp`, `nbf` and `typ`; this file adds
 // what jose leaves optional (a future `iat`, the types of `sub` and `jti`) and maps every failure to one
 // IdentityFailure code.
-import { errors, jwtVerify } from 'jose';
+import * as errors from 'jose/errors';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { JWTPayload, JWTVerifyOptions } from 'jose';
 import type { DecodedJws } from './compact-jws.js';
 import { JwksUnavailableError, TokenRejectedError, claimDescription, failureDescriptions } from './errors.js';

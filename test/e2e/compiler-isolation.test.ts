@@ -112,7 +112,7 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
-  it('serving a bundle loads no zod: the config is validated in a child process, the admin bodies on first write', async () => {
+  it('serving a bundle loads no zod (the config is validated in a child process, the admin bodies on first write) and, without JWT providers, no jose', async () => {
     const served = await serve(dir, join(dir, 'bundle.tar.gz'));
     try {
       expect(await served.check('/open')).toBe(200);
@@ -120,6 +120,10 @@ describe('the serving process does not load the compiler', () => {
       expect(modules.some((url) => url.endsWith('/src/config/loadInChild.ts'))).toBe(true);
       const startUpOnly = /\/node_modules\/zod\/|\/src\/config\/(load|schema)\.ts$|\/src\/server\/adminBodies\.ts$/;
       expect(modules.filter((url) => startUpOnly.test(url))).toEqual([]);
+      // No jwt.providers: jose (and the key-set code) is never loaded.
+      expect(modules.filter((url) => /\/node_modules\/jose\/|\/src\/identity\/verification\.ts$/.test(url))).toEqual(
+        [],
+      );
     } finally {
       await served.close();
     }
