@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { compileRego, readRegoDir, type RegoSource } from '@portcullis/rego-wasm';
 import { configSchema } from '../src/config/schema.js';
-import { createEvaluator } from '../src/policy/evaluator.js';
+import { loadEvaluator } from '../src/policy/evaluator.js';
 import { DEFAULT_LIMITS, MAX_FUEL, MAX_MEMORY_MIB } from '../src/policy/limits.js';
 import { startSidecar, type Sidecar } from '../src/server/sidecar.js';
 import { checkRequest, createTestClient, type CheckResponse } from '../test/helpers/checkClient.js';
@@ -121,7 +121,7 @@ interface Case {
 
 async function evaluatorFor(c: Case, fuel: boolean) {
   const { wasm } = compileRego(c.sources, { entrypoints: [c.entrypoint], fuel });
-  const evaluator = createEvaluator(await WebAssembly.compile(wasm), c.data, DEFAULT_LIMITS);
+  const evaluator = await loadEvaluator(await WebAssembly.compile(wasm), c.data, DEFAULT_LIMITS);
   return () => evaluator.evaluate(c.input, c.entrypoint);
 }
 

@@ -7,7 +7,7 @@ import { dataConflict } from '@portcullis/rego-wasm/bundle';
 import { policyInputJson } from '../input/inputJson.js';
 import { loadPolicySource, type PolicySource } from './source.js';
 import { PolicyLoadError } from './errors.js';
-import { createEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
+import { loadEvaluator, type Evaluator, type EvaluatorObserver } from './evaluator.js';
 import { DEFAULT_LIMITS, type EvaluationLimits } from './limits.js';
 import { mergeOver } from '../json/records.js';
 
@@ -80,7 +80,7 @@ export async function policyFromSource(
   const data = mergeOver(source.data ?? {}, extraData);
   checkDataConflicts(settings, source.rules, data);
   const evaluator = await loadStep(settings.path, 'is not a loadable OPA Wasm module', () =>
-    createEvaluator(module, data, limits, observer),
+    loadEvaluator(module, data, limits, observer),
   );
   const timings: LoadTimings = {
     ...source.timings,

@@ -5,7 +5,7 @@
 // followed by a fresh instance too: dropping the old one is the only way to give that memory back.
 import { createRequire } from 'node:module';
 import type { loadPolicySync as LoadPolicySync } from '@open-policy-agent/opa-wasm';
-import { customBuiltins } from '@portcullis/rego-wasm/builtins';
+import { customBuiltinsFor } from '@portcullis/rego-wasm/builtins/lazy';
 import {
   WASM_PAGE_BYTES,
   classifyFailure,
@@ -68,14 +68,44 @@ export interface Evaluator {
 
 const noObserver: EvaluatorObserver = { evalFailed: () => undefined, instanceReset: () => undefined };
 
+type Builtin = (...args: unknown[]) => unknown;
+
+/**
+ * createEvaluator with the JavaScript builtins the module calls: only their namespaces' code is loaded
+ * (the whole table would keep every namespace's code in memory for nothing).
+ */
+export async function loadEvaluator(
+  module: WebAssembly.Module,
+  data: unknown,
+  limits: EvaluationLimits,
+  observer: EvaluatorObserver = noObserver,
+): Promise<Evaluator> {
+  const builtins = await customBuiltinsFor(calledBuiltins(module, limits));
+  return createEvaluator(module, data, limits, builtins, observer);
+}
+
+/** The builtins a module calls, as its `builtins` export lists them, read from an instance without data. */
+function calledBuiltins(module: WebAssembly.Module, limits: EvaluationLimits): string[] {
+  const maximum = maximumPages(limits);
+  const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, {});
+  const exports = (sdk.wasmInstance as WebAssembly.Instance).exports;
+  const dump = exports['opa_json_dump'] as (addr: number) => number;
+  const list = (exports['builtins'] as () => number)();
+  const memory = new Uint8Array(sdk.mem.buffer);
+  const at = dump(list);
+  return Object.keys(JSON.parse(utf8Decoder.decode(memory.subarray(at, memory.indexOf(0, at)))) as object);
+}
+
 /**
  * Instantiates the first instance (errors propagate: the policy does not load) and returns the evaluator.
- * `data` is encoded to JSON once, so a fresh instance only parses it.
+ * `data` is encoded to JSON once, so a fresh instance only parses it. `builtins`: the SDK's customBuiltins,
+ * at least those the module calls (loadEvaluator).
  */
 export function createEvaluator(
   module: WebAssembly.Module,
   data: unknown,
   limits: EvaluationLimits,
+  builtinTable: Readonly<Record<string, Builtin>>,
   observer: EvaluatorObserver = noObserver,
 ): Evaluator {
   const dataText = new TextEncoder().encode(JSON.stringify(data ?? {}));
@@ -86,7 +116,7 @@ export function createEvaluator(
   const instantiate = (): Instance => {
     // The instance's fuel counter, for builtins that charge it; set once the instance exists.
     let fuelLeft: WebAssembly.Global | undefined;
-    const builtins = meteredBuiltins(customBuiltins as Record<string, (...args: unknown[]) => unknown>, () => fuelLeft);
+    const builtins = meteredBuiltins(builtinTable, () => fuelLeft);
     const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, builtins);
     setFuelBudget(sdk, limits.fuel);
     fuelLeft = fuelGlobal(sdk, FUEL_LEFT_EXPORT);

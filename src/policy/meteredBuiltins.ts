@@ -4,7 +4,7 @@
 // element before building the answer lets a budget refuse it at once; the module's own counter is the
 // account, so loops over the result and the builtin share one budget. Which builtins build how much is the
 // compiler's builtin catalog's (`elementsBuilt`), read here through `answerSizes`.
-import { answerSizes } from '@portcullis/rego-wasm/builtins';
+import { answerSizes } from '@portcullis/rego-wasm/builtins/lazy';
 
 type Builtin = (...args: unknown[]) => unknown;
 

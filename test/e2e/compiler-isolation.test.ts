@@ -1,7 +1,7 @@
 // The serving process never carries the Rego compiler. A real `portcullis serve` runs with a module loader
 // hook that records every module it resolves: serving a bundle resolves neither binaryen nor the compiler's
 // entry point, and serving a directory of .rego resolves no binaryen either (the compile runs in a child
-// process). The hook also sees the compiler package's `./builtins` entry, so an empty record cannot pass.
+// process). The hook also sees the compiler package's `./builtins/lazy` entry, so an empty record cannot pass.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +73,9 @@ describe('the serving process does not load the compiler', () => {
       expect(await served.check('/open')).toBe(200);
       expect(await served.check('/closed')).toBe(403);
       const modules = served.modules();
-      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/builtins/index.js'))).toBe(true);
+      // The builtins the module calls, through the entry that loads only their namespaces.
+      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/builtins/lazy.js'))).toBe(true);
+      expect(modules.some((url) => url.endsWith('/rego-wasm/dist/builtins/index.js'))).toBe(false);
       expect(modules.filter((url) => COMPILER_MODULE.test(url))).toEqual([]);
       expect(modules.some((url) => url.endsWith('/rego-wasm/dist/isolated.js'))).toBe(false);
     } finally {
@@ -112,7 +114,7 @@ describe('the serving process does not load the compiler', () => {
     }
   });
 
-  it('serving a bundle loads no zod (the config is validated in a child process, the admin bodies on first write) and, without JWT providers, no jose', async () => {
+  it('serving a bundle loads no zod (the config is validated in a child process, the admin bodies on first write) and, without JWT providers, no jose; of the builtins only the namespaces the policy calls', async () => {
     const served = await serve(dir, join(dir, 'bundle.tar.gz'));
     try {
       expect(await served.check('/open')).toBe(200);
@@ -120,6 +122,10 @@ describe('the serving process does not load the compiler', () => {
       expect(modules.some((url) => url.endsWith('/src/config/loadInChild.ts'))).toBe(true);
       const startUpOnly = /\/node_modules\/zod\/|\/src\/config\/(load|schema)\.ts$|\/src\/server\/adminBodies\.ts$/;
       expect(modules.filter((url) => startUpOnly.test(url))).toEqual([]);
+      // A policy that calls no optional builtin namespace: no X.509 parsers, no asn1js, no yaml.
+      const optionalBuiltins =
+        /\/node_modules\/(asn1js|@peculiar|yaml)\/|\/rego-wasm\/dist\/builtins\/(x509|time|yaml|json)\.js$/;
+      expect(modules.filter((url) => optionalBuiltins.test(url))).toEqual([]);
       // No jwt.providers: jose (and the key-set code) is never loaded.
       expect(modules.filter((url) => /\/node_modules\/jose\/|\/src\/identity\/verification\.ts$/.test(url))).toEqual(
         [],

@@ -2,10 +2,10 @@
 // `<path>/data.json` files, placed at that path) and `/.manifest`. Written by `portcullis policy build`, read
 // from there or from `opa build -t wasm` (which may name entries without the leading slash and add the .rego
 // sources and other files). Entries are untrusted: names are normalised and checked, sizes are capped.
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { packTar, unpackTar, type TarHeader } from 'modern-tar';
+import { parseYaml } from './lazyYaml.js';
 
 export { dataConflict } from './dataConflicts.js';
 
@@ -319,14 +319,6 @@ function manifestIssue(json: unknown): ManifestIssue | null {
 /** A parsed JSON value's type as zod's messages name it. */
 function jsonType(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
-
-// yaml is loaded on the first data.yaml: reading a bundle of JSON data (what `policy build` writes) never loads
-// it. require, not import(): parsing is synchronous, and yaml's Node entry is CommonJS either way.
-let yamlParse: ((text: string) => unknown) | undefined;
-function parseYaml(text: string): unknown {
-  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
-  return yamlParse(text);
 }
 
 function parseDataFile(name: string, bytes: Uint8Array): unknown {

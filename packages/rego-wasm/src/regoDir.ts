@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { BundleError, mergeAt } from './bundle.js';
+import { parseYaml } from './lazyYaml.js';
 import type { RegoSource } from './index.js';
 
 export interface RegoDir {
