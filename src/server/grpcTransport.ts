@@ -141,24 +141,35 @@ function startCall(
   // Stream errors (a reset, a broken connection) end in 'close', where the call learns it was cancelled.
   stream.on('error', ignore);
   activity.callStarted();
+  const accepted = acceptCall(stream, headers, options);
   // `on`, not `once`, for the events a stream emits once ('close', 'end', 'wantTrailers'): `once` wraps each
-  // listener in a bound function and removes it again when it runs, per call.
-  stream.on('close', activity.callEnded);
+  // listener in a bound function and removes it again when it runs, per call. A Call ends the session's
+  // count of it in its own 'close' listener.
+  if (accepted === undefined) stream.on('close', activity.callEnded);
+  else new Call(stream, accepted.route, headers['grpc-encoding'], accepted.timeoutMs, context, activity, options);
+}
+
+/** The call's route and deadline; undefined when the stream was refused (answered already). */
+function acceptCall(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  options: TransportOptions,
+): { route: Route; timeoutMs: number | undefined } | undefined {
   if (headers[':method'] !== 'POST') {
     // gRPC is POST only; grpc-go answers other methods 405 with an INTERNAL status, and so does this.
     refuse(stream, 405, `gRPC requires POST, not ${String(headers[':method'])}`);
-    return;
+    return undefined;
   }
   if (!isGrpcProtoContentType(headers['content-type'])) {
     // PROTOCOL-HTTP2: a content-type that is not application/grpc is answered 415.
     refuse(stream, 415, `unsupported content-type ${JSON.stringify(headers['content-type'] ?? '')}`);
-    return;
+    return undefined;
   }
   const path = headers[':path'] ?? '';
   const route = options.routes.get(path);
   if (route === undefined) {
     answerError(stream, unimplemented(path));
-    return;
+    return undefined;
   }
   const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
   if (timeoutMs === null) {
@@ -166,9 +177,9 @@ function startCall(
       code: GrpcStatus.INTERNAL,
       details: `Invalid grpc-timeout value "${headers['grpc-timeout']}"`,
     });
-    return;
+    return undefined;
   }
-  new Call(stream, route, headers['grpc-encoding'], timeoutMs, context, options);
+  return { route, timeoutMs };
 }
 
 /** One call from its request's first DATA to its trailers; a response is written at most once. */
@@ -187,6 +198,7 @@ class Call {
     private readonly encodingHeader: string | string[] | undefined,
     timeoutMs: number | undefined,
     private readonly context: CallContext,
+    private readonly activity: SessionActivity,
     private readonly options: TransportOptions,
   ) {
     this.encoding = messageEncoding(encodingHeader);
@@ -302,6 +314,7 @@ class Call {
   }
 
   private onClose(): void {
+    this.activity.callEnded();
     if (this.deadline !== undefined) clearTimeout(this.deadline);
     this.finished = true;
     const listeners = this.cancelListeners;

@@ -24,7 +24,7 @@ import {
 } from '../response/buildCheckResponse.js';
 import { setHeaders } from '../response/headers.js';
 import { reasonEntry, type CheckReason } from '../response/reasons.js';
-import type { DecisionLogger, DecisionPeer } from '../telemetry/decisionLog.js';
+import type { DecisionLogger, DecisionPeer, DecisionRecord } from '../telemetry/decisionLog.js';
 import type { CheckTrace, CheckTracer } from '../telemetry/tracing.js';
 import { startLaps, type StageLaps, type StageTimes } from './stageTimes.js';
 
@@ -96,6 +96,9 @@ interface CheckContext {
   laps?: StageLaps;
 }
 
+/** input options when none are configured (no OpenAPI operation matched: `openapi` null either way) */
+const NO_INPUT_OPTIONS: InputOptions = {};
+
 export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
   const newDecisionId = deps.newDecisionId ?? randomUUID;
 
@@ -156,10 +159,14 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
     const endPolicy = context.trace?.startStage('policy');
     let evaluated: ReturnType<typeof evaluatePolicy>;
     try {
-      const built = buildPolicyInput(check.attributes, context.request, context.identity, {
-        ...deps.input,
-        openapi: contractOutcome.openapi,
-      });
+      const built = buildPolicyInput(
+        check.attributes,
+        context.request,
+        context.identity,
+        contractOutcome.openapi === null && (deps.input?.openapi ?? null) === null
+          ? (deps.input ?? NO_INPUT_OPTIONS)
+          : { ...deps.input, openapi: contractOutcome.openapi },
+      );
       laps?.lap('input');
       if (built.kind === 'invalid') return deny('bad_request', { detail: built.detail });
       context.input = built.input;
@@ -230,7 +237,8 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
       reason: decidedReason,
       policyRevision: context.policy.revision,
     });
-    deps.decisionLog.log({
+    // Built field by field: object spreads of conditional parts cost a copy each, on every check.
+    const record: DecisionRecord = {
       decisionId,
       // the log tells the real decision, also in a dry run
       result: decidedEntry.result,
@@ -238,17 +246,18 @@ export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
         mode === 'grpc_error' ? null : decided.kind === 'allow' ? 200 : (decided.httpStatus ?? decidedEntry.httpStatus),
       reason: decidedReason,
       detail: decided.kind === 'deny' ? decided.detail : undefined,
-      ...(mode === 'dry_run_allow' ? { dryRun: true } : {}),
-      ...(mode === 'grpc_error' ? { grpcStatus: 'UNKNOWN' } : {}),
-      ...(context.policyOutcome === undefined ? {} : { policy: context.policyOutcome }),
       method: context.request.method,
       path: context.request.path,
       subject: context.identity?.subject ?? null,
       revision: context.policy.revision,
       durationMs: seconds * 1000,
       input: context.input,
-      ...(connection?.peer === undefined ? {} : { peer: connection.peer }),
-    });
+    };
+    if (mode === 'dry_run_allow') record.dryRun = true;
+    if (mode === 'grpc_error') record.grpcStatus = 'UNKNOWN';
+    if (context.policyOutcome !== undefined) record.policy = context.policyOutcome;
+    if (connection?.peer !== undefined) record.peer = connection.peer;
+    deps.decisionLog.log(record);
     if (laps !== undefined) {
       laps.lap('telemetry');
       deps.stageTimes!.checked();

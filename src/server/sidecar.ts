@@ -222,6 +222,7 @@ async function assemble(
       : { ...(await readTlsFiles('admin', config.admin.tls)), ...clientCertOptions(config.admin.tls) };
   const health = createHealthState();
   let draining = false;
+  const checkEnded = (): void => metrics.checksInFlight.dec();
   const grpcShell = await startGrpcServer({
     ...(grpcTls === undefined ? {} : { tls: grpcTls }),
     address: config.grpc.address,
@@ -229,13 +230,12 @@ async function assemble(
     connections: config.grpc,
     onConnectionRefused: () => metrics.grpcConnectionsRefused.inc(),
     onConnections: (open) => metrics.grpcConnections.set(open),
-    check: async (request, connection) => {
+    check: (request, connection) => {
       metrics.checksInFlight.inc();
-      try {
-        return await check(request, connection);
-      } finally {
-        metrics.checksInFlight.dec();
-      }
+      const pending = check(request, connection);
+      // not an async wrapper: one promise and one turn of the microtask queue fewer per check
+      pending.then(checkEnded, checkEnded);
+      return pending;
     },
     health,
     logger,
