@@ -635,7 +635,11 @@ export function annotateVars(terms: Term[], scope: VarScope, into: Annotations):
 
 /**
  * Checks a body and, recursively, the comprehension and `every` bodies inside it; records each body (its
- * scope and safe order), each call and each variable occurrence in them in `into`.
+ * scope and safe order), each call and each variable occurrence in them in `into`. `typed`: whether OPA's
+ * type checker reads this body. It checks rule bodies and comprehension bodies (with the variables around
+ * them), but not the body of an `every` nor anything nested in one (its CheckBody walks a body's expressions
+ * without descending into them, and its closures are comprehensions only), so argument types are not
+ * checked there: a refusal OPA would not make is a divergence too.
  */
 export function checkBody(
   body: Body,
@@ -644,13 +648,16 @@ export function checkBody(
   heads: Term[],
   into: Annotations,
   clauseVars: ReadonlyMap<VarTerm, VarBinding> = new Map(),
+  typed = true,
 ): void {
   const { ordered, bound: after } = orderBody(body.exprs, scope, bound);
   into.bodies.set(body, { scope, exprs: ordered, clauseVars });
   const levelTerms = [...heads, ...ordered.flatMap(levelTermsOfExpr)];
   resolveCalls(levelTerms, scope, into);
-  inferLocalTypes(ordered, scope, bound, into);
-  checkCallTypes(levelTerms, scope, into);
+  if (typed) {
+    inferLocalTypes(ordered, scope, bound, into);
+    checkCallTypes(levelTerms, scope, into);
+  }
   annotateVars(levelTerms, scope, into);
   for (const expr of ordered) annotateWith(expr, scope, into);
   let current = new Set(bound);
@@ -658,28 +665,36 @@ export function checkBody(
     const probe: Probe = { ...newProbe(current), record: into };
     probeExpr(expr, scope, probe);
     current = probe.bound;
-    checkNested(expr, scope, current, into);
+    checkNested(expr, scope, current, into, typed);
   }
   const final = requireBound(heads, scope, after);
-  for (const head of heads) checkNestedTerm(head, scope, final, into);
+  for (const head of heads) checkNestedTerm(head, scope, final, into, typed);
 }
 
-function checkNested(expr: Expr, scope: VarScope, bound: Set<string>, into: Annotations): void {
-  for (const term of levelTermsOfExpr(expr)) checkNestedTerm(term, scope, bound, into);
+function checkNested(expr: Expr, scope: VarScope, bound: Set<string>, into: Annotations, typed: boolean): void {
+  for (const term of levelTermsOfExpr(expr)) checkNestedTerm(term, scope, bound, into, typed);
   forEachEvery(expr, (every) => {
     const inner = everyScope(every, scope);
     const declared = new Set(bound);
     for (const v of [every.value, ...(every.key === null ? [] : [every.key])]) declared.add(`${inner.id}:${v.name}`);
-    checkBody(every.body, inner, declared, [], into);
+    checkBody(every.body, inner, declared, [], into, new Map(), false);
   });
 }
 
 /** Checks the comprehension bodies inside a term (at this level), with `bound` bound around them. */
-export function checkNestedTerm(term: Term, scope: VarScope, bound: Set<string>, into: Annotations): void {
+export function checkNestedTerm(
+  term: Term,
+  scope: VarScope,
+  bound: Set<string>,
+  into: Annotations,
+  typed = true,
+): void {
   forEachLevelTerm(term, (t) => {
     const nested = comprehensionScope(t, scope);
     if (nested === null) return;
-    if (t.type === 'objectcompr') checkBody(t.body, nested, bound, [t.key, t.value], into);
-    else if (t.type === 'arraycompr' || t.type === 'setcompr') checkBody(t.body, nested, bound, [t.head], into);
+    if (t.type === 'objectcompr') checkBody(t.body, nested, bound, [t.key, t.value], into, new Map(), typed);
+    else if (t.type === 'arraycompr' || t.type === 'setcompr') {
+      checkBody(t.body, nested, bound, [t.head], into, new Map(), typed);
+    }
   });
 }
