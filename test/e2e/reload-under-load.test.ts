@@ -20,8 +20,15 @@ function policyFiles(): Record<string, string> {
   return files;
 }
 
+// Each reload may take a while on a loaded machine (the compiler child runs at the lowest CPU priority), so the
+// test's own timeout covers every reload's deadline: the deadline, not the runner, ends a reload that never comes.
+const RELOAD_DEADLINE_MS = 30_000;
+
 describe('checks during a reload of policies/', () => {
   let t: TestSidecar;
+  // Read by the checkers' loops; afterAll clears it too, so that a test ended by the runner (a timeout leaves its
+  // finally unrun) cannot leave checkers spinning on a closed sidecar.
+  let running = false;
   const revision = async (): Promise<string> =>
     ((await (await fetch(`${t.adminUrl}/v1/policy`)).json()) as { revision: string }).revision;
 
@@ -31,9 +38,12 @@ describe('checks during a reload of policies/', () => {
       config: { jwt: { required: false, providers: [] }, policy: { watch: true } },
     });
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    running = false;
+    await t?.close();
+  });
 
-  it('are all answered, with an unchanged decision', async () => {
+  it('are all answered, with an unchanged decision', { timeout: RELOADS * RELOAD_DEADLINE_MS + 10_000 }, async () => {
     const request = checkRequest({ path: '/api/items' });
     const decision = async (): Promise<string> => {
       const response = await t.client.check(request);
@@ -41,7 +51,7 @@ describe('checks during a reload of policies/', () => {
     };
     const expected = await decision();
     const outcomes: string[] = [];
-    let running = true;
+    running = true;
     const worker = async (): Promise<void> => {
       while (running) outcomes.push(await decision().catch((error: unknown) => `error: ${(error as Error).message}`));
     };
@@ -54,7 +64,7 @@ describe('checks during a reload of policies/', () => {
         const before = await revision();
         const answeredBefore = outcomes.length;
         t.write('policies/authz.rego', `${authz}\n# reload ${reload}\n`);
-        const deadline = Date.now() + 30_000;
+        const deadline = Date.now() + RELOAD_DEADLINE_MS;
         while ((await revision()) === before) {
           if (Date.now() > deadline) throw new Error(`reload ${reload} did not happen`);
           await new Promise((r) => setTimeout(r, 20));
