@@ -8,19 +8,22 @@
 // - the server after start-up, 1,000 checks and a pause: resident set (file-backed: the binary and shared
 //   libraries; anonymous: heaps), V8's heap by space, code, external memory and array buffers; the same server
 //   again once V8's memory reducer has run (what an idle sidecar settles at);
+// - the idle heap from a heap snapshot of that server (taken last): self size by kind of object, the module
+//   source text it keeps by package, and the largest retained objects with their retainers (bench/heapSnapshot.ts);
 // - the modules the serving process loads (ESM through a resolve hook, CommonJS from require.cache), by package:
 //   files and bytes of source;
 // - what each package costs: imported in a bare process, in the server's order (marginal: on top of the ones
 //   before it) and alone (which also counts what any first package pays: the CommonJS loader, V8's optimizing
 //   compiler's pages).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
 import { MODULE_LOG_ENV, writeModuleLogHook } from '../test/helpers/moduleLog.js';
 import { freePort } from '../test/helpers/process.js';
+import { largestRetained, parseHeapSnapshot, selfSizeByKind, sourceTextByPackage } from './heapSnapshot.js';
 import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -46,7 +49,10 @@ const PROBE = `import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 const require = createRequire(import.meta.url);
+let signals = 0;
 process.on('SIGUSR2', () => {
+  // The second signal, after the settled sample: a heap snapshot (its collections would have changed that sample).
+  if (signals++ > 0) return void v8.writeHeapSnapshot(process.env.FOOTPRINT_SNAPSHOT_OUT);
   writeFileSync(process.env.FOOTPRINT_PROBE_OUT, JSON.stringify({
     memory: process.memoryUsage(),
     spaces: v8.getHeapSpaceStatistics(),
@@ -171,8 +177,10 @@ try {
   bare.kill();
 
   const probeOut = join(work, 'probe.json');
+  const snapshotOut = join(work, 'idle.heapsnapshot');
   const probed = await serveBundle(work, bundle, ['--import', pathToFileURL(join(work, 'probe.mjs')).href], {
     FOOTPRINT_PROBE_OUT: probeOut,
+    FOOTPRINT_SNAPSHOT_OUT: snapshotOut,
   });
   const set = residentSet(probed.child.pid!);
   probed.child.kill('SIGUSR2');
@@ -180,7 +188,9 @@ try {
   // and gives pages back: what a sidecar left idle settles at (the figure above is bench:footprint's).
   await sleep(SETTLE_SECONDS * 1000);
   const settled = residentSet(probed.child.pid!);
-  await sleep(500);
+  probed.child.kill('SIGUSR2');
+  while (!existsSync(snapshotOut) || statSync(snapshotOut).size === 0) await sleep(200);
+  await sleep(1_000); // written in one go once it appears; give it time to finish
   await probed.stop();
   const probe = JSON.parse(readFileSync(probeOut, 'utf8')) as Probe;
 
@@ -211,6 +221,16 @@ try {
     mb(set.anon - probe.heap.total_physical_size),
     'malloc arenas, thread stacks, Wasm memory, Node',
   );
+
+  // What the idle heap holds, from a snapshot taken after the settled sample (the same server).
+  const graph = parseHeapSnapshot(readFileSync(snapshotOut, 'utf8'));
+  const kB = (bytes: number): string => `${(bytes / 1024).toFixed(0)} kB`;
+  console.log('the idle heap (a heap snapshot after the settled sample), self size by kind, largest first:');
+  for (const r of selfSizeByKind(graph, 12)) row(`  ${r.what}`, kB(r.bytes), `${r.count} objects`);
+  console.log('  module source text kept on the heap, by package:');
+  for (const r of sourceTextByPackage(graph, packageOf, 12)) row(`    ${r.what}`, kB(r.bytes), `${r.count} scripts`);
+  console.log('largest retained at idle (what would be freed with it; <- its retainers, nearest first):');
+  for (const r of largestRetained(graph, 15)) console.log(`  ${kB(r.bytes).padStart(8)}  ${r.what}`);
 
   // The module list: a second server with the resolve hook (the hook's own thread would blur the figures above).
   const moduleLog = join(work, 'modules.log');
