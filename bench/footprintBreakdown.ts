@@ -270,8 +270,10 @@ try {
     const own = (file: string): string => pathToFileURL(join(ROOT, file)).href;
     const steps: Array<{ name: string; specifier: string }> = [
       ...order.map((name) => ({ name, specifier: name })),
-      { name: '@portcullis/rego-wasm/builtins', specifier: '@portcullis/rego-wasm/builtins' },
-      { name: 'dist/config/load.js (config schema)', specifier: own('dist/config/load.js') },
+      // The builtins entry the server imports (only the namespaces a module calls load later), and what it keeps
+      // of the config (the YAML parser, zod and the schema load in the config child: loadInChild.ts).
+      { name: '@portcullis/rego-wasm/builtins/lazy', specifier: '@portcullis/rego-wasm/builtins/lazy' },
+      { name: 'dist/config/loadInChild.js (config child)', specifier: own('dist/config/loadInChild.js') },
       { name: 'dist/server/sidecar.js (the server)', specifier: own('dist/server/sidecar.js') },
       { name: 'dist/cli/serve.js (the serve command)', specifier: own('dist/cli/serve.js') },
     ];
