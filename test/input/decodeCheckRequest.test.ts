@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCheckRequest } from '../../src/input/decodeCheckRequest.js';
 import { loadProtos } from '../../src/server/protos.js';
 import { checkRequest } from '../helpers/checkClient.js';
+import { seededRandom } from '../fuzz/requests.js';
 
 // protobufjs's decoding (decode, then toObject with the loader options): what must come out, key order included
 const check = loadProtos().authorization['Check']!;
@@ -28,16 +29,8 @@ function expectSame(bytes: Buffer, label: string): 'decoded' | 'handed over' {
   return 'decoded';
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic numbers in [0, 1), so a failure names a seed that reproduces it. */
+const random = (seed: number): (() => number) => seededRandom(seed).next;
 
 // --- a small protobuf writer, so messages can have any field order, repeats, explicit defaults, odd fields ---
 

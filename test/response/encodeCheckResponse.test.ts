@@ -8,21 +8,13 @@ import { encodeCheckResponse, NestingTooDeepError } from '../../src/response/enc
 import type { HeaderEntry } from '../../src/response/headers.js';
 import { REASONS, type DenialReason } from '../../src/response/reasons.js';
 import { loadProtos } from '../../src/server/protos.js';
+import { seededRandom } from '../fuzz/requests.js';
 
 // protobufjs's encoding of the Check method's response (fromObject, then encode): what must come out byte for byte
 const protobufjs = loadProtos().authorization['Check']!.responseSerialize;
 
-/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic numbers in [0, 1), so a failure names a seed that reproduces it. */
+const random = (seed: number): (() => number) => seededRandom(seed).next;
 
 const STRINGS = [
   '',
