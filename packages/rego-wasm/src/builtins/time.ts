@@ -58,7 +58,7 @@ function zonedNs(name: string, x: unknown): { ns: bigint; zone: string } {
     if (x.length === 0 || x.length > 2) throw new BuiltinArgError(name, 'expected ns or [ns, timezone]');
     if (x.length === 2) {
       if (typeof x[1] !== 'string') throw new BuiltinArgError(name, 'timezone must be a string');
-      if (x[1] !== '') zone = x[1];
+      if (x[1] !== '') zone = checkedZone(name, x[1]);
     }
     value = x[0];
   }
@@ -67,10 +67,26 @@ function zonedNs(name: string, x: unknown): { ns: bigint; zone: string } {
   return { ns, zone };
 }
 
-function utcNs(name: string, x: unknown): bigint {
-  const { ns, zone } = zonedNs(name, x);
-  if (zone !== 'UTC') throw new BuiltinArgError(name, `time zone ${zone} is not supported`);
-  return ns;
+/** Zone names found valid (only those: names from a request must not grow it). */
+const zoneNames = new Set<string>();
+
+/**
+ * Go's time.LoadLocation reads the zone database by file name, case-sensitively ("america/new_york" and "utc"
+ * are errors in OPA); ICU matches names ignoring case, so a name that differs from ICU's only in case is refused.
+ */
+function checkedZone(name: string, zone: string): string {
+  if (zone === 'UTC' || zone === 'Local') return zone;
+  if (zoneNames.has(zone)) return zone;
+  let resolved: string | undefined;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    resolved = undefined;
+  }
+  if (resolved === undefined || (resolved !== zone && resolved.toLowerCase() === zone.toLowerCase()))
+    throw new BuiltinArgError(name, `unknown time zone ${JSON.stringify(zone)}`);
+  zoneNames.add(zone);
+  return zone;
 }
 
 interface CivilTime {
@@ -181,27 +197,44 @@ function civilFromDays(days: bigint): [bigint, bigint, bigint] {
  * is refused. Inside them Go's arithmetic is exact, and so is this one.
  */
 const ADD_DATE_LIMITS = { years: 10n ** 10n, months: 10n ** 11n, days: 10n ** 13n } as const;
-const NS_PER_DAY = 86_400n * 1_000_000_000n;
+const NS_PER_SECOND = 1_000_000_000n;
+const SECONDS_PER_DAY = 86_400n;
+/** Seconds since the epoch that int64 nanoseconds can reach, widened by two days (more than any zone offset). */
+const WALL_SECONDS_MIN = INT64_MIN / NS_PER_SECOND - 2n * SECONDS_PER_DAY;
+const WALL_SECONDS_MAX = INT64_MAX / NS_PER_SECOND + 2n * SECONDS_PER_DAY;
+
+/** The zone's UTC offset, in seconds, at an instant given in whole seconds since the epoch. */
+function offsetAt(name: string, zone: string, second: bigint): bigint {
+  return zone === 'UTC' ? 0n : BigInt(zoneOffset(name, Number(second) * 1000, zone).seconds);
+}
 
 /**
- * Go's t.AddDate(years, months, days) in UTC, exact in BigInt: months overflow into years, days count from
- * the first of the month (2023-01-31 plus a month is 2023-03-03), the time of day is kept.
+ * Go's t.AddDate(years, months, days) in t's zone, exact in BigInt: the wall clock of t in its zone gets the
+ * years and months (months overflow into years), then the days counted from the first of the month
+ * (2023-01-31 plus a month is 2023-03-03); the time of day is kept. The new wall clock goes back to an instant
+ * as Go's time.Date does: the offset at the wall clock read as UTC, and if that offset's period does not hold
+ * the instant it gives, the offset at that instant (so a wall clock in a DST gap or overlap resolves as in Go).
  */
 function addDate(x: unknown, y: unknown, m: unknown, d: unknown): bigint | number {
   const name = 'time.add_date';
-  const ns = utcNs(name, x);
+  const { ns, zone } = zonedNs(name, x);
   const added = { years: int64Operand(name, y), months: int64Operand(name, m), days: int64Operand(name, d) };
   for (const [part, limit] of Object.entries(ADD_DATE_LIMITS) as Array<[keyof typeof added, bigint]>) {
     const value = added[part];
     if (value > limit || value < -limit) throw new NotReproducedError(name, `${part} beyond ${limit}`);
   }
-  const [day, timeOfDay] = floorDivMod(ns, NS_PER_DAY);
+  const [second, nanos] = floorDivMod(ns, NS_PER_SECOND);
+  const [day, secondOfDay] = floorDivMod(second + offsetAt(name, zone, second), SECONDS_PER_DAY);
   const [year, month, date] = civilFromDays(day);
   const [carry, month0] = floorDivMod(month - 1n + added.months, 12n);
   const days = daysFromCivil(year + added.years + carry, month0 + 1n, 1n) + date - 1n + added.days;
-  const result = days * NS_PER_DAY + timeOfDay;
+  const wall = days * SECONDS_PER_DAY + secondOfDay;
   // OPA refuses a result outside the int64 nanoseconds (toSafeUnixNano): an error, not a wrapped value.
-  if (result < INT64_MIN || result > INT64_MAX) throw new BuiltinArgError(name, 'time outside of valid range');
+  const outside = new BuiltinArgError(name, 'time outside of valid range');
+  if (wall < WALL_SECONDS_MIN || wall > WALL_SECONDS_MAX) throw outside;
+  // Go's time.Date: unix - offset(unix - offset(unix)) equals its lookup, re-done only outside the first period.
+  const result = (wall - offsetAt(name, zone, wall - offsetAt(name, zone, wall))) * NS_PER_SECOND + nanos;
+  if (result < INT64_MIN || result > INT64_MAX) throw outside;
   return exactInt(result);
 }
 

@@ -347,6 +347,20 @@ const timeAndUnits = cases([
   ['time.add_date', [1709212455000000001, 0, 1, 1], 1711804455000000001],
   ['time.add_date', [1706745600000000000, 0, 1, 0], 1709251200000000000],
   ['time.add_date', [0, 1.5, 0, 0], U],
+  // In a zone, as Go's t.In(zone).AddDate(...) (answers from Go 1.19+): the wall clock moves, and a wall clock in a
+  // DST gap or overlap resolves as Go's time.Date does.
+  ['time.add_date', [[1678519800000000000, 'America/New_York'], 0, 0, 1], 1678602600000000000],
+  ['time.add_date', [[1699075800000000000, 'America/New_York'], 0, 0, 1], 1699162200000000000],
+  ['time.add_date', [[1678559400000000000, 'America/New_York'], 0, 0, 1], 1678642200000000000],
+  ['time.add_date', [[1678559400000000000, 'Europe/Paris'], 0, 0, 1], 1678645800000000000],
+  ['time.add_date', [[1678559400000000000, 'Australia/Lord_Howe'], 0, 1, 0], 1681239600000000000],
+  ['time.add_date', [[1325196000000000000, 'Pacific/Apia'], 0, 0, 1], 1325282400000000000],
+  ['time.add_date', [[1678559400000000000, ''], 0, 0, 1], 1678645800000000000],
+  ['time.add_date', [[1678559400000000000, 'Mars/Olympus'], 0, 0, 1], U],
+  // Go's LoadLocation reads the zone database by file name, case-sensitively.
+  ['time.add_date', [[0, 'america/new_york'], 0, 0, 1], U],
+  ['time.add_date', [[0, 'utc'], 0, 0, 1], U],
+  ['time.date', [[0, 'europe/paris']], U],
   ['time.parse_duration_ns', ['1h30m'], 5400e9],
   ['time.parse_duration_ns', ['1.5s'], 1.5e9],
   ['time.parse_duration_ns', ['-2us'], -2000],
