@@ -126,7 +126,7 @@ export function tokenize(file: string, source: string, comments?: Comment[]): To
       raw = true;
     } else {
       const punct = punctuatorAt(source, cursor.index);
-      if (punct === undefined) throw unexpectedCharacter(loc, cp);
+      if (punct === undefined) throw unexpectedCharacter(loc, cp, source[cursor.index + 1]);
       if ((punct === '&' || punct === '|') && source[cursor.index + 1] === punct) {
         throw new RegoCompileError(
           loc,
@@ -147,8 +147,17 @@ export function tokenize(file: string, source: string, comments?: Comment[]): To
   return tokens;
 }
 
-function unexpectedCharacter(loc: Location, cp: number): RegoCompileError {
+function unexpectedCharacter(loc: Location, cp: number, next: string | undefined): RegoCompileError {
   const shown = JSON.stringify(String.fromCodePoint(cp));
+  // OPA 1.x template strings ($"...{expr}..."): valid Rego this compiler does not turn into Wasm yet.
+  if (cp === 0x24 /* $ */ && (next === '"' || next === '`')) {
+    return new RegoCompileError(
+      loc,
+      'template string',
+      'template strings ($"...{expr}...") are not compiled: build the text with sprintf or concat',
+      'unsupported',
+    );
+  }
   if (cp === 0x27 /* ' */) {
     return new RegoCompileError(
       loc,

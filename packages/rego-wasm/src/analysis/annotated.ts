@@ -7,7 +7,7 @@
 // it stands for, and per local the type its binding tells. Per `with` modifier: what it replaces (input, a
 // data path, a function or builtin).
 import type { Body, CallTerm, Expr, RefTerm, Term, VarTerm, WithModifier } from '../ast.js';
-import type { Shape } from '../builtins/catalog.js';
+import type { RegoType } from './argumentTypes.js';
 import type { RegoCompileError } from '../errors.js';
 import type { CallTarget, ModuleSet } from './modules.js';
 import type { UnifyPair } from './safety.js';
@@ -64,7 +64,7 @@ export interface Annotations {
    * Per local variable id: its type where the term that binds it tells it, as OPA's type checker infers it
    * (argumentTypes.ts); builtin arguments are checked against it. Absent: unknown until evaluation.
    */
-  readonly localTypes: Map<string, Shape>;
+  readonly localTypes: Map<string, RegoType>;
 }
 
 /**

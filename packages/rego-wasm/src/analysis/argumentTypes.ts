@@ -1,55 +1,124 @@
 // Arguments of a type the builtin does not take, refused at compile time as OPA's type checker refuses them
 // (`uuid.rfc4122(1)`, `count(1)`, `1 & 2`, `lower(count(x))`, `x := 1; lower(x)`): the catalog's declared
 // argument and result types decide. Only terms whose type the syntax and the catalog alone tell are checked:
-// literals, collections, comprehensions, builtin calls and operators, and the local variables bound to such a
-// term by `:=` or `=` (destructuring included) or as a builtin call's output argument, as OPA's checker
-// infers them. A reference, a function of the policy, a function parameter or a variable bound by iteration
-// may be anything until the policy runs (OPA types some of those too; here they are left unchecked, so a
-// policy OPA accepts is never refused).
-import type { CallTerm, Expr, Term, VarTerm } from '../ast.js';
-import { builtinSpec, operatorBuiltin, type Shape } from '../builtins/catalog.js';
+// literals, collections, comprehensions, builtin calls and operators, the local variables bound to such a
+// term by `:=` or `=` (array and object destructuring included), as a builtin call's output argument or by
+// iterating over a collection of known element types (`some x in [1, 2]`, `some k, v in {"a": 1}`, `xs[i]`),
+// and references into such a local (`x := {"a": 1}; x.a`), as OPA's checker infers them. Where OPA knows an
+// element's position (`[1, "s"][0]` is a number there), this reads the union of all elements (number or
+// string): never narrower than OPA's type, so a policy OPA accepts is never refused. A reference to input or
+// data, a function of the policy, a function parameter or a rule may be anything until the policy runs (OPA
+// types some of those too; here they are left unchecked).
+import type { CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
+import { builtinSpec, operatorBuiltin, type Shape, type ValueType } from '../builtins/catalog.js';
 import { RegoCompileError } from '../errors.js';
+import { forEachLevelTerm } from './scope.js';
+
+/** One alternative of a type: its kind and, for a collection, the types of its keys and values where known. */
+export interface TypeKind {
+  readonly type: ValueType;
+  /** Array: number; set: its members; object: its keys. Null or absent: unknown. */
+  readonly keys?: RegoType | null;
+  /** Array and set: the members; object: the values. Null or absent: unknown. */
+  readonly values?: RegoType | null;
+}
+
+/** A type as OPA's checker infers it: one alternative, or several (a union). */
+export type RegoType = readonly TypeKind[];
 
 /** The builtin a call resolved to, or undefined (a function of the policy, a refusal, not yet resolved). */
 export type BuiltinOf = (call: CallTerm) => string | undefined;
 
 /** The type inferred for a variable occurrence, or null when nothing is known about it. */
-export type VarTypeOf = (v: VarTerm) => Shape | null;
+export type VarTypeOf = (v: VarTerm) => RegoType | null;
 
 const untyped: VarTypeOf = () => null;
 
+const NUMBER: RegoType = [{ type: 'number' }];
+
+/** The kinds of a type, each once. */
+export function shapeOf(type: RegoType): Shape {
+  return [...new Set(type.map((t) => t.type))];
+}
+
+function ofShape(shape: Shape): RegoType {
+  return shape.map((type) => ({ type }));
+}
+
+/** The union of types, or null when one of them is unknown (or there are none: an empty collection). */
+function unionOf(types: ReadonlyArray<RegoType | null>): RegoType | null {
+  if (types.length === 0 || types.some((t) => t === null)) return null;
+  return (types as RegoType[]).flat();
+}
+
+const COLLECTIONS: ReadonlySet<ValueType> = new Set(['array', 'set', 'object']);
+
+/** What iterating over (or indexing into) a value of `type` yields: the union over its collection alternatives. */
+function partOf(type: RegoType, part: 'keys' | 'values'): RegoType | null {
+  if (type.some((t) => t.type === 'any')) return null;
+  const collections = type.filter((t) => COLLECTIONS.has(t.type));
+  return unionOf(collections.map((t) => t[part] ?? null));
+}
+
 /** The type of a term as written, or null when only evaluation tells it. */
-function termType(term: Term, builtinOf: BuiltinOf, varType: VarTypeOf): Shape | null {
+function termType(term: Term, builtinOf: BuiltinOf, varType: VarTypeOf): RegoType | null {
+  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType);
   switch (term.type) {
     case 'null':
     case 'boolean':
     case 'number':
     case 'string':
+      return [{ type: term.type }];
     case 'array':
+      return [{ type: 'array', keys: NUMBER, values: unionOf(term.items.map(typeOf)) }];
+    case 'set': {
+      const members = unionOf(term.items.map(typeOf));
+      return [{ type: 'set', keys: members, values: members }];
+    }
     case 'object':
-    case 'set':
-      return [term.type];
+      return [
+        {
+          type: 'object',
+          keys: unionOf(term.entries.map((e) => typeOf(e.key))),
+          values: unionOf(term.entries.map((e) => typeOf(e.value))),
+        },
+      ];
     case 'arraycompr':
-      return ['array'];
+      return [{ type: 'array' }];
     case 'setcompr':
-      return ['set'];
+      return [{ type: 'set' }];
     case 'objectcompr':
-      return ['object'];
+      return [{ type: 'object' }];
     case 'in':
-      return ['boolean'];
+      return [{ type: 'boolean' }];
     case 'var':
       return varType(term);
+    case 'ref':
+      return refType(term, builtinOf, varType);
     case 'call': {
       const name = builtinOf(term);
-      return name === undefined ? null : (builtinSpec(name)?.result ?? null);
+      const result = name === undefined ? undefined : builtinSpec(name)?.result;
+      return result === undefined ? null : ofShape(result);
     }
     case 'binary': {
       const name = operatorBuiltin(term.op, 2);
-      return name === undefined ? null : (builtinSpec(name)?.result ?? null);
+      const result = name === undefined ? undefined : builtinSpec(name)?.result;
+      return result === undefined ? null : ofShape(result);
     }
     default:
       return null;
   }
+}
+
+/**
+ * A reference into a local of known type (`x.a`, `xs[i]`, `[1, 2][_]`): each step takes the values of the
+ * collections it may be. References to input, data or rules stay unknown.
+ */
+function refType(ref: RefTerm, builtinOf: BuiltinOf, varType: VarTypeOf): RegoType | null {
+  if (ref.head.type === 'ref' || ref.head.type === 'call') return null;
+  let type = termType(ref.head, builtinOf, varType);
+  for (let i = 0; i < ref.path.length && type !== null; i++) type = partOf(type, 'values');
+  return type;
 }
 
 function described(shape: Shape): string {
@@ -69,9 +138,10 @@ export function checkArgumentTypes(
   if (spec === undefined || args.length > spec.arity + 1) return;
   args.forEach((arg, i) => {
     const declared = spec.args[i];
-    const actual = termType(arg, builtinOf, varType);
+    const type = termType(arg, builtinOf, varType);
+    const actual = type === null ? null : shapeOf(type);
     if (declared === undefined || actual === null || declared.includes('any') || actual.includes('any')) return;
-    if (actual.some((type) => declared.includes(type))) return;
+    if (actual.some((kind) => declared.includes(kind))) return;
     const what = arg.type === 'var' ? `${arg.name} (argument ${i + 1})` : `argument ${i + 1}`;
     throw new RegoCompileError(
       arg.loc,
@@ -96,45 +166,111 @@ export function checkOperandTypes(
 /** The local variable id `v` binds here, or null (bound already, global, or not a variable). */
 export type BindsLocal = (v: Term) => string | null;
 
+/** A constant key as text, to pair the entries of two object literals; null when not a scalar literal. */
+function constantKey(term: Term): string | null {
+  switch (term.type) {
+    case 'null':
+      return 'null';
+    case 'boolean':
+      return String(term.value);
+    case 'number':
+      return `n${term.text}`;
+    case 'string':
+      return JSON.stringify(term.value);
+    default:
+      return null;
+  }
+}
+
 /**
  * The types OPA's checker gives the variables `expr` binds, into `types` (by local id): `x := t`, `x = t`
- * and `t = x` with `t` of a known type, arrays destructured element by element (`[a, b] := [1, "s"]`), and
- * the output argument of a builtin call (`count(xs, n)`). `bindsLocal` tells which variables are unbound
- * before `expr` (OPA types a variable where it is first bound; a later `=` compares).
+ * and `t = x` with `t` of a known type; arrays and objects destructured element by element
+ * (`[a, b] := [1, "s"]`, `{"k": v} := {"k": 1}`) or against a local of known type (each part gets the union
+ * of its values); `some k, v in coll` (OPA's `v = coll[k]`); a variable a reference iterates with (`xs[i]`:
+ * the keys of xs); the output argument of a builtin call (`count(xs, n)`). `bindsLocal` tells which variables
+ * are unbound before `expr` (OPA types a variable where it is first bound; a later `=` compares).
  */
 export function inferBoundTypes(
   expr: Expr,
   bindsLocal: BindsLocal,
   builtinOf: BuiltinOf,
   varType: VarTypeOf,
-  types: Map<string, Shape>,
+  types: Map<string, RegoType>,
 ): void {
+  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType);
+  const setType = (id: string, type: RegoType | null): void => {
+    if (type !== null && type.length > 0 && !type.some((t) => t.type === 'any')) types.set(id, type);
+  };
+  // A pattern against a type: a variable takes it; an array or object pattern gives each part the values.
+  const bindToType = (pattern: Term, type: RegoType | null): void => {
+    const id = bindsLocal(pattern);
+    if (id !== null) return setType(id, type);
+    if (type === null || (pattern.type !== 'array' && pattern.type !== 'object')) return;
+    const kind = pattern.type;
+    const alternatives = type.filter((t) => t.type === kind || t.type === 'any');
+    if (alternatives.length === 0) return;
+    const values = partOf(alternatives, 'values');
+    if (pattern.type === 'array') for (const item of pattern.items) bindToType(item, values);
+    else for (const entry of pattern.entries) bindToType(entry.value, values);
+  };
   const bind = (pattern: Term, value: Term): void => {
     const id = bindsLocal(pattern);
-    if (id !== null) {
-      const type = termType(value, builtinOf, varType);
-      if (type !== null && !type.includes('any')) types.set(id, type);
+    if (id !== null) return setType(id, typeOf(value));
+    if (pattern.type === 'array' && value.type === 'array') {
+      if (pattern.items.length === value.items.length) pattern.items.forEach((item, i) => bind(item, value.items[i]!));
       return;
     }
-    if (pattern.type === 'array' && value.type === 'array' && pattern.items.length === value.items.length) {
-      pattern.items.forEach((item, i) => bind(item, value.items[i] as Term));
+    if (pattern.type === 'object' && value.type === 'object') {
+      if (pattern.entries.length !== value.entries.length) return;
+      for (const entry of pattern.entries) {
+        const key = constantKey(entry.key);
+        const match = key === null ? undefined : value.entries.find((e) => constantKey(e.key) === key);
+        if (match !== undefined) bind(entry.value, match.value);
+      }
+      return;
     }
+    if ((pattern.type === 'array' || pattern.type === 'object') && value.type === 'var')
+      bindToType(pattern, typeOf(value));
+  };
+  // `xs[i]` with i unbound: i takes the keys of what xs is at that step (OPA's refChecker).
+  const bindRefKeys = (term: Term): void => {
+    forEachLevelTerm(term, (t) => {
+      if (t.type !== 'ref' || t.head.type === 'ref' || t.head.type === 'call') return;
+      let type = typeOf(t.head);
+      for (const part of t.path) {
+        if (type === null) return;
+        const id = bindsLocal(part);
+        if (id !== null) setType(id, partOf(type, 'keys'));
+        type = partOf(type, 'values');
+      }
+    });
   };
   switch (expr.type) {
     case 'assign':
+      bindRefKeys(expr.right);
       bind(expr.left, expr.right);
       return;
     case 'unify':
+      bindRefKeys(expr.left);
+      bindRefKeys(expr.right);
       bind(expr.left, expr.right);
       bind(expr.right, expr.left);
       return;
+    case 'somein': {
+      const collection = typeOf(expr.collection);
+      if (collection === null) return;
+      if (expr.key !== null) bindToType(expr.key, partOf(collection, 'keys'));
+      bindToType(expr.value, partOf(collection, 'values'));
+      return;
+    }
     case 'term': {
+      bindRefKeys(expr.term);
       const call = expr.term;
       const name = call.type === 'call' ? builtinOf(call) : undefined;
       const spec = name === undefined ? undefined : builtinSpec(name);
       if (call.type !== 'call' || spec === undefined || call.args.length !== spec.arity + 1) return;
       const id = bindsLocal(call.args[spec.arity] as Term);
-      if (id !== null && !spec.result.includes('any')) types.set(id, spec.result);
+      if (id !== null && !spec.result.includes('any')) types.set(id, ofShape(spec.result));
       return;
     }
     default:

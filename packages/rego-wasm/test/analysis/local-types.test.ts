@@ -92,6 +92,71 @@ const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
     'x := 1\ny if {\n  z := true\n  lower(z)\n}',
     'p.rego:6:9: lower: z (argument 1) is a boolean, but lower takes string there',
   ],
+  [
+    'a variable bound by iterating over an array literal (OPA: y = [1, 2][k])',
+    'x if {\n  some y in [1, 2]\n  lower(y)\n}',
+    'p.rego:5:9: lower: y (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'the key of an object literal iterated over',
+    'x if {\n  some k, v in {"a": 1}\n  abs(k)\n  v > 0\n}',
+    'p.rego:5:7: abs: k (argument 1) is a string, but abs takes number there',
+  ],
+  [
+    'the value of an object literal iterated over',
+    'x if {\n  some _, v in {"a": 1}\n  lower(v)\n}',
+    'p.rego:5:9: lower: v (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a member of a set literal',
+    'x if {\n  some s in {true, false}\n  upper(s)\n}',
+    'p.rego:5:9: upper: s (argument 1) is a boolean, but upper takes string there',
+  ],
+  [
+    'the index of a typed local iterated over',
+    'x if {\n  xs := ["a", "b"]\n  some i, v in xs\n  startswith(v, i)\n}',
+    'p.rego:6:17: startswith: i (argument 2) is a number, but startswith takes string there',
+  ],
+  [
+    'a key a reference iterates with',
+    'x if {\n  xs := ["a"]\n  xs[i] == "a"\n  lower(i)\n}',
+    'p.rego:6:9: lower: i (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a reference into a typed local',
+    'x if {\n  o := {"a": 1}\n  lower(o.a)\n}',
+    'p.rego:5:9: lower: argument 1 is a number, but lower takes string there',
+  ],
+  [
+    'a reference into a collection literal (OPA assigns it to a local first)',
+    'x if {\n  lower([1, 2][0])\n}',
+    'p.rego:4:9: lower: argument 1 is a number, but lower takes string there',
+  ],
+  [
+    'object destructuring',
+    'x if {\n  {"a": n} := {"a": 1}\n  lower(n)\n}',
+    'p.rego:5:9: lower: n (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'array destructuring in some ... in',
+    'x if {\n  some [a, b] in [[1, 2]]\n  lower(a)\n  b > 0\n}',
+    'p.rego:5:9: lower: a (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'nested iteration',
+    'x if {\n  some row in [[1], [2, 3]]\n  some c in row\n  lower(c)\n}',
+    'p.rego:6:9: lower: c (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a local destructured from a typed local',
+    'x if {\n  pair := [1, 2]\n  [a, _] := pair\n  lower(a)\n}',
+    'p.rego:6:9: lower: a (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'iteration in a comprehension body',
+    'x := [lower(v) | some v in [1]]',
+    'p.rego:3:13: lower: v (argument 1) is a number, but lower takes string there',
+  ],
 ];
 
 /** Policies OPA accepts: the variable's type is unknown before evaluation, or it is the declared one. */
@@ -105,9 +170,19 @@ const ACCEPTED: ReadonlyArray<readonly [string, string]> = [
   ['an argument that takes any type', 'x if {\n  y := 1\n  is_string(y)\n  json.marshal(y)\n}'],
   ['the same name in another rule', 'y := 1\nx if {\n  y := "A"\n  lower(y)\n}'],
   ['an array destructured from a reference', 'x if {\n  [a, b] := input.pair\n  lower(a)\n  upper(b)\n}'],
-  ['a variable bound by iteration', 'x if {\n  some y in input.names\n  lower(y)\n}'],
+  ['a variable bound by iterating over a reference', 'x if {\n  some y in input.names\n  lower(y)\n}'],
   ['a typed variable inside an array argument', 'x if {\n  n := 1\n  sprintf("%d", [n])\n}'],
   ['a number where a number is declared', 'x if {\n  n := count(input.xs)\n  format_int(n + 1, 16)\n}'],
+  ['iteration over a mixed literal (a union that admits it)', 'x if {\n  some y in [1, "a"]\n  lower(y)\n}'],
+  ['iteration over an empty literal', 'x if {\n  some y in []\n  lower(y)\n}'],
+  ['iteration over a literal holding a reference', 'x if {\n  some y in [input.a, 1]\n  lower(y)\n}'],
+  ['iteration over a comprehension', 'x if {\n  some y in [v | some v in input.xs]\n  lower(y)\n}'],
+  ['iteration over a builtin result', 'x if {\n  some p in split(input.s, "/")\n  lower(p)\n}'],
+  ['another key of an object literal', 'x if {\n  o := {"a": 1, "b": "s"}\n  lower(o.b)\n}'],
+  ['a key of an object literal compared', 'x if {\n  some k, _ in {"a": 1}\n  lower(k)\n}'],
+  ['a variable bound before it is iterated with', 'x if {\n  i := "s"\n  some i2 in [1]\n  lower(i)\n  i2 > 0\n}'],
+  ['object destructuring of a reference', 'x if {\n  {"a": n} := input.o\n  lower(n)\n}'],
+  ['iteration over a typed local in an every body', 'x if {\n  every v in [1] {\n    lower(v)\n  }\n}'],
   // OPA's checker does not read `every` bodies (nor what is nested in them): an error there is a run-time one.
   ['a typed variable in an every body', 'x if {\n  n := 1\n  every v in input.xs {\n    startswith(v, n)\n  }\n}'],
   ['a literal in an every body', 'x if {\n  every v in input.xs {\n    lower(1)\n    [upper(2) | v]\n  }\n}'],

@@ -22,6 +22,16 @@ describe('constructs outside the subset are refused at compile time with file:li
     expect(compileError(policy, 'test/helper').construct).toBe('http.send');
   });
 
+  it('template strings (OPA 1.x), with kind unsupported and what to use instead', () => {
+    for (const source of ['package test\np := $"user {input.user}"', 'package test\np := $`user {input.user}`']) {
+      const error = compileError(source);
+      expect(error.construct).toBe('template string');
+      expect(error.kind).toBe('unsupported');
+      expect(error.message).toMatch(/^policy0\.rego:2:6: template string: .*sprintf or concat$/);
+    }
+    expect(compileError('package test\np := $x').construct).toBe('character');
+  });
+
   it('http.send', () => {
     const error = compileError('package test\np := http.send({"method": "GET", "url": "http://x"})');
     expect(error.construct).toBe('http.send');
