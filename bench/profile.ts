@@ -4,7 +4,8 @@
 // process's CPU µs per check (/proc) and the pipeline's stage timers. The profiler's own cost inflates the CPU
 // figure a little; compare profiles with profiles.
 //   npm run bench:profile   (SECONDS=10 TOP=30; DISTINCT=1: 1,000 tokens; BATCH_WRITES=false; KEEP=FILE keeps the
-//                            .cpuprofile; HEAP=FILE writes a sampling heap profile (allocations) instead;
+//                            .cpuprofile; HEAP=FILE writes a sampling heap profile (allocations) instead,
+//                            SURVIVORS=1 with only what outlived a young-generation collection;
 //                            SERVER_NODE_OPTIONS="--max-semi-space-size=32" for the server's node)
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +42,8 @@ await load(2); // warm-up: JIT, caches
 
 const HEAP = process.env.HEAP;
 const profileFile = join(setup.dir, 'check.cpuprofile');
-await server.ask(HEAP === undefined ? 'profile-start' : 'heap-start', 'PROFILING');
+const heapStart = process.env.SURVIVORS === '1' ? 'heap-start-survivors' : 'heap-start';
+await server.ask(HEAP === undefined ? 'profile-start' : heapStart, 'PROFILING');
 const stages0 = await stageTotals(server);
 const cpu0 = cpuSeconds(server.child.pid!);
 const result = await load(SECONDS);

@@ -7,7 +7,10 @@
 //   stages              -> `STAGES {"checks":n,"nanoseconds":{...}}` (the pipeline's stage timers; portcullis only)
 //   profile-start       -> starts the V8 CPU profiler (node:inspector), answers `PROFILING`
 //   profile-stop FILE   -> writes the .cpuprofile to FILE, answers `PROFILED`
+//   snapshot FILE       -> writes a heap snapshot (what is live at that moment, checks in flight included) to
+//                          FILE, answers `SNAPSHOT`
 import { readFileSync, writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
@@ -87,19 +90,23 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
       process.stdout.write('PROFILING\n');
-    } else if (command === 'heap-start') {
+    } else if (command === 'heap-start' || command === 'heap-start-survivors') {
       await session.post('HeapProfiler.enable');
-      // every allocation sampled, also those already collected: what the garbage collector has to deal with
+      // every allocation sampled, also those already collected: what the garbage collector has to deal with;
+      // heap-start-survivors: only what outlived a young-generation collection (copied, then promoted)
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMinorGC: command === 'heap-start',
       });
       process.stdout.write('PROFILING\n');
     } else if (command === 'heap-stop' && argument !== undefined) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(argument, JSON.stringify(profile));
       process.stdout.write('PROFILED\n');
+    } else if (command === 'snapshot' && argument !== undefined) {
+      writeHeapSnapshot(argument);
+      process.stdout.write('SNAPSHOT\n');
     } else if (command === 'profile-stop' && argument !== undefined) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(argument, JSON.stringify(profile));

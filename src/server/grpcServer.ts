@@ -6,13 +6,24 @@ import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { DecodedCheckRequest } from '../input/checkRequest.js';
 import { decodeCheckRequest } from '../input/decodeCheckRequest.js';
-import { buildDenyResponse, isCallError, type CheckResponseMessage } from '../response/buildCheckResponse.js';
+import {
+  buildDenyResponse,
+  isCallError,
+  type CheckAnswer,
+  type CheckResponseMessage,
+} from '../response/buildCheckResponse.js';
 import { encodeCheckResponse } from '../response/encodeCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
 import type { HealthState } from './health.js';
 import { DESCRIPTOR_HEADROOM, connectionCap, listenForGrpc, openFileLimit } from './grpcListener.js';
 import { loadProtos } from './protos.js';
-import { routeTable, unary, type CallContext, type ServiceBinding, type ServiceDefinition } from './grpcService.js';
+import {
+  mappedUnary,
+  routeTable,
+  type CallContext,
+  type ServiceBinding,
+  type ServiceDefinition,
+} from './grpcService.js';
 import type { ConnectionSettings } from './grpcSessionLimits.js';
 import { createGrpcTransport } from './grpcTransport.js';
 import { peerIdentity } from './peerIdentity.js';
@@ -47,20 +58,19 @@ export async function startGrpcServer(options: {
   tls?: TlsOptions;
 }): Promise<GrpcShell> {
   const protos = loadProtos();
-  const check = unary<DecodedCheckRequest>((request, call) =>
-    options.check(request, call.peer === undefined ? undefined : { peer: call.peer }).then(
-      (answer) =>
-        isCallError(answer)
-          ? { error: { code: answer.grpcError.code, details: answer.grpcError.message } }
-          : { message: answer },
-      (error: unknown) => {
-        // The pipeline answers every failure itself; this is the last guard that keeps a check an answer.
-        options.logger.error({ err: error }, 'check pipeline threw');
-        return {
-          message: buildDenyResponse({ decisionId: '', reason: 'internal_error', headers: [], dynamicMetadata: {} }),
-        };
-      },
-    ),
+  const check = mappedUnary<DecodedCheckRequest, CheckAnswer>(
+    (request, call) => options.check(request, call.peer === undefined ? undefined : { peer: call.peer }),
+    (answer) =>
+      isCallError(answer)
+        ? { error: { code: answer.grpcError.code, details: answer.grpcError.message } }
+        : { message: answer },
+    (error: unknown) => {
+      // The pipeline answers every failure itself; this is the last guard that keeps a check an answer.
+      options.logger.error({ err: error }, 'check pipeline threw');
+      return {
+        message: buildDenyResponse({ decisionId: '', reason: 'internal_error', headers: [], dynamicMetadata: {} }),
+      };
+    },
   );
   const transport = createGrpcTransport({
     routes: routeTable([

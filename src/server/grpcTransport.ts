@@ -27,7 +27,7 @@ import {
   type GrpcError,
   type MessageEncoding,
 } from './grpcFraming.js';
-import { unimplemented, type CallContext, type Route, type ServerStream } from './grpcService.js';
+import { unimplemented, type CallContext, type Route, type ServerStream, type UnaryReply } from './grpcService.js';
 import { limitSessionLifetime, type ConnectionSettings, type SessionActivity } from './grpcSessionLimits.js';
 
 export interface GrpcTransport {
@@ -182,9 +182,25 @@ function acceptCall(
   return { route, timeoutMs };
 }
 
+const CALL = Symbol('portcullis.grpcCall');
+type CallStream = ServerHttp2Stream & { [CALL]: Call };
+
+function onCallData(this: CallStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+
+function onCallEnd(this: CallStream): void {
+  this[CALL].onEnd();
+}
+
+function onCallClose(this: CallStream): void {
+  this[CALL].onClose();
+}
+
 /** One call from its request's first DATA to its trailers; a response is written at most once. */
 class Call {
-  private readonly reader: SingleMessageReader;
+  /** until the request ends; then dropped, with the request's bytes, while the call waits for its answer */
+  private reader: SingleMessageReader | undefined;
   private deadline: NodeJS.Timeout | undefined;
   /** the answer (or a failure) has been sent or the client went away: nothing more is written */
   private finished = false;
@@ -203,9 +219,11 @@ class Call {
   ) {
     this.encoding = messageEncoding(encodingHeader);
     this.reader = new SingleMessageReader(options.maxReceiveMessageBytes);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
-    stream.on('close', () => this.onClose());
+    // Shared listeners that find the call on its stream: no closures per call (held while the call is open).
+    (stream as CallStream)[CALL] = this;
+    stream.on('data', onCallData);
+    stream.on('end', onCallEnd);
+    stream.on('close', onCallClose);
     // Timers longer than Node's (24.8 days) fire at once: such a deadline is no deadline.
     if (timeoutMs !== undefined && timeoutMs < 2 ** 31 - 1) {
       this.deadline = setTimeout(
@@ -215,15 +233,16 @@ class Call {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.finished) return;
-    const problem = this.reader.push(chunk);
+    const problem = this.reader!.push(chunk);
     if (problem !== undefined) this.fail(framingError(problem, this.route.method.path));
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     if (this.finished) return;
-    const read = this.reader.end();
+    const read = this.reader!.end();
+    this.reader = undefined;
     if ('kind' in read) {
       this.fail(framingError(read, this.route.method.path));
       return;
@@ -265,12 +284,21 @@ class Call {
       return;
     }
     handler.handle(request, this.context).then(
-      (reply) => ('error' in reply ? this.fail(reply.error) : this.answer(reply.message)),
+      (value) => this.replied(handler.reply(value)),
       (error: unknown) => {
+        if (handler.recover !== undefined) {
+          this.replied(handler.recover(error));
+          return;
+        }
         this.options.onHandlerError(error, this.route.method.path);
         this.fail({ code: GrpcStatus.INTERNAL, details: 'Internal server error' });
       },
     );
+  }
+
+  private replied(reply: UnaryReply): void {
+    if ('error' in reply) this.fail(reply.error);
+    else this.answer(reply.message);
   }
 
   /** A unary answer: HEADERS, one DATA with the message, trailers with OK. */
@@ -313,7 +341,7 @@ class Call {
     return true;
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.activity.callEnded();
     if (this.deadline !== undefined) clearTimeout(this.deadline);
     this.finished = true;

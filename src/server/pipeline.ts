@@ -1,7 +1,6 @@
 // The check, in the order README.md describes: request -> identity -> limits (denylist, rate limits) -> policy input ->
 // policy -> response. Each stage takes plain data and returns plain data; this module only sequences them,
 // times them and records the outcome. A check always ends in a CheckResponse, never a thrown error.
-import { randomUUID } from 'node:crypto';
 import type { ContractOutcome, ContractStage, RequestBody } from '../contract/types.js';
 import { PROBLEM_CONTENT_TYPE, validationProblem } from '../contract/problem.js';
 import type { Identity, IdentityOutcome, IdentityStage } from '../identity/types.js';
@@ -26,6 +25,7 @@ import { setHeaders } from '../response/headers.js';
 import { reasonEntry, type CheckReason } from '../response/reasons.js';
 import type { DecisionLogger, DecisionPeer, DecisionRecord } from '../telemetry/decisionLog.js';
 import type { CheckTrace, CheckTracer } from '../telemetry/tracing.js';
+import { newDecisionId as randomDecisionId } from './decisionId.js';
 import { startLaps, type StageLaps, type StageTimes } from './stageTimes.js';
 
 /** The part of a loaded policy a check needs. */
@@ -100,7 +100,7 @@ interface CheckContext {
 const NO_INPUT_OPTIONS: InputOptions = {};
 
 export function createCheckPipeline(deps: PipelineDeps): CheckPipeline {
-  const newDecisionId = deps.newDecisionId ?? randomUUID;
+  const newDecisionId = deps.newDecisionId ?? randomDecisionId;
 
   async function decide(check: DecodedCheckRequest, context: CheckContext): Promise<Verdict> {
     // 0. Failed-authentication throttling: a key blocked for failed authentications costs no verification.

@@ -9,7 +9,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenForGrpc } from '../../src/server/grpcListener.js';
-import { routeTable, unary, type ServiceBinding, type UnaryReply } from '../../src/server/grpcService.js';
+import { mappedUnary, routeTable, unary, type ServiceBinding, type UnaryReply } from '../../src/server/grpcService.js';
 import type { ConnectionSettings } from '../../src/server/grpcSessionLimits.js';
 import { createGrpcTransport, MAX_CONCURRENT_STREAMS } from '../../src/server/grpcTransport.js';
 import { loadProtos, loadRateLimitProtos } from '../../src/server/protos.js';
@@ -349,6 +349,29 @@ describe('the life of a call', () => {
     const { port, handlerErrors } = await serve({ check: () => Promise.reject(new Error('bug')) });
     expect((await genericCall(port, CHECK_PATH, checkBytes(checkRequest()))).code).toBe(grpc.status.INTERNAL);
     expect(handlerErrors).toHaveLength(1);
+  });
+
+  it('answers a mapped handler as its reply and recover functions say, without reporting a bug', async () => {
+    const rls = loadRateLimitProtos();
+    const mapped = (handle: () => Promise<string>): ServiceBinding => ({
+      definition: rls,
+      handlers: {
+        ShouldRateLimit: mappedUnary(
+          handle,
+          (value) => (value === 'ok' ? { message: { overallCode: 'OK' } } : { error: { code: 7, details: value } }),
+          (error) => ({ error: { code: 9, details: `recovered: ${(error as Error).message}` } }),
+        ),
+      },
+    });
+    for (const [handle, expected] of [
+      [() => Promise.resolve('ok'), { code: 0, details: '' }],
+      [() => Promise.resolve('no'), { code: 7, details: 'no' }],
+      [() => Promise.reject(new Error('bug')), { code: 9, details: 'recovered: bug' }],
+    ] as const) {
+      const { port, handlerErrors } = await serve({ services: [mapped(handle)] });
+      expect(await genericCall(port, RLS_PATH, Buffer.alloc(0))).toEqual(expected);
+      expect(handlerErrors).toEqual([]);
+    }
   });
 
   it('carries a handler error status and its message, percent-encoded, to the client', async () => {
