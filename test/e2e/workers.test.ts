@@ -2,8 +2,9 @@
 // is aggregated across them, a worker that dies is replaced and counted, and SIGTERM drains all and exits 0.
 // With the in-process store the configuration is refused at start-up (exit 2).
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { coresFromCpuMax, resolveWorkerCount } from '../../src/server/workerCount.js';
+import { onWorkerExit } from '../../src/server/workerPool.js';
 import { checkRequest, createTestClient, type TestClient } from '../helpers/checkClient.js';
 import { freePort, runCli, spawnCli, type CliProcess } from '../helpers/process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis.js';
@@ -29,6 +30,40 @@ describe('workers: auto', () => {
     expect(resolveWorkerCount('auto', { cpuMax: () => null, parallelism: () => 4 })).toBe(4);
     expect(resolveWorkerCount('auto', { cpuMax: () => '800000 100000', parallelism: () => 2 })).toBe(2);
     expect(resolveWorkerCount(3, { cpuMax: () => '100000 100000', parallelism: () => 1 })).toBe(3);
+  });
+});
+
+describe('a worker that exits while the pool is not stopping', () => {
+  it('is replaced if it was serving, whatever its exit', () => {
+    expect(onWorkerExit({ wasReady: true, code: 1, signal: null }, 0)).toEqual({
+      action: 'replace',
+      startupKill: false,
+    });
+    expect(onWorkerExit({ wasReady: true, code: null, signal: 'SIGKILL' }, 2)).toEqual({
+      action: 'replace',
+      startupKill: false,
+    });
+  });
+  it("stops the pool with the worker's code if it exited with an error before serving", () => {
+    expect(onWorkerExit({ wasReady: false, code: 2, signal: null }, 0)).toEqual({ action: 'stop', exitCode: 2 });
+    expect(onWorkerExit({ wasReady: false, code: 1, signal: null }, 0)).toEqual({ action: 'stop', exitCode: 1 });
+  });
+  it('is replaced if it was killed during start-up, up to three kills in a row', () => {
+    expect(onWorkerExit({ wasReady: false, code: null, signal: 'SIGKILL' }, 0)).toEqual({
+      action: 'replace',
+      startupKill: true,
+    });
+    expect(onWorkerExit({ wasReady: false, code: null, signal: 'SIGKILL' }, 1)).toEqual({
+      action: 'replace',
+      startupKill: true,
+    });
+    expect(onWorkerExit({ wasReady: false, code: null, signal: 'SIGKILL' }, 2)).toEqual({
+      action: 'stop',
+      exitCode: 1,
+    });
+  });
+  it('stops the pool if it exited 0 before serving (nothing to replace it for)', () => {
+    expect(onWorkerExit({ wasReady: false, code: 0, signal: null }, 0)).toEqual({ action: 'stop', exitCode: 1 });
   });
 });
 
@@ -109,22 +144,40 @@ describe('workers: 2 with Redis', () => {
     }
   });
 
-  it('replaces a worker that dies and counts it', { timeout: 60_000 }, async () => {
-    const workerPid = [...serve.stdout().matchAll(/"workerPid":(\d+)/g)].map((m) => Number(m[1]))[0];
-    expect(workerPid).toBeDefined();
-    process.kill(workerPid!, 'SIGKILL');
-    const deadline = Date.now() + 30_000;
-    while (
-      (await metric(admin, 'portcullis_worker_restarts_total').catch(() => undefined)) !== 1 &&
-      Date.now() < deadline
-    )
-      await sleep(200);
-    expect(await metric(admin, 'portcullis_worker_restarts_total')).toBe(1);
-    while ((await metric(admin, 'portcullis_workers').catch(() => undefined)) !== 2 && Date.now() < deadline)
-      await sleep(200);
-    expect(await metric(admin, 'portcullis_workers')).toBe(2);
-    expect((await client.check(checkRequest({ path: '/api/orders' }))).status?.code ?? 0).toBe(0);
-  });
+  it(
+    'replaces a worker that dies, answers /metrics for the others meanwhile, and counts it',
+    { timeout: 150_000 },
+    async () => {
+      const workerPids = () => [...serve.stdout().matchAll(/"workerPid":(\d+)/g)].map((m) => Number(m[1]));
+      const first = workerPids()[0];
+      expect(first).toBeDefined();
+      process.kill(first!, 'SIGKILL');
+      // The replacement compiles the policy before it serves (a second or more): the scrape that first shows the
+      // restart comes while it starts, and answers for the one worker serving instead of waiting for it.
+      const deadline = Date.now() + 120_000;
+      let restarts: number | undefined;
+      while ((restarts = await metric(admin, 'portcullis_worker_restarts_total').catch(() => undefined)) !== 1) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await sleep(100);
+      }
+      expect(restarts).toBe(1);
+      expect(await metric(admin, 'portcullis_workers')).toBe(1);
+      // Killed during its start-up, before it reported ready: replaced again, not taken for a policy that fails.
+      await vi.waitFor(() => expect(workerPids()).toHaveLength(3), { timeout: 10_000 });
+      process.kill(workerPids()[2]!, 'SIGKILL');
+      while ((await metric(admin, 'portcullis_worker_restarts_total').catch(() => undefined)) !== 2) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await sleep(100);
+      }
+      expect(serve.child.exitCode).toBeNull();
+      while ((await metric(admin, 'portcullis_workers').catch(() => undefined)) !== 2) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await sleep(200);
+      }
+      expect(serve.stdout()).toMatch(/killed during start-up; starting a replacement/);
+      expect((await client.check(checkRequest({ path: '/api/orders' }))).status?.code ?? 0).toBe(0);
+    },
+  );
 
   it('drains all workers on SIGTERM and exits 0', { timeout: 60_000 }, async () => {
     serve.child.kill('SIGTERM');
