@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { expandEnv } from '../../src/config/env.js';
+import { richConfigYaml } from '../helpers/configExamples.js';
 import { makeTempDir } from '../helpers/sidecar.js';
 
 function configError(text: string, env: Record<string, string> = {}): ConfigError {
@@ -131,45 +132,17 @@ describe('bad config files', () => {
   });
 });
 
-describe('the documented example', () => {
-  it('loads the configuration the README documents, as written (flow maps with ${VAR} included)', () => {
-    const text = `
-grpc:   { address: 0.0.0.0:9191, maxReceiveMessageBytes: 4194304 }
-admin:  { address: 0.0.0.0:9192, token: \${PORTCULLIS_ADMIN_TOKEN} }
-redis:
-  url: redis://127.0.0.1:6379
-  keyPrefix: "portcullis:"
-  commandTimeoutMs: 50
-  onError: deny
-jwt:
-  required: true
-  providers:
-    - name: corp
-      issuer: https://id.example.com
-      audiences: [orders-api]
-      algorithms: [RS256, ES256]
-      jwksUri: https://id.example.com/.well-known/jwks.json
-      clockSkewSeconds: 30
-      from: [{ header: authorization, prefix: "Bearer " }]
-      forwardClaims: { x-user-id: sub }
-denylist: { enabled: true }
-rateLimits:
-  - name: per-user
-    key: [jwt.sub]
-    limit: 100
-    periodSeconds: 60
-    when: { pathPrefix: /api, methods: [POST] }
-policy:
-  path: ./policies
-  entrypoint: envoy/authz/allow
-  data: ./policies/data.json
-  watch: true
-decisionLog: { enabled: true, includeInput: false }
-`;
+describe('a configuration using every usual section', () => {
+  it('loads as written (flow maps, ${VAR}, lower-case methods)', () => {
+    const text = richConfigYaml({
+      adminToken: '${PORTCULLIS_ADMIN_TOKEN}',
+      policy: '  path: ./policies\n  entrypoint: envoy/authz/allow\n  data: ./policies/data.json\n  watch: true',
+    });
     const withToken = parseConfigText(text, 'design.yaml', { PORTCULLIS_ADMIN_TOKEN: 'tok' });
     expect(withToken.admin.token).toBe('tok');
     expect(withToken.jwt.providers[0]?.forwardClaims).toEqual({ 'x-user-id': 'sub' });
     expect(withToken.rateLimits[0]?.when?.methods).toEqual(['POST']);
+    expect(withToken.jwt.providers[0]?.from).toHaveLength(2);
     expect(parseConfigText(text, 'design.yaml', {}).admin.token).toBeUndefined();
   });
 });

@@ -6,40 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/load.js';
 import { loadConfigInChild } from '../../src/config/loadInChild.js';
+import { richConfigYaml } from '../helpers/configExamples.js';
 import { makeTempDir, writeFiles } from '../helpers/sidecar.js';
 
-const RICH = `
-grpc:   { address: 127.0.0.1:9191, maxReceiveMessageBytes: 4194304 }
-admin:  { address: 127.0.0.1:9192, token: secret-token }
-redis:
-  url: redis://127.0.0.1:6379
-  keyPrefix: "portcullis:"
-  commandTimeoutMs: 50
-  onError: deny
-jwt:
-  required: true
-  providers:
-    - name: corp
-      issuer: https://id.example.com
-      audiences: [orders-api]
-      algorithms: [RS256, ES256]
-      jwksUri: https://id.example.com/.well-known/jwks.json
-      clockSkewSeconds: 30
-      from: [{ header: Authorization, prefix: "Bearer " }, { query: access_token }]
-      forwardClaims: { x-user-id: sub }
-denylist: { enabled: true }
-rateLimits:
-  - name: per-user
-    key: [jwt.sub]
-    limit: 100
-    periodSeconds: 60
-    when: { pathPrefix: /api, methods: [post] }
-policy:
-  path: ./policy.wasm
-  entrypoint: envoy/authz/allow
-  watch: true
-decisionLog: { enabled: true, includeInput: false }
-`;
+const RICH = richConfigYaml({
+  adminToken: 'secret-token',
+  policy: '  path: ./policy.wasm\n  entrypoint: envoy/authz/allow\n  watch: true',
+});
 
 async function inChildError(file: string): Promise<unknown> {
   return loadConfigInChild({ file }).then(
