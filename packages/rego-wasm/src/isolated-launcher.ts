@@ -64,7 +64,15 @@ function launch(): void {
       message: `the compiler process exited (${signal ?? `code ${code}`}) before answering${stderr ? `: ${stderr.trim()}` : ''}`,
     }),
   );
-  child.send(request satisfies ChildRequest);
+  // A child that dies at once (a bad NODE_OPTIONS) may close the channel before the request is written: that
+  // EPIPE is not the story, the child's exit and stderr are, and 'close' reports them. A send that fails while
+  // the child lives would leave nothing to answer, so the child is stopped and its 'close' settles.
+  child.send(request satisfies ChildRequest, (error) => {
+    if (error !== null && child.exitCode === null && child.signalCode === null) {
+      stderr ||= `the request could not be sent: ${error.message}`;
+      child.kill('SIGKILL');
+    }
+  });
 }
 
 /** The module's bytes move to the asking thread without a copy (a buffer of their own, transferred). */
