@@ -9,8 +9,10 @@ import type { DecodedAttributes } from './checkRequest.js';
  */
 export function toRequestView(attributes: DecodedAttributes | undefined): HttpRequestView {
   const http = attributes?.request?.http ?? {};
-  const headers = lowerCaseHeaders(http.headers);
-  for (const entry of http.headerMap?.headers ?? []) {
+  const entries = http.headerMap?.headers;
+  const headers =
+    entries === undefined || entries.length === 0 ? ownHeaders(http.headers) : lowerCaseHeaders(http.headers);
+  for (const entry of entries ?? []) {
     if (entry.key === undefined) continue;
     const name = entry.key.toLowerCase();
     const value =
@@ -23,6 +25,20 @@ export function toRequestView(attributes: DecodedAttributes | undefined): HttpRe
     headers,
     sourceAddress: attributes?.source?.address?.socketAddress?.address ?? '',
   };
+}
+
+/**
+ * The decoded `headers` map itself when it already is what lowerCaseHeaders would build (Envoy sends HTTP/2 and
+ * HTTP/1 header names in lower case): an ordinary object of the check's own, lower-case names only. It is cut
+ * from Object.prototype in place, so the view and the request share one map instead of a copy per check.
+ */
+function ownHeaders(map: Record<string, string> | undefined): Record<string, string> {
+  if (map === undefined || Object.getPrototypeOf(map) !== Object.prototype || !Object.isExtensible(map))
+    return lowerCaseHeaders(map);
+  for (const name in map) {
+    if (!Object.hasOwn(map, name) || name !== name.toLowerCase()) return lowerCaseHeaders(map);
+  }
+  return Object.setPrototypeOf(map, null) as Record<string, string>;
 }
 
 /**

@@ -73,7 +73,8 @@ function oneCall(
     const request = limits[i]!;
     const { bucket, override, penalty } = ruleKeys(prefix, request.rule.name, request.keyValue);
     keys.push(bucket, override, penalty);
-    args.push(...ruleArgs(request));
+    const ruleArguments = ruleArgs(request);
+    for (let j = 0; j < ruleArguments.length; j++) args.push(ruleArguments[j]!);
     limitIndexes.push(i);
   }
   return [{ keys, args, limitIndexes }];
@@ -93,15 +94,27 @@ function groupBySlot(entries: KeyEntry[]): KeyEntry[][] {
 /** Per rule: allowed, remaining, resetSeconds, retryAfterSeconds, limit in force, flags. */
 const REPLY_PER_RULE = 6;
 
+/** A rule's ARGV for a request of cost 1 (every check's), made once per rule: rules never change once made. */
+const unitCostArgs = new WeakMap<LimitRequest['rule'], readonly string[]>();
+
 /** ARGV per rule, after hasJti, hasSub, iat and deadline: limit, periodSeconds, cost, shadow, penaltyMs, penaltyFactor. */
-function ruleArgs(request: LimitRequest): string[] {
-  const { rule } = request;
+function ruleArgs(request: LimitRequest): readonly string[] {
+  if (request.cost !== undefined) return ruleArgsAt(request.rule, request.cost);
+  let args = unitCostArgs.get(request.rule);
+  if (args === undefined) {
+    args = ruleArgsAt(request.rule, 1);
+    unitCostArgs.set(request.rule, args);
+  }
+  return args;
+}
+
+function ruleArgsAt(rule: LimitRequest['rule'], cost: number): string[] {
   const penalty = rule.penalty;
   const factor = penalty === undefined ? 1 : penalty.block === true ? 0 : (penalty.limitFactor ?? 0);
   return [
     String(rule.limit),
     String(rule.periodSeconds),
-    String(request.cost ?? 1),
+    String(cost),
     rule.shadow === true ? '1' : '0',
     String(penalty === undefined ? 0 : penalty.seconds * 1000),
     String(factor),
@@ -121,6 +134,12 @@ function toCall(group: KeyEntry[], limits: readonly LimitRequest[], issuedAt: st
     args.push(...ruleArgs(limits[entry.limitIndex]!));
   }
   return { keys, args, limitIndexes: limitEntries.map((e) => e.limitIndex) };
+}
+
+function isNumberList(reply: unknown): reply is number[] {
+  if (!Array.isArray(reply)) return false;
+  for (const item of reply) if (typeof item !== 'number') return false;
+  return true;
 }
 
 /** Thrown when a reply does not follow the script's protocol (someone else's script under our SHA, say). */
@@ -143,42 +162,43 @@ export function combineCheckReplies(
   replies: readonly unknown[],
   limits: readonly LimitRequest[],
 ): StoreCheckResult {
-  if (replies.some(isPastDeadlineReply))
-    throw new CheckDeadlineError('redis ran the check after its deadline; nothing was spent');
+  for (const reply of replies) {
+    if (isPastDeadlineReply(reply))
+      throw new CheckDeadlineError('redis ran the check after its deadline; nothing was spent');
+  }
   const results: LimitResult[] = new Array<LimitResult>(limits.length);
   let revoked: StoreCheckResult['revoked'] = null;
-  calls.forEach((call, callIndex) => {
+  // plain loops: no closure, slice or destructured array per rule on every check
+  for (let callIndex = 0; callIndex < calls.length; callIndex++) {
+    const call = calls[callIndex]!;
     const reply = replies[callIndex];
-    if (!Array.isArray(reply) || reply.some((n) => typeof n !== 'number')) {
-      throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
-    }
-    const numbers = reply as number[];
+    if (!isNumberList(reply)) throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
+    const numbers = reply;
+    const limitIndexes = call.limitIndexes;
     if (numbers[0] === 1) revoked = 'jti';
     else if (numbers[0] === 2) revoked ??= 'subject';
-    else if (numbers[0] !== 0 || numbers.length !== 1 + REPLY_PER_RULE * call.limitIndexes.length) {
+    else if (numbers[0] !== 0 || numbers.length !== 1 + REPLY_PER_RULE * limitIndexes.length) {
       throw new CheckReplyError(`check script replied ${JSON.stringify(reply)}`);
     } else {
-      call.limitIndexes.forEach((limitIndex, i) => {
+      for (let i = 0; i < limitIndexes.length; i++) {
+        const limitIndex = limitIndexes[i]!;
         const rule = limits[limitIndex]!.rule;
         const at = 1 + REPLY_PER_RULE * i;
-        const [allowed, remaining, resetSeconds, retryAfterSeconds, limit, flags] = numbers.slice(
-          at,
-          at + REPLY_PER_RULE,
-        ) as [number, number, number, number, number, number];
+        const flags = numbers[at + 5];
         results[limitIndex] = {
           rule: rule.name,
-          allowed: allowed === 1,
+          allowed: numbers[at] === 1,
           shadow: rule.shadow === true,
-          limit,
+          limit: numbers[at + 4]!,
           periodSeconds: rule.periodSeconds,
-          remaining,
-          resetSeconds,
-          retryAfterSeconds,
+          remaining: numbers[at + 1]!,
+          resetSeconds: numbers[at + 2]!,
+          retryAfterSeconds: numbers[at + 3]!,
           penalty: flags === 2 ? 'started' : flags === 1 ? 'active' : null,
         };
-      });
+      }
     }
-  });
+  }
   if (revoked !== null) return { revoked, limits: [] };
   return { revoked: null, limits: results };
 }

@@ -31,9 +31,16 @@ export function interpretDecision(value: unknown): PolicyDecision {
   if (!isRecord(value)) throw new DecisionTypeError('(decision)', 'a boolean or an object with boolean "allowed"');
   const allowed = value['allowed'];
   if (typeof allowed !== 'boolean') throw new DecisionTypeError('allowed', 'a boolean');
+  // emptyDecision's fields in its order, built in place rather than spread from it (a copy per check)
   const decision: PolicyDecision = {
-    ...emptyDecision(allowed),
+    allowed,
     headers: headerEntries(value['headers'], 'headers'),
+    requestHeadersToRemove: [],
+    responseHeadersToAdd: [],
+    queryParametersToSet: [],
+    queryParametersToRemove: [],
+    body: undefined,
+    httpStatus: undefined,
     dynamicMetadata: optionalObject(value['dynamic_metadata'], 'dynamic_metadata'),
   };
   if (allowed) {
@@ -70,6 +77,8 @@ function emptyDecision(allowed: boolean): PolicyDecision {
  * and further values of the same name are appended, so `["a","b"]` reaches upstream as exactly those two.
  */
 function headerEntries(value: unknown, key: string): HeaderEntry[] {
+  // what the general case makes of it, without its lists and set
+  if (value === undefined) return [];
   const objects = Array.isArray(value)
     ? value.map((item, i) => [item, `${key}[${i}]`] as const)
     : [[value, key] as const];

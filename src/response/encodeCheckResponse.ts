@@ -33,9 +33,28 @@ export class NestingTooDeepError extends Error {
 
 /** The message's bytes; throws NestingTooDeepError where protobufjs throws for nesting. */
 export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
+  return encode(message, 0);
+}
+
+/**
+ * The message as one gRPC frame: the 5-byte prefix (uncompressed, length) and the message's bytes, written
+ * into one buffer (no second buffer and copy to frame it).
+ */
+export function encodeCheckResponseFrame(message: CheckResponseMessage): Buffer {
+  return encode(message, FRAME_PREFIX);
+}
+
+const FRAME_PREFIX = 5;
+
+function encode(message: CheckResponseMessage, prefix: number): Buffer {
   const lengths: number[] = [];
   const size = measureCheckResponse(message, lengths);
-  const writer = new Writer(Buffer.allocUnsafe(size), lengths);
+  const writer = new Writer(Buffer.allocUnsafe(prefix + size) as WritableBytes, lengths);
+  if (prefix === FRAME_PREFIX) {
+    writer.byte(0);
+    writer.buffer.writeUInt32BE(size, 1);
+    writer.pos = FRAME_PREFIX;
+  }
   writeCheckResponse(writer, message);
   return writer.buffer;
 }
@@ -202,12 +221,18 @@ function nullValueOf(value: unknown): number | undefined {
 
 // --- writing ---
 
+/**
+ * Buffer's own Latin-1 write, what Buffer.write calls once it has normalized its arguments (the encoding name,
+ * the offset, the length): for the short strings of an answer that normalization cost more than the copy.
+ */
+type WritableBytes = Buffer & { latin1Write(text: string, offset: number, length: number): number };
+
 class Writer {
   pos = 0;
   private next = 0;
 
   constructor(
-    readonly buffer: Buffer,
+    readonly buffer: WritableBytes,
     private readonly lengths: readonly number[],
   ) {}
 
@@ -250,10 +275,16 @@ class Writer {
     this.buffer[this.pos++] = tag;
     this.varint(length);
     if (length === 0) return;
-    // ASCII (as many bytes as characters) is the same bytes either way, and Buffer copies it in one call; a
-    // character-by-character loop in JS (protobufjs's writer) cost more than the rest of the message.
-    if (length === value.length) this.buffer.write(value, this.pos, 'latin1');
-    else if (value.length < SHORT_STRING) utf8.write(value, this.buffer, this.pos);
+    // ASCII (as many bytes as characters) is the same bytes either way: a short one copied by a plain loop
+    // (a call into Buffer costs more than copying the header names and values of an answer), a longer one by
+    // Buffer in one call (protobufjs's UTF-8 writer, character by character, cost more than the rest of the
+    // message).
+    if (length === value.length) {
+      if (length < SHORT_STRING) {
+        const buffer = this.buffer;
+        for (let i = 0, at = this.pos; i < length; i++, at++) buffer[at] = value.charCodeAt(i);
+      } else this.buffer.latin1Write(value, this.pos, length);
+    } else if (value.length < SHORT_STRING) utf8.write(value, this.buffer, this.pos);
     else this.buffer.write(value, this.pos);
     this.pos += length;
   }

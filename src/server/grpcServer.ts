@@ -12,7 +12,7 @@ import {
   type CheckAnswer,
   type CheckResponseMessage,
 } from '../response/buildCheckResponse.js';
-import { encodeCheckResponse } from '../response/encodeCheckResponse.js';
+import { encodeCheckResponse, encodeCheckResponseFrame } from '../response/encodeCheckResponse.js';
 import type { CheckPipeline } from './pipeline.js';
 import type { HealthState } from './health.js';
 import { DESCRIPTOR_HEADROOM, connectionCap, listenForGrpc, openFileLimit } from './grpcListener.js';
@@ -137,6 +137,7 @@ export function withCheckCodec(service: ServiceDefinition): ServiceDefinition {
       ...method,
       requestDeserialize: (bytes) => decodeCheckRequest(bytes) ?? protobufjs(bytes),
       responseSerialize: (value) => encodeCheckResponse(value as CheckResponseMessage),
+      responseFrame: (value) => encodeCheckResponseFrame(value as CheckResponseMessage),
     },
   };
 }

@@ -14,6 +14,8 @@ export interface MethodDefinition {
   requestDeserialize(bytes: Buffer): object;
   responseSerialize(value: object): Buffer;
   responseDeserialize(bytes: Buffer): object;
+  /** The response as one gRPC frame (prefix and message in one buffer), where a method has a writer for it. */
+  responseFrame?(value: object): Buffer;
   /** proto-loader's lowerCamelCase method name */
   originalName: string;
 }

@@ -306,7 +306,11 @@ class Call {
     if (!this.finish()) return;
     let framed: Buffer;
     try {
-      framed = frameMessage(this.route.method.responseSerialize(message));
+      const method = this.route.method;
+      framed =
+        method.responseFrame === undefined
+          ? frameMessage(method.responseSerialize(message))
+          : method.responseFrame(message);
     } catch (error) {
       this.options.onHandlerError(error, this.route.method.path);
       answerError(this.stream, { code: GrpcStatus.INTERNAL, details: 'Error serializing response' });

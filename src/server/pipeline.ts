@@ -291,15 +291,20 @@ function evaluatePolicy(
   try {
     result = policy.evaluate(input);
   } catch (error) {
+    const evalSeconds = secondsSince(start);
+    observeSeconds(evalSeconds);
     if (error instanceof PolicyEvaluationError) {
-      context.policyOutcome = { defined: false, error: error.message, evalSeconds: secondsSince(start) };
+      context.policyOutcome = { defined: false, error: error.message, evalSeconds };
       return deny('policy_error', { detail: error.message });
     }
     throw error;
-  } finally {
-    observeSeconds(secondsSince(start));
   }
-  context.policyOutcome = { ...result, evalSeconds: secondsSince(start) };
+  // one clock reading for the metric and the decision log; the outcome built without a spread of the result
+  const evalSeconds = secondsSince(start);
+  observeSeconds(evalSeconds);
+  context.policyOutcome = result.defined
+    ? { defined: true, value: result.value, evalSeconds }
+    : { defined: false, evalSeconds };
   if (!result.defined) return deny('undefined_decision', { detail: 'undefined decision' });
   try {
     return { kind: 'decided', decision: interpretDecision(result.value) };

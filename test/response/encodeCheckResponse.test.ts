@@ -4,7 +4,12 @@ import {
   buildDenyResponse,
   type CheckResponseMessage,
 } from '../../src/response/buildCheckResponse.js';
-import { encodeCheckResponse, NestingTooDeepError } from '../../src/response/encodeCheckResponse.js';
+import {
+  encodeCheckResponse,
+  encodeCheckResponseFrame,
+  NestingTooDeepError,
+} from '../../src/response/encodeCheckResponse.js';
+import { frameMessage } from '../../src/server/grpcFraming.js';
 import type { HeaderEntry } from '../../src/response/headers.js';
 import { REASONS, type DenialReason } from '../../src/response/reasons.js';
 import { loadProtos } from '../../src/server/protos.js';
@@ -144,6 +149,16 @@ describe('encodeCheckResponse', () => {
       const message = someMessage(random(seed));
       const expected = protobufjs(message);
       const actual = encodeCheckResponse(message);
+      if (!actual.equals(expected))
+        expect.fail(`seed ${seed}: ${actual.toString('hex')} != ${expected.toString('hex')}`);
+    }
+  });
+
+  it('writes an answer as one gRPC frame: the prefix, then the same bytes', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const message = someMessage(random(seed));
+      const actual = encodeCheckResponseFrame(message);
+      const expected = frameMessage(protobufjs(message));
       if (!actual.equals(expected))
         expect.fail(`seed ${seed}: ${actual.toString('hex')} != ${expected.toString('hex')}`);
     }
