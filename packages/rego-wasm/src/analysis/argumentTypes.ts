@@ -32,6 +32,14 @@ export type BuiltinOf = (call: CallTerm) => string | undefined;
 /** The type inferred for a variable occurrence, or null when nothing is known about it. */
 export type VarTypeOf = (v: VarTerm) => RegoType | null;
 
+/**
+ * The type of a reference whose head names a document (`data.pkg.p.x`, `p.x` for a rule p, an import
+ * alias): null when unknown; undefined when the head is a local variable (typed through VarTypeOf).
+ */
+export type GlobalRefTypeOf = (ref: RefTerm) => RegoType | null | undefined;
+
+const noGlobals: GlobalRefTypeOf = () => undefined;
+
 const untyped: VarTypeOf = () => null;
 
 const NUMBER: RegoType = [{ type: 'number' }];
@@ -46,7 +54,7 @@ function ofShape(shape: Shape): RegoType {
 }
 
 /** The union of types, or null when one of them is unknown (or there are none: an empty collection). */
-function unionOf(types: ReadonlyArray<RegoType | null>): RegoType | null {
+export function unionOf(types: ReadonlyArray<RegoType | null>): RegoType | null {
   if (types.length === 0 || types.some((t) => t === null)) return null;
   return (types as RegoType[]).flat();
 }
@@ -54,15 +62,20 @@ function unionOf(types: ReadonlyArray<RegoType | null>): RegoType | null {
 const COLLECTIONS: ReadonlySet<ValueType> = new Set(['array', 'set', 'object']);
 
 /** What iterating over (or indexing into) a value of `type` yields: the union over its collection alternatives. */
-function partOf(type: RegoType, part: 'keys' | 'values'): RegoType | null {
+export function partOf(type: RegoType, part: 'keys' | 'values'): RegoType | null {
   if (type.some((t) => t.type === 'any')) return null;
   const collections = type.filter((t) => COLLECTIONS.has(t.type));
   return unionOf(collections.map((t) => t[part] ?? null));
 }
 
 /** The type of a term as written, or null when only evaluation tells it. */
-function termType(term: Term, builtinOf: BuiltinOf, varType: VarTypeOf): RegoType | null {
-  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType);
+function termType(
+  term: Term,
+  builtinOf: BuiltinOf,
+  varType: VarTypeOf,
+  globalRef: GlobalRefTypeOf = noGlobals,
+): RegoType | null {
+  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType, globalRef);
   switch (term.type) {
     case 'null':
     case 'boolean':
@@ -94,7 +107,7 @@ function termType(term: Term, builtinOf: BuiltinOf, varType: VarTypeOf): RegoTyp
     case 'var':
       return varType(term);
     case 'ref':
-      return refType(term, builtinOf, varType);
+      return refType(term, builtinOf, varType, globalRef);
     case 'call': {
       const name = builtinOf(term);
       const result = name === undefined ? undefined : builtinSpec(name)?.result;
@@ -114,11 +127,20 @@ function termType(term: Term, builtinOf: BuiltinOf, varType: VarTypeOf): RegoTyp
  * A reference into a local of known type (`x.a`, `xs[i]`, `[1, 2][_]`): each step takes the values of the
  * collections it may be. References to input, data or rules stay unknown.
  */
-function refType(ref: RefTerm, builtinOf: BuiltinOf, varType: VarTypeOf): RegoType | null {
+function refType(ref: RefTerm, builtinOf: BuiltinOf, varType: VarTypeOf, globalRef: GlobalRefTypeOf): RegoType | null {
   if (ref.head.type === 'ref' || ref.head.type === 'call') return null;
-  let type = termType(ref.head, builtinOf, varType);
+  if (ref.head.type === 'var') {
+    const global = globalRef(ref);
+    if (global !== undefined) return global;
+  }
+  let type = termType(ref.head, builtinOf, varType, globalRef);
   for (let i = 0; i < ref.path.length && type !== null; i++) type = partOf(type, 'values');
   return type;
+}
+
+/** The type of a term as written, with no variable typed: what a rule's head value alone tells. */
+export function literalType(term: Term, builtinOf: BuiltinOf): RegoType | null {
+  return termType(term, builtinOf, untyped);
 }
 
 function described(shape: Shape): string {
@@ -132,13 +154,14 @@ export function checkArgumentTypes(
   args: readonly Term[],
   builtinOf: BuiltinOf,
   varType: VarTypeOf = untyped,
+  globalRef: GlobalRefTypeOf = noGlobals,
 ): void {
   const spec = builtinSpec(name);
   // Too many arguments is an arity error (the planner's); one more is the output argument, not checked.
   if (spec === undefined || args.length > spec.arity + 1) return;
   args.forEach((arg, i) => {
     const declared = spec.args[i];
-    const type = termType(arg, builtinOf, varType);
+    const type = termType(arg, builtinOf, varType, globalRef);
     const actual = type === null ? null : shapeOf(type);
     if (declared === undefined || actual === null || declared.includes('any') || actual.includes('any')) return;
     if (actual.some((kind) => declared.includes(kind))) return;
@@ -158,9 +181,10 @@ export function checkOperandTypes(
   operands: readonly Term[],
   builtinOf: BuiltinOf,
   varType: VarTypeOf = untyped,
+  globalRef: GlobalRefTypeOf = noGlobals,
 ): void {
   const name = operatorBuiltin(op, operands.length);
-  if (name !== undefined) checkArgumentTypes(name, operands, builtinOf, varType);
+  if (name !== undefined) checkArgumentTypes(name, operands, builtinOf, varType, globalRef);
 }
 
 /** The local variable id `v` binds here, or null (bound already, global, or not a variable). */
@@ -196,8 +220,9 @@ export function inferBoundTypes(
   builtinOf: BuiltinOf,
   varType: VarTypeOf,
   types: Map<string, RegoType>,
+  globalRef: GlobalRefTypeOf = noGlobals,
 ): void {
-  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType);
+  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType, globalRef);
   const setType = (id: string, type: RegoType | null): void => {
     if (type !== null && type.length > 0 && !type.some((t) => t.type === 'any')) types.set(id, type);
   };

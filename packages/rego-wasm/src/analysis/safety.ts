@@ -10,8 +10,10 @@ import {
   checkOperandTypes,
   inferBoundTypes,
   type BuiltinOf,
+  type GlobalRefTypeOf,
   type VarTypeOf,
 } from './argumentTypes.js';
+import { ruleRefType } from './ruleTypes.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
@@ -541,11 +543,27 @@ function builtinOfCalls(into: Annotations): BuiltinOf {
   };
 }
 
-/** The type inferred for a variable occurrence at this level: a local's, by its id (enclosing levels too). */
+/**
+ * The type inferred for a variable occurrence at this level: a local's, by its id (enclosing levels too); a
+ * rule's (ruleTypes.ts) for the name of a rule of the package or an import alias of one.
+ */
 function localTypeOf(scope: VarScope, into: Annotations): VarTypeOf {
   return (v) => {
     const resolved = resolveVar(scope, v.name);
-    return resolved?.kind === 'local' ? (into.localTypes.get(resolved.id) ?? null) : null;
+    if (resolved === null) return null;
+    return resolved.kind === 'local'
+      ? (into.localTypes.get(resolved.id) ?? null)
+      : ruleRefType(scope.root, resolved.path, []);
+  };
+}
+
+/** The type of a reference into a rule document (`data.pkg.p.x`, `p.x`); undefined for a local head. */
+function globalRefTypeOf(scope: VarScope): GlobalRefTypeOf {
+  return (ref) => {
+    if (ref.head.type !== 'var') return undefined;
+    const resolved = resolveVar(scope, ref.head.name);
+    if (resolved === null || resolved.kind === 'local') return undefined;
+    return ruleRefType(scope.root, resolved.path, ref.path);
   };
 }
 
@@ -557,11 +575,12 @@ function localTypeOf(scope: VarScope, into: Annotations): VarTypeOf {
 function checkCallTypes(terms: Term[], scope: VarScope, into: Annotations): void {
   const builtinOf = builtinOfCalls(into);
   const varType = localTypeOf(scope, into);
+  const globalRef = globalRefTypeOf(scope);
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
-      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf, varType);
+      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf, varType, globalRef);
       const name = t.type === 'call' ? builtinOf(t) : undefined;
-      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf, varType);
+      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf, varType, globalRef);
     });
   }
 }
@@ -579,6 +598,7 @@ export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations)
 function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, into: Annotations): void {
   const builtinOf = builtinOfCalls(into);
   const varType = localTypeOf(scope, into);
+  const globalRef = globalRefTypeOf(scope);
   let current = new Set(bound);
   for (const expr of exprs) {
     const before = current;
@@ -587,7 +607,7 @@ function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, int
       const resolved = resolveVar(scope, t.name);
       return resolved?.kind === 'local' && !before.has(resolved.id) ? resolved.id : null;
     };
-    inferBoundTypes(expr, bindsLocal, builtinOf, varType, into.localTypes);
+    inferBoundTypes(expr, bindsLocal, builtinOf, varType, into.localTypes, globalRef);
     const probe = newProbe(current);
     probeExpr(expr, scope, probe);
     current = probe.bound;

@@ -157,6 +157,36 @@ const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
     'x := [lower(v) | some v in [1]]',
     'p.rego:3:13: lower: v (argument 1) is a number, but lower takes string there',
   ],
+  [
+    'a rule of constant value (OPA types rules by their head values)',
+    'n := 1\nx if {\n  lower(n)\n}',
+    'p.rego:5:9: lower: n (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a rule referred to through data',
+    'n := 1\nx if {\n  lower(data.p.n)\n}',
+    'p.rego:5:9: lower: argument 1 is a number, but lower takes string there',
+  ],
+  [
+    'a boolean rule with its default',
+    'default allow := false\nallow if input.a\nx if {\n  count(allow)\n}',
+    'p.rego:6:9: count: allow (argument 1) is a boolean, but count takes string or array or object or set there',
+  ],
+  [
+    'a rule with an else of the same type',
+    'v := 1 if input.a\nelse := 2\nx if {\n  lower(v)\n}',
+    'p.rego:6:9: lower: v (argument 1) is a number, but lower takes string there',
+  ],
+  [
+    'a member of a partial set of literals',
+    'roles contains "admin"\nroles contains "dev"\nx if {\n  some r in roles\n  abs(r)\n}',
+    'p.rego:7:7: abs: r (argument 1) is a string, but abs takes number there',
+  ],
+  [
+    'a reference into a rule of object value',
+    'limits := {"max": 5}\nx if {\n  lower(limits.max)\n}',
+    'p.rego:5:9: lower: argument 1 is a number, but lower takes string there',
+  ],
 ];
 
 /** Policies OPA accepts: the variable's type is unknown before evaluation, or it is the declared one. */
@@ -183,6 +213,16 @@ const ACCEPTED: ReadonlyArray<readonly [string, string]> = [
   ['a variable bound before it is iterated with', 'x if {\n  i := "s"\n  some i2 in [1]\n  lower(i)\n  i2 > 0\n}'],
   ['object destructuring of a reference', 'x if {\n  {"a": n} := input.o\n  lower(n)\n}'],
   ['iteration over a typed local in an every body', 'x if {\n  every v in [1] {\n    lower(v)\n  }\n}'],
+  ['a rule whose definitions differ in type', 'v := 1 if input.a\nv := "s" if input.b\nx if {\n  lower(v)\n}'],
+  ['a rule with an else of another type', 'v := 1 if input.a\nelse := "s"\nx if {\n  lower(v)\n}'],
+  ['a rule whose default has another type', 'default v := "s"\nv := 1 if input.a\nx if {\n  lower(v)\n}'],
+  ['a rule of input', 'v := input.v\nx if {\n  lower(v)\n}'],
+  [
+    'a rule below a partial object (OPA merges its type in)',
+    'c[k] := 1 if {\n  some k in input.ks\n}\nc.s := "x"\nx if {\n  lower(c.s)\n}',
+  ],
+  ['a partial set of references', 'names contains input.a\nx if {\n  some n in names\n  lower(n)\n}'],
+  ['a rule of the same name in another package', 'x if {\n  lower(data.q.n)\n}'],
   // OPA's checker does not read `every` bodies (nor what is nested in them): an error there is a run-time one.
   ['a typed variable in an every body', 'x if {\n  n := 1\n  every v in input.xs {\n    startswith(v, n)\n  }\n}'],
   ['a literal in an every body', 'x if {\n  every v in input.xs {\n    lower(1)\n    [upper(2) | v]\n  }\n}'],

@@ -20,10 +20,11 @@ async function rulesOf(source: string, names: readonly string[]): Promise<Record
 
 /** json.patch(doc, patch) for each case: its value, or undefined when OPA answers undefined. */
 async function patched(cases: ReadonlyArray<readonly [string, string, unknown]>): Promise<unknown[]> {
-  // The patch through a rule: a literal of the wrong type (an object) would be refused at compile time.
-  const rules = cases.map(([doc, patch], i) => `q${i} := ${patch}\np${i} := json.patch(${doc}, q${i})`).join('\n');
+  // The patch through a function of the policy (OPA types `id`'s result as its parameter, any): a literal of the wrong
+  // type (an object), or a rule of such a value, would be refused at compile time.
+  const rules = cases.map(([doc, patch], i) => `q${i} := id(${patch})\np${i} := json.patch(${doc}, q${i})`).join('\n');
   const values = await rulesOf(
-    `package t\n${rules}\n`,
+    `package t\nid(x) := x\n${rules}\n`,
     cases.map((_, i) => `p${i}`),
   );
   return cases.map((_, i) => values[`p${i}`]);
@@ -158,9 +159,11 @@ f7 := json.filter(doc, ["g/x"])
 r1 := json.remove(doc, ["a/b/1", "g"])
 r2 := json.remove(doc, {"/a/c/d", ["a", "f"], [7]})
 r3 := json.remove(doc, [""])
-# Through rules: literals of these types are refused at compile time.
-not_object := [1]
-not_paths := "a"
+# Through a function of the policy (its result is typed any): literals of these types, and rules of such constant
+# values, are refused at compile time.
+id(x) := x
+not_object := id([1])
+not_paths := id("a")
 bad1 := json.filter(not_object, ["a"])
 bad2 := json.filter(doc, not_paths)
 bad3 := json.remove(doc, [1])`;

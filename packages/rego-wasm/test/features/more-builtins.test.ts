@@ -21,9 +21,12 @@ async function rulesOf(source: string, names: readonly string[], runs = 1): Prom
 }
 
 async function valuesOf(exprs: Record<string, string>): Promise<Record<string, unknown>> {
-  // `wrong_number`, `wrong_array`, `wrong_string`: values of a type a builtin does not take, through rules, since such a
-  // literal argument is refused at compile time (as OPA's type checker refuses it).
-  const source = `package t\nwrong_number := 5\nwrong_array := []\nwrong_string := "a"\n${Object.entries(exprs)
+  // `wrong_number`, `wrong_array`, `wrong_string`: values of a type a builtin does not take, through a function of the
+  // policy (OPA types `id`'s result as its parameter, any), since such a literal, or a rule of such a constant value, is
+  // refused at compile time (as OPA's type checker refuses it).
+  const source = `package t\nid(x) := x\nwrong_number := id(5)\nwrong_array := id([])\nwrong_string := id("a")\n${Object.entries(
+    exprs,
+  )
     .map(([name, expr]) => `${name} := ${expr}`)
     .join('\n')}\n`;
   const [values] = await rulesOf(source, Object.keys(exprs));
@@ -188,7 +191,9 @@ zero := rand.intn("x", 0)
 big := rand.intn("x", 9223372036854775807)
 float := rand.intn("x", 1.0)
 key_not_string := rand.intn(one, 5)
-one := 1`;
+# Through a function of the policy: a rule \`one := 1\` is typed number, and OPA refuses it here at compile time.
+id(x) := x
+one := id(1)`;
   const names = ['a', 'same_uuid', 'other_uuid', 'n', 'same_n', 'abs_n', 'zero', 'big', 'float', 'key_not_string'];
 
   it('answer the same key with the same value within one evaluation, as OPA caches them per query', async () => {

@@ -58,8 +58,10 @@ mixed_first := strings.replace_n({1: "one", "b": "B"}, "1b")
 mixed_last := strings.replace_n({"b": "B", ["x"]: "y"}, "b")
 empty := strings.replace_n({}, "ab")
 set_keys := strings.replace_n({"a": "b"}, not_a_string)
-# Through a rule: a set literal there is refused at compile time.
-not_a_string := {"a"}`,
+# Through a function of the policy (its result is typed any): a set literal there, or a rule of that value, is
+# refused at compile time.
+id(x) := x
+not_a_string := id({"a"})`,
       ['string_keys', 'number_key', 'mixed_first', 'mixed_last', 'empty', 'set_keys'],
     );
     expect(r).toEqual({
