@@ -310,6 +310,14 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
+/**
+ * What a reload appends to authz.rego: a rule named for it, so that every reload compiles a different Wasm
+ * module. A comment alone (or a rule's new value) changes the revision but not one byte of the module, and V8
+ * then reuses the module it compiled before (WebAssembly.compile took 0.6 ms): the reload would skip the
+ * compile and tier-up a real change brings.
+ */
+const reloadRule = (tag: string, reload: number): string => `footprint_${tag.replace(/\W/g, '_')}_${reload} := true`;
+
 /** Reloads of policies/ under a load that runs meanwhile, and their control windows. */
 interface ReloadCycles {
   reloads: Window[];
@@ -319,7 +327,7 @@ interface ReloadCycles {
 }
 
 /**
- * RELOADS reloads (authz.rego rewritten, `tag` making each version new), each followed by a control window: as
+ * RELOADS reloads (authz.rego rewritten with reloadRule, a new module each time), each followed by a control window: as
  * long as the reload took, under the same load and the same sampling, without a reload. With `slotMs`, reload i
  * starts `slotMs` after reload i-1 did (a load of fixed length covers them all); without, a pause of a second
  * separates the windows.
@@ -342,7 +350,7 @@ async function reloadCycles(
     await server.eventLoopLagMax();
     const reloadCounters = counters(server.pid);
     const start = epochNow();
-    writeFileSync(authzFile, `${authz}\n# ${tag} reload ${reload}\n`);
+    writeFileSync(authzFile, `${authz}\n${reloadRule(tag, reload)}\n`);
     while ((await server.revision()) === before) {
       sampleRss();
       await sleep(5);
