@@ -7,6 +7,7 @@ import { compileKey, compileRules, matchLimits } from './match.js';
 import type {
   AuthGateOutcome,
   DecisionStore,
+  LimitRequest,
   LimitResult,
   LimitsDeps,
   LimitsOutcome,
@@ -109,30 +110,40 @@ export function createLimitsStage(config: Config, store: DecisionStore, deps: Li
     return { kind: 'blocked', headers: { 'retry-after': String(seconds) } };
   }
 
+  function outcomeOf(request: HttpRequestView, result: StoreCheckResult): LimitsOutcome {
+    if (result.revoked !== null) {
+      authFailed(request);
+      return { kind: 'revoked', by: result.revoked };
+    }
+    for (const limit of result.limits) count(limit);
+    // A shadow rule is counted and logged, never seen by the client: no refusal, no header.
+    const enforced = result.limits.filter((limit) => !limit.shadow);
+    const refused = enforced.find((limit) => !limit.allowed);
+    if (refused !== undefined) return { kind: 'limited', rule: refused.rule, headers: limitedHeaders(enforced) };
+    return { kind: 'pass', headers: allowedHeaders(enforced) };
+  }
+
   return {
-    async evaluate(request: HttpRequestView, identity): Promise<LimitsOutcome> {
-      const limits = matchLimits(rules, request, identity?.claims ?? null);
-      const token: TokenFacts | null = denylistEnabled && identity !== null ? identity.facts : null;
-      const hasDenylistLookup = token !== null && (token.jti !== null || token.subject !== null);
-      if (limits.length === 0 && !hasDenylistLookup) return { kind: 'pass', headers: {} };
-
-      let result: StoreCheckResult;
+    // Not an async function: the check waits on the store's promise and one continuation, not on a suspended
+    // function (its frame and a second promise, held per check while Redis answers).
+    evaluate(request: HttpRequestView, identity): Promise<LimitsOutcome> {
+      let limits: LimitRequest[];
+      let token: TokenFacts | null;
       try {
-        result = await store.check(token, limits);
+        limits = matchLimits(rules, request, identity?.claims ?? null);
+        token = denylistEnabled && identity !== null ? identity.facts : null;
       } catch (error) {
-        return onStoreError(error);
+        return Promise.reject(error as Error);
       }
-      if (result.revoked !== null) {
-        authFailed(request);
-        return { kind: 'revoked', by: result.revoked };
+      const hasDenylistLookup = token !== null && (token.jti !== null || token.subject !== null);
+      if (limits.length === 0 && !hasDenylistLookup) return Promise.resolve({ kind: 'pass', headers: {} });
+      let pending: Promise<StoreCheckResult>;
+      try {
+        pending = store.check(token, limits);
+      } catch (error) {
+        return Promise.resolve(onStoreError(error));
       }
-
-      for (const limit of result.limits) count(limit);
-      // A shadow rule is counted and logged, never seen by the client: no refusal, no header.
-      const enforced = result.limits.filter((limit) => !limit.shadow);
-      const refused = enforced.find((limit) => !limit.allowed);
-      if (refused !== undefined) return { kind: 'limited', rule: refused.rule, headers: limitedHeaders(enforced) };
-      return { kind: 'pass', headers: allowedHeaders(enforced) };
+      return pending.then((result) => outcomeOf(request, result), onStoreError);
     },
 
     authGate(request: HttpRequestView): Promise<AuthGateOutcome> {

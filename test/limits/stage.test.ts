@@ -104,4 +104,25 @@ describe('createStore without a redis section', () => {
     expect(deps.lines.join('')).toContain('per-instance');
     await store.close();
   });
+
+  it('answers a store that throws, at once or later, as the store failing (fail closed)', async () => {
+    const config = parseConfig({ rateLimits: [perUser] });
+    class ThrowingStore extends MemoryStore {
+      override check(): Promise<StoreCheckResult> {
+        throw new Error('thrown before any promise');
+      }
+    }
+    class RejectingStore extends MemoryStore {
+      override check(): Promise<StoreCheckResult> {
+        return Promise.reject(new Error('rejected'));
+      }
+    }
+    for (const store of [new ThrowingStore(), new RejectingStore()]) {
+      const deps = recordingDeps();
+      const stage = createLimitsStage(config, store, deps);
+      const outcome = await stage.evaluate(request, identity('alice'));
+      expect(outcome).toEqual({ kind: 'unavailable', description: 'rate-limit and denylist store unavailable' });
+      expect(deps.storeErrors).toBe(1);
+    }
+  });
 });
