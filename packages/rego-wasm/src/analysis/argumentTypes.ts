@@ -6,9 +6,9 @@
 // iterating over a collection of known element types (`some x in [1, 2]`, `some k, v in {"a": 1}`, `xs[i]`),
 // and references into such a local (`x := {"a": 1}; x.a`), as OPA's checker infers them. Where OPA knows an
 // element's position (`[1, "s"][0]` is a number there), this reads the union of all elements (number or
-// string): never narrower than OPA's type, so a policy OPA accepts is never refused. A reference to input or
-// data, a function of the policy, a function parameter or a rule may be anything until the policy runs (OPA
-// types some of those too; here they are left unchecked).
+// string): never narrower than OPA's type, so a policy OPA accepts is never refused. Rule documents and the
+// results of the policy's functions are typed by ruleTypes.ts. Input, base data and function parameters may be
+// anything until the policy runs (OPA types parameters by their use in the body; here they are left unchecked).
 import type { CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
 import { builtinSpec, operatorBuiltin, type Shape, type ValueType } from '../builtins/catalog.js';
 import { RegoCompileError } from '../errors.js';
@@ -38,9 +38,16 @@ export type VarTypeOf = (v: VarTerm) => RegoType | null;
  */
 export type GlobalRefTypeOf = (ref: RefTerm) => RegoType | null | undefined;
 
-const noGlobals: GlobalRefTypeOf = () => undefined;
+/** The result type of a call to a function of the policy, or null when unknown. */
+export type CallResultOf = (call: CallTerm) => RegoType | null;
 
-const untyped: VarTypeOf = () => null;
+/** What types the terms of one level: resolved builtins, typed variables, rule documents, policy functions. */
+export interface TypeEnv {
+  builtinOf: BuiltinOf;
+  varType?: VarTypeOf;
+  globalRef?: GlobalRefTypeOf;
+  callResult?: CallResultOf;
+}
 
 const NUMBER: RegoType = [{ type: 'number' }];
 
@@ -69,13 +76,8 @@ export function partOf(type: RegoType, part: 'keys' | 'values'): RegoType | null
 }
 
 /** The type of a term as written, or null when only evaluation tells it. */
-function termType(
-  term: Term,
-  builtinOf: BuiltinOf,
-  varType: VarTypeOf,
-  globalRef: GlobalRefTypeOf = noGlobals,
-): RegoType | null {
-  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType, globalRef);
+function termType(term: Term, env: TypeEnv): RegoType | null {
+  const typeOf = (t: Term): RegoType | null => termType(t, env);
   switch (term.type) {
     case 'null':
     case 'boolean':
@@ -105,12 +107,13 @@ function termType(
     case 'in':
       return [{ type: 'boolean' }];
     case 'var':
-      return varType(term);
+      return env.varType?.(term) ?? null;
     case 'ref':
-      return refType(term, builtinOf, varType, globalRef);
+      return refType(term, env);
     case 'call': {
-      const name = builtinOf(term);
-      const result = name === undefined ? undefined : builtinSpec(name)?.result;
+      const name = env.builtinOf(term);
+      if (name === undefined) return env.callResult?.(term) ?? null;
+      const result = builtinSpec(name)?.result;
       return result === undefined ? null : ofShape(result);
     }
     case 'binary': {
@@ -127,20 +130,20 @@ function termType(
  * A reference into a local of known type (`x.a`, `xs[i]`, `[1, 2][_]`): each step takes the values of the
  * collections it may be. References to input, data or rules stay unknown.
  */
-function refType(ref: RefTerm, builtinOf: BuiltinOf, varType: VarTypeOf, globalRef: GlobalRefTypeOf): RegoType | null {
+function refType(ref: RefTerm, env: TypeEnv): RegoType | null {
   if (ref.head.type === 'ref' || ref.head.type === 'call') return null;
   if (ref.head.type === 'var') {
-    const global = globalRef(ref);
+    const global = env.globalRef?.(ref);
     if (global !== undefined) return global;
   }
-  let type = termType(ref.head, builtinOf, varType, globalRef);
+  let type = termType(ref.head, env);
   for (let i = 0; i < ref.path.length && type !== null; i++) type = partOf(type, 'values');
   return type;
 }
 
 /** The type of a term as written, with no variable typed: what a rule's head value alone tells. */
 export function literalType(term: Term, builtinOf: BuiltinOf): RegoType | null {
-  return termType(term, builtinOf, untyped);
+  return termType(term, { builtinOf });
 }
 
 function described(shape: Shape): string {
@@ -149,19 +152,13 @@ function described(shape: Shape): string {
 }
 
 /** Throws when an argument of a call to builtin `name` has a type its catalog entry does not admit. */
-export function checkArgumentTypes(
-  name: string,
-  args: readonly Term[],
-  builtinOf: BuiltinOf,
-  varType: VarTypeOf = untyped,
-  globalRef: GlobalRefTypeOf = noGlobals,
-): void {
+export function checkArgumentTypes(name: string, args: readonly Term[], env: TypeEnv): void {
   const spec = builtinSpec(name);
   // Too many arguments is an arity error (the planner's); one more is the output argument, not checked.
   if (spec === undefined || args.length > spec.arity + 1) return;
   args.forEach((arg, i) => {
     const declared = spec.args[i];
-    const type = termType(arg, builtinOf, varType, globalRef);
+    const type = termType(arg, env);
     const actual = type === null ? null : shapeOf(type);
     if (declared === undefined || actual === null || declared.includes('any') || actual.includes('any')) return;
     if (actual.some((kind) => declared.includes(kind))) return;
@@ -176,15 +173,9 @@ export function checkArgumentTypes(
 }
 
 /** The same check for the builtin an operator calls (`1 & 2`: `and` takes sets). */
-export function checkOperandTypes(
-  op: string,
-  operands: readonly Term[],
-  builtinOf: BuiltinOf,
-  varType: VarTypeOf = untyped,
-  globalRef: GlobalRefTypeOf = noGlobals,
-): void {
+export function checkOperandTypes(op: string, operands: readonly Term[], env: TypeEnv): void {
   const name = operatorBuiltin(op, operands.length);
-  if (name !== undefined) checkArgumentTypes(name, operands, builtinOf, varType, globalRef);
+  if (name !== undefined) checkArgumentTypes(name, operands, env);
 }
 
 /** The local variable id `v` binds here, or null (bound already, global, or not a variable). */
@@ -214,15 +205,8 @@ function constantKey(term: Term): string | null {
  * the keys of xs); the output argument of a builtin call (`count(xs, n)`). `bindsLocal` tells which variables
  * are unbound before `expr` (OPA types a variable where it is first bound; a later `=` compares).
  */
-export function inferBoundTypes(
-  expr: Expr,
-  bindsLocal: BindsLocal,
-  builtinOf: BuiltinOf,
-  varType: VarTypeOf,
-  types: Map<string, RegoType>,
-  globalRef: GlobalRefTypeOf = noGlobals,
-): void {
-  const typeOf = (t: Term): RegoType | null => termType(t, builtinOf, varType, globalRef);
+export function inferBoundTypes(expr: Expr, bindsLocal: BindsLocal, env: TypeEnv, types: Map<string, RegoType>): void {
+  const typeOf = (t: Term): RegoType | null => termType(t, env);
   const setType = (id: string, type: RegoType | null): void => {
     if (type !== null && type.length > 0 && !type.some((t) => t.type === 'any')) types.set(id, type);
   };
@@ -291,7 +275,7 @@ export function inferBoundTypes(
     case 'term': {
       bindRefKeys(expr.term);
       const call = expr.term;
-      const name = call.type === 'call' ? builtinOf(call) : undefined;
+      const name = call.type === 'call' ? env.builtinOf(call) : undefined;
       const spec = name === undefined ? undefined : builtinSpec(name);
       if (call.type !== 'call' || spec === undefined || call.args.length !== spec.arity + 1) return;
       const id = bindsLocal(call.args[spec.arity] as Term);

@@ -3,8 +3,9 @@
 // partial object an object of its keys' and values' types), where the heads alone tell them: a literal, a
 // collection, a comprehension, a builtin or operator result, `p if {...}` (true). A head value bound in the
 // body, a reference or a call to a function of the policy leaves the rule untyped, and so does anything else
-// this cannot tell exactly (nested partial objects, rules below a partial object, functions): never narrower
-// than OPA's type, so a policy OPA accepts is never refused.
+// this cannot tell exactly (nested partial objects, rules below a partial object): never narrower than OPA's
+// type, so a policy OPA accepts is never refused. A function of one definition gives its calls the type of its
+// head value likewise (functionResultType).
 import type { Term } from '../ast.js';
 import { literalType, partOf, unionOf, type BuiltinOf, type RegoType } from './argumentTypes.js';
 import { findNode, resolveCall, type ModuleScope, type RuleGroup, type RuleTreeNode } from './modules.js';
@@ -54,6 +55,19 @@ function computeGroupType(root: RuleTreeNode, group: RuleGroup): RegoType | null
     default:
       return null;
   }
+}
+
+/**
+ * The result type of a call to a function of the policy, as OPA's checker types the call's output: only for a
+ * function of one definition (no `else`, no default). OPA merges several definitions into a union of function
+ * types when their parameter or result types differ, and then checks no call at all; their parameter types come
+ * from how the bodies use them, which is not read here, so such functions stay untyped.
+ */
+export function functionResultType(root: RuleTreeNode, group: RuleGroup): RegoType | null {
+  const [only, ...others] = group.definitions;
+  if (group.kind !== 'function' || only === undefined || others.length > 0) return null;
+  if (group.defaultDefinition !== null || only.rule.elses.length > 0) return null;
+  return literalType(only.rule.value, builtinsOf(root, only.module));
 }
 
 /** The type of a rule group's document, or null when it is not known here. */

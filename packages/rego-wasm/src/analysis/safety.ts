@@ -9,11 +9,11 @@ import {
   checkArgumentTypes,
   checkOperandTypes,
   inferBoundTypes,
-  type BuiltinOf,
   type GlobalRefTypeOf,
+  type TypeEnv,
   type VarTypeOf,
 } from './argumentTypes.js';
-import { ruleRefType } from './ruleTypes.js';
+import { functionResultType, ruleRefType } from './ruleTypes.js';
 import { RegoCompileError } from '../errors.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
@@ -535,14 +535,6 @@ function resolveCalls(terms: Term[], scope: VarScope, into: Annotations): void {
   }
 }
 
-/** The builtin a resolved call calls, for the argument types. */
-function builtinOfCalls(into: Annotations): BuiltinOf {
-  return (call) => {
-    const target = into.calls.get(call);
-    return target?.kind === 'builtin' ? target.name : undefined;
-  };
-}
-
 /**
  * The type inferred for a variable occurrence at this level: a local's, by its id (enclosing levels too); a
  * rule's (ruleTypes.ts) for the name of a rule of the package or an import alias of one.
@@ -568,19 +560,36 @@ function globalRefTypeOf(scope: VarScope): GlobalRefTypeOf {
 }
 
 /**
+ * What types the terms of this level: builtins as the calls resolved, locals, rule documents, and the results of
+ * the policy's functions (ruleTypes.ts).
+ */
+function typeEnv(scope: VarScope, into: Annotations): TypeEnv {
+  return {
+    builtinOf: (call) => {
+      const target = into.calls.get(call);
+      return target?.kind === 'builtin' ? target.name : undefined;
+    },
+    varType: localTypeOf(scope, into),
+    globalRef: globalRefTypeOf(scope),
+    callResult: (call) => {
+      const target = into.calls.get(call);
+      return target?.kind === 'function' ? functionResultType(scope.root, target.group) : null;
+    },
+  };
+}
+
+/**
  * Once every call of the level is resolved (a nested call's result type is its builtin's) and the level's
  * locals typed: the argument types. OPA's type checker refuses the module, whether or not an entrypoint
  * reaches the call.
  */
 function checkCallTypes(terms: Term[], scope: VarScope, into: Annotations): void {
-  const builtinOf = builtinOfCalls(into);
-  const varType = localTypeOf(scope, into);
-  const globalRef = globalRefTypeOf(scope);
+  const env = typeEnv(scope, into);
   for (const term of terms) {
     forEachLevelTerm(term, (t) => {
-      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], builtinOf, varType, globalRef);
-      const name = t.type === 'call' ? builtinOf(t) : undefined;
-      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, builtinOf, varType, globalRef);
+      if (t.type === 'binary') checkOperandTypes(t.op, [t.left, t.right], env);
+      const name = t.type === 'call' ? env.builtinOf(t) : undefined;
+      if (t.type === 'call' && name !== undefined) checkArgumentTypes(name, t.args, env);
     });
   }
 }
@@ -596,9 +605,7 @@ export function annotateCalls(terms: Term[], scope: VarScope, into: Annotations)
  * bound before each: the expression that first binds a variable decides its type, as in OPA's checker.
  */
 function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, into: Annotations): void {
-  const builtinOf = builtinOfCalls(into);
-  const varType = localTypeOf(scope, into);
-  const globalRef = globalRefTypeOf(scope);
+  const env = typeEnv(scope, into);
   let current = new Set(bound);
   for (const expr of exprs) {
     const before = current;
@@ -607,7 +614,7 @@ function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, int
       const resolved = resolveVar(scope, t.name);
       return resolved?.kind === 'local' && !before.has(resolved.id) ? resolved.id : null;
     };
-    inferBoundTypes(expr, bindsLocal, builtinOf, varType, into.localTypes, globalRef);
+    inferBoundTypes(expr, bindsLocal, env, into.localTypes);
     const probe = newProbe(current);
     probeExpr(expr, scope, probe);
     current = probe.bound;

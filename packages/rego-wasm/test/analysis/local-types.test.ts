@@ -187,6 +187,16 @@ const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
     'limits := {"max": 5}\nx if {\n  lower(limits.max)\n}',
     'p.rego:5:9: lower: argument 1 is a number, but lower takes string there',
   ],
+  [
+    'the result of a function of the policy of one definition',
+    'f(_) := 1\nx if {\n  lower(f(2))\n}',
+    'p.rego:5:9: lower: argument 1 is a number, but lower takes string there',
+  ],
+  [
+    'a local bound to the result of a function of the policy',
+    'f(_) := "s"\nx if {\n  y := f(1)\n  abs(y)\n}',
+    'p.rego:6:7: abs: y (argument 1) is a string, but abs takes number there',
+  ],
 ];
 
 /** Policies OPA accepts: the variable's type is unknown before evaluation, or it is the declared one. */
@@ -223,6 +233,9 @@ const ACCEPTED: ReadonlyArray<readonly [string, string]> = [
   ],
   ['a partial set of references', 'names contains input.a\nx if {\n  some n in names\n  lower(n)\n}'],
   ['a rule of the same name in another package', 'x if {\n  lower(data.q.n)\n}'],
+  // OPA merges the types of several definitions into a union of function types, and checks no call of it then.
+  ['a function whose definitions differ in type', 'f(1) := 1\nf(2) := "s"\nx if {\n  lower(f(1))\n}'],
+  ['a function with an else of another type', 'f(x) := 1 if x > 0\nelse := "s"\nx if {\n  lower(f(1))\n}'],
   // OPA's checker does not read `every` bodies (nor what is nested in them): an error there is a run-time one.
   ['a typed variable in an every body', 'x if {\n  n := 1\n  every v in input.xs {\n    startswith(v, n)\n  }\n}'],
   ['a literal in an every body', 'x if {\n  every v in input.xs {\n    lower(1)\n    [upper(2) | v]\n  }\n}'],
