@@ -178,6 +178,34 @@ export function checkOperandTypes(op: string, operands: readonly Term[], env: Ty
   if (name !== undefined) checkArgumentTypes(name, operands, env);
 }
 
+/**
+ * Throws when `left = right` compares two values whose types share no kind (`x := 1; x = "a"`): OPA's checker
+ * refuses it ("match error"). Only when nothing in either side is unbound (a `=` that binds is a pattern match
+ * this does not type) and both types are known; kinds are compared at the top level only, where this never
+ * knows less than OPA, so a policy OPA accepts is never refused.
+ */
+export function checkUnifyTypes(left: Term, right: Term, bindsLocal: BindsLocal, env: TypeEnv): void {
+  for (const side of [left, right]) {
+    let binds = false;
+    forEachLevelTerm(side, (t) => {
+      if (t.type === 'var' && bindsLocal(t) !== null) binds = true;
+    });
+    if (binds) return;
+  }
+  const a = termType(left, env);
+  const b = termType(right, env);
+  if (a === null || b === null) return;
+  const shapeA = shapeOf(a);
+  const shapeB = shapeOf(b);
+  if (shapeA.includes('any') || shapeB.includes('any') || shapeA.some((kind) => shapeB.includes(kind))) return;
+  throw new RegoCompileError(
+    left.loc,
+    'unification',
+    `the left side is ${described(shapeA)} and the right side ${described(shapeB)}, so = can never succeed`,
+    'invalid',
+  );
+}
+
 /** The local variable id `v` binds here, or null (bound already, global, or not a variable). */
 export type BindsLocal = (v: Term) => string | null;
 

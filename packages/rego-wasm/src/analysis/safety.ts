@@ -8,6 +8,7 @@ import { withTarget } from './with.js';
 import {
   checkArgumentTypes,
   checkOperandTypes,
+  checkUnifyTypes,
   inferBoundTypes,
   type GlobalRefTypeOf,
   type TypeEnv,
@@ -614,6 +615,7 @@ function inferLocalTypes(exprs: Expr[], scope: VarScope, bound: Set<string>, int
       const resolved = resolveVar(scope, t.name);
       return resolved?.kind === 'local' && !before.has(resolved.id) ? resolved.id : null;
     };
+    if (expr.type === 'unify') checkUnifyTypes(expr.left, expr.right, bindsLocal, env);
     inferBoundTypes(expr, bindsLocal, env, into.localTypes);
     const probe = newProbe(current);
     probeExpr(expr, scope, probe);

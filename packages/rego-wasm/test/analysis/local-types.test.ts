@@ -197,6 +197,16 @@ const REFUSED: ReadonlyArray<readonly [string, string, string]> = [
     'f(_) := "s"\nx if {\n  y := f(1)\n  abs(y)\n}',
     'p.rego:6:7: abs: y (argument 1) is a string, but abs takes number there',
   ],
+  [
+    'a comparison by = of values that share no type ("match error" in OPA)',
+    'x if {\n  y := 1\n  y = "a"\n}',
+    'p.rego:5:3: unification: the left side is a number and the right side a string, so = can never succeed',
+  ],
+  [
+    'a rule compared by = with another type',
+    'n := 1\nx if {\n  n = "a"\n}',
+    'p.rego:5:3: unification: the left side is a number and the right side a string, so = can never succeed',
+  ],
 ];
 
 /** Policies OPA accepts: the variable's type is unknown before evaluation, or it is the declared one. */
@@ -236,6 +246,10 @@ const ACCEPTED: ReadonlyArray<readonly [string, string]> = [
   // OPA merges the types of several definitions into a union of function types, and checks no call of it then.
   ['a function whose definitions differ in type', 'f(1) := 1\nf(2) := "s"\nx if {\n  lower(f(1))\n}'],
   ['a function with an else of another type', 'f(x) := 1 if x > 0\nelse := "s"\nx if {\n  lower(f(1))\n}'],
+  ['= with a reference to input', 'x if {\n  y := 1\n  y = input.a\n}'],
+  ['= with a union that shares a type', 'x if {\n  some y in [1, "a"]\n  y = "a"\n}'],
+  ['= that binds a variable of a pattern', 'x if {\n  [a, 1] = [2, 1]\n  a > 0\n}'],
+  ['== between different types (equal takes any)', 'x if {\n  y := 1\n  not y == "a"\n}'],
   // OPA's checker does not read `every` bodies (nor what is nested in them): an error there is a run-time one.
   ['a typed variable in an every body', 'x if {\n  n := 1\n  every v in input.xs {\n    startswith(v, n)\n  }\n}'],
   ['a literal in an every body', 'x if {\n  every v in input.xs {\n    lower(1)\n    [upper(2) | v]\n  }\n}'],
