@@ -10,7 +10,9 @@
 // The same pipeline with `workers: 2` (node:cluster; CPU and RSS summed over the primary and its workers).
 // Run 1: one token, gRPC frames from h2load. Run 2: 1,000 distinct tokens from bench/check/framesLoad.ts
 // (h2load sends one body file), so the verified-token cache and the per-user buckets are not always hot.
-// After the table: the pipeline's own stage timers (µs per check per stage) of the closed-loop phases.
+// After the table: where the closed loop's CPU went (the server, the redis-server, the load generator: they share
+// the machine's cores, so a server that is not busy all the time was waiting for a core or for Redis), then the
+// pipeline's own stage timers (µs per check per stage) of the closed-loop phases.
 //   npm run bench:check      (SECONDS=5 RATE=2000 WORKERS=2 to change the phases)
 import { readFileSync } from 'node:fs';
 import { CHECK_STAGES, type CheckStage } from '../src/server/stageTimes.js';
@@ -21,6 +23,7 @@ import { CHECK_PATH, prepareBench } from './check/setup.js';
 import {
   cpuSeconds,
   distinctLoad,
+  loadGeneratorCpuSeconds,
   h2load,
   rssMiB,
   stageMicros,
@@ -73,6 +76,11 @@ interface Row {
   rss: number;
   p50: number;
   p99: number;
+  /** closed loop: the server's CPU seconds per second of the phase (1 = one core busy all the time) */
+  busy: number;
+  /** closed loop: the redis-server's and the load generator's CPU µs per check */
+  redisUs: number;
+  loadUs: number;
   /** the pipeline's stage timers over the closed loop (bench/check/server.ts portcullis only) */
   stages?: Record<CheckStage, number>;
 }
@@ -82,14 +90,21 @@ async function measure(server: Server, distinct: boolean, stages: boolean): Prom
     distinct ? distinctLoad(server.port, bodies, shape, rate) : h2load(server.port, setup.oneTokenFile, shape, rate);
   const stages0 = stages ? await stageTotals(server) : undefined;
   const cpu0 = cpuSeconds(pid);
+  const redis0 = cpuSeconds(setup.redisPid);
+  const load0 = loadGeneratorCpuSeconds();
   const closed = await load();
   const cpuUs = ((cpuSeconds(pid) - cpu0) / closed.done) * 1e6;
+  const redisUs = ((cpuSeconds(setup.redisPid) - redis0) / closed.done) * 1e6;
+  const loadUs = ((loadGeneratorCpuSeconds() - load0) / closed.done) * 1e6;
   const stageUs = stages0 === undefined ? undefined : stageMicros(stages0, await stageTotals(server));
   const rss = rssMiB(pid);
   const fixed = await load(RATE);
   return {
     throughput: closed.done / closed.seconds,
     cpuUs,
+    busy: (cpuUs * closed.done) / 1e6 / closed.seconds,
+    redisUs,
+    loadUs,
     rss,
     p50: percentile(fixed.latenciesMs, 0.5),
     p99: percentile(fixed.latenciesMs, 0.99),
@@ -138,6 +153,7 @@ console.log(
 console.log('| run | server | checks/s | p50 ms @rate | p99 ms @rate | CPU µs/check | RSS MiB |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
 const staged: Array<{ label: string; noop: Row; portcullis: Row; unbatched: Row }> = [];
+const shares: Array<{ label: string; name: string; row: Row }> = [];
 for (const [label, distinct] of [
   ['1 token (h2load)', false],
   [`${TOKENS} tokens (framesLoad)`, true],
@@ -148,6 +164,12 @@ for (const [label, distinct] of [
   const u = await measure(unbatched, distinct, true);
   const c = await measure(workers, distinct, false);
   staged.push({ label, noop: a, portcullis: b, unbatched: u });
+  shares.push(
+    { label, name: 'no-op grpc-js', row: a },
+    { label, name: 'no-op node:http2', row: h },
+    { label, name: 'Portcullis', row: b },
+    { label, name: `Portcullis, workers: ${WORKERS}`, row: c },
+  );
   const row = (name: string, r: Row) =>
     `| ${label} | ${name} | ${fmt(r.throughput)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.rss)} |`;
   const ratio = (name: string, r: Row) =>
@@ -163,6 +185,17 @@ for (const [label, distinct] of [
   console.log(ratio(`workers: ${WORKERS} / no-op`, c));
   console.log(`| ${label} | workers: ${WORKERS} / workers: 1 | ${fmt(c.throughput / b.throughput, 2)}× | | | | |`);
 }
+
+// Where the machine's CPU went in the closed loop: the server is one of three processes on the same cores.
+console.log('');
+console.log(
+  '| run | server | server busy (cores) | server µs/check | redis-server µs/check | load generator µs/check | all µs/check |',
+);
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const { label, name, row: r } of shares)
+  console.log(
+    `| ${label} | ${name} | ${fmt(r.busy, 2)} | ${fmt(r.cpuUs)} | ${fmt(r.redisUs)} | ${fmt(r.loadUs)} | ${fmt(r.cpuUs + r.redisUs + r.loadUs)} |`,
+  );
 
 // Where a check's CPU goes: each stage's time from the pipeline's own timers (workers: 1, closed loop), and
 // what is left of the process's CPU per check beyond the no-op's: HTTP/2 and protobuf are in the no-op too.

@@ -89,6 +89,16 @@ export function cpuSeconds(pid: number): number {
   return sum;
 }
 
+/**
+ * This process's CPU seconds plus those of the children it has waited for (h2load runs as one): the load
+ * generator's share of the machine, whether it is h2load or this process's own HTTP/2 client.
+ */
+export function loadGeneratorCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // utime, stime, cutime, cstime (fields 14-17)
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 export function rssMiB(pid: number): number {
   let sum = 0;
   for (const p of processes(pid))

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { loadProtos } from '../../src/server/protos.js';
 import { checkRequest } from '../../test/helpers/checkClient.js';
@@ -14,6 +15,8 @@ export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 export interface BenchSetup {
   dir: string;
   redisUrl: string;
+  /** the redis-server's process id, for its CPU per check */
+  redisPid: number;
   /** decoded-form CheckRequests, one per token */
   requests: unknown[];
   /** the same as gRPC frames (5-byte prefix + message) */
@@ -80,6 +83,7 @@ export async function prepareBench(tokenCount: number): Promise<BenchSetup> {
   return {
     dir,
     redisUrl: redis.url,
+    redisPid: await serverPid(redis.url),
     requests,
     bodies,
     oneTokenFile,
@@ -126,4 +130,16 @@ function envoyRequest(token: string, i: number): unknown {
       'content-length': '0',
     },
   });
+}
+
+/** A redis-server's process id, as it reports it (INFO server). */
+async function serverPid(url: string): Promise<number> {
+  const client = new Redis(url);
+  try {
+    const pid = Number(/^process_id:(\d+)/m.exec(await client.info('server'))?.[1]);
+    if (!Number.isInteger(pid)) throw new Error('redis-server did not report its process_id');
+    return pid;
+  } finally {
+    client.disconnect();
+  }
 }
