@@ -55,7 +55,22 @@ interface Case {
   allow_interpreter_success?: boolean;
 }
 
-type Outcome = { kind: 'passed' } | { kind: 'skipped'; reason: string } | { kind: 'failed'; want: string; got: string };
+/** Why cases are skipped, for the summary: what the suite expects vs what OPA does, or what the compiler refuses. */
+type SkipGroup =
+  | 'differs from OPA'
+  | 'marked skip in the suite'
+  | 'strict-mode builtin error'
+  | 'result not comparable'
+  | 'query not a rule path'
+  | 'refused: type error, as OPA refuses'
+  | 'refused: outside the compiled subset'
+  | 'RVM limitation';
+type Outcome =
+  | { kind: 'passed' }
+  | { kind: 'skipped'; group: SkipGroup; reason: string }
+  | { kind: 'failed'; want: string; got: string };
+
+const skip = (group: SkipGroup, reason: string): Outcome => ({ kind: 'skipped', group, reason });
 
 interface Tally {
   passed: number;
@@ -254,21 +269,21 @@ async function runCase(original: Case, file: string): Promise<Outcome> {
           allow_interpreter_success: false,
         };
   const divergence = OPA_DIVERGENCES[`${relative(SUITE_DIR, file)} :: ${c.note ?? '?'}`];
-  if (divergence !== undefined) return { kind: 'skipped', reason: `expectation differs from OPA: ${divergence}` };
-  if (c.skip === true) return { kind: 'skipped', reason: 'marked skip in the suite' };
-  if (c.strict === true) return { kind: 'skipped', reason: 'strict builtin errors are not a Portcullis mode' };
+  if (divergence !== undefined) return skip('differs from OPA', `expectation differs from OPA: ${divergence}`);
+  if (c.skip === true) return skip('marked skip in the suite', 'marked skip in the suite');
+  if (c.strict === true) return skip('strict-mode builtin error', 'strict builtin errors are not a Portcullis mode');
   if (JSON.stringify(c.want_result ?? null).includes('"key":{"set!"')) {
-    return {
-      kind: 'skipped',
-      reason: "a set used as an object key dumps like an array key in the SDK's JSON, so the result cannot be compared",
-    };
+    return skip(
+      'result not comparable',
+      "a set used as an object key dumps like an array key in the SDK's JSON, so the result cannot be compared",
+    );
   }
   if (JSON.stringify(c.want_result ?? null).includes('"many!"'))
-    return { kind: 'skipped', reason: 'expects several results (a multi-input case)' };
+    return skip('result not comparable', 'expects several results (a multi-input case)');
   const queries = c.entry_points ?? (c.query === undefined ? [] : [c.query]);
-  if (queries.length === 0) return { kind: 'skipped', reason: 'no query' };
+  if (queries.length === 0) return skip('query not a rule path', 'no query');
   const notPath = queries.find((q) => !RULE_PATH.test(q));
-  if (notPath !== undefined) return { kind: 'skipped', reason: `query "${notPath}" is not a rule path` };
+  if (notPath !== undefined) return skip('query not a rule path', `query "${notPath}" is not a rule path`);
   const entrypoints = queries.map(entrypointOf);
   const sources = (c.modules ?? []).map((source, i) => ({
     path: `${relative(SUITE_DIR, file)}[${c.note ?? '?'}]#${i}`,
@@ -289,7 +304,9 @@ async function runCase(original: Case, file: string): Promise<Outcome> {
       kind === 'unsupported' || (kind === 'undefined' && !/could not find function|unknown function/i.test(expected));
     if (error.code === 'REGO_COMPILE' && wantsError && !outsideSubset) return { kind: 'passed' };
     if (error.code === 'REGO_COMPILE' || error.name === 'WasmEmitError') {
-      return { kind: 'skipped', reason: `refused: ${error.message}` };
+      // kind `invalid`: the compiler's type check, which refuses what OPA's type checker refuses.
+      const group = kind === 'invalid' ? 'refused: type error, as OPA refuses' : 'refused: outside the compiled subset';
+      return skip(group, `refused: ${error.message}`);
     }
     return {
       kind: 'failed',
@@ -317,16 +334,16 @@ async function runCase(original: Case, file: string): Promise<Outcome> {
     if (!ok && expectation.kind === 'error' && got.kind !== 'error') {
       const expected = c.want_error ?? c.error ?? '';
       if (STRICT_BUILTIN_ERROR.test(expected)) {
-        return {
-          kind: 'skipped',
-          reason: `expects a strict-mode builtin error ("${expected}"); Portcullis is non-strict like OPA`,
-        };
+        return skip(
+          'strict-mode builtin error',
+          `expects a strict-mode builtin error ("${expected}"); Portcullis is non-strict like OPA`,
+        );
       }
       if (c.allow_interpreter_success === true) {
-        return {
-          kind: 'skipped',
-          reason: `expects an RVM limitation error ("${expected}") that OPA does not have; result not checked`,
-        };
+        return skip(
+          'RVM limitation',
+          `expects an RVM limitation error ("${expected}") that OPA does not have; result not checked`,
+        );
       }
     }
     if (!ok) {
@@ -423,6 +440,11 @@ async function main(): Promise<void> {
     console.log(`${folder}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
   }
   console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  const groups = new Map<string, number>();
+  if (unreadable.length > 0) groups.set('file not readable', unreadable.length);
+  for (const { outcome } of results)
+    if (outcome.kind === 'skipped') groups.set(outcome.group, (groups.get(outcome.group) ?? 0) + 1);
+  console.log(`skipped: ${[...groups].map(([group, n]) => `${n} ${group}`).join(', ')}`);
 
   const passing = results.filter((r) => r.outcome.kind === 'passed').map((r) => r.label);
   if (record) {
