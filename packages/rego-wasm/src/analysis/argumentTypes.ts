@@ -12,6 +12,7 @@
 import type { CallTerm, Expr, RefTerm, Term, VarTerm } from '../ast.js';
 import { builtinSpec, operatorBuiltin, type Shape, type ValueType } from '../builtins/catalog.js';
 import { RegoCompileError } from '../errors.js';
+import { scalarKey } from './constants.js';
 import { forEachLevelTerm } from './scope.js';
 
 /** One alternative of a type: its kind and, for a collection, the types of its keys and values where known. */
@@ -209,22 +210,6 @@ export function checkUnifyTypes(left: Term, right: Term, bindsLocal: BindsLocal,
 /** The local variable id `v` binds here, or null (bound already, global, or not a variable). */
 export type BindsLocal = (v: Term) => string | null;
 
-/** A constant key as text, to pair the entries of two object literals; null when not a scalar literal. */
-function constantKey(term: Term): string | null {
-  switch (term.type) {
-    case 'null':
-      return 'null';
-    case 'boolean':
-      return String(term.value);
-    case 'number':
-      return `n${term.text}`;
-    case 'string':
-      return JSON.stringify(term.value);
-    default:
-      return null;
-  }
-}
-
 /**
  * The types OPA's checker gives the variables `expr` binds, into `types` (by local id): `x := t`, `x = t`
  * and `t = x` with `t` of a known type; arrays and objects destructured element by element
@@ -260,8 +245,8 @@ export function inferBoundTypes(expr: Expr, bindsLocal: BindsLocal, env: TypeEnv
     if (pattern.type === 'object' && value.type === 'object') {
       if (pattern.entries.length !== value.entries.length) return;
       for (const entry of pattern.entries) {
-        const key = constantKey(entry.key);
-        const match = key === null ? undefined : value.entries.find((e) => constantKey(e.key) === key);
+        const key = scalarKey(entry.key);
+        const match = key === null ? undefined : value.entries.find((e) => scalarKey(e.key) === key);
         if (match !== undefined) bind(entry.value, match.value);
       }
       return;

@@ -1,5 +1,5 @@
-// Terms that are constants: what the planner puts in the constant pool, and what a `with` may replace a
-// function by.
+// Terms that are constants: what the planner puts in the constant pool, what a `with` may replace a
+// function by, and the keys that pair object literal entries.
 import type { Term } from '../ast.js';
 
 /** JSON text of a term that needs no evaluation (sets excluded: JSON cannot express them). */
@@ -30,6 +30,23 @@ export function constantJson(term: Term): string | null {
       }
       return `{${entries.join(',')}}`;
     }
+    default:
+      return null;
+  }
+}
+
+/** Static key of a scalar term, for pairing object literal entries in unification. */
+export function scalarKey(term: Term): string | null {
+  switch (term.type) {
+    case 'null':
+      return 'null';
+    case 'boolean':
+      return String(term.value);
+    case 'number':
+      // Integers by exact value (large ones must not collide after rounding), others as doubles.
+      return /^-?\d+$/.test(term.text) ? `n:${BigInt(term.text).toString()}` : `n:${Number(term.text)}`;
+    case 'string':
+      return `s:${term.value}`;
     default:
       return null;
   }

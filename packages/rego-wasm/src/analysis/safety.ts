@@ -16,6 +16,7 @@ import {
 } from './argumentTypes.js';
 import { functionResultType, ruleRefType } from './ruleTypes.js';
 import { RegoCompileError } from '../errors.js';
+import { scalarKey } from './constants.js';
 import { resolveCall, type CallTarget, type ModuleScope, type RuleTreeNode } from './modules.js';
 import {
   bodyScope,
@@ -188,23 +189,6 @@ export function probePatternAgainstValue(pattern: Term, scope: VarScope, probe: 
     return;
   }
   probeTerm(pattern, scope, probe);
-}
-
-/** Static key of a scalar term, for pairing object literal entries in unification. */
-export function scalarKey(term: Term): string | null {
-  switch (term.type) {
-    case 'null':
-      return 'null';
-    case 'boolean':
-      return String(term.value);
-    case 'number':
-      // Integers by exact value (large ones must not collide after rounding), others as doubles.
-      return /^-?\d+$/.test(term.text) ? `n:${BigInt(term.text).toString()}` : `n:${Number(term.text)}`;
-    case 'string':
-      return `s:${term.value}`;
-    default:
-      return null;
-  }
 }
 
 export type UnifyPair = [Term, Term];
