@@ -284,16 +284,27 @@ class Call {
       return;
     }
     handler.handle(request, this.context).then(
-      (value) => this.replied(handler.reply(value)),
-      (error: unknown) => {
-        if (handler.recover !== undefined) {
-          this.replied(handler.recover(error));
+      (value) => {
+        // A reply mapping that throws is a bug like a rejecting handler: INTERNAL, not an unhandled rejection.
+        let reply: UnaryReply;
+        try {
+          reply = handler.reply(value);
+        } catch (error) {
+          this.handlerFailed(error);
           return;
         }
-        this.options.onHandlerError(error, this.route.method.path);
-        this.fail({ code: GrpcStatus.INTERNAL, details: 'Internal server error' });
+        this.replied(reply);
+      },
+      (error: unknown) => {
+        if (handler.recover !== undefined) this.replied(handler.recover(error));
+        else this.handlerFailed(error);
       },
     );
+  }
+
+  private handlerFailed(error: unknown): void {
+    this.options.onHandlerError(error, this.route.method.path);
+    this.fail({ code: GrpcStatus.INTERNAL, details: 'Internal server error' });
   }
 
   private replied(reply: UnaryReply): void {

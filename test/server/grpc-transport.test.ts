@@ -374,6 +374,25 @@ describe('the life of a call', () => {
     }
   });
 
+  it("answers INTERNAL and reports a bug when a mapped handler's reply function throws", async () => {
+    const rls = loadRateLimitProtos();
+    const throwing: ServiceBinding = {
+      definition: rls,
+      handlers: {
+        ShouldRateLimit: mappedUnary(
+          () => Promise.resolve('ok'),
+          () => {
+            throw new Error('mapping bug');
+          },
+          () => ({ error: { code: 9, details: 'not a rejection' } }),
+        ),
+      },
+    };
+    const { port, handlerErrors } = await serve({ services: [throwing] });
+    expect(await genericCall(port, RLS_PATH, Buffer.alloc(0))).toEqual({ code: 13, details: 'Internal server error' });
+    expect(handlerErrors).toHaveLength(1);
+  });
+
   it('carries a handler error status and its message, percent-encoded, to the client', async () => {
     const details = 'denied: 100% "ünïcode" \n next line';
     const { port } = await serve({ check: () => Promise.resolve({ error: { code: 2, details } }) });
