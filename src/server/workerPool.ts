@@ -97,12 +97,17 @@ export function runWorkerPool(options: { count: number; logger: Logger }): Promi
         else reject(new Error(reply.error ?? 'no metrics'));
       };
       collecting.set(id, { worker, settle });
-      worker.send({ type: COLLECT, id } satisfies CollectRequest);
+      // With a callback, a send on a channel closing under us fails this collection instead of emitting 'error'.
+      worker.send({ type: COLLECT, id } satisfies CollectRequest, (error: Error | null) => {
+        if (error !== null) settle(error);
+      });
     });
   const answerMetrics = async (worker: Worker, id: number): Promise<void> => {
     let reply: MetricsReply;
     try {
-      const registries = await Promise.all([...ready.values()].map(collectFrom));
+      // A worker whose channel is already closed is on its way out (its 'exit' follows): it has nothing to add.
+      const serving = [...ready.values()].filter((worker) => worker.isConnected());
+      const registries = await Promise.all(serving.map(collectFrom));
       const text = await AggregatorRegistry.aggregate(registries).metrics();
       reply = { type: METRICS, id, text: `${text}\n${await own.metrics()}` };
     } catch (error) {
