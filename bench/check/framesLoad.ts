@@ -20,6 +20,8 @@ export interface FramesLoadResult {
   failed: number;
   seconds: number;
   latenciesMs: number[];
+  /** each request's start (ms since the epoch) and latency, in the order they finished */
+  records: Array<{ startMs: number; latencyMs: number }>;
 }
 
 export async function framesLoad(options: FramesLoadOptions): Promise<FramesLoadResult> {
@@ -29,6 +31,7 @@ export async function framesLoad(options: FramesLoadOptions): Promise<FramesLoad
   let done = 0;
   let failed = 0;
   const latenciesMs: number[] = [];
+  const records: Array<{ startMs: number; latencyMs: number }> = [];
   const one = (sessionIndex: number): Promise<void> =>
     new Promise((resolve) => {
       const body = options.bodies[next++ % options.bodies.length]!;
@@ -43,7 +46,9 @@ export async function framesLoad(options: FramesLoadOptions): Promise<FramesLoad
       stream.on('trailers', (trailers) => (grpcStatus = String(trailers['grpc-status'])));
       stream.on('data', () => undefined);
       stream.once('close', () => {
-        latenciesMs.push(performance.now() - t0);
+        const latencyMs = performance.now() - t0;
+        latenciesMs.push(latencyMs);
+        records.push({ startMs: performance.timeOrigin + t0, latencyMs });
         if (grpcStatus === '0') done++;
         else failed++;
         resolve();
@@ -84,5 +89,5 @@ export async function framesLoad(options: FramesLoadOptions): Promise<FramesLoad
   }
   const seconds = (performance.now() - start) / 1000;
   for (const s of sessions) s.close();
-  return { done, failed, seconds, latenciesMs: latenciesMs.sort((a, b) => a - b) };
+  return { done, failed, seconds, latenciesMs: latenciesMs.sort((a, b) => a - b), records };
 }

@@ -7,11 +7,18 @@
 //   stages              -> `STAGES {"checks":n,"nanoseconds":{...}}` (the pipeline's stage timers; portcullis only)
 //   profile-start       -> starts the V8 CPU profiler (node:inspector), answers `PROFILING`
 //   profile-stop FILE   -> writes the .cpuprofile to FILE, answers `PROFILED`
+//   loop-start          -> starts watching the event loop's delay and GC pauses, answers `LOOPING`
+//   loop-stop           -> `LOOP {"maxMs":n,"p99Ms":n,"gcMaxMs":n,"majorGcs":n,"held":[..],"gcs":[..]}` since
+//                          loop-start: the longest interval between two ticks of a 10 ms timer (10 = the loop was
+//                          never held up; 60 = it was busy or blocked for ~50 ms), the longest GC pause, and, with
+//                          their wall-clock times, the ticks held up by more than 30 ms and the GC pauses over 5 ms:
+//                          what a client's p99 at a fixed rate may have waited on in this process
 //   snapshot FILE       -> writes a heap snapshot (what is live at that moment, checks in flight included) to
 //                          FILE, answers `SNAPSHOT`
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, performance, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -79,13 +86,58 @@ if (mode === 'noop') {
   process.exit(2);
 }
 
+// The server's own view of a fixed-rate phase: the event loop's delay (sampled every 10 ms by libuv's timer) and
+// the garbage collector's pauses, so a client-side p99 can be told apart from a stall in this process. Ticks
+// held up by more than HELD_MS and GC pauses longer than GC_LISTED_MS are listed with their wall-clock time
+// (ms since the epoch), so bench/stall.ts can line them up with the client's slow requests.
+const HELD_MS = 30;
+const GC_LISTED_MS = 5;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+let gcMaxMs = 0;
+let majorGcs = 0;
+let held: Array<{ atMs: number; ms: number }> = [];
+let gcs: Array<{ atMs: number; ms: number; kind: number }> = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcMaxMs = Math.max(gcMaxMs, entry.duration);
+    const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    if (entry.duration > GC_LISTED_MS)
+      gcs.push({ atMs: performance.timeOrigin + entry.startTime, ms: entry.duration, kind });
+  }
+});
+let ticker: NodeJS.Timeout | undefined;
+let lastTick = 0;
+function tick(): void {
+  const now = performance.now();
+  if (now - lastTick > HELD_MS) held.push({ atMs: performance.timeOrigin + lastTick, ms: now - lastTick });
+  lastTick = now;
+}
+
 const session = new Session();
 session.connect();
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, argument] = line.trim().split(/\s+/, 2);
   void (async () => {
     if (command === 'stages') process.stdout.write(`STAGES ${JSON.stringify(stageTimes.snapshot())}\n`);
-    else if (command === 'profile-start') {
+    else if (command === 'loop-start') {
+      loopDelay.reset();
+      loopDelay.enable();
+      gcMaxMs = 0;
+      majorGcs = 0;
+      held = [];
+      gcs = [];
+      gcObserver.observe({ entryTypes: ['gc'] });
+      lastTick = performance.now();
+      ticker = setInterval(tick, 10);
+      process.stdout.write('LOOPING\n');
+    } else if (command === 'loop-stop') {
+      loopDelay.disable();
+      gcObserver.disconnect();
+      clearInterval(ticker);
+      const loop = { maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, gcMaxMs, majorGcs, held, gcs };
+      process.stdout.write(`LOOP ${JSON.stringify(loop)}\n`);
+    } else if (command === 'profile-start') {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');

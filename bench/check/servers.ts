@@ -62,6 +62,28 @@ export async function stageTotals(
   return JSON.parse(line.slice('STAGES '.length)) as { checks: number; nanoseconds: Record<CheckStage, number> };
 }
 
+/** What a bench/check/server.ts process saw of its own event loop between loop-start and loop-stop. */
+export interface LoopStats {
+  /** the longest event-loop delay, ms */
+  maxMs: number;
+  p99Ms: number;
+  /** the longest garbage-collection pause, ms, and how many major (mark-compact) collections ran */
+  gcMaxMs: number;
+  majorGcs: number;
+  /** the loop's ticks held up by more than 30 ms, and the GC pauses over 5 ms, at their wall-clock time (ms) */
+  held: Array<{ atMs: number; ms: number }>;
+  gcs: Array<{ atMs: number; ms: number; kind: number }>;
+}
+
+export async function loopStart(server: Server): Promise<void> {
+  await server.ask('loop-start', 'LOOPING');
+}
+
+export async function loopStop(server: Server): Promise<LoopStats> {
+  const line = await server.ask('loop-stop', 'LOOP ');
+  return JSON.parse(line.slice('LOOP '.length)) as LoopStats;
+}
+
 /** µs per check per stage between two stage-timer snapshots */
 export function stageMicros(
   before: { checks: number; nanoseconds: Record<CheckStage, number> },
