@@ -1,13 +1,16 @@
 // compileRego in a child process that exits afterwards. The calling process never loads the compiler
 // (binaryen alone is ~80 MB of resident memory) and keeps its event loop free while a policy compiles; every
 // byte the compile used goes back to the system when the child exits. Importing this module loads no
-// compiler code: only `node:worker_threads` and the error classes.
+// compiler code: only `node:child_process`, `node:worker_threads` and the error classes.
+import { existsSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { RegoCompileError } from './errors.js';
 import type { CompileOptions, CompileResult, RegoSource } from './index.js';
-import type { ChildReply, LauncherData, LauncherOutcome } from './isolated-protocol.js';
+import type { ChildReply, ChildRequest } from './isolated-protocol.js';
+import { CompilerShell, SHELL } from './isolated-shell.js';
+import { throughLauncherThread } from './isolated-thread.js';
 
 export { RegoCompileError, type CompileErrorKind } from './errors.js';
 export type { CompileOptions, CompileResult, RegoSource } from './index.js';
@@ -56,57 +59,46 @@ export class IsolatedCompileError extends Error {
  */
 const CHILD_NICENESS = 19;
 
-// The built launcher next to this module (dist/isolated-launcher.js).
-const LAUNCHER_URL = new URL('./isolated-launcher.js', import.meta.url);
+// The built child next to this module (dist/isolated-child.js).
+const CHILD_URL = new URL('./isolated-child.js', import.meta.url);
 
 /**
- * The child is forked from a worker thread (isolated-launcher.ts), not from the caller's thread: a fork copies
- * the page tables of the whole process and then waits until the child has exec'ed, 1-2 ms on an idle machine
- * and several ms when the new child waits for a core, all of it a stall of the caller's event loop. Starting a
- * worker costs that loop ~0.5 ms; the worker's start-up, the fork and the wait run beside it. The launcher keeps
- * the caller's priority: while a fork copies the page tables it holds the lock of the process's memory map, and
- * every page fault of the event loop waits for it, so a fork at niceness 19 on a busy core would stall the loop
- * for as long as the scheduler keeps the forking thread waiting.
+ * Where the shell exists (every Unix, the image included), a long-lived shell starts each child
+ * (isolated-shell.ts): a fork copies the page tables of the process that forks, and forked from the caller it
+ * holds the caller's memory map for 3-9 ms of a ~100 MB process, stalling the event loop that answers checks.
+ * Elsewhere a worker thread of the caller forks (isolated-launcher.ts): that still stalls the loop's page faults
+ * while it copies, but not for the wait until the child has exec'ed.
  */
 export function compileIsolated(sources: RegoSource[], options: CompileOptions): Promise<IsolatedCompileResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    // The compile yields the CPU to its parent: on a small CPU share, a server answering checks while a policy
-    // reloads keeps its latency, and the reload takes longer instead. Raising niceness needs no privilege.
-    const niceness = Math.max(CHILD_NICENESS, currentNiceness());
-    const data: LauncherData = { request: { sources, options }, niceness };
-    // execArgv: none of the caller's loaders or flags (tsx, a test runner, --inspect) in the launcher thread.
-    const worker = new Worker(LAUNCHER_URL, { workerData: data, execArgv: [] });
-    const spawnMs = performance.now() - started;
-    let settled = false;
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      // The launcher ends by itself once the child has exited; it need not keep the caller alive until then.
-      worker.unref();
-      outcome();
-    };
-    worker.once('message', (message) => {
-      const outcome = message as LauncherOutcome;
-      settle(() => {
-        if (outcome.kind === 'failed') reject(new CompilerUnavailableError('child-failed', outcome.message));
-        else if (outcome.reply.ok) resolve({ ...outcome.reply.result, spawnMs });
-        else reject(fromReply(outcome.reply.error));
-      });
-    });
-    worker.once('error', (error) =>
-      settle(() =>
-        reject(new CompilerUnavailableError('child-failed', `the compiler launcher failed: ${error.message}`)),
-      ),
-    );
-    worker.once('exit', (code) =>
-      settle(() =>
-        reject(
-          new CompilerUnavailableError('child-failed', `the compiler launcher exited (code ${code}) before answering`),
-        ),
-      ),
-    );
+  const started = performance.now();
+  // The compile yields the CPU to its parent: on a small CPU share, a server answering checks while a policy
+  // reloads keeps its latency, and the reload takes longer instead. Raising niceness needs no privilege.
+  const niceness = Math.max(CHILD_NICENESS, currentNiceness());
+  const request: ChildRequest = { sources, options };
+  const outcome = shellAvailable() ? compilerShell(niceness).run(request) : throughLauncherThread(request, niceness);
+  const spawnMs = performance.now() - started;
+  return outcome.then((settled) => {
+    if (settled.kind === 'failed') throw new CompilerUnavailableError('child-failed', settled.message);
+    if (settled.reply.ok) return { ...settled.reply.result, spawnMs };
+    throw fromReply(settled.reply.error);
   });
+}
+
+let shellChecked: boolean | undefined;
+function shellAvailable(): boolean {
+  shellChecked ??= process.platform !== 'win32' && existsSync(SHELL);
+  return shellChecked;
+}
+
+const shells = new Map<number, CompilerShell>();
+/** One shell per niceness (in practice one: a process's niceness does not change while it serves). */
+function compilerShell(niceness: number): CompilerShell {
+  let shell = shells.get(niceness);
+  if (shell === undefined) {
+    shell = new CompilerShell(fileURLToPath(CHILD_URL), niceness);
+    shells.set(niceness, shell);
+  }
+  return shell;
 }
 
 function currentNiceness(): number {
