@@ -121,7 +121,8 @@ export class CompilerShell {
     // reads the end of its input and exits too.
     shell.unref();
     shell.channel?.unref();
-    for (const stream of [shell.stdin, shell.stdout, shell.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [shell.stdin, shell.stdout, shell.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
     return shell;
   }
 
@@ -154,7 +155,10 @@ export class CompilerShell {
     const pending = this.pending;
     if (pending === undefined) return;
     const stderr = pending.stderr.trim();
-    pending.settle({ kind: 'failed', message: `the compiler process could not run: ${why}${stderr ? `: ${stderr}` : ''}` });
+    pending.settle({
+      kind: 'failed',
+      message: `the compiler process could not run: ${why}${stderr ? `: ${stderr}` : ''}`,
+    });
   }
 }
 

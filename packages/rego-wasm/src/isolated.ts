@@ -19,8 +19,8 @@ export interface IsolatedCompileResult extends CompileResult {
   /** Path of every rule the sources define (package path + rule name), e.g. `['envoy', 'authz', 'allow']`. */
   rules: string[][];
   /**
-   * Milliseconds the calling thread spent starting the compile (the thread that forks the child), the one part
-   * of an isolated compile that runs on the caller's event loop.
+   * Milliseconds the calling thread spent starting the compile (asking the shell for a child, or starting the
+   * launcher thread), the one part of an isolated compile that runs on the caller's event loop.
    */
   spawnMs: number;
 }
