@@ -34,6 +34,12 @@ const REPLY_GRACE_MS = 5000;
 /** Bytes of a child's stderr kept for the message of a failure. */
 const STDERR_LIMIT = 4096;
 
+/**
+ * What a compile through the shell comes to: the child's reply or why there is none, or `no-shell` when the shell
+ * itself could not be started (a filesystem mounted noexec, a seccomp profile): the caller then forks otherwise.
+ */
+export type ShellOutcome = LauncherOutcome | { kind: 'no-shell' };
+
 interface Pending {
   settle(outcome: LauncherOutcome): void;
   stderr: string;
@@ -53,20 +59,21 @@ export class CompilerShell {
   constructor(
     private readonly childScript: string,
     private readonly niceness: number,
+    private readonly shellPath: string = SHELL,
   ) {}
 
   /** Compiles in a new child of the shell; resolves to its reply, or to why there is none (never rejects). */
-  run(request: ChildRequest): Promise<LauncherOutcome> {
+  run(request: ChildRequest): Promise<ShellOutcome> {
     const outcome = this.queue.then(() => this.runNow(request));
     this.queue = outcome;
     return outcome;
   }
 
-  private runNow(request: ChildRequest): Promise<LauncherOutcome> {
+  private runNow(request: ChildRequest): Promise<ShellOutcome> {
     return new Promise((resolve) => {
       const shell = this.shell ?? this.start();
       if (shell === undefined) {
-        resolve({ kind: 'failed', message: `the compiler process could not start: ${SHELL} did not start` });
+        resolve({ kind: 'no-shell' });
         return;
       }
       const pending: Pending = {
@@ -92,14 +99,18 @@ export class CompilerShell {
   private start(): ChildProcess | undefined {
     let shell: ChildProcess;
     try {
-      shell = spawn(SHELL, ['-c', SCRIPT, process.execPath, this.childScript, String(this.niceness)], {
+      shell = spawn(this.shellPath, ['-c', SCRIPT, process.execPath, this.childScript, String(this.niceness)], {
         stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
       });
     } catch {
       return undefined;
     }
-    if (shell.pid === undefined) return undefined;
+    if (shell.pid === undefined) {
+      // The spawn failed (its 'error' follows, with nothing left to report it to).
+      shell.on('error', () => undefined);
+      return undefined;
+    }
     try {
       // Every child inherits it, Node's start-up threads included; raising it needs no privilege.
       setPriority(shell.pid, this.niceness);
@@ -115,8 +126,8 @@ export class CompilerShell {
     shell.stderr?.on('data', (chunk: string) => {
       if (this.pending !== undefined && this.pending.stderr.length < STDERR_LIMIT) this.pending.stderr += chunk;
     });
-    shell.on('error', () => this.end(shell, `${SHELL} failed`));
-    shell.on('exit', (code, signal) => this.end(shell, `${SHELL} exited (${signal ?? `code ${code}`})`));
+    shell.on('error', () => this.end(shell, `${this.shellPath} failed`));
+    shell.on('exit', (code, signal) => this.end(shell, `${this.shellPath} exited (${signal ?? `code ${code}`})`));
     // Between compiles the shell waits on its stdin and keeps nobody alive: when this process exits, the shell
     // reads the end of its input and exits too.
     shell.unref();

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RegoCompileError } from './errors.js';
 import type { CompileOptions, CompileResult, RegoSource } from './index.js';
-import type { ChildReply, ChildRequest } from './isolated-protocol.js';
+import type { ChildReply, ChildRequest, LauncherOutcome } from './isolated-protocol.js';
 import { CompilerShell, SHELL } from './isolated-shell.js';
 import { throughLauncherThread } from './isolated-thread.js';
 
@@ -75,7 +75,7 @@ export function compileIsolated(sources: RegoSource[], options: CompileOptions):
   // reloads keeps its latency, and the reload takes longer instead. Raising niceness needs no privilege.
   const niceness = Math.max(CHILD_NICENESS, currentNiceness());
   const request: ChildRequest = { sources, options };
-  const outcome = shellAvailable() ? compilerShell(niceness).run(request) : throughLauncherThread(request, niceness);
+  const outcome = runChild(request, niceness);
   const spawnMs = performance.now() - started;
   return outcome.then((settled) => {
     if (settled.kind === 'failed') throw new CompilerUnavailableError('child-failed', settled.message);
@@ -84,10 +84,19 @@ export function compileIsolated(sources: RegoSource[], options: CompileOptions):
   });
 }
 
-let shellChecked: boolean | undefined;
-function shellAvailable(): boolean {
-  shellChecked ??= process.platform !== 'win32' && existsSync(SHELL);
-  return shellChecked;
+let shellUsable: boolean | undefined;
+
+function runChild(request: ChildRequest, niceness: number): Promise<LauncherOutcome> {
+  shellUsable ??= process.platform !== 'win32' && existsSync(SHELL);
+  if (!shellUsable) return throughLauncherThread(request, niceness);
+  return compilerShell(niceness)
+    .run(request)
+    .then((outcome) => {
+      if (outcome.kind !== 'no-shell') return outcome;
+      // The shell is there but cannot be run here: the launcher thread forks from now on.
+      shellUsable = false;
+      return throughLauncherThread(request, niceness);
+    });
 }
 
 const shells = new Map<number, CompilerShell>();

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { compileIsolated, CompilerUnavailableError } from '@portcullis/rego-wasm/isolated';
 // The worker thread and the child run built JavaScript, so the fallback is tested from the build.
+import { CompilerShell } from '../dist/isolated-shell.js';
 import { throughLauncherThread } from '../dist/isolated-thread.js';
 
 const POLICY = `package envoy.authz
@@ -227,6 +228,16 @@ describe.runIf(existsSync('/proc/self/task') && existsSync('/bin/sh'))('compileI
     expect(first.entrypoints).toEqual(['envoy/authz/allow']);
     expect(second.entrypoints).toEqual(['other/ok']);
     expect(second.rules).toEqual([['other', 'ok']]);
+  });
+});
+
+describe('a shell that cannot be started', () => {
+  it('answers no-shell (so that the caller forks otherwise), not a failed compile', async () => {
+    const child = fileURLToPath(new URL('../dist/isolated-child.js', import.meta.url));
+    const shell = new CompilerShell(child, 19, '/nonexistent/portcullis-test/sh');
+    expect(await shell.run({ sources: SOURCES, options: OPTIONS })).toEqual({ kind: 'no-shell' });
+    // and again: nothing was left half-started
+    expect(await shell.run({ sources: SOURCES, options: OPTIONS })).toEqual({ kind: 'no-shell' });
   });
 });
 
