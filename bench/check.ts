@@ -17,7 +17,8 @@
 // After the table: where the closed loop's CPU went (the server, the redis-server, the load generator: they share
 // the machine's cores, so a server that is not busy all the time was waiting for a core or for Redis), then the
 // pipeline's own stage timers (µs per check per stage) of the closed-loop phases.
-//   npm run bench:check      (ROUNDS=3 SECONDS=4 RATE=2000 WORKERS=2 to change the phases)
+//   npm run bench:check      (ROUNDS=3 SECONDS=4 RATE=2000 WORKERS=2 to change the phases; FLAGS="..." adds a
+//                             Portcullis server started with those node options, measured alongside)
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CHECK_STAGES, type CheckStage } from '../src/server/stageTimes.js';
@@ -105,6 +106,8 @@ interface Row {
   loadUs: number;
   /** at the fixed rate, the server's own longest event-loop delay and GC pause (bench/check/server.ts only) */
   loopMaxMs: number;
+  /** the process's CPU ms over its longest held tick (NaN: none held over 30 ms) */
+  heldCpuMs: number;
   gcMaxMs: number;
   /** the pipeline's stage timers over the closed loop (bench/check/server.ts portcullis only) */
   stages?: Record<CheckStage, number>;
@@ -136,6 +139,7 @@ async function measure(server: Server, distinct: boolean, stages: boolean, loop:
     p50: percentile(fixed.latenciesMs, 0.5),
     p99: percentile(fixed.latenciesMs, 0.99),
     loopMaxMs: loopStats?.maxMs ?? NaN,
+    heldCpuMs: loopStats?.held.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, cpuMs: NaN }).cpuMs ?? NaN,
     gcMaxMs: loopStats?.gcMaxMs ?? NaN,
     ...(stageUs === undefined ? {} : { stages: stageUs }),
   };
@@ -155,7 +159,14 @@ const workers = await startServer(
   ['test/helpers/runCli.ts', 'serve', '--config', workersConfigFile],
   (line) => (line.includes('"portcullis serving"') && ++serving === WORKERS ? workersPort : null),
 );
-const servers = [noop, noopHttp2, portcullis, unbatched, workers];
+// FLAGS="--some-v8-flag": one more Portcullis server started with those node options, measured in the same
+// alternation (the A/B of a runtime flag under the same load).
+const FLAGS = (process.env.FLAGS ?? '').split(/\s+/).filter(Boolean);
+const flagged =
+  FLAGS.length === 0
+    ? undefined
+    : await startServer('portcullis flagged', ['bench/check/server.ts', 'portcullis', configFile], undefined, FLAGS);
+const servers = [noop, noopHttp2, portcullis, unbatched, workers, ...(flagged === undefined ? [] : [flagged])];
 for (const server of servers) {
   // Every request must be allowed by both, or the comparison is of different work.
   const client = createTestClient(server.port);
@@ -192,7 +203,7 @@ console.log(
   '| run | server | checks/s | p50 ms @rate | p99 ms @rate | server loop max ms @rate | CPU µs/check | RSS MiB |',
 );
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
-type Side = 'noop' | 'noopHttp2' | 'portcullis' | 'unbatched' | 'workers';
+type Side = 'noop' | 'noopHttp2' | 'portcullis' | 'unbatched' | 'workers' | 'flagged';
 type Round = Record<Side, Row>;
 // workers: the CLI's primary takes no commands on stdin, so no stage timers or event-loop figures for it.
 const sides: Array<{ side: Side; server: Server; stages: boolean; loop: boolean }> = [
@@ -201,6 +212,7 @@ const sides: Array<{ side: Side; server: Server; stages: boolean; loop: boolean 
   { side: 'portcullis', server: portcullis, stages: true, loop: true },
   { side: 'unbatched', server: unbatched, stages: true, loop: true },
   { side: 'workers', server: workers, stages: false, loop: false },
+  ...(flagged === undefined ? [] : [{ side: 'flagged' as const, server: flagged, stages: true, loop: true }]),
 ];
 const runs: Array<{ label: string; rounds: Round[] }> = [];
 for (const [label, distinct] of [
@@ -236,10 +248,12 @@ for (const [label, distinct] of [
   console.log(row('Portcullis', 'portcullis'));
   console.log(row('Portcullis, redis.batchWrites: false', 'unbatched'));
   console.log(row(`Portcullis, workers: ${WORKERS}`, 'workers'));
+  if (flagged !== undefined) console.log(row(`Portcullis, node ${FLAGS.join(' ')}`, 'flagged'));
   console.log(ratio('no-op node:http2 / no-op', 'noopHttp2'));
   console.log(ratio('Portcullis / no-op', 'portcullis'));
   console.log(ratio('batchWrites: false / no-op', 'unbatched'));
   console.log(ratio(`workers: ${WORKERS} / no-op`, 'workers'));
+  if (flagged !== undefined) console.log(ratio(`node ${FLAGS.join(' ')} / no-op`, 'flagged'));
   console.log(
     `| ${label} | workers: ${WORKERS} / workers: 1 | ${fmtRounds(
       rounds.map((r) => r.workers.throughput / r.portcullis.throughput),
@@ -261,6 +275,7 @@ for (const { label, rounds } of runs)
     ['no-op node:http2', 'noopHttp2'],
     ['Portcullis', 'portcullis'],
     [`Portcullis, workers: ${WORKERS}`, 'workers'],
+    ...(flagged === undefined ? [] : [[`Portcullis, node ${FLAGS.join(' ')}`, 'flagged'] as const]),
   ] as const) {
     const m = (pick: (r: Row) => number) => median(rounds.map((r) => pick(r[side])));
     console.log(
@@ -272,12 +287,13 @@ for (const { label, rounds } of runs)
   }
 
 // Each round's fixed-rate phase as the client and the server saw it. The server's loop max is the longest interval
-// between two ticks of its 10 ms timer (10 = never held up). A client p99 far above the other rounds' with the
-// server's loop max and GC pause small was spent outside the server's event loop (the load generator, the
-// kernel, the machine); with a long loop max, the server itself stalled.
+// between two ticks of its 10 ms timer (10 = never held up), and when a tick was held up by more than 30 ms, the
+// process's CPU time over the longest one: near its length, the server was busy (its work, its GC); far below
+// it, the server waited for a core. A client p99 far above the other rounds' with the server's loop max and GC
+// pause small was spent outside the server's event loop (the load generator, the kernel, the machine).
 console.log('');
 console.log(
-  `| run | server (fixed ${RATE}/s) | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}: client p99 / server loop max / GC max, ms`).join(' | ')} |`,
+  `| run | server (fixed ${RATE}/s) | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}: client p99 / server loop max (its CPU) / GC max, ms`).join(' | ')} |`,
 );
 console.log(`|---|---|${Array.from({ length: ROUNDS }, () => '---:').join('|')}|`);
 for (const { label, rounds } of runs)
@@ -286,9 +302,10 @@ for (const { label, rounds } of runs)
     ['no-op node:http2', 'noopHttp2'],
     ['Portcullis', 'portcullis'],
     ['Portcullis, batchWrites: false', 'unbatched'],
+    ...(flagged === undefined ? [] : [[`Portcullis, node ${FLAGS.join(' ')}`, 'flagged'] as const]),
   ] as const)
     console.log(
-      `| ${label} | ${name} | ${rounds.map((r) => `${fmt(r[side].p99, 2)} / ${fmt(r[side].loopMaxMs, 1)} / ${fmt(r[side].gcMaxMs, 1)}`).join(' | ')} |`,
+      `| ${label} | ${name} | ${rounds.map((r) => `${fmt(r[side].p99, 2)} / ${fmt(r[side].loopMaxMs, 1)}${Number.isFinite(r[side].heldCpuMs) ? ` (${fmt(r[side].heldCpuMs, 0)})` : ''} / ${fmt(r[side].gcMaxMs, 1)}`).join(' | ')} |`,
     );
 
 // Where a check's CPU goes: each stage's time from the pipeline's own timers (workers: 1, closed loop), and

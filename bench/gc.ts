@@ -5,7 +5,9 @@
 // to the old generation, the collectors' pause per check, next to the process's CPU per check (/proc).
 // BASE=DIR runs the same server from another checkout (its bench/check/server.ts with its own src/) in
 // alternating phases, so a change is compared with the tree before it under the same load.
-//   npm run bench:gc     (ROUNDS=5 SECONDS=4; DISTINCT=1: 1,000 tokens; BASE=/path/to/other/tree)
+//   npm run bench:gc     (ROUNDS=5 SECONDS=4; DISTINCT=1: 1,000 tokens; BASE=/path/to/other/tree; FLAGS="...": node options
+//                         for this tree's server only; RATE=2000: an
+//                         open loop at that rate instead of the closed loop)
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { CHECK_PATH, prepareBench } from './check/setup.js';
@@ -15,6 +17,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECONDS = Number(process.env.SECONDS ?? 4);
 const DISTINCT = process.env.DISTINCT === '1';
 const BASE = process.env.BASE;
+/** checks/s of an open loop (bench:check's fixed-rate phase); absent: the closed loop */
+const RATE = process.env.RATE === undefined ? undefined : Number(process.env.RATE);
 
 interface GcTotals {
   scavenges: number;
@@ -49,8 +53,14 @@ function field(line: string, name: string): number {
   return match === null ? 0 : Number(match[1]);
 }
 
-async function startTraced(label: string, serverFile: string, configFile: string): Promise<Traced> {
-  const server = await startServer(label, [serverFile, 'portcullis', configFile], undefined, ['--trace-gc-nvp']);
+/** FLAGS="...": node options for this tree's server only (BASE=. then measures a flag against its absence) */
+const FLAGS = (process.env.FLAGS ?? '').split(/\s+/).filter(Boolean);
+
+async function startTraced(label: string, serverFile: string, configFile: string, flags: string[]): Promise<Traced> {
+  const server = await startServer(label, [serverFile, 'portcullis', configFile], undefined, [
+    '--trace-gc-nvp',
+    ...flags,
+  ]);
   const traced: Traced = { server, phase: null };
   createInterface({ input: server.child.stdout! }).on('line', (line) => {
     const totals = traced.phase;
@@ -76,14 +86,21 @@ const configFile = setup.writeConfig('portcullis.json', {
   admin: { address: '127.0.0.1:0' },
   logLevel: 'silent',
 });
-const sides = [await startTraced('this tree', 'bench/check/server.ts', configFile)];
-if (BASE !== undefined) sides.push(await startTraced('BASE', join(BASE, 'bench/check/server.ts'), configFile));
+const sides = [
+  await startTraced(
+    FLAGS.length === 0 ? 'this tree' : `this tree, ${FLAGS.join(' ')}`,
+    'bench/check/server.ts',
+    configFile,
+    FLAGS,
+  ),
+];
+if (BASE !== undefined) sides.push(await startTraced('BASE', join(BASE, 'bench/check/server.ts'), configFile, []));
 
 const shape = { seconds: SECONDS, connections: 8, streams: 16, path: CHECK_PATH, dir: setup.dir };
-const load = (port: number, seconds: number) =>
+const load = (port: number, seconds: number, rate?: number) =>
   DISTINCT
-    ? distinctLoad(port, setup.bodies, { ...shape, seconds })
-    : h2load(port, setup.oneTokenFile, { ...shape, seconds });
+    ? distinctLoad(port, setup.bodies, { ...shape, seconds }, rate)
+    : h2load(port, setup.oneTokenFile, { ...shape, seconds }, rate);
 for (const side of sides) await load(side.server.port, 2); // warm-up: JIT, caches
 
 interface Row {
@@ -105,7 +122,7 @@ for (let round = 0; round < ROUNDS; round++) {
     await side.server.ask('stages', 'STAGES '); // every GC line before this answer belongs to the phase before
     side.phase = totals;
     const cpu0 = cpuSeconds(side.server.child.pid!);
-    const result = await load(side.server.port, SECONDS);
+    const result = await load(side.server.port, SECONDS, RATE);
     const cpu = cpuSeconds(side.server.child.pid!) - cpu0;
     await side.server.ask('stages', 'STAGES ');
     side.phase = null;
@@ -131,7 +148,7 @@ const median = (values: number[]): number => {
 };
 const [load1] = (await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ');
 console.log(
-  `bench:gc — ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${ROUNDS} alternating rounds × ${SECONDS} s, 8 × 16 streams; load average ${load1} at the end; node ${process.version}; medians`,
+  `bench:gc — ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${ROUNDS} alternating rounds × ${SECONDS} s, ${RATE === undefined ? '8 × 16 streams' : `${RATE} checks/s, 8 connections`}; load average ${load1} at the end; node ${process.version}; medians`,
 );
 console.log(
   '| tree | checks/s | CPU µs/check | KB allocated/check | scavenges /10k checks | KB survived /scavenge | KB promoted /10k checks | ms /scavenge | major GCs /10k checks | ms /major GC | GC pause µs/check |',

@@ -6,7 +6,8 @@
 //   npm run bench:profile   (SECONDS=10 TOP=30; DISTINCT=1: 1,000 tokens; BATCH_WRITES=false; KEEP=FILE keeps the
 //                            .cpuprofile; HEAP=FILE writes a sampling heap profile (allocations) instead,
 //                            SURVIVORS=1 with only what outlived a young-generation collection;
-//                            SERVER_NODE_OPTIONS="--max-semi-space-size=32" for the server's node)
+//                            SERVER_NODE_OPTIONS="--max-semi-space-size=32" for the server's node; RATE=2000: an
+//                            open loop at that rate, as bench:check's fixed-rate phase, instead of the closed loop)
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECK_STAGES } from '../src/server/stageTimes.js';
@@ -17,6 +18,8 @@ import { cpuSeconds, distinctLoad, h2load, stageMicros, stageTotals, startServer
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const TOP = Number(process.env.TOP ?? 30);
 const DISTINCT = process.env.DISTINCT === '1';
+/** checks/s of an open loop (as bench:check's fixed-rate phase); absent: the closed loop */
+const RATE = process.env.RATE === undefined ? undefined : Number(process.env.RATE);
 
 const setup = await prepareBench(DISTINCT ? 1000 : 1);
 const configFile = setup.writeConfig('portcullis.json', {
@@ -34,10 +37,10 @@ const server = await startServer(
   (process.env.SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
 );
 const shape = { seconds: SECONDS, connections: 8, streams: 16, path: CHECK_PATH, dir: setup.dir };
-const load = (seconds: number) =>
+const load = (seconds: number, rate?: number) =>
   DISTINCT
-    ? distinctLoad(server.port, setup.bodies, { ...shape, seconds })
-    : h2load(server.port, setup.oneTokenFile, { ...shape, seconds });
+    ? distinctLoad(server.port, setup.bodies, { ...shape, seconds }, rate)
+    : h2load(server.port, setup.oneTokenFile, { ...shape, seconds }, rate);
 await load(2); // warm-up: JIT, caches
 
 const HEAP = process.env.HEAP;
@@ -46,7 +49,7 @@ const heapStart = process.env.SURVIVORS === '1' ? 'heap-start-survivors' : 'heap
 await server.ask(HEAP === undefined ? 'profile-start' : heapStart, 'PROFILING');
 const stages0 = await stageTotals(server);
 const cpu0 = cpuSeconds(server.child.pid!);
-const result = await load(SECONDS);
+const result = await load(SECONDS, RATE);
 const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / result.done) * 1e6;
 const stages = stageMicros(stages0, await stageTotals(server));
 await server.ask(`${HEAP === undefined ? 'profile-stop' : 'heap-stop'} ${profileFile}`, 'PROFILED');
@@ -55,7 +58,7 @@ if (HEAP !== undefined) copyFileSync(profileFile, HEAP);
 
 const [load1] = readFileSync('/proc/loadavg', 'utf8').split(' ');
 console.log(
-  `bench:profile — ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${SECONDS} s closed loop, 8 × 16 streams; load average ${load1}; node ${process.version}`,
+  `bench:profile — ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${SECONDS} s ${RATE === undefined ? 'closed loop, 8 × 16 streams' : `at ${RATE}/s, 8 connections`}; load average ${load1}; node ${process.version}`,
 );
 console.log(
   `${result.done} checks, ${(result.done / result.seconds).toFixed(0)} checks/s, process CPU ${cpuUs.toFixed(1)} µs/check (profiler on)`,

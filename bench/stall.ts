@@ -8,10 +8,14 @@
 //   GC pauses over 5 ms at their wall-clock times (bench/check/server.ts), so a burst can be lined up with them;
 // - the machine: the CPU time of every other process during the phase (/proc), and the kernel's steal, iowait
 //   and interrupt time (/proc/stat).
+// - the load generator: with DISTINCT=1 this process sends the requests (framesLoad); its own held ticks and GC
+//   pauses are listed under a burst as the server's are (h2load, a C program, has no such view);
 // A burst with a held tick or a GC pause of the server under it is the server's; one without is outside it.
 //   npm run bench:stall      (PHASES=12 SECONDS=5 RATE=2000; DISTINCT=1: 1,000 tokens from framesLoad;
-//                             TRACE_GC=1: the server's --trace-gc lines to a file, kept)
+//                             TRACE_GC=1 or nvp: the server's --trace-gc or --trace-gc-nvp lines to a file, kept;
+//                             NODE_FLAGS="...": node options for both servers)
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { framesLoad } from './check/framesLoad.js';
@@ -31,7 +35,10 @@ const PHASES = Number(process.env.PHASES ?? 12);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const RATE = Number(process.env.RATE ?? 2000);
 const DISTINCT = process.env.DISTINCT === '1';
-const TRACE_GC = process.env.TRACE_GC === '1';
+const TRACE_GC = process.env.TRACE_GC === '1' || process.env.TRACE_GC === 'nvp';
+const TRACE_FLAG = process.env.TRACE_GC === 'nvp' ? '--trace-gc-nvp' : '--trace-gc';
+/** more node options for both servers (NODE_FLAGS="--max-semi-space-size=8 ..."), e.g. the image's */
+const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const CONNECTIONS = 8;
 const STREAMS = 16;
 
@@ -44,12 +51,13 @@ const configFile = setup.writeConfig('portcullis.json', {
 });
 
 async function start(name: string, args: string[]): Promise<Server> {
-  const server = await startServer(name, args, undefined, TRACE_GC ? ['--trace-gc'] : []);
+  const server = await startServer(name, args, undefined, [...NODE_FLAGS, ...(TRACE_GC ? [TRACE_FLAG] : [])]);
   if (TRACE_GC) {
     const file = join(setup.dir, `${name}.trace-gc.log`);
     const out = createWriteStream(file);
     createInterface({ input: server.child.stdout! }).on('line', (line) => {
-      if (line.startsWith('[')) out.write(`${Date.now()} ${line}\n`);
+      // everything but the server's answers on stdin's commands: the trace's lines, and any flag's own output
+      if (!/^(PORT|STAGES|LOOP|PROFIL|SNAPSHOT)/.test(line)) out.write(`${Date.now()} ${line}\n`);
     });
     console.log(`${name}: --trace-gc lines (prefixed with the wall-clock ms they were read at) in ${file}`);
   }
@@ -60,6 +68,22 @@ const portcullis = await start('portcullis', ['bench/check/server.ts', 'portcull
 // warm-up: JIT, the verified-token cache
 for (const server of [noop, portcullis])
   await framesLoad({ port: server.port, path: CHECK_PATH, bodies: setup.bodies, sessions: 8, streams: 16, seconds: 2 });
+
+// The load generator's side: with DISTINCT=1 the requests come from this process (framesLoad), whose own event
+// loop and garbage collector can hold them up as the server's can. Ticks of this process held up by more than
+// 30 ms and its GC pauses over 5 ms, with their wall-clock times, per phase.
+const clientHeld: Array<{ atMs: number; ms: number }> = [];
+const clientGcs: Array<{ atMs: number; ms: number }> = [];
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - lastTick > 30) clientHeld.push({ atMs: performance.timeOrigin + lastTick, ms: now - lastTick });
+  lastTick = now;
+}, 10).unref();
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries())
+    if (entry.duration > 5) clientGcs.push({ atMs: performance.timeOrigin + entry.startTime, ms: entry.duration });
+}).observe({ entryTypes: ['gc'] });
 
 /** CPU seconds of every process on the machine, by pid, with its name */
 function processCpu(): Map<number, { name: string; seconds: number }> {
@@ -118,10 +142,10 @@ const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 console.log(
-  `bench:stall — ${PHASES} fixed-rate phases per server, ${SECONDS} s at ${RATE}/s, ${CONNECTIONS} connections, ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}; load average ${readFileSync('/proc/loadavg', 'utf8').trim()}`,
+  `bench:stall — ${PHASES} fixed-rate phases per server, ${SECONDS} s at ${RATE}/s, ${CONNECTIONS} connections, ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}; node ${NODE_FLAGS.join(' ') || '(default flags)'}; load average ${readFileSync('/proc/loadavg', 'utf8').trim()}`,
 );
 console.log(
-  '| phase | server | p50 ms | p99 ms | max ms | server loop max ms | server GC max ms | major GCs | server GC pauses over 5 ms, ms (M: major) | slow bursts: at ms (+span) × requests, worst ms, server held/GC under it | machine: steal / iowait / irq / idle % | other processes (CPU s) |',
+  '| phase | server | p50 ms | p99 ms | max ms | server loop max ms | server GC max ms | major GCs | server GC pauses over 5 ms, ms (M: major) | slow bursts: at ms (+span) × requests, worst ms, what was held up under it (server / client: this process) | machine: steal / iowait / irq / idle % | other processes (CPU s) |',
 );
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---|');
 /** this process and its parents (tsx, npm, the shell) */
@@ -141,6 +165,8 @@ for (let phase = 1; phase <= PHASES; phase++) {
     const machine0 = machineCpu();
     const cpu0 = cpuSeconds(server.child.pid!);
     await loopStart(server);
+    clientHeld.length = 0;
+    clientGcs.length = 0;
     const { records } = DISTINCT
       ? await framesLoad({
           port: server.port,
@@ -175,8 +201,10 @@ for (let phase = 1; phase <= PHASES; phase++) {
         const held = loop.held.filter((h) => h.atMs + h.ms >= from && h.atMs <= to);
         const gcs = loop.gcs.filter((g) => g.atMs + g.ms >= from && g.atMs <= to);
         const under = [
-          ...held.map((h) => `held ${fmt(h.ms, 0)}`),
+          ...held.map((h) => `held ${fmt(h.ms, 0)} (CPU ${fmt(h.cpuMs, 0)})`),
           ...gcs.map((g) => `GC${g.kind === 4 ? ' major' : ''} ${fmt(g.ms, 0)}`),
+          ...clientHeld.filter((h) => h.atMs + h.ms >= from && h.atMs <= to).map((h) => `client held ${fmt(h.ms, 0)}`),
+          ...clientGcs.filter((g) => g.atMs + g.ms >= from && g.atMs <= to).map((g) => `client GC ${fmt(g.ms, 0)}`),
         ];
         return `${fmt(b.fromMs, 0)} (+${fmt(b.toMs - b.fromMs, 0)}) × ${b.requests}, ${fmt(b.worstMs, 0)}, ${under.length === 0 ? 'none' : under.join(' ')}`;
       })

@@ -11,7 +11,8 @@
 //   loop-stop           -> `LOOP {"maxMs":n,"p99Ms":n,"gcMaxMs":n,"majorGcs":n,"held":[..],"gcs":[..]}` since
 //                          loop-start: the longest interval between two ticks of a 10 ms timer (10 = the loop was
 //                          never held up; 60 = it was busy or blocked for ~50 ms), the longest GC pause, and, with
-//                          their wall-clock times, the ticks held up by more than 30 ms and the GC pauses over 5 ms:
+//                          their wall-clock times, the ticks held up by more than 30 ms (with the process's CPU ms
+//                          over them) and the GC pauses over 5 ms:
 //                          what a client's p99 at a fixed rate may have waited on in this process
 //   snapshot FILE       -> writes a heap snapshot (what is live at that moment, checks in flight included) to
 //                          FILE, answers `SNAPSHOT`
@@ -28,6 +29,7 @@ import { routeTable, unary } from '../../src/server/grpcService.js';
 import { createGrpcTransport } from '../../src/server/grpcTransport.js';
 import { loadProtos } from '../../src/server/protos.js';
 import { startSidecar } from '../../src/server/sidecar.js';
+import { applyServerV8Flags } from '../../src/server/v8Flags.js';
 import { createStageTimes } from '../../src/server/stageTimes.js';
 
 const [mode, configFile] = process.argv.slice(2);
@@ -77,6 +79,7 @@ if (mode === 'noop') {
   process.stdout.write(`PORT ${listener.port}\n`);
   process.once('SIGTERM', () => process.exit(0));
 } else if (mode === 'portcullis' && configFile !== undefined) {
+  applyServerV8Flags(); // as `portcullis serve` does
   const config = configSchema.parse(JSON.parse(readFileSync(configFile, 'utf8')));
   const sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }), processMetrics: false, stageTimes });
   process.stdout.write(`PORT ${sidecar.grpcPort}\n`);
@@ -95,7 +98,7 @@ const GC_LISTED_MS = 5;
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let gcMaxMs = 0;
 let majorGcs = 0;
-let held: Array<{ atMs: number; ms: number }> = [];
+let held: Array<{ atMs: number; ms: number; cpuMs: number }> = [];
 let gcs: Array<{ atMs: number; ms: number; kind: number }> = [];
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
@@ -108,10 +111,18 @@ const gcObserver = new PerformanceObserver((list) => {
 });
 let ticker: NodeJS.Timeout | undefined;
 let lastTick = 0;
+let lastCpu = process.cpuUsage();
+// A held tick with the process's CPU time over it: close to the tick's length, the process was busy (its own
+// work or its GC threads); far below it, it was waiting for a core (the machine was busy).
 function tick(): void {
   const now = performance.now();
-  if (now - lastTick > HELD_MS) held.push({ atMs: performance.timeOrigin + lastTick, ms: now - lastTick });
+  const cpu = process.cpuUsage();
+  if (now - lastTick > HELD_MS) {
+    const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    held.push({ atMs: performance.timeOrigin + lastTick, ms: now - lastTick, cpuMs });
+  }
   lastTick = now;
+  lastCpu = cpu;
 }
 
 const session = new Session();
@@ -129,6 +140,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       gcs = [];
       gcObserver.observe({ entryTypes: ['gc'] });
       lastTick = performance.now();
+      lastCpu = process.cpuUsage();
       ticker = setInterval(tick, 10);
       process.stdout.write('LOOPING\n');
     } else if (command === 'loop-stop') {

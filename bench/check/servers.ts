@@ -70,8 +70,11 @@ export interface LoopStats {
   /** the longest garbage-collection pause, ms, and how many major (mark-compact) collections ran */
   gcMaxMs: number;
   majorGcs: number;
-  /** the loop's ticks held up by more than 30 ms, and the GC pauses over 5 ms, at their wall-clock time (ms) */
-  held: Array<{ atMs: number; ms: number }>;
+  /**
+   * the loop's ticks held up by more than 30 ms (with the process's CPU ms over them: far below the tick's length,
+   * it waited for a core), and the GC pauses over 5 ms, at their wall-clock time (ms)
+   */
+  held: Array<{ atMs: number; ms: number; cpuMs: number }>;
   gcs: Array<{ atMs: number; ms: number; kind: number }>;
 }
 

@@ -7,6 +7,7 @@ import { PolicyLoadError } from '../policy/errors.js';
 import { startSidecar, type Sidecar } from '../server/sidecar.js';
 import { resolveWorkerCount } from '../server/workerCount.js';
 import { isPoolWorker } from '../server/poolWorker.js';
+import { applyServerV8Flags } from '../server/v8Flags.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** Start-up failures that are the user's input (config, policy, key files): exit 2, not 1. */
@@ -26,6 +27,8 @@ const USAGE_ERROR_CODES = new Set([
 ]);
 
 export async function serve(options: { config?: string | undefined }): Promise<number> {
+  // Before anything allocates under load: V8's heap settings for a process that serves checks (v8Flags.ts).
+  applyServerV8Flags();
   // Exactly one of the two: this process serves checks itself, or it is the primary of a worker pool.
   let sidecar: Sidecar | undefined;
   let pool: { count: number; config: Config } | undefined;
