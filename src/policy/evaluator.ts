@@ -72,7 +72,11 @@ type Builtin = (...args: unknown[]) => unknown;
 
 /**
  * createEvaluator with the JavaScript builtins the module calls: only their namespaces' code is loaded
- * (the whole table would keep every namespace's code in memory for nothing).
+ * (the whole table would keep every namespace's code in memory for nothing). The instance that lists them
+ * (its `builtins` export) is the one that then serves: the SDK looks a builtin up by name in the object it
+ * was given each time the module calls one, so that object is filled in once their code has loaded, before
+ * any evaluation. A second instance only to read the list cost each reload another Wasm memory, allocated and
+ * dropped at once.
  */
 export async function loadEvaluator(
   module: WebAssembly.Module,
@@ -80,14 +84,26 @@ export async function loadEvaluator(
   limits: EvaluationLimits,
   observer: EvaluatorObserver = noObserver,
 ): Promise<Evaluator> {
-  const builtins = await customBuiltinsFor(calledBuiltins(module, limits));
-  return createEvaluator(module, data, limits, builtins, observer);
+  const first = bareInstance(module, limits);
+  const builtins = await customBuiltinsFor(calledBuiltins(first.sdk));
+  return createEvaluator(module, data, limits, builtins, observer, first);
+}
+
+/** An instance without its builtins, fuel budget or data yet (`builtins` is the object the SDK looks them up in). */
+interface BareInstance {
+  sdk: SdkPolicy;
+  builtins: Record<string, Builtin>;
+}
+
+function bareInstance(module: WebAssembly.Module, limits: EvaluationLimits): BareInstance {
+  const maximum = maximumPages(limits);
+  const builtins: Record<string, Builtin> = {};
+  const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, builtins);
+  return { sdk, builtins };
 }
 
 /** The builtins a module calls, as its `builtins` export lists them, read from an instance without data. */
-function calledBuiltins(module: WebAssembly.Module, limits: EvaluationLimits): string[] {
-  const maximum = maximumPages(limits);
-  const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, {});
+function calledBuiltins(sdk: SdkPolicy): string[] {
   const exports = (sdk.wasmInstance as WebAssembly.Instance).exports;
   const dump = exports['opa_json_dump'] as (addr: number) => number;
   const list = (exports['builtins'] as () => number)();
@@ -107,17 +123,21 @@ export function createEvaluator(
   limits: EvaluationLimits,
   builtinTable: Readonly<Record<string, Builtin>>,
   observer: EvaluatorObserver = noObserver,
+  firstInstance?: BareInstance,
 ): Evaluator {
   const dataText = new TextEncoder().encode(JSON.stringify(data ?? {}));
   const dataBuffer = dataText.buffer.slice(dataText.byteOffset, dataText.byteOffset + dataText.byteLength);
   const maximum = maximumPages(limits);
   const maximumBytes = maximum * WASM_PAGE_BYTES;
 
-  const instantiate = (): Instance => {
-    // The instance's fuel counter, for builtins that charge it; set once the instance exists.
+  const instantiate = (bare: BareInstance = bareInstance(module, limits)): Instance => {
+    const { sdk } = bare;
+    // The instance's fuel counter, for builtins that charge it; set below, before any evaluation.
     let fuelLeft: WebAssembly.Global | undefined;
-    const builtins = meteredBuiltins(builtinTable, () => fuelLeft);
-    const sdk = loadPolicySync(module, { initial: Math.min(INITIAL_MEMORY_PAGES, maximum), maximum }, builtins);
+    Object.assign(
+      bare.builtins,
+      meteredBuiltins(builtinTable, () => fuelLeft),
+    );
     setFuelBudget(sdk, limits.fuel);
     fuelLeft = fuelGlobal(sdk, FUEL_LEFT_EXPORT);
     try {
@@ -133,7 +153,7 @@ export function createEvaluator(
     return { sdk, baselineBytes: sdk.mem.buffer.byteLength };
   };
 
-  let instance: Instance | undefined = instantiate();
+  let instance: Instance | undefined = instantiate(firstInstance);
   const first = instance.sdk;
   const entrypoints = Object.keys((first.entrypoints ?? {}) as Record<string, number>);
   const metered = fuelGlobal(first, FUEL_BUDGET_EXPORT) !== undefined;
