@@ -5,18 +5,8 @@
 import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { CHILD_NODE_FLAGS, CHILD_URL } from './isolated-child-command.js';
 import type { ChildReply, ChildRequest, LauncherData, LauncherOutcome } from './isolated-protocol.js';
-
-/**
- * Node flags of the compiler child. `--liftoff-only`: V8 compiles binaryen's WebAssembly with its baseline
- * compiler only; by default it also recompiles the hot functions with its optimizing compiler, which a process
- * that lives for one compile never pays back (measured on `policies/`: ~470 ms of CPU per compile instead of
- * ~720 ms, and the compile itself 3x shorter).
- */
-const CHILD_NODE_FLAGS = ['--liftoff-only'];
-
-// The built child script next to this module (dist/isolated-child.js).
-const CHILD_URL = new URL('./isolated-child.js', import.meta.url);
 
 const { request, niceness } = workerData as LauncherData;
 
@@ -34,7 +24,7 @@ function launch(): void {
   // test runner, --inspect); 'advanced' serialization moves the module bytes as a Uint8Array, not JSON. The
   // niceness goes along for the threads Node starts before the setPriority below reaches the child.
   const child = fork(CHILD_URL, [String(niceness)], {
-    execArgv: CHILD_NODE_FLAGS,
+    execArgv: [...CHILD_NODE_FLAGS],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

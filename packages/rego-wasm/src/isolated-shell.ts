@@ -12,7 +12,9 @@
 // child, and the children's stderr is the shell's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, setPriority } from 'node:os';
-import type { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CHILD_NODE_FLAGS, CHILD_URL } from './isolated-child-command.js';
 import type { ChildReply, ChildRequest, LauncherOutcome } from './isolated-protocol.js';
 
 /** The shell that starts children. Not on every platform: where it is missing, the launcher thread forks. */
@@ -21,9 +23,11 @@ export const SHELL = '/bin/sh';
 /**
  * For each line read (a request to start a child), run the compiler child with stdin and stdout on /dev/null
  * (only the IPC descriptor talks) and print its exit status. `$0` is Node, `$1` the child script, `$2` the
- * niceness the child applies to its threads; everything the shell starts inherits the shell's own niceness.
+ * niceness the child applies to its threads, the rest Node's flags for the child (CHILD_NODE_FLAGS);
+ * everything the shell starts inherits the shell's own niceness.
  */
-const SCRIPT = 'while IFS= read -r _; do "$0" --liftoff-only "$1" "$2" </dev/null >/dev/null; echo "$?"; done';
+const SCRIPT =
+  'c="$1"; n="$2"; shift 2; ' + 'while IFS= read -r _; do "$0" "$@" "$c" "$n" </dev/null >/dev/null; echo "$?"; done';
 
 /**
  * How long a child that exited with status 0 has for its reply to arrive: the reply is written before the child
@@ -57,7 +61,6 @@ export class CompilerShell {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly childScript: string,
     private readonly niceness: number,
     private readonly shellPath: string = SHELL,
   ) {}
@@ -99,7 +102,8 @@ export class CompilerShell {
   private start(): ChildProcess | undefined {
     let shell: ChildProcess;
     try {
-      shell = spawn(this.shellPath, ['-c', SCRIPT, process.execPath, this.childScript, String(this.niceness)], {
+      const args = [process.execPath, fileURLToPath(CHILD_URL), String(this.niceness), ...CHILD_NODE_FLAGS];
+      shell = spawn(this.shellPath, ['-c', SCRIPT, ...args], {
         stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
       });
@@ -119,7 +123,7 @@ export class CompilerShell {
     }
     this.shell = shell;
     shell.on('message', (reply) => this.pending?.settle({ kind: 'reply', reply: reply as ChildReply }));
-    lines(shell.stdout, (line) => this.onChildExit(line));
+    if (shell.stdout !== null) createInterface({ input: shell.stdout }).on('line', (line) => this.onChildExit(line));
     // A write to a shell that has just died fails here; its 'exit' below is what reports it.
     shell.stdin?.on('error', () => undefined);
     shell.stderr?.setEncoding('utf8');
@@ -152,10 +156,8 @@ export class CompilerShell {
 
   /** The running compile has no reply: answer why, and end the shell (its channel may hold half a message). */
   private fail(why: string): void {
-    const pending = this.pending;
-    if (pending === undefined) return;
-    const stderr = pending.stderr.trim();
-    pending.settle({ kind: 'failed', message: `the compiler process ${why}${stderr ? `: ${stderr}` : ''}` });
+    if (this.pending === undefined) return;
+    this.settleFailed(`the compiler process ${why}`);
     this.shell?.kill('SIGKILL');
     this.shell = undefined;
   }
@@ -163,13 +165,15 @@ export class CompilerShell {
   private end(shell: ChildProcess, why: string): void {
     if (this.shell !== shell) return;
     this.shell = undefined;
+    this.settleFailed(`the compiler process could not run: ${why}`);
+  }
+
+  /** Settles the running compile, if any, as failed: `message`, then what the child printed on stderr. */
+  private settleFailed(message: string): void {
     const pending = this.pending;
     if (pending === undefined) return;
     const stderr = pending.stderr.trim();
-    pending.settle({
-      kind: 'failed',
-      message: `the compiler process could not run: ${why}${stderr ? `: ${stderr}` : ''}`,
-    });
+    pending.settle({ kind: 'failed', message: stderr ? `${message}: ${stderr}` : message });
   }
 }
 
@@ -180,18 +184,4 @@ function describeStatus(status: number): string {
     if (name !== undefined) return name;
   }
   return `code ${status}`;
-}
-
-function lines(stream: Readable | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      onLine(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-    }
-  });
 }

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { RegoCompileError } from './errors.js';
 import type { CompileOptions, CompileResult, RegoSource } from './index.js';
 import type { ChildReply, ChildRequest, LauncherOutcome } from './isolated-protocol.js';
@@ -59,9 +58,6 @@ export class IsolatedCompileError extends Error {
  */
 const CHILD_NICENESS = 19;
 
-// The built child next to this module (dist/isolated-child.js).
-const CHILD_URL = new URL('./isolated-child.js', import.meta.url);
-
 /**
  * Where the shell exists (every Unix, the image included), a long-lived shell starts each child
  * (isolated-shell.ts): a fork copies the page tables of the process that forks, and forked from the caller it
@@ -99,14 +95,10 @@ function runChild(request: ChildRequest, niceness: number): Promise<LauncherOutc
     });
 }
 
-const shells = new Map<number, CompilerShell>();
-/** One shell per niceness (in practice one: a process's niceness does not change while it serves). */
+// One shell per process, at the niceness of the first compile (CHILD_NICENESS: the highest there is).
+let shell: CompilerShell | undefined;
 function compilerShell(niceness: number): CompilerShell {
-  let shell = shells.get(niceness);
-  if (shell === undefined) {
-    shell = new CompilerShell(fileURLToPath(CHILD_URL), niceness);
-    shells.set(niceness, shell);
-  }
+  shell ??= new CompilerShell(niceness);
   return shell;
 }
 

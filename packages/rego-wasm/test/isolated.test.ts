@@ -233,8 +233,7 @@ describe.runIf(existsSync('/proc/self/task') && existsSync('/bin/sh'))('compileI
 
 describe('a shell that cannot be started', () => {
   it('answers no-shell (so that the caller forks otherwise), not a failed compile', async () => {
-    const child = fileURLToPath(new URL('../dist/isolated-child.js', import.meta.url));
-    const shell = new CompilerShell(child, 19, '/nonexistent/portcullis-test/sh');
+    const shell = new CompilerShell(19, '/nonexistent/portcullis-test/sh');
     expect(await shell.run({ sources: SOURCES, options: OPTIONS })).toEqual({ kind: 'no-shell' });
     // and again: nothing was left half-started
     expect(await shell.run({ sources: SOURCES, options: OPTIONS })).toEqual({ kind: 'no-shell' });
