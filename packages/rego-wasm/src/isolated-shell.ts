@@ -24,10 +24,17 @@ export const SHELL = '/bin/sh';
  * For each line read (a request to start a child), run the compiler child with stdin and stdout on /dev/null
  * (only the IPC descriptor talks) and print its exit status. `$0` is Node, `$1` the child script, `$2` the
  * niceness the child applies to its threads, the rest Node's flags for the child (CHILD_NODE_FLAGS);
- * everything the shell starts inherits the shell's own niceness.
+ * everything the shell starts inherits the shell's own niceness and scheduling policy.
+ *
+ * First the shell moves itself to SCHED_IDLE with util-linux's `chrt` (Node cannot set a policy; lowering one
+ * needs no privilege), so that every child runs there too. A niceness of 19 still lets a compile that the kernel
+ * has picked run out its time slice while the server's threads wait on the other core; a CPU running only
+ * SCHED_IDLE work counts as idle when the kernel places a thread that wakes up, and that thread preempts the
+ * compile at once. Without `chrt` (or where a seccomp profile refuses the call) the niceness alone applies.
  */
 const SCRIPT =
-  'c="$1"; n="$2"; shift 2; ' + 'while IFS= read -r _; do "$0" "$@" "$c" "$n" </dev/null >/dev/null; echo "$?"; done';
+  'chrt -i -p 0 $$ >/dev/null 2>&1; c="$1"; n="$2"; shift 2; ' +
+  'while IFS= read -r _; do "$0" "$@" "$c" "$n" </dev/null >/dev/null; echo "$?"; done';
 
 /**
  * How long a child that exited with status 0 has for its reply to arrive: the reply is written before the child

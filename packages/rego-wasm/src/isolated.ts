@@ -54,7 +54,8 @@ export class IsolatedCompileError extends Error {
 /**
  * The compiler child's scheduling priority: the lowest Unix niceness. Measured under a closed-loop check load
  * on two shared cores, the server kept ~85% of its check throughput while a compile ran at 19, against ~77% at
- * the parent's + 10 (SCHED_IDLE, which Node cannot set: ~87%); the compile took a little longer.
+ * the parent's + 10 (SCHED_IDLE: ~87%); the compile took a little longer. Where the shell starts the children
+ * they also run under SCHED_IDLE (isolated-shell.ts); the launcher thread's children have the niceness only.
  */
 const CHILD_NICENESS = 19;
 

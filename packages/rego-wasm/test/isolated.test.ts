@@ -61,7 +61,7 @@ function cmdline(pid: number): string[] {
   }
 }
 
-/** Fields of /proc/PID/stat after the command name: [0] state, [1] parent pid, [16] niceness. */
+/** Fields of /proc/PID/stat after the command name: [0] state, [1] parent pid, [16] niceness, [38] policy. */
 function statFields(path: string): string[] | undefined {
   try {
     const stat = readFileSync(path, 'utf8');
@@ -77,7 +77,14 @@ interface ChildSnapshot {
   cmdline: string[];
   /** niceness of each thread, by thread id */
   niceness: Map<string, number>;
+  /** scheduling policy of each thread (sched_setscheduler's number: 0 SCHED_OTHER, 5 SCHED_IDLE), by thread id */
+  policy: Map<string, number>;
 }
+
+/** SCHED_IDLE's number in /proc/PID/stat. */
+const SCHED_IDLE = 5;
+/** Where util-linux's chrt is, the shell moves itself (and so every child) to SCHED_IDLE. */
+const HAS_CHRT = ['/usr/bin/chrt', '/bin/chrt'].some((path) => existsSync(path));
 
 /** A compiler child's command line, parent and threads' niceness, or undefined once gone. */
 function snapshot(pid: number): ChildSnapshot | undefined {
@@ -87,15 +94,18 @@ function snapshot(pid: number): ChildSnapshot | undefined {
   const isChild = args[0] !== '/bin/sh' && args.some((arg) => arg.endsWith('isolated-child.js'));
   if (!isChild || parent === undefined) return undefined;
   const niceness = new Map<string, number>();
+  const policy = new Map<string, number>();
   try {
     for (const thread of readdirSync(`/proc/${pid}/task`)) {
       const fields = statFields(`/proc/${pid}/task/${thread}/stat`);
-      if (fields !== undefined) niceness.set(thread, Number(fields[16]));
+      if (fields === undefined) continue;
+      niceness.set(thread, Number(fields[16]));
+      policy.set(thread, Number(fields[38]));
     }
   } catch {
     return undefined;
   }
-  return { pid, parent: Number(parent), cmdline: args, niceness };
+  return { pid, parent: Number(parent), cmdline: args, niceness, policy };
 }
 
 /** Runs `work` while sampling this process's compiler children (at any depth) every few ms. */
@@ -131,7 +141,7 @@ async function runScript(script: string): Promise<string> {
 }
 
 describe.runIf(existsSync('/proc/self/task') && existsSync('/bin/sh'))('compileIsolated child process', () => {
-  it('runs every thread of the compiler child at a lower priority, with the baseline Wasm compiler only', async () => {
+  it('runs every thread of the compiler child at the lowest priority, with the baseline Wasm compiler only', async () => {
     const { result, children } = await sampling(() => compileIsolated(SOURCES, OPTIONS));
     expect(result.entrypoints).toEqual(['envoy/authz/allow']);
     expect(children.size).toBe(1);
@@ -139,6 +149,9 @@ describe.runIf(existsSync('/proc/self/task') && existsSync('/bin/sh'))('compileI
     expect(child!.cmdline).toContain('--liftoff-only');
     expect(child!.niceness.size).toBeGreaterThan(1);
     expect([...child!.niceness.values()].every((nice) => nice === 19)).toBe(true);
+    // SCHED_IDLE where chrt is (the image: util-linux is part of Debian's base), the niceness alone elsewhere
+    const policies = new Set(child!.policy.values());
+    expect(policies).toEqual(new Set([HAS_CHRT ? SCHED_IDLE : 0]));
   });
 
   it('starts every compiler child from one small shell that it keeps, never forking this process again', async () => {
