@@ -8,10 +8,19 @@
 //   npm run bench:gc     (ROUNDS=5 SECONDS=4; DISTINCT=1: 1,000 tokens; BASE=/path/to/other/tree; FLAGS="...": node options
 //                         for this tree's server only; RATE=2000: an
 //                         open loop at that rate instead of the closed loop)
+// SERVE=1 measures `portcullis serve` instead, as bench:footprint starts it: each tree's built bin/portcullis.js
+// (run `npm run build` in both) with the image's Node flags and ENV, serving policies/ without JWT or Redis,
+// h2load sending the check the policy denies (POST /api/orders/1).
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { CHECK_PATH, prepareBench } from './check/setup.js';
-import { cpuSeconds, distinctLoad, h2load, startServer, type Server } from './check/servers.js';
+import { checkRequest } from '../test/helpers/checkClient.js';
+import { freePort } from '../test/helpers/process.js';
+import { CHECK_PATH, checkFrame, prepareBench } from './check/setup.js';
+import { cpuSeconds, distinctLoad, h2load, startServer } from './check/servers.js';
+import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECONDS = Number(process.env.SECONDS ?? 4);
@@ -32,8 +41,13 @@ interface GcTotals {
   majorMs: number;
 }
 
+/** SERVE=1: `portcullis serve` on policies/ (see the header) */
+const SERVE = process.env.SERVE === '1';
+
 interface Traced {
-  server: Server;
+  server: { name: string; child: ReturnType<typeof spawn>; port: number };
+  /** every GC line printed before it resolves belongs to the phase before */
+  settle(): Promise<unknown>;
   /** collections counted while a phase runs */
   phase: GcTotals | null;
 }
@@ -61,7 +75,45 @@ async function startTraced(label: string, serverFile: string, configFile: string
     '--trace-gc-nvp',
     ...flags,
   ]);
-  const traced: Traced = { server, phase: null };
+  return traceGc({ server, settle: () => server.ask('stages', 'STAGES '), phase: null });
+}
+
+/** `portcullis serve` of the checkout at `root` on free ports, as bench:footprint starts it. */
+async function startServe(label: string, root: string, dir: string, flags: string[]): Promise<Traced> {
+  const port = await freePort();
+  const config = join(dir, `portcullis-${port}.yaml`);
+  writeFileSync(
+    config,
+    [
+      `grpc: { address: 127.0.0.1:${port} }`,
+      `admin: { address: 127.0.0.1:${await freePort()} }`,
+      'jwt: { required: false, providers: [] }',
+      'decisionLog: { enabled: false }',
+      `policy: { path: ${join(dir, 'policies')}, watch: true }`,
+    ].join('\n'),
+  );
+  const child = spawn(
+    process.execPath,
+    [...imageNodeFlags(root), '--trace-gc-nvp', ...flags, join(root, 'bin/portcullis.js'), 'serve', '--config', config],
+    {
+      cwd: root,
+      env: { ...process.env, ...imageNodeEnv(root), NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${label}: serve exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('portcullis serving')) resolve();
+    });
+  });
+  // the trace is written as each collection ends; a moment after the load has stopped, all of it has been read
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+  return traceGc({ server: { name: label, child, port }, settle, phase: null });
+}
+
+function traceGc(traced: Traced): Traced {
+  const server = traced.server;
   createInterface({ input: server.child.stdout! }).on('line', (line) => {
     const totals = traced.phase;
     if (totals === null || !line.includes(' pause=')) return;
@@ -80,27 +132,33 @@ async function startTraced(label: string, serverFile: string, configFile: string
   return traced;
 }
 
-const setup = await prepareBench(DISTINCT ? 1000 : 1);
-const configFile = setup.writeConfig('portcullis.json', {
-  grpc: { address: '127.0.0.1:0' },
-  admin: { address: '127.0.0.1:0' },
-  logLevel: 'silent',
-});
-const sides = [
-  await startTraced(
-    FLAGS.length === 0 ? 'this tree' : `this tree, ${FLAGS.join(' ')}`,
-    'bench/check/server.ts',
-    configFile,
-    FLAGS,
-  ),
-];
-if (BASE !== undefined) sides.push(await startTraced('BASE', join(BASE, 'bench/check/server.ts'), configFile, []));
+const thisTree = FLAGS.length === 0 ? 'this tree' : `this tree, ${FLAGS.join(' ')}`;
+const setup = SERVE ? undefined : await prepareBench(DISTINCT ? 1000 : 1);
+const dir = setup?.dir ?? mkdtempSync(join(tmpdir(), 'portcullis-bench-gc-'));
+const sides: Traced[] = [];
+let bodyFile: string;
+if (setup === undefined) {
+  cpSync(join(process.cwd(), 'policies'), join(dir, 'policies'), { recursive: true });
+  bodyFile = join(dir, 'check.bin');
+  writeFileSync(bodyFile, checkFrame(checkRequest({ path: '/api/orders/1', method: 'POST' })));
+  sides.push(await startServe(thisTree, process.cwd(), dir, FLAGS));
+  if (BASE !== undefined) sides.push(await startServe('BASE', BASE, dir, []));
+} else {
+  bodyFile = setup.oneTokenFile;
+  const configFile = setup.writeConfig('portcullis.json', {
+    grpc: { address: '127.0.0.1:0' },
+    admin: { address: '127.0.0.1:0' },
+    logLevel: 'silent',
+  });
+  sides.push(await startTraced(thisTree, 'bench/check/server.ts', configFile, FLAGS));
+  if (BASE !== undefined) sides.push(await startTraced('BASE', join(BASE, 'bench/check/server.ts'), configFile, []));
+}
 
-const shape = { seconds: SECONDS, connections: 8, streams: 16, path: CHECK_PATH, dir: setup.dir };
+const shape = { seconds: SECONDS, connections: 8, streams: 16, path: CHECK_PATH, dir };
 const load = (port: number, seconds: number, rate?: number) =>
-  DISTINCT
+  DISTINCT && setup !== undefined
     ? distinctLoad(port, setup.bodies, { ...shape, seconds }, rate)
-    : h2load(port, setup.oneTokenFile, { ...shape, seconds }, rate);
+    : h2load(port, bodyFile, { ...shape, seconds }, rate);
 for (const side of sides) await load(side.server.port, 2); // warm-up: JIT, caches
 
 interface Row {
@@ -119,12 +177,12 @@ const rows = new Map<Traced, Row[]>(sides.map((side) => [side, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
     const totals = emptyTotals();
-    await side.server.ask('stages', 'STAGES '); // every GC line before this answer belongs to the phase before
+    await side.settle();
     side.phase = totals;
     const cpu0 = cpuSeconds(side.server.child.pid!);
     const result = await load(side.server.port, SECONDS, RATE);
     const cpu = cpuSeconds(side.server.child.pid!) - cpu0;
-    await side.server.ask('stages', 'STAGES ');
+    await side.settle();
     side.phase = null;
     const checks = result.done;
     rows.get(side)!.push({
@@ -148,7 +206,7 @@ const median = (values: number[]): number => {
 };
 const [load1] = (await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ');
 console.log(
-  `bench:gc — ${DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${ROUNDS} alternating rounds × ${SECONDS} s, ${RATE === undefined ? '8 × 16 streams' : `${RATE} checks/s, 8 connections`}; load average ${load1} at the end; node ${process.version}; medians`,
+  `bench:gc — ${SERVE ? "portcullis serve on policies/, the image's Node flags (h2load)" : DISTINCT ? '1,000 tokens (framesLoad)' : '1 token (h2load)'}, ${ROUNDS} alternating rounds × ${SECONDS} s, ${RATE === undefined ? '8 × 16 streams' : `${RATE} checks/s, 8 connections`}; load average ${load1} at the end; node ${process.version}; medians`,
 );
 console.log(
   '| tree | checks/s | CPU µs/check | KB allocated/check | scavenges /10k checks | KB survived /scavenge | KB promoted /10k checks | ms /scavenge | major GCs /10k checks | ms /major GC | GC pause µs/check |',
@@ -166,5 +224,6 @@ if (process.env.VERBOSE === '1')
 
 for (const side of sides) side.server.child.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, 500));
-await setup.dispose();
+if (setup === undefined) rmSync(dir, { recursive: true, force: true });
+else await setup.dispose();
 process.exit(0);

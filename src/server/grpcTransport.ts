@@ -71,8 +71,14 @@ export const MAX_SESSION_MEMORY_MIB = Math.ceil((MAX_CONCURRENT_STREAMS * 80 * 1
 const NO_CONTEXT: CallContext = { peer: undefined };
 const RESPONSE_HEADERS: OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
 const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0' };
-/** Node's respond() option that skips the `date` header: nothing in gRPC reads it (typed options lack it). */
-const WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as const;
+/**
+ * Node's respond() option that skips the `date` header: nothing in gRPC reads it (typed options lack it).
+ * `endStream: false` spelled out: respond() copies its options with an object spread and sets `endStream` on the
+ * copy, and V8 (Node 20) gives a spread's copy a hidden class outside the transition tree, so adding a property
+ * to it makes a new hidden class (a Map and its descriptors, in the old generation) on every call; setting a
+ * property the copy already has makes none (README, "Garbage collection under load").
+ */
+const WITH_TRAILERS = { endStream: false, waitForTrailers: true, sendDate: false } as const;
 const ENDS_STREAM = { endStream: true, sendDate: false } as const;
 
 const ignore = (): void => undefined;
