@@ -33,17 +33,17 @@
 // same cores as the server) keeps every core busy, so each hiccup of the machine queues the checks behind it:
 // its control windows alone had a longest check of 3.2x their p99. Its figures are printed second, labelled as
 // saturated, to show what a reload costs when there is no spare CPU at all.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { checkRequest, createTestClient, type TestClient } from '../test/helpers/checkClient.js';
-import { freePort } from '../test/helpers/process.js';
 import { h2loadRecords } from './check/servers.js';
 import { CHECK_PATH, checkFrame } from './check/setup.js';
 import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
+import { startServe } from './serveProcess.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 5);
@@ -116,48 +116,16 @@ interface Server {
 }
 
 async function startServer(dir: string, policyPath: string, watch: boolean): Promise<Server> {
-  const grpcPort = await freePort();
-  const adminPort = await freePort();
-  const config = join(dir, `portcullis-${grpcPort}.yaml`);
-  writeFileSync(
-    config,
-    [
-      `grpc: { address: 127.0.0.1:${grpcPort} }`,
-      `admin: { address: 127.0.0.1:${adminPort} }`,
-      'jwt: { required: false, providers: [] }',
-      'decisionLog: { enabled: false }',
-      `policy: { path: ${policyPath}, watch: ${watch} }`,
-    ].join('\n'),
-  );
   const nodeFlags = SERVE_NODE_FLAGS.split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...imageNodeEnv(ROOT), NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  let reloadsLogged = 0;
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    output += text;
-    reloadsLogged += text.split('"policy reloaded"').length - 1;
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  while (!output.includes('portcullis serving')) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}:\n${output}`);
-    await sleep(20);
-  }
-  const admin = `http://127.0.0.1:${adminPort}`;
+  const serve = await startServe({ root: ROOT, dir, policyPath, watch, nodeFlags });
+  const admin = `http://127.0.0.1:${serve.adminPort}`;
+  const client = createTestClient(serve.grpcPort);
   return {
-    pid: child.pid!,
-    grpcPort,
-    output: () => output,
-    reloadsLogged: () => reloadsLogged,
-    client: createTestClient(grpcPort),
+    pid: serve.pid,
+    grpcPort: serve.grpcPort,
+    output: serve.output,
+    reloadsLogged: serve.reloadsLogged,
+    client,
     revision: async () => ((await (await fetch(`${admin}/v1/policy`)).json()) as { revision: string }).revision,
     async eventLoopLagMax() {
       const text = await (await fetch(`${admin}/metrics`)).text();
@@ -171,10 +139,8 @@ async function startServer(dir: string, policyPath: string, watch: boolean): Pro
       return match ? Number(match[1]) : 0;
     },
     async stop() {
-      this.client.close();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      client.close();
+      await serve.stop();
     },
   };
 }

@@ -22,9 +22,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkRequest, createTestClient } from '../test/helpers/checkClient.js';
 import { MODULE_LOG_ENV, writeModuleLogHook } from '../test/helpers/moduleLog.js';
-import { freePort } from '../test/helpers/process.js';
 import { largestRetained, parseHeapSnapshot, selfSizeByKind, sourceTextByPackage } from './heapSnapshot.js';
 import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
+import { startServe } from './serveProcess.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MB = 1024 * 1024;
@@ -77,44 +77,20 @@ async function serveBundle(
   extraFlags: string[],
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const grpcPort = await freePort();
-  const adminPort = await freePort();
-  const config = join(work, `c-${grpcPort}.yaml`);
-  writeFileSync(
-    config,
-    [
-      `grpc: { address: 127.0.0.1:${grpcPort} }`,
-      `admin: { address: 127.0.0.1:${adminPort} }`,
-      'jwt: { required: false, providers: [] }',
-      'decisionLog: { enabled: false }',
-      'shutdown: { delaySeconds: 0 }',
-      `policy: { path: ${bundle}, watch: false }`,
-    ].join('\n'),
-  );
-  const child = spawn(
-    process.execPath,
-    [...NODE_FLAGS, ...extraFlags, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config],
-    { cwd: ROOT, env: { ...NODE_ENV_VARS, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  while (!output.includes('portcullis serving')) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}:\n${output}`);
-    await sleep(20);
-  }
-  const client = createTestClient(grpcPort);
+  const serve = await startServe({
+    root: ROOT,
+    dir: work,
+    policyPath: bundle,
+    watch: false,
+    nodeFlags: [...NODE_FLAGS, ...extraFlags],
+    config: ['shutdown: { delaySeconds: 0 }'],
+    env,
+  });
+  const client = createTestClient(serve.grpcPort);
   for (let i = 0; i < 1_000; i++) await client.check(REQUESTS[i % REQUESTS.length]);
   client.close();
   await sleep(3_000);
-  return {
-    child,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return serve;
 }
 
 /** The package a module file belongs to: `node_modules/<name>`, the workspace package, or dist/<folder>. */

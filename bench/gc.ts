@@ -11,16 +11,16 @@
 // SERVE=1 measures `portcullis serve` instead, as bench:footprint starts it: each tree's built bin/portcullis.js
 // (run `npm run build` in both) with the image's Node flags and ENV, serving policies/ without JWT or Redis,
 // h2load sending the check the policy denies (POST /api/orders/1).
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { checkRequest } from '../test/helpers/checkClient.js';
-import { freePort } from '../test/helpers/process.js';
 import { CHECK_PATH, checkFrame, prepareBench } from './check/setup.js';
 import { cpuSeconds, distinctLoad, h2load, startServer } from './check/servers.js';
-import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
+import { imageNodeFlags } from './imageNodeFlags.js';
+import { startServe } from './serveProcess.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECONDS = Number(process.env.SECONDS ?? 4);
@@ -45,7 +45,7 @@ interface GcTotals {
 const SERVE = process.env.SERVE === '1';
 
 interface Traced {
-  server: { name: string; child: ReturnType<typeof spawn>; port: number };
+  server: { name: string; child: ChildProcess; port: number };
   /** every GC line printed before it resolves belongs to the phase before */
   settle(): Promise<unknown>;
   /** collections counted while a phase runs */
@@ -78,38 +78,18 @@ async function startTraced(label: string, serverFile: string, configFile: string
   return traceGc({ server, settle: () => server.ask('stages', 'STAGES '), phase: null });
 }
 
-/** `portcullis serve` of the checkout at `root` on free ports, as bench:footprint starts it. */
-async function startServe(label: string, root: string, dir: string, flags: string[]): Promise<Traced> {
-  const port = await freePort();
-  const config = join(dir, `portcullis-${port}.yaml`);
-  writeFileSync(
-    config,
-    [
-      `grpc: { address: 127.0.0.1:${port} }`,
-      `admin: { address: 127.0.0.1:${await freePort()} }`,
-      'jwt: { required: false, providers: [] }',
-      'decisionLog: { enabled: false }',
-      `policy: { path: ${join(dir, 'policies')}, watch: true }`,
-    ].join('\n'),
-  );
-  const child = spawn(
-    process.execPath,
-    [...imageNodeFlags(root), '--trace-gc-nvp', ...flags, join(root, 'bin/portcullis.js'), 'serve', '--config', config],
-    {
-      cwd: root,
-      env: { ...process.env, ...imageNodeEnv(root), NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${label}: serve exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('portcullis serving')) resolve();
-    });
+/** `portcullis serve` of the checkout at `root` on `dir`/policies, as bench:footprint starts it, with its GC trace. */
+async function startTracedServe(label: string, root: string, dir: string, flags: string[]): Promise<Traced> {
+  const serve = await startServe({
+    root,
+    dir,
+    policyPath: join(dir, 'policies'),
+    watch: true,
+    nodeFlags: [...imageNodeFlags(root), '--trace-gc-nvp', ...flags],
   });
   // the trace is written as each collection ends; a moment after the load has stopped, all of it has been read
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
-  return traceGc({ server: { name: label, child, port }, settle, phase: null });
+  return traceGc({ server: { name: label, child: serve.child, port: serve.grpcPort }, settle, phase: null });
 }
 
 function traceGc(traced: Traced): Traced {
@@ -141,8 +121,8 @@ if (setup === undefined) {
   cpSync(join(process.cwd(), 'policies'), join(dir, 'policies'), { recursive: true });
   bodyFile = join(dir, 'check.bin');
   writeFileSync(bodyFile, checkFrame(checkRequest({ path: '/api/orders/1', method: 'POST' })));
-  sides.push(await startServe(thisTree, process.cwd(), dir, FLAGS));
-  if (BASE !== undefined) sides.push(await startServe('BASE', BASE, dir, []));
+  sides.push(await startTracedServe(thisTree, process.cwd(), dir, FLAGS));
+  if (BASE !== undefined) sides.push(await startTracedServe('BASE', BASE, dir, []));
 } else {
   bodyFile = setup.oneTokenFile;
   const configFile = setup.writeConfig('portcullis.json', {

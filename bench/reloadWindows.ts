@@ -9,17 +9,17 @@
 //                                    SERVE_NODE_FLAGS="...": the server's Node flags, default the image's)
 // A reload window runs from the file write (the directory's authz.rego, or the bundle renamed over the served
 // one) to the server's 'policy reloaded' log line; a control window is as long as the reloads so far, without one.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { checkRequest } from '../test/helpers/checkClient.js';
-import { freePort } from '../test/helpers/process.js';
 import { h2loadRecords } from './check/servers.js';
 import { CHECK_PATH, checkFrame } from './check/setup.js';
-import { imageNodeEnv, imageNodeFlags } from './imageNodeFlags.js';
+import { imageNodeFlags } from './imageNodeFlags.js';
+import { startServe } from './serveProcess.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CYCLES = Number(process.env.CYCLES ?? 10);
@@ -99,36 +99,14 @@ if (BUNDLE) {
   cpSync(bundles[0]!, servedBundle);
 }
 
-const grpcPort = await freePort();
-const adminPort = await freePort();
-const config = join(work, 'portcullis.yaml');
-writeFileSync(
-  config,
-  [
-    `grpc: { address: 127.0.0.1:${grpcPort} }`,
-    `admin: { address: 127.0.0.1:${adminPort} }`,
-    'jwt: { required: false, providers: [] }',
-    'decisionLog: { enabled: false }',
-    `policy: { path: ${BUNDLE ? servedBundle : policies}, watch: true }`,
-  ].join('\n'),
-);
-const server = spawn(process.execPath, [...FLAGS, join(ROOT, 'bin/portcullis.js'), 'serve', '--config', config], {
-  env: { ...process.env, ...imageNodeEnv(ROOT), NODE_ENV: 'production' },
-  stdio: ['ignore', 'pipe', 'pipe'],
+const server = await startServe({
+  root: ROOT,
+  dir: work,
+  policyPath: BUNDLE ? servedBundle : policies,
+  watch: true,
+  nodeFlags: FLAGS,
 });
-let output = '';
-let reloadsLogged = 0;
-server.stdout!.on('data', (chunk: Buffer) => {
-  const text = chunk.toString();
-  output += text;
-  reloadsLogged += text.split('"policy reloaded"').length - 1;
-});
-server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-while (!output.includes('portcullis serving')) {
-  if (server.exitCode !== null) throw new Error(`serve exited ${server.exitCode}:\n${output}`);
-  await sleep(20);
-}
-const pid = server.pid!;
+const { pid, grpcPort } = server;
 
 // h2load writes its per-request log in a directory of its own: not beside the watched path, whose parent the
 // server watches too.
@@ -150,14 +128,14 @@ for (let cycle = 0; cycle < CYCLES; cycle++) {
     const before = counters(pid);
     const start = epochNow();
     if (kind === 'reload') {
-      const logged = reloadsLogged;
+      const logged = server.reloadsLogged();
       if (BUNDLE) {
         cpSync(bundles[cycle + 1]!, `${servedBundle}.next`);
         renameSync(`${servedBundle}.next`, servedBundle);
       } else {
         writeFileSync(authzFile, `${authz}\nreload_windows_${cycle} := true\n`);
       }
-      while (reloadsLogged === logged) await sleep(5);
+      while (server.reloadsLogged() === logged) await sleep(5);
       durations.push(epochNow() - start);
     } else {
       await sleep(durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length));
@@ -166,7 +144,7 @@ for (let cycle = 0; cycle < CYCLES; cycle++) {
   }
 }
 const checks = (await load).records.map((r) => ({ start: r.startMs, end: r.startMs + r.latencyMs }));
-server.kill('SIGTERM');
+await server.stop();
 
 const inFlight = (w: Window): Array<{ start: number; end: number }> =>
   checks.filter((c) => c.end >= w.start && c.start <= w.end);
