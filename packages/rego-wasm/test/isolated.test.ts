@@ -61,7 +61,10 @@ function cmdline(pid: number): string[] {
   }
 }
 
-/** Fields of /proc/PID/stat after the command name: [0] state, [1] parent pid, [16] niceness, [38] policy. */
+/**
+ * Fields of /proc/PID/stat after the command name: [0] state, [1] parent pid, [11] and [12] user and system CPU
+ * in clock ticks, [16] niceness, [38] policy.
+ */
 function statFields(path: string): string[] | undefined {
   try {
     const stat = readFileSync(path, 'utf8');
@@ -79,6 +82,8 @@ interface ChildSnapshot {
   niceness: Map<string, number>;
   /** scheduling policy of each thread (sched_setscheduler's number: 0 SCHED_OTHER, 5 SCHED_IDLE), by thread id */
   policy: Map<string, number>;
+  /** CPU time each thread has used so far, in clock ticks, by thread id */
+  cpuTicks: Map<string, number>;
 }
 
 /** SCHED_IDLE's number in /proc/PID/stat. */
@@ -95,17 +100,19 @@ function snapshot(pid: number): ChildSnapshot | undefined {
   if (!isChild || parent === undefined) return undefined;
   const niceness = new Map<string, number>();
   const policy = new Map<string, number>();
+  const cpuTicks = new Map<string, number>();
   try {
     for (const thread of readdirSync(`/proc/${pid}/task`)) {
       const fields = statFields(`/proc/${pid}/task/${thread}/stat`);
       if (fields === undefined) continue;
       niceness.set(thread, Number(fields[16]));
       policy.set(thread, Number(fields[38]));
+      cpuTicks.set(thread, Number(fields[11]) + Number(fields[12]));
     }
   } catch {
     return undefined;
   }
-  return { pid, parent: Number(parent), cmdline: args, niceness, policy };
+  return { pid, parent: Number(parent), cmdline: args, niceness, policy, cpuTicks };
 }
 
 /** Runs `work` while sampling this process's compiler children (at any depth) every few ms. */
@@ -152,6 +159,19 @@ describe.runIf(existsSync('/proc/self/task') && existsSync('/bin/sh'))('compileI
     // SCHED_IDLE where chrt is (the image: util-linux is part of Debian's base), the niceness alone elsewhere
     const policies = new Set(child!.policy.values());
     expect(policies).toEqual(new Set([HAS_CHRT ? SCHED_IDLE : 0]));
+  });
+
+  it('runs the compile on the main thread of the child alone, so that a compile takes one core at a time', async () => {
+    const { children } = await sampling(() => compileIsolated(SOURCES, OPTIONS));
+    const [child] = [...children.values()];
+    expect(child!.cmdline).toContain('--single-threaded');
+    // The last sample before the child exited: by then its main thread has imported binaryen (~0.3 s of CPU).
+    // Without --single-threaded V8's worker threads compile binaryen's WebAssembly beside it (4-5 ticks of CPU);
+    // one tick is left for what V8 or libuv still runs there.
+    const main = child!.cpuTicks.get(String(child!.pid)) ?? 0;
+    const others = [...child!.cpuTicks].filter(([thread]) => thread !== String(child!.pid));
+    expect(main).toBeGreaterThan(10);
+    expect(others.reduce((sum, [, ticks]) => sum + ticks, 0)).toBeLessThanOrEqual(1);
   });
 
   it('starts every compiler child from one small shell that it keeps, never forking this process again', async () => {
