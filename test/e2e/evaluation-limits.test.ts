@@ -101,7 +101,7 @@ describe('memory cap (policy.limits.memoryMiB)', () => {
     await t.client.check(checkRequest({ path: '/grow/2000000' }));
     const bytes = sample(await metricsText(t), 'portcullis_policy_memory_bytes');
     expect(bytes).toBeGreaterThan(0);
-    // The failed evaluation had grown the memory to the 16 MiB cap; a fresh instance starts at 1 MiB.
+    // The failed evaluation had grown the memory to the 16 MiB cap; a fresh instance starts at 128 KiB.
     expect(bytes).toBeLessThanOrEqual(2 * MiB);
   });
 
