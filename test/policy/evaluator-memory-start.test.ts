@@ -30,16 +30,18 @@ function withMemoryMinimum(wasm: Uint8Array, pages: number): Uint8Array {
       if ((byte & 0x80) === 0) return value;
     }
   };
+  const skipName = (): void => {
+    const length = leb(); // read before moving past the name: `at += leb()` would add to the old `at`
+    at += length;
+  };
   while (at < bytes.length) {
     const section = bytes[at++]!;
     const size = leb();
     const end = at + size;
     if (section === 2) {
       for (let count = leb(), i = 0; i < count; i++) {
-        for (const _name of ['module', 'field']) {
-          const length = leb();
-          at += length;
-        }
+        skipName(); // module
+        skipName(); // field
         const kind = bytes[at++]!;
         if (kind === 2) {
           at++; // limits flags
