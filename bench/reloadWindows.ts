@@ -135,6 +135,8 @@ async function run(root: string): Promise<RunSummary> {
 
   const windows: Window[] = [];
   const durations: number[] = [];
+  /** a control window lasts as long as the reloads so far, on average */
+  const meanReloadMs = (): number => durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length);
   const first = epochNow();
   let slot = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -153,7 +155,7 @@ async function run(root: string): Promise<RunSummary> {
         while (server.reloadsLogged() === logged) await sleep(5);
         durations.push(epochNow() - start);
       } else {
-        await sleep(durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length));
+        await sleep(meanReloadMs());
       }
       windows.push({ kind, start, end: epochNow(), counters: difference(before, counters(pid)) });
     }
@@ -229,7 +231,7 @@ async function run(root: string): Promise<RunSummary> {
     reloadLongest: reload.longest,
     reloadWithin: reload.within,
     controlWithin: figures.get('control')!.within,
-    reloadMs: durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length),
+    reloadMs: meanReloadMs(),
   };
 }
 
